@@ -1,0 +1,49 @@
+use leptos::prelude::*;
+use leptos_meta::{Html, Title};
+
+use crate::components::LanguageSwitcher;
+use crate::i18n::*;
+
+/// The brand a page belongs to, for its colours and header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageBrand {
+    pub name: String,
+    pub theme_color: String,
+}
+
+/// Every member-facing page: language, title, header with the brand and the
+/// language menu, and the footer.
+#[component]
+pub fn Page(
+    locale: Locale,
+    title: String,
+    #[prop(optional)] brand: Option<PageBrand>,
+    children: Children,
+) -> impl IntoView {
+    let (brand_name, color) = match &brand {
+        Some(b) => (b.name.clone(), b.theme_color.clone()),
+        None => (
+            td_string!(locale, app_name).to_string(),
+            "#b4442b".to_owned(),
+        ),
+    };
+    let initial = brand_name.chars().next().unwrap_or('T').to_string();
+    view! {
+        <Html attr:lang=locale.as_str() />
+        <Title text=title />
+        <div class="page" style=format!("--brand: {color}")>
+            <header class="topbar">
+                <span class="brand-mark" aria-hidden="true">
+                    {initial}
+                </span>
+                <span class="brand-name">{brand_name}</span>
+                <LanguageSwitcher locale=locale />
+            </header>
+            <main class="content">{children()}</main>
+            <footer class="footer">
+                <p>{td_string!(locale, privacy_line)}</p>
+                <p class="powered">{td_string!(locale, powered_by)}</p>
+            </footer>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+//! Server functions: thin edges that read the request's context, call one
+//! `loyalty` function and hand back what a page shows.
+
+pub mod portal;

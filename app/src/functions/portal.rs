@@ -1,0 +1,88 @@
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Locale;
+
+/// What the brand's landing page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrandPage {
+    pub slug: String,
+    pub name: String,
+    pub theme_color: String,
+    pub default_locale: Locale,
+    /// Where the diner sits, when they arrived through a table QR code.
+    pub visit: Option<TableVisit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableVisit {
+    pub store_name: String,
+    pub table_label: String,
+}
+
+/// The landing page of `/r/{slug}`; None when no such brand exists.
+#[server(prefix = "/fn")]
+pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFnError> {
+    use crate::server::{portal_state, visit_from_request};
+    use loyalty::brands::{self, BrandSlug};
+
+    let state = portal_state()?;
+    let Ok(slug) = BrandSlug::parse(&slug) else {
+        return Ok(None);
+    };
+    let brand = match brands::find_by_slug(&state.db, &slug).await {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => {
+            tracing::error!(error = %e, "loading brand page");
+            return Err(ServerFnError::new(e.code()));
+        }
+    };
+    let visit = match visit_from_request(&state.cookie_key) {
+        Some((brand_id, table_id)) if brand_id == brand.id.0 => {
+            loyalty::tables::find_in_brand(&state.db, brand.id, loyalty::tables::TableId(table_id))
+                .await
+                .ok()
+                .map(|v| TableVisit {
+                    store_name: v.store_name,
+                    table_label: v.table_label,
+                })
+        }
+        _ => None,
+    };
+    Ok(Some(BrandPage {
+        slug: brand.slug.to_string(),
+        name: brand.name,
+        theme_color: brand.theme_color.as_str().to_owned(),
+        default_locale: brand.default_language.tag().parse().unwrap_or_default(),
+        visit,
+    }))
+}
+
+/// Resolves a scanned table QR code: remembers the table for this visit and
+/// sends the diner to the brand's portal. False when the code is unknown.
+#[server(prefix = "/fn")]
+pub async fn visit_table(token: String) -> Result<bool, ServerFnError> {
+    use crate::server::{portal_state, remember_visit};
+    use loyalty::tables::{self, TableToken};
+
+    let state = portal_state()?;
+    let Ok(token) = TableToken::parse(&token) else {
+        return Ok(false);
+    };
+    match tables::resolve(&state.db, &token).await {
+        Ok(visit) => {
+            remember_visit(&state.cookie_key, visit.brand.id.0, visit.table_id.0);
+            leptos_axum::redirect(&format!("/r/{}", visit.brand.slug));
+            // leptos_axum only sets the status for requests that accept HTML;
+            // a QR scanner or curl deserves a real redirect too.
+            crate::server::set_status(http::StatusCode::FOUND);
+            Ok(true)
+        }
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => {
+            tracing::error!(error = %e, "resolving table token");
+            Err(ServerFnError::new(e.code()))
+        }
+    }
+}

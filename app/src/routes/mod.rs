@@ -1,0 +1,19 @@
+mod brand_home;
+mod home;
+mod not_found;
+mod table_link;
+
+pub use brand_home::BrandHome;
+pub use home::HomePage;
+pub use not_found::{NotFound, ServerError};
+pub use table_link::TableLink;
+
+use crate::i18n::Locale;
+use crate::locale::RequestLocale;
+
+/// The request's language, or `fallback` when it asked for none.
+pub(crate) fn page_locale(fallback: Locale) -> Locale {
+    leptos::prelude::use_context::<RequestLocale>()
+        .unwrap_or(RequestLocale(None))
+        .or(fallback)
+}

@@ -1,0 +1,46 @@
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::routes::{BrandHome, HomePage, NotFound, TableLink};
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::secure_document();
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <HashedStylesheet options=options.clone() id="leptos" />
+                <HydrationScripts options islands=true />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    #[cfg(feature = "ssr")]
+    provide_context(crate::server::request_locale());
+    view! {
+        <Meta name="theme-color" content="#b4442b" />
+        <Link rel="manifest" href="/manifest.webmanifest" />
+        <Link rel="icon" href="/icon.svg" type_="image/svg+xml" />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("") view=HomePage />
+                <Route path=path!("/r/:brand") view=BrandHome ssr=SsrMode::Async />
+                <Route path=path!("/t/:token") view=TableLink ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

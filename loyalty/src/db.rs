@@ -1,0 +1,274 @@
+//! One pool type for both backends. `DATABASE_URL` picks SQLite (a file, the
+//! default) or PostgreSQL; queries are written once in SQL both accept
+//! (`$1` placeholders, `RETURNING`), migrations live in one folder per backend.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Applied to every new SQLite connection: durability first (a purchase that
+/// was acknowledged must survive a power cut), then concurrency.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
+     PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; \
+     PRAGMA busy_timeout = 5000;";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Everything that can go wrong before the first query, each with a sentence
+/// that says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "DATABASE_URL {0:?} is not understood: use sqlite://path/to/file.db or postgres://user:password@host/database"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the database directory {0} is not writable: fix its permissions or point DATABASE_URL elsewhere")]
+    NotWritable(PathBuf),
+    #[error("cannot open the database at {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// How to open the pool; `search_path` lets the test harness give every
+/// PostgreSQL test a schema of its own.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub url: String,
+    pub max_connections: u32,
+    pub search_path: Option<String>,
+}
+
+impl DbOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        DbOptions {
+            url: url.into(),
+            max_connections: 8,
+            search_path: None,
+        }
+    }
+}
+
+pub fn backend_of(url: &str) -> Result<Backend, ConnectError> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(ConnectError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// The file a `sqlite:` URL points at, or None for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// Creates the directory of a SQLite file and proves we can write there, so
+/// a bad path fails with one clear line instead of a driver error.
+fn prepare_sqlite_dir(file: &Path) -> Result<(), ConnectError> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|source| ConnectError::CreateDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let probe = dir.join(format!(".tablecard-write-test-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(_) => Err(ConnectError::NotWritable(dir)),
+    }
+}
+
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db, ConnectError> {
+        Db::connect_with(DbOptions::new(url)).await
+    }
+
+    pub async fn connect_with(options: DbOptions) -> Result<Db, ConnectError> {
+        install_default_drivers();
+        let backend = backend_of(&options.url)?;
+        let url = match backend {
+            Backend::Sqlite => {
+                if let Some(file) = sqlite_file(&options.url) {
+                    prepare_sqlite_dir(&file)?;
+                }
+                with_create_mode(&options.url)
+            }
+            Backend::Postgres => options.url.clone(),
+        };
+        let search_path = options.search_path.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                let search_path = search_path.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                        }
+                        Backend::Postgres => {
+                            if let Some(schema) = search_path {
+                                let sql = format!("SET search_path TO \"{schema}\"");
+                                conn.execute(sqlx::raw_sql(&sql)).await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|source| ConnectError::Open {
+                url: redact(&options.url),
+                source,
+            })?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction; the core's writes take `&mut AnyConnection`, so
+    /// they run inside one (`&mut *tx`) or on a single pooled connection.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> Result<(), ConnectError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the database answers a trivial query: what `/readyz` asks.
+    pub async fn is_ready(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A URL fit for a log line: the password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert_eq!(backend_of("sqlite://data/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            backend_of("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = backend_of("mysql://u@h/db").unwrap_err().to_string();
+        assert!(err.contains("sqlite://"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/tablecard.db"),
+            Some(PathBuf::from("data/tablecard.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/a.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/a.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db/tc"),
+            "postgres://app:***@db/tc"
+        );
+        assert_eq!(redact("postgres://app@db/tc"), "postgres://app@db/tc");
+        assert_eq!(redact("sqlite://data/tc.db"), "sqlite://data/tc.db");
+    }
+}

@@ -1,0 +1,131 @@
+//! The demo brand a newcomer sees after `make run`: two stores with tables
+//! and an owner account. Seeding is all-or-nothing and happens once.
+
+use serde::Serialize;
+
+use crate::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+use crate::staff::{self, Role};
+use crate::stores::{self, NewStore};
+use crate::tables;
+use crate::{Clock, Db, Error, Result};
+
+pub const DEMO_SLUG: &str = "demo";
+pub const DEMO_OWNER_LOGIN: &str = "demo.owner";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoTable {
+    pub store: String,
+    pub label: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSeed {
+    /// False when the demo brand was already there; nothing was changed.
+    pub created: bool,
+    pub brand_slug: String,
+    pub brand_name: String,
+    pub owner_login: String,
+    /// Only known on the run that created the owner: it is stored hashed.
+    pub owner_password: Option<String>,
+    pub tables: Vec<DemoTable>,
+}
+
+const STORES: [(&str, &str, &str); 2] = [
+    ("SH01", "人民广场店", "上海市黄浦区南京东路 100 号"),
+    ("SH02", "静安寺店", "上海市静安区南京西路 1800 号"),
+];
+const TABLES_PER_STORE: usize = 6;
+
+pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
+    let slug = BrandSlug::parse(DEMO_SLUG)?;
+    if let Ok(brand) = brands::find_by_slug(db, &slug).await {
+        return existing(db, brand).await;
+    }
+    let password = staff::generate_password();
+    let mut tx = db.begin().await?;
+    let brand = match brands::create(
+        &mut tx,
+        clock,
+        NewBrand {
+            slug: slug.clone(),
+            name: "山野小馆".into(),
+            theme_color: ThemeColor::parse("#b4442b")?,
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    {
+        Ok(b) => b,
+        // Another process seeded it between our look-up and insert.
+        Err(Error::BrandSlugTaken) => {
+            drop(tx);
+            let brand = brands::find_by_slug(db, &slug).await?;
+            return existing(db, brand).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let mut demo_tables = Vec::new();
+    for (code, name, address) in STORES {
+        let store = stores::create(
+            &mut tx,
+            clock,
+            brand.id,
+            NewStore {
+                code: code.into(),
+                name: name.into(),
+                address: address.into(),
+            },
+        )
+        .await?;
+        for n in 1..=TABLES_PER_STORE {
+            let label = format!("A{n}");
+            let table = tables::create(&mut tx, clock, &brand, store.id, &label).await?;
+            demo_tables.push(DemoTable {
+                store: store.name.clone(),
+                label,
+                token: table.token.as_str().to_owned(),
+            });
+        }
+    }
+    staff::create(
+        &mut tx,
+        clock,
+        brand.id,
+        Role::Owner,
+        DEMO_OWNER_LOGIN,
+        "店长",
+        &password,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(DemoSeed {
+        created: true,
+        brand_slug: brand.slug.to_string(),
+        brand_name: brand.name,
+        owner_login: DEMO_OWNER_LOGIN.into(),
+        owner_password: Some(password),
+        tables: demo_tables,
+    })
+}
+
+async fn existing(db: &Db, brand: brands::Brand) -> Result<DemoSeed> {
+    let mut demo_tables = Vec::new();
+    for store in stores::list(db, brand.id).await? {
+        for t in tables::list(db, brand.id, store.id).await? {
+            demo_tables.push(DemoTable {
+                store: store.name.clone(),
+                label: t.label,
+                token: t.token.as_str().to_owned(),
+            });
+        }
+    }
+    Ok(DemoSeed {
+        created: false,
+        brand_slug: brand.slug.to_string(),
+        brand_name: brand.name,
+        owner_login: DEMO_OWNER_LOGIN.into(),
+        owner_password: None,
+        tables: demo_tables,
+    })
+}

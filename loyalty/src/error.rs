@@ -1,0 +1,107 @@
+use std::fmt;
+
+/// The core's error: every variant has a stable machine code that the edges
+/// map to an HTTP status and a message key in the user's language.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("brand not found")]
+    BrandNotFound,
+    #[error("store not found")]
+    StoreNotFound,
+    #[error("table not found")]
+    TableNotFound,
+    #[error("a brand with this slug already exists")]
+    BrandSlugTaken,
+    #[error("this store code is already used in the brand")]
+    StoreCodeTaken,
+    #[error("this table name is already used in the store")]
+    TableLabelTaken,
+    #[error("this staff login is already taken")]
+    StaffLoginTaken,
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        field: &'static str,
+        reason: Invalid,
+    },
+    #[error("password hashing failed")]
+    PasswordHash,
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+/// Why an input was refused; the edges turn these into sentences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    Empty,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    Characters,
+    Format,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::Empty => f.write_str("must not be empty"),
+            Invalid::TooShort { min } => write!(f, "must be at least {min} characters"),
+            Invalid::TooLong { max } => write!(f, "must be at most {max} characters"),
+            Invalid::Characters => f.write_str("contains characters that are not allowed"),
+            Invalid::Format => f.write_str("is not in the expected format"),
+        }
+    }
+}
+
+impl Error {
+    /// Stable snake_case code, part of the public API contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BrandNotFound => "brand_not_found",
+            Error::StoreNotFound => "store_not_found",
+            Error::TableNotFound => "table_not_found",
+            Error::BrandSlugTaken => "brand_slug_taken",
+            Error::StoreCodeTaken => "store_code_taken",
+            Error::TableLabelTaken => "table_label_taken",
+            Error::StaffLoginTaken => "staff_login_taken",
+            Error::Invalid { .. } => "invalid_input",
+            Error::PasswordHash | Error::Database(_) => "internal_error",
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::BrandNotFound | Error::StoreNotFound | Error::TableNotFound
+        )
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: Invalid) -> Self {
+        Error::Invalid { field, reason }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Database(e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of constraint a failed statement hit. SQLite does not report
+/// constraint names, so the callers decide from the statement they ran.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Violation {
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
+    let db = e.as_database_error()?;
+    match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => Some(Violation::Unique),
+        sqlx::error::ErrorKind::ForeignKeyViolation => Some(Violation::ForeignKey),
+        sqlx::error::ErrorKind::CheckViolation => Some(Violation::Check),
+        _ => None,
+    }
+}

@@ -1,0 +1,20 @@
+//! Tablecard's core. Every business rule and every SQL statement lives here;
+//! the web app and the POS API are thin edges over these functions.
+//!
+//! Every operation below a brand takes the acting brand as an argument, so a
+//! query that forgets the tenant does not compile.
+
+pub mod brands;
+pub mod clock;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod staff;
+pub mod stores;
+pub mod tables;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use db::{Backend, ConnectError, Db};
+pub use error::{Error, Result};

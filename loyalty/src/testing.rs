@@ -1,0 +1,121 @@
+//! The database test harness: every test gets a fresh, migrated database —
+//! a temporary SQLite file always, and a schema of its own on PostgreSQL
+//! when `TABLECARD_TEST_POSTGRES_URL` is set (required when `CI` is set).
+
+use rand::Rng;
+
+use crate::db::{Db, DbOptions};
+
+pub const POSTGRES_URL_VAR: &str = "TABLECARD_TEST_POSTGRES_URL";
+
+pub struct TestDb {
+    pub db: Db,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let db = Db::connect(&url).await.expect("open test SQLite database");
+        db.migrate().await.expect("migrate test SQLite database");
+        TestDb {
+            db,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// None when no PostgreSQL URL is configured outside CI; in CI a missing
+    /// URL fails the test, so the PostgreSQL suite can never be skipped there.
+    pub async fn postgres() -> Option<TestDb> {
+        let url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{POSTGRES_URL_VAR} must be set in CI: the PostgreSQL suite is required there"
+                );
+                return None;
+            }
+        };
+        let suffix: u64 = rand::thread_rng().r#gen();
+        let schema = format!("test_{suffix:016x}");
+        let admin = Db::connect_with(DbOptions {
+            max_connections: 1,
+            ..DbOptions::new(url.clone())
+        })
+        .await
+        .expect("connect to PostgreSQL test server");
+        sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+            .execute(admin.pool())
+            .await
+            .expect("create test schema");
+        admin.close().await;
+        let db = Db::connect_with(DbOptions {
+            max_connections: 4,
+            search_path: Some(schema.clone()),
+            ..DbOptions::new(url.clone())
+        })
+        .await
+        .expect("connect to test schema");
+        db.migrate().await.expect("migrate test schema");
+        Some(TestDb {
+            db,
+            cleanup: Cleanup::Postgres { url, schema },
+        })
+    }
+
+    /// Closes the pool and removes what the test made.
+    pub async fn finish(self) {
+        self.db.close().await;
+        if let Cleanup::Postgres { url, schema } = self.cleanup {
+            if let Ok(admin) = Db::connect_with(DbOptions {
+                max_connections: 1,
+                ..DbOptions::new(url)
+            })
+            .await
+            {
+                let _ = sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                    .execute(admin.pool())
+                    .await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Declares one async test that runs on SQLite and, when configured, on
+/// PostgreSQL: `db_test!(async fn name(db) { ... })` makes `name::sqlite` and
+/// `name::postgres`, each on a fresh database.
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($db: $crate::Db) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let t = $crate::testing::TestDb::sqlite().await;
+                body(t.db.clone()).await;
+                t.finish().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(t) = $crate::testing::TestDb::postgres().await {
+                    body(t.db.clone()).await;
+                    t.finish().await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,109 @@
+//! Configuration from the environment (and `.env`), checked up front so a
+//! mistake is one clear line at start-up, not a panic later.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tablecard.db";
+pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("LEPTOS_SITE_ADDR {0:?} is not an address: use host:port, for example 127.0.0.1:3000")]
+    SiteAddr(String),
+    #[error("TABLECARD_SECRET_KEY must be at least 32 characters (it signs cookies); generate one with `openssl rand -base64 48`")]
+    SecretKeyTooShort,
+    #[error("TABLECARD_LOG_FORMAT {0:?} is not understood: use `text` or `json`")]
+    LogFormat(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    pub site_root: PathBuf,
+    /// None: a random key per process (cookies do not survive a restart).
+    pub secret_key: Option<String>,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let addr = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| DEFAULT_SITE_ADDR.into());
+        let site_addr = addr
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::SiteAddr(addr.clone()))?;
+        let secret_key = get("TABLECARD_SECRET_KEY");
+        if secret_key.as_ref().is_some_and(|k| k.len() < 32) {
+            return Err(ConfigError::SecretKeyTooShort);
+        }
+        let log_format = match get("TABLECARD_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(ConfigError::LogFormat(other.into())),
+        };
+        Ok(Config {
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            site_addr,
+            site_root: get("LEPTOS_SITE_ROOT")
+                .unwrap_or_else(|| DEFAULT_SITE_ROOT.into())
+                .into(),
+            secret_key,
+            log_format,
+        })
+    }
+
+    /// The address people type into a browser.
+    pub fn public_url(&self) -> String {
+        format!("http://{}", self.site_addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_a_local_sqlite_portal() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/tablecard.db");
+        assert_eq!(c.public_url(), "http://127.0.0.1:3000");
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert!(c.secret_key.is_none());
+    }
+
+    #[test]
+    fn a_bad_address_says_what_to_write() {
+        let err = config(&[("LEPTOS_SITE_ADDR", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("host:port"), "{err}");
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert!(config(&[("TABLECARD_SECRET_KEY", "short")]).is_err());
+        assert!(config(&[("TABLECARD_SECRET_KEY", &"k".repeat(32))]).is_ok());
+    }
+}

@@ -1,0 +1,5 @@
+#![recursion_limit = "256"]
+//! The pieces of the `tablecard` binary that tests drive directly.
+
+pub mod config;
+pub mod http;

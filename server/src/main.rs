@@ -1,0 +1,308 @@
+//! `tablecard`: the restaurant membership portal in one binary.
+#![recursion_limit = "256"]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use loyalty::brands::{self, BrandSlug, NewBrand};
+use loyalty::{demo, staff, Db, SystemClock};
+
+use server::config::{Config, LogFormat};
+use server::http;
+
+#[derive(Parser)]
+#[command(
+    name = "tablecard",
+    version,
+    about = "Tablecard: a restaurant's own membership portal"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the portal (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create the demo brand (stores, tables, an owner) unless it exists, and print where to click.
+    Demo {
+        /// Print the result as JSON (for scripts and tests).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an owner account for a brand, creating the brand when it is new.
+    CreateOwner {
+        /// The brand's URL name, e.g. `laoma` for /r/laoma.
+        #[arg(long)]
+        brand: String,
+        /// The brand's display name; required when the brand does not exist yet.
+        #[arg(long)]
+        brand_name: Option<String>,
+        /// The owner's sign-in name.
+        #[arg(long)]
+        login: String,
+        /// The owner's name as staff see it.
+        #[arg(long, default_value = "Owner")]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// A failure worth one line on the terminal.
+type CliResult = Result<(), String>;
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    init_tracing(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(&config).await,
+            Command::Migrate => migrate(&config).await.map(|_| ()),
+            Command::Demo { json } => seed_demo(&config, json).await,
+            Command::CreateOwner {
+                brand,
+                brand_name,
+                login,
+                name,
+                password_stdin,
+            } => create_owner(&config, &brand, brand_name, &login, &name, password_stdin).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(message),
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("tablecard: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,leptos_i18n=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn migrate(config: &Config) -> Result<Db, String> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    tracing::info!(backend = db.backend().name(), "database migrated");
+    Ok(db)
+}
+
+async fn serve(config: &Config) -> CliResult {
+    let db = migrate(config).await?;
+    let site = config.site_root.join("pkg");
+    if !site.exists() {
+        tracing::warn!(
+            "no built assets in {}: run `make run` (or `cargo leptos build --release`) so pages can load their style and scripts",
+            site.display()
+        );
+    }
+    let state = http::AppState {
+        leptos: http::leptos_options(config),
+        portal: app::server::PortalState {
+            db: db.clone(),
+            cookie_key: http::cookie_key(config),
+        },
+    };
+    let listener = tokio::net::TcpListener::bind(config.site_addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "{} is already in use: stop the other server or set LEPTOS_SITE_ADDR to a free port",
+                config.site_addr
+            ),
+            _ => format!("cannot listen on {}: {e}", config.site_addr),
+        })?;
+    let url = config.public_url();
+    tracing::info!(%url, backend = db.backend().name(), "Tablecard is serving");
+    let server =
+        axum::serve(listener, http::router(state)).with_graceful_shutdown(http::shutdown_signal());
+    server.await.map_err(|e| format!("server error: {e}"))?;
+    db.close().await;
+    Ok(())
+}
+
+/// Where the demo owner's password is kept between runs (next to a SQLite
+/// database; PostgreSQL users see it once).
+fn demo_password_file(config: &Config) -> Option<PathBuf> {
+    let path = config
+        .database_url
+        .strip_prefix("sqlite:")?
+        .trim_start_matches("//");
+    let path = path.split('?').next()?;
+    Path::new(path)
+        .parent()
+        .map(|dir| dir.join("demo-owner-password.txt"))
+}
+
+async fn seed_demo(config: &Config, json: bool) -> CliResult {
+    let db = migrate(config).await?;
+    let seed = demo::seed(&db, &SystemClock)
+        .await
+        .map_err(|e| e.to_string())?;
+    let password_file = demo_password_file(config);
+    let password = match (&seed.owner_password, &password_file) {
+        (Some(p), Some(file)) => {
+            write_private(file, p)
+                .map_err(|e| format!("cannot save the demo password to {}: {e}", file.display()))?;
+            Some(p.clone())
+        }
+        (Some(p), None) => Some(p.clone()),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .ok()
+            .map(|s| s.trim().to_owned()),
+        (None, None) => None,
+    };
+    let url = config.public_url();
+    if json {
+        let out = serde_json::json!({
+            "created": seed.created,
+            "brand_slug": seed.brand_slug,
+            "portal_url": format!("{url}/r/{}", seed.brand_slug),
+            "tables": seed.tables.iter().map(|t| serde_json::json!({
+                "store": t.store, "label": t.label, "token": t.token,
+                "url": format!("{url}/t/{}", t.token),
+            })).collect::<Vec<_>>(),
+            "owner_login": seed.owner_login,
+            "owner_password": password,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    let first = seed.tables.first();
+    println!();
+    println!(
+        "  {} demo brand {} ({})",
+        if seed.created {
+            "Created the"
+        } else {
+            "Using the existing"
+        },
+        seed.brand_name,
+        seed.brand_slug
+    );
+    println!("  Member portal    {url}/r/{}", seed.brand_slug);
+    if let Some(t) = first {
+        println!(
+            "  A table's QR     {url}/t/{}   ({} {})",
+            t.token, t.store, t.label
+        );
+    }
+    println!("  Staff console    {url}/admin   (arrives with the staff console)");
+    match password {
+        Some(p) => println!("  Owner sign-in    {} / {p}", seed.owner_login),
+        None => println!(
+            "  Owner sign-in    {} (password shown when it was created; set a new one with `tablecard create-owner`)",
+            seed.owner_login
+        ),
+    }
+    println!();
+    Ok(())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+async fn create_owner(
+    config: &Config,
+    brand: &str,
+    brand_name: Option<String>,
+    login: &str,
+    name: &str,
+    password_stdin: bool,
+) -> CliResult {
+    let slug = BrandSlug::parse(brand).map_err(|e| format!("--brand: {e}"))?;
+    let password = if password_stdin {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        input.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        staff::generate_password()
+    };
+    let db = migrate(config).await?;
+    let clock = SystemClock;
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    let brand = match brands::find_by_slug(&db, &slug).await {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => {
+            let Some(brand_name) = brand_name else {
+                return Err(format!(
+                    "brand {slug} does not exist: add --brand-name to create it"
+                ));
+            };
+            brands::create(
+                &mut tx,
+                &clock,
+                NewBrand {
+                    slug: slug.clone(),
+                    name: brand_name,
+                    theme_color: Default::default(),
+                    default_language: Default::default(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let owner = staff::create(
+        &mut tx,
+        &clock,
+        brand.id,
+        staff::Role::Owner,
+        login,
+        name,
+        &password,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    println!(
+        "Owner {} of {} ({}) created.",
+        owner.login, brand.name, brand.slug
+    );
+    if !password_stdin {
+        println!("Password: {password}   (shown once; it is stored hashed)");
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! The real router over a fresh database, spoken to in HTTP.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use loyalty::demo::{self, DemoSeed};
+use loyalty::testing::TestDb;
+use server::config::Config;
+use server::http::{cookie_key, leptos_options, router, AppState};
+use tower::ServiceExt;
+
+struct TestApp {
+    router: axum::Router,
+    seed: DemoSeed,
+    _db: TestDb,
+}
+
+async fn spawn_app() -> TestApp {
+    let db = TestDb::sqlite().await;
+    let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
+    let config = Config::from_lookup(|name| match name {
+        "TABLECARD_SECRET_KEY" => Some("http-test-secret-key-long-enough-0123456789".into()),
+        "LEPTOS_SITE_ROOT" => Some("/nonexistent-site-root".into()),
+        _ => None,
+    })
+    .unwrap();
+    let state = AppState {
+        leptos: leptos_options(&config),
+        portal: app::server::PortalState {
+            db: db.db.clone(),
+            cookie_key: cookie_key(&config),
+        },
+    };
+    TestApp {
+        router: router(state),
+        seed,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    async fn send(&self, request: Request<Body>) -> Response {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    fn table_token(&self) -> String {
+        self.seed.tables[0].token.clone()
+    }
+}
+
+async fn body_text(response: Response) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn header_str<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let health = app.get("/healthz", &[]).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(body_text(health).await, "ok");
+    let ready = app.get("/readyz", &[]).await;
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app._db.db.close().await;
+    let ready = app.get("/readyz", &[]).await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn the_brand_portal_renders_in_chinese_by_default() {
+    let app = spawn_app().await;
+    let response = app.get("/r/demo", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = body_text(response).await;
+    assert!(html.contains("lang=\"zh-CN\""), "html lang missing");
+    assert!(html.contains("山野小馆"));
+    assert!(html.contains("加入会员 / 登录"));
+    assert!(html.contains("href=\"/r/demo/join\""));
+}
+
+#[tokio::test]
+async fn accept_language_chooses_english_or_traditional_chinese() {
+    let app = spawn_app().await;
+    let en = body_text(
+        app.get("/r/demo", &[("accept-language", "en-GB,en;q=0.8")])
+            .await,
+    )
+    .await;
+    assert!(en.contains("Join / Sign in"));
+    assert!(en.contains("lang=\"en\""));
+    let tw = body_text(app.get("/r/demo", &[("accept-language", "zh-HK")]).await).await;
+    assert!(tw.contains("加入會員 / 登入"));
+}
+
+#[tokio::test]
+async fn the_language_cookie_beats_the_browser() {
+    let app = spawn_app().await;
+    let html = body_text(
+        app.get(
+            "/r/demo",
+            &[("accept-language", "en"), ("cookie", "tc_lang=zh-TW")],
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("lang=\"zh-TW\""));
+}
+
+#[tokio::test]
+async fn choosing_a_language_sets_a_cookie_and_returns_to_the_page() {
+    let app = spawn_app().await;
+    let response = app
+        .send(
+            Request::post("/lang")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("lang=en&next=%2Fr%2Fdemo"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header_str(&response, header::LOCATION), "/r/demo");
+    let cookie = header_str(&response, header::SET_COOKIE);
+    assert!(cookie.starts_with("tc_lang=en"), "{cookie}");
+    assert!(cookie.contains("Max-Age=31536000"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_language_form_never_redirects_off_site() {
+    let app = spawn_app().await;
+    for next in [
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+    ] {
+        let response = app
+            .send(
+                Request::post("/lang")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(format!("lang=en&next={next}")))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(header_str(&response, header::LOCATION), "/", "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn a_table_link_remembers_the_table_and_redirects_to_the_portal() {
+    let app = spawn_app().await;
+    let token = app.table_token();
+    let response = app.get(&format!("/t/{token}"), &[]).await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(header_str(&response, header::LOCATION), "/r/demo");
+    let set_cookie = header_str(&response, header::SET_COOKIE).to_owned();
+    assert!(set_cookie.starts_with("tc_visit="), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"));
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let html = body_text(app.get("/r/demo", &[("cookie", &cookie)]).await).await;
+    let table = &app.seed.tables[0];
+    assert!(
+        html.contains(&format!("您在{} · {} 号桌", table.store, table.label)),
+        "the landing page should show where the diner sits"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_visit_cookie_is_ignored() {
+    let app = spawn_app().await;
+    let html = body_text(app.get("/r/demo", &[("cookie", "tc_visit=1.1")]).await).await;
+    assert!(!html.contains("号桌"));
+}
+
+#[tokio::test]
+async fn unknown_brands_tables_and_pages_get_a_friendly_404() {
+    let app = spawn_app().await;
+    for path in [
+        "/r/no-such-brand",
+        "/r/Bad Slug!",
+        "/t/0000000000000000000000zzzz",
+        "/t/short",
+        "/no/such/page",
+    ] {
+        let path = path.replace(' ', "%20");
+        let response = app.get(&path, &[]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let html = body_text(response).await;
+        assert!(html.contains("找不到这个页面"), "{path}");
+        assert!(html.contains("请重新扫描桌上的二维码"), "{path}");
+    }
+    let en = app.get("/r/nobody", &[("accept-language", "en")]).await;
+    assert_eq!(en.status(), StatusCode::NOT_FOUND);
+    let html = body_text(en).await;
+    assert!(
+        html.contains("find that page"),
+        "the 404 speaks the diner's language"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_per_response_script_nonce() {
+    let app = spawn_app().await;
+    let response = app.get("/r/demo", &[]).await;
+    assert_eq!(
+        header_str(&response, header::X_CONTENT_TYPE_OPTIONS),
+        "nosniff"
+    );
+    assert_eq!(
+        header_str(&response, header::REFERRER_POLICY),
+        "strict-origin-when-cross-origin"
+    );
+    assert!(!header_str(&response, "x-request-id".parse().unwrap()).is_empty());
+    let csp = header_str(&response, header::CONTENT_SECURITY_POLICY).to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("script-src carries a nonce")
+        .to_owned();
+    let html = body_text(response).await;
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the loader script must carry the CSP nonce"
+    );
+    let again = app.get("/r/demo", &[]).await;
+    assert!(!header_str(&again, header::CONTENT_SECURITY_POLICY).contains(&nonce));
+}
+
+#[tokio::test]
+async fn responses_are_compressed_for_browsers_that_accept_it() {
+    let app = spawn_app().await;
+    let br = app.get("/r/demo", &[("accept-encoding", "br")]).await;
+    assert_eq!(header_str(&br, header::CONTENT_ENCODING), "br");
+    let gzip = app.get("/r/demo", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(header_str(&gzip, header::CONTENT_ENCODING), "gzip");
+}
