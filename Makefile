@@ -54,7 +54,7 @@ chromium:
 ## ---- make run -----------------------------------------------------------------
 
 build: deps
-	@cargo leptos build --release
+	@cargo leptos build --release --precompress
 
 run: build
 	@$(RUN_ENV) $(SERVER) migrate

@@ -42,8 +42,12 @@ test.describe('the brand portal', () => {
   });
 
   test('after the WebAssembly loads, choosing a language switches the page', async ({ page }) => {
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`${baseUrl()}/r/${demo().brand_slug}`);
     await waitForHydration(page);
+    expect(problems, 'no script errors or CSP violations while hydrating').toEqual([]);
     await page.getByLabel('语言').selectOption('zh-TW');
     await expect(page.locator('html')).toHaveAttribute('lang', 'zh-TW');
     await expect(page.getByRole('link', { name: '加入會員 / 登入' })).toBeVisible();

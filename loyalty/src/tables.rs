@@ -138,60 +138,60 @@ pub async fn list(db: &Db, brand: BrandId, store: StoreId) -> Result<Vec<DiningT
     Ok(rows.into_iter().map(DiningTable::from).collect())
 }
 
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    brand_id: i64,
+    slug: String,
+    name: String,
+    theme_color: String,
+    store_id: i64,
+    store_name: String,
+    table_id: i64,
+    label: String,
+}
+
+impl From<VisitRow> for TableVisit {
+    fn from(r: VisitRow) -> Self {
+        TableVisit {
+            brand: BrandRef {
+                id: BrandId(r.brand_id),
+                slug: r.slug,
+                name: r.name,
+                theme_color: r.theme_color,
+            },
+            store_id: StoreId(r.store_id),
+            store_name: r.store_name,
+            table_id: TableId(r.table_id),
+            table_label: r.label,
+        }
+    }
+}
+
+const VISIT_SELECT: &str = "SELECT b.id AS brand_id, b.slug, b.name, b.theme_color, \
+     s.id AS store_id, s.name AS store_name, t.id AS table_id, t.label \
+     FROM dining_tables t \
+     JOIN stores s ON s.id = t.store_id AND s.brand_id = t.brand_id \
+     JOIN brands b ON b.id = t.brand_id";
+
 /// Resolves a scanned token to its brand, store and table.
 pub async fn resolve(db: &Db, token: &TableToken) -> Result<TableVisit> {
-    let row: Option<(i64, String, String, String, i64, String, i64, String)> = sqlx::query_as(
-        "SELECT b.id, b.slug, b.name, b.theme_color, s.id, s.name, t.id, t.label \
-         FROM dining_tables t \
-         JOIN stores s ON s.id = t.store_id AND s.brand_id = t.brand_id \
-         JOIN brands b ON b.id = t.brand_id \
-         WHERE t.token = $1",
-    )
-    .bind(token.as_str())
-    .fetch_optional(db.pool())
-    .await?;
-    let (brand_id, slug, name, color, store_id, store_name, table_id, label) =
-        row.ok_or(Error::TableNotFound)?;
-    Ok(TableVisit {
-        brand: BrandRef {
-            id: BrandId(brand_id),
-            slug,
-            name,
-            theme_color: color,
-        },
-        store_id: StoreId(store_id),
-        store_name,
-        table_id: TableId(table_id),
-        table_label: label,
-    })
+    let row: Option<VisitRow> = sqlx::query_as(&format!("{VISIT_SELECT} WHERE t.token = $1"))
+        .bind(token.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(TableVisit::from).ok_or(Error::TableNotFound)
 }
 
 /// The table a visit cookie names, only if it still belongs to `brand`.
 pub async fn find_in_brand(db: &Db, brand: BrandId, table: TableId) -> Result<TableVisit> {
-    let row: Option<(String, String, String, i64, String, String)> = sqlx::query_as(
-        "SELECT b.slug, b.name, b.theme_color, s.id, s.name, t.label \
-         FROM dining_tables t \
-         JOIN stores s ON s.id = t.store_id AND s.brand_id = t.brand_id \
-         JOIN brands b ON b.id = t.brand_id \
-         WHERE t.brand_id = $1 AND t.id = $2",
-    )
+    let row: Option<VisitRow> = sqlx::query_as(&format!(
+        "{VISIT_SELECT} WHERE t.brand_id = $1 AND t.id = $2"
+    ))
     .bind(brand.0)
     .bind(table.0)
     .fetch_optional(db.pool())
     .await?;
-    let (slug, name, color, store_id, store_name, label) = row.ok_or(Error::TableNotFound)?;
-    Ok(TableVisit {
-        brand: BrandRef {
-            id: brand,
-            slug,
-            name,
-            theme_color: color,
-        },
-        store_id: StoreId(store_id),
-        store_name,
-        table_id: table,
-        table_label: label,
-    })
+    row.map(TableVisit::from).ok_or(Error::TableNotFound)
 }
 
 #[cfg(test)]

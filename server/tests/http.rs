@@ -16,16 +16,22 @@ struct TestApp {
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with_site("/nonexistent-site-root", false).await
+}
+
+async fn spawn_app_with_site(site_root: &str, hashed_assets: bool) -> TestApp {
     let db = TestDb::sqlite().await;
     let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
     let config = Config::from_lookup(|name| match name {
         "TABLECARD_SECRET_KEY" => Some("http-test-secret-key-long-enough-0123456789".into()),
-        "LEPTOS_SITE_ROOT" => Some("/nonexistent-site-root".into()),
+        "LEPTOS_SITE_ROOT" => Some(site_root.into()),
         _ => None,
     })
     .unwrap();
+    let mut leptos = leptos_options(&config);
+    leptos.hash_files = hashed_assets;
     let state = AppState {
-        leptos: leptos_options(&config),
+        leptos,
         portal: app::server::PortalState {
             db: db.db.clone(),
             cookie_key: cookie_key(&config),
@@ -63,7 +69,7 @@ async fn body_text(response: Response) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
-fn header_str<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_str(response: &Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(name)
@@ -255,4 +261,30 @@ async fn responses_are_compressed_for_browsers_that_accept_it() {
     assert_eq!(header_str(&br, header::CONTENT_ENCODING), "br");
     let gzip = app.get("/r/demo", &[("accept-encoding", "gzip")]).await;
     assert_eq!(header_str(&gzip, header::CONTENT_ENCODING), "gzip");
+}
+
+#[tokio::test]
+async fn hashed_assets_are_served_precompressed_and_cached_for_a_year() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("tablecard.abc.js"), "console.log('plain')").unwrap();
+    std::fs::write(pkg.join("tablecard.abc.js.br"), "brotli bytes").unwrap();
+    let app = spawn_app_with_site(site.path().to_str().unwrap(), true).await;
+
+    let br = app
+        .get("/pkg/tablecard.abc.js", &[("accept-encoding", "br")])
+        .await;
+    assert_eq!(br.status(), StatusCode::OK);
+    assert_eq!(header_str(&br, header::CONTENT_ENCODING), "br");
+    assert_eq!(
+        header_str(&br, header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(body_text(br).await, "brotli bytes");
+
+    let plain = app.get("/pkg/tablecard.abc.js", &[]).await;
+    assert_eq!(body_text(plain).await, "console.log('plain')");
+    let missing = app.get("/pkg/nope.js", &[]).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
