@@ -59,7 +59,6 @@ build: deps
 run: build
 	@$(RUN_ENV) $(SERVER) migrate
 	@$(RUN_ENV) $(SERVER) demo
-	@echo "  One-time codes for signing in are written to this server log."
 	@echo "  Serving on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	@$(RUN_ENV) exec $(SERVER) serve
 

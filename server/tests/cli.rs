@@ -1,0 +1,131 @@
+//! The `tablecard` binary as an operator meets it: subcommands, and one clear
+//! line (never a panic) when the configuration is wrong.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn tablecard(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tablecard"));
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("LEPTOS_SITE_ADDR")
+        .env_remove("TABLECARD_SECRET_KEY")
+        .env("RUST_LOG", "error");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_one_clear_line(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "should fail");
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line, got: {err}");
+    assert!(lines[0].starts_with("tablecard: "), "{err}");
+    assert!(lines[0].contains(needle), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_unparsable_database_url_says_what_to_write() {
+    let out = tablecard(&["migrate"], &[("DATABASE_URL", "mysql://db/tablecard")]);
+    assert_one_clear_line(&out, "sqlite://");
+}
+
+#[test]
+fn a_database_directory_that_cannot_be_created_is_named() {
+    let out = tablecard(
+        &["migrate"],
+        &[("DATABASE_URL", "sqlite:///proc/tablecard/x.db")],
+    );
+    assert_one_clear_line(&out, "/proc/tablecard");
+}
+
+#[test]
+fn a_bad_listen_address_says_what_to_write() {
+    let out = tablecard(&["serve"], &[("LEPTOS_SITE_ADDR", "localhost")]);
+    assert_one_clear_line(&out, "host:port");
+}
+
+#[test]
+fn a_port_in_use_says_how_to_choose_another() {
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", db.path().display());
+    let out = tablecard(
+        &["serve"],
+        &[("LEPTOS_SITE_ADDR", &addr), ("DATABASE_URL", &url)],
+    );
+    assert_one_clear_line(&out, "already in use");
+}
+
+#[test]
+fn the_demo_is_seeded_once_and_its_password_kept_beside_the_database() {
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/tablecard.db", db.path().display());
+    let first = tablecard(&["demo", "--json"], &[("DATABASE_URL", &url)]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first["created"], true);
+    assert_eq!(first["portal_url"], "http://127.0.0.1:3000/r/demo");
+    let password = first["owner_password"].as_str().unwrap().to_owned();
+    assert!(password.len() >= 10);
+
+    let second = tablecard(&["demo", "--json"], &[("DATABASE_URL", &url)]);
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(second["created"], false);
+    assert_eq!(second["tables"], first["tables"]);
+    assert_eq!(second["owner_password"], password.as_str());
+
+    let human = tablecard(&["demo"], &[("DATABASE_URL", &url)]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("http://127.0.0.1:3000/r/demo"), "{text}");
+    assert!(text.contains("http://127.0.0.1:3000/t/"), "{text}");
+    assert!(text.contains(&password), "{text}");
+}
+
+#[test]
+fn create_owner_makes_a_brand_and_refuses_a_taken_login() {
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/tablecard.db", db.path().display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let missing = tablecard(
+        &["create-owner", "--brand", "laoma", "--login", "boss"],
+        &env,
+    );
+    assert_one_clear_line(&missing, "--brand-name");
+
+    let ok = tablecard(
+        &[
+            "create-owner",
+            "--brand",
+            "laoma",
+            "--brand-name",
+            "老马家",
+            "--login",
+            "boss",
+        ],
+        &env,
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        text.contains("Owner boss of 老马家 (laoma) created."),
+        "{text}"
+    );
+    assert!(text.contains("Password: "), "{text}");
+
+    let again = tablecard(
+        &["create-owner", "--brand", "laoma", "--login", "boss"],
+        &env,
+    );
+    assert_one_clear_line(&again, "already taken");
+}
