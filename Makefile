@@ -29,6 +29,8 @@ help:
 deps: rust-tools node-tools
 
 rust-tools:
+	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
 	  || { echo "Installing the wasm32-unknown-unknown target"; rustup target add wasm32-unknown-unknown; }
 	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" \

@@ -1,7 +1,7 @@
 // Starts the release server on a free port with a fresh SQLite database and
 // the demo brand, for the whole run. Tests read where it is from env.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,7 +50,6 @@ export default async function globalSetup(): Promise<void> {
   };
   const demo = JSON.parse(execFileSync(binary, ['demo', '--json'], { env, cwd: dir }).toString());
   const server = spawn(binary, ['serve'], { env, cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
-  writeFileSync(join(dir, 'server.pid'), String(server.pid));
   process.env.TABLECARD_E2E_URL = url;
   process.env.TABLECARD_E2E_DIR = dir;
   process.env.TABLECARD_E2E_DEMO = JSON.stringify(demo);
