@@ -59,7 +59,6 @@ build: deps
 	@cargo leptos build --release --precompress
 
 run: build
-	@$(RUN_ENV) $(SERVER) migrate
 	@$(RUN_ENV) $(SERVER) demo
 	@echo "  Serving on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	@$(RUN_ENV) exec $(SERVER) serve

@@ -288,3 +288,37 @@ async fn hashed_assets_are_served_precompressed_and_cached_for_a_year() {
     let missing = app.get("/pkg/nope.js", &[]).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_brand_speaks_its_default_language_when_the_browser_names_none_we_have() {
+    let app = spawn_app().await;
+    let mut conn = app._db.db.pool().acquire().await.unwrap();
+    loyalty::brands::create(
+        &mut conn,
+        &loyalty::SystemClock,
+        loyalty::brands::NewBrand {
+            slug: loyalty::brands::BrandSlug::parse("harbour").unwrap(),
+            name: "Harbour Kitchen".into(),
+            theme_color: loyalty::brands::ThemeColor::parse("#1d5b79").unwrap(),
+            default_language: loyalty::brands::Language::En,
+        },
+    )
+    .await
+    .unwrap();
+    let html = body_text(
+        app.get("/r/harbour", &[("accept-language", "fr-FR,de;q=0.8")])
+            .await,
+    )
+    .await;
+    assert!(html.contains("lang=\"en\""));
+    assert!(html.contains("Join / Sign in"));
+    assert!(
+        html.contains("--brand: #1d5b79"),
+        "the brand's colour themes the page"
+    );
+    let zh = body_text(app.get("/r/harbour", &[("accept-language", "zh-CN")]).await).await;
+    assert!(
+        zh.contains("加入会员 / 登录"),
+        "a browser asking for Chinese gets Chinese"
+    );
+}
