@@ -70,9 +70,15 @@ test.describe('the brand portal', () => {
   });
 });
 
+test('the bare address tells a diner to scan the table QR code', async ({ page }) => {
+  const response = await page.goto(`${baseUrl()}/`);
+  expect(response?.status()).toBe(200);
+  await expect(page.getByRole('heading', { name: '扫描桌上的二维码' })).toBeVisible();
+});
+
 test.describe('accessibility of member pages', () => {
   for (const lang of ['zh-CN', 'zh-TW', 'en']) {
-    test(`landing and 404 pages have no WCAG AA violations in ${lang}`, async ({ browser }) => {
+    test(`landing, table, 404 and start pages have no WCAG AA violations in ${lang}`, async ({ browser }) => {
       const context = await browser.newContext();
       await context.addCookies([{ name: 'tc_lang', value: lang, url: baseUrl() }]);
       const page = await context.newPage();
@@ -82,6 +88,8 @@ test.describe('accessibility of member pages', () => {
       await page.goto(`${baseUrl()}/t/${demo().tables[1].token}`);
       await expectAccessible(page);
       await page.goto(`${baseUrl()}/nothing-here`);
+      await expectAccessible(page);
+      await page.goto(`${baseUrl()}/`);
       await expectAccessible(page);
       await context.close();
     });
