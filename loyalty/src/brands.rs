@@ -113,6 +113,8 @@ pub struct Brand {
     pub theme_color: ThemeColor,
     pub default_language: Language,
     pub time_zone: String,
+    /// The version of the terms and privacy notice a new member accepts.
+    pub terms_version: String,
 }
 
 /// The little a page needs to show which brand it belongs to.
@@ -154,6 +156,7 @@ struct BrandRow {
     theme_color: String,
     default_locale: String,
     time_zone: String,
+    terms_version: String,
 }
 
 impl From<BrandRow> for Brand {
@@ -165,11 +168,12 @@ impl From<BrandRow> for Brand {
             theme_color: ThemeColor(r.theme_color),
             default_language: Language::from_tag(&r.default_locale).unwrap_or_default(),
             time_zone: r.time_zone,
+            terms_version: r.terms_version,
         }
     }
 }
 
-const BRAND_COLUMNS: &str = "id, slug, name, theme_color, default_locale, time_zone";
+const BRAND_COLUMNS: &str = "id, slug, name, theme_color, default_locale, time_zone, terms_version";
 
 pub async fn create(conn: &mut AnyConnection, clock: &dyn Clock, new: NewBrand) -> Result<Brand> {
     let name = check_name("name", &new.name, 80)?;

@@ -185,8 +185,20 @@ impl Db {
 
     /// Starts a transaction; the core's writes take `&mut AnyConnection`, so
     /// they run inside one (`&mut *tx`) or on a single pooled connection.
+    ///
+    /// On SQLite the transaction takes the write lock at once (sqlx 0.8 opens
+    /// a deferred one): a transaction that read first and wrote later could
+    /// otherwise fail with `SQLITE_BUSY` when another writer got in between,
+    /// a case the busy timeout does not cover. An update that matches no row
+    /// is enough to take the lock.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        self.pool.begin().await
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            sqlx::query("UPDATE brands SET id = id WHERE 0 = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     pub fn backend(&self) -> Backend {

@@ -18,6 +18,26 @@ pub enum Error {
     TableLabelTaken,
     #[error("this staff login is already taken")]
     StaffLoginTaken,
+    #[error("member not found")]
+    MemberNotFound,
+    #[error("the terms and privacy notice must be accepted to join")]
+    TermsNotAccepted,
+    #[error("no free member number after several draws")]
+    MemberNoExhausted,
+    #[error("a new code can be sent in {wait_secs} s")]
+    CodeResendTooSoon { wait_secs: i64 },
+    #[error("too many codes requested; wait {wait_secs} s")]
+    CodeLimitReached { wait_secs: i64 },
+    #[error("wrong code; {tries_left} tries left")]
+    CodeWrong { tries_left: i64 },
+    #[error("the code has expired")]
+    CodeExpired,
+    #[error("too many wrong codes; a new code can be sent in {wait_secs} s")]
+    CodeTooManyTries { wait_secs: i64 },
+    #[error("no code is waiting for this phone")]
+    CodeMissing,
+    #[error("the code could not be delivered")]
+    CodeNotDelivered,
     #[error("invalid {field}: {reason}")]
     Invalid {
         field: &'static str,
@@ -62,15 +82,27 @@ impl Error {
             Error::StoreCodeTaken => "store_code_taken",
             Error::TableLabelTaken => "table_label_taken",
             Error::StaffLoginTaken => "staff_login_taken",
+            Error::MemberNotFound => "member_not_found",
+            Error::TermsNotAccepted => "terms_not_accepted",
+            Error::CodeResendTooSoon { .. } => "code_resend_too_soon",
+            Error::CodeLimitReached { .. } => "code_limit_reached",
+            Error::CodeWrong { .. } => "code_wrong",
+            Error::CodeExpired => "code_expired",
+            Error::CodeTooManyTries { .. } => "code_too_many_tries",
+            Error::CodeMissing => "code_missing",
+            Error::CodeNotDelivered => "code_not_delivered",
             Error::Invalid { .. } => "invalid_input",
-            Error::PasswordHash | Error::Database(_) => "internal_error",
+            Error::PasswordHash | Error::MemberNoExhausted | Error::Database(_) => "internal_error",
         }
     }
 
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Error::BrandNotFound | Error::StoreNotFound | Error::TableNotFound
+            Error::BrandNotFound
+                | Error::StoreNotFound
+                | Error::TableNotFound
+                | Error::MemberNotFound
         )
     }
 

@@ -119,3 +119,47 @@ macro_rules! db_test {
         }
     };
 }
+
+/// A code sender that keeps what it was asked to send, for tests to read.
+#[derive(Debug, Default, Clone)]
+pub struct CapturingSender {
+    sent: std::sync::Arc<std::sync::Mutex<Vec<crate::delivery::CodeMessage>>>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CapturingSender {
+    /// The newest code sent to `phone` (E.164), if any.
+    pub fn last_code(&self, phone: &str) -> Option<String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m.phone.as_str() == phone)
+            .map(|m| m.code.as_str().to_owned())
+    }
+
+    pub fn count(&self) -> usize {
+        self.sent.lock().unwrap().len()
+    }
+
+    /// Makes every following send fail, like an SMS provider that is down.
+    pub fn fail(&self, failing: bool) {
+        self.failing
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::delivery::CodeSender for CapturingSender {
+    async fn send(
+        &self,
+        message: &crate::delivery::CodeMessage,
+    ) -> Result<(), crate::delivery::DeliveryError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::delivery::DeliveryError("provider down".into()));
+        }
+        self.sent.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}

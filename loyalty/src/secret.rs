@@ -1,0 +1,69 @@
+//! The server secret behind one-time code hashes and rotating member codes.
+//! One master key (`TABLECARD_SECRET_KEY`) is expanded into a key per use, so
+//! a leak of one derived key says nothing about the others.
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Clone)]
+pub struct ServerSecret {
+    pub(crate) otp: [u8; 32],
+    pub(crate) card: [u8; 32],
+}
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret(…)")
+    }
+}
+
+fn derive(master: &[u8], label: &str) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(master).expect("HMAC takes any key length");
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+impl ServerSecret {
+    pub fn from_master(master: &[u8]) -> Self {
+        ServerSecret {
+            otp: derive(master, "tablecard/otp/v1"),
+            card: derive(master, "tablecard/card/v1"),
+        }
+    }
+
+    /// A secret that lives as long as the process (development without a key).
+    pub fn random() -> Self {
+        let mut master = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut master);
+        Self::from_master(&master)
+    }
+
+    pub(crate) fn mac(key: &[u8; 32], message: &[u8]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(message);
+        mac
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,408 @@
+//! Joining, one-time codes, sessions, the rotating card code, profile and
+//! erasure, on a real database, on both backends.
+
+use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::members::{self, Birthday, Consent, Diet, Gender, Profile};
+use loyalty::otp::{self, LoginCode, OtpPolicy};
+use loyalty::phone::Phone;
+use loyalty::sessions::{self, SessionPolicy};
+use loyalty::testing::CapturingSender;
+use loyalty::{db_test, member_code, Db, Error, FixedClock, ServerSecret};
+
+const T0: i64 = 1_764_000_000_000;
+const MINUTE: i64 = 60_000;
+const IP: &str = "203.0.113.7";
+
+async fn brand(db: &Db, slug: &str) -> Brand {
+    let mut conn = db.pool().acquire().await.unwrap();
+    brands::create(
+        &mut conn,
+        &FixedClock::at(T0),
+        NewBrand {
+            slug: BrandSlug::parse(slug).unwrap(),
+            name: "测试品牌".into(),
+            theme_color: ThemeColor::default(),
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn phone(n: &str) -> Phone {
+    Phone::parse("86", n).unwrap()
+}
+
+struct World {
+    db: Db,
+    clock: FixedClock,
+    secret: ServerSecret,
+    policy: OtpPolicy,
+    sender: CapturingSender,
+    brand: Brand,
+}
+
+impl World {
+    async fn new(db: Db) -> World {
+        let brand = brand(&db, "laoma").await;
+        World {
+            db,
+            clock: FixedClock::at(T0),
+            secret: ServerSecret::from_master(b"test secret"),
+            policy: OtpPolicy::default(),
+            sender: CapturingSender::default(),
+            brand,
+        }
+    }
+
+    async fn send_from(&self, phone: &Phone, ip: &str) -> Result<String, Error> {
+        otp::send(
+            &self.db,
+            &self.clock,
+            &self.secret,
+            &self.policy,
+            &self.sender,
+            &self.brand,
+            phone,
+            ip,
+            Language::ZhCn,
+        )
+        .await?;
+        Ok(self.sender.last_code(phone.as_str()).unwrap())
+    }
+
+    async fn send(&self, phone: &Phone) -> Result<String, Error> {
+        self.send_from(phone, IP).await
+    }
+
+    async fn verify(&self, phone: &Phone, code: &str) -> Result<(), Error> {
+        otp::verify(
+            &self.db,
+            &self.clock,
+            &self.secret,
+            &self.policy,
+            self.brand.id,
+            phone,
+            &LoginCode::parse(code).unwrap(),
+        )
+        .await
+    }
+
+    async fn sign_in(&self, phone: &Phone, consent: Consent) -> Result<members::SignedIn, Error> {
+        let code = self.send(phone).await?;
+        members::sign_in(
+            &self.db,
+            &self.clock,
+            &self.secret,
+            &self.policy,
+            &SessionPolicy::default(),
+            &self.brand,
+            phone,
+            &LoginCode::parse(&code).unwrap(),
+            consent,
+        )
+        .await
+    }
+}
+
+fn wrong(code: &str) -> String {
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    format!("{first}{}", &code[1..])
+}
+
+const AGREED: Consent = Consent {
+    terms_accepted: true,
+    marketing: false,
+};
+
+db_test!(
+    async fn a_code_works_once(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let code = w.send(&p).await.unwrap();
+        w.verify(&p, &code).await.unwrap();
+        assert!(matches!(w.verify(&p, &code).await, Err(Error::CodeMissing)));
+    }
+);
+
+db_test!(
+    async fn a_code_expires_after_five_minutes(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let code = w.send(&p).await.unwrap();
+        w.clock.advance_ms(5 * MINUTE);
+        assert!(matches!(w.verify(&p, &code).await, Err(Error::CodeExpired)));
+    }
+);
+
+db_test!(
+    async fn six_wrong_tries_kill_the_code_and_the_right_one_after_them(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let code = w.send(&p).await.unwrap();
+        for left in (1..=4).rev() {
+            match w.verify(&p, &wrong(&code)).await {
+                Err(Error::CodeWrong { tries_left }) => assert_eq!(tries_left, left),
+                other => panic!("expected a wrong-code refusal, got {other:?}"),
+            }
+        }
+        // The fifth wrong try uses up the code.
+        assert!(matches!(w.verify(&p, &wrong(&code)).await, Err(Error::CodeTooManyTries { .. })));
+        // The sixth is refused, and so is the right code after it.
+        assert!(matches!(w.verify(&p, &wrong(&code)).await, Err(Error::CodeTooManyTries { .. })));
+        assert!(matches!(w.verify(&p, &code).await, Err(Error::CodeTooManyTries { .. })));
+    }
+);
+
+db_test!(
+    async fn a_new_code_waits_a_minute_and_retires_the_old_one(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let first = w.send(&p).await.unwrap();
+        w.clock.advance_ms(20_000);
+        match w.send(&p).await {
+            Err(Error::CodeResendTooSoon { wait_secs }) => assert_eq!(wait_secs, 40),
+            other => panic!("expected a resend refusal, got {other:?}"),
+        }
+        w.clock.advance_ms(40_000);
+        let second = w.send(&p).await.unwrap();
+        if first != second {
+            assert!(w.verify(&p, &first).await.is_err());
+        }
+        w.verify(&p, &second).await.unwrap();
+    }
+);
+
+db_test!(
+    async fn a_phone_gets_five_codes_an_hour(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        for _ in 0..5 {
+            w.send(&p).await.unwrap();
+            w.clock.advance_ms(MINUTE);
+        }
+        match w.send(&p).await {
+            Err(Error::CodeLimitReached { wait_secs }) => assert_eq!(wait_secs, 55 * 60),
+            other => panic!("expected the hourly limit, got {other:?}"),
+        }
+        w.clock.advance_ms(55 * MINUTE);
+        w.send(&p).await.unwrap();
+    }
+);
+
+db_test!(
+    async fn one_address_gets_twenty_codes_an_hour(db) {
+        let w = World::new(db).await;
+        for i in 0..20 {
+            w.send(&phone(&format!("139{:08}", i))).await.unwrap();
+        }
+        assert!(matches!(
+            w.send(&phone("13700000000")).await,
+            Err(Error::CodeLimitReached { .. })
+        ));
+        // Another address is not affected.
+        w.send_from(&phone("13700000000"), "198.51.100.1").await.unwrap();
+    }
+);
+
+db_test!(
+    async fn a_code_that_was_not_delivered_does_not_count(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        w.sender.fail(true);
+        assert!(matches!(w.send(&p).await, Err(Error::CodeNotDelivered)));
+        w.sender.fail(false);
+        // No minute to wait: the failed code was withdrawn.
+        w.send(&p).await.unwrap();
+    }
+);
+
+db_test!(
+    async fn codes_are_stored_hashed(db) {
+        let w = World::new(db).await;
+        let code = w.send(&phone("13800138000")).await.unwrap();
+        let (hash,): (String,) = sqlx::query_as("SELECT code_hash FROM login_codes")
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(&code));
+    }
+);
+
+db_test!(
+    async fn joining_needs_the_terms_and_records_consent(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let refused = w.sign_in(&p, Consent::default()).await;
+        assert!(matches!(refused, Err(Error::TermsNotAccepted)));
+        w.clock.advance_ms(MINUTE);
+        let signed = w
+            .sign_in(&p, Consent { terms_accepted: true, marketing: true })
+            .await
+            .unwrap();
+        assert!(signed.joined);
+        assert_eq!(signed.member.terms_version, w.brand.terms_version);
+        assert_eq!(signed.member.terms_accepted_at, T0 + MINUTE);
+        assert!(signed.member.marketing_consent());
+        let export = members::export(&w.db, &w.brand, signed.member.id).await.unwrap();
+        let kinds: Vec<_> = export.consents.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["terms_accepted", "marketing_granted"]);
+    }
+);
+
+db_test!(
+    async fn a_returning_member_signs_in_without_ticking_anything(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let first = w.sign_in(&p, AGREED).await.unwrap();
+        w.clock.advance_ms(MINUTE);
+        let again = w.sign_in(&p, Consent::default()).await.unwrap();
+        assert!(!again.joined);
+        assert_eq!(again.member.id, first.member.id);
+        assert_eq!(again.member.member_no, first.member.member_no);
+        assert_ne!(again.token, first.token, "every sign-in gets a new token");
+    }
+);
+
+db_test!(
+    async fn sessions_belong_to_one_brand_and_end_on_sign_out(db) {
+        let w = World::new(db.clone()).await;
+        let other = brand(&db, "other").await;
+        let policy = SessionPolicy::default();
+        let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
+        let id = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+        assert_eq!(id, Some(signed.member.id));
+        let foreign = sessions::resolve(&db, &w.clock, &policy, other.id, &signed.token).await.unwrap();
+        assert_eq!(foreign, None);
+        sessions::end(&db, &w.clock, w.brand.id, &signed.token).await.unwrap();
+        let ended = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+        assert_eq!(ended, None);
+    }
+);
+
+db_test!(
+    async fn sessions_expire_when_idle_and_in_any_case(db) {
+        let w = World::new(db.clone()).await;
+        let policy = SessionPolicy { idle_ms: 10 * MINUTE, absolute_ms: 30 * MINUTE };
+        let p = phone("13800138000");
+        let code = w.send(&p).await.unwrap();
+        let signed = members::sign_in(
+            &db, &w.clock, &w.secret, &w.policy, &policy, &w.brand, &p,
+            &LoginCode::parse(&code).unwrap(), AGREED,
+        )
+        .await
+        .unwrap();
+        // Visiting every nine minutes keeps it alive, but not past 30 minutes.
+        for _ in 0..3 {
+            w.clock.advance_ms(9 * MINUTE);
+            let alive = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+            assert!(alive.is_some());
+        }
+        w.clock.advance_ms(4 * MINUTE);
+        let expired = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+        assert!(expired.is_none());
+
+        w.clock.advance_ms(MINUTE);
+        let code = w.send(&p).await.unwrap();
+        let fresh = members::sign_in(
+            &db, &w.clock, &w.secret, &w.policy, &policy, &w.brand, &p,
+            &LoginCode::parse(&code).unwrap(), AGREED,
+        )
+        .await
+        .unwrap();
+        w.clock.advance_ms(11 * MINUTE);
+        let idle = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &fresh.token).await.unwrap();
+        assert!(idle.is_none());
+    }
+);
+
+db_test!(
+    async fn the_card_code_resolves_for_one_window_either_side_and_never_after(db) {
+        let w = World::new(db.clone()).await;
+        let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
+        let m = &signed.member;
+        let code = member_code::current(&w.secret, &w.clock, w.brand.id, m.id, &m.member_no);
+        let found = member_code::resolve(&db, &w.clock, &w.secret, w.brand.id, &code.grouped()).await.unwrap();
+        assert_eq!(found.id, m.id);
+        w.clock.advance_ms(MINUTE);
+        assert!(member_code::resolve(&db, &w.clock, &w.secret, w.brand.id, &code.digits).await.is_ok());
+        w.clock.advance_ms(MINUTE);
+        assert!(matches!(
+            member_code::resolve(&db, &w.clock, &w.secret, w.brand.id, &code.digits).await,
+            Err(Error::MemberNotFound)
+        ));
+        // Another brand never accepts it.
+        let other = brand(&db, "other").await;
+        let now = member_code::current(&w.secret, &w.clock, w.brand.id, m.id, &m.member_no);
+        assert!(member_code::resolve(&db, &w.clock, &w.secret, other.id, &now.digits).await.is_err());
+    }
+);
+
+db_test!(
+    async fn a_profile_is_saved_and_marketing_consent_can_be_withdrawn(db) {
+        let w = World::new(db.clone()).await;
+        let signed = w.sign_in(&phone("13800138000"), Consent { terms_accepted: true, marketing: true }).await.unwrap();
+        let profile = Profile {
+            display_name: "  王小明 ".into(),
+            birthday: Some(Birthday::new(2, 29, None).unwrap()),
+            gender: Gender::Male,
+            dietary: vec![Diet::NoSpicy, Diet::Halal, Diet::NoSpicy],
+            allergies: "花生".into(),
+            marketing: false,
+            language: Some(Language::En),
+        };
+        let mut conn = db.pool().acquire().await.unwrap();
+        let m = members::update_profile(&mut conn, &w.clock, w.brand.id, signed.member.id, profile).await.unwrap();
+        drop(conn);
+        assert_eq!(m.display_name, "王小明");
+        assert_eq!(m.birthday, Some(Birthday { month: 2, day: 29, year: None }));
+        assert_eq!(m.dietary, vec![Diet::NoSpicy, Diet::Halal]);
+        assert_eq!(m.language, Some(Language::En));
+        assert!(!m.marketing_consent());
+        let export = members::export(&db, &w.brand, m.id).await.unwrap();
+        assert_eq!(export.consents.last().unwrap().kind, "marketing_withdrawn");
+        let mut conn = db.pool().acquire().await.unwrap();
+        let too_long = Profile { display_name: "名".repeat(41), ..Profile::default() };
+        assert!(members::update_profile(&mut conn, &w.clock, w.brand.id, m.id, too_long).await.is_err());
+    }
+);
+
+db_test!(
+    async fn an_erased_member_leaves_no_personal_data_and_can_join_again_as_new(db) {
+        let w = World::new(db.clone()).await;
+        let p = phone("13800138000");
+        let signed = w.sign_in(&p, AGREED).await.unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        let profile = Profile { display_name: "小明".into(), allergies: "虾".into(), ..Profile::default() };
+        members::update_profile(&mut conn, &w.clock, w.brand.id, signed.member.id, profile).await.unwrap();
+        members::erase(&mut conn, &w.clock, w.brand.id, signed.member.id).await.unwrap();
+        drop(conn);
+        let row: (Option<String>, String, String, String) = sqlx::query_as(
+            "SELECT phone, display_name, allergies, status FROM members WHERE id = $1",
+        )
+        .bind(signed.member.id.0)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(row, (None, String::new(), String::new(), "erased".to_owned()));
+        let gone = sessions::resolve(&db, &w.clock, &SessionPolicy::default(), w.brand.id, &signed.token).await.unwrap();
+        assert!(gone.is_none());
+        w.clock.advance_ms(MINUTE);
+        let again = w.sign_in(&p, AGREED).await.unwrap();
+        assert!(again.joined);
+        assert_ne!(again.member.id, signed.member.id);
+    }
+);
+
+db_test!(
+    async fn members_of_one_brand_are_invisible_to_another(db) {
+        let w = World::new(db.clone()).await;
+        let other = brand(&db, "other").await;
+        let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
+        assert!(matches!(members::find(&db, other.id, signed.member.id).await, Err(Error::MemberNotFound)));
+        assert!(members::find_by_no(&db, other.id, &signed.member.member_no).await.is_err());
+        let mut conn = db.pool().acquire().await.unwrap();
+        assert!(members::erase(&mut conn, &w.clock, other.id, signed.member.id).await.is_err());
+    }
+);
