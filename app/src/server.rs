@@ -6,7 +6,14 @@ use http::header::{CONTENT_SECURITY_POLICY, COOKIE, SET_COOKIE};
 use http::{request::Parts, HeaderValue};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
-use loyalty::Db;
+use loyalty::brands::{Brand, BrandId, BrandSlug};
+use loyalty::delivery::CodeSender;
+use loyalty::members::MemberId;
+use loyalty::otp::OtpPolicy;
+use loyalty::phone::Phone;
+use loyalty::sessions::{SessionPolicy, SessionToken};
+use loyalty::{Db, ServerSecret, SystemClock};
+use std::sync::Arc;
 
 use crate::locale::{self, RequestLocale};
 
@@ -16,6 +23,192 @@ pub struct PortalState {
     pub db: Db,
     /// Signs the cookies we rely on (the table a diner sits at).
     pub cookie_key: Key,
+    /// Keys one-time code hashes and rotating member codes.
+    pub secret: ServerSecret,
+    /// How one-time codes reach a phone (log, webhook; a capture in tests).
+    pub sender: Arc<dyn CodeSender>,
+    /// Served over HTTPS: cookies get `Secure` and the `__Host-` prefix.
+    pub secure_cookies: bool,
+    pub otp: OtpPolicy,
+    pub sessions: SessionPolicy,
+}
+
+impl PortalState {
+    /// Development defaults around a database: log delivery, a random secret.
+    pub fn new(db: Db, cookie_key: Key, secret: ServerSecret, sender: Arc<dyn CodeSender>) -> Self {
+        PortalState {
+            db,
+            cookie_key,
+            secret,
+            sender,
+            secure_cookies: false,
+            otp: OtpPolicy::default(),
+            sessions: SessionPolicy::default(),
+        }
+    }
+}
+
+/// The client's address, put into the request's extensions by the server
+/// (from the socket, or from the trusted proxy's header).
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ClientIp>()
+        .map(|ip| ip.0.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn request_parts() -> Result<Parts, ServerFnError> {
+    use_context::<Parts>().ok_or_else(|| ServerFnError::new("request missing"))
+}
+
+/// The brand of a `/r/{slug}` URL; None for a malformed or unknown slug.
+pub async fn find_brand(db: &Db, slug: &str) -> Result<Option<Brand>, ServerFnError> {
+    let Ok(slug) = BrandSlug::parse(slug) else {
+        return Ok(None);
+    };
+    match loyalty::brands::find_by_slug(db, &slug).await {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Logs the detail; the browser only learns that something failed.
+pub fn internal(e: loyalty::Error) -> ServerFnError {
+    tracing::error!(error = %e, code = e.code(), "request failed");
+    ServerFnError::new(e.code())
+}
+
+/// Each brand has its own session cookie: one phone may be a member of two
+/// restaurants that both use Tablecard, and neither session opens the other.
+pub fn session_cookie_name(brand: BrandId, secure: bool) -> String {
+    if secure {
+        format!("__Host-tc_m{}", brand.0)
+    } else {
+        format!("tc_m{}", brand.0)
+    }
+}
+
+/// The member signed in to `brand` on this request, if any.
+pub async fn member_from_parts(
+    state: &PortalState,
+    parts: &Parts,
+    brand: BrandId,
+) -> Result<Option<MemberId>, ServerFnError> {
+    let jar = request_cookies(parts);
+    let Some(token) = jar
+        .get(&session_cookie_name(brand, state.secure_cookies))
+        .and_then(|c| SessionToken::from_cookie(c.value()))
+    else {
+        return Ok(None);
+    };
+    loyalty::sessions::resolve(&state.db, &SystemClock, &state.sessions, brand, &token)
+        .await
+        .map_err(internal)
+}
+
+pub async fn current_member(
+    state: &PortalState,
+    brand: BrandId,
+) -> Result<Option<MemberId>, ServerFnError> {
+    member_from_parts(state, &request_parts()?, brand).await
+}
+
+pub fn session_token(state: &PortalState, brand: BrandId) -> Option<SessionToken> {
+    let parts = use_context::<Parts>()?;
+    let jar = request_cookies(&parts);
+    let cookie = jar.get(&session_cookie_name(brand, state.secure_cookies))?;
+    SessionToken::from_cookie(cookie.value())
+}
+
+pub fn set_session_cookie(state: &PortalState, brand: BrandId, token: &SessionToken) {
+    let cookie = Cookie::build((
+        session_cookie_name(brand, state.secure_cookies),
+        token.as_str().to_owned(),
+    ))
+    .path("/")
+    .http_only(true)
+    .secure(state.secure_cookies)
+    .same_site(SameSite::Lax)
+    .max_age(cookie::time::Duration::milliseconds(
+        state.sessions.absolute_ms,
+    ));
+    set_cookie(&cookie.build());
+}
+
+pub fn clear_session_cookie(state: &PortalState, brand: BrandId) {
+    let cookie = Cookie::build((session_cookie_name(brand, state.secure_cookies), ""))
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO);
+    set_cookie(&cookie.build());
+}
+
+pub const JOIN_COOKIE: &str = "tc_join";
+
+/// The phone a join form is waiting on, between "send code" and "sign in".
+/// Kept in a signed cookie so the number never appears in a URL or a log.
+#[derive(Debug, Clone)]
+pub struct PendingJoin {
+    pub brand: BrandId,
+    pub phone: Phone,
+    /// When the last code went out (Unix ms); 0 when none did.
+    pub sent_at: i64,
+}
+
+pub fn remember_join(state: &PortalState, pending: &PendingJoin) {
+    let mut jar = CookieJar::new();
+    jar.signed_mut(&state.cookie_key).add(
+        Cookie::build((
+            JOIN_COOKIE,
+            format!("{}|{}|{}", pending.brand.0, pending.phone, pending.sent_at),
+        ))
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::minutes(15)),
+    );
+    for c in jar.delta() {
+        set_cookie(c);
+    }
+}
+
+pub fn forget_join(state: &PortalState) {
+    let cookie = Cookie::build((JOIN_COOKIE, ""))
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO);
+    set_cookie(&cookie.build());
+}
+
+pub fn pending_join(state: &PortalState, brand: BrandId) -> Option<PendingJoin> {
+    let parts = use_context::<Parts>()?;
+    let jar = request_cookies(&parts);
+    let cookie = jar.signed(&state.cookie_key).get(JOIN_COOKIE)?;
+    let mut fields = cookie.value().splitn(3, '|');
+    let id: i64 = fields.next()?.parse().ok()?;
+    let phone = Phone::parse_e164(fields.next()?).ok()?;
+    let sent_at = fields.next()?.parse().ok()?;
+    (id == brand.0).then_some(PendingJoin {
+        brand,
+        phone,
+        sent_at,
+    })
+}
+
+/// Ends a form post: 303 to `to`, for browsers and scripts alike.
+pub fn see_other(to: &str) {
+    leptos_axum::redirect(to);
+    set_status(http::StatusCode::SEE_OTHER);
 }
 
 pub fn portal_state() -> Result<PortalState, ServerFnError> {

@@ -1,9 +1,11 @@
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use crate::routes::{BrandHome, HomePage, NotFound, TableLink};
+use crate::routes::{
+    BrandHome, CardRoute, HomePage, JoinRoute, NotFound, PrivacyRoute, ProfileRoute, TableLink,
+};
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -32,13 +34,15 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_context(crate::server::request_locale());
     view! {
-        <Meta name="theme-color" content="#b4442b" />
-        <Link rel="manifest" href="/manifest.webmanifest" />
         <Link rel="icon" href="/icon.svg" type_="image/svg+xml" />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("") view=HomePage />
                 <Route path=path!("/r/:brand") view=BrandHome ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/join") view=JoinRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/card") view=CardRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/me") view=ProfileRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/privacy") view=PrivacyRoute ssr=SsrMode::Async />
                 <Route path=path!("/t/:token") view=TableLink ssr=SsrMode::Async />
             </Routes>
         </Router>

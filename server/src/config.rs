@@ -16,6 +16,23 @@ pub enum ConfigError {
     SecretKeyTooShort,
     #[error("TABLECARD_LOG_FORMAT {0:?} is not understood: use `text` or `json`")]
     LogFormat(String),
+    #[error(
+        "TABLECARD_CODE_DELIVERY {0:?} is not understood: use `log` (development) or `webhook`"
+    )]
+    CodeDelivery(String),
+    #[error("TABLECARD_CODE_DELIVERY=webhook needs TABLECARD_CODE_WEBHOOK_URL (http:// or https://) and TABLECARD_CODE_WEBHOOK_SECRET (at least 16 characters)")]
+    Webhook,
+    #[error("TABLECARD_PUBLIC_URL {0:?} must start with http:// or https://")]
+    PublicUrl(String),
+}
+
+/// How one-time sign-in codes reach members' phones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeDelivery {
+    /// Written to the server log: development and demos.
+    Log,
+    /// POSTed as signed JSON to the operator's SMS bridge.
+    Webhook { url: String, secret: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +49,11 @@ pub struct Config {
     /// None: a random key per process (cookies do not survive a restart).
     pub secret_key: Option<String>,
     pub log_format: LogFormat,
+    pub code_delivery: CodeDelivery,
+    /// Where members reach the portal, when it is behind a proxy or HTTPS.
+    pub public_url: Option<String>,
+    /// The header a trusted reverse proxy puts the client's address in.
+    pub client_ip_header: Option<String>,
 }
 
 impl Config {
@@ -54,7 +76,34 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(ConfigError::LogFormat(other.into())),
         };
+        let code_delivery = match get("TABLECARD_CODE_DELIVERY").as_deref().map(str::trim) {
+            None | Some("log") => CodeDelivery::Log,
+            Some("webhook") => match (
+                get("TABLECARD_CODE_WEBHOOK_URL"),
+                get("TABLECARD_CODE_WEBHOOK_SECRET"),
+            ) {
+                (Some(url), Some(secret))
+                    if (url.starts_with("http://") || url.starts_with("https://"))
+                        && secret.len() >= 16 =>
+                {
+                    CodeDelivery::Webhook { url, secret }
+                }
+                _ => return Err(ConfigError::Webhook),
+            },
+            Some(other) => return Err(ConfigError::CodeDelivery(other.into())),
+        };
+        let public_url =
+            get("TABLECARD_PUBLIC_URL").map(|u| u.trim().trim_end_matches('/').to_owned());
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::PublicUrl(url.clone()));
+            }
+        }
         Ok(Config {
+            code_delivery,
+            public_url,
+            client_ip_header: get("TABLECARD_CLIENT_IP_HEADER")
+                .map(|h| h.trim().to_ascii_lowercase()),
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             site_addr,
             site_root: get("LEPTOS_SITE_ROOT")
@@ -67,7 +116,14 @@ impl Config {
 
     /// The address people type into a browser.
     pub fn public_url(&self) -> String {
-        format!("http://{}", self.site_addr)
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.site_addr))
+    }
+
+    /// Served over HTTPS: cookies are `Secure` and `__Host-` prefixed.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
     }
 }
 
@@ -99,6 +155,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("host:port"), "{err}");
+    }
+
+    #[test]
+    fn codes_go_to_the_log_unless_a_webhook_is_configured() {
+        assert_eq!(config(&[]).unwrap().code_delivery, CodeDelivery::Log);
+        let hook = config(&[
+            ("TABLECARD_CODE_DELIVERY", "webhook"),
+            ("TABLECARD_CODE_WEBHOOK_URL", "https://sms.example.com/send"),
+            ("TABLECARD_CODE_WEBHOOK_SECRET", "0123456789abcdef"),
+        ])
+        .unwrap();
+        assert!(matches!(hook.code_delivery, CodeDelivery::Webhook { .. }));
+        let missing = config(&[("TABLECARD_CODE_DELIVERY", "webhook")]).unwrap_err();
+        assert!(missing.to_string().contains("TABLECARD_CODE_WEBHOOK_URL"));
+        assert!(config(&[("TABLECARD_CODE_DELIVERY", "sms")]).is_err());
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let c = config(&[("TABLECARD_PUBLIC_URL", "https://card.example.com/")]).unwrap();
+        assert!(c.secure_cookies());
+        assert_eq!(c.public_url(), "https://card.example.com");
+        assert!(!config(&[]).unwrap().secure_cookies());
+        assert!(config(&[("TABLECARD_PUBLIC_URL", "card.example.com")]).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde::Deserialize;
 
-use crate::config::Config;
+use crate::config::{CodeDelivery, Config};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
@@ -25,6 +25,36 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub portal: PortalState,
+    /// The header a trusted reverse proxy puts the client's address in.
+    pub client_ip_header: Option<String>,
+    /// Origins besides the request's own host that may post forms.
+    pub public_origin: Option<String>,
+}
+
+impl AppState {
+    /// The state `serve` runs with: the configured secret, code delivery and
+    /// cookie security around an open database.
+    pub fn new(config: &Config, db: loyalty::Db) -> AppState {
+        let secret = match &config.secret_key {
+            Some(key) => loyalty::ServerSecret::from_master(key.as_bytes()),
+            None => loyalty::ServerSecret::random(),
+        };
+        let sender: std::sync::Arc<dyn loyalty::delivery::CodeSender> = match &config.code_delivery
+        {
+            CodeDelivery::Log => std::sync::Arc::new(loyalty::delivery::LogSender),
+            CodeDelivery::Webhook { url, secret } => std::sync::Arc::new(
+                crate::webhook::WebhookSender::new(url.clone(), secret.clone()),
+            ),
+        };
+        let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
+        portal.secure_cookies = config.secure_cookies();
+        AppState {
+            leptos: leptos_options(config),
+            portal,
+            client_ip_header: config.client_ip_header.clone(),
+            public_origin: config.public_url.clone(),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -52,6 +82,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/lang", post(choose_language))
+        .route("/r/{brand}/me/export", get(export_my_data))
+        .route("/r/{brand}/manifest.webmanifest", get(brand_manifest))
+        .route("/r/{brand}/icon.svg", get(brand_icon))
         .nest_service("/pkg", bundle)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
@@ -59,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn(move |req, next| cache_assets(hashed_assets, req, next)))
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+        .layer(middleware::from_fn_with_state(state.clone(), client_ip))
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -154,6 +189,175 @@ async fn choose_language(Form(choice): Form<LanguageChoice>) -> Response {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// Puts the client's address into the request for the rate limits: from
+/// the socket, or, behind a trusted proxy, from the header it sets (its last
+/// entry, the one the proxy itself added).
+async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let from_header = state.client_ip_header.as_deref().and_then(|name| {
+        let value = req.headers().get(name)?.to_str().ok()?;
+        let last = value.rsplit(',').next()?.trim();
+        last.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string())
+    });
+    let ip = from_header.or_else(|| {
+        req.extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+    });
+    if let Some(ip) = ip {
+        req.extensions_mut().insert(app::server::ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+/// Every request that changes state must come from our own pages: a browser
+/// names the page's origin, and a form on another site is refused (CSRF).
+/// The POS API authenticates with keys, not cookies, and is exempt.
+async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    );
+    if safe || req.uri().path().starts_with("/api/") || same_site(&state, &req) {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+    (StatusCode::FORBIDDEN, "Cross-site request refused.\n").into_response()
+}
+
+fn same_site(state: &AppState, req: &Request) -> bool {
+    let headers = req.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        if state.public_origin.as_deref() == Some(origin) {
+            return true;
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        return matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
+    }
+    // No Origin (older browsers, scripts): fall back to Fetch Metadata.
+    !matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("cross-site")
+    )
+}
+
+#[derive(Deserialize)]
+struct BrandPath {
+    brand: String,
+}
+
+/// "Download my data": everything about the signed-in member, as a file.
+async fn export_my_data(
+    State(state): State<AppState>,
+    axum::extract::Path(BrandPath { brand: slug }): axum::extract::Path<BrandPath>,
+    req: Request,
+) -> Response {
+    let (parts, _) = req.into_parts();
+    let portal = &state.portal;
+    let brand = match app::server::find_brand(&portal.db, &slug).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let member = match app::server::member_from_parts(portal, &parts, brand.id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            let to = format!("/r/{0}/join?next=/r/{0}/me", brand.slug);
+            return Redirect::to(&to).into_response();
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    match loyalty::members::export(&portal.db, &brand, member).await {
+        Ok(export) => {
+            let file = format!(
+                "attachment; filename=\"tablecard-{}-{}.json\"",
+                brand.slug,
+                export.member.member_no.as_str()
+            );
+            let mut response = axum::Json(export).into_response();
+            let headers = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&file) {
+                headers.insert(header::CONTENT_DISPOSITION, v);
+            }
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "exporting member data");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The web app manifest of one brand: installed from the card, it opens the card.
+async fn brand_manifest(
+    State(state): State<AppState>,
+    axum::extract::Path(BrandPath { brand: slug }): axum::extract::Path<BrandPath>,
+) -> Response {
+    let Ok(Some(brand)) = app::server::find_brand(&state.portal.db, &slug).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let base = format!("/r/{}", brand.slug);
+    let manifest = serde_json::json!({
+        "id": format!("{base}/card"),
+        "name": brand.name,
+        "short_name": brand.name.chars().take(12).collect::<String>(),
+        "lang": brand.default_language.tag(),
+        "start_url": format!("{base}/card"),
+        "scope": format!("{base}/"),
+        "display": "standalone",
+        "background_color": "#faf7f2",
+        "theme_color": brand.theme_color.as_str(),
+        "icons": [
+            { "src": format!("{base}/icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any" },
+            { "src": "/icon-192.png", "sizes": "192x192", "type": "image/png" },
+            { "src": "/icon-512.png", "sizes": "512x512", "type": "image/png" }
+        ]
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/manifest+json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        manifest.to_string(),
+    )
+        .into_response()
+}
+
+/// The brand's home-screen icon: its initial on its colour.
+async fn brand_icon(
+    State(state): State<AppState>,
+    axum::extract::Path(BrandPath { brand: slug }): axum::extract::Path<BrandPath>,
+) -> Response {
+    let Ok(Some(brand)) = app::server::find_brand(&state.portal.db, &slug).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let initial = match brand.name.chars().next().unwrap_or('T') {
+        '<' => "&lt;".to_owned(),
+        '&' => "&amp;".to_owned(),
+        c => c.to_string(),
+    };
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512"><rect width="512" height="512" rx="96" fill="{}"/><text x="256" y="256" dy=".35em" text-anchor="middle" font-family="sans-serif" font-size="280" font-weight="700" fill="#fff">{initial}</text></svg>"##,
+        brand.theme_color.as_str()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response()
 }
 
 /// Hashed asset names change with their content, so browsers may keep them

@@ -129,13 +129,13 @@ async fn serve(config: &Config) -> CliResult {
             site.display()
         );
     }
-    let state = http::AppState {
-        leptos: http::leptos_options(config),
-        portal: app::server::PortalState {
-            db: db.clone(),
-            cookie_key: http::cookie_key(config),
-        },
-    };
+    let state = http::AppState::new(config, db.clone());
+    if state.portal.secure_cookies {
+        tracing::info!("served over HTTPS: cookies are Secure and __Host- prefixed");
+    }
+    if config.code_delivery == server::config::CodeDelivery::Log {
+        tracing::info!("one-time sign-in codes are written to this log (TABLECARD_CODE_DELIVERY=log); look for \"one-time sign-in code\"");
+    }
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|e| match e.kind() {
@@ -147,8 +147,11 @@ async fn serve(config: &Config) -> CliResult {
         })?;
     let url = config.public_url();
     tracing::info!(%url, backend = db.backend().name(), "Tablecard is serving");
-    let server =
-        axum::serve(listener, http::router(state)).with_graceful_shutdown(http::shutdown_signal());
+    let server = axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(http::shutdown_signal());
     server.await.map_err(|e| format!("server error: {e}"))?;
     db.close().await;
     Ok(())

@@ -1,81 +1,10 @@
 //! The real router over a fresh database, spoken to in HTTP.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
-use loyalty::demo::{self, DemoSeed};
-use loyalty::testing::TestDb;
-use server::config::Config;
-use server::http::{cookie_key, leptos_options, router, AppState};
-use tower::ServiceExt;
-
-struct TestApp {
-    router: axum::Router,
-    seed: DemoSeed,
-    _db: TestDb,
-}
-
-async fn spawn_app() -> TestApp {
-    spawn_app_with_site("/nonexistent-site-root", false).await
-}
-
-async fn spawn_app_with_site(site_root: &str, hashed_assets: bool) -> TestApp {
-    let db = TestDb::sqlite().await;
-    let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
-    let config = Config::from_lookup(|name| match name {
-        "TABLECARD_SECRET_KEY" => Some("http-test-secret-key-long-enough-0123456789".into()),
-        "LEPTOS_SITE_ROOT" => Some(site_root.into()),
-        _ => None,
-    })
-    .unwrap();
-    let mut leptos = leptos_options(&config);
-    leptos.hash_files = hashed_assets;
-    let state = AppState {
-        leptos,
-        portal: app::server::PortalState {
-            db: db.db.clone(),
-            cookie_key: cookie_key(&config),
-        },
-    };
-    TestApp {
-        router: router(state),
-        seed,
-        _db: db,
-    }
-}
-
-impl TestApp {
-    async fn send(&self, request: Request<Body>) -> Response {
-        self.router.clone().oneshot(request).await.unwrap()
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
-        let mut req = Request::get(path);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.send(req.body(Body::empty()).unwrap()).await
-    }
-
-    fn table_token(&self) -> String {
-        self.seed.tables[0].token.clone()
-    }
-}
-
-async fn body_text(response: Response) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
-        .await
-        .unwrap();
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-fn header_str(response: &Response, name: header::HeaderName) -> &str {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
+use common::{body_text, header_str, spawn_app, spawn_app_with_site};
 
 #[tokio::test]
 async fn health_and_readiness_answer() {

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_meta::{Html, Title};
+use leptos_meta::{Html, Link, Meta, Title};
 
 use crate::components::LanguageSwitcher;
 use crate::i18n::*;
@@ -7,8 +7,19 @@ use crate::i18n::*;
 /// The brand a page belongs to, for its colours and header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageBrand {
+    pub slug: String,
     pub name: String,
     pub theme_color: String,
+}
+
+impl From<&crate::functions::members::BrandInfo> for PageBrand {
+    fn from(b: &crate::functions::members::BrandInfo) -> Self {
+        PageBrand {
+            slug: b.slug.clone(),
+            name: b.name.clone(),
+            theme_color: b.theme_color.clone(),
+        }
+    }
 }
 
 /// Every member-facing page: language, title, header with the brand and the
@@ -28,8 +39,15 @@ pub fn Page(
         ),
     };
     let initial = brand_name.chars().next().unwrap_or('T').to_string();
+    // "Add to home screen" on a brand's page installs that brand's card.
+    let manifest = match &brand {
+        Some(b) => format!("/r/{}/manifest.webmanifest", b.slug),
+        None => "/manifest.webmanifest".to_owned(),
+    };
     view! {
         <Html attr:lang=locale.as_str() />
+        <Link rel="manifest" href=manifest />
+        <Meta name="theme-color" content=color.clone() />
         <Title text=title />
         <div class="page" style=format!("--brand: {color}")>
             <header class="topbar">

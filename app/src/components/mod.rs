@@ -1,5 +1,9 @@
+mod islands;
 mod language;
 mod layout;
+mod notice;
 
+pub use islands::{ResendButton, RotatingCode};
 pub use language::{LanguageSelect, LanguageSwitcher};
 pub use layout::{Page, PageBrand};
+pub use notice::Notice;

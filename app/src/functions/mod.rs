@@ -1,4 +1,5 @@
 //! Server functions: thin edges that read the request's context, call one
 //! `loyalty` function and hand back what a page shows.
 
+pub mod members;
 pub mod portal;

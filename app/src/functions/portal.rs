@@ -12,6 +12,8 @@ pub struct BrandPage {
     pub default_locale: Locale,
     /// Where the diner sits, when they arrived through a table QR code.
     pub visit: Option<TableVisit>,
+    /// This phone is signed in to the brand: the page offers the card.
+    pub signed_in: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +52,11 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFn
         }
         _ => None,
     };
+    let signed_in = crate::server::current_member(&state, brand.id)
+        .await?
+        .is_some();
     Ok(Some(BrandPage {
+        signed_in,
         slug: brand.slug.to_string(),
         name: brand.name,
         theme_color: brand.theme_color.as_str().to_owned(),

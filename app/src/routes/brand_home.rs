@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::{Page, PageBrand};
+use crate::components::{Notice, Page, PageBrand};
 use crate::functions::portal::{load_brand_page, BrandPage};
 use crate::i18n::*;
 use crate::routes::{page_locale, NotFound, ServerError};
@@ -30,7 +30,17 @@ pub fn BrandHome() -> impl IntoView {
 #[component]
 fn Landing(page: BrandPage) -> impl IntoView {
     let locale = page_locale(page.default_locale);
-    let join_href = format!("/r/{}/join", page.slug);
+    let (cta_href, cta) = if page.signed_in {
+        (
+            format!("/r/{}/card", page.slug),
+            td_string!(locale, open_card).to_string(),
+        )
+    } else {
+        (
+            format!("/r/{}/join", page.slug),
+            td_string!(locale, cta_join).to_string(),
+        )
+    };
     let visit = page.visit.clone().map(|v| {
         view! {
             <p class="visit">
@@ -75,11 +85,13 @@ fn Landing(page: BrandPage) -> impl IntoView {
     })
     .collect_view();
     let brand = PageBrand {
+        slug: page.slug.clone(),
         name: page.name.clone(),
         theme_color: page.theme_color.clone(),
     };
     view! {
         <Page locale title=page.name.clone() brand>
+            <Notice locale />
             <section class="hero">
                 <p class="eyebrow">{td_string!(locale, landing_welcome)}</p>
                 <h1>{page.name.clone()}</h1>
@@ -90,8 +102,8 @@ fn Landing(page: BrandPage) -> impl IntoView {
                     <span class="card-chip"></span>
                     <span class="card-number">"•••• •••• 0000"</span>
                 </div>
-                <a class="button primary" href=join_href>
-                    {td_string!(locale, cta_join)}
+                <a class="button primary" href=cta_href>
+                    {cta}
                 </a>
                 <p class="hint">{td_string!(locale, cta_hint)}</p>
             </section>

@@ -1,11 +1,19 @@
 mod brand_home;
+mod card;
 mod home;
+mod join;
 mod not_found;
+mod privacy;
+mod profile;
 mod table_link;
 
 pub use brand_home::BrandHome;
+pub use card::CardRoute;
 pub use home::HomePage;
+pub use join::JoinRoute;
 pub use not_found::{NotFound, ServerError};
+pub use privacy::PrivacyRoute;
+pub use profile::ProfileRoute;
 pub use table_link::TableLink;
 
 use crate::i18n::Locale;

@@ -1,0 +1,98 @@
+//! The member pages' interactive parts. Each renders something useful on the
+//! server, so the page works before and without WebAssembly.
+
+use leptos::prelude::*;
+
+use crate::functions::members::{next_card_code, CardCode};
+use crate::i18n::*;
+
+/// The rotating member code: QR and digits, replaced with the next code the
+/// moment the current one runs out, without reloading the page.
+#[island]
+pub fn RotatingCode(slug: String, initial: CardCode, locale: Locale) -> impl IntoView {
+    let code = RwSignal::new(initial);
+    let expired = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    // Runs in the browser only: each new code schedules the fetch of the next.
+    Effect::new(move |_| {
+        let wait_ms = code.with(|c| c.refresh_in_ms).max(0) as u64;
+        hydrated.set(true);
+        let slug = slug.clone();
+        set_timeout(
+            move || {
+                leptos::task::spawn_local(async move {
+                    match next_card_code(slug).await {
+                        Ok(Some(next)) => code.set(next),
+                        // Signed out meanwhile, or offline: say so rather than show a dead code.
+                        _ => expired.set(true),
+                    }
+                })
+            },
+            std::time::Duration::from_millis(wait_ms + 250),
+        );
+    });
+    let svg = move || {
+        let svg = code.with(|c| c.qr_svg.clone());
+        // The renderer starts with an XML declaration HTML has no use for.
+        match svg.find("<svg") {
+            Some(i) => svg[i..].to_owned(),
+            None => svg,
+        }
+    };
+    view! {
+        <div
+            class="rotating-code"
+            class:expired=move || expired.get()
+            data-hydrated=move || hydrated.get().then_some("true")
+        >
+            <div class="qr" role="img" aria-label=td_string!(locale, card_qr_label) inner_html=svg></div>
+            <p class="code-digits" data-code=move || code.with(|c| c.digits.clone())>
+                {move || code.with(|c| c.grouped.clone())}
+            </p>
+            <div class="code-timer" aria-hidden="true">
+                <span
+                    // A new element per code restarts the countdown bar.
+                    style=move || format!("animation-duration: {}ms", code.with(|c| c.refresh_in_ms))
+                    data-code=move || code.with(|c| c.digits.clone())
+                ></span>
+            </div>
+            <p class="code-stale" role="alert" hidden=move || !expired.get()>
+                {td_string!(locale, card_code_stale)}
+            </p>
+        </div>
+    }
+}
+
+/// "Send a new code", counting down the wait once the page is interactive.
+/// Before that it is a plain submit button; the server enforces the wait.
+#[island]
+pub fn ResendButton(wait_secs: i64, locale: Locale) -> impl IntoView {
+    let left = RwSignal::new(wait_secs.max(0));
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| {
+        hydrated.set(true);
+        if let Ok(handle) = set_interval_with_handle(
+            move || left.update(|n| *n = (*n - 1).max(0)),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let waiting = move || hydrated.get() && left.get() > 0;
+    view! {
+        <button
+            type="submit"
+            class="button secondary"
+            disabled=waiting
+            data-hydrated=move || hydrated.get().then_some("true")
+        >
+            {move || {
+                if waiting() {
+                    td_string!(locale, resend_in, secs = left.get()).to_string()
+                } else {
+                    td_string!(locale, resend).to_string()
+                }
+            }}
+        </button>
+    }
+}

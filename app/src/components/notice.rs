@@ -1,0 +1,75 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::i18n::*;
+
+/// The sentence for a refusal or confirmation a form post redirected with
+/// (`?error=code_wrong&left=3`, `?saved=1`). Unknown keys show nothing.
+pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
+    let query = use_query_map().get_untracked();
+    let number = |k: &str| {
+        query
+            .get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+            .clamp(0, 86_400)
+    };
+    let secs = number("secs");
+    if let Some(error) = query.get("error") {
+        let text = match error.as_str() {
+            "phone_invalid" => td_string!(locale, err_phone_invalid).to_string(),
+            "code_format" => td_string!(locale, err_code_format).to_string(),
+            "code_wrong" => td_string!(locale, err_code_wrong, left = number("left")).to_string(),
+            "code_expired" => td_string!(locale, err_code_expired).to_string(),
+            "code_dead" if secs > 0 => {
+                td_string!(locale, err_code_dead_wait, secs = secs).to_string()
+            }
+            "code_dead" => td_string!(locale, err_code_dead).to_string(),
+            "code_missing" => td_string!(locale, err_code_missing).to_string(),
+            "resend_wait" => td_string!(locale, err_resend_wait, secs = secs).to_string(),
+            "code_limit" => td_string!(locale, err_code_limit, mins = (secs + 59) / 60).to_string(),
+            "not_delivered" => td_string!(locale, err_not_delivered).to_string(),
+            "terms" => td_string!(locale, err_terms).to_string(),
+            "invalid_birthday" => td_string!(locale, err_birthday).to_string(),
+            "invalid_display_name" => td_string!(locale, err_name).to_string(),
+            "invalid_allergies" => td_string!(locale, err_allergies).to_string(),
+            "confirm_delete" => td_string!(locale, err_confirm_delete).to_string(),
+            _ => return None,
+        };
+        return Some((true, text));
+    }
+    let text = if query.get("sent").is_some() {
+        td_string!(locale, notice_sent).to_string()
+    } else if query.get("saved").is_some() {
+        td_string!(locale, notice_saved).to_string()
+    } else {
+        match query.get("notice").as_deref() {
+            Some("signed_out") => td_string!(locale, notice_signed_out).to_string(),
+            Some("deleted") => td_string!(locale, notice_deleted).to_string(),
+            _ => return None,
+        }
+    };
+    Some((false, text))
+}
+
+/// Shows the page's notice, announced to screen readers.
+#[component]
+pub fn Notice(locale: Locale) -> impl IntoView {
+    notice_text(locale).map(|(is_error, text)| {
+        if is_error {
+            view! {
+                <p class="alert error" role="alert">
+                    {text}
+                </p>
+            }
+            .into_any()
+        } else {
+            view! {
+                <p class="alert ok" role="status">
+                    {text}
+                </p>
+            }
+            .into_any()
+        }
+    })
+}

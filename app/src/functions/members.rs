@@ -1,0 +1,656 @@
+//! Joining, signing in and out, the member card and the profile. Every
+//! function here is a form target that works without JavaScript: it answers
+//! with a 303 to the page to show next, carrying a refusal as a message key
+//! in the query string (never the phone number).
+
+// A form target takes one argument per form field, and the profile has many.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Locale;
+
+/// The few facts about a brand every member page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrandInfo {
+    pub slug: String,
+    pub name: String,
+    pub theme_color: String,
+    pub default_locale: Locale,
+    pub terms_version: String,
+}
+
+#[cfg(feature = "ssr")]
+impl From<&loyalty::brands::Brand> for BrandInfo {
+    fn from(b: &loyalty::brands::Brand) -> Self {
+        BrandInfo {
+            slug: b.slug.to_string(),
+            name: b.name.clone(),
+            theme_color: b.theme_color.as_str().to_owned(),
+            default_locale: b.default_language.tag().parse().unwrap_or_default(),
+            terms_version: b.terms_version.clone(),
+        }
+    }
+}
+
+/// A code is on its way to this phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    pub masked_phone: String,
+    /// Seconds until another code may be requested.
+    pub resend_in: i64,
+    /// The phone is not a member yet: the form asks for consent.
+    pub new_member: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinPage {
+    pub brand: BrandInfo,
+    pub pending: Option<PendingCode>,
+    pub signed_in: bool,
+    /// The number last typed, when it could not be used.
+    pub draft_phone: Option<String>,
+}
+
+/// The rotating code as the card shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardCode {
+    pub digits: String,
+    pub grouped: String,
+    /// The QR code as an SVG document, drawn on the server.
+    pub qr_svg: String,
+    /// Milliseconds until the code changes.
+    pub refresh_in_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub masked_phone: String,
+    pub display_name: String,
+    pub birthday_month: Option<u8>,
+    pub birthday_day: Option<u8>,
+    pub birth_year: Option<u16>,
+    pub gender: String,
+    pub dietary: Vec<String>,
+    pub allergies: String,
+    pub marketing: bool,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPage {
+    pub brand: BrandInfo,
+    pub member_no: String,
+    pub display_name: String,
+    pub points: i64,
+    pub code: CardCode,
+    pub profile: ProfileView,
+}
+
+/// What a signed-in member page finds; signed out, the page has already
+/// been redirected to the join form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberLoad {
+    NoBrand,
+    SignedOut,
+    Member(Box<MemberPage>),
+}
+
+#[cfg(feature = "ssr")]
+mod edge {
+    use loyalty::brands::Brand;
+    use loyalty::Error;
+
+    /// A refusal as the query string of the page that explains it.
+    pub fn refusal(e: &Error) -> Option<String> {
+        Some(match e {
+            Error::Invalid { field: "phone", .. } => "error=phone_invalid".into(),
+            Error::Invalid { field: "code", .. } => "error=code_format".into(),
+            Error::Invalid { field, .. } => format!("error=invalid_{field}"),
+            Error::CodeWrong { tries_left } => format!("error=code_wrong&left={tries_left}"),
+            Error::CodeExpired => "error=code_expired".into(),
+            Error::CodeTooManyTries { wait_secs } => format!("error=code_dead&secs={wait_secs}"),
+            Error::CodeMissing => "error=code_missing".into(),
+            Error::CodeResendTooSoon { wait_secs } => format!("error=resend_wait&secs={wait_secs}"),
+            Error::CodeLimitReached { wait_secs } => format!("error=code_limit&secs={wait_secs}"),
+            Error::CodeNotDelivered => "error=not_delivered".into(),
+            Error::TermsNotAccepted => "error=terms".into(),
+            _ => return None,
+        })
+    }
+
+    /// Where to go after signing in: a page of this brand, else the card.
+    pub fn safe_next(brand: &Brand, next: Option<&str>) -> String {
+        let prefix = format!("/r/{}/", brand.slug);
+        next.filter(|n| n.starts_with(&prefix) && !n.contains("//") && !n.contains('\\'))
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("/r/{}/card", brand.slug))
+    }
+
+    pub fn join_url(brand: &Brand, query: &str, next: Option<&str>) -> String {
+        let mut url = format!("/r/{}/join", brand.slug);
+        let mut sep = '?';
+        if !query.is_empty() {
+            url.push(sep);
+            url.push_str(query);
+            sep = '&';
+        }
+        if let Some(next) = next.filter(|n| n.starts_with('/')) {
+            url.push(sep);
+            url.push_str("next=");
+            url.push_str(&urlencode(next));
+        }
+        url
+    }
+
+    pub fn urlencode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_join")]
+pub async fn load_join(slug: String) -> Result<Option<JoinPage>, ServerFnError> {
+    use crate::server::{current_member, find_brand, pending_join, portal_state};
+    use loyalty::Clock as _;
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        return Ok(None);
+    };
+    let signed_in = current_member(&state, brand.id).await?.is_some();
+    let pending = match pending_join(&state, brand.id) {
+        Some(p) if p.sent_at > 0 => {
+            let mut conn = state
+                .db
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| crate::server::internal(e.into()))?;
+            let known = loyalty::members::find_by_phone(&mut conn, brand.id, &p.phone)
+                .await
+                .map_err(crate::server::internal)?
+                .is_some();
+            let now = loyalty::SystemClock.now_ms();
+            Some(PendingCode {
+                masked_phone: p.phone.masked(),
+                resend_in: ((p.sent_at + state.otp.resend_after_ms - now).max(0) + 999) / 1000,
+                new_member: !known,
+            })
+        }
+        _ => None,
+    };
+    Ok(Some(JoinPage {
+        brand: BrandInfo::from(&brand),
+        pending,
+        signed_in,
+        draft_phone: None,
+    }))
+}
+
+/// Step one: a phone number in, a code out (or a clear reason why not).
+#[server(prefix = "/fn", endpoint = "request_code")]
+pub async fn request_code(
+    slug: String,
+    country: String,
+    phone: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::server::{client_ip, find_brand, portal_state, request_parts, see_other};
+    use loyalty::phone::Phone;
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let next = next.as_deref();
+    let phone = match Phone::parse(&country, &phone) {
+        Ok(p) => p,
+        Err(e) => {
+            // What was typed goes back into the form: it is not a usable number.
+            let typed: String = phone.chars().take(20).collect();
+            let country: String = country.chars().take(4).collect();
+            let query = format!(
+                "{}&cc={}&phone={}",
+                edge::refusal(&e).unwrap_or_default(),
+                edge::urlencode(&country),
+                edge::urlencode(&typed)
+            );
+            see_other(&edge::join_url(&brand, &query, next));
+            return Ok(());
+        }
+    };
+    send_code(&state, &brand, phone, &client_ip(&request_parts()?), next).await
+}
+
+/// "Send a new code" on step two: the same phone again.
+#[server(prefix = "/fn", endpoint = "resend_code")]
+pub async fn resend_code(slug: String, next: Option<String>) -> Result<(), ServerFnError> {
+    use crate::server::{
+        client_ip, find_brand, pending_join, portal_state, request_parts, see_other,
+    };
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let Some(pending) = pending_join(&state, brand.id) else {
+        see_other(&edge::join_url(&brand, "", next.as_deref()));
+        return Ok(());
+    };
+    send_code(
+        &state,
+        &brand,
+        pending.phone,
+        &client_ip(&request_parts()?),
+        next.as_deref(),
+    )
+    .await
+}
+
+#[cfg(feature = "ssr")]
+async fn send_code(
+    state: &crate::server::PortalState,
+    brand: &loyalty::brands::Brand,
+    phone: loyalty::phone::Phone,
+    ip: &str,
+    next: Option<&str>,
+) -> Result<(), ServerFnError> {
+    use crate::server::{
+        internal, pending_join, remember_join, request_locale, see_other, PendingJoin,
+    };
+    use loyalty::brands::Language;
+    use loyalty::Clock as _;
+
+    let language = request_locale()
+        .0
+        .and_then(|l| Language::from_tag(crate::i18n::I18nLocaleTrait::as_str(l)))
+        .unwrap_or(brand.default_language);
+    let sent = loyalty::otp::send(
+        &state.db,
+        &loyalty::SystemClock,
+        &state.secret,
+        &state.otp,
+        state.sender.as_ref(),
+        brand,
+        &phone,
+        ip,
+        language,
+    )
+    .await;
+    // A refused phone stays in the form, so the member does not type it twice.
+    let (query, sent_at) = match sent {
+        Ok(_) => ("sent=1".to_owned(), loyalty::SystemClock.now_ms()),
+        Err(e) => match edge::refusal(&e) {
+            Some(query) => {
+                let before = pending_join(state, brand.id)
+                    .filter(|p| p.phone == phone)
+                    .map_or(0, |p| p.sent_at);
+                (query, before)
+            }
+            None => return Err(internal(e)),
+        },
+    };
+    remember_join(
+        state,
+        &PendingJoin {
+            brand: brand.id,
+            phone,
+            sent_at,
+        },
+    );
+    see_other(&edge::join_url(brand, &query, next));
+    Ok(())
+}
+
+/// Step two: the code (and, for a new member, consent) in; signed in out.
+#[server(prefix = "/fn", endpoint = "verify_code")]
+pub async fn verify_code(
+    slug: String,
+    code: String,
+    terms: Option<String>,
+    marketing: Option<String>,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::server::{
+        find_brand, forget_join, internal, pending_join, portal_state, see_other, set_cookie,
+        set_session_cookie,
+    };
+    use loyalty::members::{self, Consent};
+    use loyalty::otp::LoginCode;
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let next = next.as_deref();
+    let Some(pending) = pending_join(&state, brand.id).filter(|p| p.sent_at > 0) else {
+        see_other(&edge::join_url(&brand, "error=code_missing", next));
+        return Ok(());
+    };
+    let result = match LoginCode::parse(&code) {
+        Ok(code) => {
+            members::sign_in(
+                &state.db,
+                &loyalty::SystemClock,
+                &state.secret,
+                &state.otp,
+                &state.sessions,
+                &brand,
+                &pending.phone,
+                &code,
+                Consent {
+                    terms_accepted: terms.is_some(),
+                    marketing: marketing.is_some(),
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(signed) => {
+            set_session_cookie(&state, brand.id, &signed.token);
+            forget_join(&state);
+            // The member's own language, once chosen, follows them to every device.
+            if let Some(language) = signed.member.language {
+                set_cookie(
+                    &cookie::Cookie::build((crate::locale::COOKIE, language.tag()))
+                        .path("/")
+                        .same_site(cookie::SameSite::Lax)
+                        .max_age(cookie::time::Duration::days(365))
+                        .build(),
+                );
+            }
+            let to = edge::safe_next(&brand, next);
+            let to = if signed.joined {
+                format!("{to}{}welcome=1", if to.contains('?') { '&' } else { '?' })
+            } else {
+                to
+            };
+            see_other(&to);
+            Ok(())
+        }
+        Err(e) => match edge::refusal(&e) {
+            Some(query) => {
+                see_other(&edge::join_url(&brand, &query, next));
+                Ok(())
+            }
+            None => Err(internal(e)),
+        },
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "sign_out")]
+pub async fn sign_out(slug: String) -> Result<(), ServerFnError> {
+    use crate::server::{
+        clear_session_cookie, find_brand, internal, portal_state, see_other, session_token,
+    };
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    if let Some(token) = session_token(&state, brand.id) {
+        loyalty::sessions::end(&state.db, &loyalty::SystemClock, brand.id, &token)
+            .await
+            .map_err(internal)?;
+    }
+    clear_session_cookie(&state, brand.id);
+    see_other(&format!("/r/{}?notice=signed_out", brand.slug));
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Member) -> CardCode {
+    use loyalty::Clock as _;
+    use qrcode::render::svg;
+
+    let clock = loyalty::SystemClock;
+    let code = loyalty::member_code::current(
+        &state.secret,
+        &clock,
+        member.brand_id,
+        member.id,
+        &member.member_no,
+    );
+    // Numeric mode keeps the QR small (version 1) and quick to scan.
+    let qr_svg = qrcode::QrCode::with_error_correction_level(&code.digits, qrcode::EcLevel::M)
+        .map(|qr| {
+            qr.render::<svg::Color>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default();
+    CardCode {
+        grouped: code.grouped(),
+        refresh_in_ms: (code.valid_until - clock.now_ms()).max(0),
+        digits: code.digits,
+        qr_svg,
+    }
+}
+
+/// The card and profile pages' data; signed out, a redirect to the join form
+/// that brings the member back here afterwards.
+#[server(prefix = "/fn", endpoint = "load_member")]
+pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, ServerFnError> {
+    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+    use loyalty::members;
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        return Ok(MemberLoad::NoBrand);
+    };
+    let page = if page == "me" { "me" } else { "card" };
+    let Some(member_id) = current_member(&state, brand.id).await? else {
+        let back = format!("/r/{}/{page}", brand.slug);
+        see_other(&edge::join_url(&brand, "", Some(&back)));
+        return Ok(MemberLoad::SignedOut);
+    };
+    let m = match members::find(&state.db, brand.id, member_id).await {
+        Ok(m) => m,
+        Err(e) => return Err(internal(e)),
+    };
+    Ok(MemberLoad::Member(Box::new(MemberPage {
+        brand: BrandInfo::from(&brand),
+        member_no: m.member_no.as_str().to_owned(),
+        display_name: m.display_name.clone(),
+        points: 0,
+        code: card_code(&state, &m),
+        profile: ProfileView {
+            masked_phone: m.phone.masked(),
+            display_name: m.display_name.clone(),
+            birthday_month: m.birthday.map(|b| b.month),
+            birthday_day: m.birthday.map(|b| b.day),
+            birth_year: m.birthday.and_then(|b| b.year),
+            gender: m.gender.as_str().to_owned(),
+            dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
+            allergies: m.allergies.clone(),
+            marketing: m.marketing_consent(),
+            language: m.language.map(|l| l.tag().to_owned()),
+        },
+    })))
+}
+
+/// The card's island asks for the next code when the current one runs out.
+#[server(prefix = "/fn", endpoint = "next_card_code")]
+pub async fn next_card_code(slug: String) -> Result<Option<CardCode>, ServerFnError> {
+    use crate::server::{current_member, find_brand, internal, portal_state};
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        return Ok(None);
+    };
+    let Some(member_id) = current_member(&state, brand.id).await? else {
+        return Ok(None);
+    };
+    match loyalty::members::find(&state.db, brand.id, member_id).await {
+        Ok(m) => Ok(Some(card_code(&state, &m))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "save_profile")]
+pub async fn save_profile(
+    slug: String,
+    display_name: String,
+    birthday_month: String,
+    birthday_day: String,
+    birth_year: String,
+    gender: String,
+    diet_vegetarian: Option<String>,
+    diet_vegan: Option<String>,
+    diet_halal: Option<String>,
+    diet_no_spicy: Option<String>,
+    diet_no_pork: Option<String>,
+    diet_no_beef: Option<String>,
+    diet_no_seafood: Option<String>,
+    diet_low_sugar: Option<String>,
+    allergies: String,
+    marketing: Option<String>,
+    language: String,
+) -> Result<(), ServerFnError> {
+    use crate::server::{
+        current_member, find_brand, internal, portal_state, see_other, set_cookie,
+    };
+    use loyalty::brands::Language;
+    use loyalty::members::{self, Birthday, Diet, Gender, Profile};
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let me = format!("/r/{}/me", brand.slug);
+    let Some(member_id) = current_member(&state, brand.id).await? else {
+        see_other(&edge::join_url(&brand, "", Some(&me)));
+        return Ok(());
+    };
+    let number = |s: &str| s.trim().parse::<u16>().ok();
+    let birthday = match (number(&birthday_month), number(&birthday_day)) {
+        (None, None) if birthday_month.trim().is_empty() && birthday_day.trim().is_empty() => {
+            Ok(None)
+        }
+        (Some(m), Some(d)) if m <= 12 && d <= 31 => {
+            let year = if birth_year.trim().is_empty() {
+                None
+            } else {
+                Some(number(&birth_year).unwrap_or(0))
+            };
+            Birthday::new(m as u8, d as u8, year).map(Some)
+        }
+        _ => Err(loyalty::Error::Invalid {
+            field: "birthday",
+            reason: loyalty::error::Invalid::Format,
+        }),
+    };
+    let birthday = match birthday {
+        Ok(b) => b,
+        Err(e) => {
+            see_other(&format!("{me}?{}", edge::refusal(&e).unwrap_or_default()));
+            return Ok(());
+        }
+    };
+    let ticked = [
+        (Diet::Vegetarian, diet_vegetarian),
+        (Diet::Vegan, diet_vegan),
+        (Diet::Halal, diet_halal),
+        (Diet::NoSpicy, diet_no_spicy),
+        (Diet::NoPork, diet_no_pork),
+        (Diet::NoBeef, diet_no_beef),
+        (Diet::NoSeafood, diet_no_seafood),
+        (Diet::LowSugar, diet_low_sugar),
+    ];
+    let language = Language::from_tag(&language);
+    let profile = Profile {
+        display_name,
+        birthday,
+        gender: Gender::parse(&gender).unwrap_or_default(),
+        dietary: ticked
+            .into_iter()
+            .filter_map(|(d, on)| on.map(|_| d))
+            .collect(),
+        allergies,
+        marketing: marketing.is_some(),
+        language,
+    };
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(e.into()))?;
+    match members::update_profile(
+        &mut conn,
+        &loyalty::SystemClock,
+        brand.id,
+        member_id,
+        profile,
+    )
+    .await
+    {
+        Ok(_) => {
+            if let Some(language) = language {
+                set_cookie(
+                    &cookie::Cookie::build((crate::locale::COOKIE, language.tag()))
+                        .path("/")
+                        .same_site(cookie::SameSite::Lax)
+                        .max_age(cookie::time::Duration::days(365))
+                        .build(),
+                );
+            }
+            see_other(&format!("{me}?saved=1"));
+            Ok(())
+        }
+        Err(e) => match edge::refusal(&e) {
+            Some(query) => {
+                see_other(&format!("{me}?{query}"));
+                Ok(())
+            }
+            None => Err(internal(e)),
+        },
+    }
+}
+
+/// Deletes the member's account after an explicit confirmation.
+#[server(prefix = "/fn", endpoint = "delete_account")]
+pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(), ServerFnError> {
+    use crate::server::{
+        clear_session_cookie, current_member, find_brand, internal, portal_state, see_other,
+    };
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let Some(member_id) = current_member(&state, brand.id).await? else {
+        see_other(&edge::join_url(&brand, "", None));
+        return Ok(());
+    };
+    if confirm.is_none() {
+        see_other(&format!("/r/{}/me?error=confirm_delete#delete", brand.slug));
+        return Ok(());
+    }
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    loyalty::members::erase(&mut tx, &loyalty::SystemClock, brand.id, member_id)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(|e| internal(e.into()))?;
+    clear_session_cookie(&state, brand.id);
+    see_other(&format!("/r/{}?notice=deleted", brand.slug));
+    Ok(())
+}

@@ -1,0 +1,102 @@
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::{Page, PageBrand, RotatingCode};
+use crate::functions::members::{load_member, MemberLoad, MemberPage};
+use crate::i18n::*;
+use crate::routes::{page_locale, NotFound, ServerError};
+
+/// Loads the signed-in member for `page` ("card" or "me") and renders `view`;
+/// signed out, the loader has already redirected to the join form.
+pub fn member_route(page: &'static str, view: fn(MemberPage) -> AnyView) -> impl IntoView {
+    let slug = use_params_map()
+        .read_untracked()
+        .get("brand")
+        .unwrap_or_default();
+    let data = Resource::new_blocking(|| (), move |_| load_member(slug.clone(), page.into()));
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(MemberLoad::Member(page)) => view(*page),
+                    Ok(MemberLoad::SignedOut) => ().into_any(),
+                    Ok(MemberLoad::NoBrand) => view! { <NotFound /> }.into_any(),
+                    Err(_) => view! { <ServerError /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/r/{brand}/card`: the page a member opens at the till.
+#[component]
+pub fn CardRoute() -> impl IntoView {
+    member_route("card", |page| view! { <Card page /> }.into_any())
+}
+
+fn group4(s: &str) -> String {
+    s.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[component]
+fn Card(page: MemberPage) -> impl IntoView {
+    let locale = page_locale(page.brand.default_locale);
+    let welcome = use_query_map().get_untracked().get("welcome").is_some();
+    let slug = page.brand.slug.clone();
+    let brand = PageBrand::from(&page.brand);
+    let name = if page.display_name.is_empty() {
+        td_string!(locale, card_member).to_string()
+    } else {
+        page.display_name.clone()
+    };
+    view! {
+        <Page locale title=td_string!(locale, card_title).to_string() brand>
+            {welcome
+                .then(|| {
+                    view! {
+                        <p class="alert ok" role="status">
+                            {td_string!(locale, welcome_new, brand = page.brand.name.clone())}
+                        </p>
+                    }
+                })}
+            <h1 class="sr-only">{td_string!(locale, card_title)}</h1>
+            <section class="member-card" aria-label=td_string!(locale, card_title)>
+                <div class="mc-top">
+                    <span class="mc-brand">{page.brand.name.clone()}</span>
+                    <span class="mc-tier">{td_string!(locale, tier_base)}</span>
+                </div>
+                <p class="mc-name">{name}</p>
+                <dl class="mc-facts">
+                    <div>
+                        <dt>{td_string!(locale, card_member_no)}</dt>
+                        <dd class="mc-no">{group4(&page.member_no)}</dd>
+                    </div>
+                    <div>
+                        <dt>{td_string!(locale, card_points)}</dt>
+                        <dd class="mc-points">{page.points}</dd>
+                    </div>
+                </dl>
+            </section>
+            <section class="code-panel">
+                <h2>{td_string!(locale, card_code_label)}</h2>
+                <RotatingCode slug=slug.clone() initial=page.code.clone() locale />
+                <p class="hint">{td_string!(locale, card_code_hint)}</p>
+                <noscript>
+                    <a class="small-link" href=format!("/r/{slug}/card")>
+                        {td_string!(locale, card_code_refresh)}
+                    </a>
+                </noscript>
+            </section>
+            <nav class="member-nav" aria-label=td_string!(locale, member_nav)>
+                <a class="button secondary" href=format!("/r/{slug}/me")>
+                    {td_string!(locale, nav_profile)}
+                </a>
+            </nav>
+            <p class="hint">{td_string!(locale, add_to_home)}</p>
+        </Page>
+    }
+}

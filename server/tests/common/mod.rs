@@ -1,0 +1,231 @@
+//! The harness the HTTP tests share: the real router over a fresh SQLite
+//! database seeded with the demo brand, a capturing code sender, and a tiny
+//! cookie jar so a test can walk through pages like a browser.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use axum::response::Response;
+use loyalty::demo::{self, DemoSeed};
+use loyalty::testing::{CapturingSender, TestDb};
+use server::config::Config;
+use server::http::{router, AppState};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: axum::Router,
+    pub seed: DemoSeed,
+    pub sender: CapturingSender,
+    pub _db: TestDb,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with_site(site_root: &str, hashed_assets: bool) -> TestApp {
+    spawn_app_configured(&[("LEPTOS_SITE_ROOT", site_root)], hashed_assets).await
+}
+
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    spawn_app_configured(vars, false).await
+}
+
+async fn spawn_app_configured(vars: &[(&str, &str)], hashed_assets: bool) -> TestApp {
+    let db = TestDb::sqlite().await;
+    let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
+    let vars: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = Config::from_lookup(|name| match name {
+        "TABLECARD_SECRET_KEY" => Some("http-test-secret-key-long-enough-0123456789".into()),
+        "LEPTOS_SITE_ROOT" => Some(
+            vars.get(name)
+                .cloned()
+                .unwrap_or_else(|| "/nonexistent-site-root".into()),
+        ),
+        _ => vars.get(name).cloned(),
+    })
+    .unwrap();
+    let mut state = AppState::new(&config, db.db.clone());
+    state.leptos.hash_files = hashed_assets;
+    let sender = CapturingSender::default();
+    state.portal.sender = Arc::new(sender.clone());
+    TestApp {
+        router: router(state),
+        seed,
+        sender,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request<Body>) -> Response {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    pub fn table_token(&self) -> String {
+        self.seed.tables[0].token.clone()
+    }
+}
+
+pub async fn body_text(response: Response) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+pub fn header_str(response: &Response, name: header::HeaderName) -> &str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// A phone's browser: keeps cookies between requests, posts forms the way a
+/// page without JavaScript does.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: BTreeMap<String, String>,
+    /// Raw Set-Cookie headers of the last response.
+    pub last_set_cookies: Vec<String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: BTreeMap::new(),
+            last_set_cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &Response) {
+        self.last_set_cookies.clear();
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let raw = value.to_str().unwrap().to_owned();
+            let pair = raw.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let expired = raw.contains("Max-Age=0");
+            if expired || value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+            self.last_set_cookies.push(raw);
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let req = Request::get(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let response = self.app.send(req).await;
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub async fn page(&mut self, path: &str) -> String {
+        body_text(self.get(path).await).await
+    }
+
+    /// Posts a form from one of our own pages (same Origin).
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_from("http://localhost", path, form).await
+    }
+
+    pub async fn post_from(&mut self, origin: &str, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_accepting(origin, "text/html", path, form).await
+    }
+
+    /// A server function called by an island's `fetch`, not a form.
+    pub async fn fetch(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_accepting("http://localhost", "*/*", path, form)
+            .await
+    }
+
+    async fn post_accepting(
+        &mut self,
+        origin: &str,
+        accept: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::post(path)
+            .header(header::HOST, "localhost")
+            .header(header::ORIGIN, origin)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::ACCEPT, accept)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.app.send(req).await;
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Steps one and two of the join form; returns where step two sent us.
+    pub async fn join(&mut self, phone: &str, terms: bool) -> Response {
+        let sent = self
+            .post(
+                "/fn/request_code",
+                &[("slug", "demo"), ("country", "86"), ("phone", phone)],
+            )
+            .await;
+        assert_eq!(sent.status(), 303, "request_code should redirect");
+        let code = self
+            .app
+            .sender
+            .last_code(&format!("+86{phone}"))
+            .expect("a code was sent");
+        let mut form = vec![("slug", "demo"), ("code", code.as_str())];
+        if terms {
+            form.push(("terms", "on"));
+        }
+        self.post("/fn/verify_code", &form).await
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    header_str(response, header::LOCATION).to_owned()
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,507 @@
+//! Joining, signing in and out, the card, the profile and "my data", walked
+//! through over HTTP the way a phone without JavaScript does it.
+
+mod common;
+
+use axum::http::{header, StatusCode};
+use common::{body_text, header_str, location, spawn_app, spawn_app_with, Browser};
+use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+
+const PHONE: &str = "13800138000";
+
+#[tokio::test]
+async fn a_new_member_joins_with_a_code_and_lands_on_their_card() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    let form = phone.page("/r/demo/join").await;
+    assert!(form.contains("action=\"/fn/request_code\""));
+    assert!(form.contains("中国大陆 +86"));
+
+    let sent = phone
+        .post(
+            "/fn/request_code",
+            &[
+                ("slug", "demo"),
+                ("country", "86"),
+                ("phone", "138 0013 8000"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&sent), "/r/demo/join?sent=1");
+    assert!(
+        !location(&sent).contains(PHONE),
+        "the phone never goes into a URL"
+    );
+
+    let step_two = phone.page("/r/demo/join?sent=1").await;
+    assert!(step_two.contains("验证码已发送至 +86 138****8000"));
+    assert!(
+        step_two.contains("name=\"terms\""),
+        "a new member is asked for consent"
+    );
+    assert!(step_two.contains("name=\"marketing\""));
+    assert!(
+        !step_two.contains("name=\"marketing\" checked"),
+        "marketing is never pre-ticked"
+    );
+
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    let signed = phone
+        .post(
+            "/fn/verify_code",
+            &[("slug", "demo"), ("code", &code), ("terms", "on")],
+        )
+        .await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed), "/r/demo/card?welcome=1");
+    let session = phone
+        .last_set_cookies
+        .iter()
+        .find(|c| c.starts_with("tc_m"))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly"));
+    assert!(session.contains("SameSite=Lax"));
+    assert!(!session.contains("Secure"), "plain HTTP in development");
+
+    let card = phone.page("/r/demo/card?welcome=1").await;
+    assert!(card.contains("欢迎！你已成为 山野小馆 的会员。"));
+    assert!(card.contains("普通会员"));
+    assert!(card.contains("class=\"mc-points\">0<"));
+    assert!(card.contains("<svg"), "the QR code is drawn in the page");
+    let digits = card
+        .split("data-code=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    assert_eq!(digits.len(), 14);
+    assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_explained_in_the_members_language() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone
+        .post(
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
+        )
+        .await;
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = phone
+        .post(
+            "/fn/verify_code",
+            &[("slug", "demo"), ("code", wrong), ("terms", "on")],
+        )
+        .await;
+    assert_eq!(location(&refused), "/r/demo/join?error=code_wrong&left=4");
+    let page = phone.page("/r/demo/join?error=code_wrong&left=4").await;
+    assert!(page.contains("验证码不正确，还可以尝试 4 次。"));
+    assert!(page.contains("role=\"alert\""));
+    phone.cookies.insert("tc_lang".into(), "en".into());
+    let page = phone.page("/r/demo/join?error=code_wrong&left=4").await;
+    assert!(
+        page.contains("That code isn&#x27;t right. 4 tries left.")
+            || page.contains("That code isn't right. 4 tries left.")
+    );
+}
+
+#[tokio::test]
+async fn six_wrong_codes_lock_the_code_even_against_the_right_one() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone
+        .post(
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
+        )
+        .await;
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut last = String::new();
+    for _ in 0..6 {
+        let r = phone
+            .post(
+                "/fn/verify_code",
+                &[("slug", "demo"), ("code", wrong), ("terms", "on")],
+            )
+            .await;
+        last = location(&r);
+    }
+    assert!(last.starts_with("/r/demo/join?error=code_dead"), "{last}");
+    let right = phone
+        .post(
+            "/fn/verify_code",
+            &[("slug", "demo"), ("code", &code), ("terms", "on")],
+        )
+        .await;
+    assert!(location(&right).starts_with("/r/demo/join?error=code_dead"));
+    assert!(
+        !phone.cookies.keys().any(|k| k.starts_with("tc_m")),
+        "never signed in"
+    );
+}
+
+#[tokio::test]
+async fn joining_without_accepting_the_terms_is_refused_and_keeps_the_code() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    let refused = phone.join(PHONE, false).await;
+    assert_eq!(location(&refused), "/r/demo/join?error=terms");
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    let signed = phone
+        .post(
+            "/fn/verify_code",
+            &[("slug", "demo"), ("code", &code), ("terms", "on")],
+        )
+        .await;
+    assert_eq!(location(&signed), "/r/demo/card?welcome=1");
+}
+
+#[tokio::test]
+async fn a_malformed_phone_is_refused_with_the_number_kept_in_the_form() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    let r = phone
+        .post(
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", "12345")],
+        )
+        .await;
+    let to = location(&r);
+    assert!(to.starts_with("/r/demo/join?error=phone_invalid"), "{to}");
+    let page = phone.page(&to).await;
+    assert!(page.contains("手机号格式不正确"));
+    assert!(page.contains("value=\"12345\""));
+    assert_eq!(app.sender.count(), 0);
+}
+
+#[tokio::test]
+async fn asking_again_within_a_minute_says_how_long_to_wait() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone
+        .post(
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
+        )
+        .await;
+    let again = phone.post("/fn/resend_code", &[("slug", "demo")]).await;
+    let to = location(&again);
+    assert!(
+        to.starts_with("/r/demo/join?error=resend_wait&secs="),
+        "{to}"
+    );
+    let page = phone.page(&to).await;
+    assert!(page.contains("秒后再获取验证码"));
+    assert_eq!(app.sender.count(), 1);
+}
+
+#[tokio::test]
+async fn a_provider_outage_is_a_clear_message_not_an_error_page() {
+    let app = spawn_app().await;
+    app.sender.fail(true);
+    let mut phone = Browser::new(&app);
+    let r = phone
+        .post(
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
+        )
+        .await;
+    assert_eq!(location(&r), "/r/demo/join?error=not_delivered");
+}
+
+#[tokio::test]
+async fn every_sign_in_gets_a_new_session_and_sign_out_ends_it() {
+    let app = spawn_app().await;
+    let mut first = Browser::new(&app);
+    first.join(PHONE, true).await;
+    let first_token = first
+        .cookies
+        .iter()
+        .find(|(k, _)| k.starts_with("tc_m"))
+        .unwrap()
+        .1
+        .clone();
+
+    let mut second = Browser::new(&app);
+    // The first code's resend minute has to pass; use the core's clock-free path:
+    // a second phone signs in with its own code instead.
+    second.join("13900139000", true).await;
+    let second_token = second
+        .cookies
+        .iter()
+        .find(|(k, _)| k.starts_with("tc_m"))
+        .unwrap()
+        .1
+        .clone();
+    assert_ne!(first_token, second_token);
+
+    let stolen = first.cookies.clone();
+    let out = first.post("/fn/sign_out", &[("slug", "demo")]).await;
+    assert_eq!(location(&out), "/r/demo?notice=signed_out");
+    assert!(
+        !first.cookies.keys().any(|k| k.starts_with("tc_m")),
+        "cookie cleared"
+    );
+    // Replaying the old cookie after sign-out gets nothing.
+    first.cookies = stolen;
+    let card = first.get("/r/demo/card").await;
+    assert_eq!(card.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&card), "/r/demo/join?next=/r/demo/card");
+}
+
+#[tokio::test]
+async fn a_signed_out_visitor_is_sent_to_join_and_brought_back() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    let me = phone.get("/r/demo/me").await;
+    assert_eq!(location(&me), "/r/demo/join?next=/r/demo/me");
+    phone
+        .post(
+            "/fn/request_code",
+            &[
+                ("slug", "demo"),
+                ("country", "86"),
+                ("phone", PHONE),
+                ("next", "/r/demo/me"),
+            ],
+        )
+        .await;
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    let signed = phone
+        .post(
+            "/fn/verify_code",
+            &[
+                ("slug", "demo"),
+                ("code", &code),
+                ("terms", "on"),
+                ("next", "/r/demo/me"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&signed), "/r/demo/me?welcome=1");
+    // An off-site `next` is ignored.
+    let mut other = Browser::new(&app);
+    other
+        .post(
+            "/fn/request_code",
+            &[
+                ("slug", "demo"),
+                ("country", "86"),
+                ("phone", "13900139000"),
+            ],
+        )
+        .await;
+    let code = app.sender.last_code("+8613900139000").unwrap();
+    let signed = other
+        .post(
+            "/fn/verify_code",
+            &[
+                ("slug", "demo"),
+                ("code", &code),
+                ("terms", "on"),
+                ("next", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&signed), "/r/demo/card?welcome=1");
+}
+
+#[tokio::test]
+async fn a_member_of_one_brand_gets_nothing_from_another() {
+    let app = spawn_app().await;
+    {
+        let mut conn = app._db.db.pool().acquire().await.unwrap();
+        brands::create(
+            &mut conn,
+            &loyalty::SystemClock,
+            NewBrand {
+                slug: BrandSlug::parse("other").unwrap(),
+                name: "别家".into(),
+                theme_color: ThemeColor::default(),
+                default_language: Language::ZhCn,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let mut phone = Browser::new(&app);
+    phone.join(PHONE, true).await;
+    let (name, token) = phone
+        .cookies
+        .iter()
+        .find(|(k, _)| k.starts_with("tc_m"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+
+    for path in ["/r/other/card", "/r/other/me", "/r/other/me/export"] {
+        let r = phone.get(path).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(location(&r).starts_with("/r/other/join"), "{path}");
+    }
+    // The same token under the other brand's cookie name opens nothing either.
+    let other_id = name.trim_start_matches("tc_m").parse::<i64>().unwrap() + 1;
+    phone.cookies.insert(format!("tc_m{other_id}"), token);
+    let r = phone.get("/r/other/card").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let code = phone
+        .fetch("/fn/next_card_code", &[("slug", "other")])
+        .await;
+    assert_eq!(code.status(), StatusCode::OK);
+    assert_eq!(body_text(code).await, "null");
+    let own = phone.fetch("/fn/next_card_code", &[("slug", "demo")]).await;
+    assert!(body_text(own).await.contains("\"digits\""));
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    let r = phone
+        .post_from(
+            "https://evil.example",
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.sender.count(), 0);
+    let lang = phone
+        .post_from("https://evil.example", "/lang", &[("lang", "en")])
+        .await;
+    assert_eq!(lang.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_profile_is_saved_and_shown_back() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone.join(PHONE, true).await;
+    let saved = phone
+        .post(
+            "/fn/save_profile",
+            &[
+                ("slug", "demo"),
+                ("display_name", "小明<script>"),
+                ("birthday_month", "2"),
+                ("birthday_day", "29"),
+                ("birth_year", ""),
+                ("gender", "male"),
+                ("diet_no_spicy", "on"),
+                ("allergies", "花生"),
+                ("language", "zh-TW"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&saved), "/r/demo/me?saved=1");
+    let page = phone.page("/r/demo/me?saved=1").await;
+    assert!(
+        page.contains("已儲存。"),
+        "the chosen language applies at once"
+    );
+    assert!(
+        page.contains("小明&lt;script&gt;"),
+        "text is rendered inert"
+    );
+    assert!(page.contains("value=\"花生\""));
+    assert!(page.contains("name=\"diet_no_spicy\" checked"));
+
+    let bad = phone
+        .post(
+            "/fn/save_profile",
+            &[
+                ("slug", "demo"),
+                ("display_name", ""),
+                ("birthday_month", "4"),
+                ("birthday_day", "31"),
+                ("birth_year", ""),
+                ("gender", ""),
+                ("allergies", ""),
+                ("language", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&bad), "/r/demo/me?error=invalid_birthday");
+}
+
+#[tokio::test]
+async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone.join(PHONE, true).await;
+    let export = phone.get("/r/demo/me/export").await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(header_str(&export, header::CONTENT_DISPOSITION)
+        .starts_with("attachment; filename=\"tablecard-demo-"));
+    assert_eq!(header_str(&export, header::CACHE_CONTROL), "no-store");
+    let json: serde_json::Value = serde_json::from_str(&body_text(export).await).unwrap();
+    assert_eq!(json["member"]["phone"], "+8613800138000");
+    assert_eq!(json["consents"][0]["kind"], "terms_accepted");
+
+    let unconfirmed = phone.post("/fn/delete_account", &[("slug", "demo")]).await;
+    assert!(location(&unconfirmed).contains("error=confirm_delete"));
+    let deleted = phone
+        .post("/fn/delete_account", &[("slug", "demo"), ("confirm", "on")])
+        .await;
+    assert_eq!(location(&deleted), "/r/demo?notice=deleted");
+    let landing = phone.page("/r/demo?notice=deleted").await;
+    assert!(landing.contains("你的账户已注销"));
+    let (phone_col,): (Option<String>,) = sqlx::query_as("SELECT phone FROM members")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(phone_col, None);
+}
+
+#[tokio::test]
+async fn each_brand_has_an_installable_card() {
+    let app = spawn_app().await;
+    let manifest = app.get("/r/demo/manifest.webmanifest", &[]).await;
+    assert_eq!(manifest.status(), StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body_text(manifest).await).unwrap();
+    assert_eq!(json["start_url"], "/r/demo/card");
+    assert_eq!(json["name"], "山野小馆");
+    let icon = app.get("/r/demo/icon.svg", &[]).await;
+    assert_eq!(header_str(&icon, header::CONTENT_TYPE), "image/svg+xml");
+    assert!(body_text(icon).await.contains("山"));
+    let page = body_text(app.get("/r/demo/join", &[]).await).await;
+    assert!(page.contains("href=\"/r/demo/manifest.webmanifest\""));
+    assert_eq!(
+        app.get("/r/nobody/manifest.webmanifest", &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
+    let app = spawn_app_with(&[("TABLECARD_PUBLIC_URL", "https://card.example.com")]).await;
+    let mut phone = Browser::new(&app);
+    phone
+        .post_from(
+            "https://card.example.com",
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
+        )
+        .await;
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    phone
+        .post_from(
+            "https://card.example.com",
+            "/fn/verify_code",
+            &[("slug", "demo"), ("code", &code), ("terms", "on")],
+        )
+        .await;
+    let session = phone
+        .last_set_cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-tc_m"))
+        .expect("a __Host- session cookie");
+    assert!(session.contains("Secure"));
+    assert!(session.contains("Path=/"));
+    assert!(!session.contains("Domain="));
+}

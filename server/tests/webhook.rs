@@ -1,0 +1,98 @@
+//! The SMS bridge: a real HTTP receiver on a free port gets signed JSON, and
+//! a provider hiccup is retried.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use loyalty::brands::Language;
+use loyalty::delivery::{CodeMessage, CodeSender, LOGIN_TEMPLATE};
+use loyalty::otp::LoginCode;
+use loyalty::phone::Phone;
+use server::webhook::{signature, WebhookSender, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
+type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+/// A receiver that answers the given statuses in turn (then 200).
+async fn receiver(statuses: Vec<u16>) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let answers = Arc::new(Mutex::new(statuses));
+    let app = axum::Router::new().route(
+        "/sms",
+        post({
+            let seen = seen.clone();
+            move |headers: HeaderMap, body: String| {
+                let seen = seen.clone();
+                let answers = answers.clone();
+                async move {
+                    seen.lock().unwrap().push((headers, body));
+                    let mut a = answers.lock().unwrap();
+                    let status = if a.is_empty() { 200 } else { a.remove(0) };
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+fn message() -> CodeMessage {
+    CodeMessage {
+        phone: Phone::parse("86", "13800138000").unwrap(),
+        code: LoginCode::parse("042917").unwrap(),
+        brand_slug: "demo".into(),
+        brand_name: "山野小馆".into(),
+        language: Language::ZhCn,
+        template: LOGIN_TEMPLATE,
+    }
+}
+
+const SECRET: &str = "webhook-shared-secret";
+
+#[tokio::test]
+async fn the_code_arrives_as_signed_json() {
+    let (url, seen) = receiver(vec![]).await;
+    WebhookSender::new(url, SECRET.into())
+        .send(&message())
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let (headers, body) = &seen[0];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["phone"], "+8613800138000");
+    assert_eq!(json["code"], "042917");
+    assert_eq!(json["brand"], "demo");
+    assert_eq!(json["template"], "login_code");
+    let timestamp = headers[TIMESTAMP_HEADER].to_str().unwrap();
+    let expected = signature(SECRET, timestamp, body.as_bytes());
+    assert_eq!(headers[SIGNATURE_HEADER].to_str().unwrap(), expected);
+    assert_ne!(
+        signature("another secret", timestamp, body.as_bytes()),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_provider_hiccup_is_retried_and_a_refusal_is_not() {
+    let (url, seen) = receiver(vec![503, 502]).await;
+    let sender = WebhookSender::new(url, SECRET.into()).with_backoff(Duration::from_millis(10));
+    sender.send(&message()).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    let (url, seen) = receiver(vec![400]).await;
+    let sender = WebhookSender::new(url, SECRET.into()).with_backoff(Duration::from_millis(10));
+    assert!(sender.send(&message()).await.is_err());
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_fails_after_its_tries() {
+    let sender = WebhookSender::new("http://127.0.0.1:9/sms".into(), SECRET.into())
+        .with_backoff(Duration::from_millis(10));
+    let err = sender.send(&message()).await.unwrap_err();
+    assert!(err.to_string().contains("unreachable"));
+}
