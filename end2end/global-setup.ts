@@ -1,6 +1,8 @@
 // Starts the release server on a free port with a fresh SQLite database and
 // the demo brand, for the whole run. Tests read where it is from env.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,7 +38,51 @@ async function waitUntilReady(url: string, deadlineMs: number): Promise<void> {
   throw new Error(`the server at ${url} did not become ready`);
 }
 
+const HOOK_SECRET = 'e2e-webhook-secret-0123456789';
+
+/**
+ * Stands in for an SMS provider: receives the server's signed code webhook,
+ * refuses a bad signature, and lets tests read the newest code per phone.
+ */
+async function startSmsReceiver(): Promise<string> {
+  const codes = new Map<string, string>();
+  const hook = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://receiver');
+    if (req.method === 'POST' && url.pathname === '/sms') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const stamp = String(req.headers['x-tablecard-timestamp'] ?? '');
+        const expected = Buffer.from(
+          'sha256=' + createHmac('sha256', HOOK_SECRET).update(`${stamp}.`).update(body).digest('hex'),
+        );
+        const given = Buffer.from(String(req.headers['x-tablecard-signature'] ?? ''));
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          res.writeHead(401).end('bad signature');
+          return;
+        }
+        const message = JSON.parse(body.toString());
+        codes.set(message.phone, message.code);
+        res.writeHead(200).end('ok');
+      });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/codes') {
+      const code = codes.get(url.searchParams.get('phone') ?? '');
+      res.writeHead(code ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ code }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  const port = await freePort();
+  await new Promise<void>((ok) => hook.listen(port, '127.0.0.1', ok));
+  hook.unref();
+  return `http://127.0.0.1:${port}`;
+}
+
 export default async function globalSetup(): Promise<void> {
+  const hook = await startSmsReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'tablecard-e2e-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -47,10 +93,18 @@ export default async function globalSetup(): Promise<void> {
     LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
     TABLECARD_SECRET_KEY: 'e2e-secret-key-that-is-long-enough-0123456789',
     RUST_LOG: process.env.RUST_LOG ?? 'warn',
+    // Codes go to the stand-in SMS provider above, over the real webhook.
+    TABLECARD_CODE_DELIVERY: 'webhook',
+    TABLECARD_CODE_WEBHOOK_URL: `${hook}/sms`,
+    TABLECARD_CODE_WEBHOOK_SECRET: HOOK_SECRET,
+    // Each test is its own client address, as a proxy would report it, so
+    // the per-address code limit does not join tests together.
+    TABLECARD_CLIENT_IP_HEADER: 'x-test-client-ip',
   };
   const demo = JSON.parse(execFileSync(binary, ['demo', '--json'], { env, cwd: dir }).toString());
   const server = spawn(binary, ['serve'], { env, cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
   process.env.TABLECARD_E2E_URL = url;
+  process.env.TABLECARD_E2E_HOOK = hook;
   process.env.TABLECARD_E2E_DIR = dir;
   process.env.TABLECARD_E2E_DEMO = JSON.stringify(demo);
   process.env.TABLECARD_E2E_PID = String(server.pid);

@@ -141,12 +141,25 @@ pub fn set_session_cookie(state: &PortalState, brand: BrandId, token: &SessionTo
 }
 
 pub fn clear_session_cookie(state: &PortalState, brand: BrandId) {
-    let cookie = Cookie::build((session_cookie_name(brand, state.secure_cookies), ""))
+    expire_cookie(state, session_cookie_name(brand, state.secure_cookies));
+}
+
+fn expire_cookie(state: &PortalState, name: String) {
+    let cookie = Cookie::build((name, ""))
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies)
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::ZERO);
+    set_cookie(&cookie.build());
+}
+
+/// Keeps the member's language for a year, like the language menu does.
+pub fn remember_language(tag: &str) {
+    let cookie = Cookie::build((locale::COOKIE, tag.to_owned()))
+        .path("/")
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::days(365));
     set_cookie(&cookie.build());
 }
 
@@ -181,13 +194,7 @@ pub fn remember_join(state: &PortalState, pending: &PendingJoin) {
 }
 
 pub fn forget_join(state: &PortalState) {
-    let cookie = Cookie::build((JOIN_COOKIE, ""))
-        .path("/")
-        .http_only(true)
-        .secure(state.secure_cookies)
-        .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::ZERO);
-    set_cookie(&cookie.build());
+    expire_cookie(state, JOIN_COOKIE.to_owned());
 }
 
 pub fn pending_join(state: &PortalState, brand: BrandId) -> Option<PendingJoin> {

@@ -23,5 +23,52 @@ export async function expectAccessible(page: Page): Promise<void> {
   expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`)).toEqual([]);
 }
 
-export const test = base;
+const hookUrl = (): string => {
+  const url = process.env.TABLECARD_E2E_HOOK;
+  if (!url) throw new Error('global setup did not start the SMS receiver');
+  return url;
+};
+
+/** A mainland mobile number no other test uses. */
+export function uniquePhone(): string {
+  const n = Math.floor(Math.random() * 1e8).toString().padStart(8, '0');
+  return `139${n}`;
+}
+
+/** The newest code the stand-in SMS provider received for a phone. */
+export async function codeFor(national: string, previous?: string): Promise<string> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const res = await fetch(`${hookUrl()}/codes?phone=${encodeURIComponent('+86' + national)}`);
+    if (res.ok) {
+      const { code } = await res.json();
+      if (code && code !== previous) return code;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no code arrived for ${national}`);
+}
+
+/** Joins the demo brand from the phone step to the card; returns the phone. */
+export async function joinDemo(page: Page, phone = uniquePhone()): Promise<string> {
+  await page.goto(`${baseUrl()}/r/${demo().brand_slug}/join`);
+  await page.getByLabel('手机号').fill(phone);
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await expect(page.getByText('验证码已发送至')).toBeVisible();
+  await page.getByLabel('6 位验证码').fill(await codeFor(phone));
+  await page.getByLabel('我已阅读并同意会员条款和隐私政策（必选）').check();
+  await page.getByRole('button', { name: '登录' }).click();
+  await expect(page).toHaveURL(/\/card\?welcome=1$/);
+  return phone;
+}
+
+const randomIp = (): string =>
+  `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+
+/** Every test comes from its own client address (see global setup). */
+export const test = base.extend({
+  extraHTTPHeaders: async ({}, use) => {
+    await use({ 'X-Test-Client-Ip': randomIp() });
+  },
+});
 export { expect };

@@ -217,6 +217,10 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
         seed.brand_slug
     );
     println!("  Member portal    {url}/r/{}", seed.brand_slug);
+    println!(
+        "  Join / card      {url}/r/{0}/join  →  {url}/r/{0}/card",
+        seed.brand_slug
+    );
     if let Some(t) = first {
         println!(
             "  A table's QR     {url}/t/{}   ({} {})",
@@ -230,6 +234,14 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
             "  Owner sign-in    {} (password shown when it was created; set a new one with `tablecard create-owner`)",
             seed.owner_login
         ),
+    }
+    match &config.code_delivery {
+        server::config::CodeDelivery::Log => println!(
+            "  Sign-in codes    appear in this terminal's log (\"one-time sign-in code … code=123456\")"
+        ),
+        server::config::CodeDelivery::Webhook { url, .. } => {
+            println!("  Sign-in codes    sent to the SMS webhook {url}")
+        }
     }
     println!();
     Ok(())

@@ -47,12 +47,7 @@ async fn a_new_member_joins_with_a_code_and_lands_on_their_card() {
     );
 
     let code = app.sender.last_code("+8613800138000").unwrap();
-    let signed = phone
-        .post(
-            "/fn/verify_code",
-            &[("slug", "demo"), ("code", &code), ("terms", "on")],
-        )
-        .await;
+    let signed = phone.verify(&code).await;
     assert_eq!(signed.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&signed), "/r/demo/card?welcome=1");
     let session = phone
@@ -82,20 +77,10 @@ async fn a_new_member_joins_with_a_code_and_lands_on_their_card() {
 async fn a_wrong_code_is_explained_in_the_members_language() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
-    phone
-        .post(
-            "/fn/request_code",
-            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
-        )
-        .await;
+    phone.request_code(PHONE).await;
     let code = app.sender.last_code("+8613800138000").unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let refused = phone
-        .post(
-            "/fn/verify_code",
-            &[("slug", "demo"), ("code", wrong), ("terms", "on")],
-        )
-        .await;
+    let refused = phone.verify(wrong).await;
     assert_eq!(location(&refused), "/r/demo/join?error=code_wrong&left=4");
     let page = phone.page("/r/demo/join?error=code_wrong&left=4").await;
     assert!(page.contains("验证码不正确，还可以尝试 4 次。"));
@@ -112,31 +97,16 @@ async fn a_wrong_code_is_explained_in_the_members_language() {
 async fn six_wrong_codes_lock_the_code_even_against_the_right_one() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
-    phone
-        .post(
-            "/fn/request_code",
-            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
-        )
-        .await;
+    phone.request_code(PHONE).await;
     let code = app.sender.last_code("+8613800138000").unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let mut last = String::new();
     for _ in 0..6 {
-        let r = phone
-            .post(
-                "/fn/verify_code",
-                &[("slug", "demo"), ("code", wrong), ("terms", "on")],
-            )
-            .await;
+        let r = phone.verify(wrong).await;
         last = location(&r);
     }
     assert!(last.starts_with("/r/demo/join?error=code_dead"), "{last}");
-    let right = phone
-        .post(
-            "/fn/verify_code",
-            &[("slug", "demo"), ("code", &code), ("terms", "on")],
-        )
-        .await;
+    let right = phone.verify(&code).await;
     assert!(location(&right).starts_with("/r/demo/join?error=code_dead"));
     assert!(
         !phone.cookies.keys().any(|k| k.starts_with("tc_m")),
@@ -151,12 +121,7 @@ async fn joining_without_accepting_the_terms_is_refused_and_keeps_the_code() {
     let refused = phone.join(PHONE, false).await;
     assert_eq!(location(&refused), "/r/demo/join?error=terms");
     let code = app.sender.last_code("+8613800138000").unwrap();
-    let signed = phone
-        .post(
-            "/fn/verify_code",
-            &[("slug", "demo"), ("code", &code), ("terms", "on")],
-        )
-        .await;
+    let signed = phone.verify(&code).await;
     assert_eq!(location(&signed), "/r/demo/card?welcome=1");
 }
 
@@ -182,12 +147,7 @@ async fn a_malformed_phone_is_refused_with_the_number_kept_in_the_form() {
 async fn asking_again_within_a_minute_says_how_long_to_wait() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
-    phone
-        .post(
-            "/fn/request_code",
-            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
-        )
-        .await;
+    phone.request_code(PHONE).await;
     let again = phone.post("/fn/resend_code", &[("slug", "demo")]).await;
     let to = location(&again);
     assert!(
@@ -204,12 +164,7 @@ async fn a_provider_outage_is_a_clear_message_not_an_error_page() {
     let app = spawn_app().await;
     app.sender.fail(true);
     let mut phone = Browser::new(&app);
-    let r = phone
-        .post(
-            "/fn/request_code",
-            &[("slug", "demo"), ("country", "86"), ("phone", PHONE)],
-        )
-        .await;
+    let r = phone.request_code(PHONE).await;
     assert_eq!(location(&r), "/r/demo/join?error=not_delivered");
 }
 
@@ -347,12 +302,21 @@ async fn a_member_of_one_brand_gets_nothing_from_another() {
     phone.cookies.insert(format!("tc_m{other_id}"), token);
     let r = phone.get("/r/other/card").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let code = phone
-        .fetch("/fn/next_card_code", &[("slug", "other")])
+    // As the card's island asks: a plain fetch, no HTML wanted.
+    let cookie = phone
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let code = app
+        .get("/fn/next_card_code?slug=other", &[("cookie", &cookie)])
         .await;
     assert_eq!(code.status(), StatusCode::OK);
     assert_eq!(body_text(code).await, "null");
-    let own = phone.fetch("/fn/next_card_code", &[("slug", "demo")]).await;
+    let own = app
+        .get("/fn/next_card_code?slug=demo", &[("cookie", &cookie)])
+        .await;
     assert!(body_text(own).await.contains("\"digits\""));
 }
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::functions::members::{next_card_code, CardCode};
+use crate::functions::members::CardCode;
 use crate::i18n::*;
 
 /// The rotating member code: QR and digits, replaced with the next code the
@@ -21,8 +21,8 @@ pub fn RotatingCode(slug: String, initial: CardCode, locale: Locale) -> impl Int
         set_timeout(
             move || {
                 leptos::task::spawn_local(async move {
-                    match next_card_code(slug).await {
-                        Ok(Some(next)) => code.set(next),
+                    match fetch_code(&slug).await {
+                        Some(next) => code.set(next),
                         // Signed out meanwhile, or offline: say so rather than show a dead code.
                         _ => expired.set(true),
                     }
@@ -50,17 +50,51 @@ pub fn RotatingCode(slug: String, initial: CardCode, locale: Locale) -> impl Int
                 {move || code.with(|c| c.grouped.clone())}
             </p>
             <div class="code-timer" aria-hidden="true">
-                <span
-                    // A new element per code restarts the countdown bar.
-                    style=move || format!("animation-duration: {}ms", code.with(|c| c.refresh_in_ms))
-                    data-code=move || code.with(|c| c.digits.clone())
-                ></span>
+                // A new bar per code restarts the countdown animation.
+                {move || {
+                    let ms = code.with(|c| c.refresh_in_ms);
+                    view! { <span style=format!("animation-duration: {ms}ms")></span> }
+                }}
             </div>
             <p class="code-stale" role="alert" hidden=move || !expired.get()>
                 {td_string!(locale, card_code_stale)}
             </p>
         </div>
     }
+}
+
+/// Asks `/fn/next_card_code` (a GET server function) for the next code. A
+/// plain `fetch` and the browser's JSON parser keep the server-function
+/// client, and its encoders, out of the card's WebAssembly.
+#[cfg(feature = "hydrate")]
+async fn fetch_code(slug: &str) -> Option<CardCode> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    let window = leptos::web_sys::window()?;
+    // A slug is only ever `a-z 0-9 -`: nothing to escape.
+    let url = format!("/fn/next_card_code?slug={slug}");
+    let response: leptos::web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let json = JsFuture::from(response.json().ok()?).await.ok()?;
+    let field = |name: &str| js_sys::Reflect::get(&json, &name.into()).ok();
+    Some(CardCode {
+        digits: field("digits")?.as_string()?,
+        grouped: field("grouped")?.as_string()?,
+        qr_svg: field("qr_svg")?.as_string()?,
+        refresh_in_ms: field("refresh_in_ms")?.as_f64()? as i64,
+    })
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn fetch_code(_slug: &str) -> Option<CardCode> {
+    None
 }
 
 /// "Send a new code", counting down the wait once the page is interactive.

@@ -49,8 +49,6 @@ pub struct JoinPage {
     pub brand: BrandInfo,
     pub pending: Option<PendingCode>,
     pub signed_in: bool,
-    /// The number last typed, when it could not be used.
-    pub draft_phone: Option<String>,
 }
 
 /// The rotating code as the card shows it.
@@ -118,6 +116,18 @@ mod edge {
             Error::TermsNotAccepted => "error=terms".into(),
             _ => return None,
         })
+    }
+
+    /// The brand a form names; an unknown one sends the browser home.
+    pub async fn form_brand(
+        state: &crate::server::PortalState,
+        slug: &str,
+    ) -> Result<Option<Brand>, leptos::prelude::ServerFnError> {
+        let brand = crate::server::find_brand(&state.db, slug).await?;
+        if brand.is_none() {
+            crate::server::see_other("/");
+        }
+        Ok(brand)
     }
 
     /// Where to go after signing in: a page of this brand, else the card.
@@ -191,7 +201,6 @@ pub async fn load_join(slug: String) -> Result<Option<JoinPage>, ServerFnError> 
         brand: BrandInfo::from(&brand),
         pending,
         signed_in,
-        draft_phone: None,
     }))
 }
 
@@ -203,12 +212,11 @@ pub async fn request_code(
     phone: String,
     next: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::server::{client_ip, find_brand, portal_state, request_parts, see_other};
+    use crate::server::{client_ip, portal_state, request_parts, see_other};
     use loyalty::phone::Phone;
 
     let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
+    let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     let next = next.as_deref();
@@ -234,13 +242,10 @@ pub async fn request_code(
 /// "Send a new code" on step two: the same phone again.
 #[server(prefix = "/fn", endpoint = "resend_code")]
 pub async fn resend_code(slug: String, next: Option<String>) -> Result<(), ServerFnError> {
-    use crate::server::{
-        client_ip, find_brand, pending_join, portal_state, request_parts, see_other,
-    };
+    use crate::server::{client_ip, pending_join, portal_state, request_parts, see_other};
 
     let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
+    let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     let Some(pending) = pending_join(&state, brand.id) else {
@@ -322,15 +327,13 @@ pub async fn verify_code(
     next: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::server::{
-        find_brand, forget_join, internal, pending_join, portal_state, see_other, set_cookie,
-        set_session_cookie,
+        forget_join, internal, pending_join, portal_state, see_other, set_session_cookie,
     };
     use loyalty::members::{self, Consent};
     use loyalty::otp::LoginCode;
 
     let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
+    let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     let next = next.as_deref();
@@ -364,13 +367,7 @@ pub async fn verify_code(
             forget_join(&state);
             // The member's own language, once chosen, follows them to every device.
             if let Some(language) = signed.member.language {
-                set_cookie(
-                    &cookie::Cookie::build((crate::locale::COOKIE, language.tag()))
-                        .path("/")
-                        .same_site(cookie::SameSite::Lax)
-                        .max_age(cookie::time::Duration::days(365))
-                        .build(),
-                );
+                crate::server::remember_language(language.tag());
             }
             let to = edge::safe_next(&brand, next);
             let to = if signed.joined {
@@ -393,13 +390,10 @@ pub async fn verify_code(
 
 #[server(prefix = "/fn", endpoint = "sign_out")]
 pub async fn sign_out(slug: String) -> Result<(), ServerFnError> {
-    use crate::server::{
-        clear_session_cookie, find_brand, internal, portal_state, see_other, session_token,
-    };
+    use crate::server::{clear_session_cookie, internal, portal_state, see_other, session_token};
 
     let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
+    let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     if let Some(token) = session_token(&state, brand.id) {
@@ -485,7 +479,7 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
 }
 
 /// The card's island asks for the next code when the current one runs out.
-#[server(prefix = "/fn", endpoint = "next_card_code")]
+#[server(prefix = "/fn", endpoint = "next_card_code", input = leptos::server_fn::codec::GetUrl)]
 pub async fn next_card_code(slug: String) -> Result<Option<CardCode>, ServerFnError> {
     use crate::server::{current_member, find_brand, internal, portal_state};
 
@@ -523,15 +517,12 @@ pub async fn save_profile(
     marketing: Option<String>,
     language: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server::{
-        current_member, find_brand, internal, portal_state, see_other, set_cookie,
-    };
+    use crate::server::{current_member, internal, portal_state, see_other};
     use loyalty::brands::Language;
     use loyalty::members::{self, Birthday, Diet, Gender, Profile};
 
     let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
+    let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     let me = format!("/r/{}/me", brand.slug);
@@ -604,13 +595,7 @@ pub async fn save_profile(
     {
         Ok(_) => {
             if let Some(language) = language {
-                set_cookie(
-                    &cookie::Cookie::build((crate::locale::COOKIE, language.tag()))
-                        .path("/")
-                        .same_site(cookie::SameSite::Lax)
-                        .max_age(cookie::time::Duration::days(365))
-                        .build(),
-                );
+                crate::server::remember_language(language.tag());
             }
             see_other(&format!("{me}?saved=1"));
             Ok(())
@@ -628,13 +613,10 @@ pub async fn save_profile(
 /// Deletes the member's account after an explicit confirmation.
 #[server(prefix = "/fn", endpoint = "delete_account")]
 pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(), ServerFnError> {
-    use crate::server::{
-        clear_session_cookie, current_member, find_brand, internal, portal_state, see_other,
-    };
+    use crate::server::{clear_session_cookie, current_member, internal, portal_state, see_other};
 
     let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
+    let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     let Some(member_id) = current_member(&state, brand.id).await? else {

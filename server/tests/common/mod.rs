@@ -159,22 +159,7 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn post_from(&mut self, origin: &str, path: &str, form: &[(&str, &str)]) -> Response {
-        self.post_accepting(origin, "text/html", path, form).await
-    }
-
-    /// A server function called by an island's `fetch`, not a form.
-    pub async fn fetch(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.post_accepting("http://localhost", "*/*", path, form)
-            .await
-    }
-
-    async fn post_accepting(
-        &mut self,
-        origin: &str,
-        accept: &str,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> Response {
+        let accept = "text/html";
         let body = form
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
@@ -193,14 +178,27 @@ impl<'a> Browser<'a> {
         response
     }
 
+    /// Step one of the demo brand's join form, for a mainland number.
+    pub async fn request_code(&mut self, phone: &str) -> Response {
+        self.post(
+            "/fn/request_code",
+            &[("slug", "demo"), ("country", "86"), ("phone", phone)],
+        )
+        .await
+    }
+
+    /// Step two, with the terms ticked.
+    pub async fn verify(&mut self, code: &str) -> Response {
+        self.post(
+            "/fn/verify_code",
+            &[("slug", "demo"), ("code", code), ("terms", "on")],
+        )
+        .await
+    }
+
     /// Steps one and two of the join form; returns where step two sent us.
     pub async fn join(&mut self, phone: &str, terms: bool) -> Response {
-        let sent = self
-            .post(
-                "/fn/request_code",
-                &[("slug", "demo"), ("country", "86"), ("phone", phone)],
-            )
-            .await;
+        let sent = self.request_code(phone).await;
         assert_eq!(sent.status(), 303, "request_code should redirect");
         let code = self
             .app
