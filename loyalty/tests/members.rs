@@ -406,3 +406,19 @@ db_test!(
         assert!(members::erase(&mut conn, &w.clock, other.id, signed.member.id).await.is_err());
     }
 );
+
+db_test!(
+    async fn codes_older_than_a_day_are_purged_and_recent_ones_kept(db) {
+        let w = World::new(db.clone()).await;
+        w.send(&phone("13800138000")).await.unwrap();
+        w.clock.advance_ms(23 * 60 * MINUTE);
+        w.send(&phone("13900139000")).await.unwrap();
+        w.clock.advance_ms(2 * 60 * MINUTE);
+        assert_eq!(otp::purge_old(&db, &w.clock).await.unwrap(), 1);
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_codes")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 1);
+    }
+);

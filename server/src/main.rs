@@ -136,6 +136,21 @@ async fn serve(config: &Config) -> CliResult {
     if config.code_delivery == server::config::CodeDelivery::Log {
         tracing::info!("one-time sign-in codes are written to this log (TABLECARD_CODE_DELIVERY=log); look for \"one-time sign-in code\"");
     }
+    // One-time code rows older than a day count towards no limit any more.
+    tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                match loyalty::otp::purge_old(&db, &SystemClock).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "old one-time codes purged"),
+                    Err(e) => tracing::warn!(error = %e, "purging old one-time codes failed"),
+                }
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|e| match e.kind() {
