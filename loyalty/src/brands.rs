@@ -193,6 +193,9 @@ pub async fn create(conn: &mut AnyConnection, clock: &dyn Clock, new: NewBrand) 
             Some(Violation::Unique) => Error::BrandSlugTaken,
             _ => e.into(),
         })?;
+    // Every brand starts with the seeds' rules and tiers, editable later.
+    crate::rules::create_defaults(conn, BrandId(row.id)).await?;
+    crate::tiers::create_defaults(conn, BrandId(row.id)).await?;
     Ok(row.into())
 }
 

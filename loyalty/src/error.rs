@@ -38,6 +38,24 @@ pub enum Error {
     CodeMissing,
     #[error("the code could not be delivered")]
     CodeNotDelivered,
+    #[error("not enough points")]
+    InsufficientPoints,
+    #[error("points may pay at most {max_points} points of this bill")]
+    PointsCapExceeded { max_points: i64 },
+    #[error("this order is already recorded at this store")]
+    OrderAlreadyRecorded,
+    #[error("purchase not found")]
+    PurchaseNotFound,
+    #[error("refunds would exceed the purchase")]
+    RefundExceedsPurchase,
+    #[error("this refund is already recorded")]
+    RefundAlreadyRecorded,
+    #[error("redemption not found")]
+    RedemptionNotFound,
+    #[error("this redemption is already voided")]
+    RedemptionAlreadyVoided,
+    #[error("the points ledger and lots disagree")]
+    LedgerConflict,
     #[error("invalid {field}: {reason}")]
     Invalid {
         field: &'static str,
@@ -91,8 +109,19 @@ impl Error {
             Error::CodeTooManyTries { .. } => "code_too_many_tries",
             Error::CodeMissing => "code_missing",
             Error::CodeNotDelivered => "code_not_delivered",
+            Error::InsufficientPoints => "insufficient_points",
+            Error::PointsCapExceeded { .. } => "points_cap_exceeded",
+            Error::OrderAlreadyRecorded => "order_already_recorded",
+            Error::PurchaseNotFound => "purchase_not_found",
+            Error::RefundExceedsPurchase => "refund_exceeds_purchase",
+            Error::RefundAlreadyRecorded => "refund_already_recorded",
+            Error::RedemptionNotFound => "redemption_not_found",
+            Error::RedemptionAlreadyVoided => "redemption_already_voided",
             Error::Invalid { .. } => "invalid_input",
-            Error::PasswordHash | Error::MemberNoExhausted | Error::Database(_) => "internal_error",
+            Error::PasswordHash
+            | Error::MemberNoExhausted
+            | Error::LedgerConflict
+            | Error::Database(_) => "internal_error",
         }
     }
 
@@ -103,6 +132,8 @@ impl Error {
                 | Error::StoreNotFound
                 | Error::TableNotFound
                 | Error::MemberNotFound
+                | Error::PurchaseNotFound
+                | Error::RedemptionNotFound
         )
     }
 

@@ -12,8 +12,11 @@ pub mod demo;
 pub mod error;
 pub mod member_code;
 pub mod members;
+pub mod money;
 pub mod otp;
 pub mod phone;
+pub mod points;
+pub mod rules;
 pub mod secret;
 pub mod sessions;
 pub mod staff;
@@ -21,6 +24,7 @@ pub mod stores;
 pub mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tiers;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use db::{Backend, ConnectError, Db};

@@ -169,6 +169,8 @@ pub struct Member {
     pub terms_accepted_at: i64,
     pub marketing_consent_at: Option<i64>,
     pub created_at: i64,
+    pub points_balance: i64,
+    pub tier_rank: i64,
 }
 
 impl Member {
@@ -195,11 +197,13 @@ struct MemberRow {
     terms_accepted_at: i64,
     marketing_consent_at: Option<i64>,
     created_at: i64,
+    points_balance: i64,
+    tier_rank: i64,
 }
 
 const MEMBER_COLUMNS: &str = "id, brand_id, member_no, phone, display_name, birthday_month, \
     birthday_day, birth_year, gender, dietary, allergies, language, terms_version, \
-    terms_accepted_at, marketing_consent_at, created_at";
+    terms_accepted_at, marketing_consent_at, created_at, points_balance, tier_rank";
 
 impl TryFrom<MemberRow> for Member {
     type Error = Error;
@@ -229,6 +233,8 @@ impl TryFrom<MemberRow> for Member {
             terms_accepted_at: r.terms_accepted_at,
             marketing_consent_at: r.marketing_consent_at,
             created_at: r.created_at,
+            points_balance: r.points_balance,
+            tier_rank: r.tier_rank,
         })
     }
 }

@@ -82,8 +82,28 @@ pub struct MemberPage {
     pub member_no: String,
     pub display_name: String,
     pub points: i64,
+    pub tier: TierNames,
     pub code: CardCode,
     pub profile: ProfileView,
+}
+
+/// A tier's name in each language the portal speaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierNames {
+    pub code: String,
+    pub zh_cn: String,
+    pub zh_tw: String,
+    pub en: String,
+}
+
+impl TierNames {
+    pub fn name(&self, locale: Locale) -> &str {
+        match locale {
+            Locale::en => &self.en,
+            Locale::zh_TW => &self.zh_tw,
+            _ => &self.zh_cn,
+        }
+    }
 }
 
 /// What a signed-in member page finds; signed out, the page has already
@@ -461,7 +481,25 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
         brand: BrandInfo::from(&brand),
         member_no: m.member_no.as_str().to_owned(),
         display_name: m.display_name.clone(),
-        points: 0,
+        points: m.points_balance,
+        tier: {
+            let mut conn = state
+                .db
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| internal(e.into()))?;
+            let table = loyalty::tiers::load(&mut conn, brand.id)
+                .await
+                .map_err(internal)?;
+            let t = table.by_rank(m.tier_rank);
+            TierNames {
+                code: t.code.clone(),
+                zh_cn: t.name_zh_cn.clone(),
+                zh_tw: t.name_zh_tw.clone(),
+                en: t.name_en.clone(),
+            }
+        },
         code: card_code(&state, &m),
         profile: ProfileView {
             masked_phone: m.phone.masked(),

@@ -67,7 +67,7 @@ fn Card(page: MemberPage) -> impl IntoView {
             <section class="member-card" aria-label=td_string!(locale, card_title)>
                 <div class="mc-top">
                     <span class="mc-brand">{page.brand.name.clone()}</span>
-                    <span class="mc-tier">{td_string!(locale, tier_base)}</span>
+                    <span class="mc-tier">{page.tier.name(locale).to_owned()}</span>
                 </div>
                 <p class="mc-name">{name}</p>
                 <dl class="mc-facts">

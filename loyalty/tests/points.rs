@@ -1,0 +1,352 @@
+//! The points ledger on a real database, on both backends: purchases,
+//! refunds, points as payment, voids, expiry, tiers and concurrency.
+
+use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::members::{self, Consent, MemberId};
+use loyalty::money::{ExternalId, Fen};
+use loyalty::phone::Phone;
+use loyalty::points;
+use loyalty::rules::{self, LoyaltyRules};
+use loyalty::stores::{self, NewStore, StoreId};
+use loyalty::{db_test, tiers, Db, Error, FixedClock};
+
+/// 2026-11-25 12:00 in Shanghai, a Wednesday.
+const T0: i64 = 1_795_579_200_000;
+const DAY: i64 = 86_400_000;
+
+struct Shop {
+    db: Db,
+    clock: FixedClock,
+    brand: Brand,
+    store: StoreId,
+}
+
+impl Shop {
+    async fn open(db: Db) -> Shop {
+        let clock = FixedClock::at(T0);
+        let mut tx = db.begin().await.unwrap();
+        let brand = brands::create(
+            &mut tx,
+            &clock,
+            NewBrand {
+                slug: BrandSlug::parse("laoma").unwrap(),
+                name: "老妈".into(),
+                theme_color: ThemeColor::default(),
+                default_language: Language::ZhCn,
+            },
+        )
+        .await
+        .unwrap();
+        let store = stores::create(
+            &mut tx,
+            &clock,
+            brand.id,
+            NewStore {
+                code: "S1".into(),
+                name: "一店".into(),
+                address: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        Shop {
+            db,
+            clock,
+            brand,
+            store: store.id,
+        }
+    }
+
+    async fn member(&self, phone: &str) -> MemberId {
+        let mut tx = self.db.begin().await.unwrap();
+        let (m, _) = members::join(
+            &mut tx,
+            &self.clock,
+            &self.brand,
+            &Phone::parse("86", phone).unwrap(),
+            Consent {
+                terms_accepted: true,
+                marketing: false,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        m.id
+    }
+
+    async fn buy(
+        &self,
+        member: MemberId,
+        order: &str,
+        fen: i64,
+    ) -> Result<points::PurchaseRecorded, Error> {
+        let mut tx = self.db.begin().await.unwrap();
+        let r = points::record_purchase(
+            &mut tx,
+            &self.clock,
+            &self.brand,
+            self.store,
+            member,
+            &ExternalId::parse("order_id", order).unwrap(),
+            Fen::new(fen).unwrap(),
+            None,
+        )
+        .await;
+        if r.is_ok() {
+            tx.commit().await.unwrap();
+        }
+        r
+    }
+
+    async fn refund(
+        &self,
+        order: &str,
+        refund: &str,
+        fen: i64,
+    ) -> Result<points::RefundRecorded, Error> {
+        let mut tx = self.db.begin().await.unwrap();
+        let r = points::record_refund(
+            &mut tx,
+            &self.clock,
+            &self.brand,
+            self.store,
+            &ExternalId::parse("order_id", order).unwrap(),
+            &ExternalId::parse("refund_id", refund).unwrap(),
+            Fen::new(fen).unwrap(),
+        )
+        .await;
+        if r.is_ok() {
+            tx.commit().await.unwrap();
+        }
+        r
+    }
+
+    async fn redeem(
+        &self,
+        member: MemberId,
+        points_: i64,
+        bill: Option<i64>,
+    ) -> Result<points::PointsRedeemed, Error> {
+        let mut tx = self.db.begin().await.unwrap();
+        let r = points::redeem(
+            &mut tx,
+            &self.clock,
+            &self.brand,
+            self.store,
+            member,
+            &ExternalId::parse("order_id", "R-1").unwrap(),
+            points_,
+            bill.map(|b| Fen::new(b).unwrap()),
+        )
+        .await;
+        if r.is_ok() {
+            tx.commit().await.unwrap();
+        }
+        r
+    }
+
+    async fn void(&self, redemption: i64) -> Result<i64, Error> {
+        let mut tx = self.db.begin().await.unwrap();
+        let r = points::void_redemption(&mut tx, &self.clock, &self.brand, self.store, redemption)
+            .await;
+        if r.is_ok() {
+            tx.commit().await.unwrap();
+        }
+        r
+    }
+
+    async fn balance(&self, member: MemberId) -> i64 {
+        members::find(&self.db, self.brand.id, member)
+            .await
+            .unwrap()
+            .points_balance
+    }
+
+    async fn books_balance(&self) {
+        assert_eq!(
+            points::audit(&self.db).await.unwrap(),
+            vec![],
+            "balance == sum(ledger) == sum(lots)"
+        );
+    }
+}
+
+db_test!(
+    async fn a_purchase_earns_a_point_per_yuan_in_a_lot_that_expires(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        let r = shop.buy(m, "A-1", 12_399).await.unwrap();
+        assert_eq!(r.points_earned, 123);
+        assert_eq!(r.points_balance, 123);
+        assert_eq!(r.tier.code, "base");
+        assert!(!r.tier_changed);
+        assert_eq!(points::next_expiry(&shop.db, shop.brand.id, m).await.unwrap().map(|e| e.0), Some(123));
+        let history = points::history(&shop.db, shop.brand.id, m, None, 20).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].store_name.as_deref(), Some("一店"));
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn an_order_id_is_recorded_once_per_store(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 10_000).await.unwrap();
+        assert!(matches!(shop.buy(m, "A-1", 10_000).await, Err(Error::OrderAlreadyRecorded)));
+        assert_eq!(shop.balance(m).await, 100);
+    }
+);
+
+db_test!(
+    async fn the_purchase_that_reaches_a_tier_upgrades_at_once_and_a_refund_does_not_demote(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 60_000).await.unwrap();
+        let up = shop.buy(m, "A-2", 50_000).await.unwrap();
+        assert!(up.tier_changed);
+        assert_eq!(up.tier.code, "silver");
+        assert_eq!(up.tier.discount_pct, 5);
+        // Earned at the tier held before the purchase: 500 points, not 600.
+        assert_eq!(up.points_earned, 500);
+        // The next purchase earns 1.2× at silver.
+        assert_eq!(shop.buy(m, "A-3", 10_000).await.unwrap().points_earned, 120);
+        shop.refund("A-2", "RF-1", 50_000).await.unwrap();
+        assert_eq!(members::find(&db, shop.brand.id, m).await.unwrap().tier_rank, 1, "no demotion mid-period");
+        // The review moves members to what their 12 months say.
+        assert_eq!(tiers::review(&db, &shop.clock, shop.brand.id).await.unwrap(), 1);
+        assert_eq!(members::find(&db, shop.brand.id, m).await.unwrap().tier_rank, 0);
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn refunds_reverse_points_in_proportion_and_never_beyond_the_purchase(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 10_000).await.unwrap();
+        let part = shop.refund("A-1", "RF-1", 3_333).await.unwrap();
+        assert_eq!(part.points_reversed, 33);
+        assert!(matches!(shop.refund("A-1", "RF-1", 1).await, Err(Error::RefundAlreadyRecorded)));
+        assert!(matches!(shop.refund("A-1", "RF-2", 6_668).await, Err(Error::RefundExceedsPurchase)));
+        let rest = shop.refund("A-1", "RF-3", 6_667).await.unwrap();
+        assert_eq!(rest.points_reversed, 67, "a full refund reverses exactly what was earned");
+        assert_eq!(rest.points_balance, 0);
+        assert!(matches!(shop.refund("NOPE", "RF-1", 1).await, Err(Error::PurchaseNotFound)));
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn a_refund_after_the_points_were_spent_never_goes_negative(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 10_000).await.unwrap();
+        shop.redeem(m, 80, None).await.unwrap();
+        let r = shop.refund("A-1", "RF-1", 10_000).await.unwrap();
+        assert_eq!(r.points_reversed, 20);
+        assert_eq!(r.points_balance, 0);
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn points_pay_up_to_the_cap_and_never_overdraw(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 10_000).await.unwrap();
+        assert!(matches!(shop.redeem(m, 101, None).await, Err(Error::InsufficientPoints)));
+        assert!(matches!(shop.redeem(m, 60, Some(100)).await, Err(Error::PointsCapExceeded { max_points: 50 })));
+        let paid = shop.redeem(m, 60, Some(10_000)).await.unwrap();
+        assert_eq!(paid.value_fen, 60);
+        assert_eq!(paid.points_balance, 40);
+        assert_eq!(shop.void(paid.redemption_id).await.unwrap(), 100);
+        assert!(matches!(shop.void(paid.redemption_id).await, Err(Error::RedemptionAlreadyVoided)));
+        assert!(matches!(shop.void(999_999).await, Err(Error::RedemptionNotFound)));
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn spending_takes_the_lot_that_expires_first_and_expiry_takes_the_rest(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 10_000).await.unwrap(); // expires end of Nov 2027
+        shop.clock.advance_ms(40 * DAY);
+        shop.buy(m, "A-2", 10_000).await.unwrap(); // expires end of Jan 2028
+        shop.redeem(m, 150, None).await.unwrap();
+        let lots: Vec<(i64,)> = sqlx::query_as("SELECT remaining FROM points_lots ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(lots, vec![(0,), (50,)]);
+        // A year and a half later everything has expired, once.
+        shop.clock.advance_ms(540 * DAY);
+        assert_eq!(points::expire_due(&db, &shop.clock, shop.brand.id).await.unwrap(), 50);
+        assert_eq!(points::expire_due(&db, &shop.clock, shop.brand.id).await.unwrap(), 0);
+        assert_eq!(shop.balance(m).await, 0);
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn bonus_days_and_never_expiring_points_follow_the_brands_rules(db) {
+        let shop = Shop::open(db.clone()).await;
+        let mut conn = db.pool().acquire().await.unwrap();
+        let r = LoyaltyRules { bonus_weekdays: vec![3], expiry_months: None, ..LoyaltyRules::default() };
+        rules::save(&mut conn, shop.brand.id, &r).await.unwrap();
+        drop(conn);
+        let m = shop.member("13800138000").await;
+        assert_eq!(shop.buy(m, "A-1", 10_000).await.unwrap().points_earned, 200, "Wednesday doubles");
+        assert_eq!(points::next_expiry(&db, shop.brand.id, m).await.unwrap(), None);
+    }
+);
+
+db_test!(
+    async fn fifty_simultaneous_redemptions_never_overdraw(db) {
+        let shop = std::sync::Arc::new(Shop::open(db.clone()).await);
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 100_000).await.unwrap(); // 1000 points
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let shop = shop.clone();
+            tasks.push(tokio::spawn(async move { shop.redeem(m, 30, None).await }));
+        }
+        let mut paid = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => paid += 1,
+                Err(Error::InsufficientPoints) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(paid, 33, "1000 points pay 33 times 30");
+        assert_eq!(shop.balance(m).await, 10);
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn twenty_simultaneous_tries_of_one_order_credit_once(db) {
+        let shop = std::sync::Arc::new(Shop::open(db.clone()).await);
+        let m = shop.member("13800138000").await;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let shop = shop.clone();
+            tasks.push(tokio::spawn(async move { shop.buy(m, "SAME", 10_000).await }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(Error::OrderAlreadyRecorded) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(ok, 1);
+        assert_eq!(shop.balance(m).await, 100);
+        shop.books_balance().await;
+    }
+);
