@@ -19,6 +19,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = FULL; \
      PRAGMA busy_timeout = 5000;";
 
+/// A transaction of the core's database, as `Db::begin` opens it.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -54,6 +54,12 @@ pub enum Error {
     RedemptionNotFound,
     #[error("this redemption is already voided")]
     RedemptionAlreadyVoided,
+    #[error("API key not found")]
+    ApiKeyNotFound,
+    #[error("this idempotency key was used with another request")]
+    IdempotencyKeyReused,
+    #[error("a request with this idempotency key is still running")]
+    RequestInProgress,
     #[error("the points ledger and lots disagree")]
     LedgerConflict,
     #[error("invalid {field}: {reason}")]
@@ -117,6 +123,9 @@ impl Error {
             Error::RefundAlreadyRecorded => "refund_already_recorded",
             Error::RedemptionNotFound => "redemption_not_found",
             Error::RedemptionAlreadyVoided => "redemption_already_voided",
+            Error::ApiKeyNotFound => "api_key_not_found",
+            Error::IdempotencyKeyReused => "idempotency_key_reused",
+            Error::RequestInProgress => "request_in_progress",
             Error::Invalid { .. } => "invalid_input",
             Error::PasswordHash
             | Error::MemberNoExhausted

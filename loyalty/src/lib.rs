@@ -4,12 +4,14 @@
 //! Every operation below a brand takes the acting brand as an argument, so a
 //! query that forgets the tenant does not compile.
 
+pub mod api_keys;
 pub mod brands;
 pub mod clock;
 pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod idempotency;
 pub mod member_code;
 pub mod members;
 pub mod money;

@@ -621,3 +621,39 @@ mod tests {
         }
     }
 }
+
+/// How a POS names a member: the rotating card code or the member number
+/// (digits, spaces allowed), or a phone number.
+#[derive(Debug, Clone)]
+pub enum MemberRef {
+    Code(String),
+    Phone(Phone),
+}
+
+/// The active member of `brand` a POS means. Anything unknown, stale or of
+/// another brand is `MemberNotFound`.
+pub async fn identify(
+    db: &Db,
+    clock: &dyn Clock,
+    secret: &ServerSecret,
+    brand: BrandId,
+    who: &MemberRef,
+) -> Result<Member> {
+    match who {
+        MemberRef::Phone(phone) => {
+            let mut conn = db.pool().acquire().await?;
+            find_by_phone(&mut conn, brand, phone)
+                .await?
+                .ok_or(Error::MemberNotFound)
+        }
+        MemberRef::Code(code) => {
+            let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+            if crate::member_code::looks_like_code(&digits) {
+                crate::member_code::resolve(db, clock, secret, brand, &digits).await
+            } else {
+                let no = MemberNo::parse(&digits).map_err(|_| Error::MemberNotFound)?;
+                find_by_no(db, brand, &no).await
+            }
+        }
+    }
+}

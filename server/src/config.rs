@@ -24,6 +24,8 @@ pub enum ConfigError {
     Webhook,
     #[error("TABLECARD_PUBLIC_URL {0:?} must start with http:// or https://")]
     PublicUrl(String),
+    #[error("TABLECARD_API_RATE_PER_MINUTE {0:?} must be a whole number from 1 to 100000")]
+    ApiRate(String),
 }
 
 /// How one-time sign-in codes reach members' phones.
@@ -54,6 +56,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The header a trusted reverse proxy puts the client's address in.
     pub client_ip_header: Option<String>,
+    /// POS API requests per minute per key.
+    pub api_rate_per_minute: u32,
 }
 
 impl Config {
@@ -99,7 +103,17 @@ impl Config {
                 return Err(ConfigError::PublicUrl(url.clone()));
             }
         }
+        let api_rate_per_minute = match get("TABLECARD_API_RATE_PER_MINUTE") {
+            None => 600,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or(ConfigError::ApiRate(v))?,
+        };
         Ok(Config {
+            api_rate_per_minute,
             code_delivery,
             public_url,
             client_ip_header: get("TABLECARD_CLIENT_IP_HEADER")

@@ -29,6 +29,8 @@ pub struct AppState {
     pub client_ip_header: Option<String>,
     /// Origins besides the request's own host that may post forms.
     pub public_origin: Option<String>,
+    /// The POS API's requests per minute per key.
+    pub api_limiter: crate::api::RateLimiter,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             portal,
             client_ip_header: config.client_ip_header.clone(),
             public_origin: config.public_url.clone(),
+            api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute),
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/lang", post(choose_language))
+        .nest("/api/v1", crate::api::router())
         .route("/r/{brand}/me/export", get(export_my_data))
         .route("/r/{brand}/manifest.webmanifest", get(brand_manifest))
         .route("/r/{brand}/icon.svg", get(brand_icon))

@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! The pieces of the `tablecard` binary that tests drive directly.
 
+pub mod api;
 pub mod config;
 pub mod http;
 pub mod webhook;

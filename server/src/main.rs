@@ -53,6 +53,21 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Create an API key for a store's POS and print it (once: only its hash is kept).
+    CreateApiKey {
+        /// The brand's URL name.
+        #[arg(long)]
+        brand: String,
+        /// The store's code, e.g. SH01.
+        #[arg(long)]
+        store: String,
+        /// What the key is for, e.g. "front desk POS".
+        #[arg(long, default_value = "POS")]
+        name: String,
+        /// Print only the key (for scripts).
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 /// A failure worth one line on the terminal.
@@ -85,6 +100,12 @@ fn main() -> ExitCode {
                 name,
                 password_stdin,
             } => create_owner(&config, &brand, brand_name, &login, &name, password_stdin).await,
+            Command::CreateApiKey {
+                brand,
+                store,
+                name,
+                quiet,
+            } => create_api_key(&config, &brand, &store, &name, quiet).await,
         }
     });
     match result {
@@ -259,6 +280,52 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
         }
     }
     println!();
+    Ok(())
+}
+
+async fn create_api_key(
+    config: &Config,
+    brand: &str,
+    store: &str,
+    name: &str,
+    quiet: bool,
+) -> CliResult {
+    let slug = BrandSlug::parse(brand).map_err(|e| format!("--brand: {e}"))?;
+    let db = migrate(config).await?;
+    let brand = brands::find_by_slug(&db, &slug)
+        .await
+        .map_err(|e| match e.is_not_found() {
+            true => format!("brand {slug} does not exist"),
+            false => e.to_string(),
+        })?;
+    let stores = loyalty::stores::list(&db, brand.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(found) = stores
+        .iter()
+        .find(|s| s.code.eq_ignore_ascii_case(store.trim()))
+    else {
+        let codes: Vec<&str> = stores.iter().map(|s| s.code.as_str()).collect();
+        return Err(format!(
+            "brand {slug} has no store {store}; its stores are: {}",
+            codes.join(", ")
+        ));
+    };
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    let key = loyalty::api_keys::create(&mut tx, &SystemClock, brand.id, found.id, name)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    if quiet {
+        println!("{}", key.key);
+    } else {
+        println!(
+            "API key for {} {} ({}):",
+            brand.name, found.name, found.code
+        );
+        println!("  {}", key.key);
+        println!("Shown once; only its hash is stored. Send it as: Authorization: Bearer <key>");
+    }
     Ok(())
 }
 

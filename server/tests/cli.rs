@@ -187,3 +187,48 @@ fn sigterm_lets_the_server_finish_and_exit_cleanly() {
     };
     assert!(status.success(), "a graceful stop exits 0, got {status}");
 }
+
+#[test]
+fn an_api_key_is_printed_once_for_a_real_store() {
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/tablecard.db", db.path().display());
+    let env = [("DATABASE_URL", url.as_str())];
+    assert!(tablecard(&["demo"], &env).status.success());
+    let out = tablecard(
+        &[
+            "create-api-key",
+            "--brand",
+            "demo",
+            "--store",
+            "sh01",
+            "--name",
+            "前台 POS",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("API key for 山野小馆 人民广场店 (SH01):"),
+        "{text}"
+    );
+    assert!(text.contains("Shown once"), "{text}");
+    let quiet = tablecard(
+        &[
+            "create-api-key",
+            "--brand",
+            "demo",
+            "--store",
+            "SH02",
+            "--quiet",
+        ],
+        &env,
+    );
+    let key = String::from_utf8_lossy(&quiet.stdout).trim().to_owned();
+    assert!(key.starts_with("tck_") && key.len() == 44, "{key}");
+    let wrong = tablecard(
+        &["create-api-key", "--brand", "demo", "--store", "NOPE"],
+        &env,
+    );
+    assert_one_clear_line(&wrong, "its stores are: SH01, SH02");
+}

@@ -1,0 +1,74 @@
+//! `Authorization: Bearer <store API key>`, and the rate limit per key.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use governor::clock::Clock as _;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use loyalty::api_keys::{self, ApiCaller};
+use loyalty::SystemClock;
+
+use super::Problem;
+use crate::http::AppState;
+
+/// Requests per minute each key may make, smoothed (a token bucket).
+#[derive(Clone)]
+pub struct RateLimiter(Arc<DefaultKeyedRateLimiter<i64>>);
+
+impl RateLimiter {
+    pub fn per_minute(n: u32) -> RateLimiter {
+        let n = NonZeroU32::new(n.max(1)).expect("positive");
+        RateLimiter(Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+            n,
+        ))))
+    }
+
+    fn check(&self, key: i64) -> Result<(), Problem> {
+        self.0.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            let mut p = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests for this API key; retry after the time in Retry-After.",
+            );
+            p.retry_after = Some(wait.as_secs().max(1));
+            p
+        })
+    }
+}
+
+/// The store a request acts for. Extracting it authenticates the key and
+/// applies its rate limit.
+pub struct Caller(pub ApiCaller);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let unauthorized =
+            |detail: &str| Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized(
+                "Send the store's API key: Authorization: Bearer <key>.",
+            ));
+        };
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .unwrap_or_default();
+        let caller = api_keys::authenticate(&state.portal.db, &SystemClock, presented)
+            .await
+            .map_err(Problem::from)?
+            .ok_or_else(|| unauthorized("This API key is not valid (unknown or revoked)."))?;
+        state.api_limiter.check(caller.key_id)?;
+        Ok(Caller(caller))
+    }
+}

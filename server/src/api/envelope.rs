@@ -1,0 +1,122 @@
+//! The idempotency envelope around every POST: claim the key, run the
+//! operation in a transaction, store its response in that same transaction.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use loyalty::idempotency::{self, Claim};
+use loyalty::SystemClock;
+use serde::Serialize;
+
+use super::Problem;
+use crate::http::AppState;
+
+pub const REPLAYED: &str = "idempotent-replayed";
+
+pub enum Begin {
+    /// Seen before: the stored response, marked as replayed.
+    Replay(Response),
+    /// New: run it, then `finish`.
+    Run(i64),
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let content_type = if status.is_success() {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+pub async fn begin(
+    state: &AppState,
+    api_key: i64,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+) -> Result<Begin, Problem> {
+    let Some(key) = headers.get("idempotency-key") else {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_missing",
+            "Every POST needs an Idempotency-Key header (1–255 characters), reused on retries.",
+        ));
+    };
+    let key = key
+        .to_str()
+        .ok()
+        .and_then(|k| idempotency::check_key(k).ok())
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_invalid",
+                "The Idempotency-Key must be 1–255 visible ASCII characters.",
+            )
+        })?;
+    let fingerprint = idempotency::fingerprint("POST", path, body);
+    match idempotency::claim(&state.portal.db, &SystemClock, api_key, key, &fingerprint).await? {
+        Claim::Owned(id) => Ok(Begin::Run(id)),
+        Claim::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = json_response(status, body);
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            Ok(Begin::Replay(response))
+        }
+    }
+}
+
+/// Commits the effect with its response, or (on a refusal) rolls it back
+/// and stores the refusal, or (on a server error) frees the key for a retry.
+pub async fn finish<T: Serialize>(
+    state: &AppState,
+    claim: i64,
+    mut tx: loyalty::db::Tx,
+    result: Result<(StatusCode, T), Problem>,
+) -> Response {
+    let db = &state.portal.db;
+    match result {
+        Ok((status, value)) => {
+            let body = serde_json::to_string(&value).unwrap_or_default();
+            let stored =
+                idempotency::complete(&mut tx, &SystemClock, claim, status.as_u16(), &body).await;
+            match stored {
+                Ok(()) => match tx.commit().await {
+                    Ok(()) => json_response(status, body),
+                    Err(e) => server_error(state, claim, loyalty::Error::from(e)).await,
+                },
+                Err(e) => server_error(state, claim, e).await,
+            }
+        }
+        Err(problem) if problem.status().is_client_error() => {
+            drop(tx);
+            let body = problem.body();
+            let mut conn = match db.pool().acquire().await {
+                Ok(c) => c,
+                Err(e) => return server_error(state, claim, e.into()).await,
+            };
+            if let Err(e) =
+                idempotency::complete(&mut conn, &SystemClock, claim, problem.status, &body).await
+            {
+                return server_error(state, claim, e).await;
+            }
+            problem.into_response()
+        }
+        Err(problem) => {
+            drop(tx);
+            let _ = idempotency::release(db, claim).await;
+            problem.into_response()
+        }
+    }
+}
+
+async fn server_error(state: &AppState, claim: i64, e: loyalty::Error) -> Response {
+    let _ = idempotency::release(&state.portal.db, claim).await;
+    Problem::from(e).into_response()
+}

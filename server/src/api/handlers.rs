@@ -1,0 +1,519 @@
+//! The endpoints. Each reads like its line in `API.md`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use loyalty::members::{self, MemberRef};
+use loyalty::money::{ExternalId, Fen};
+use loyalty::phone::Phone;
+use loyalty::{points, tiers, SystemClock};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::envelope::{self, Begin};
+use super::Problem;
+use crate::http::AppState;
+
+/// A member as a POS names them: the rotating code or member number shown
+/// on the card (a string of digits), or `{"phone": "+8613800000000"}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MemberField {
+    Code(String),
+    Number(u64),
+    Phone { phone: String },
+}
+
+impl MemberField {
+    fn resolve(&self) -> Result<MemberRef, Problem> {
+        Ok(match self {
+            MemberField::Code(c) => MemberRef::Code(c.clone()),
+            MemberField::Number(n) => MemberRef::Code(n.to_string()),
+            MemberField::Phone { phone } => {
+                MemberRef::Phone(Phone::parse_e164(phone).map_err(|_| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_input",
+                        "phone must be E.164, like +8613800000000.",
+                    )
+                })?)
+            }
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierOut {
+    pub code: String,
+    pub name: String,
+    pub discount_pct: i64,
+}
+
+impl From<points::TierRef> for TierOut {
+    fn from(t: points::TierRef) -> Self {
+        TierOut {
+            code: t.code,
+            name: t.name,
+            discount_pct: t.discount_pct,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupResponse {
+    pub member_id: i64,
+    pub member_no: String,
+    pub display_name: String,
+    pub tier: TierOut,
+    pub points: i64,
+    /// The member's usable coupons (the coupon wallet arrives with coupons).
+    pub coupons: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LookupQuery {
+    /// The rotating code or the member number from the card.
+    pub member: Option<String>,
+    /// Or the phone number, E.164.
+    pub phone: Option<String>,
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("The JSON body is not valid: {e}."),
+        )
+    })
+}
+
+fn field_id(field: &'static str, value: &str) -> Result<ExternalId, Problem> {
+    ExternalId::parse(field, value).map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!("{field} must be 1–100 visible ASCII characters."),
+        )
+    })
+}
+
+fn amount(field: &'static str, fen: i64) -> Result<Fen, Problem> {
+    Fen::positive(fen).map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!(
+                "{field} must be a whole number of fen between 1 and {}.",
+                Fen::MAX
+            ),
+        )
+    })
+}
+
+async fn begin_tx(state: &AppState) -> Result<loyalty::db::Tx, Problem> {
+    state
+        .portal
+        .db
+        .begin()
+        .await
+        .map_err(|e| Problem::from(loyalty::Error::from(e)))
+}
+
+/// Runs `body` once per Idempotency-Key, inside the envelope.
+macro_rules! idempotent {
+    ($state:expr, $caller:expr, $headers:expr, $path:expr, $bytes:expr, |$tx:ident| $body:expr) => {{
+        let claim = match envelope::begin(&$state, $caller.key_id, &$headers, &$path, &$bytes).await
+        {
+            Ok(Begin::Run(claim)) => claim,
+            Ok(Begin::Replay(response)) => return response,
+            Err(problem) => return problem.into_response(),
+        };
+        let mut $tx = match begin_tx(&$state).await {
+            Ok(tx) => tx,
+            Err(problem) => {
+                let _ = loyalty::idempotency::release(&$state.portal.db, claim).await;
+                return problem.into_response();
+            }
+        };
+        let result = $body;
+        envelope::finish(&$state, claim, $tx, result).await
+    }};
+}
+
+/// Finds a member by card code, member number or phone.
+#[utoipa::path(
+    get, path = "/members/lookup", params(LookupQuery), tag = "members",
+    responses(
+        (status = 200, body = LookupResponse),
+        (status = 401, body = Problem, description = "missing or invalid key"),
+        (status = 404, body = Problem, description = "`member_not_found`"),
+    )
+)]
+pub async fn lookup(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<LookupQuery>,
+) -> Result<Json<LookupResponse>, Problem> {
+    let who = match (&q.member, &q.phone) {
+        (Some(code), _) => MemberField::Code(code.clone()).resolve()?,
+        (None, Some(phone)) => MemberField::Phone {
+            phone: phone.clone(),
+        }
+        .resolve()?,
+        (None, None) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+                "Name the member with ?member=CODE or ?phone=+86….",
+            ))
+        }
+    };
+    let db = &state.portal.db;
+    let m = members::identify(
+        db,
+        &SystemClock,
+        &state.portal.secret,
+        caller.brand.id,
+        &who,
+    )
+    .await?;
+    let mut conn = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| Problem::from(loyalty::Error::from(e)))?;
+    let table = tiers::load(&mut conn, caller.brand.id).await?;
+    let tier = table.by_rank(m.tier_rank);
+    Ok(Json(LookupResponse {
+        member_id: m.id.0,
+        member_no: m.member_no.as_str().to_owned(),
+        display_name: m.display_name,
+        tier: TierOut {
+            code: tier.code.clone(),
+            name: tier.name(caller.brand.default_language).to_owned(),
+            discount_pct: tier.discount_pct,
+        },
+        points: m.points_balance,
+        coupons: Vec::new(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PurchaseRequest {
+    /// Unique per store.
+    pub order_id: String,
+    pub member: MemberField,
+    /// Paid amount in fen.
+    pub amount_fen: i64,
+    /// RFC 3339; defaults to now.
+    pub occurred_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurchaseResponse {
+    pub purchase_id: i64,
+    pub points_earned: i64,
+    pub points_balance: i64,
+    pub tier: TierOut,
+    pub tier_changed: bool,
+}
+
+/// Records a paid bill: points, and an upgrade when it reaches a tier.
+#[utoipa::path(
+    post, path = "/purchases", request_body = PurchaseRequest, tag = "purchases",
+    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    responses(
+        (status = 200, body = PurchaseResponse),
+        (status = 400, body = Problem, description = "`idempotency_key_missing`, `invalid_body`, `invalid_input`"),
+        (status = 404, body = Problem, description = "`member_not_found`"),
+        (status = 409, body = Problem, description = "`order_already_recorded`, `request_in_progress`"),
+        (status = 422, body = Problem, description = "`idempotency_key_reused`"),
+        (status = 429, body = Problem, description = "`rate_limited`"),
+    )
+)]
+pub async fn purchase(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let input = match purchase_input(&bytes) {
+        Ok(i) => i,
+        Err(p) => return p.into_response(),
+    };
+    let (req, order_id, fen, occurred_at) = input;
+    idempotent!(state, caller, headers, "/api/v1/purchases", bytes, |tx| {
+        async {
+            let who = req.member.resolve()?;
+            let m = members::identify(
+                &state.portal.db,
+                &SystemClock,
+                &state.portal.secret,
+                caller.brand.id,
+                &who,
+            )
+            .await?;
+            let r = points::record_purchase(
+                &mut tx,
+                &SystemClock,
+                &caller.brand,
+                caller.store,
+                m.id,
+                &order_id,
+                fen,
+                occurred_at,
+            )
+            .await?;
+            Ok((
+                StatusCode::OK,
+                PurchaseResponse {
+                    purchase_id: r.purchase_id,
+                    points_earned: r.points_earned,
+                    points_balance: r.points_balance,
+                    tier: r.tier.into(),
+                    tier_changed: r.tier_changed,
+                },
+            ))
+        }
+        .await
+    })
+}
+
+type PurchaseInput = (PurchaseRequest, ExternalId, Fen, Option<i64>);
+
+fn purchase_input(bytes: &[u8]) -> Result<PurchaseInput, Problem> {
+    let req: PurchaseRequest = parse(bytes)?;
+    let order_id = field_id("order_id", &req.order_id)?;
+    let fen = amount("amount_fen", req.amount_fen)?;
+    let occurred_at = match &req.occurred_at {
+        None => None,
+        Some(s) => Some(
+            s.parse::<jiff::Timestamp>()
+                .map_err(|_| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_input",
+                        "occurred_at must be an RFC 3339 time, like 2026-11-25T12:30:00+08:00.",
+                    )
+                })?
+                .as_millisecond(),
+        ),
+    };
+    Ok((req, order_id, fen, occurred_at))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefundRequest {
+    /// Unique per purchase.
+    pub refund_id: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundResponse {
+    pub refund_id: String,
+    pub points_reversed: i64,
+    pub points_balance: i64,
+}
+
+/// Refunds part or all of a purchase; its points go back in proportion.
+#[utoipa::path(
+    post, path = "/purchases/{order_id}/refunds", request_body = RefundRequest, tag = "purchases",
+    params(
+        ("order_id" = String, Path, description = "the purchase's order id at this store"),
+        ("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries"),
+    ),
+    responses(
+        (status = 200, body = RefundResponse),
+        (status = 404, body = Problem, description = "`purchase_not_found`"),
+        (status = 409, body = Problem, description = "`refund_already_recorded`"),
+        (status = 422, body = Problem, description = "`refund_exceeds_purchase`"),
+    )
+)]
+pub async fn refund(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let input = (|| -> Result<_, Problem> {
+        let req: RefundRequest = parse(&bytes)?;
+        Ok((
+            field_id("order_id", &order_id)?,
+            field_id("refund_id", &req.refund_id)?,
+            amount("amount_fen", req.amount_fen)?,
+            req,
+        ))
+    })();
+    let (order, refund_id, fen, req) = match input {
+        Ok(i) => i,
+        Err(p) => return p.into_response(),
+    };
+    let path = format!("/api/v1/purchases/{order_id}/refunds");
+    idempotent!(state, caller, headers, path, bytes, |tx| {
+        async {
+            let r = points::record_refund(
+                &mut tx,
+                &SystemClock,
+                &caller.brand,
+                caller.store,
+                &order,
+                &refund_id,
+                fen,
+            )
+            .await?;
+            Ok((
+                StatusCode::OK,
+                RefundResponse {
+                    refund_id: req.refund_id.trim().to_owned(),
+                    points_reversed: r.points_reversed,
+                    points_balance: r.points_balance,
+                },
+            ))
+        }
+        .await
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RedeemRequest {
+    pub member: MemberField,
+    pub order_id: String,
+    pub points: i64,
+    /// The bill, in fen: when given, the brand's cap on paying with points applies.
+    pub amount_fen: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeemResponse {
+    pub redemption_id: i64,
+    pub value_fen: i64,
+    pub points_balance: i64,
+}
+
+/// Pays part of a bill with points (积分抵现).
+#[utoipa::path(
+    post, path = "/points/redeem", request_body = RedeemRequest, tag = "points",
+    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    responses(
+        (status = 200, body = RedeemResponse),
+        (status = 404, body = Problem, description = "`member_not_found`"),
+        (status = 422, body = Problem, description = "`insufficient_points`, `points_cap_exceeded`"),
+    )
+)]
+pub async fn redeem_points(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let input = (|| -> Result<_, Problem> {
+        let req: RedeemRequest = parse(&bytes)?;
+        if req.points <= 0 || req.points > 1_000_000_000 {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+                "points must be a positive whole number.",
+            ));
+        }
+        let bill = req
+            .amount_fen
+            .map(|f| amount("amount_fen", f))
+            .transpose()?;
+        Ok((field_id("order_id", &req.order_id)?, bill, req))
+    })();
+    let (order, bill, req) = match input {
+        Ok(i) => i,
+        Err(p) => return p.into_response(),
+    };
+    idempotent!(
+        state,
+        caller,
+        headers,
+        "/api/v1/points/redeem",
+        bytes,
+        |tx| {
+            async {
+                let who = req.member.resolve()?;
+                let m = members::identify(
+                    &state.portal.db,
+                    &SystemClock,
+                    &state.portal.secret,
+                    caller.brand.id,
+                    &who,
+                )
+                .await?;
+                let r = points::redeem(
+                    &mut tx,
+                    &SystemClock,
+                    &caller.brand,
+                    caller.store,
+                    m.id,
+                    &order,
+                    req.points,
+                    bill,
+                )
+                .await?;
+                Ok((
+                    StatusCode::OK,
+                    RedeemResponse {
+                        redemption_id: r.redemption_id,
+                        value_fen: r.value_fen,
+                        points_balance: r.points_balance,
+                    },
+                ))
+            }
+            .await
+        }
+    )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoidResponse {
+    pub points_balance: i64,
+}
+
+/// Cancels a points payment; the points return to the member.
+#[utoipa::path(
+    post, path = "/points/redemptions/{redemption_id}/void", tag = "points",
+    params(
+        ("redemption_id" = i64, Path, description = "from the redeem response"),
+        ("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries"),
+    ),
+    responses(
+        (status = 200, body = VoidResponse),
+        (status = 404, body = Problem, description = "`redemption_not_found`"),
+        (status = 409, body = Problem, description = "`redemption_already_voided`"),
+    )
+)]
+pub async fn void_points(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(redemption_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let Ok(id) = redemption_id.parse::<i64>() else {
+        return Problem::from(loyalty::Error::RedemptionNotFound).into_response();
+    };
+    let path = format!("/api/v1/points/redemptions/{redemption_id}/void");
+    idempotent!(state, caller, headers, path, bytes, |tx| {
+        async {
+            let balance =
+                points::void_redemption(&mut tx, &SystemClock, &caller.brand, caller.store, id)
+                    .await?;
+            Ok((
+                StatusCode::OK,
+                VoidResponse {
+                    points_balance: balance,
+                },
+            ))
+        }
+        .await
+    })
+}

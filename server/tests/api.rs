@@ -1,0 +1,445 @@
+//! The POS API over HTTP, endpoint by endpoint and error code by error code,
+//! as `API.md` promises them.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use common::{body_text, header_str, spawn_app, spawn_app_with, TestApp};
+use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::members::{self, Consent};
+use loyalty::phone::Phone;
+use loyalty::stores::{self, NewStore};
+use serde_json::{json, Value};
+
+struct Pos<'a> {
+    app: &'a TestApp,
+    key: String,
+}
+
+impl Pos<'_> {
+    async fn send(
+        &self,
+        req: axum::http::request::Builder,
+        body: Body,
+    ) -> (StatusCode, Value, Response) {
+        let req = req
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
+            .body(body)
+            .unwrap();
+        let response = self.app.send(req).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = body_text(response).await;
+        let mut rebuilt = Response::new(Body::empty());
+        *rebuilt.headers_mut() = headers;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            rebuilt,
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (s, v, _) = self.send(Request::get(path), Body::empty()).await;
+        (s, v)
+    }
+
+    async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value, Response) {
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", key),
+            Body::from(body.to_string()),
+        )
+        .await
+    }
+}
+
+/// A demo member with a store key of the demo brand, and another brand's key.
+async fn setup(app: &TestApp) -> (String, String, String) {
+    let db = &app._db.db;
+    let clock = loyalty::SystemClock;
+    let demo = brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
+        .await
+        .unwrap();
+    let store = stores::list(db, demo.id).await.unwrap()[0].id;
+    let mut tx = db.begin().await.unwrap();
+    let key = loyalty::api_keys::create(&mut tx, &clock, demo.id, store, "test POS")
+        .await
+        .unwrap()
+        .key;
+    let (member, _) = members::join(
+        &mut tx,
+        &clock,
+        &demo,
+        &Phone::parse("86", "13800138000").unwrap(),
+        Consent {
+            terms_accepted: true,
+            marketing: false,
+        },
+    )
+    .await
+    .unwrap();
+    let other = brands::create(
+        &mut tx,
+        &clock,
+        NewBrand {
+            slug: BrandSlug::parse("other").unwrap(),
+            name: "别家".into(),
+            theme_color: ThemeColor::default(),
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    .unwrap();
+    let other_store = stores::create(
+        &mut tx,
+        &clock,
+        other.id,
+        NewStore {
+            code: "X1".into(),
+            name: "别店".into(),
+            address: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let other_key =
+        loyalty::api_keys::create(&mut tx, &clock, other.id, other_store.id, "their POS")
+            .await
+            .unwrap()
+            .key;
+    tx.commit().await.unwrap();
+    (key, other_key, member.member_no.as_str().to_owned())
+}
+
+#[tokio::test]
+async fn a_request_without_a_valid_key_is_401_problem_json() {
+    let app = spawn_app().await;
+    let none = app.get("/api/v1/members/lookup?member=12345678", &[]).await;
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header_str(&none, header::CONTENT_TYPE),
+        "application/problem+json"
+    );
+    let problem: Value = serde_json::from_str(&body_text(none).await).unwrap();
+    assert_eq!(problem["code"], "unauthorized");
+    assert_eq!(problem["status"], 401);
+    for field in ["type", "title", "detail"] {
+        assert!(problem[field].is_string(), "{field}");
+    }
+    let forged = Pos {
+        app: &app,
+        key: "tck_0000000000000000000000000000000000000000".into(),
+    };
+    assert_eq!(
+        forged.get("/api/v1/members/lookup?member=12345678").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn lookup_finds_a_member_by_number_code_or_phone_and_only_in_its_brand() {
+    let app = spawn_app().await;
+    let (key, other_key, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let (status, body) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["member_no"], member_no.as_str());
+    assert_eq!(body["points"], 0);
+    assert_eq!(body["tier"]["code"], "base");
+    assert_eq!(body["tier"]["name"], "普通会员");
+    assert_eq!(body["tier"]["discount_pct"], 0);
+    assert_eq!(body["coupons"], json!([]));
+    let (status, by_phone) = pos
+        .get("/api/v1/members/lookup?phone=%2B8613800138000")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_phone["member_id"], body["member_id"]);
+    let (status, missing) = pos.get("/api/v1/members/lookup?member=99999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["code"], "member_not_found");
+    let theirs = Pos {
+        app: &app,
+        key: other_key,
+    };
+    let (status, hidden) = theirs
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another brand's key learns nothing"
+    );
+    assert_eq!(hidden["code"], "member_not_found");
+}
+
+#[tokio::test]
+async fn a_purchase_earns_points_once_however_often_it_is_retried() {
+    let app = spawn_app().await;
+    let (key, other_key, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let purchase = json!({"order_id": "A-1001", "member": member_no, "amount_fen": 12_399});
+    let (status, missing, _) = pos
+        .send(
+            Request::post("/api/v1/purchases").header(header::CONTENT_TYPE, "application/json"),
+            Body::from(purchase.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing["code"], "idempotency_key_missing");
+
+    let (status, first, response) = pos.post("/api/v1/purchases", "k-1", purchase.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["points_earned"], 123);
+    assert_eq!(first["points_balance"], 123);
+    assert_eq!(first["tier"]["code"], "base");
+    assert_eq!(first["tier_changed"], false);
+    assert!(response.headers().get("idempotent-replayed").is_none());
+
+    let (status, again, response) = pos.post("/api/v1/purchases", "k-1", purchase.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, first);
+    assert_eq!(
+        header_str(&response, "idempotent-replayed".parse().unwrap()),
+        "true"
+    );
+
+    let changed = json!({"order_id": "A-1001", "member": member_no, "amount_fen": 99});
+    let (status, reused, _) = pos.post("/api/v1/purchases", "k-1", changed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reused["code"], "idempotency_key_reused");
+
+    let (status, dup, _) = pos.post("/api/v1/purchases", "k-2", purchase.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(dup["code"], "order_already_recorded");
+
+    let theirs = Pos {
+        app: &app,
+        key: other_key,
+    };
+    let (status, foreign, _) = theirs.post("/api/v1/purchases", "k-1", purchase).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(foreign["code"], "member_not_found");
+
+    let (_, looked) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(looked["points"], 123);
+    assert!(loyalty::points::audit(&app._db.db)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_retries_of_one_purchase_credit_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (key, _, member_no) = setup(&app).await;
+    let body = json!({"order_id": "A-7", "member": member_no, "amount_fen": 10_000}).to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (app, key, body) = (app.clone(), key.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post("/api/v1/purchases")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", "same")
+                .body(Body::from(body))
+                .unwrap();
+            app.send(req).await.status()
+        }));
+    }
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+    }
+    let pos = Pos { app: &app, key };
+    let (_, looked) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(looked["points"], 100);
+}
+
+#[tokio::test]
+async fn refunds_take_points_back_in_proportion() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    pos.post(
+        "/api/v1/purchases",
+        "p",
+        json!({"order_id": "A-1", "member": member_no, "amount_fen": 10_000}),
+    )
+    .await;
+    let (status, part, _) = pos
+        .post(
+            "/api/v1/purchases/A-1/refunds",
+            "r1",
+            json!({"refund_id": "RF-1", "amount_fen": 2_500}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(part["points_reversed"], 25);
+    assert_eq!(part["points_balance"], 75);
+    let (status, too_much, _) = pos
+        .post(
+            "/api/v1/purchases/A-1/refunds",
+            "r2",
+            json!({"refund_id": "RF-2", "amount_fen": 7_501}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_much["code"], "refund_exceeds_purchase");
+    let (status, unknown, _) = pos
+        .post(
+            "/api/v1/purchases/NOPE/refunds",
+            "r3",
+            json!({"refund_id": "RF-1", "amount_fen": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown["code"], "purchase_not_found");
+}
+
+#[tokio::test]
+async fn points_pay_part_of_a_bill_within_the_cap_and_a_void_returns_them() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    pos.post(
+        "/api/v1/purchases",
+        "p",
+        json!({"order_id": "A-1", "member": member_no, "amount_fen": 50_000}),
+    )
+    .await;
+    let (status, short, _) = pos
+        .post(
+            "/api/v1/points/redeem",
+            "x1",
+            json!({"member": member_no, "order_id": "B-1", "points": 501}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(short["code"], "insufficient_points");
+    let (status, capped, _) = pos
+        .post(
+            "/api/v1/points/redeem",
+            "x2",
+            json!({"member": member_no, "order_id": "B-1", "points": 300, "amount_fen": 500}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(capped["code"], "points_cap_exceeded");
+    let (status, paid, _) = pos
+        .post(
+            "/api/v1/points/redeem",
+            "x3",
+            json!({"member": {"phone": "+8613800138000"}, "order_id": "B-1", "points": 200}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(paid["value_fen"], 200);
+    assert_eq!(paid["points_balance"], 300);
+    let id = paid["redemption_id"].as_i64().unwrap();
+    let (status, voided, _) = pos
+        .post(
+            &format!("/api/v1/points/redemptions/{id}/void"),
+            "v1",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(voided["points_balance"], 500);
+    let (status, twice, _) = pos
+        .post(
+            &format!("/api/v1/points/redemptions/{id}/void"),
+            "v2",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(twice["code"], "redemption_already_voided");
+    let (status, none, _) = pos
+        .post("/api/v1/points/redemptions/999999/void", "v3", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(none["code"], "redemption_not_found");
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_problems_not_500s() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let (status, broken, _) = pos
+        .send(
+            Request::post("/api/v1/purchases")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", "b1"),
+            Body::from("{not json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(broken["code"], "invalid_body");
+    for bad in [
+        json!({"order_id": "A", "member": member_no, "amount_fen": -5}),
+        json!({"order_id": "", "member": member_no, "amount_fen": 100}),
+        json!({"order_id": "A", "member": member_no, "amount_fen": 100, "occurred_at": "yesterday"}),
+    ] {
+        let (status, p, _) = pos.post("/api/v1/purchases", "b2", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{p}");
+        assert_eq!(p["code"], "invalid_input");
+    }
+}
+
+#[tokio::test]
+async fn each_key_is_rate_limited_with_retry_after() {
+    let app = spawn_app_with(&[("TABLECARD_API_RATE_PER_MINUTE", "2")]).await;
+    let (key, other_key, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let path = format!("/api/v1/members/lookup?member={member_no}");
+    assert_eq!(pos.get(&path).await.0, StatusCode::OK);
+    assert_eq!(pos.get(&path).await.0, StatusCode::OK);
+    let (status, limited, response) = pos.send(Request::get(&path), Body::empty()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited["code"], "rate_limited");
+    assert!(
+        header_str(&response, header::RETRY_AFTER)
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    // Another key has its own budget.
+    let theirs = Pos {
+        app: &app,
+        key: other_key,
+    };
+    assert_eq!(theirs.get(&path).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/openapi.json", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = serde_json::from_str(&body_text(response).await).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/members/lookup",
+        "/purchases",
+        "/purchases/{order_id}/refunds",
+        "/points/redeem",
+        "/points/redemptions/{redemption_id}/void",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
