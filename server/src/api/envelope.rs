@@ -80,7 +80,6 @@ pub async fn finish<T: Serialize>(
     mut tx: loyalty::db::Tx,
     result: Result<(StatusCode, T), Problem>,
 ) -> Response {
-    let db = &state.portal.db;
     match result {
         Ok((status, value)) => {
             let body = serde_json::to_string(&value).unwrap_or_default();
@@ -94,26 +93,32 @@ pub async fn finish<T: Serialize>(
                 Err(e) => server_error(state, claim, e).await,
             }
         }
-        Err(problem) if problem.status().is_client_error() => {
-            drop(tx);
-            let body = problem.body();
-            let mut conn = match db.pool().acquire().await {
-                Ok(c) => c,
-                Err(e) => return server_error(state, claim, e.into()).await,
-            };
-            if let Err(e) =
-                idempotency::complete(&mut conn, &SystemClock, claim, problem.status, &body).await
-            {
-                return server_error(state, claim, e).await;
-            }
-            problem.into_response()
-        }
         Err(problem) => {
             drop(tx);
-            let _ = idempotency::release(db, claim).await;
-            problem.into_response()
+            refuse(state, claim, problem).await
         }
     }
+}
+
+/// Answers a refusal before or during the operation (its effects, if any,
+/// already rolled back): a 4xx is stored for retries, anything else frees
+/// the key so a retry runs afresh.
+pub async fn refuse(state: &AppState, claim: i64, problem: Problem) -> Response {
+    if !problem.status().is_client_error() {
+        let _ = idempotency::release(&state.portal.db, claim).await;
+        return problem.into_response();
+    }
+    let body = problem.body();
+    let mut conn = match state.portal.db.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => return server_error(state, claim, e.into()).await,
+    };
+    if let Err(e) =
+        idempotency::complete(&mut conn, &SystemClock, claim, problem.status, &body).await
+    {
+        return server_error(state, claim, e).await;
+    }
+    problem.into_response()
 }
 
 async fn server_error(state: &AppState, claim: i64, e: loyalty::Error) -> Response {

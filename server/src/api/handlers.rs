@@ -123,25 +123,47 @@ async fn begin_tx(state: &AppState) -> Result<loyalty::db::Tx, Problem> {
         .map_err(|e| Problem::from(loyalty::Error::from(e)))
 }
 
-/// Runs `body` once per Idempotency-Key, inside the envelope.
+/// Runs an operation once per Idempotency-Key, inside the envelope. The
+/// `prepare` step (reads, such as finding the member) runs before the
+/// transaction opens: a transaction must never wait for a second pooled
+/// connection, or a burst of requests would starve each other.
 macro_rules! idempotent {
-    ($state:expr, $caller:expr, $headers:expr, $path:expr, $bytes:expr, |$tx:ident| $body:expr) => {{
+    ($state:expr, $caller:expr, $headers:expr, $path:expr, $bytes:expr,
+     prepare: $prepare:expr, |$tx:ident, $prepared:ident| $body:expr) => {{
         let claim = match envelope::begin(&$state, $caller.key_id, &$headers, &$path, &$bytes).await
         {
             Ok(Begin::Run(claim)) => claim,
             Ok(Begin::Replay(response)) => return response,
             Err(problem) => return problem.into_response(),
         };
+        let $prepared = match $prepare {
+            Ok(p) => p,
+            Err(problem) => return envelope::refuse(&$state, claim, problem).await,
+        };
         let mut $tx = match begin_tx(&$state).await {
             Ok(tx) => tx,
-            Err(problem) => {
-                let _ = loyalty::idempotency::release(&$state.portal.db, claim).await;
-                return problem.into_response();
-            }
+            Err(problem) => return envelope::refuse(&$state, claim, problem).await,
         };
         let result = $body;
         envelope::finish(&$state, claim, $tx, result).await
     }};
+}
+
+/// Finds the member a request names, before any transaction opens.
+async fn find_member(
+    state: &AppState,
+    caller: &loyalty::api_keys::ApiCaller,
+    who: &MemberField,
+) -> Result<members::Member, Problem> {
+    let who = who.resolve()?;
+    Ok(members::identify(
+        &state.portal.db,
+        &SystemClock,
+        &state.portal.secret,
+        caller.brand.id,
+        &who,
+    )
+    .await?)
 }
 
 /// Finds a member by card code, member number or phone.
@@ -246,17 +268,10 @@ pub async fn purchase(
         Err(p) => return p.into_response(),
     };
     let (req, order_id, fen, occurred_at) = input;
-    idempotent!(state, caller, headers, "/api/v1/purchases", bytes, |tx| {
+    idempotent!(state, caller, headers, "/api/v1/purchases", bytes,
+        prepare: find_member(&state, &caller, &req.member).await,
+        |tx, m| {
         async {
-            let who = req.member.resolve()?;
-            let m = members::identify(
-                &state.portal.db,
-                &SystemClock,
-                &state.portal.secret,
-                caller.brand.id,
-                &who,
-            )
-            .await?;
             let r = points::record_purchase(
                 &mut tx,
                 &SystemClock,
@@ -355,7 +370,7 @@ pub async fn refund(
         Err(p) => return p.into_response(),
     };
     let path = format!("/api/v1/purchases/{order_id}/refunds");
-    idempotent!(state, caller, headers, path, bytes, |tx| {
+    idempotent!(state, caller, headers, path, bytes, prepare: Ok::<_, Problem>(()), |tx, _none| {
         async {
             let r = points::record_refund(
                 &mut tx,
@@ -437,17 +452,9 @@ pub async fn redeem_points(
         headers,
         "/api/v1/points/redeem",
         bytes,
-        |tx| {
+        prepare: find_member(&state, &caller, &req.member).await,
+        |tx, m| {
             async {
-                let who = req.member.resolve()?;
-                let m = members::identify(
-                    &state.portal.db,
-                    &SystemClock,
-                    &state.portal.secret,
-                    caller.brand.id,
-                    &who,
-                )
-                .await?;
                 let r = points::redeem(
                     &mut tx,
                     &SystemClock,
@@ -502,7 +509,7 @@ pub async fn void_points(
         return Problem::from(loyalty::Error::RedemptionNotFound).into_response();
     };
     let path = format!("/api/v1/points/redemptions/{redemption_id}/void");
-    idempotent!(state, caller, headers, path, bytes, |tx| {
+    idempotent!(state, caller, headers, path, bytes, prepare: Ok::<_, Problem>(()), |tx, _none| {
         async {
             let balance =
                 points::void_redemption(&mut tx, &SystemClock, &caller.brand, caller.store, id)
