@@ -4,7 +4,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    BrandHome, CardRoute, HomePage, JoinRoute, NotFound, PrivacyRoute, ProfileRoute, TableLink,
+    BrandHome, CardRoute, HomePage, JoinRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute,
+    TableLink,
 };
 
 /// The HTML document around every page.
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:brand/join") view=JoinRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/card") view=CardRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/me") view=ProfileRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/points") view=PointsRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/privacy") view=PrivacyRoute ssr=SsrMode::Async />
                 <Route path=path!("/t/:token") view=TableLink ssr=SsrMode::Async />
             </Routes>

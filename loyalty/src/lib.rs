@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod member_code;
 pub mod members;
 pub mod money;

@@ -356,6 +356,20 @@ pub async fn join(
                 if consent.marketing {
                     record_consent(conn, brand.id, member.id, "marketing_granted", "", now).await?;
                 }
+                let mut member = member;
+                let bonus = crate::rules::load(conn, brand).await?.signup_bonus_points;
+                if bonus > 0 {
+                    member.points_balance = crate::points::grant(
+                        conn,
+                        clock,
+                        brand,
+                        member.id,
+                        bonus,
+                        "signup bonus",
+                        "signup",
+                    )
+                    .await?;
+                }
                 return Ok((member, true));
             }
             // The phone joined in a concurrent request: that member it is.

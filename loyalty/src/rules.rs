@@ -113,6 +113,14 @@ impl LoyaltyRules {
     }
 }
 
+/// A moment as a date in a brand's calendar (`2026-11-25`).
+pub fn local_date(time_zone: &str, at_ms: i64) -> String {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    Timestamp::from_millisecond(at_ms)
+        .map(|ts| ts.to_zoned(zone).date().to_string())
+        .unwrap_or_default()
+}
+
 /// Weekdays as the rules store them: `1,3` → Monday and Wednesday.
 fn parse_weekdays(s: &str) -> Vec<i8> {
     s.split(',')

@@ -350,3 +350,39 @@ db_test!(
         shop.books_balance().await;
     }
 );
+
+db_test!(
+    async fn a_new_member_gets_the_brands_welcome_points(db) {
+        let shop = Shop::open(db.clone()).await;
+        let mut conn = db.pool().acquire().await.unwrap();
+        let r = LoyaltyRules { signup_bonus_points: 50, ..LoyaltyRules::default() };
+        rules::save(&mut conn, shop.brand.id, &r).await.unwrap();
+        drop(conn);
+        let m = shop.member("13800138000").await;
+        assert_eq!(shop.balance(m).await, 50);
+        let history = points::history(&db, shop.brand.id, m, None, 10).await.unwrap();
+        assert_eq!(history[0].reason, "signup bonus");
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn the_monthly_review_runs_once_per_month_and_expiry_every_time(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "A-1", 120_000).await.unwrap(); // silver
+        let first = loyalty::jobs::run_due(&db, &shop.clock).await.unwrap();
+        assert_eq!(first.tier_reviews, 1);
+        assert_eq!(first.members_moved, 0);
+        let again = loyalty::jobs::run_due(&db, &shop.clock).await.unwrap();
+        assert_eq!(again.tier_reviews, 0, "once per month");
+        // Thirteen months on, the spend has left the window and the points expired.
+        shop.clock.advance_ms(400 * DAY);
+        let later = loyalty::jobs::run_due(&db, &shop.clock).await.unwrap();
+        assert_eq!(later.tier_reviews, 1);
+        assert_eq!(later.members_moved, 1);
+        assert_eq!(later.points_expired, 1200);
+        assert_eq!(members::find(&db, shop.brand.id, m).await.unwrap().tier_rank, 0);
+        shop.books_balance().await;
+    }
+);

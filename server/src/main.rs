@@ -157,17 +157,29 @@ async fn serve(config: &Config) -> CliResult {
     if config.code_delivery == server::config::CodeDelivery::Log {
         tracing::info!("one-time sign-in codes are written to this log (TABLECARD_CODE_DELIVERY=log); look for \"one-time sign-in code\"");
     }
-    // One-time code rows older than a day count towards no limit any more.
+    // Hourly: expire due points, the monthly tier review when a month has
+    // begun, and forget one-time codes and idempotency records past their use.
     tokio::spawn({
         let db = db.clone();
         async move {
             let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 hourly.tick().await;
-                match loyalty::otp::purge_old(&db, &SystemClock).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(removed = n, "old one-time codes purged"),
-                    Err(e) => tracing::warn!(error = %e, "purging old one-time codes failed"),
+                match loyalty::jobs::run_due(&db, &SystemClock).await {
+                    Ok(ran) if ran != Default::default() => tracing::info!(
+                        points_expired = ran.points_expired,
+                        tier_reviews = ran.tier_reviews,
+                        members_moved = ran.members_moved,
+                        "periodic jobs ran"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "periodic jobs failed"),
+                }
+                if let Err(e) = loyalty::otp::purge_old(&db, &SystemClock).await {
+                    tracing::warn!(error = %e, "purging old one-time codes failed");
+                }
+                if let Err(e) = loyalty::idempotency::purge_old(&db, &SystemClock).await {
+                    tracing::warn!(error = %e, "purging old idempotency records failed");
                 }
             }
         }

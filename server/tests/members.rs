@@ -469,3 +469,56 @@ async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     assert!(session.contains("Path=/"));
     assert!(!session.contains("Domain="));
 }
+
+#[tokio::test]
+async fn the_points_page_shows_balance_expiry_progress_and_history() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone.join(PHONE, true).await;
+    let empty = phone.page("/r/demo/points").await;
+    assert!(empty.contains("还没有积分记录"));
+    assert!(empty.contains("再消费 ¥1,000 即可升级为银卡会员。"));
+    {
+        let db = &app._db.db;
+        let brand = loyalty::brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
+            .await
+            .unwrap();
+        let store = loyalty::stores::list(db, brand.id).await.unwrap()[0].id;
+        let member = {
+            let mut conn = db.pool().acquire().await.unwrap();
+            let phone = loyalty::phone::Phone::parse("86", PHONE).unwrap();
+            loyalty::members::find_by_phone(&mut conn, brand.id, &phone)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let mut tx = db.begin().await.unwrap();
+        loyalty::points::record_purchase(
+            &mut tx,
+            &loyalty::SystemClock,
+            &brand,
+            store,
+            member.id,
+            &loyalty::money::ExternalId::parse("order_id", "A-1").unwrap(),
+            loyalty::money::Fen::new(32_050).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let page = phone.page("/r/demo/points").await;
+    assert!(page.contains("class=\"balance-figure\">320<"), "balance");
+    assert!(page.contains("消费得积分"));
+    assert!(page.contains("人民广场店"));
+    assert!(page.contains("+320"));
+    assert!(
+        page.contains("320 积分将于 "),
+        "the next expiry is announced"
+    );
+    assert!(page.contains("再消费 ¥679.50 即可升级为银卡会员。"));
+    let card = phone.page("/r/demo/card").await;
+    assert!(card.contains("class=\"mc-points\">320<"));
+    let signed_out = Browser::new(&app).get("/r/demo/points").await;
+    assert_eq!(location(&signed_out), "/r/demo/join?next=/r/demo/points");
+}

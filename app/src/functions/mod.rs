@@ -2,4 +2,5 @@
 //! `loyalty` function and hand back what a page shows.
 
 pub mod members;
+pub mod points;
 pub mod portal;

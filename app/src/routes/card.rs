@@ -92,6 +92,9 @@ fn Card(page: MemberPage) -> impl IntoView {
                 </noscript>
             </section>
             <nav class="member-nav" aria-label=td_string!(locale, member_nav)>
+                <a class="button secondary" href=format!("/r/{slug}/points")>
+                    {td_string!(locale, nav_points)}
+                </a>
                 <a class="button secondary" href=format!("/r/{slug}/me")>
                     {td_string!(locale, nav_profile)}
                 </a>
