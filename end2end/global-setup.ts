@@ -102,9 +102,14 @@ export default async function globalSetup(): Promise<void> {
     TABLECARD_CLIENT_IP_HEADER: 'x-test-client-ip',
   };
   const demo = JSON.parse(execFileSync(binary, ['demo', '--json'], { env, cwd: dir }).toString());
+  // A POS key for the first store, so tests can record purchases as a till would.
+  const posKey = execFileSync(binary, ['create-api-key', '--brand', 'demo', '--store', 'SH01', '--quiet'], { env, cwd: dir })
+    .toString()
+    .trim();
   const server = spawn(binary, ['serve'], { env, cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
   process.env.TABLECARD_E2E_URL = url;
   process.env.TABLECARD_E2E_HOOK = hook;
+  process.env.TABLECARD_E2E_POS_KEY = posKey;
   process.env.TABLECARD_E2E_DIR = dir;
   process.env.TABLECARD_E2E_DEMO = JSON.stringify(demo);
   process.env.TABLECARD_E2E_PID = String(server.pid);

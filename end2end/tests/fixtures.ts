@@ -62,6 +62,21 @@ export async function joinDemo(page: Page, phone = uniquePhone()): Promise<strin
   return phone;
 }
 
+/** Records a purchase through the POS API, as the restaurant's till would. */
+export async function posPurchase(member: string, amountFen: number, orderId: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${baseUrl()}/api/v1/purchases`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${process.env.TABLECARD_E2E_POS_KEY}`,
+      'content-type': 'application/json',
+      'idempotency-key': orderId,
+    },
+    body: JSON.stringify({ order_id: orderId, member, amount_fen: amountFen }),
+  });
+  if (!res.ok) throw new Error(`purchase failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
 const randomIp = (): string =>
   `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
 

@@ -163,3 +163,41 @@ impl crate::delivery::CodeSender for CapturingSender {
         Ok(())
     }
 }
+
+/// A brand (default rules and tiers) with one store, for tests that need a
+/// till: `slug` names the brand, the store is `S1`.
+pub async fn brand_with_store(
+    db: &crate::Db,
+    clock: &dyn crate::Clock,
+    slug: &str,
+) -> (crate::brands::Brand, crate::stores::StoreId) {
+    use crate::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+    use crate::stores::{self, NewStore};
+    let mut tx = db.begin().await.expect("begin");
+    let brand = brands::create(
+        &mut tx,
+        clock,
+        NewBrand {
+            slug: BrandSlug::parse(slug).expect("slug"),
+            name: format!("品牌 {slug}"),
+            theme_color: ThemeColor::default(),
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    .expect("create brand");
+    let store = stores::create(
+        &mut tx,
+        clock,
+        brand.id,
+        NewStore {
+            code: "S1".into(),
+            name: "一店".into(),
+            address: String::new(),
+        },
+    )
+    .await
+    .expect("create store");
+    tx.commit().await.expect("commit");
+    (brand, store.id)
+}

@@ -3,12 +3,12 @@
 //! to the sum of their ledger rows and of their lots, never negative, and
 //! points payments take from the lots that expire first.
 
-use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::brands::Brand;
 use loyalty::members::{self, Consent, MemberId};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::phone::Phone;
 use loyalty::points;
-use loyalty::stores::{self, NewStore, StoreId};
+use loyalty::stores::StoreId;
 use loyalty::testing::TestDb;
 use loyalty::{Db, Error, FixedClock};
 use proptest::prelude::*;
@@ -48,32 +48,8 @@ struct World {
 
 async fn world(db: Db) -> World {
     let clock = FixedClock::at(T0);
+    let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "prop").await;
     let mut tx = db.begin().await.unwrap();
-    let brand = brands::create(
-        &mut tx,
-        &clock,
-        NewBrand {
-            slug: BrandSlug::parse("prop").unwrap(),
-            name: "性质".into(),
-            theme_color: ThemeColor::default(),
-            default_language: Language::ZhCn,
-        },
-    )
-    .await
-    .unwrap();
-    let store = stores::create(
-        &mut tx,
-        &clock,
-        brand.id,
-        NewStore {
-            code: "S1".into(),
-            name: "店".into(),
-            address: String::new(),
-        },
-    )
-    .await
-    .unwrap()
-    .id;
     let mut member_ids = Vec::new();
     for phone in ["13800138000", "13900139000"] {
         let (m, _) = members::join(

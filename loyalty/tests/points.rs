@@ -1,13 +1,13 @@
 //! The points ledger on a real database, on both backends: purchases,
 //! refunds, points as payment, voids, expiry, tiers and concurrency.
 
-use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::brands::Brand;
 use loyalty::members::{self, Consent, MemberId};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::phone::Phone;
 use loyalty::points;
 use loyalty::rules::{self, LoyaltyRules};
-use loyalty::stores::{self, NewStore, StoreId};
+use loyalty::stores::StoreId;
 use loyalty::{db_test, tiers, Db, Error, FixedClock};
 
 /// 2026-11-25 12:00 in Shanghai, a Wednesday.
@@ -24,37 +24,12 @@ struct Shop {
 impl Shop {
     async fn open(db: Db) -> Shop {
         let clock = FixedClock::at(T0);
-        let mut tx = db.begin().await.unwrap();
-        let brand = brands::create(
-            &mut tx,
-            &clock,
-            NewBrand {
-                slug: BrandSlug::parse("laoma").unwrap(),
-                name: "老妈".into(),
-                theme_color: ThemeColor::default(),
-                default_language: Language::ZhCn,
-            },
-        )
-        .await
-        .unwrap();
-        let store = stores::create(
-            &mut tx,
-            &clock,
-            brand.id,
-            NewStore {
-                code: "S1".into(),
-                name: "一店".into(),
-                address: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
         Shop {
             db,
             clock,
             brand,
-            store: store.id,
+            store,
         }
     }
 
