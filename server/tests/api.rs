@@ -443,3 +443,30 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
+
+#[tokio::test]
+async fn a_duplicate_while_the_first_is_still_running_is_409_request_in_progress() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let body = json!({"order_id": "A-9", "member": member_no, "amount_fen": 10_000});
+    // The first request has claimed its key and is still running.
+    let (api_key_id,): (i64,) = sqlx::query_as("SELECT id FROM api_keys ORDER BY id LIMIT 1")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    let hash =
+        loyalty::idempotency::fingerprint("POST", "/api/v1/purchases", body.to_string().as_bytes());
+    loyalty::idempotency::claim(
+        &app._db.db,
+        &loyalty::SystemClock,
+        api_key_id,
+        "slow",
+        &hash,
+    )
+    .await
+    .unwrap();
+    let pos = Pos { app: &app, key };
+    let (status, busy, _) = pos.post("/api/v1/purchases", "slow", body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(busy["code"], "request_in_progress");
+}
