@@ -176,13 +176,18 @@ async fn acknowledged_purchases_survive_sigkill_and_retries_credit_once() {
             }));
         }
         // Kill it mid-load.
-        tokio::time::sleep(Duration::from_millis(400 + 300 * round as u64)).await;
+        tokio::time::sleep(Duration::from_millis(1_000 + 500 * round as u64)).await;
         server.kill().unwrap();
         server.wait().unwrap();
         for t in tasks {
             t.await.unwrap();
         }
         let unanswered = sent.lock().unwrap().len() - acked.lock().unwrap().len();
+        eprintln!(
+            "crash round {round}: {} sent, {} acknowledged, {unanswered} unanswered at the kill",
+            sent.lock().unwrap().len(),
+            acked.lock().unwrap().len()
+        );
         assert!(
             unanswered > 0,
             "round {round}: the kill must land while requests are in flight"
