@@ -16,7 +16,7 @@ test.describe('points', () => {
     await expect(page.getByText('消费得积分')).toBeVisible();
     await expect(page.getByText('+128')).toBeVisible();
     await expect(page.getByText('再消费 ¥872 即可升级为银卡会员。')).toBeVisible();
-    await expect(page.getByText(/128 积分将于 \d{4}-\d{2}-\d{2} 过期。/)).toBeVisible();
+    await expect(page.getByText(/128 积分有效期至 \d{4}-\d{2}-\d{2}。/)).toBeVisible();
     for (const lang of ['zh-CN', 'zh-TW', 'en']) {
       await context.addCookies([{ name: 'tc_lang', value: lang, url: baseUrl() }]);
       await page.reload();

@@ -39,10 +39,19 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     hex(&h.finalize())
 }
 
+/// Ownership of a key: the claim row and when this owner claimed it. A
+/// retry that takes over an abandoned claim moves `since`, so the first
+/// owner, should it wake up, can no longer complete (its effect rolls back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub id: i64,
+    pub since: i64,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
     /// This request owns the key: run it, then `complete` in its transaction.
-    Owned(i64),
+    Owned(Owner),
     /// Done before: send this again.
     Replay { status: u16, body: String },
 }
@@ -66,7 +75,7 @@ pub async fn claim(
     .fetch_optional(db.pool())
     .await?;
     if let Some((id,)) = inserted {
-        return Ok(Claim::Owned(id));
+        return Ok(Claim::Owned(Owner { id, since: now }));
     }
     let (id, hash, status, body, created_at): (i64, String, Option<i64>, Option<String>, i64) =
         sqlx::query_as(
@@ -100,38 +109,49 @@ pub async fn claim(
     .fetch_optional(db.pool())
     .await?;
     match taken {
-        Some(_) => Ok(Claim::Owned(id)),
+        Some(_) => Ok(Claim::Owned(Owner { id, since: now })),
         None => Err(Error::RequestInProgress),
     }
 }
 
 /// Stores the response; call inside the transaction that made the effect.
+/// Fails with `RequestInProgress` when this request no longer owns the key
+/// (a retry took it over): the caller must then roll its effect back.
 pub async fn complete(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    claim: i64,
+    owner: Owner,
     status: u16,
     body: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET status = $1, response_body = $2, completed_at = $3 WHERE id = $4",
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET status = $1, response_body = $2, completed_at = $3 \
+         WHERE id = $4 AND created_at = $5 AND completed_at IS NULL",
     )
     .bind(i64::from(status))
     .bind(body)
     .bind(clock.now_ms())
-    .bind(claim)
+    .bind(owner.id)
+    .bind(owner.since)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::RequestInProgress)
+    }
 }
 
 /// Gives a key back after a failure that changed nothing and said nothing
 /// final (a server error), so the client's retry runs afresh.
-pub async fn release(db: &Db, claim: i64) -> Result<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE id = $1 AND completed_at IS NULL")
-        .bind(claim)
-        .execute(db.pool())
-        .await?;
+pub async fn release(db: &Db, owner: Owner) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE id = $1 AND created_at = $2 AND completed_at IS NULL",
+    )
+    .bind(owner.id)
+    .bind(owner.since)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 

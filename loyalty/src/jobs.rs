@@ -44,7 +44,17 @@ async fn finish(db: &Db, clock: &dyn Clock, run: i64, outcome: &str) -> Result<(
     Ok(())
 }
 
-/// Everything due now, for every brand.
+async fn unclaim(db: &Db, run: i64) -> Result<()> {
+    sqlx::query("DELETE FROM job_runs WHERE id = $1 AND finished_at IS NULL")
+        .bind(run)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Everything due now, for every brand. One brand's failure is logged and
+/// does not hold up the others; a review that failed gives its month back,
+/// so the next run tries again.
 pub async fn run_due(db: &Db, clock: &dyn Clock) -> Result<Ran> {
     let brands: Vec<(i64,)> = sqlx::query_as("SELECT id FROM brands ORDER BY id")
         .fetch_all(db.pool())
@@ -52,17 +62,27 @@ pub async fn run_due(db: &Db, clock: &dyn Clock) -> Result<Ran> {
     let mut ran = Ran::default();
     for (id,) in brands {
         let brand: Brand = crate::brands::find(db, BrandId(id)).await?;
-        ran.points_expired += points::expire_due(db, clock, brand.id).await?;
+        match points::expire_due(db, clock, brand.id).await {
+            Ok(n) => ran.points_expired += n,
+            Err(e) => tracing::error!(brand = id, error = %e, "expiring points failed"),
+        }
         // The month in the brand's own calendar: `2026-12`.
         let month: String = crate::rules::local_date(&brand.time_zone, clock.now_ms())
             .chars()
             .take(7)
             .collect();
         if let Some(run) = claim(db, clock, "tier_review", brand.id, &month).await? {
-            let moved = tiers::review(db, clock, brand.id).await?;
-            finish(db, clock, run, &format!("{moved} members moved")).await?;
-            ran.tier_reviews += 1;
-            ran.members_moved += moved;
+            match tiers::review(db, clock, brand.id).await {
+                Ok(moved) => {
+                    finish(db, clock, run, &format!("{moved} members moved")).await?;
+                    ran.tier_reviews += 1;
+                    ran.members_moved += moved;
+                }
+                Err(e) => {
+                    tracing::error!(brand = id, error = %e, "tier review failed; retried next run");
+                    unclaim(db, run).await?;
+                }
+            }
         }
     }
     Ok(ran)

@@ -580,6 +580,15 @@ pub async fn erase(
     member: MemberId,
 ) -> Result<()> {
     let now = clock.now_ms();
+    // The phone's sign-in codes go too: nothing may keep the number.
+    sqlx::query(
+        "DELETE FROM login_codes WHERE brand_id = $1 \
+         AND phone = (SELECT phone FROM members WHERE brand_id = $1 AND id = $2 AND status = 'active')",
+    )
+    .bind(brand.0)
+    .bind(member.0)
+    .execute(&mut *conn)
+    .await?;
     let erased: Option<(i64,)> = sqlx::query_as(
         "UPDATE members SET phone = NULL, display_name = '', birthday_month = NULL, \
              birthday_day = NULL, birth_year = NULL, gender = 'unspecified', dietary = '', \

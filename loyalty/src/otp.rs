@@ -117,7 +117,7 @@ pub async fn issue(
     let inserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO login_codes (brand_id, phone, client_ip, code_hash, created_at, expires_at) \
          SELECT $1, $2, $3, $4, $5, $6 \
-         WHERE NOT EXISTS (SELECT 1 FROM login_codes WHERE phone = $2 AND created_at > $7) \
+         WHERE NOT EXISTS (SELECT 1 FROM login_codes WHERE brand_id = $1 AND phone = $2 AND created_at > $7) \
            AND (SELECT COUNT(*) FROM login_codes WHERE phone = $2 AND created_at > $8) < $9 \
            AND (SELECT COUNT(*) FROM login_codes WHERE client_ip = $3 AND created_at > $8) < $10 \
          RETURNING id",
@@ -135,19 +135,8 @@ pub async fn issue(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((id,)) = inserted else {
-        return Err(refusal(conn, now, policy, phone, &client_ip).await?);
+        return Err(refusal(conn, now, policy, brand, phone, &client_ip).await?);
     };
-    // Only the newest code works: an older one still in flight is retired.
-    sqlx::query(
-        "UPDATE login_codes SET used_at = $1 \
-         WHERE brand_id = $2 AND phone = $3 AND used_at IS NULL AND id <> $4",
-    )
-    .bind(now)
-    .bind(brand.0)
-    .bind(phone.as_str())
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
     Ok(IssuedCode {
         id,
         code,
@@ -155,22 +144,48 @@ pub async fn issue(
     })
 }
 
+/// Only the newest code works; once a new one is delivered, older ones still
+/// in flight are retired (verification already ignores them).
+async fn retire_older(
+    conn: &mut AnyConnection,
+    now: i64,
+    brand: BrandId,
+    phone: &Phone,
+    keep: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE login_codes SET used_at = $1 \
+         WHERE brand_id = $2 AND phone = $3 AND used_at IS NULL AND id <> $4",
+    )
+    .bind(now)
+    .bind(brand.0)
+    .bind(phone.as_str())
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Which limit refused a new code, and how long until it allows one.
 async fn refusal(
     conn: &mut AnyConnection,
     now: i64,
     policy: &OtpPolicy,
+    brand: BrandId,
     phone: &Phone,
     client_ip: &str,
 ) -> Result<Error> {
+    // The resend wait is per brand (it says nothing about other restaurants);
+    // the hourly cap per phone is across brands, against SMS bombing.
     let (last, phone_count, phone_oldest): (Option<i64>, i64, Option<i64>) = sqlx::query_as(
-        "SELECT MAX(created_at), \
+        "SELECT MAX(CASE WHEN brand_id = $3 THEN created_at END), \
                 COUNT(CASE WHEN created_at > $2 THEN 1 END), \
                 MIN(CASE WHEN created_at > $2 THEN created_at END) \
          FROM login_codes WHERE phone = $1",
     )
     .bind(phone.as_str())
     .bind(now - HOUR_MS)
+    .bind(brand.0)
     .fetch_one(&mut *conn)
     .await?;
     if let Some(last) = last.filter(|l| *l > now - policy.resend_after_ms) {
@@ -302,6 +317,17 @@ pub async fn send(
 ) -> Result<IssuedCode> {
     let issued = {
         let mut tx = db.begin().await?;
+        if db.backend() == crate::Backend::Postgres {
+            // READ COMMITTED would let two concurrent requests both pass the
+            // limits; these locks serialise requests per phone, then per
+            // address (always in that order, so they cannot deadlock).
+            for key in [format!("otp-phone:{phone}"), format!("otp-ip:{client_ip}")] {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         let issued = issue(&mut tx, clock, secret, policy, brand.id, phone, client_ip).await?;
         tx.commit().await?;
         issued
@@ -320,6 +346,8 @@ pub async fn send(
         withdraw(&mut conn, issued.id).await?;
         return Err(Error::CodeNotDelivered);
     }
+    let mut conn = db.pool().acquire().await?;
+    retire_older(&mut conn, clock.now_ms(), brand.id, phone, issued.id).await?;
     Ok(issued)
 }
 

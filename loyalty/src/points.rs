@@ -225,6 +225,24 @@ async fn member_state(
     row.ok_or(Error::MemberNotFound)
 }
 
+/// Locks the member's row for the rest of the transaction (PostgreSQL: a row
+/// lock; SQLite: the transaction already holds the write lock) and returns
+/// the balance. Whatever reads lots or the balance to decide an amount locks
+/// the member first, always in that order, so concurrent operations neither
+/// act on stale figures nor deadlock. Erased members included: a refund of
+/// their old purchase must still be recordable.
+async fn lock_member(conn: &mut AnyConnection, brand: BrandId, member: MemberId) -> Result<i64> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE members SET points_balance = points_balance WHERE brand_id = $1 AND id = $2 \
+         RETURNING points_balance",
+    )
+    .bind(brand.0)
+    .bind(member.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| r.0).ok_or(Error::MemberNotFound)
+}
+
 /// Records a paid bill: points at the member's tier (and any bonus day), a
 /// lot that expires by the brand's rule, and an upgrade if the bill reaches
 /// the next tier. An order id is recorded once per store.
@@ -380,7 +398,7 @@ pub async fn record_refund(
             .unwrap_or(earned)
     };
     let due = (due_total - due_before.unwrap_or(0)).max(0);
-    let (balance, _) = member_state(conn, brand.id, member).await?;
+    let balance = lock_member(conn, brand.id, member).await?;
     let take = due.min(balance);
     let inserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO refunds (brand_id, purchase_id, refund_id, amount_fen, points_due, points_reversed, created_at) \
@@ -442,16 +460,42 @@ pub async fn redeem(
     if points <= 0 {
         return Err(Error::invalid("points", crate::error::Invalid::Format));
     }
+    member_state(conn, brand.id, member).await?;
+    lock_member(conn, brand.id, member).await?;
     let rules = rules::load(conn, brand).await?;
     let value = rules.redeem_value_fen(points);
+    // The cap is per bill: the bill the POS names, or the purchase recorded
+    // under this order id; what earlier payments on the order took counts.
+    let bill = match bill {
+        Some(b) => Some(b.get()),
+        None => sqlx::query_as::<_, (i64,)>(
+            "SELECT amount_fen - refunded_fen FROM purchases \
+             WHERE brand_id = $1 AND store_id = $2 AND order_id = $3",
+        )
+        .bind(brand.id.0)
+        .bind(store.0)
+        .bind(order_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.0),
+    };
     if let Some(bill) = bill {
-        if value > rules.redeem_cap_fen(bill.get()) {
+        let (already,): (Option<i64>,) = sqlx::query_as(
+            "SELECT CAST(SUM(value_fen) AS BIGINT) FROM point_redemptions \
+             WHERE brand_id = $1 AND store_id = $2 AND order_id = $3 AND status = 'active'",
+        )
+        .bind(brand.id.0)
+        .bind(store.0)
+        .bind(order_id.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        let room = (rules.redeem_cap_fen(bill) - already.unwrap_or(0)).max(0);
+        if value > room {
             return Err(Error::PointsCapExceeded {
-                max_points: max_points_for(&rules, bill.get()),
+                max_points: max_points_for(&rules, room),
             });
         }
     }
-    member_state(conn, brand.id, member).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO point_redemptions (brand_id, store_id, member_id, order_id, points, value_fen, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -487,10 +531,9 @@ pub async fn redeem(
     })
 }
 
-/// The most points a bill lets a member pay with.
-fn max_points_for(rules: &rules::LoyaltyRules, bill_fen: i64) -> i64 {
-    let cap = rules.redeem_cap_fen(bill_fen);
-    let points = i128::from(cap) * i128::from(rules.redeem_points_per_yuan) / 100;
+/// The most points that pay no more than `room_fen`.
+fn max_points_for(rules: &rules::LoyaltyRules, room_fen: i64) -> i64 {
+    let points = i128::from(room_fen) * i128::from(rules.redeem_points_per_yuan) / 100;
     i64::try_from(points).unwrap_or(i64::MAX)
 }
 
@@ -528,7 +571,17 @@ pub async fn void_redemption(
         });
     };
     let member = MemberId(member);
-    let ledger = append(
+    // Member first, then lots: the order every other operation keeps.
+    let (balance,): (i64,) = sqlx::query_as(
+        "UPDATE members SET points_balance = points_balance + $1 \
+         WHERE brand_id = $2 AND id = $3 RETURNING points_balance",
+    )
+    .bind(points)
+    .bind(brand.id.0)
+    .bind(member.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    append(
         conn,
         clock,
         Entry {
@@ -558,16 +611,6 @@ pub async fn void_redemption(
             .execute(&mut *conn)
             .await?;
     }
-    let _ = ledger;
-    let (balance,): (i64,) = sqlx::query_as(
-        "UPDATE members SET points_balance = points_balance + $1 \
-         WHERE brand_id = $2 AND id = $3 RETURNING points_balance",
-    )
-    .bind(points)
-    .bind(brand.id.0)
-    .bind(member.0)
-    .fetch_one(&mut *conn)
-    .await?;
     Ok(balance)
 }
 
@@ -587,7 +630,9 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
     .await?;
     let mut expired = 0;
     for (lot, member) in due {
+        let member = MemberId(member);
         let mut tx = db.begin().await?;
+        lock_member(&mut tx, brand, member).await?;
         let remaining: Option<(i64,)> =
             sqlx::query_as("SELECT remaining FROM points_lots WHERE id = $1 AND remaining > 0")
                 .bind(lot)
@@ -596,8 +641,7 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
         let Some((points,)) = remaining else {
             continue;
         };
-        let member = MemberId(member);
-        let (balance,) = sqlx::query_as::<_, (i64,)>(
+        sqlx::query_as::<_, (i64,)>(
             "UPDATE members SET points_balance = points_balance - $1 \
              WHERE brand_id = $2 AND id = $3 AND points_balance >= $1 RETURNING points_balance",
         )
@@ -607,7 +651,6 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::LedgerConflict)?;
-        let _ = balance;
         let ledger = append(
             &mut tx,
             clock,
@@ -623,11 +666,16 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
             },
         )
         .await?;
-        sqlx::query("UPDATE points_lots SET remaining = 0 WHERE id = $1 AND remaining = $2")
-            .bind(lot)
-            .bind(points)
-            .execute(&mut *tx)
-            .await?;
+        let emptied =
+            sqlx::query("UPDATE points_lots SET remaining = 0 WHERE id = $1 AND remaining = $2")
+                .bind(lot)
+                .bind(points)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if emptied != 1 {
+            return Err(Error::LedgerConflict);
+        }
         sqlx::query("INSERT INTO points_lot_moves (ledger_id, lot_id, amount) VALUES ($1, $2, $3)")
             .bind(ledger)
             .bind(lot)

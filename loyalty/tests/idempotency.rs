@@ -57,12 +57,25 @@ db_test!(
         let key = api_keys::create(&mut conn, &clock, brand.id, store, "POS").await.unwrap();
         drop(conn);
         let hash = idempotency::fingerprint("POST", "/api/v1/points/redeem", b"{}");
-        let first = idempotency::claim(&db, &clock, key.id, "k", &hash).await.unwrap();
-        assert!(matches!(first, Claim::Owned(_)));
+        let Claim::Owned(first) = idempotency::claim(&db, &clock, key.id, "k", &hash).await.unwrap() else {
+            panic!("the first request owns its key");
+        };
         clock.advance_ms(idempotency::ABANDONED_AFTER_MS - 1);
         assert!(matches!(idempotency::claim(&db, &clock, key.id, "k", &hash).await, Err(Error::RequestInProgress)));
         clock.advance_ms(1);
-        assert_eq!(idempotency::claim(&db, &clock, key.id, "k", &hash).await.unwrap(), first);
+        let Claim::Owned(second) = idempotency::claim(&db, &clock, key.id, "k", &hash).await.unwrap() else {
+            panic!("a retry takes an abandoned claim over");
+        };
+        assert_eq!(second.id, first.id);
+        // The first request, waking up late, can no longer complete: its
+        // effect must roll back, so nothing happens twice.
+        let mut conn = db.pool().acquire().await.unwrap();
+        assert!(matches!(
+            idempotency::complete(&mut conn, &clock, first, 200, "{}").await,
+            Err(Error::RequestInProgress)
+        ));
+        idempotency::complete(&mut conn, &clock, second, 200, "{}").await.unwrap();
+        drop(conn);
         // Other keys of the brand are unaffected; a revoked key cannot authenticate.
         let mut conn = db.pool().acquire().await.unwrap();
         api_keys::revoke(&mut conn, &clock, brand.id, key.id).await.unwrap();

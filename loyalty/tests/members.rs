@@ -386,6 +386,11 @@ db_test!(
         .await
         .unwrap();
         assert_eq!(row, (None, String::new(), String::new(), "erased".to_owned()));
+        let (codes,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_codes")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(codes, 0, "the phone's codes went with the account");
         let gone = sessions::resolve(&db, &w.clock, &SessionPolicy::default(), w.brand.id, &signed.token).await.unwrap();
         assert!(gone.is_none());
         w.clock.advance_ms(MINUTE);
@@ -420,5 +425,30 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(left, 1);
+    }
+);
+
+db_test!(
+    async fn a_failed_delivery_leaves_the_previous_code_working(db) {
+        let w = World::new(db).await;
+        let p = phone("13800138000");
+        let first = w.send(&p).await.unwrap();
+        w.clock.advance_ms(MINUTE);
+        w.sender.fail(true);
+        assert!(matches!(w.send(&p).await, Err(Error::CodeNotDelivered)));
+        w.verify(&p, &first).await.unwrap();
+    }
+);
+
+db_test!(
+    async fn the_resend_wait_is_per_brand_and_says_nothing_about_other_restaurants(db) {
+        let w = World::new(db.clone()).await;
+        let other = brand(&db, "other").await;
+        let p = phone("13800138000");
+        w.send(&p).await.unwrap();
+        otp::send(&db, &w.clock, &w.secret, &w.policy, &w.sender, &other, &p, IP, Language::ZhCn)
+            .await
+            .unwrap();
+        assert!(matches!(w.send(&p).await, Err(Error::CodeResendTooSoon { .. })));
     }
 );

@@ -361,3 +361,32 @@ db_test!(
         shop.books_balance().await;
     }
 );
+
+db_test!(
+    async fn the_cap_holds_per_order_across_payments_and_knows_the_recorded_bill(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "SMALL", 1_000).await.unwrap(); // a ¥10 bill: points may pay ¥5
+        shop.buy(m, "BIG", 100_000).await.unwrap();
+        let pay = |points_: i64| {
+            let shop = &shop;
+            async move {
+                let mut tx = shop.db.begin().await.unwrap();
+                let r = points::redeem(
+                    &mut tx, &shop.clock, &shop.brand, shop.store, m,
+                    &ExternalId::parse("order_id", "SMALL").unwrap(), points_, None,
+                )
+                .await;
+                if r.is_ok() {
+                    tx.commit().await.unwrap();
+                }
+                r
+            }
+        };
+        pay(300).await.unwrap();
+        assert!(matches!(pay(300).await, Err(Error::PointsCapExceeded { max_points: 200 })));
+        pay(200).await.unwrap();
+        assert!(matches!(pay(1).await, Err(Error::PointsCapExceeded { max_points: 0 })));
+        shop.books_balance().await;
+    }
+);

@@ -389,6 +389,15 @@ async fn bad_bodies_are_400_problems_not_500s() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(broken["code"], "invalid_body");
+    // Without a key, the missing key is what the POS hears about first.
+    let (status, keyless, _) = pos
+        .send(
+            Request::post("/api/v1/purchases").header(header::CONTENT_TYPE, "application/json"),
+            Body::from("{not json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(keyless["code"], "idempotency_key_missing");
     for bad in [
         json!({"order_id": "A", "member": member_no, "amount_fen": -5}),
         json!({"order_id": "", "member": member_no, "amount_fen": 100}),

@@ -513,7 +513,7 @@ async fn the_points_page_shows_balance_expiry_progress_and_history() {
     assert!(page.contains("人民广场店"));
     assert!(page.contains("+320"));
     assert!(
-        page.contains("320 积分将于 "),
+        page.contains("320 积分有效期至 "),
         "the next expiry is announced"
     );
     assert!(page.contains("再消费 ¥679.50 即可升级为银卡会员。"));

@@ -27,7 +27,7 @@ pub struct PointsPage {
     pub next_tier: Option<(TierNames, i64)>,
     /// Qualifying spend over the last 12 months, and the next tier's threshold.
     pub progress: (i64, i64),
-    /// Points expiring next, and the date (brand calendar).
+    /// Points expiring next, and their last valid day (brand calendar).
     pub expiring: Option<(i64, String)>,
     pub entries: Vec<EntryView>,
     /// Where the next page starts, when there is one.
@@ -89,7 +89,8 @@ pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad
     let expiring = points::next_expiry(&state.db, brand.id, member_id)
         .await
         .map_err(internal)?
-        .map(|(points, at)| (points, rules::local_date(&brand.time_zone, at)));
+        // Shown as the last day the points can be used.
+        .map(|(points, at)| (points, rules::local_date(&brand.time_zone, at - 1)));
     Ok(PointsLoad::Points(Box::new(PointsPage {
         brand: BrandInfo::from(&brand),
         balance: m.points_balance,

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use loyalty::idempotency::{self, Claim};
+use loyalty::idempotency::{self, Claim, Owner};
 use loyalty::SystemClock;
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ pub enum Begin {
     /// Seen before: the stored response, marked as replayed.
     Replay(Response),
     /// New: run it, then `finish`.
-    Run(i64),
+    Run(Owner),
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -40,14 +40,15 @@ pub async fn begin(
     path: &str,
     body: &[u8],
 ) -> Result<Begin, Problem> {
-    let Some(key) = headers.get("idempotency-key") else {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "idempotency_key_missing",
-            "Every POST needs an Idempotency-Key header (1–255 characters), reused on retries.",
-        ));
-    };
-    let key = key
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_missing",
+                "Idempotency-Key is missing.",
+            )
+        })?
         .to_str()
         .ok()
         .and_then(|k| idempotency::check_key(k).ok())
@@ -60,7 +61,7 @@ pub async fn begin(
         })?;
     let fingerprint = idempotency::fingerprint("POST", path, body);
     match idempotency::claim(&state.portal.db, &SystemClock, api_key, key, &fingerprint).await? {
-        Claim::Owned(id) => Ok(Begin::Run(id)),
+        Claim::Owned(owner) => Ok(Begin::Run(owner)),
         Claim::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response = json_response(status, body);
@@ -76,20 +77,25 @@ pub async fn begin(
 /// and stores the refusal, or (on a server error) frees the key for a retry.
 pub async fn finish<T: Serialize>(
     state: &AppState,
-    claim: i64,
+    claim: Owner,
     mut tx: loyalty::db::Tx,
     result: Result<(StatusCode, T), Problem>,
 ) -> Response {
     match result {
         Ok((status, value)) => {
             let body = serde_json::to_string(&value).unwrap_or_default();
-            let stored =
-                idempotency::complete(&mut tx, &SystemClock, claim, status.as_u16(), &body).await;
-            match stored {
+            match idempotency::complete(&mut tx, &SystemClock, claim, status.as_u16(), &body).await
+            {
                 Ok(()) => match tx.commit().await {
                     Ok(()) => json_response(status, body),
                     Err(e) => server_error(state, claim, loyalty::Error::from(e)).await,
                 },
+                // A retry took the key over while this one was stuck: this
+                // effect rolls back, and the retry's answer is the one that counts.
+                Err(e @ loyalty::Error::RequestInProgress) => {
+                    drop(tx);
+                    Problem::from(e).into_response()
+                }
                 Err(e) => server_error(state, claim, e).await,
             }
         }
@@ -103,7 +109,7 @@ pub async fn finish<T: Serialize>(
 /// Answers a refusal before or during the operation (its effects, if any,
 /// already rolled back): a 4xx is stored for retries, anything else frees
 /// the key so a retry runs afresh.
-pub async fn refuse(state: &AppState, claim: i64, problem: Problem) -> Response {
+pub async fn refuse(state: &AppState, claim: Owner, problem: Problem) -> Response {
     if !problem.status().is_client_error() {
         let _ = idempotency::release(&state.portal.db, claim).await;
         return problem.into_response();
@@ -121,7 +127,7 @@ pub async fn refuse(state: &AppState, claim: i64, problem: Problem) -> Response 
     problem.into_response()
 }
 
-async fn server_error(state: &AppState, claim: i64, e: loyalty::Error) -> Response {
+async fn server_error(state: &AppState, claim: Owner, e: loyalty::Error) -> Response {
     let _ = idempotency::release(&state.portal.db, claim).await;
     Problem::from(e).into_response()
 }

@@ -114,6 +114,20 @@ fn amount(field: &'static str, fen: i64) -> Result<Fen, Problem> {
     })
 }
 
+/// The header is checked before the body, so a request missing both hears
+/// about the key first (it decides whether a retry is safe at all).
+fn require_key(headers: &HeaderMap) -> Result<(), Problem> {
+    if headers.contains_key("idempotency-key") {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_missing",
+            "Every POST needs an Idempotency-Key header (1–255 characters), reused on retries.",
+        ))
+    }
+}
+
 async fn begin_tx(state: &AppState) -> Result<loyalty::db::Tx, Problem> {
     state
         .portal
@@ -263,6 +277,9 @@ pub async fn purchase(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
     let input = match purchase_input(&bytes) {
         Ok(i) => i,
         Err(p) => return p.into_response(),
@@ -356,6 +373,9 @@ pub async fn refund(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
     let input = (|| -> Result<_, Problem> {
         let req: RefundRequest = parse(&bytes)?;
         Ok((
@@ -427,6 +447,9 @@ pub async fn redeem_points(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
     let input = (|| -> Result<_, Problem> {
         let req: RedeemRequest = parse(&bytes)?;
         if req.points <= 0 || req.points > 1_000_000_000 {
@@ -505,6 +528,9 @@ pub async fn void_points(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
     let Ok(id) = redemption_id.parse::<i64>() else {
         return Problem::from(loyalty::Error::RedemptionNotFound).into_response();
     };
