@@ -117,6 +117,30 @@ async fn credit(
     Ok(balance)
 }
 
+/// Takes `amount` from a lot for a ledger row and remembers it, so a void
+/// can put it back and FIFO can be checked.
+async fn take_from_lot(conn: &mut AnyConnection, ledger: i64, lot: i64, amount: i64) -> Result<()> {
+    let taken = sqlx::query(
+        "UPDATE points_lots SET remaining = remaining - $1 WHERE id = $2 AND remaining >= $1",
+    )
+    .bind(amount)
+    .bind(lot)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if taken != 1 {
+        // Lots and balance disagree: refuse rather than lose a point.
+        return Err(Error::LedgerConflict);
+    }
+    sqlx::query("INSERT INTO points_lot_moves (ledger_id, lot_id, amount) VALUES ($1, $2, $3)")
+        .bind(ledger)
+        .bind(lot)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Takes `points` off the balance (refused below zero), then from the lots,
 /// the purchase's own lot first when given, then the one expiring first.
 async fn debit(
@@ -157,24 +181,7 @@ async fn debit(
             break;
         }
         let take = left.min(remaining);
-        let taken = sqlx::query(
-            "UPDATE points_lots SET remaining = remaining - $1 WHERE id = $2 AND remaining >= $1",
-        )
-        .bind(take)
-        .bind(lot)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if taken != 1 {
-            // Lots and balance disagree: refuse rather than lose a point.
-            return Err(Error::LedgerConflict);
-        }
-        sqlx::query("INSERT INTO points_lot_moves (ledger_id, lot_id, amount) VALUES ($1, $2, $3)")
-            .bind(ledger)
-            .bind(lot)
-            .bind(take)
-            .execute(&mut *conn)
-            .await?;
+        take_from_lot(conn, ledger, lot, take).await?;
         left -= take;
     }
     if left != 0 {
@@ -666,22 +673,7 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
             },
         )
         .await?;
-        let emptied =
-            sqlx::query("UPDATE points_lots SET remaining = 0 WHERE id = $1 AND remaining = $2")
-                .bind(lot)
-                .bind(points)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if emptied != 1 {
-            return Err(Error::LedgerConflict);
-        }
-        sqlx::query("INSERT INTO points_lot_moves (ledger_id, lot_id, amount) VALUES ($1, $2, $3)")
-            .bind(ledger)
-            .bind(lot)
-            .bind(points)
-            .execute(&mut *tx)
-            .await?;
+        take_from_lot(&mut tx, ledger, lot, points).await?;
         tx.commit().await?;
         expired += points;
     }
