@@ -318,6 +318,36 @@ async fn a_member_of_one_brand_gets_nothing_from_another() {
         .get("/fn/next_card_code?slug=demo", &[("cookie", &cookie)])
         .await;
     assert!(body_text(own).await.contains("\"digits\""));
+    // Changing server functions of the other brand act on nobody.
+    let delete = phone
+        .post(
+            "/fn/delete_account",
+            &[("slug", "other"), ("confirm", "on")],
+        )
+        .await;
+    assert!(location(&delete).starts_with("/r/other/join"));
+    let save = phone
+        .post(
+            "/fn/save_profile",
+            &[
+                ("slug", "other"),
+                ("display_name", "入侵者"),
+                ("birthday_month", ""),
+                ("birthday_day", ""),
+                ("birth_year", ""),
+                ("gender", ""),
+                ("allergies", ""),
+                ("language", ""),
+            ],
+        )
+        .await;
+    assert!(location(&save).starts_with("/r/other/join"));
+    let still = phone.page("/r/demo/me").await;
+    assert!(
+        still.contains("name=\"display_name\""),
+        "the demo account is intact"
+    );
+    assert!(!still.contains("入侵者"));
 }
 
 #[tokio::test]
@@ -521,4 +551,55 @@ async fn the_points_page_shows_balance_expiry_progress_and_history() {
     assert!(card.contains("class=\"mc-points\">320<"));
     let signed_out = Browser::new(&app).get("/r/demo/points").await;
     assert_eq!(location(&signed_out), "/r/demo/join?next=/r/demo/points");
+}
+
+#[tokio::test]
+async fn the_points_history_pages_by_twenty() {
+    let app = spawn_app().await;
+    let mut phone = Browser::new(&app);
+    phone.join(PHONE, true).await;
+    let db = &app._db.db;
+    let brand = loyalty::brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
+        .await
+        .unwrap();
+    let store = loyalty::stores::list(db, brand.id).await.unwrap()[0].id;
+    let member = {
+        let mut conn = db.pool().acquire().await.unwrap();
+        let p = loyalty::phone::Phone::parse("86", PHONE).unwrap();
+        loyalty::members::find_by_phone(&mut conn, brand.id, &p)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    for n in 1..=25 {
+        let mut tx = db.begin().await.unwrap();
+        loyalty::points::record_purchase(
+            &mut tx,
+            &loyalty::SystemClock,
+            &brand,
+            store,
+            member.id,
+            &loyalty::money::ExternalId::parse("order_id", &format!("P-{n}")).unwrap(),
+            loyalty::money::Fen::new(100 * n).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let first = phone.page("/r/demo/points").await;
+    assert_eq!(first.matches("class=\"entry\"").count(), 20);
+    assert!(first.contains("+25<"), "newest first");
+    let next = first
+        .split("href=\"/r/demo/points?before=")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a link to older entries");
+    let second = phone.page(&format!("/r/demo/points?before={next}")).await;
+    assert_eq!(second.matches("class=\"entry\"").count(), 5);
+    assert!(second.contains("+1<"));
+    assert!(
+        !second.contains("points?before="),
+        "no link past the oldest"
+    );
 }
