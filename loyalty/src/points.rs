@@ -105,6 +105,15 @@ async fn credit(
     .bind(clock.now_ms())
     .execute(&mut *conn)
     .await?;
+    add_to_balance(conn, brand, member, points).await
+}
+
+async fn add_to_balance(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    member: MemberId,
+    points: i64,
+) -> Result<i64> {
     let (balance,): (i64,) = sqlx::query_as(
         "UPDATE members SET points_balance = points_balance + $1 \
          WHERE brand_id = $2 AND id = $3 RETURNING points_balance",
@@ -115,6 +124,26 @@ async fn credit(
     .fetch_one(&mut *conn)
     .await?;
     Ok(balance)
+}
+
+/// The one conditional statement that keeps a balance from going below
+/// zero: None when the member has fewer than `points`.
+async fn take_from_balance(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    member: MemberId,
+    points: i64,
+) -> Result<Option<i64>> {
+    let balance: Option<(i64,)> = sqlx::query_as(
+        "UPDATE members SET points_balance = points_balance - $1 \
+         WHERE brand_id = $2 AND id = $3 AND points_balance >= $1 RETURNING points_balance",
+    )
+    .bind(points)
+    .bind(brand.0)
+    .bind(member.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(balance.map(|b| b.0))
 }
 
 /// Takes `amount` from a lot for a ledger row and remembers it, so a void
@@ -151,18 +180,9 @@ async fn debit(
 ) -> Result<(i64, i64)> {
     let (brand, member, points) = (entry.brand, entry.member, -entry.amount);
     debug_assert!(points > 0);
-    let balance: Option<(i64,)> = sqlx::query_as(
-        "UPDATE members SET points_balance = points_balance - $1 \
-         WHERE brand_id = $2 AND id = $3 AND points_balance >= $1 RETURNING points_balance",
-    )
-    .bind(points)
-    .bind(brand.0)
-    .bind(member.0)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((balance,)) = balance else {
-        return Err(Error::InsufficientPoints);
-    };
+    let balance = take_from_balance(conn, brand, member, points)
+        .await?
+        .ok_or(Error::InsufficientPoints)?;
     let ledger = append(conn, clock, entry).await?;
     let lots: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT id, remaining FROM points_lots \
@@ -296,8 +316,7 @@ pub async fn record_purchase(
     let Some((purchase_id,)) = inserted else {
         return Err(Error::OrderAlreadyRecorded);
     };
-    let mut balance = member_state(conn, brand.id, member).await?.0;
-    if points > 0 {
+    let balance = if points > 0 {
         let entry = Entry {
             brand: brand.id,
             member,
@@ -308,15 +327,17 @@ pub async fn record_purchase(
             ref_type: "purchase",
             ref_id: Some(purchase_id),
         };
-        balance = credit(
+        credit(
             conn,
             clock,
             entry,
             Some(purchase_id),
             rules.lot_expiry(occurred_at),
         )
-        .await?;
-    }
+        .await?
+    } else {
+        member_state(conn, brand.id, member).await?.0
+    };
     let spend = tiers::qualifying_spend(conn, clock, brand.id, member).await?;
     let reached = table.for_spend(spend);
     let tier_changed = reached.rank > rank
@@ -579,15 +600,7 @@ pub async fn void_redemption(
     };
     let member = MemberId(member);
     // Member first, then lots: the order every other operation keeps.
-    let (balance,): (i64,) = sqlx::query_as(
-        "UPDATE members SET points_balance = points_balance + $1 \
-         WHERE brand_id = $2 AND id = $3 RETURNING points_balance",
-    )
-    .bind(points)
-    .bind(brand.id.0)
-    .bind(member.0)
-    .fetch_one(&mut *conn)
-    .await?;
+    let balance = add_to_balance(conn, brand.id, member, points).await?;
     append(
         conn,
         clock,
@@ -648,16 +661,9 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
         let Some((points,)) = remaining else {
             continue;
         };
-        sqlx::query_as::<_, (i64,)>(
-            "UPDATE members SET points_balance = points_balance - $1 \
-             WHERE brand_id = $2 AND id = $3 AND points_balance >= $1 RETURNING points_balance",
-        )
-        .bind(points)
-        .bind(brand.0)
-        .bind(member.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::LedgerConflict)?;
+        take_from_balance(&mut tx, brand, member, points)
+            .await?
+            .ok_or(Error::LedgerConflict)?;
         let ledger = append(
             &mut tx,
             clock,

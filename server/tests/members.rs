@@ -500,6 +500,34 @@ async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     assert!(!session.contains("Domain="));
 }
 
+/// A purchase rung up at the demo brand's first store, straight in the core.
+async fn till_purchase(app: &common::TestApp, phone: &str, order: &str, fen: i64) {
+    let db = &app._db.db;
+    let brand = loyalty::brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
+        .await
+        .unwrap();
+    let store = loyalty::stores::list(db, brand.id).await.unwrap()[0].id;
+    let mut tx = db.begin().await.unwrap();
+    let phone = loyalty::phone::Phone::parse("86", phone).unwrap();
+    let member = loyalty::members::find_by_phone(&mut tx, brand.id, &phone)
+        .await
+        .unwrap()
+        .unwrap();
+    loyalty::points::record_purchase(
+        &mut tx,
+        &loyalty::SystemClock,
+        &brand,
+        store,
+        member.id,
+        &loyalty::money::ExternalId::parse("order_id", order).unwrap(),
+        loyalty::money::Fen::new(fen).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_points_page_shows_balance_expiry_progress_and_history() {
     let app = spawn_app().await;
@@ -508,35 +536,7 @@ async fn the_points_page_shows_balance_expiry_progress_and_history() {
     let empty = phone.page("/r/demo/points").await;
     assert!(empty.contains("还没有积分记录"));
     assert!(empty.contains("再消费 ¥1,000 即可升级为银卡会员。"));
-    {
-        let db = &app._db.db;
-        let brand = loyalty::brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
-            .await
-            .unwrap();
-        let store = loyalty::stores::list(db, brand.id).await.unwrap()[0].id;
-        let member = {
-            let mut conn = db.pool().acquire().await.unwrap();
-            let phone = loyalty::phone::Phone::parse("86", PHONE).unwrap();
-            loyalty::members::find_by_phone(&mut conn, brand.id, &phone)
-                .await
-                .unwrap()
-                .unwrap()
-        };
-        let mut tx = db.begin().await.unwrap();
-        loyalty::points::record_purchase(
-            &mut tx,
-            &loyalty::SystemClock,
-            &brand,
-            store,
-            member.id,
-            &loyalty::money::ExternalId::parse("order_id", "A-1").unwrap(),
-            loyalty::money::Fen::new(32_050).unwrap(),
-            None,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
+    till_purchase(&app, PHONE, "A-1", 32_050).await;
     let page = phone.page("/r/demo/points").await;
     assert!(page.contains("class=\"balance-figure\">320<"), "balance");
     assert!(page.contains("消费得积分"));
@@ -558,34 +558,8 @@ async fn the_points_history_pages_by_twenty() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
     phone.join(PHONE, true).await;
-    let db = &app._db.db;
-    let brand = loyalty::brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
-        .await
-        .unwrap();
-    let store = loyalty::stores::list(db, brand.id).await.unwrap()[0].id;
-    let member = {
-        let mut conn = db.pool().acquire().await.unwrap();
-        let p = loyalty::phone::Phone::parse("86", PHONE).unwrap();
-        loyalty::members::find_by_phone(&mut conn, brand.id, &p)
-            .await
-            .unwrap()
-            .unwrap()
-    };
     for n in 1..=25 {
-        let mut tx = db.begin().await.unwrap();
-        loyalty::points::record_purchase(
-            &mut tx,
-            &loyalty::SystemClock,
-            &brand,
-            store,
-            member.id,
-            &loyalty::money::ExternalId::parse("order_id", &format!("P-{n}")).unwrap(),
-            loyalty::money::Fen::new(100 * n).unwrap(),
-            None,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        till_purchase(&app, PHONE, &format!("P-{n}"), 100 * n).await;
     }
     let first = phone.page("/r/demo/points").await;
     assert_eq!(first.matches("class=\"entry\"").count(), 20);

@@ -96,6 +96,18 @@ pub struct TierNames {
     pub en: String,
 }
 
+#[cfg(feature = "ssr")]
+impl From<&loyalty::tiers::Tier> for TierNames {
+    fn from(t: &loyalty::tiers::Tier) -> Self {
+        TierNames {
+            code: t.code.clone(),
+            zh_cn: t.name_zh_cn.clone(),
+            zh_tw: t.name_zh_tw.clone(),
+            en: t.name_en.clone(),
+        }
+    }
+}
+
 impl TierNames {
     pub fn name(&self, locale: Locale) -> &str {
         match locale {
@@ -492,13 +504,7 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
             let table = loyalty::tiers::load(&mut conn, brand.id)
                 .await
                 .map_err(internal)?;
-            let t = table.by_rank(m.tier_rank);
-            TierNames {
-                code: t.code.clone(),
-                zh_cn: t.name_zh_cn.clone(),
-                zh_tw: t.name_zh_tw.clone(),
-                en: t.name_en.clone(),
-            }
+            TierNames::from(table.by_rank(m.tier_rank))
         },
         code: card_code(&state, &m),
         profile: ProfileView {

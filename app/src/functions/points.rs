@@ -70,12 +70,6 @@ pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad
         .await
         .map_err(internal)?;
     drop(conn);
-    let names = |t: &tiers::Tier| TierNames {
-        code: t.code.clone(),
-        zh_cn: t.name_zh_cn.clone(),
-        zh_tw: t.name_zh_tw.clone(),
-        en: t.name_en.clone(),
-    };
     let tier = table.by_rank(m.tier_rank);
     let next = table.next(m.tier_rank, spend);
     let progress = (spend, next.map_or(spend, |(t, _)| t.threshold_fen));
@@ -94,8 +88,8 @@ pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad
     Ok(PointsLoad::Points(Box::new(PointsPage {
         brand: BrandInfo::from(&brand),
         balance: m.points_balance,
-        tier: names(tier),
-        next_tier: next.map(|(t, missing)| (names(t), missing)),
+        tier: TierNames::from(tier),
+        next_tier: next.map(|(t, missing)| (TierNames::from(t), missing)),
         progress,
         expiring,
         entries: entries
