@@ -54,6 +54,20 @@ pub enum Error {
     RedemptionNotFound,
     #[error("this redemption is already voided")]
     RedemptionAlreadyVoided,
+    #[error("coupon not found")]
+    CouponNotFound,
+    #[error("coupon offer not found")]
+    CouponOfferNotFound,
+    #[error("this coupon is not offered that way now")]
+    CouponNotOffered,
+    #[error("this coupon is out of stock")]
+    CouponOutOfStock,
+    #[error("the member already holds as many of this coupon as allowed")]
+    CouponLimitReached,
+    #[error("{0}")]
+    CouponRefused(crate::coupons::Refusal),
+    #[error("no free coupon code after several draws")]
+    CouponCodeExhausted,
     #[error("API key not found")]
     ApiKeyNotFound,
     #[error("this idempotency key was used with another request")]
@@ -123,6 +137,12 @@ impl Error {
             Error::RefundAlreadyRecorded => "refund_already_recorded",
             Error::RedemptionNotFound => "redemption_not_found",
             Error::RedemptionAlreadyVoided => "redemption_already_voided",
+            Error::CouponNotFound => "coupon_not_found",
+            Error::CouponOfferNotFound => "coupon_offer_not_found",
+            Error::CouponNotOffered => "coupon_not_offered",
+            Error::CouponOutOfStock => "coupon_out_of_stock",
+            Error::CouponLimitReached => "coupon_limit_reached",
+            Error::CouponRefused(r) => r.code(),
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::RequestInProgress => "request_in_progress",
@@ -130,6 +150,7 @@ impl Error {
             Error::PasswordHash
             | Error::MemberNoExhausted
             | Error::LedgerConflict
+            | Error::CouponCodeExhausted
             | Error::Database(_) => "internal_error",
         }
     }
@@ -143,6 +164,8 @@ impl Error {
                 | Error::MemberNotFound
                 | Error::PurchaseNotFound
                 | Error::RedemptionNotFound
+                | Error::CouponNotFound
+                | Error::CouponOfferNotFound
         )
     }
 

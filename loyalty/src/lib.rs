@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod brands;
 pub mod clock;
+pub mod coupons;
 pub mod db;
 pub mod delivery;
 pub mod demo;

@@ -370,6 +370,7 @@ pub async fn join(
                     )
                     .await?;
                 }
+                crate::coupons::welcome(conn, clock, brand, member.id).await?;
                 return Ok((member, true));
             }
             // The phone joined in a concurrent request: that member it is.

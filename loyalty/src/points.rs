@@ -58,7 +58,7 @@ struct Entry<'a> {
     kind: EntryKind,
     amount: i64,
     reason: &'a str,
-    ref_type: &'a str,
+    ref_type: Option<&'a str>,
     ref_id: Option<i64>,
 }
 
@@ -237,7 +237,7 @@ pub struct PurchaseRecorded {
     pub tier_changed: bool,
 }
 
-async fn member_state(
+pub(crate) async fn member_state(
     conn: &mut AnyConnection,
     brand: BrandId,
     member: MemberId,
@@ -258,7 +258,7 @@ async fn member_state(
 /// the member first, always in that order, so concurrent operations neither
 /// act on stale figures nor deadlock. Erased members included: a refund of
 /// their old purchase must still be recordable.
-async fn lock_member(conn: &mut AnyConnection, brand: BrandId, member: MemberId) -> Result<i64> {
+pub(crate) async fn lock_member(conn: &mut AnyConnection, brand: BrandId, member: MemberId) -> Result<i64> {
     let row: Option<(i64,)> = sqlx::query_as(
         "UPDATE members SET points_balance = points_balance WHERE brand_id = $1 AND id = $2 \
          RETURNING points_balance",
@@ -324,7 +324,7 @@ pub async fn record_purchase(
             kind: EntryKind::Earn,
             amount: points,
             reason: "purchase",
-            ref_type: "purchase",
+            ref_type: Some("purchase"),
             ref_id: Some(purchase_id),
         };
         credit(
@@ -453,7 +453,7 @@ pub async fn record_refund(
             kind: EntryKind::Reverse,
             amount: -take,
             reason: "refund",
-            ref_type: "refund",
+            ref_type: Some("refund"),
             ref_id: Some(refund_row),
         };
         balance = debit(conn, clock, entry, Some(purchase_id)).await?.1;
@@ -548,7 +548,7 @@ pub async fn redeem(
         kind: EntryKind::Spend,
         amount: -points,
         reason: "points as payment",
-        ref_type: "redemption",
+        ref_type: Some("redemption"),
         ref_id: Some(id),
     };
     let (_, balance) = debit(conn, clock, entry, None).await?;
@@ -611,7 +611,7 @@ pub async fn void_redemption(
             kind: EntryKind::Reverse,
             amount: points,
             reason: "points payment voided",
-            ref_type: "redemption_void",
+            ref_type: Some("redemption_void"),
             ref_id: Some(redemption),
         },
     )
@@ -674,7 +674,7 @@ pub async fn expire_due(db: &Db, clock: &dyn Clock, brand: BrandId) -> Result<i6
                 kind: EntryKind::Expire,
                 amount: -points,
                 reason: "expired",
-                ref_type: "lot",
+                ref_type: Some("lot"),
                 ref_id: Some(lot),
             },
         )
@@ -708,10 +708,34 @@ pub async fn grant(
         kind: EntryKind::Earn,
         amount: points,
         reason,
-        ref_type,
+        ref_type: Some(ref_type),
         ref_id: None,
     };
     credit(conn, clock, entry, None, rules.lot_expiry(clock.now_ms())).await
+}
+
+/// Takes points for something other than a bill (a coupon exchange), FIFO
+/// from the lots; the caller has locked the member. Returns the ledger row,
+/// which the thing bought refers to, and the balance after.
+pub(crate) async fn spend_outside_bill(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+    points: i64,
+    reason: &str,
+) -> Result<(i64, i64)> {
+    let entry = Entry {
+        brand,
+        member,
+        store: None,
+        kind: EntryKind::Spend,
+        amount: -points,
+        reason,
+        ref_type: None,
+        ref_id: None,
+    };
+    debit(conn, clock, entry, None).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

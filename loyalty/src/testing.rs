@@ -201,3 +201,29 @@ pub async fn brand_with_store(
     tx.commit().await.expect("commit");
     (brand, store.id)
 }
+
+/// A member of `brand` who joined with the mainland number `national`
+/// (terms accepted, no marketing), committed.
+pub async fn join_member(
+    db: &crate::Db,
+    clock: &dyn crate::Clock,
+    brand: &crate::brands::Brand,
+    national: &str,
+) -> crate::members::MemberId {
+    use crate::members::{self, Consent};
+    let mut tx = db.begin().await.expect("begin");
+    let (m, _) = members::join(
+        &mut tx,
+        clock,
+        brand,
+        &crate::phone::Phone::parse("86", national).expect("phone"),
+        Consent {
+            terms_accepted: true,
+            marketing: false,
+        },
+    )
+    .await
+    .expect("join");
+    tx.commit().await.expect("commit");
+    m.id
+}

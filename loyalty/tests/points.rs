@@ -2,9 +2,8 @@
 //! refunds, points as payment, voids, expiry, tiers and concurrency.
 
 use loyalty::brands::Brand;
-use loyalty::members::{self, Consent, MemberId};
+use loyalty::members::{self, MemberId};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::phone::Phone;
 use loyalty::points;
 use loyalty::rules::{self, LoyaltyRules};
 use loyalty::stores::StoreId;
@@ -34,21 +33,7 @@ impl Shop {
     }
 
     async fn member(&self, phone: &str) -> MemberId {
-        let mut tx = self.db.begin().await.unwrap();
-        let (m, _) = members::join(
-            &mut tx,
-            &self.clock,
-            &self.brand,
-            &Phone::parse("86", phone).unwrap(),
-            Consent {
-                terms_accepted: true,
-                marketing: false,
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        m.id
+        loyalty::testing::join_member(&self.db, &self.clock, &self.brand, phone).await
     }
 
     async fn buy(
