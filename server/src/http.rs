@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use serde::Deserialize;
+use std::sync::LazyLock;
 
 use crate::config::{CodeDelivery, Config};
 use tower_http::compression::CompressionLayer;
@@ -66,11 +67,19 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The app's routes, worked out once per process. Leptos finds them by
+/// rendering the app with resource loading switched off through a
+/// process-wide flag (leptos issue 4773): a page that starts loading data on
+/// another thread at that moment waits forever. Built once, before the first
+/// router exists, the list can never overlap a request; the HTTP tests, which
+/// build a router per test on parallel threads, used to hang on it.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Everything the server answers, in one place.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let portal = state.portal.clone();
     let context = move || provide_context(portal.clone());
     let options = state.leptos.clone();

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request};
@@ -64,8 +65,14 @@ async fn spawn_app_configured(vars: &[(&str, &str)], hashed_assets: bool) -> Tes
 }
 
 impl TestApp {
+    /// Sends one request; a response that never comes fails the test within
+    /// a minute instead of stalling the whole suite until CI gives up.
     pub async fn send(&self, request: Request<Body>) -> Response {
-        self.router.clone().oneshot(request).await.unwrap()
+        let what = format!("{} {}", request.method(), request.uri());
+        tokio::time::timeout(Duration::from_secs(60), self.router.clone().oneshot(request))
+            .await
+            .unwrap_or_else(|_| panic!("{what} got no response within 60 s"))
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
@@ -82,9 +89,14 @@ impl TestApp {
 }
 
 pub async fn body_text(response: Response) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
-        .await
-        .unwrap();
+    // A streamed page whose data never arrives must fail, not hang.
+    let bytes = tokio::time::timeout(
+        Duration::from_secs(60),
+        axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024),
+    )
+    .await
+    .expect("the response body did not finish within 60 s")
+    .unwrap();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
