@@ -218,6 +218,20 @@ pub fn see_other(to: &str) {
     set_status(http::StatusCode::SEE_OTHER);
 }
 
+/// A code as a QR code, an inline SVG for a phone screen: digits and
+/// upper-case letters use the QR's compact modes, so it stays quick to scan.
+pub fn qr_svg(code: &str) -> String {
+    use qrcode::render::svg;
+    qrcode::QrCode::with_error_correction_level(code, qrcode::EcLevel::M)
+        .map(|qr| {
+            qr.render::<svg::Color>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default()
+}
+
 pub fn portal_state() -> Result<PortalState, ServerFnError> {
     use_context::<PortalState>().ok_or_else(|| ServerFnError::new("portal state missing"))
 }

@@ -4,8 +4,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    BrandHome, CardRoute, HomePage, JoinRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute,
-    TableLink,
+    BrandHome, CardRoute, ClaimRoute, CouponRoute, HomePage, JoinRoute, NotFound, PointsRoute,
+    PrivacyRoute, ProfileRoute, TableLink, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -45,6 +45,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:brand/me") view=ProfileRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/points") view=PointsRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/privacy") view=PrivacyRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/coupons") view=WalletRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/coupons/:code") view=CouponRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/claim") view=ClaimRoute ssr=SsrMode::Async />
                 <Route path=path!("/t/:token") view=TableLink ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+use crate::coupons::{self, NewTemplate, Rule};
 use crate::staff::{self, Role};
 use crate::stores::{self, NewStore};
 use crate::tables;
@@ -37,9 +38,71 @@ const STORES: [(&str, &str, &str); 2] = [
 ];
 const TABLES_PER_STORE: usize = 6;
 
+/// The demo's coupons: a welcome gift, two to claim (满200减50, 每周三午市
+/// 8折), two to buy with points and one for gold members, as seeds 001 and
+/// 002 describe them.
+fn demo_coupons() -> Vec<NewTemplate> {
+    vec![
+        NewTemplate {
+            welcome: true,
+            per_member_limit: Some(1),
+            ..NewTemplate::new(Rule::voucher(1_000).with_threshold(5_000))
+        },
+        NewTemplate {
+            claimable: true,
+            per_member_limit: Some(1),
+            stock_total: Some(500),
+            valid_days: Some(14),
+            ..NewTemplate::new(Rule::amount_off(20_000, 5_000))
+        },
+        NewTemplate {
+            claimable: true,
+            per_member_limit: Some(2),
+            ..NewTemplate::new(
+                Rule::percent_off(20, Some(3_000))
+                    .on_weekdays(&[3])
+                    .between(660, 840),
+            )
+        },
+        NewTemplate {
+            points_price: Some(100),
+            ..NewTemplate::new(Rule::gift("酸梅汤"))
+        },
+        NewTemplate {
+            points_price: Some(800),
+            per_member_limit: Some(5),
+            ..NewTemplate::new(Rule::voucher(2_000).with_threshold(10_000))
+        },
+        NewTemplate {
+            claimable: true,
+            per_member_limit: Some(1),
+            min_tier_rank: 2,
+            stacks_with_tier: true,
+            ..NewTemplate::new(Rule::amount_off(50_000, 15_000))
+        },
+    ]
+}
+
+async fn add_demo_coupons(
+    conn: &mut sqlx::AnyConnection,
+    clock: &dyn Clock,
+    brand: brands::BrandId,
+) -> Result<()> {
+    for t in demo_coupons() {
+        coupons::create_template(conn, clock, brand, &t).await?;
+    }
+    Ok(())
+}
+
 pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
     let slug = BrandSlug::parse(DEMO_SLUG)?;
     if let Ok(brand) = brands::find_by_slug(db, &slug).await {
+        // A demo seeded before coupons existed gets them now, once.
+        if coupons::templates(db, brand.id).await?.is_empty() {
+            let mut tx = db.begin().await?;
+            add_demo_coupons(&mut tx, clock, brand.id).await?;
+            tx.commit().await?;
+        }
         return existing(db, brand).await;
     }
     let password = staff::generate_password();
@@ -88,6 +151,7 @@ pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
             });
         }
     }
+    add_demo_coupons(&mut tx, clock, brand.id).await?;
     staff::create(
         &mut tx,
         clock,

@@ -258,7 +258,11 @@ pub(crate) async fn member_state(
 /// the member first, always in that order, so concurrent operations neither
 /// act on stale figures nor deadlock. Erased members included: a refund of
 /// their old purchase must still be recordable.
-pub(crate) async fn lock_member(conn: &mut AnyConnection, brand: BrandId, member: MemberId) -> Result<i64> {
+pub(crate) async fn lock_member(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    member: MemberId,
+) -> Result<i64> {
     let row: Option<(i64,)> = sqlx::query_as(
         "UPDATE members SET points_balance = points_balance WHERE brand_id = $1 AND id = $2 \
          RETURNING points_balance",

@@ -57,14 +57,28 @@ impl Shop {
         key: Option<&str>,
     ) -> Result<Issued, Error> {
         let mut tx = self.db.begin().await.unwrap();
-        let r = coupons::issue(&mut tx, &self.clock, &self.brand, member, template, source, key).await;
+        let r = coupons::issue(
+            &mut tx,
+            &self.clock,
+            &self.brand,
+            member,
+            template,
+            source,
+            key,
+        )
+        .await;
         if r.is_ok() {
             tx.commit().await.unwrap();
         }
         r
     }
 
-    async fn redeem(&self, code: &CouponCode, order: &str, bill: i64) -> Result<coupons::Redeemed, Error> {
+    async fn redeem(
+        &self,
+        code: &CouponCode,
+        order: &str,
+        bill: i64,
+    ) -> Result<coupons::Redeemed, Error> {
         self.redeem_at(self.store, code, order, bill).await
     }
 

@@ -154,7 +154,10 @@ async fn lookup_finds_a_member_by_number_code_or_phone_and_only_in_its_brand() {
     assert_eq!(body["tier"]["code"], "base");
     assert_eq!(body["tier"]["name"], "普通会员");
     assert_eq!(body["tier"]["discount_pct"], 0);
-    assert_eq!(body["coupons"], json!([]));
+    // The demo brand's welcome gift, usable at once.
+    assert_eq!(body["coupons"].as_array().unwrap().len(), 1);
+    assert_eq!(body["coupons"][0]["title"], "10元代金券");
+    assert_eq!(body["coupons"][0]["kind"], "voucher");
     let (status, by_phone) = pos
         .get("/api/v1/members/lookup?phone=%2B8613800138000")
         .await;
@@ -447,6 +450,9 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
         "/purchases/{order_id}/refunds",
         "/points/redeem",
         "/points/redemptions/{redemption_id}/void",
+        "/coupons/validate",
+        "/coupons/redeem",
+        "/redemptions/{redemption_id}/void",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -478,4 +484,178 @@ async fn a_duplicate_while_the_first_is_still_running_is_409_request_in_progress
     let (status, busy, _) = pos.post("/api/v1/purchases", "slow", body).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(busy["code"], "request_in_progress");
+}
+
+/// The demo member's welcome coupon (¥10 off a bill of ¥50 or more).
+async fn welcome_coupon(pos: &Pos<'_>, member_no: &str) -> String {
+    let (_, body) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    body["coupons"][0]["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_coupon_is_validated_redeemed_once_and_restored_by_a_void() {
+    let app = spawn_app().await;
+    let (key, other_key, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let code = welcome_coupon(&pos, &member_no).await;
+
+    let (status, check, _) = pos
+        .post(
+            "/api/v1/coupons/validate",
+            "v-1",
+            json!({"code": code, "amount_fen": 4_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(check["valid"], false);
+    assert_eq!(check["reason_code"], "coupon_not_applicable");
+    assert_eq!(check["reason"], "threshold");
+    assert_eq!(
+        check["detail"],
+        "This coupon needs a bill of ¥50; this one is ¥40."
+    );
+    let (_, check, _) = pos
+        .post(
+            "/api/v1/coupons/validate",
+            "v-2",
+            json!({"code": code.to_lowercase(), "amount_fen": 8_000}),
+        )
+        .await;
+    assert_eq!(check["valid"], true, "typed in lower case still works");
+    assert_eq!(check["discount_fen"], 1_000);
+    let (_, unknown, _) = pos
+        .post(
+            "/api/v1/coupons/validate",
+            "v-3",
+            json!({"code": "2345623456", "amount_fen": 8_000}),
+        )
+        .await;
+    assert_eq!(
+        (unknown["valid"].clone(), unknown["reason_code"].clone()),
+        (json!(false), json!("coupon_not_found"))
+    );
+
+    let body = json!({"code": code, "order_id": "T-1", "amount_fen": 8_000});
+    let (status, used, _) = pos
+        .post("/api/v1/coupons/redeem", "r-1", body.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{used}");
+    assert_eq!(used["discount_fen"], 1_000);
+    assert_eq!(used["coupon"]["code"], code.as_str());
+    assert_eq!(used["coupon"]["title"], "10元代金券");
+    let (status, again, replay) = pos.post("/api/v1/coupons/redeem", "r-1", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, used);
+    assert_eq!(
+        header_str(&replay, "idempotent-replayed".parse().unwrap()),
+        "true"
+    );
+    let (status, twice, _) = pos
+        .post(
+            "/api/v1/coupons/redeem",
+            "r-2",
+            json!({"code": code, "order_id": "T-2", "amount_fen": 8_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(twice["code"], "coupon_already_redeemed");
+    assert!(
+        twice["detail"].as_str().unwrap().contains("人民广场店"),
+        "{twice}"
+    );
+
+    let theirs = Pos {
+        app: &app,
+        key: other_key,
+    };
+    let (status, hidden, _) = theirs
+        .post(
+            "/api/v1/coupons/redeem",
+            "x-1",
+            json!({"code": code, "order_id": "X", "amount_fen": 8_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(hidden["code"], "coupon_not_found");
+    let id = used["redemption_id"].as_i64().unwrap();
+    let (status, _, _) = theirs
+        .post(&format!("/api/v1/redemptions/{id}/void"), "x-2", json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another brand cannot void it"
+    );
+
+    let (status, voided, _) = pos
+        .post(
+            &format!("/api/v1/redemptions/{id}/void"),
+            "void-1",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        voided["coupon"],
+        json!({"code": code, "status": "available"})
+    );
+    let (status, again, _) = pos
+        .post(
+            &format!("/api/v1/redemptions/{id}/void"),
+            "void-2",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(again["code"], "redemption_already_voided");
+    let (status, _, _) = pos
+        .post(
+            "/api/v1/coupons/redeem",
+            "r-3",
+            json!({"code": code, "order_id": "T-3", "amount_fen": 8_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "usable again after the void");
+}
+
+#[tokio::test]
+async fn sixty_four_simultaneous_api_redemptions_of_one_coupon_succeed_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (key, _, member_no) = setup(&app).await;
+    let code = welcome_coupon(
+        &Pos {
+            app: &app,
+            key: key.clone(),
+        },
+        &member_no,
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (app, key) = (app.clone(), key.clone());
+        let body = json!({"code": code, "order_id": format!("O-{i}"), "amount_fen": 8_000});
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post("/api/v1/coupons/redeem")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", format!("k-{i}"))
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let response = app.send(req).await;
+            let status = response.status();
+            let body: Value = serde_json::from_str(&body_text(response).await).unwrap();
+            (status, body["code"].as_str().unwrap_or_default().to_owned())
+        }));
+    }
+    let (mut ok, mut taken) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::OK, _) => ok += 1,
+            (StatusCode::CONFLICT, code) if code == "coupon_already_redeemed" => taken += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, taken), (1, 63));
 }

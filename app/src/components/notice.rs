@@ -34,6 +34,11 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_display_name" => td_string!(locale, err_name).to_string(),
             "invalid_allergies" => td_string!(locale, err_allergies).to_string(),
             "confirm_delete" => td_string!(locale, err_confirm_delete).to_string(),
+            "coupon_out_of_stock" => td_string!(locale, err_coupon_out_of_stock).to_string(),
+            "coupon_limit_reached" => td_string!(locale, err_coupon_limit_reached).to_string(),
+            "not_enough_points" => td_string!(locale, err_not_enough_points).to_string(),
+            "coupon_tier" => td_string!(locale, err_coupon_tier).to_string(),
+            "coupon_not_offered" => td_string!(locale, err_coupon_not_offered).to_string(),
             _ => return None,
         };
         return Some((true, text));

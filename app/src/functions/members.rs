@@ -441,7 +441,6 @@ pub async fn sign_out(slug: String) -> Result<(), ServerFnError> {
 #[cfg(feature = "ssr")]
 fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Member) -> CardCode {
     use loyalty::Clock as _;
-    use qrcode::render::svg;
 
     let clock = loyalty::SystemClock;
     let code = loyalty::member_code::current(
@@ -452,14 +451,7 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
         &member.member_no,
     );
     // Numeric mode keeps the QR small (version 1) and quick to scan.
-    let qr_svg = qrcode::QrCode::with_error_correction_level(&code.digits, qrcode::EcLevel::M)
-        .map(|qr| {
-            qr.render::<svg::Color>()
-                .min_dimensions(200, 200)
-                .quiet_zone(true)
-                .build()
-        })
-        .unwrap_or_default();
+    let qr_svg = crate::server::qr_svg(&code.digits);
     CardCode {
         grouped: code.grouped(),
         refresh_in_ms: (code.valid_until - clock.now_ms()).max(0),

@@ -1,6 +1,7 @@
 //! Server functions: thin edges that read the request's context, call one
 //! `loyalty` function and hand back what a page shows.
 
+pub mod coupons;
 pub mod members;
 pub mod points;
 pub mod portal;

@@ -95,6 +95,9 @@ fn Card(page: MemberPage) -> impl IntoView {
                 <a class="button secondary" href=format!("/r/{slug}/points")>
                     {td_string!(locale, nav_points)}
                 </a>
+                <a class="button secondary" href=format!("/r/{slug}/coupons")>
+                    {td_string!(locale, nav_coupons)}
+                </a>
                 <a class="button secondary" href=format!("/r/{slug}/me")>
                     {td_string!(locale, nav_profile)}
                 </a>

@@ -1,5 +1,6 @@
 mod brand_home;
 mod card;
+mod coupons;
 mod home;
 mod join;
 mod not_found;
@@ -10,6 +11,7 @@ mod table_link;
 
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
+pub use coupons::{ClaimRoute, CouponRoute, WalletRoute};
 pub use home::HomePage;
 pub use join::JoinRoute;
 pub use not_found::{NotFound, ServerError};

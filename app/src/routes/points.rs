@@ -54,6 +54,7 @@ fn entry_label(locale: Locale, e: &EntryView) -> String {
         ("earn", "purchase") => td_string!(locale, entry_purchase),
         ("earn", "signup bonus") => td_string!(locale, entry_signup),
         ("reverse", "refund") => td_string!(locale, entry_refund),
+        ("spend", "coupon exchange") => td_string!(locale, entry_coupon_exchange),
         ("spend", _) => td_string!(locale, entry_payment),
         ("reverse", _) => td_string!(locale, entry_payment_void),
         ("expire", _) => td_string!(locale, entry_expired),

@@ -32,7 +32,8 @@ impl CouponCode {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        (code.len() == LEN && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(CouponCode(code))
+        (code.len() == LEN && code.bytes().all(|b| ALPHABET.contains(&b)))
+            .then_some(CouponCode(code))
     }
 
     pub fn as_str(&self) -> &str {
@@ -74,7 +75,10 @@ mod tests {
         assert_eq!(c.as_str(), "7KQ3MXR9TD");
         assert_eq!(CouponCode::parse(" 7KQ3M XR9TD ").unwrap(), c);
         assert!(CouponCode::parse("7KQ3M-XR9T").is_none(), "too short");
-        assert!(CouponCode::parse("7KQ3M-XR9T0").is_none(), "0 is not in the alphabet");
+        assert!(
+            CouponCode::parse("7KQ3M-XR9T0").is_none(),
+            "0 is not in the alphabet"
+        );
         assert!(CouponCode::parse("优惠券优惠券优惠券优惠").is_none());
     }
 

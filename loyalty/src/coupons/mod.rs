@@ -86,15 +86,36 @@ impl Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
     /// `date` is `at_ms` in the brand's calendar, for the sentence.
-    AlreadyRedeemed { at_ms: i64, date: String, store: String },
-    Expired { at_ms: i64, date: String },
-    NotStarted { at_ms: i64, date: String },
-    BelowThreshold { need_fen: i64, bill_fen: i64 },
+    AlreadyRedeemed {
+        at_ms: i64,
+        date: String,
+        store: String,
+    },
+    Expired {
+        at_ms: i64,
+        date: String,
+    },
+    NotStarted {
+        at_ms: i64,
+        date: String,
+    },
+    BelowThreshold {
+        need_fen: i64,
+        bill_fen: i64,
+    },
     WrongStore,
-    WrongDay { weekdays: Vec<i8> },
-    TooEarly { from_minute: i64 },
-    TooLate { until_minute: i64 },
-    TierTooLow { needed_rank: i64 },
+    WrongDay {
+        weekdays: Vec<i8>,
+    },
+    TooEarly {
+        from_minute: i64,
+    },
+    TooLate {
+        until_minute: i64,
+    },
+    TierTooLow {
+        needed_rank: i64,
+    },
 }
 
 impl Refusal {
@@ -141,12 +162,22 @@ impl std::fmt::Display for Refusal {
             Refusal::WrongStore => f.write_str("the coupon is not valid at this store"),
             Refusal::WrongDay { .. } => f.write_str("the coupon is not valid today"),
             Refusal::TooEarly { from_minute } => {
-                write!(f, "the coupon is not valid before {}", clock_time(*from_minute))
+                write!(
+                    f,
+                    "the coupon is not valid before {}",
+                    clock_time(*from_minute)
+                )
             }
             Refusal::TooLate { until_minute } => {
-                write!(f, "the coupon is not valid after {}", clock_time(*until_minute))
+                write!(
+                    f,
+                    "the coupon is not valid after {}",
+                    clock_time(*until_minute)
+                )
             }
-            Refusal::TierTooLow { .. } => f.write_str("the member's tier is too low for this coupon"),
+            Refusal::TierTooLow { .. } => {
+                f.write_str("the member's tier is too low for this coupon")
+            }
         }
     }
 }
@@ -232,7 +263,8 @@ impl NewTemplate {
     }
 }
 
-const TEMPLATE_COLUMNS: &str = "id, brand_id, kind, threshold_fen, amount_off_fen, percent_off, max_off_fen, \
+const TEMPLATE_COLUMNS: &str =
+    "id, brand_id, kind, threshold_fen, amount_off_fen, percent_off, max_off_fen, \
      gift_item, starts_at, ends_at, valid_days, weekdays, from_minute, until_minute, all_stores, \
      min_tier_rank, stock_total, stock_issued, per_member_limit, stacks_with_tier, claimable, \
      points_price, welcome, active";
@@ -677,7 +709,17 @@ pub async fn welcome(
     .await?;
     let mut out = Vec::new();
     for (id,) in ids {
-        match issue(conn, clock, brand, member, TemplateId(id), Source::Welcome, None).await {
+        match issue(
+            conn,
+            clock,
+            brand,
+            member,
+            TemplateId(id),
+            Source::Welcome,
+            None,
+        )
+        .await
+        {
             Ok(issued) => out.push(issued.coupon),
             // No SQL failed (the checks come before any statement that could),
             // so the transaction is still good for the rest.
@@ -726,7 +768,12 @@ async fn active_redemption(conn: &mut AnyConnection, coupon: i64) -> Result<Opti
 }
 
 /// The refusal for a coupon already used: when and where, as far as known.
-async fn already_redeemed(conn: &mut AnyConnection, brand: &Brand, coupon: i64, fallback_ms: i64) -> Error {
+async fn already_redeemed(
+    conn: &mut AnyConnection,
+    brand: &Brand,
+    coupon: i64,
+    fallback_ms: i64,
+) -> Error {
     let (at_ms, store) = match active_redemption(conn, coupon).await {
         Ok(Some(found)) => found,
         Ok(None) => (fallback_ms, String::new()),
@@ -948,7 +995,12 @@ pub async fn void_redemption(
 }
 
 /// A member's coupons, newest first, with their status now.
-pub async fn wallet(db: &Db, clock: &dyn Clock, brand: BrandId, member: MemberId) -> Result<Vec<Held>> {
+pub async fn wallet(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+) -> Result<Vec<Held>> {
     let mut conn = db.pool().acquire().await?;
     let rows: Vec<CouponRow> = sqlx::query_as(&format!(
         "SELECT {COUPON_COLUMNS} FROM coupons c WHERE c.brand_id = $1 AND c.member_id = $2 ORDER BY c.id DESC LIMIT 500"
@@ -1005,7 +1057,12 @@ pub enum OfferBlock {
 }
 
 /// The claim centre: what the member may claim or exchange points for.
-pub async fn offers(db: &Db, clock: &dyn Clock, brand: BrandId, member: MemberId) -> Result<Vec<Offer>> {
+pub async fn offers(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+) -> Result<Vec<Offer>> {
     let now = clock.now_ms();
     let mut conn = db.pool().acquire().await?;
     let (balance, rank) = points::member_state(&mut conn, brand, member).await?;
@@ -1023,10 +1080,7 @@ pub async fn offers(db: &Db, clock: &dyn Clock, brand: BrandId, member: MemberId
         if !(claim || t.points_price.is_some()) || t.ends_at.is_some_and(|e| now >= e) {
             continue;
         }
-        let n = held
-            .iter()
-            .find(|(id, _)| *id == t.id.0)
-            .map_or(0, |h| h.1);
+        let n = held.iter().find(|(id, _)| *id == t.id.0).map_or(0, |h| h.1);
         let blocked = if t.stock_left() == Some(0) {
             Some(OfferBlock::OutOfStock)
         } else if t.per_member_limit.is_some_and(|l| n >= l) {

@@ -135,7 +135,9 @@ impl Rule {
     pub fn check(&self) -> Result<()> {
         let money = |field: &'static str, v: Option<i64>| -> Result<()> {
             match v {
-                Some(f) if !(1..=Fen::MAX).contains(&f) => Err(Error::invalid(field, Invalid::Format)),
+                Some(f) if !(1..=Fen::MAX).contains(&f) => {
+                    Err(Error::invalid(field, Invalid::Format))
+                }
                 _ => Ok(()),
             }
         };
@@ -183,9 +185,21 @@ impl Rule {
             matches!(self.kind, Kind::AmountOff | Kind::Voucher),
             "amount_off_fen",
         )?;
-        only(self.percent_off.is_some(), self.kind == Kind::PercentOff, "percent_off")?;
-        only(self.max_off_fen.is_some(), self.kind == Kind::PercentOff, "max_off_fen")?;
-        only(self.gift_item.is_some(), self.kind == Kind::Gift, "gift_item")?;
+        only(
+            self.percent_off.is_some(),
+            self.kind == Kind::PercentOff,
+            "percent_off",
+        )?;
+        only(
+            self.max_off_fen.is_some(),
+            self.kind == Kind::PercentOff,
+            "max_off_fen",
+        )?;
+        only(
+            self.gift_item.is_some(),
+            self.kind == Kind::Gift,
+            "gift_item",
+        )?;
         if self.weekdays.iter().any(|d| !(1..=7).contains(d)) {
             return Err(Error::invalid("weekdays", Invalid::Format));
         }
@@ -306,11 +320,17 @@ impl Rule {
             Some(match lang {
                 Language::ZhCn => format!(
                     "每周{}",
-                    days.iter().map(|d| ZH_DAYS[(*d - 1) as usize]).collect::<Vec<_>>().join("、")
+                    days.iter()
+                        .map(|d| ZH_DAYS[(*d - 1) as usize])
+                        .collect::<Vec<_>>()
+                        .join("、")
                 ),
                 Language::ZhTw => format!(
                     "每週{}",
-                    days.iter().map(|d| ZH_DAYS[(*d - 1) as usize]).collect::<Vec<_>>().join("、")
+                    days.iter()
+                        .map(|d| ZH_DAYS[(*d - 1) as usize])
+                        .collect::<Vec<_>>()
+                        .join("、")
                 ),
                 Language::En => days
                     .iter()
@@ -322,7 +342,11 @@ impl Rule {
         let hours = self
             .minutes
             .map(|(from, until)| format!("{}–{}", clock_time(from), clock_time(until)));
-        let when = [days, hours].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        let when = [days, hours]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
         Some(match lang {
             Language::ZhCn | Language::ZhTw => format!("{when} 可用"),
             Language::En => format!("Valid {when}"),
@@ -375,13 +399,27 @@ mod tests {
         assert_eq!(Rule::percent_off(15, None).title(Language::ZhCn), "85折");
         assert_eq!(Rule::voucher(1_250).title(Language::ZhCn), "12.5元代金券");
         assert_eq!(Rule::gift("酸梅汤").title(Language::ZhCn), "赠送酸梅汤");
-        let w = Rule::percent_off(20, None).on_weekdays(&[3]).between(660, 840);
-        assert_eq!(w.window_text(Language::ZhCn).unwrap(), "每周三 11:00–14:00 可用");
-        assert_eq!(w.window_text(Language::ZhTw).unwrap(), "每週三 11:00–14:00 可用");
-        assert_eq!(w.window_text(Language::En).unwrap(), "Valid Wed 11:00–14:00");
+        let w = Rule::percent_off(20, None)
+            .on_weekdays(&[3])
+            .between(660, 840);
+        assert_eq!(
+            w.window_text(Language::ZhCn).unwrap(),
+            "每周三 11:00–14:00 可用"
+        );
+        assert_eq!(
+            w.window_text(Language::ZhTw).unwrap(),
+            "每週三 11:00–14:00 可用"
+        );
+        assert_eq!(
+            w.window_text(Language::En).unwrap(),
+            "Valid Wed 11:00–14:00"
+        );
         assert_eq!(Rule::voucher(100).window_text(Language::ZhCn), None);
         assert_eq!(
-            Rule::voucher(2_000).with_threshold(10_000).threshold_text(Language::ZhCn).unwrap(),
+            Rule::voucher(2_000)
+                .with_threshold(10_000)
+                .threshold_text(Language::ZhCn)
+                .unwrap(),
             "消费满100元可用"
         );
     }
@@ -396,18 +434,30 @@ mod tests {
         assert_eq!(r.discount_fen(50_000), 3_000, "capped at ¥30");
         // 20 % of ¥0.99 is 19.8 fen: the member gets 20.
         assert_eq!(Rule::percent_off(20, None).discount_fen(99), 20);
-        assert_eq!(Rule::voucher(5_000).discount_fen(3_000), 3_000, "never more than the bill");
+        assert_eq!(
+            Rule::voucher(5_000).discount_fen(3_000),
+            3_000,
+            "never more than the bill"
+        );
         assert_eq!(Rule::gift("可乐").discount_fen(3_000), 0);
     }
 
     #[test]
     fn windows_follow_the_brands_clock() {
         // Wednesday 2026-11-25 11:30 in Shanghai is 03:30 UTC.
-        let wed_1130 = "2026-11-25T03:30:00Z".parse::<Timestamp>().unwrap().as_millisecond();
-        let rule = Rule::percent_off(20, None).on_weekdays(&[3]).between(660, 840);
+        let wed_1130 = "2026-11-25T03:30:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        let rule = Rule::percent_off(20, None)
+            .on_weekdays(&[3])
+            .between(660, 840);
         assert_eq!(rule.window_at("Asia/Shanghai", wed_1130), Window::Open);
         // The same instant is still Tuesday evening in New York.
-        assert_eq!(rule.window_at("America/New_York", wed_1130), Window::WrongDay);
+        assert_eq!(
+            rule.window_at("America/New_York", wed_1130),
+            Window::WrongDay
+        );
         let wed_1030 = wed_1130 - 3_600_000;
         assert_eq!(
             rule.window_at("Asia/Shanghai", wed_1030),
@@ -422,7 +472,10 @@ mod tests {
 
     #[test]
     fn inconsistent_rules_are_refused() {
-        assert!(Rule::amount_off(0, 100).check().is_err(), "满减 needs a threshold");
+        assert!(
+            Rule::amount_off(0, 100).check().is_err(),
+            "满减 needs a threshold"
+        );
         assert!(Rule::percent_off(100, None).check().is_err());
         assert!(Rule::gift("  ").check().is_err());
         assert!(Rule::voucher(100).between(600, 600).check().is_err());
@@ -430,14 +483,19 @@ mod tests {
         let mut r = Rule::voucher(100);
         r.max_off_fen = Some(5);
         assert!(r.check().is_err(), "a cap belongs to a percentage");
-        assert!(Rule::percent_off(12, Some(800)).between(0, 1440).check().is_ok());
+        assert!(Rule::percent_off(12, Some(800))
+            .between(0, 1440)
+            .check()
+            .is_ok());
     }
 
     fn any_rule() -> impl Strategy<Value = Rule> {
         prop_oneof![
             (1..1_000_000i64, 1..1_000_000i64).prop_map(|(t, o)| Rule::amount_off(t, o)),
-            (1..100i64, proptest::option::of(1..100_000i64)).prop_map(|(p, c)| Rule::percent_off(p, c)),
-            (1..1_000_000i64, 0..1_000_000i64).prop_map(|(o, t)| Rule::voucher(o).with_threshold(t)),
+            (1..100i64, proptest::option::of(1..100_000i64))
+                .prop_map(|(p, c)| Rule::percent_off(p, c)),
+            (1..1_000_000i64, 0..1_000_000i64)
+                .prop_map(|(o, t)| Rule::voucher(o).with_threshold(t)),
             Just(Rule::gift("茶")),
         ]
     }

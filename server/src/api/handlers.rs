@@ -8,7 +8,7 @@ use axum::Json;
 use loyalty::members::{self, MemberRef};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::phone::Phone;
-use loyalty::{points, tiers, SystemClock};
+use loyalty::{coupons, points, tiers, SystemClock};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,8 +69,8 @@ pub struct LookupResponse {
     pub display_name: String,
     pub tier: TierOut,
     pub points: i64,
-    /// The member's usable coupons (the coupon wallet arrives with coupons).
-    pub coupons: Vec<serde_json::Value>,
+    /// The member's coupons usable now (not used, not expired).
+    pub coupons: Vec<CouponOut>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -223,7 +223,9 @@ pub async fn lookup(
         .await
         .map_err(|e| Problem::from(loyalty::Error::from(e)))?;
     let table = tiers::load(&mut conn, caller.brand.id).await?;
+    drop(conn);
     let tier = table.by_rank(m.tier_rank);
+    let wallet = coupons::wallet(db, &SystemClock, caller.brand.id, m.id).await?;
     Ok(Json(LookupResponse {
         member_id: m.id.0,
         member_no: m.member_no.as_str().to_owned(),
@@ -234,7 +236,11 @@ pub async fn lookup(
             discount_pct: tier.discount_pct,
         },
         points: m.points_balance,
-        coupons: Vec::new(),
+        coupons: wallet
+            .iter()
+            .filter(|h| h.status == coupons::Status::Available)
+            .map(|h| CouponOut::new(&caller.brand, &h.coupon, &h.template))
+            .collect(),
     }))
 }
 
@@ -544,6 +550,267 @@ pub async fn void_points(
                 StatusCode::OK,
                 VoidResponse {
                     points_balance: balance,
+                },
+            ))
+        }
+        .await
+    })
+}
+
+/// A coupon as the POS sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponOut {
+    /// The code to type or scan, without separators.
+    pub code: String,
+    /// The rule in the brand's language, e.g. 满200减50.
+    pub title: String,
+    /// `amount_off`, `percent_off`, `voucher` or `gift`.
+    pub kind: String,
+    /// For a gift coupon: the item to hand over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_item: Option<String>,
+    /// Whether the member's tier discount applies on top.
+    pub stacks_with_tier_discount: bool,
+    /// RFC 3339.
+    pub valid_until: String,
+}
+
+impl CouponOut {
+    fn new(brand: &loyalty::brands::Brand, c: &coupons::Coupon, t: &coupons::Template) -> Self {
+        CouponOut {
+            code: c.code.as_str().to_owned(),
+            title: t.rule.title(brand.default_language),
+            kind: t.rule.kind.as_str().to_owned(),
+            gift_item: t.rule.gift_item.clone(),
+            stacks_with_tier_discount: t.stacks_with_tier,
+            valid_until: rfc3339(c.valid_until),
+        }
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+fn coupon_code(input: &str) -> Result<coupons::CouponCode, Problem> {
+    coupons::CouponCode::parse(input).ok_or_else(|| Problem::from(loyalty::Error::CouponNotFound))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ValidateRequest {
+    pub code: String,
+    /// The bill, in fen.
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidateResponse {
+    pub valid: bool,
+    pub discount_fen: i64,
+    /// Why not, when not valid: `coupon_not_found`, `coupon_already_redeemed`,
+    /// `coupon_expired`, `coupon_not_started`, `coupon_not_applicable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// The condition that failed: `threshold`, `store`, `time_window`, `tier`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The same, as a sentence for the cashier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<CouponOut>,
+}
+
+/// Checks a coupon against a bill without using it.
+#[utoipa::path(
+    post, path = "/coupons/validate", request_body = ValidateRequest, tag = "coupons",
+    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    responses(
+        (status = 200, body = ValidateResponse, description = "valid or not, and why"),
+        (status = 400, body = Problem, description = "`idempotency_key_missing`, `invalid_body`, `invalid_input`"),
+    )
+)]
+pub async fn validate_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
+    let input = (|| -> Result<_, Problem> {
+        let req: ValidateRequest = parse(&bytes)?;
+        Ok((req.code.clone(), amount("amount_fen", req.amount_fen)?))
+    })();
+    let (code, bill) = match input {
+        Ok(i) => i,
+        Err(p) => return p.into_response(),
+    };
+    // Nothing changes, so the check runs before the envelope's transaction.
+    let answer = async {
+        let Some(parsed) = coupons::CouponCode::parse(&code) else {
+            return Err(loyalty::Error::CouponNotFound);
+        };
+        coupons::validate(
+            &state.portal.db,
+            &SystemClock,
+            &caller.brand,
+            caller.store,
+            &parsed,
+            bill,
+        )
+        .await
+    }
+    .await;
+    let response = match answer {
+        Ok(q) => Ok(ValidateResponse {
+            valid: true,
+            discount_fen: q.discount_fen,
+            reason_code: None,
+            reason: None,
+            detail: None,
+            coupon: Some(CouponOut::new(&caller.brand, &q.coupon, &q.template)),
+        }),
+        Err(e @ (loyalty::Error::CouponRefused(_) | loyalty::Error::CouponNotFound)) => {
+            let reason = match &e {
+                loyalty::Error::CouponRefused(r) => Some(r.reason().to_owned()),
+                _ => None,
+            };
+            Ok(ValidateResponse {
+                valid: false,
+                discount_fen: 0,
+                reason_code: Some(e.code().to_owned()),
+                reason,
+                detail: Some(Problem::from(e).detail),
+                coupon: None,
+            })
+        }
+        Err(e) => Err(Problem::from(e)),
+    };
+    idempotent!(state, caller, headers, "/api/v1/coupons/validate", bytes,
+        prepare: response,
+        |_tx, answer| Ok::<_, Problem>((StatusCode::OK, answer)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CouponRedeemRequest {
+    pub code: String,
+    pub order_id: String,
+    /// The bill, in fen.
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponRedeemResponse {
+    pub redemption_id: i64,
+    pub discount_fen: i64,
+    pub coupon: CouponOut,
+}
+
+/// Uses a coupon on a bill, exactly once.
+#[utoipa::path(
+    post, path = "/coupons/redeem", request_body = CouponRedeemRequest, tag = "coupons",
+    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    responses(
+        (status = 200, body = CouponRedeemResponse),
+        (status = 404, body = Problem, description = "`coupon_not_found`"),
+        (status = 409, body = Problem, description = "`coupon_already_redeemed`, `request_in_progress`"),
+        (status = 422, body = Problem, description = "`coupon_expired`, `coupon_not_started`, `coupon_not_applicable` (threshold, store, time window, tier)"),
+    )
+)]
+pub async fn redeem_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
+    let input = (|| -> Result<_, Problem> {
+        let req: CouponRedeemRequest = parse(&bytes)?;
+        Ok((
+            field_id("order_id", &req.order_id)?,
+            amount("amount_fen", req.amount_fen)?,
+            req.code,
+        ))
+    })();
+    let (order, bill, code) = match input {
+        Ok(i) => i,
+        Err(p) => return p.into_response(),
+    };
+    idempotent!(state, caller, headers, "/api/v1/coupons/redeem", bytes,
+        prepare: coupon_code(&code),
+        |tx, code| {
+        async {
+            let r = coupons::redeem(&mut tx, &SystemClock, &caller.brand, caller.store, &code, &order, bill)
+                .await?;
+            Ok((
+                StatusCode::OK,
+                CouponRedeemResponse {
+                    redemption_id: r.redemption_id,
+                    discount_fen: r.discount_fen,
+                    coupon: CouponOut::new(&caller.brand, &r.coupon, &r.template),
+                },
+            ))
+        }
+        .await
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponState {
+    pub code: String,
+    /// `available`, or `expired` when its validity ended meanwhile.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponVoidResponse {
+    pub coupon: CouponState,
+}
+
+/// Cancels a coupon redemption made at this store; the coupon is usable again while valid.
+#[utoipa::path(
+    post, path = "/redemptions/{redemption_id}/void", tag = "coupons",
+    params(
+        ("redemption_id" = i64, Path, description = "from the coupon redeem response"),
+        ("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries"),
+    ),
+    responses(
+        (status = 200, body = CouponVoidResponse),
+        (status = 404, body = Problem, description = "`redemption_not_found`"),
+        (status = 409, body = Problem, description = "`redemption_already_voided`"),
+    )
+)]
+pub async fn void_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(redemption_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    if let Err(p) = require_key(&headers) {
+        return p.into_response();
+    }
+    let Ok(id) = redemption_id.parse::<i64>() else {
+        return Problem::from(loyalty::Error::RedemptionNotFound).into_response();
+    };
+    let path = format!("/api/v1/redemptions/{redemption_id}/void");
+    idempotent!(state, caller, headers, path, bytes, prepare: Ok::<_, Problem>(()), |tx, _none| {
+        async {
+            let (code, status) =
+                coupons::void_redemption(&mut tx, &SystemClock, &caller.brand, caller.store, id).await?;
+            Ok((
+                StatusCode::OK,
+                CouponVoidResponse {
+                    coupon: CouponState {
+                        code: code.as_str().to_owned(),
+                        status: status.as_str().to_owned(),
+                    },
                 },
             ))
         }

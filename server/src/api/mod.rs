@@ -35,6 +35,9 @@ pub use problem::Problem;
         handlers::refund,
         handlers::redeem_points,
         handlers::void_points,
+        handlers::validate_coupon,
+        handlers::redeem_coupon,
+        handlers::void_coupon,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -70,6 +73,12 @@ pub fn router() -> Router<AppState> {
         .route(
             "/points/redemptions/{redemption_id}/void",
             post(handlers::void_points),
+        )
+        .route("/coupons/validate", post(handlers::validate_coupon))
+        .route("/coupons/redeem", post(handlers::redeem_coupon))
+        .route(
+            "/redemptions/{redemption_id}/void",
+            post(handlers::void_coupon),
         )
         .fallback(|| async {
             Problem::new(

@@ -62,6 +62,8 @@ impl From<loyalty::Error> for Problem {
         use loyalty::Error as E;
         let status = match &e {
             E::MemberNotFound
+            | E::CouponNotFound
+            | E::CouponOfferNotFound
             | E::PurchaseNotFound
             | E::RedemptionNotFound
             | E::BrandNotFound
@@ -70,6 +72,11 @@ impl From<loyalty::Error> for Problem {
             | E::RefundAlreadyRecorded
             | E::RedemptionAlreadyVoided
             | E::RequestInProgress => StatusCode::CONFLICT,
+            E::CouponRefused(r) if r.code() == "coupon_already_redeemed" => StatusCode::CONFLICT,
+            E::CouponRefused(_)
+            | E::CouponNotOffered
+            | E::CouponOutOfStock
+            | E::CouponLimitReached => StatusCode::UNPROCESSABLE_ENTITY,
             E::RefundExceedsPurchase
             | E::InsufficientPoints
             | E::PointsCapExceeded { .. }
@@ -104,7 +111,9 @@ fn detail(e: &loyalty::Error) -> String {
         E::PointsCapExceeded { max_points } => {
             format!("Points may pay at most {max_points} points of this bill.")
         }
-        E::RedemptionNotFound => "No points redemption with this id at this store.".into(),
+        E::RedemptionNotFound => "No redemption with this id at this store.".into(),
+        E::CouponNotFound => "No coupon of this brand has this code.".into(),
+        E::CouponRefused(r) => coupon_refusal(r),
         E::RedemptionAlreadyVoided => "This redemption is already voided.".into(),
         E::IdempotencyKeyReused => {
             "This Idempotency-Key was used with a different request; use a new key.".into()
@@ -114,4 +123,32 @@ fn detail(e: &loyalty::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// A coupon refusal as the cashier should hear it, dates in the brand's calendar.
+fn coupon_refusal(r: &loyalty::coupons::Refusal) -> String {
+    use loyalty::coupons::Refusal as R;
+    match r {
+        R::AlreadyRedeemed { date, store, .. } => {
+            format!("This coupon was already used on {date} at {store}.")
+        }
+        R::Expired { date, .. } => format!("This coupon expired on {date}."),
+        R::NotStarted { date, .. } => format!("This coupon is valid from {date}."),
+        R::BelowThreshold { need_fen, bill_fen } => format!(
+            "This coupon needs a bill of {}; this one is {}.",
+            yuan(*need_fen),
+            yuan(*bill_fen)
+        ),
+        other => {
+            let mut s = other.to_string();
+            if let Some(first) = s.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            format!("{s}.")
+        }
+    }
+}
+
+fn yuan(fen: i64) -> String {
+    format!("¥{}", loyalty::coupons::yuan(fen))
 }

@@ -69,10 +69,13 @@ impl TestApp {
     /// a minute instead of stalling the whole suite until CI gives up.
     pub async fn send(&self, request: Request<Body>) -> Response {
         let what = format!("{} {}", request.method(), request.uri());
-        tokio::time::timeout(Duration::from_secs(60), self.router.clone().oneshot(request))
-            .await
-            .unwrap_or_else(|_| panic!("{what} got no response within 60 s"))
-            .unwrap()
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            self.router.clone().oneshot(request),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what} got no response within 60 s"))
+        .unwrap()
     }
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
