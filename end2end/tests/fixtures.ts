@@ -62,19 +62,24 @@ export async function joinDemo(page: Page, phone = uniquePhone()): Promise<strin
   return phone;
 }
 
-/** Records a purchase through the POS API, as the restaurant's till would. */
-export async function posPurchase(member: string, amountFen: number, orderId: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${baseUrl()}/api/v1/purchases`, {
+/** A POST to the POS API with the till's key (store SH01 of the demo brand). */
+export async function posPost(path: string, key: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${baseUrl()}/api/v1${path}`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${process.env.TABLECARD_E2E_POS_KEY}`,
       'content-type': 'application/json',
-      'idempotency-key': orderId,
+      'idempotency-key': key,
     },
-    body: JSON.stringify({ order_id: orderId, member, amount_fen: amountFen }),
+    body: JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`purchase failed: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`${path} failed: ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+/** Records a purchase through the POS API, as the restaurant's till would. */
+export async function posPurchase(member: string, amountFen: number, orderId: string): Promise<Record<string, unknown>> {
+  return posPost('/purchases', orderId, { order_id: orderId, member, amount_fen: amountFen });
 }
 
 const randomIp = (): string =>

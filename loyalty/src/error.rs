@@ -191,6 +191,15 @@ pub(crate) enum Violation {
     Check,
 }
 
+/// For a row that names a store: a foreign-key failure means the store is
+/// not the brand's (or does not exist).
+pub(crate) fn store_not_found(e: sqlx::Error) -> Error {
+    match violation(&e) {
+        Some(Violation::ForeignKey) => Error::StoreNotFound,
+        _ => e.into(),
+    }
+}
+
 pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
     let db = e.as_database_error()?;
     match db.kind() {

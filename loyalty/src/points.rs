@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::brands::{Brand, BrandId};
-use crate::error::{violation, Violation};
+use crate::error::store_not_found;
 use crate::members::MemberId;
 use crate::money::{ExternalId, Fen};
 use crate::stores::StoreId;
@@ -313,10 +313,7 @@ pub async fn record_purchase(
     .bind(now)
     .fetch_optional(&mut *conn)
     .await
-    .map_err(|e| match violation(&e) {
-        Some(Violation::ForeignKey) => Error::StoreNotFound,
-        _ => e.into(),
-    })?;
+    .map_err(store_not_found)?;
     let Some((purchase_id,)) = inserted else {
         return Err(Error::OrderAlreadyRecorded);
     };
@@ -541,10 +538,7 @@ pub async fn redeem(
     .bind(clock.now_ms())
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| match violation(&e) {
-        Some(Violation::ForeignKey) => Error::StoreNotFound,
-        _ => e.into(),
-    })?;
+    .map_err(store_not_found)?;
     let entry = Entry {
         brand: brand.id,
         member,

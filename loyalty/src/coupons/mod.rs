@@ -17,7 +17,7 @@ pub use code::CouponCode;
 pub use rule::{clock_time, yuan, Kind, Rule, Window};
 
 use crate::brands::{Brand, BrandId};
-use crate::error::{violation, Invalid, Violation};
+use crate::error::{store_not_found, violation, Invalid, Violation};
 use crate::members::MemberId;
 use crate::money::{ExternalId, Fen};
 use crate::points;
@@ -408,10 +408,7 @@ pub async fn create_template(
         .bind(store.0)
         .execute(&mut *conn)
         .await
-        .map_err(|e| match violation(&e) {
-            Some(Violation::ForeignKey) => Error::StoreNotFound,
-            _ => e.into(),
-        })?;
+        .map_err(store_not_found)?;
     }
     Ok(TemplateId(id))
 }
@@ -928,10 +925,7 @@ pub async fn redeem(
     .bind(now)
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| match violation(&e) {
-        Some(Violation::ForeignKey) => Error::StoreNotFound,
-        _ => e.into(),
-    })?;
+    .map_err(store_not_found)?;
     let coupon = Coupon {
         redeemed: true,
         ..coupon
