@@ -54,6 +54,8 @@ pub enum ConnectError {
     NotWritable(PathBuf),
     #[error("cannot open the database at {url}: {source}")]
     Open { url: String, source: sqlx::Error },
+    #[error("after the migrations, rows of table {0} refer to rows that do not exist; the database needs repair")]
+    ForeignKeys(String),
     #[error("cannot apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -209,12 +211,42 @@ impl Db {
     }
 
     /// Applies the migrations of this backend that have not run yet.
+    ///
+    /// On SQLite they run on one connection with foreign keys off: a table
+    /// that others reference can only be rebuilt that way (SQLite's own
+    /// recipe for schema changes it cannot make in place). The keys are
+    /// checked before the connection goes back to the pool, and a violation
+    /// stops the server with the table named.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        match self.backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => {
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(sqlx::migrate::MigrateError::from)?;
+                conn.execute("PRAGMA foreign_keys = OFF")
+                    .await
+                    .map_err(sqlx::migrate::MigrateError::from)?;
+                let ran = SQLITE_MIGRATIONS.run(&mut *conn).await;
+                let broken: Result<Vec<(String,)>, sqlx::Error> =
+                    sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                        .fetch_all(&mut *conn)
+                        .await;
+                let restored = conn.execute("PRAGMA foreign_keys = ON").await;
+                if restored.is_err() {
+                    // Never hand a connection without foreign keys back to the pool.
+                    conn.detach();
+                }
+                ran?;
+                let broken = broken.map_err(sqlx::migrate::MigrateError::from)?;
+                if let Some((table,)) = broken.first() {
+                    return Err(ConnectError::ForeignKeys(table.clone()));
+                }
+                restored.map_err(sqlx::migrate::MigrateError::from)?;
+            }
+        }
         Ok(())
     }
 

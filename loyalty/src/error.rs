@@ -68,6 +68,10 @@ pub enum Error {
     CouponRefused(crate::coupons::Refusal),
     #[error("no free coupon code after several draws")]
     CouponCodeExhausted,
+    #[error("too much feedback from here in the last hour")]
+    FeedbackTooOften,
+    #[error("feedback not found")]
+    FeedbackNotFound,
     #[error("API key not found")]
     ApiKeyNotFound,
     #[error("this idempotency key was used with another request")]
@@ -143,6 +147,8 @@ impl Error {
             Error::CouponOutOfStock => "coupon_out_of_stock",
             Error::CouponLimitReached => "coupon_limit_reached",
             Error::CouponRefused(r) => r.code(),
+            Error::FeedbackTooOften => "feedback_too_often",
+            Error::FeedbackNotFound => "feedback_not_found",
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::RequestInProgress => "request_in_progress",
@@ -166,6 +172,7 @@ impl Error {
                 | Error::RedemptionNotFound
                 | Error::CouponNotFound
                 | Error::CouponOfferNotFound
+                | Error::FeedbackNotFound
         )
     }
 

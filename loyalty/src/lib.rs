@@ -12,6 +12,7 @@ pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod feedback;
 pub mod idempotency;
 pub mod jobs;
 pub mod member_code;

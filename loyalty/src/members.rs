@@ -366,7 +366,7 @@ pub async fn join(
                         member.id,
                         bonus,
                         "signup bonus",
-                        "signup",
+                        crate::points::Ref::kind("signup"),
                     )
                     .await?;
                 }
@@ -533,6 +533,8 @@ pub struct MemberExport {
     pub member: Member,
     pub consents: Vec<ConsentEvent>,
     pub sessions: Vec<SessionRecord>,
+    /// What the member told the restaurant, and its replies.
+    pub feedback: Vec<crate::feedback::Feedback>,
 }
 
 pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberExport> {
@@ -568,6 +570,7 @@ pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberEx
                 ended_at,
             })
             .collect(),
+        feedback: crate::feedback::mine(db, brand.id, member).await?,
     })
 }
 
@@ -605,6 +608,13 @@ pub async fn erase(
     if erased.is_none() {
         return Err(Error::MemberNotFound);
     }
+    // Their feedback keeps its scores for the restaurant's report; the
+    // words they wrote go with the account.
+    sqlx::query("UPDATE feedback SET comment = '' WHERE brand_id = $1 AND member_id = $2")
+        .bind(brand.0)
+        .bind(member.0)
+        .execute(&mut *conn)
+        .await?;
     sessions::end_all(conn, clock, brand, member).await?;
     Ok(())
 }

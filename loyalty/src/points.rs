@@ -693,7 +693,7 @@ pub async fn grant(
     member: MemberId,
     points: i64,
     reason: &str,
-    ref_type: &str,
+    reference: Ref<'_>,
 ) -> Result<i64> {
     if points <= 0 {
         return Err(Error::invalid("points", crate::error::Invalid::Format));
@@ -706,10 +706,28 @@ pub async fn grant(
         kind: EntryKind::Earn,
         amount: points,
         reason,
-        ref_type: Some(ref_type),
-        ref_id: None,
+        ref_type: Some(reference.kind),
+        ref_id: reference.id,
     };
     credit(conn, clock, entry, None, rules.lot_expiry(clock.now_ms())).await
+}
+
+/// What a ledger row was for: a kind the schema lists (`signup`,
+/// `feedback`, …) and, where there is one, that row's id.
+#[derive(Debug, Clone, Copy)]
+pub struct Ref<'a> {
+    kind: &'a str,
+    id: Option<i64>,
+}
+
+impl<'a> Ref<'a> {
+    pub fn new(kind: &'a str, id: i64) -> Self {
+        Ref { kind, id: Some(id) }
+    }
+
+    pub fn kind(kind: &'a str) -> Self {
+        Ref { kind, id: None }
+    }
 }
 
 /// Takes points for something other than a bill (a coupon exchange), FIFO

@@ -1,0 +1,86 @@
+-- Feedback: the diner's form (NPS, stars, comment), its reward, the
+-- restaurant's reply; and ledger rows that can name what they were for.
+
+-- The ledger's references grow with the features that give or take points:
+-- a coupon bought with points, a feedback reward, and those announced for
+-- check-ins, referrals, staff adjustments and campaigns. SQLite cannot widen
+-- a CHECK in place, so the table is rebuilt; `Db::migrate` runs migrations
+-- with foreign keys off and checks them all afterwards, the way SQLite's
+-- documentation prescribes for such a rebuild.
+CREATE TABLE points_ledger_new (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    brand_id    BIGINT  NOT NULL,
+    member_id   BIGINT  NOT NULL,
+    store_id    BIGINT,
+    kind        TEXT    NOT NULL CHECK (kind IN ('earn', 'spend', 'expire', 'adjust', 'reverse')),
+    amount      BIGINT  NOT NULL CHECK (amount <> 0),
+    reason      TEXT    NOT NULL CHECK (length(reason) BETWEEN 1 AND 200),
+    ref_type    TEXT    CHECK (ref_type IN ('purchase', 'refund', 'redemption', 'redemption_void', 'signup', 'lot',
+                                            'coupon', 'feedback', 'checkin', 'referral', 'staff', 'campaign')),
+    ref_id      BIGINT,
+    created_at  BIGINT  NOT NULL,
+    -- Earning adds, spending and expiry take away.
+    CHECK ((kind = 'earn' AND amount > 0) OR (kind IN ('spend', 'expire') AND amount < 0)
+           OR kind IN ('adjust', 'reverse')),
+    FOREIGN KEY (brand_id, member_id) REFERENCES members (brand_id, id)
+);
+INSERT INTO points_ledger_new (id, brand_id, member_id, store_id, kind, amount, reason, ref_type, ref_id, created_at)
+    SELECT id, brand_id, member_id, store_id, kind, amount, reason, ref_type, ref_id, created_at FROM points_ledger;
+DROP TABLE points_ledger;
+ALTER TABLE points_ledger_new RENAME TO points_ledger;
+CREATE INDEX points_ledger_member_idx ON points_ledger (member_id, id);
+
+-- A brand's feedback reward: points for a feedback with a comment (at most
+-- once per member, store and day), and optionally a coupon.
+ALTER TABLE loyalty_rules ADD COLUMN feedback_points BIGINT NOT NULL DEFAULT 10
+    CHECK (feedback_points BETWEEN 0 AND 100000);
+ALTER TABLE loyalty_rules ADD COLUMN feedback_coupon BIGINT REFERENCES coupon_templates (id);
+
+CREATE TABLE feedback (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    brand_id       BIGINT  NOT NULL REFERENCES brands (id),
+    store_id       BIGINT,
+    table_id       BIGINT  REFERENCES dining_tables (id),
+    -- NULL: a diner who has not joined, from a table's QR code.
+    member_id      BIGINT,
+    -- Such a diner may leave a phone for the reply.
+    contact_phone  TEXT    CHECK (length(contact_phone) BETWEEN 8 AND 16),
+    nps            BIGINT  NOT NULL CHECK (nps BETWEEN 0 AND 10),
+    food           BIGINT  CHECK (food BETWEEN 1 AND 5),
+    service        BIGINT  CHECK (service BETWEEN 1 AND 5),
+    ambience       BIGINT  CHECK (ambience BETWEEN 1 AND 5),
+    comment        TEXT    NOT NULL DEFAULT '' CHECK (length(comment) <= 1000),
+    visit_date     TEXT    CHECK (visit_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    -- The day it was sent, in the brand's calendar (rewards and reports).
+    local_day      TEXT    NOT NULL CHECK (local_day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    -- A keyed hash of the sender's address, for the rate limit; never the address.
+    client_key     TEXT    NOT NULL CHECK (length(client_key) BETWEEN 1 AND 64),
+    reward_points  BIGINT  NOT NULL DEFAULT 0 CHECK (reward_points >= 0),
+    reward_coupon  BIGINT  REFERENCES coupons (id),
+    reply          TEXT    CHECK (length(reply) BETWEEN 1 AND 1000),
+    replied_at     BIGINT,
+    replied_by     BIGINT  REFERENCES staff (id),
+    reply_seen_at  BIGINT,
+    handled_at     BIGINT,
+    created_at     BIGINT  NOT NULL,
+    CHECK ((reply IS NULL) = (replied_at IS NULL)),
+    CHECK (reply_seen_at IS NULL OR replied_at IS NOT NULL),
+    CHECK (member_id IS NULL OR contact_phone IS NULL),
+    FOREIGN KEY (brand_id, store_id) REFERENCES stores (brand_id, id),
+    FOREIGN KEY (brand_id, member_id) REFERENCES members (brand_id, id)
+);
+
+-- One reward per member, store and day: the key makes a second one
+-- impossible, whatever runs concurrently. store_key is the store's id, or
+-- 0 for feedback that names no store.
+CREATE TABLE feedback_rewards (
+    member_id   BIGINT NOT NULL,
+    store_key   BIGINT NOT NULL,
+    day         TEXT   NOT NULL,
+    feedback_id BIGINT NOT NULL REFERENCES feedback (id),
+    PRIMARY KEY (member_id, store_key, day)
+);
+
+CREATE INDEX feedback_brand_idx ON feedback (brand_id, created_at);
+CREATE INDEX feedback_member_idx ON feedback (member_id);
+CREATE INDEX feedback_client_idx ON feedback (client_key, created_at);
