@@ -224,10 +224,16 @@ pub fn qr_svg(code: &str) -> String {
     use qrcode::render::svg;
     qrcode::QrCode::with_error_correction_level(code, qrcode::EcLevel::M)
         .map(|qr| {
-            qr.render::<svg::Color>()
+            let svg = qr
+                .render::<svg::Color>()
                 .min_dimensions(200, 200)
                 .quiet_zone(true)
-                .build()
+                .build();
+            // The renderer starts with an XML declaration HTML has no use for.
+            match svg.find("<svg") {
+                Some(i) => svg[i..].to_owned(),
+                None => svg,
+            }
         })
         .unwrap_or_default()
 }

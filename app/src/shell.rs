@@ -4,8 +4,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    BrandHome, CardRoute, ClaimRoute, CouponRoute, HomePage, JoinRoute, NotFound, PointsRoute,
-    PrivacyRoute, ProfileRoute, TableLink, WalletRoute,
+    BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute,
+    MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute,
+    WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -48,6 +49,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:brand/coupons") view=WalletRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/coupons/:code") view=CouponRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/claim") view=ClaimRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/feedback") view=FeedbackRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/feedback/thanks") view=ThanksRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/feedback/mine") view=MyFeedbackRoute ssr=SsrMode::Async />
                 <Route path=path!("/t/:token") view=TableLink ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -130,3 +130,31 @@ pub fn ResendButton(wait_secs: i64, locale: Locale) -> impl IntoView {
         </button>
     }
 }
+
+/// The feedback comment: a plain textarea (the form works without it), and
+/// once WebAssembly runs, a count of the characters left.
+#[island]
+pub fn CommentBox(locale: Locale, max: usize) -> impl IntoView {
+    let typed = RwSignal::new(None::<usize>);
+    Effect::new(move |_| {
+        if typed.get_untracked().is_none() {
+            typed.set(Some(0));
+        }
+    });
+    let counter = move || match typed.get() {
+        Some(n) => td_string!(locale, feedback_count, count = n, max = max).to_string(),
+        None => td_string!(locale, feedback_max, max = max).to_string(),
+    };
+    view! {
+        <label for="comment">{td_string!(locale, feedback_comment)}</label>
+        <textarea
+            id="comment"
+            name="comment"
+            rows="4"
+            maxlength=max.to_string()
+            aria-describedby="comment-count"
+            on:input=move |ev| typed.set(Some(event_target_value(&ev).chars().count()))
+        ></textarea>
+        <p id="comment-count" class="muted counter">{counter}</p>
+    }
+}

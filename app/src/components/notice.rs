@@ -39,6 +39,11 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "not_enough_points" => td_string!(locale, err_not_enough_points).to_string(),
             "coupon_tier" => td_string!(locale, err_coupon_tier).to_string(),
             "coupon_not_offered" => td_string!(locale, err_coupon_not_offered).to_string(),
+            "nps_missing" => td_string!(locale, err_nps_missing).to_string(),
+            "invalid_comment" => td_string!(locale, err_comment_long).to_string(),
+            "invalid_visit_date" => td_string!(locale, err_visit_date).to_string(),
+            "invalid_store" => td_string!(locale, err_store).to_string(),
+            "feedback_too_often" => td_string!(locale, err_feedback_too_often).to_string(),
             _ => return None,
         };
         return Some((true, text));

@@ -85,6 +85,8 @@ pub struct MemberPage {
     pub tier: TierNames,
     pub code: CardCode,
     pub profile: ProfileView,
+    /// Replies to the member's feedback they have not read yet.
+    pub unseen_replies: i64,
 }
 
 /// A tier's name in each language the portal speaks.
@@ -481,7 +483,11 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
         Ok(m) => m,
         Err(e) => return Err(internal(e)),
     };
+    let unseen_replies = loyalty::feedback::unseen_replies(&state.db, brand.id, member_id)
+        .await
+        .map_err(internal)?;
     Ok(MemberLoad::Member(Box::new(MemberPage {
+        unseen_replies,
         brand: BrandInfo::from(&brand),
         member_no: m.member_no.as_str().to_owned(),
         display_name: m.display_name.clone(),

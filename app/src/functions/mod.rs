@@ -2,6 +2,7 @@
 //! `loyalty` function and hand back what a page shows.
 
 pub mod coupons;
+pub mod feedback;
 pub mod members;
 pub mod points;
 pub mod portal;

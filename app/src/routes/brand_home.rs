@@ -106,6 +106,11 @@ fn Landing(page: BrandPage) -> impl IntoView {
                     {cta}
                 </a>
                 <p class="hint">{td_string!(locale, cta_hint)}</p>
+                {(page.signed_in || page.visit.is_some()).then(|| view! {
+                    <a class="button secondary" href=format!("/r/{}/feedback", page.slug)>
+                        {td_string!(locale, feedback_write)}
+                    </a>
+                })}
             </section>
             <section class="benefits">
                 <h2>{td_string!(locale, benefits_title)}</h2>

@@ -102,6 +102,16 @@ fn Card(page: MemberPage) -> impl IntoView {
                     {td_string!(locale, nav_profile)}
                 </a>
             </nav>
+            <p class="feedback-link">
+                <a class="small-link" href=format!("/r/{slug}/feedback/mine")>
+                    {td_string!(locale, nav_my_feedback)}
+                </a>
+                {(page.unseen_replies > 0).then(|| view! {
+                    " " <span class="badge warn">{td_string!(locale, feedback_replies_badge, count = page.unseen_replies)}</span>
+                })}
+                " · "
+                <a class="small-link" href=format!("/r/{slug}/feedback")>{td_string!(locale, feedback_write)}</a>
+            </p>
             <p class="hint">{td_string!(locale, add_to_home)}</p>
         </Page>
     }

@@ -1,6 +1,7 @@
 mod brand_home;
 mod card;
 mod coupons;
+mod feedback;
 mod home;
 mod join;
 mod not_found;
@@ -12,6 +13,7 @@ mod table_link;
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
 pub use coupons::{ClaimRoute, CouponRoute, WalletRoute};
+pub use feedback::{FeedbackRoute, MyFeedbackRoute, ThanksRoute};
 pub use home::HomePage;
 pub use join::JoinRoute;
 pub use not_found::{NotFound, ServerError};

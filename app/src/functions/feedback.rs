@@ -1,0 +1,283 @@
+//! The diner's feedback form, the thank-you page and "my feedback" with the
+//! restaurant's replies.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::functions::members::BrandInfo;
+use crate::functions::portal::TableVisit;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormPage {
+    pub brand: BrandInfo,
+    pub signed_in: bool,
+    /// The table the diner scanned, which names the store.
+    pub visit: Option<TableVisit>,
+    /// The brand's stores, for a member who did not come through a table.
+    pub stores: Vec<(i64, String)>,
+    /// Today in the brand's calendar: the latest visit date.
+    pub today: String,
+    /// Points a feedback with a comment earns a member today.
+    pub reward_points: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FormLoad {
+    NoBrand,
+    /// Neither a member nor at a table: sent to join first.
+    SignedOut,
+    Form(Box<FormPage>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackView {
+    pub id: i64,
+    pub day: String,
+    pub store: Option<String>,
+    pub nps: i64,
+    pub stars: [Option<i64>; 3],
+    pub comment: String,
+    pub reward_points: i64,
+    pub reply: Option<String>,
+    pub reply_day: Option<String>,
+    /// A reply the member had not seen before this page.
+    pub new_reply: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinePage {
+    pub brand: BrandInfo,
+    pub items: Vec<FeedbackView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MineLoad {
+    NoBrand,
+    SignedOut,
+    Mine(Box<MinePage>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanksPage {
+    pub brand: BrandInfo,
+    pub signed_in: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn table_visit(
+    state: &crate::server::PortalState,
+    brand: loyalty::brands::BrandId,
+) -> Option<loyalty::tables::TableId> {
+    match crate::server::visit_from_request(&state.cookie_key) {
+        Some((b, table)) if b == brand.0 => Some(loyalty::tables::TableId(table)),
+        _ => None,
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_feedback_form")]
+pub async fn load_feedback_form(slug: String) -> Result<FormLoad, ServerFnError> {
+    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        return Ok(FormLoad::NoBrand);
+    };
+    let member = current_member(&state, brand.id).await?;
+    let table = table_visit(&state, brand.id);
+    let visit = match table {
+        Some(t) => loyalty::tables::find_in_brand(&state.db, brand.id, t)
+            .await
+            .ok()
+            .map(|v| TableVisit {
+                store_name: v.store_name,
+                table_label: v.table_label,
+            }),
+        None => None,
+    };
+    if member.is_none() && visit.is_none() {
+        see_other(&format!("/r/{0}/join?next=/r/{0}/feedback", brand.slug));
+        return Ok(FormLoad::SignedOut);
+    }
+    let stores = loyalty::stores::list(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|s| (s.id.0, s.name))
+        .collect();
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(e.into()))?;
+    let rule = loyalty::feedback::reward_rule(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
+    drop(conn);
+    Ok(FormLoad::Form(Box::new(FormPage {
+        today: loyalty::rules::local_date(
+            &brand.time_zone,
+            loyalty::Clock::now_ms(&loyalty::SystemClock),
+        ),
+        brand: BrandInfo::from(&brand),
+        signed_in: member.is_some(),
+        visit,
+        stores,
+        reward_points: rule.points,
+    })))
+}
+
+/// The form's post. Every refusal goes back to the form with the reason;
+/// success goes to the thank-you page with the reward.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "send_feedback")]
+pub async fn send_feedback(
+    slug: String,
+    nps: Option<String>,
+    food: Option<String>,
+    service: Option<String>,
+    ambience: Option<String>,
+    comment: Option<String>,
+    visit_date: Option<String>,
+    store: Option<String>,
+    contact_phone: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::server::{
+        client_ip, current_member, find_brand, internal, portal_state, request_parts, see_other,
+    };
+    use loyalty::feedback::{self, Stars, Submission};
+    use loyalty::Error;
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let form = format!("/r/{}/feedback", brand.slug);
+    let member = current_member(&state, brand.id).await?;
+    let table = table_visit(&state, brand.id);
+    if member.is_none() && table.is_none() {
+        see_other(&format!("/r/{0}/join?next={form}", brand.slug));
+        return Ok(());
+    }
+    let refuse = |why: &str| {
+        see_other(&format!("{form}?error={why}"));
+        Ok(())
+    };
+    let number = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
+    let Some(nps) = number(&nps).filter(|n| (0..=10).contains(n)) else {
+        return refuse("nps_missing");
+    };
+    let visit_date = match visit_date
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(d) => match d.parse() {
+            Ok(d) => Some(d),
+            Err(_) => return refuse("invalid_visit_date"),
+        },
+    };
+    let contact_phone = match contact_phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(p) if member.is_none() => match loyalty::phone::Phone::parse("86", p) {
+            Ok(p) => Some(p),
+            Err(_) => return refuse("phone_invalid"),
+        },
+        _ => None,
+    };
+    let submission = Submission {
+        member,
+        contact_phone,
+        store: number(&store).map(loyalty::stores::StoreId),
+        table,
+        nps,
+        stars: Stars {
+            food: number(&food),
+            service: number(&service),
+            ambience: number(&ambience),
+        },
+        comment: comment.unwrap_or_default(),
+        visit_date,
+        client: client_ip(&request_parts()?),
+    };
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    match feedback::submit(&mut tx, &loyalty::SystemClock, &brand, submission).await {
+        Ok(sent) => {
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            let mut to = format!("{form}/thanks?points={}", sent.reward_points);
+            if sent.reward_coupon.is_some() {
+                to.push_str("&coupon=1");
+            }
+            see_other(&to);
+            Ok(())
+        }
+        Err(Error::FeedbackTooOften) => refuse("feedback_too_often"),
+        Err(Error::Invalid { field, .. }) => refuse(&format!("invalid_{field}")),
+        Err(Error::StoreNotFound | Error::TableNotFound) => refuse("invalid_store"),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_thanks")]
+pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, ServerFnError> {
+    use crate::server::{current_member, find_brand, portal_state};
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        return Ok(None);
+    };
+    let signed_in = current_member(&state, brand.id).await?.is_some();
+    Ok(Some(ThanksPage {
+        brand: BrandInfo::from(&brand),
+        signed_in,
+    }))
+}
+
+/// The member's feedback and the replies; opening it marks the replies read.
+#[server(prefix = "/fn", endpoint = "load_my_feedback")]
+pub async fn load_my_feedback(slug: String) -> Result<MineLoad, ServerFnError> {
+    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+    use loyalty::feedback;
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        return Ok(MineLoad::NoBrand);
+    };
+    let Some(member) = current_member(&state, brand.id).await? else {
+        see_other(&format!(
+            "/r/{0}/join?next=/r/{0}/feedback/mine",
+            brand.slug
+        ));
+        return Ok(MineLoad::SignedOut);
+    };
+    let items = feedback::mine(&state.db, brand.id, member)
+        .await
+        .map_err(internal)?;
+    feedback::mark_replies_seen(&state.db, &loyalty::SystemClock, brand.id, member)
+        .await
+        .map_err(internal)?;
+    let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
+    Ok(MineLoad::Mine(Box::new(MinePage {
+        brand: BrandInfo::from(&brand),
+        items: items
+            .into_iter()
+            .map(|f| FeedbackView {
+                id: f.id.0,
+                new_reply: f.reply.is_some() && !f.reply_seen,
+                day: f.day,
+                store: f.store,
+                nps: f.nps,
+                stars: [f.stars.food, f.stars.service, f.stars.ambience],
+                comment: f.comment,
+                reward_points: f.reward_points,
+                reply_day: f.replied_at.map(day),
+                reply: f.reply,
+            })
+            .collect(),
+    })))
+}
