@@ -72,6 +72,10 @@ pub enum Error {
     FeedbackTooOften,
     #[error("feedback not found")]
     FeedbackNotFound,
+    #[error("wrong login or password")]
+    StaffSignInFailed,
+    #[error("too many wrong passwords; try again in {wait_secs} s")]
+    StaffLocked { wait_secs: i64 },
     #[error("API key not found")]
     ApiKeyNotFound,
     #[error("this idempotency key was used with another request")]
@@ -149,6 +153,8 @@ impl Error {
             Error::CouponRefused(r) => r.code(),
             Error::FeedbackTooOften => "feedback_too_often",
             Error::FeedbackNotFound => "feedback_not_found",
+            Error::StaffSignInFailed => "staff_sign_in_failed",
+            Error::StaffLocked { .. } => "staff_locked",
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::RequestInProgress => "request_in_progress",

@@ -525,6 +525,25 @@ pub struct InboxFilter {
     /// Brand-calendar days, inclusive.
     pub from: Option<Date>,
     pub to: Option<Date>,
+    /// A manager's stores: only feedback naming one of them. None: all.
+    pub within: Option<Vec<StoreId>>,
+}
+
+/// `AND f.store_id IN (…)` for a manager's stores (ids are numbers, never
+/// text from outside); nothing for an owner.
+fn scope_sql(within: Option<&[StoreId]>) -> String {
+    match within {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(stores) => format!(
+            " AND f.store_id IN ({})",
+            stores
+                .iter()
+                .map(|s| s.0.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// The brand's feedback, newest first, filtered; at most 200.
@@ -533,8 +552,9 @@ pub async fn inbox(db: &Db, brand: BrandId, filter: &InboxFilter) -> Result<Vec<
     let rows: Vec<FeedbackRow> = sqlx::query_as(&format!(
         "{FEEDBACK_SELECT} WHERE f.brand_id = $1 AND f.nps BETWEEN $2 AND $3 \
            AND ($4 = 0 OR f.reply IS NULL) AND ($5 = 0 OR f.store_id = $5) \
-           AND f.local_day >= $6 AND f.local_day <= $7 \
-         ORDER BY f.id DESC LIMIT 200"
+           AND f.local_day >= $6 AND f.local_day <= $7{} \
+         ORDER BY f.id DESC LIMIT 200",
+        scope_sql(filter.within.as_deref())
     ))
     .bind(brand.0)
     .bind(low)
@@ -556,16 +576,38 @@ pub async fn inbox(db: &Db, brand: BrandId, filter: &InboxFilter) -> Result<Vec<
     Ok(rows.into_iter().map(Feedback::from).collect())
 }
 
+/// A feedback outside the brand, or outside a manager's stores, is not found.
+async fn in_scope(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    scope: Option<&[StoreId]>,
+    id: FeedbackId,
+) -> Result<()> {
+    let row: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT store_id FROM feedback WHERE brand_id = $1 AND id = $2")
+            .bind(brand.0)
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match (row, scope) {
+        (Some(_), None) => Ok(()),
+        (Some((Some(store),)), Some(stores)) if stores.contains(&StoreId(store)) => Ok(()),
+        _ => Err(Error::FeedbackNotFound),
+    }
+}
+
 /// Answers a feedback; the member sees it on their feedback page. A second
 /// reply replaces the first (a correction), and marks it handled.
 pub async fn reply(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     brand: BrandId,
+    scope: Option<&[StoreId]>,
     staff: StaffId,
     id: FeedbackId,
     text: &str,
 ) -> Result<()> {
+    in_scope(conn, brand, scope, id).await?;
     let text = clean_text("reply", text, REPLY_MAX)?;
     if text.is_empty() {
         return Err(Error::invalid("reply", Invalid::Empty));
@@ -596,9 +638,11 @@ pub async fn set_handled(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     brand: BrandId,
+    scope: Option<&[StoreId]>,
     id: FeedbackId,
     handled: bool,
 ) -> Result<()> {
+    in_scope(conn, brand, scope, id).await?;
     let done = sqlx::query("UPDATE feedback SET handled_at = $1 WHERE brand_id = $2 AND id = $3")
         .bind(handled.then(|| clock.now_ms()))
         .bind(brand.0)
@@ -634,6 +678,7 @@ fn average_x10(sum: i64, n: i64) -> Option<i64> {
 pub async fn report(
     db: &Db,
     brand: BrandId,
+    within: Option<&[StoreId]>,
     from: Option<Date>,
     to: Option<Date>,
 ) -> Result<Vec<ReportRow>> {
@@ -650,7 +695,7 @@ pub async fn report(
         i64,
         i64,
     );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT s.name, SUBSTR(f.local_day, 1, 7) AS month, \
             CAST(SUM(CASE WHEN f.nps >= 9 THEN 1 ELSE 0 END) AS BIGINT), \
             CAST(SUM(CASE WHEN f.nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS BIGINT), \
@@ -659,10 +704,11 @@ pub async fn report(
             CAST(COALESCE(SUM(f.service), 0) AS BIGINT), CAST(COUNT(f.service) AS BIGINT), \
             CAST(COALESCE(SUM(f.ambience), 0) AS BIGINT), CAST(COUNT(f.ambience) AS BIGINT) \
          FROM feedback f LEFT JOIN stores s ON s.id = f.store_id \
-         WHERE f.brand_id = $1 AND f.local_day >= $2 AND f.local_day <= $3 \
+         WHERE f.brand_id = $1 AND f.local_day >= $2 AND f.local_day <= $3{} \
          GROUP BY s.name, SUBSTR(f.local_day, 1, 7) \
          ORDER BY month DESC, s.name",
-    )
+        scope_sql(within)
+    ))
     .bind(brand.0)
     .bind(from.map_or_else(|| "0000-00-00".to_owned(), |d| d.to_string()))
     .bind(to.map_or_else(|| "9999-99-99".to_owned(), |d| d.to_string()))

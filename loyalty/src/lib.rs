@@ -25,6 +25,7 @@ pub mod rules;
 pub mod secret;
 pub mod sessions;
 pub mod staff;
+pub mod staff_sessions;
 pub mod stores;
 pub mod tables;
 #[cfg(feature = "testing")]

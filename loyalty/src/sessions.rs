@@ -41,7 +41,7 @@ impl std::fmt::Debug for SessionToken {
 }
 
 impl SessionToken {
-    fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         SessionToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -60,7 +60,7 @@ impl SessionToken {
         &self.0
     }
 
-    fn hash(&self) -> String {
+    pub(crate) fn hash(&self) -> String {
         hex(&Sha256::digest(self.0.as_bytes()))
     }
 }

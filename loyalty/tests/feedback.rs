@@ -207,7 +207,7 @@ db_test!(
         assert_eq!(detractors[0].comment, "太咸了", "tags are stripped");
 
         let mut tx = db.begin().await.unwrap();
-        feedback::reply(&mut tx, &shop.clock, shop.brand.id, staff, low.id, "抱歉，已提醒厨师少放盐。").await.unwrap();
+        feedback::reply(&mut tx, &shop.clock, shop.brand.id, None, staff, low.id, "抱歉，已提醒厨师少放盐。").await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(feedback::unseen_replies(&db, shop.brand.id, alice).await.unwrap(), 1);
         assert_eq!(feedback::unseen_replies(&db, shop.brand.id, bob).await.unwrap(), 0);
@@ -230,7 +230,7 @@ db_test!(
         let (other, _) = loyalty::testing::brand_with_store(&db, &shop.clock, "other").await;
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            feedback::reply(&mut tx, &shop.clock, other.id, staff, low.id, "hi").await,
+            feedback::reply(&mut tx, &shop.clock, other.id, None, staff, low.id, "hi").await,
             Err(Error::FeedbackNotFound)
         ));
         assert!(feedback::inbox(&db, other.id, &InboxFilter::default()).await.unwrap().is_empty());
@@ -246,7 +246,7 @@ db_test!(
             f.stars = Stars { food: Some(5 - (i as i64 % 2)), service: Some(4), ambience: None };
             shop.send(f).await.unwrap();
         }
-        let rows = feedback::report(&db, shop.brand.id, None, None).await.unwrap();
+        let rows = feedback::report(&db, shop.brand.id, None, None, None).await.unwrap();
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!(r.store.as_deref(), Some("一店"));

@@ -125,6 +125,7 @@ async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
         &mut tx,
         &loyalty::SystemClock,
         brand.id,
+        None,
         owner.id,
         item,
         "谢谢！欢迎再来。",

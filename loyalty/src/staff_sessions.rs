@@ -1,0 +1,284 @@
+//! Staff sign-in: login and password, a session of their own (its own
+//! cookie, an idle limit of a working day), and a lockout that grows after
+//! repeated wrong passwords. Roles and stores decide what a session may see.
+
+use sqlx::AnyConnection;
+
+use crate::brands::BrandId;
+use crate::error::Invalid;
+use crate::sessions::SessionToken;
+use crate::staff::{check_login, verify_password, Role, Staff, StaffId};
+use crate::stores::StoreId;
+use crate::{Clock, Db, Error, Result};
+
+#[derive(Debug, Clone, Copy)]
+pub struct StaffPolicy {
+    pub idle_ms: i64,
+    pub absolute_ms: i64,
+    /// Wrong passwords in a row before the account locks.
+    pub max_failures: i64,
+    /// The first lock; each further failure doubles it, up to a day.
+    pub lock_ms: i64,
+}
+
+impl Default for StaffPolicy {
+    fn default() -> Self {
+        StaffPolicy {
+            idle_ms: 8 * 3_600_000,
+            absolute_ms: 3 * 24 * 3_600_000,
+            max_failures: 5,
+            lock_ms: 15 * 60_000,
+        }
+    }
+}
+
+impl StaffPolicy {
+    /// How long an account stays locked after `failures` wrong passwords in a row.
+    pub fn lock_for(&self, failures: i64) -> Option<i64> {
+        let over = failures - self.max_failures;
+        (over >= 0).then(|| (self.lock_ms << over.min(10)).min(24 * 3_600_000))
+    }
+}
+
+const TOUCH_EVERY_MS: i64 = 5 * 60_000;
+
+/// A hash to verify against when the login does not exist, so a wrong login
+/// takes as long as a wrong password and reveals nothing.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3vWm3r3XGzk1dmj7l3M0nJ0wqNTGaXvCqfSpM8Z0bJU";
+
+/// A signed-in staff member and where they may act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSession {
+    pub staff: Staff,
+    /// The stores of a manager or cashier; an owner has the whole brand.
+    pub stores: Vec<StoreId>,
+}
+
+impl StaffSession {
+    /// Feedback, members and reports: owners and managers.
+    pub fn manages(&self) -> bool {
+        matches!(self.staff.role, Role::Owner | Role::Manager)
+    }
+
+    /// The stores this session is limited to; None: all of the brand.
+    pub fn scope(&self) -> Option<&[StoreId]> {
+        match self.staff.role {
+            Role::Owner => None,
+            _ => Some(&self.stores),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    id: i64,
+    brand_id: i64,
+    login: String,
+    role: String,
+    display_name: String,
+    password_hash: String,
+    locked_until: Option<i64>,
+    active: i64,
+}
+
+fn role(s: &str) -> Role {
+    match s {
+        "owner" => Role::Owner,
+        "manager" => Role::Manager,
+        _ => Role::Cashier,
+    }
+}
+
+/// Checks a login and password and starts a session. A wrong login and a
+/// wrong password are the same refusal; every wrong password counts (and is
+/// committed on its own), and too many lock the account for a while.
+pub async fn sign_in(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &StaffPolicy,
+    login: &str,
+    password: &str,
+) -> Result<(StaffSession, SessionToken)> {
+    let now = clock.now_ms();
+    let row: Option<LoginRow> = match check_login(login) {
+        Ok(login) => sqlx::query_as(
+            "SELECT id, brand_id, login, role, display_name, password_hash, locked_until, active \
+                 FROM staff WHERE login = $1",
+        )
+        .bind(login)
+        .fetch_optional(db.pool())
+        .await?,
+        Err(_) => None,
+    };
+    let Some(row) = row.filter(|r| r.active == 1) else {
+        let _ = verify_password(password, DUMMY_HASH);
+        return Err(Error::StaffSignInFailed);
+    };
+    if let Some(until) = row.locked_until.filter(|u| *u > now) {
+        return Err(Error::StaffLocked {
+            wait_secs: (until - now + 999) / 1000,
+        });
+    }
+    if !verify_password(password, &row.password_hash) {
+        let (failures,): (i64,) = sqlx::query_as(
+            "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(row.id)
+        .fetch_one(db.pool())
+        .await?;
+        if let Some(lock) = policy.lock_for(failures) {
+            sqlx::query("UPDATE staff SET locked_until = $1 WHERE id = $2")
+                .bind(now + lock)
+                .bind(row.id)
+                .execute(db.pool())
+                .await?;
+            return Err(Error::StaffLocked {
+                wait_secs: (lock + 999) / 1000,
+            });
+        }
+        return Err(Error::StaffSignInFailed);
+    }
+    let token = SessionToken::generate();
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(row.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO staff_sessions (brand_id, staff_id, token_hash, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(row.brand_id)
+    .bind(row.id)
+    .bind(token.hash())
+    .bind(now)
+    .bind(now + policy.absolute_ms)
+    .execute(&mut *tx)
+    .await?;
+    let session = load(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok((session, token))
+}
+
+async fn load(conn: &mut AnyConnection, row: LoginRow) -> Result<StaffSession> {
+    let stores: Vec<(i64,)> =
+        sqlx::query_as("SELECT store_id FROM staff_stores WHERE staff_id = $1 ORDER BY store_id")
+            .bind(row.id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(StaffSession {
+        staff: Staff {
+            id: StaffId(row.id),
+            brand_id: BrandId(row.brand_id),
+            login: row.login,
+            role: role(&row.role),
+            display_name: row.display_name,
+        },
+        stores: stores.into_iter().map(|s| StoreId(s.0)).collect(),
+    })
+}
+
+/// The staff member a live session belongs to, or None.
+pub async fn resolve(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &StaffPolicy,
+    token: &SessionToken,
+) -> Result<Option<StaffSession>> {
+    let now = clock.now_ms();
+    let found: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT s.id, s.staff_id, s.last_seen_at FROM staff_sessions s JOIN staff t ON t.id = s.staff_id \
+         WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3 \
+           AND t.active = 1",
+    )
+    .bind(token.hash())
+    .bind(now)
+    .bind(now - policy.idle_ms)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((session, staff, last_seen)) = found else {
+        return Ok(None);
+    };
+    if now - last_seen > TOUCH_EVERY_MS {
+        sqlx::query(
+            "UPDATE staff_sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(session)
+        .execute(db.pool())
+        .await?;
+    }
+    let mut conn = db.pool().acquire().await?;
+    let row: LoginRow = sqlx::query_as(
+        "SELECT id, brand_id, login, role, display_name, password_hash, locked_until, active \
+         FROM staff WHERE id = $1",
+    )
+    .bind(staff)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Some(load(&mut conn, row).await?))
+}
+
+/// Signs out: the token stops working at once.
+pub async fn end(db: &Db, clock: &dyn Clock, token: &SessionToken) -> Result<()> {
+    sqlx::query(
+        "UPDATE staff_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
+    )
+    .bind(clock.now_ms())
+    .bind(token.hash())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Gives a manager or cashier their stores (replacing the previous ones).
+pub async fn assign_stores(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    staff: StaffId,
+    stores: &[StoreId],
+) -> Result<()> {
+    let (owner,): (i64,) = sqlx::query_as("SELECT brand_id FROM staff WHERE id = $1")
+        .bind(staff.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::invalid("staff", Invalid::Format))?;
+    if owner != brand.0 {
+        return Err(Error::invalid("staff", Invalid::Format));
+    }
+    sqlx::query("DELETE FROM staff_stores WHERE staff_id = $1")
+        .bind(staff.0)
+        .execute(&mut *conn)
+        .await?;
+    for store in stores {
+        sqlx::query("INSERT INTO staff_stores (brand_id, staff_id, store_id) VALUES ($1, $2, $3)")
+            .bind(brand.0)
+            .bind(staff.0)
+            .bind(store.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::error::store_not_found)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_starts_after_five_failures_and_doubles_up_to_a_day() {
+        let p = StaffPolicy::default();
+        assert_eq!(p.lock_for(4), None);
+        assert_eq!(p.lock_for(5), Some(15 * 60_000));
+        assert_eq!(p.lock_for(6), Some(30 * 60_000));
+        assert_eq!(p.lock_for(40), Some(24 * 3_600_000));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_password("anything at all", DUMMY_HASH));
+    }
+}

@@ -1,0 +1,130 @@
+//! Staff sign-in on both backends: sessions, the lockout, and a manager who
+//! sees only their stores' feedback.
+
+use loyalty::feedback::{self, InboxFilter, Stars, Submission};
+use loyalty::staff::{self, Role};
+use loyalty::staff_sessions::{self, StaffPolicy};
+use loyalty::stores::{self, NewStore};
+use loyalty::{db_test, Error, FixedClock};
+
+const T0: i64 = 1_795_579_200_000;
+const PASSWORD: &str = "correct horse battery";
+
+db_test!(
+    async fn a_session_starts_with_the_right_password_and_ends_on_sign_out(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &clock, brand.id, Role::Owner, "laoma.owner", "店长", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        let policy = StaffPolicy::default();
+        assert!(matches!(
+            staff_sessions::sign_in(&db, &clock, &policy, "nobody", PASSWORD).await,
+            Err(Error::StaffSignInFailed)
+        ));
+        let (session, token) = staff_sessions::sign_in(&db, &clock, &policy, " LaoMa.Owner ", PASSWORD).await.unwrap();
+        assert_eq!(session.staff.role, Role::Owner);
+        assert_eq!(session.scope(), None, "an owner sees the whole brand");
+        let again = staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap().unwrap();
+        assert_eq!(again.staff.id, session.staff.id);
+        clock.advance_ms(policy.idle_ms + 1);
+        assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None, "idle too long");
+        let (_, token) = staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+        staff_sessions::end(&db, &clock, &token).await.unwrap();
+        assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
+    }
+);
+
+db_test!(
+    async fn five_wrong_passwords_lock_the_account_even_against_the_right_one(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &clock, brand.id, Role::Cashier, "till.one", "收银", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        let policy = StaffPolicy::default();
+        for _ in 0..4 {
+            assert!(matches!(
+                staff_sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+                Err(Error::StaffSignInFailed)
+            ));
+        }
+        assert!(matches!(
+            staff_sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+            Err(Error::StaffLocked { wait_secs: 900 })
+        ));
+        assert!(matches!(
+            staff_sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await,
+            Err(Error::StaffLocked { .. })
+        ));
+        clock.advance_ms(15 * 60_000);
+        staff_sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await.unwrap();
+        // A success resets the count: four more wrong ones do not lock.
+        for _ in 0..4 {
+            assert!(matches!(
+                staff_sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+                Err(Error::StaffSignInFailed)
+            ));
+        }
+    }
+);
+
+db_test!(
+    async fn a_manager_sees_and_answers_only_their_stores_feedback(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, first) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let second = stores::create(&mut tx, &clock, brand.id, NewStore { code: "S2".into(), name: "二店".into(), address: String::new() })
+            .await
+            .unwrap()
+            .id;
+        let manager = staff::create(&mut tx, &clock, brand.id, Role::Manager, "laoma.mgr", "经理", PASSWORD).await.unwrap();
+        staff_sessions::assign_stores(&mut tx, brand.id, manager.id, &[second]).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut ids = Vec::new();
+        for (i, store) in [first, second].into_iter().enumerate() {
+            let mut tx = db.begin().await.unwrap();
+            let sent = feedback::submit(
+                &mut tx,
+                &clock,
+                &brand,
+                Submission {
+                    member: None,
+                    contact_phone: None,
+                    store: Some(store),
+                    table: None,
+                    nps: 5,
+                    stars: Stars::default(),
+                    comment: format!("店 {i}"),
+                    visit_date: None,
+                    client: format!("10.0.0.{i}"),
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            ids.push(sent.id);
+        }
+        let (session, _) = staff_sessions::sign_in(&db, &clock, &StaffPolicy::default(), "laoma.mgr", PASSWORD).await.unwrap();
+        assert_eq!(session.scope(), Some(&[second][..]));
+        let seen = feedback::inbox(
+            &db,
+            brand.id,
+            &InboxFilter { within: session.scope().map(<[_]>::to_vec), ..InboxFilter::default() },
+        )
+        .await
+        .unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].comment, "店 1");
+        let mut tx = db.begin().await.unwrap();
+        assert!(matches!(
+            feedback::reply(&mut tx, &clock, brand.id, session.scope(), session.staff.id, ids[0], "不是你的店").await,
+            Err(Error::FeedbackNotFound)
+        ));
+        feedback::reply(&mut tx, &clock, brand.id, session.scope(), session.staff.id, ids[1], "谢谢").await.unwrap();
+        tx.commit().await.unwrap();
+        let report = feedback::report(&db, brand.id, session.scope(), None, None).await.unwrap();
+        assert_eq!(report.len(), 1);
+        assert_eq!(report[0].store.as_deref(), Some("二店"));
+    }
+);
