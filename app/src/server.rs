@@ -12,6 +12,7 @@ use loyalty::members::MemberId;
 use loyalty::otp::OtpPolicy;
 use loyalty::phone::Phone;
 use loyalty::sessions::{SessionPolicy, SessionToken};
+use loyalty::staff_sessions::{StaffPolicy, StaffSession};
 use loyalty::{Db, ServerSecret, SystemClock};
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub struct PortalState {
     pub secure_cookies: bool,
     pub otp: OtpPolicy,
     pub sessions: SessionPolicy,
+    pub staff_sessions: StaffPolicy,
 }
 
 impl PortalState {
@@ -44,6 +46,7 @@ impl PortalState {
             secure_cookies: false,
             otp: OtpPolicy::default(),
             sessions: SessionPolicy::default(),
+            staff_sessions: StaffPolicy::default(),
         }
     }
 }
@@ -150,6 +153,55 @@ fn expire_cookie(state: &PortalState, name: String) {
         .http_only(true)
         .secure(state.secure_cookies)
         .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO);
+    set_cookie(&cookie.build());
+}
+
+/// The staff console's cookie: one per browser, whatever the brand, and
+/// `SameSite=Strict` (nothing links into the console from elsewhere).
+pub fn staff_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tc_staff"
+    } else {
+        "tc_staff"
+    }
+}
+
+/// The staff member signed in on this request, if any.
+pub async fn current_staff(state: &PortalState) -> Result<Option<StaffSession>, ServerFnError> {
+    let Some(token) = staff_token(state) else {
+        return Ok(None);
+    };
+    loyalty::staff_sessions::resolve(&state.db, &SystemClock, &state.staff_sessions, &token)
+        .await
+        .map_err(internal)
+}
+
+pub fn staff_token(state: &PortalState) -> Option<SessionToken> {
+    let parts = use_context::<Parts>()?;
+    let jar = request_cookies(&parts);
+    let cookie = jar.get(staff_cookie_name(state.secure_cookies))?;
+    SessionToken::from_cookie(cookie.value())
+}
+
+pub fn set_staff_cookie(state: &PortalState, token: &SessionToken) {
+    let cookie = Cookie::build((
+        staff_cookie_name(state.secure_cookies),
+        token.as_str().to_owned(),
+    ))
+    .path("/")
+    .http_only(true)
+    .secure(state.secure_cookies)
+    .same_site(SameSite::Strict);
+    set_cookie(&cookie.build());
+}
+
+pub fn clear_staff_cookie(state: &PortalState) {
+    let cookie = Cookie::build((staff_cookie_name(state.secure_cookies), ""))
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Strict)
         .max_age(cookie::time::Duration::ZERO);
     set_cookie(&cookie.build());
 }

@@ -4,9 +4,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute,
-    MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute,
-    WalletRoute,
+    AdminInbox, AdminLogin, AdminReport, BrandHome, CardRoute, ClaimRoute, CouponRoute,
+    FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute,
+    ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -53,6 +53,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:brand/feedback/thanks") view=ThanksRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/feedback/mine") view=MyFeedbackRoute ssr=SsrMode::Async />
                 <Route path=path!("/t/:token") view=TableLink ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=AdminLogin ssr=SsrMode::Async />
+                <Route path=path!("/admin/feedback") view=AdminInbox ssr=SsrMode::Async />
+                <Route path=path!("/admin/feedback/report") view=AdminReport ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

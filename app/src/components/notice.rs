@@ -44,12 +44,20 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_visit_date" => td_string!(locale, err_visit_date).to_string(),
             "invalid_store" => td_string!(locale, err_store).to_string(),
             "feedback_too_often" => td_string!(locale, err_feedback_too_often).to_string(),
+            "staff_sign_in_failed" => td_string!(locale, err_staff_sign_in_failed).to_string(),
+            "staff_locked" => {
+                td_string!(locale, err_staff_locked, mins = (secs + 59) / 60).to_string()
+            }
+            "reply_invalid" => td_string!(locale, err_reply_invalid).to_string(),
+            "feedback_not_found" => td_string!(locale, err_feedback_not_found).to_string(),
             _ => return None,
         };
         return Some((true, text));
     }
     let text = if query.get("sent").is_some() {
         td_string!(locale, notice_sent).to_string()
+    } else if query.get("replied").is_some() {
+        td_string!(locale, notice_replied).to_string()
     } else if query.get("saved").is_some() {
         td_string!(locale, notice_saved).to_string()
     } else {

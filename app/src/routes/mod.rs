@@ -1,3 +1,4 @@
+mod admin;
 mod brand_home;
 mod card;
 mod coupons;
@@ -10,6 +11,7 @@ mod privacy;
 mod profile;
 mod table_link;
 
+pub use admin::{AdminInbox, AdminLogin, AdminReport};
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
 pub use coupons::{ClaimRoute, CouponRoute, WalletRoute};

@@ -1,0 +1,373 @@
+//! The staff console's server functions: sign-in, the feedback inbox with
+//! replies, and the NPS report. Every function checks the session, the role
+//! and the brand and stores on the server; a hidden button is not the check.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::functions::members::BrandInfo;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInfo {
+    pub brand: BrandInfo,
+    pub display_name: String,
+    /// owner, manager, cashier
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub id: i64,
+    pub day: String,
+    pub store: Option<String>,
+    pub table: Option<String>,
+    /// The member's number, or a guest's masked phone.
+    pub who: Option<String>,
+    pub is_member: bool,
+    pub nps: i64,
+    pub segment: String,
+    pub stars: [Option<i64>; 3],
+    pub comment: String,
+    pub reply: Option<String>,
+    pub handled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxQuery {
+    pub segment: String,
+    pub unanswered: bool,
+    pub store: Option<i64>,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub staff: StaffInfo,
+    pub query: InboxQuery,
+    /// The stores this staff member may filter by.
+    pub stores: Vec<(i64, String)>,
+    pub items: Vec<InboxItem>,
+    /// Where a reply form returns to: this page with its filters.
+    pub back: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffLoad<T> {
+    /// Not signed in: sent to the sign-in page.
+    SignedOut,
+    /// Signed in, but this page is not for their role.
+    Forbidden(StaffInfo),
+    Page(Box<T>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportLine {
+    pub store: Option<String>,
+    pub month: String,
+    pub promoters: i64,
+    pub passives: i64,
+    pub detractors: i64,
+    pub nps: Option<i64>,
+    /// Average stars as text, `4.3`.
+    pub food: Option<String>,
+    pub service: Option<String>,
+    pub ambience: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPage {
+    pub staff: StaffInfo,
+    pub lines: Vec<ReportLine>,
+}
+
+#[cfg(feature = "ssr")]
+mod edge {
+    use super::*;
+    use crate::server::{current_staff, internal, see_other, PortalState};
+    use loyalty::brands::Brand;
+    use loyalty::staff_sessions::StaffSession;
+
+    /// The signed-in manager or owner and their brand; anyone else has been
+    /// redirected (signed out) or gets `Forbidden`.
+    pub async fn manager<T>(
+        state: &PortalState,
+        here: &str,
+    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, ServerFnError> {
+        let Some(session) = current_staff(state).await? else {
+            see_other(&format!("/admin?next={}", super::urlencode(here)));
+            return Ok(Err(StaffLoad::SignedOut));
+        };
+        let brand = loyalty::brands::find(&state.db, session.staff.brand_id)
+            .await
+            .map_err(internal)?;
+        let info = StaffInfo {
+            brand: BrandInfo::from(&brand),
+            display_name: session.staff.display_name.clone(),
+            role: session.staff.role.as_str().to_owned(),
+        };
+        if !session.manages() {
+            crate::server::set_status(http::StatusCode::FORBIDDEN);
+            return Ok(Err(StaffLoad::Forbidden(info)));
+        }
+        Ok(Ok((session, brand, info)))
+    }
+}
+
+/// Percent-encodes a path for a `next=` parameter.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Only a console page may be where a form returns to.
+fn safe_back(back: &str) -> String {
+    if back.starts_with("/admin/") && !back.contains("//") && !back.contains('\\') {
+        back.to_owned()
+    } else {
+        "/admin/feedback".to_owned()
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "staff_sign_in")]
+pub async fn staff_sign_in(
+    login: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::server::{internal, portal_state, see_other, set_staff_cookie};
+    use loyalty::Error;
+
+    let state = portal_state()?;
+    match loyalty::staff_sessions::sign_in(
+        &state.db,
+        &loyalty::SystemClock,
+        &state.staff_sessions,
+        &login,
+        &password,
+    )
+    .await
+    {
+        Ok((_, token)) => {
+            set_staff_cookie(&state, &token);
+            see_other(&safe_back(next.as_deref().unwrap_or("/admin/feedback")));
+        }
+        Err(Error::StaffSignInFailed) => see_other("/admin?error=staff_sign_in_failed"),
+        Err(Error::StaffLocked { wait_secs }) => {
+            see_other(&format!("/admin?error=staff_locked&secs={wait_secs}"))
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "staff_sign_out")]
+pub async fn staff_sign_out() -> Result<(), ServerFnError> {
+    use crate::server::{clear_staff_cookie, internal, portal_state, see_other, staff_token};
+
+    let state = portal_state()?;
+    if let Some(token) = staff_token(&state) {
+        loyalty::staff_sessions::end(&state.db, &loyalty::SystemClock, &token)
+            .await
+            .map_err(internal)?;
+    }
+    clear_staff_cookie(&state);
+    see_other("/admin?notice=signed_out");
+    Ok(())
+}
+
+/// Whether this browser is signed in to the console (the sign-in page then
+/// offers the way in instead of the form).
+#[server(prefix = "/fn", endpoint = "load_staff")]
+pub async fn load_staff() -> Result<Option<StaffInfo>, ServerFnError> {
+    use crate::server::{current_staff, internal, portal_state};
+
+    let state = portal_state()?;
+    let Some(session) = current_staff(&state).await? else {
+        return Ok(None);
+    };
+    let brand = loyalty::brands::find(&state.db, session.staff.brand_id)
+        .await
+        .map_err(internal)?;
+    Ok(Some(StaffInfo {
+        brand: BrandInfo::from(&brand),
+        display_name: session.staff.display_name,
+        role: session.staff.role.as_str().to_owned(),
+    }))
+}
+
+#[server(prefix = "/fn", endpoint = "load_inbox")]
+pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, ServerFnError> {
+    use crate::server::{internal, portal_state};
+    use loyalty::feedback::{self, InboxFilter, Segment};
+    use loyalty::stores::StoreId;
+
+    let state = portal_state()?;
+    let (session, brand, info) = match edge::manager(&state, "/admin/feedback").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let scope = session.scope().map(<[_]>::to_vec);
+    let stores: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|s| scope.as_ref().is_none_or(|within| within.contains(&s.id)))
+        .map(|s| (s.id.0, s.name))
+        .collect();
+    let filter = InboxFilter {
+        segment: Segment::parse(&query.segment),
+        unanswered: query.unanswered,
+        // A store outside the scope filters to nothing rather than widening it.
+        store: query.store.map(StoreId),
+        from: query.from.parse().ok(),
+        to: query.to.parse().ok(),
+        within: scope,
+    };
+    let items = feedback::inbox(&state.db, brand.id, &filter)
+        .await
+        .map_err(internal)?;
+    let mut back = format!(
+        "/admin/feedback?segment={}&store={}&from={}&to={}",
+        urlencode(&query.segment),
+        query.store.map(|s| s.to_string()).unwrap_or_default(),
+        urlencode(&query.from),
+        urlencode(&query.to)
+    );
+    if query.unanswered {
+        back.push_str("&unanswered=on");
+    }
+    Ok(StaffLoad::Page(Box::new(InboxPage {
+        staff: info,
+        stores,
+        back,
+        items: items
+            .into_iter()
+            .map(|f| InboxItem {
+                id: f.id.0,
+                is_member: f.member.is_some(),
+                who: f.member_no.or(f.contact),
+                day: f.day,
+                store: f.store,
+                table: f.table,
+                segment: Segment::of(f.nps).as_str().to_owned(),
+                nps: f.nps,
+                stars: [f.stars.food, f.stars.service, f.stars.ambience],
+                comment: f.comment,
+                reply: f.reply,
+                handled: f.handled,
+            })
+            .collect(),
+        query,
+    })))
+}
+
+#[server(prefix = "/fn", endpoint = "reply_feedback")]
+pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), ServerFnError> {
+    use crate::server::{internal, portal_state, see_other};
+    use loyalty::feedback::{self, FeedbackId};
+
+    let state = portal_state()?;
+    let (session, brand, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let back = safe_back(&back);
+    let sep = if back.contains('?') { '&' } else { '?' };
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    match feedback::reply(
+        &mut tx,
+        &loyalty::SystemClock,
+        brand.id,
+        session.scope(),
+        session.staff.id,
+        FeedbackId(id),
+        &reply,
+    )
+    .await
+    {
+        Ok(()) => {
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            see_other(&format!("{back}{sep}replied={id}#f{id}"));
+        }
+        Err(loyalty::Error::Invalid { .. }) => {
+            see_other(&format!("{back}{sep}error=reply_invalid#f{id}"))
+        }
+        Err(loyalty::Error::FeedbackNotFound) => {
+            see_other(&format!("{back}{sep}error=feedback_not_found"))
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "mark_feedback")]
+pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), ServerFnError> {
+    use crate::server::{internal, portal_state, see_other};
+    use loyalty::feedback::{self, FeedbackId};
+
+    let state = portal_state()?;
+    let (session, brand, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let back = safe_back(&back);
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(e.into()))?;
+    match feedback::set_handled(
+        &mut conn,
+        &loyalty::SystemClock,
+        brand.id,
+        session.scope(),
+        FeedbackId(id),
+        handled,
+    )
+    .await
+    {
+        Ok(()) | Err(loyalty::Error::FeedbackNotFound) => see_other(&format!("{back}#f{id}")),
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "load_report")]
+pub async fn load_report() -> Result<StaffLoad<ReportPage>, ServerFnError> {
+    use crate::server::{internal, portal_state};
+
+    let state = portal_state()?;
+    let (session, brand, info) = match edge::manager(&state, "/admin/feedback/report").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let rows = loyalty::feedback::report(&state.db, brand.id, session.scope(), None, None)
+        .await
+        .map_err(internal)?;
+    let stars = |v: Option<i64>| v.map(|x| format!("{}.{}", x / 10, x % 10));
+    Ok(StaffLoad::Page(Box::new(ReportPage {
+        staff: info,
+        lines: rows
+            .into_iter()
+            .map(|r| ReportLine {
+                store: r.store,
+                month: r.month,
+                promoters: r.nps.promoters,
+                passives: r.nps.passives,
+                detractors: r.nps.detractors,
+                nps: r.nps.score(),
+                food: stars(r.food),
+                service: stars(r.service),
+                ambience: stars(r.ambience),
+            })
+            .collect(),
+    })))
+}

@@ -1,0 +1,290 @@
+//! The staff console over HTTP: signing in, the feedback inbox and its
+//! replies, the report, and who may see and answer what.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{location, spawn_app, Browser, TestApp};
+use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::staff::{self, Role};
+use loyalty::stores::{self, NewStore};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Staff of the demo brand: an owner, a manager of the second store, a
+/// cashier; and the owner of another brand.
+async fn staff(app: &TestApp) {
+    let db = &app._db.db;
+    let clock = loyalty::SystemClock;
+    let demo = brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
+        .await
+        .unwrap();
+    let second = stores::list(db, demo.id).await.unwrap()[1].id;
+    let mut tx = db.begin().await.unwrap();
+    staff::create(
+        &mut tx,
+        &clock,
+        demo.id,
+        Role::Owner,
+        "boss",
+        "老板",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let manager = staff::create(
+        &mut tx,
+        &clock,
+        demo.id,
+        Role::Manager,
+        "mgr2",
+        "二店经理",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    loyalty::staff_sessions::assign_stores(&mut tx, demo.id, manager.id, &[second])
+        .await
+        .unwrap();
+    staff::create(
+        &mut tx,
+        &clock,
+        demo.id,
+        Role::Cashier,
+        "till",
+        "收银",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let other = brands::create(
+        &mut tx,
+        &clock,
+        NewBrand {
+            slug: BrandSlug::parse("other").unwrap(),
+            name: "别家".into(),
+            theme_color: ThemeColor::default(),
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    .unwrap();
+    stores::create(
+        &mut tx,
+        &clock,
+        other.id,
+        NewStore {
+            code: "X1".into(),
+            name: "别店".into(),
+            address: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    staff::create(
+        &mut tx,
+        &clock,
+        other.id,
+        Role::Owner,
+        "rival",
+        "别家老板",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn sign_in<'a>(app: &'a TestApp, login: &str) -> Browser<'a> {
+    let mut b = Browser::new(app);
+    let r = b
+        .post(
+            "/fn/staff_sign_in",
+            &[
+                ("login", login),
+                ("password", PASSWORD),
+                ("next", "/admin/feedback"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/feedback", "{login} signs in");
+    b
+}
+
+/// A member's feedback at the first demo store (人民广场店).
+async fn member_feedback<'a>(app: &'a TestApp) -> Browser<'a> {
+    let mut member = Browser::new(app);
+    member.join("13800138000", true).await;
+    let page = member.page("/r/demo/feedback").await;
+    let store = page
+        .split("<select id=\"store\"")
+        .nth(1)
+        .unwrap()
+        .split("<option value=\"")
+        .nth(2)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let sent = member
+        .post(
+            "/fn/send_feedback",
+            &[
+                ("slug", "demo"),
+                ("nps", "4"),
+                ("comment", "汤是凉的"),
+                ("store", &store),
+            ],
+        )
+        .await;
+    assert!(location(&sent).starts_with("/r/demo/feedback/thanks"));
+    member
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_a_strict_cookie_and_wrong_passwords_are_explained() {
+    let app = spawn_app().await;
+    staff(&app).await;
+    let mut b = Browser::new(&app);
+    let form = b.page("/admin").await;
+    assert!(form.contains("action=\"/fn/staff_sign_in\""));
+    assert!(form.contains("autocomplete=\"current-password\""));
+    let wrong = b
+        .post(
+            "/fn/staff_sign_in",
+            &[("login", "boss"), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(location(&wrong), "/admin?error=staff_sign_in_failed");
+    assert!(b
+        .page("/admin?error=staff_sign_in_failed")
+        .await
+        .contains("账号或密码不正确。"));
+    let unknown = b
+        .post(
+            "/fn/staff_sign_in",
+            &[("login", "nobody"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        location(&unknown),
+        "/admin?error=staff_sign_in_failed",
+        "the same refusal"
+    );
+
+    let ok = b
+        .post(
+            "/fn/staff_sign_in",
+            &[("login", "boss"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&ok), "/admin/feedback");
+    let cookie = b
+        .last_set_cookies
+        .iter()
+        .find(|c| c.starts_with("tc_staff="))
+        .expect("a staff cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let inbox = b.page("/admin/feedback").await;
+    assert!(inbox.contains("老板 · 山野小馆"));
+
+    let out = b.post("/fn/staff_sign_out", &[]).await;
+    assert_eq!(location(&out), "/admin?notice=signed_out");
+    let away = b.get("/admin/feedback").await;
+    assert_eq!(away.status(), StatusCode::SEE_OTHER);
+    assert!(location(&away).starts_with("/admin?next="));
+}
+
+#[tokio::test]
+async fn the_owner_answers_and_the_member_reads_it_but_nobody_outside_may() {
+    let app = spawn_app().await;
+    staff(&app).await;
+    let mut member = member_feedback(&app).await;
+
+    let mut owner = sign_in(&app, "boss").await;
+    let inbox = owner.page("/admin/feedback?segment=detractor").await;
+    assert!(inbox.contains("汤是凉的"));
+    assert!(inbox.contains("人民广场店"));
+    let id = inbox
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(!owner
+        .page("/admin/feedback?segment=promoter")
+        .await
+        .contains("汤是凉的"));
+
+    // The manager of the other store, the cashier and another brand's owner
+    // neither see it nor can answer it, even by posting directly.
+    let mut manager = sign_in(&app, "mgr2").await;
+    assert!(!manager.page("/admin/feedback").await.contains("汤是凉的"));
+    let r = manager
+        .post(
+            "/fn/reply_feedback",
+            &[
+                ("id", &id),
+                ("reply", "不该能回"),
+                ("back", "/admin/feedback"),
+            ],
+        )
+        .await;
+    assert!(location(&r).contains("error=feedback_not_found"));
+    let mut rival = sign_in(&app, "rival").await;
+    assert!(!rival.page("/admin/feedback").await.contains("汤是凉的"));
+    let r = rival
+        .post(
+            "/fn/reply_feedback",
+            &[
+                ("id", &id),
+                ("reply", "不该能回"),
+                ("back", "/admin/feedback"),
+            ],
+        )
+        .await;
+    assert!(location(&r).contains("error=feedback_not_found"));
+    let mut cashier = sign_in(&app, "till").await;
+    let refused = cashier.get("/admin/feedback").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let mut nobody = Browser::new(&app);
+    let r = nobody
+        .post(
+            "/fn/reply_feedback",
+            &[("id", &id), ("reply", "匿名"), ("back", "/admin/feedback")],
+        )
+        .await;
+    assert!(
+        location(&r).starts_with("/admin?next="),
+        "signed out: to the sign-in page"
+    );
+    assert!(!member
+        .page("/r/demo/feedback/mine")
+        .await
+        .contains("不该能回"));
+
+    let r = owner
+        .post(
+            "/fn/reply_feedback",
+            &[
+                ("id", &id),
+                ("reply", "非常抱歉，已提醒后厨。"),
+                ("back", "/admin/feedback?segment=detractor"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&r),
+        format!("/admin/feedback?segment=detractor&replied={id}#f{id}")
+    );
+    assert!(owner
+        .page("/admin/feedback?unanswered=on")
+        .await
+        .contains("没有符合条件的反馈。"));
+    let mine = member.page("/r/demo/feedback/mine").await;
+    assert!(mine.contains("非常抱歉，已提醒后厨。"));
+
+    let report = owner.page("/admin/feedback/report").await;
+    assert!(report.contains("class=\"chart\""), "a chart");
+    assert!(report.contains("人民广场店"));
+    assert!(report.contains(">-100<"), "one detractor of one: NPS −100");
+}
