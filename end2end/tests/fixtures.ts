@@ -2,7 +2,13 @@ import { test as base, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 
 export type DemoTable = { store: string; label: string; token: string; url: string };
-export type Demo = { brand_slug: string; portal_url: string; tables: DemoTable[] };
+export type Demo = {
+  brand_slug: string;
+  portal_url: string;
+  tables: DemoTable[];
+  owner_login: string;
+  owner_password: string;
+};
 
 export const baseUrl = (): string => {
   const url = process.env.TABLECARD_E2E_URL;
@@ -82,7 +88,7 @@ export async function posPurchase(member: string, amountFen: number, orderId: st
   return posPost('/purchases', orderId, { order_id: orderId, member, amount_fen: amountFen });
 }
 
-const randomIp = (): string =>
+export const randomIp = (): string =>
   `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
 
 /** Every test comes from its own client address (see global setup). */
