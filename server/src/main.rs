@@ -275,7 +275,7 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
             t.token, t.store, t.label
         );
     }
-    println!("  Staff console    {url}/admin   (arrives with the staff console)");
+    println!("  Staff console    {url}/admin   (feedback inbox and NPS report)");
     match password {
         Some(p) => println!("  Owner sign-in    {} / {p}", seed.owner_login),
         None => println!(
