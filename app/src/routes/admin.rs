@@ -11,22 +11,12 @@ use crate::functions::admin::{
     StaffInfo, StaffLoad,
 };
 use crate::i18n::*;
-use crate::routes::{page_locale, ServerError};
+use crate::routes::{loaded_page, page_locale};
 
 /// `/admin`: sign in, or the way into the console when already signed in.
 #[component]
 pub fn AdminLogin() -> impl IntoView {
-    let data = Resource::new_blocking(|| (), |_| load_staff());
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(staff) => view! { <Login staff /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(load_staff, |staff| view! { <Login staff /> }.into_any())
 }
 
 #[component]
@@ -87,7 +77,8 @@ fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
     }
 }
 
-fn forbidden(locale: Locale, staff: StaffInfo) -> AnyView {
+fn forbidden(staff: StaffInfo) -> AnyView {
+    let locale = page_locale(staff.brand.default_locale);
     let brand = PageBrand::from(&staff.brand);
     view! {
         <Page locale title=td_string!(locale, admin_title).to_string() brand>
@@ -109,21 +100,14 @@ pub fn AdminInbox() -> impl IntoView {
         from: q.get("from").unwrap_or_default(),
         to: q.get("to").unwrap_or_default(),
     };
-    let data = Resource::new_blocking(|| (), move |_| load_inbox(query.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(StaffLoad::Page(page)) => view! { <Inbox page=*page /> }.into_any(),
-                    Ok(StaffLoad::Forbidden(staff)) => {
-                        forbidden(page_locale(staff.brand.default_locale), staff)
-                    }
-                    Ok(StaffLoad::SignedOut) => ().into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_inbox(query.clone()),
+        |load| match load {
+            StaffLoad::Page(page) => view! { <Inbox page=*page /> }.into_any(),
+            StaffLoad::Forbidden(staff) => forbidden(staff),
+            StaffLoad::SignedOut => ().into_any(),
+        },
+    )
 }
 
 fn segment_label(locale: Locale, segment: &str) -> String {
@@ -253,21 +237,11 @@ fn Inbox(page: InboxPage) -> impl IntoView {
 /// `/admin/feedback/report`.
 #[component]
 pub fn AdminReport() -> impl IntoView {
-    let data = Resource::new_blocking(|| (), |_| load_report());
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(StaffLoad::Page(page)) => view! { <Report page=*page /> }.into_any(),
-                    Ok(StaffLoad::Forbidden(staff)) => {
-                        forbidden(page_locale(staff.brand.default_locale), staff)
-                    }
-                    Ok(StaffLoad::SignedOut) => ().into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(load_report, |load| match load {
+        StaffLoad::Page(page) => view! { <Report page=*page /> }.into_any(),
+        StaffLoad::Forbidden(staff) => forbidden(staff),
+        StaffLoad::SignedOut => ().into_any(),
+    })
 }
 
 /// NPS per line as horizontal bars around zero, drawn as SVG on the server.

@@ -12,7 +12,7 @@ use crate::functions::coupons::{
     CouponView, OfferView, RuleView, WalletLoad, WalletPage, TABS,
 };
 use crate::i18n::*;
-use crate::routes::{page_locale, NotFound, ServerError};
+use crate::routes::{loaded_page, page_locale, NotFound};
 
 fn brand_param() -> String {
     use_params_map()
@@ -29,19 +29,14 @@ pub fn WalletRoute() -> impl IntoView {
         .read_untracked()
         .get("tab")
         .unwrap_or_default();
-    let data = Resource::new_blocking(|| (), move |_| load_wallet(slug.clone(), tab.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(WalletLoad::Wallet(page)) => view! { <Wallet page=*page /> }.into_any(),
-                    Ok(WalletLoad::SignedOut) => ().into_any(),
-                    Ok(WalletLoad::NoBrand) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_wallet(slug.clone(), tab.clone()),
+        |load| match load {
+            WalletLoad::Wallet(page) => view! { <Wallet page=*page /> }.into_any(),
+            WalletLoad::SignedOut => ().into_any(),
+            WalletLoad::NoBrand => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// `/r/{brand}/coupons/{code}`.
@@ -52,40 +47,28 @@ pub fn CouponRoute() -> impl IntoView {
         .read_untracked()
         .get("code")
         .unwrap_or_default();
-    let data = Resource::new_blocking(|| (), move |_| load_coupon(slug.clone(), code.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(CouponLoad::Coupon(detail)) => view! { <Detail detail=*detail /> }.into_any(),
-                    Ok(CouponLoad::SignedOut) => ().into_any(),
-                    Ok(CouponLoad::NotFound(_) | CouponLoad::NoBrand) => {
-                        view! { <NotFound /> }.into_any()
-                    }
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_coupon(slug.clone(), code.clone()),
+        |load| match load {
+            CouponLoad::Coupon(detail) => view! { <Detail detail=*detail /> }.into_any(),
+            CouponLoad::SignedOut => ().into_any(),
+            CouponLoad::NotFound(_) | CouponLoad::NoBrand => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// `/r/{brand}/claim`.
 #[component]
 pub fn ClaimRoute() -> impl IntoView {
     let slug = brand_param();
-    let data = Resource::new_blocking(|| (), move |_| load_offers(slug.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(ClaimLoad::Claim(page)) => view! { <Claim page=*page /> }.into_any(),
-                    Ok(ClaimLoad::SignedOut) => ().into_any(),
-                    Ok(ClaimLoad::NoBrand) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_offers(slug.clone()),
+        |load| match load {
+            ClaimLoad::Claim(page) => view! { <Claim page=*page /> }.into_any(),
+            ClaimLoad::SignedOut => ().into_any(),
+            ClaimLoad::NoBrand => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// The conditions under a coupon's title: minimum bill, weekly window,

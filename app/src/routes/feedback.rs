@@ -12,7 +12,7 @@ use crate::functions::feedback::{
     MinePage, ThanksPage,
 };
 use crate::i18n::*;
-use crate::routes::{page_locale, NotFound, ServerError};
+use crate::routes::{loaded_page, page_locale, NotFound};
 
 fn brand_param() -> String {
     use_params_map()
@@ -25,56 +25,41 @@ fn brand_param() -> String {
 #[component]
 pub fn FeedbackRoute() -> impl IntoView {
     let slug = brand_param();
-    let data = Resource::new_blocking(|| (), move |_| load_feedback_form(slug.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(FormLoad::Form(page)) => view! { <Form page=*page /> }.into_any(),
-                    Ok(FormLoad::SignedOut) => ().into_any(),
-                    Ok(FormLoad::NoBrand) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_feedback_form(slug.clone()),
+        |load| match load {
+            FormLoad::Form(page) => view! { <Form page=*page /> }.into_any(),
+            FormLoad::SignedOut => ().into_any(),
+            FormLoad::NoBrand => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// `/r/{brand}/feedback/thanks`.
 #[component]
 pub fn ThanksRoute() -> impl IntoView {
     let slug = brand_param();
-    let data = Resource::new_blocking(|| (), move |_| load_thanks(slug.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Some(page)) => view! { <Thanks page /> }.into_any(),
-                    Ok(None) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_thanks(slug.clone()),
+        |load| match load {
+            Some(page) => view! { <Thanks page /> }.into_any(),
+            None => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// `/r/{brand}/feedback/mine`.
 #[component]
 pub fn MyFeedbackRoute() -> impl IntoView {
     let slug = brand_param();
-    let data = Resource::new_blocking(|| (), move |_| load_my_feedback(slug.clone()));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(MineLoad::Mine(page)) => view! { <Mine page=*page /> }.into_any(),
-                    Ok(MineLoad::SignedOut) => ().into_any(),
-                    Ok(MineLoad::NoBrand) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_my_feedback(slug.clone()),
+        |load| match load {
+            MineLoad::Mine(page) => view! { <Mine page=*page /> }.into_any(),
+            MineLoad::SignedOut => ().into_any(),
+            MineLoad::NoBrand => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// One 1–5 star question as five radio buttons.

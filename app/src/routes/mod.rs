@@ -33,3 +33,28 @@ pub(crate) fn page_locale(fallback: Locale) -> Locale {
         .unwrap_or(RequestLocale(None))
         .or(fallback)
 }
+
+/// A page whose data comes from one server function: loads it before the
+/// first byte (the page is complete without WebAssembly), renders it with
+/// `show`, and shows the friendly error page when loading fails.
+pub(crate) fn loaded_page<T, Fut>(
+    fetch: impl Fn() -> Fut + Send + Sync + 'static,
+    show: fn(T) -> leptos::prelude::AnyView,
+) -> impl leptos::prelude::IntoView
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, leptos::prelude::ServerFnError>> + Send + 'static,
+{
+    use leptos::prelude::*;
+    let data = Resource::new_blocking(|| (), move |_| fetch());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(value) => show(value),
+                    Err(_) => view! { <ServerError /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::{Page, PageBrand};
 use crate::functions::points::{load_points, EntryView, PointsLoad, PointsPage};
 use crate::i18n::*;
-use crate::routes::{page_locale, NotFound, ServerError};
+use crate::routes::{loaded_page, page_locale, NotFound};
 
 /// `/r/{brand}/points`: balance, tier progress, expiry and history.
 #[component]
@@ -17,19 +17,14 @@ pub fn PointsRoute() -> impl IntoView {
         .read_untracked()
         .get("before")
         .and_then(|b| b.parse::<i64>().ok());
-    let data = Resource::new_blocking(|| (), move |_| load_points(slug.clone(), before));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(PointsLoad::Points(page)) => view! { <Points page=*page /> }.into_any(),
-                    Ok(PointsLoad::SignedOut) => ().into_any(),
-                    Ok(PointsLoad::NoBrand) => view! { <NotFound /> }.into_any(),
-                    Err(_) => view! { <ServerError /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded_page(
+        move || load_points(slug.clone(), before),
+        |load| match load {
+            PointsLoad::Points(page) => view! { <Points page=*page /> }.into_any(),
+            PointsLoad::SignedOut => ().into_any(),
+            PointsLoad::NoBrand => view! { <NotFound /> }.into_any(),
+        },
+    )
 }
 
 /// `¥3,200` or `¥12.50`.
