@@ -206,6 +206,31 @@ pub fn clear_staff_cookie(state: &PortalState) {
     set_cookie(&cookie.build());
 }
 
+/// A value for the very next page only: signed, HttpOnly, a short life.
+pub fn put_signed_cookie(state: &PortalState, name: &'static str, value: &str, max_age_secs: i64) {
+    let mut jar = CookieJar::new();
+    jar.signed_mut(&state.cookie_key).add(
+        Cookie::build((name, value.to_owned()))
+            .path("/")
+            .http_only(true)
+            .secure(state.secure_cookies)
+            .same_site(SameSite::Strict)
+            .max_age(cookie::time::Duration::seconds(max_age_secs)),
+    );
+    for c in jar.delta() {
+        set_cookie(c);
+    }
+}
+
+/// Reads such a value and removes it, so it is shown once.
+pub fn take_signed_cookie(state: &PortalState, name: &'static str) -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    let jar = request_cookies(&parts);
+    let value = jar.signed(&state.cookie_key).get(name)?.value().to_owned();
+    expire_cookie(state, name.to_owned());
+    Some(value)
+}
+
 /// Keeps the member's language for a year, like the language menu does.
 pub fn remember_language(tag: &str) {
     let cookie = Cookie::build((locale::COOKIE, tag.to_owned()))

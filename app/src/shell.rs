@@ -4,7 +4,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    AdminInbox, AdminLogin, AdminReport, BrandHome, CardRoute, ClaimRoute, CouponRoute,
+    AdminInbox, AdminKeys, AdminLogin, AdminReport, BrandHome, CardRoute, ClaimRoute, CouponRoute,
     FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute,
     ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin") view=AdminLogin ssr=SsrMode::Async />
                 <Route path=path!("/admin/feedback") view=AdminInbox ssr=SsrMode::Async />
                 <Route path=path!("/admin/feedback/report") view=AdminReport ssr=SsrMode::Async />
+                <Route path=path!("/admin/keys") view=AdminKeys ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

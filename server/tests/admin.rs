@@ -288,3 +288,85 @@ async fn the_owner_answers_and_the_member_reads_it_but_nobody_outside_may() {
     assert!(report.contains("人民广场店"));
     assert!(report.contains(">-100<"), "one detractor of one: NPS −100");
 }
+
+#[tokio::test]
+async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
+    let app = spawn_app().await;
+    staff(&app).await;
+    let mut owner = sign_in(&app, "boss").await;
+    let page = owner.page("/admin/keys").await;
+    assert!(page.contains("人民广场店") && page.contains("静安寺店"));
+    let store = page
+        .split("<select id=\"key-store\"")
+        .nth(1)
+        .and_then(|s| s.split("<option value=\"").nth(1))
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let made = owner
+        .post(
+            "/fn/create_api_key",
+            &[("store", &store), ("name", "收银机 1")],
+        )
+        .await;
+    assert_eq!(location(&made), "/admin/keys", "the key is not in the URL");
+    let shown = owner.page("/admin/keys").await;
+    let key = shown
+        .split("class=\"mono key-once\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the new key, shown once")
+        .to_owned();
+    assert!(key.starts_with("tck_"));
+    assert!(
+        !owner.page("/admin/keys").await.contains(&key),
+        "and only once"
+    );
+
+    let lookup = |key: String| {
+        let app = &app;
+        async move {
+            app.get(
+                "/api/v1/members/lookup?member=12345678",
+                &[("authorization", &format!("Bearer {key}"))],
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(
+        lookup(key.clone()).await,
+        StatusCode::NOT_FOUND,
+        "the key works"
+    );
+    let listed = owner.page("/admin/keys").await;
+    let id = listed
+        .split("action=\"/fn/revoke_api_key\"")
+        .nth(1)
+        .and_then(|s| s.split("name=\"id\" value=\"").nth(1))
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    let mut manager = sign_in(&app, "mgr2").await;
+    assert_eq!(
+        manager.get("/admin/keys").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    manager.post("/fn/revoke_api_key", &[("id", &id)]).await;
+    assert_eq!(
+        lookup(key.clone()).await,
+        StatusCode::NOT_FOUND,
+        "a manager cannot revoke it"
+    );
+    let mut rival = sign_in(&app, "rival").await;
+    rival.post("/fn/revoke_api_key", &[("id", &id)]).await;
+    assert_eq!(
+        lookup(key.clone()).await,
+        StatusCode::NOT_FOUND,
+        "nor another brand's owner"
+    );
+
+    owner.post("/fn/revoke_api_key", &[("id", &id)]).await;
+    assert_eq!(lookup(key).await, StatusCode::UNAUTHORIZED, "revoked");
+}

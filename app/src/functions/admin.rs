@@ -82,7 +82,7 @@ pub struct ReportPage {
 }
 
 #[cfg(feature = "ssr")]
-mod edge {
+pub(crate) mod edge {
     use super::*;
     use crate::server::{current_staff, internal, see_other, PortalState};
     use loyalty::brands::Brand;
@@ -370,4 +370,153 @@ pub async fn load_report() -> Result<StaffLoad<ReportPage>, ServerFnError> {
             })
             .collect(),
     })))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLine {
+    pub id: i64,
+    pub name: String,
+    /// The first characters, to tell keys apart: `tck_7KQ3`.
+    pub prefix: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysPage {
+    pub staff: StaffInfo,
+    /// Each store with its keys.
+    pub stores: Vec<(i64, String, Vec<KeyLine>)>,
+    /// A key created a moment ago, shown this once.
+    pub new_key: Option<String>,
+}
+
+/// A key just created travels to the page that shows it in a signed,
+/// HttpOnly cookie that lives a minute: never in a URL, and gone once read.
+#[cfg(feature = "ssr")]
+const NEW_KEY_COOKIE: &str = "tc_new_key";
+
+#[cfg(feature = "ssr")]
+async fn owner<T>(
+    state: &crate::server::PortalState,
+    here: &str,
+) -> Result<
+    Result<
+        (
+            loyalty::staff_sessions::StaffSession,
+            loyalty::brands::Brand,
+            StaffInfo,
+        ),
+        StaffLoad<T>,
+    >,
+    ServerFnError,
+> {
+    match edge::manager(state, here).await? {
+        Ok((session, brand, info)) if session.staff.role == loyalty::staff::Role::Owner => {
+            Ok(Ok((session, brand, info)))
+        }
+        Ok((_, _, info)) => {
+            crate::server::set_status(http::StatusCode::FORBIDDEN);
+            Ok(Err(StaffLoad::Forbidden(info)))
+        }
+        Err(refused) => Ok(Err(refused)),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_keys")]
+pub async fn load_keys() -> Result<StaffLoad<KeysPage>, ServerFnError> {
+    use crate::server::{internal, portal_state, take_signed_cookie};
+
+    let state = portal_state()?;
+    let (_, brand, info) = match owner(&state, "/admin/keys").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
+    let mut stores = Vec::new();
+    for store in loyalty::stores::list(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+    {
+        let keys = loyalty::api_keys::list(&state.db, brand.id, store.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|k| KeyLine {
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                created: day(k.created_at),
+                last_used: k.last_used_at.map(day),
+                revoked: k.revoked_at.is_some(),
+            })
+            .collect();
+        stores.push((store.id.0, store.name, keys));
+    }
+    Ok(StaffLoad::Page(Box::new(KeysPage {
+        staff: info,
+        stores,
+        new_key: take_signed_cookie(&state, NEW_KEY_COOKIE),
+    })))
+}
+
+#[server(prefix = "/fn", endpoint = "create_api_key")]
+pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnError> {
+    use crate::server::{internal, portal_state, put_signed_cookie, see_other};
+
+    let state = portal_state()?;
+    let (_, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let name = if name.trim().is_empty() {
+        "POS".to_owned()
+    } else {
+        name
+    };
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    match loyalty::api_keys::create(
+        &mut tx,
+        &loyalty::SystemClock,
+        brand.id,
+        loyalty::stores::StoreId(store),
+        &name,
+    )
+    .await
+    {
+        Ok(key) => {
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            put_signed_cookie(&state, NEW_KEY_COOKIE, &key.key, 60);
+            see_other("/admin/keys");
+        }
+        Err(loyalty::Error::StoreNotFound) => see_other("/admin/keys?error=invalid_store"),
+        Err(loyalty::Error::Invalid { field, .. }) => {
+            see_other(&format!("/admin/keys?error=invalid_{field}"))
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "revoke_api_key")]
+pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
+    use crate::server::{internal, portal_state, see_other};
+
+    let state = portal_state()?;
+    let (_, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| internal(e.into()))?;
+    match loyalty::api_keys::revoke(&mut conn, &loyalty::SystemClock, brand.id, id).await {
+        Ok(()) | Err(loyalty::Error::ApiKeyNotFound) => see_other("/admin/keys?saved=1"),
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(())
 }

@@ -7,8 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
 use crate::functions::admin::{
-    load_inbox, load_report, load_staff, InboxItem, InboxPage, InboxQuery, ReportLine, ReportPage,
-    StaffInfo, StaffLoad,
+    load_inbox, load_keys, load_report, load_staff, InboxItem, InboxPage, InboxQuery, KeysPage,
+    ReportLine, ReportPage, StaffInfo, StaffLoad,
 };
 use crate::i18n::*;
 use crate::routes::{loaded_page, page_locale};
@@ -72,6 +72,9 @@ fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
             <span class="muted">{format!("{} · {}", staff.display_name, staff.brand.name)}</span>
             <a class="small-link" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a>
             <a class="small-link" href="/admin/feedback/report">{td_string!(locale, admin_report)}</a>
+            {(staff.role == "owner").then(|| view! {
+                <a class="small-link" href="/admin/keys">{td_string!(locale, admin_keys)}</a>
+            })}
             <SignOut locale />
         </nav>
     }
@@ -330,6 +333,111 @@ fn Report(page: ReportPage) -> impl IntoView {
                 }
                 .into_any()
             }}
+        </Page>
+    }
+}
+
+/// `/admin/keys`: the stores' POS API keys (owners only).
+#[component]
+pub fn AdminKeys() -> impl IntoView {
+    loaded_page(load_keys, |load| match load {
+        StaffLoad::Page(page) => view! { <Keys page=*page /> }.into_any(),
+        StaffLoad::Forbidden(staff) => forbidden(staff),
+        StaffLoad::SignedOut => ().into_any(),
+    })
+}
+
+#[component]
+fn Keys(page: KeysPage) -> impl IntoView {
+    let locale = page_locale(page.staff.brand.default_locale);
+    let brand = PageBrand::from(&page.staff.brand);
+    let fresh = page.new_key.clone().map(|key| {
+        view! {
+            <section class="panel" role="status">
+                <h2>{td_string!(locale, admin_key_created)}</h2>
+                <p class="mono key-once">{key}</p>
+                <p class="muted">{td_string!(locale, admin_key_once)}</p>
+            </section>
+        }
+    });
+    let options = page
+        .stores
+        .iter()
+        .map(|(id, name, _)| view! { <option value=id.to_string()>{name.clone()}</option> })
+        .collect_view();
+    let stores = page
+        .stores
+        .iter()
+        .map(|(_, name, keys)| {
+            let rows = keys
+                .iter()
+                .map(|k| {
+                    let state = if k.revoked {
+                        td_string!(locale, admin_key_revoked).to_string()
+                    } else {
+                        k.last_used
+                            .clone()
+                            .map(|d| td_string!(locale, admin_key_used, date = d).to_string())
+                            .unwrap_or_else(|| td_string!(locale, admin_key_unused).to_string())
+                    };
+                    view! {
+                        <tr>
+                            <td>{k.name.clone()}</td>
+                            <td class="mono">{format!("{}…", k.prefix)}</td>
+                            <td>{k.created.clone()}</td>
+                            <td>{state}</td>
+                            <td>
+                                {(!k.revoked).then(|| view! {
+                                    <form method="post" action="/fn/revoke_api_key">
+                                        <input type="hidden" name="id" value=k.id.to_string() />
+                                        <button class="button danger small" type="submit">{td_string!(locale, admin_key_revoke)}</button>
+                                    </form>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <h2>{name.clone()}</h2>
+                {if keys.is_empty() {
+                    view! { <p class="muted">{td_string!(locale, admin_keys_none)}</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="table-wrap">
+                            <table class="report">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">{td_string!(locale, admin_key_name)}</th>
+                                        <th scope="col">{td_string!(locale, admin_key_prefix)}</th>
+                                        <th scope="col">{td_string!(locale, admin_key_created_on)}</th>
+                                        <th scope="col">{td_string!(locale, admin_key_state)}</th>
+                                        <th scope="col"><span class="sr-only">{td_string!(locale, admin_key_revoke)}</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        </div>
+                    }
+                    .into_any()
+                }}
+            }
+        })
+        .collect_view();
+    view! {
+        <Page locale title=td_string!(locale, admin_keys).to_string() brand>
+            {console_nav(locale, &page.staff)}
+            <h1>{td_string!(locale, admin_keys)}</h1>
+            <Notice locale />
+            {fresh}
+            <form class="stack panel" method="post" action="/fn/create_api_key">
+                <label for="key-store">{td_string!(locale, admin_store)}</label>
+                <select id="key-store" name="store">{options}</select>
+                <label for="key-name">{td_string!(locale, admin_key_name)}</label>
+                <input id="key-name" name="name" maxlength="60" placeholder="POS" />
+                <button class="button primary" type="submit">{td_string!(locale, admin_key_create)}</button>
+            </form>
+            {stores}
         </Page>
     }
 }

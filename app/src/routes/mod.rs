@@ -11,7 +11,7 @@ mod privacy;
 mod profile;
 mod table_link;
 
-pub use admin::{AdminInbox, AdminLogin, AdminReport};
+pub use admin::{AdminInbox, AdminKeys, AdminLogin, AdminReport};
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
 pub use coupons::{ClaimRoute, CouponRoute, WalletRoute};
