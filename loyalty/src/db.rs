@@ -229,11 +229,20 @@ impl Db {
                 conn.execute("PRAGMA foreign_keys = OFF")
                     .await
                     .map_err(sqlx::migrate::MigrateError::from)?;
+                let before = applied(&mut conn).await;
                 let ran = SQLITE_MIGRATIONS.run(&mut *conn).await;
+                // sqlx commits each migration by itself, so this check comes
+                // after the fact: it cannot undo a bad rebuild, but it stops
+                // the server with the table named before anything builds on it.
+                // Only when a migration ran: it reads the whole database.
                 let broken: Result<Vec<(String,)>, sqlx::Error> =
-                    sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-                        .fetch_all(&mut *conn)
-                        .await;
+                    if applied(&mut conn).await != before {
+                        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                            .fetch_all(&mut *conn)
+                            .await
+                    } else {
+                        Ok(Vec::new())
+                    };
                 let restored = conn.execute("PRAGMA foreign_keys = ON").await;
                 if restored.is_err() {
                     // Never hand a connection without foreign keys back to the pool.
@@ -258,6 +267,15 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// How many migrations the database records as applied (0 before the first).
+async fn applied(conn: &mut sqlx::AnyConnection) -> i64 {
+    sqlx::query_as::<_, (i64,)>("SELECT CAST(COUNT(*) AS BIGINT) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .map(|r| r.0)
+        .unwrap_or(0)
 }
 
 /// A URL fit for a log line: the password replaced by `***`.

@@ -17,7 +17,7 @@ use crate::{coupons, points, rules, Clock, Db, Error, Result};
 
 pub const COMMENT_MAX: usize = 1000;
 pub const REPLY_MAX: usize = 1000;
-/// Feedback one client address may send a brand in an hour.
+/// Feedback one client address may send a brand in an hour (a clock hour).
 pub const PER_CLIENT_PER_HOUR: i64 = 10;
 /// Feedback one member may send in an hour.
 pub const PER_MEMBER_PER_HOUR: i64 = 5;
@@ -112,12 +112,17 @@ pub fn clean_text(field: &'static str, input: &str, max: usize) -> Result<String
         .chars()
         .filter(|c| matches!(c, '\n' | '\t') || !c.is_control())
         .peekable();
+    let mut rest = input;
     while let Some(c) = chars.next() {
+        rest = &rest[rest.find(c).map_or(rest.len(), |i| i + c.len_utf8())..];
         let opens_tag = c == '<'
             && chars
                 .peek()
                 .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
         match c {
+            // "价格<a bit high" has no tag in it: keep the words, and the
+            // sign in its full-width form so nothing can read it as markup.
+            _ if opens_tag && !rest.contains('>') => out.push('＜'),
             _ if opens_tag => in_tag = true,
             '>' if in_tag => in_tag = false,
             _ if in_tag => {}
@@ -144,6 +149,17 @@ impl RewardRule {
     pub fn applies(&self, member: Option<MemberId>, comment: &str) -> bool {
         member.is_some() && !comment.trim().is_empty() && (self.points > 0 || self.coupon.is_some())
     }
+}
+
+/// Forgets the hourly counters older than a day (the hourly job).
+pub async fn purge_limits(db: &Db, clock: &dyn Clock) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM feedback_limits WHERE window_start < $1")
+            .bind(clock.now_ms() - 24 * HOUR_MS)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }
 
 pub async fn reward_rule(conn: &mut AnyConnection, brand: BrandId) -> Result<RewardRule> {
@@ -264,30 +280,29 @@ pub async fn submit(
         store = Some(StoreId(found.ok_or(Error::TableNotFound)?.0));
     }
     let key = client_key(&s.client);
-    let since = now - HOUR_MS;
-    let (by_client,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM feedback WHERE brand_id = $1 AND client_key = $2 AND created_at > $3",
-    )
-    .bind(brand.id.0)
-    .bind(&key)
-    .bind(since)
-    .fetch_one(&mut *conn)
-    .await?;
-    let by_member = match s.member {
-        Some(m) => {
-            sqlx::query_as::<_, (i64,)>(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM feedback WHERE member_id = $1 AND created_at > $2",
-            )
-            .bind(m.0)
-            .bind(since)
-            .fetch_one(&mut *conn)
-            .await?
-            .0
+    let hour = now - now.rem_euclid(HOUR_MS);
+    let mut limits = vec![(format!("c:{key}"), PER_CLIENT_PER_HOUR)];
+    if let Some(m) = s.member {
+        limits.push((format!("m:{}", m.0), PER_MEMBER_PER_HOUR));
+    }
+    for (subject, max) in limits {
+        // One conditional upsert per limit: the count only rises below the
+        // limit, so concurrent posts cannot all pass on a stale count.
+        let counted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO feedback_limits (brand_id, subject, window_start, sent) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (brand_id, subject, window_start) \
+             DO UPDATE SET sent = feedback_limits.sent + 1 WHERE feedback_limits.sent < $4 \
+             RETURNING sent",
+        )
+        .bind(brand.id.0)
+        .bind(&subject)
+        .bind(hour)
+        .bind(max)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if counted.is_none() {
+            return Err(Error::FeedbackTooOften);
         }
-        None => 0,
-    };
-    if by_client >= PER_CLIENT_PER_HOUR || by_member >= PER_MEMBER_PER_HOUR {
-        return Err(Error::FeedbackTooOften);
     }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO feedback (brand_id, store_id, table_id, member_id, contact_phone, nps, food, service, \
@@ -328,7 +343,9 @@ pub async fn submit(
          ON CONFLICT DO NOTHING RETURNING feedback_id",
     )
     .bind(member.0)
-    .bind(store.map_or(0, |x| x.0))
+    // Only a table's QR proves where the diner ate: a store picked from the
+    // list counts as "no store", so naming every store earns nothing extra.
+    .bind(if s.table.is_some() { store.map_or(0, |x| x.0) } else { 0 })
     .bind(&today)
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -800,6 +817,10 @@ mod tests {
         assert_eq!(
             clean_text("comment", "<script>alert(1)</script>好吃<b>!</b>", 1000).unwrap(),
             "alert(1)好吃!"
+        );
+        assert_eq!(
+            clean_text("comment", "价格<a bit high", 1000).unwrap(),
+            "价格＜a bit high"
         );
         assert_eq!(
             clean_text("comment", "  人均 < 100 元  ", 1000).unwrap(),

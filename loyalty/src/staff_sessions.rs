@@ -32,7 +32,44 @@ impl Default for StaffPolicy {
     }
 }
 
+/// At most this many password checks run at once: each takes about 19 MiB
+/// and tens of milliseconds of a core, off the async workers.
+static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+async fn verify(password: String, hash: String) -> bool {
+    let Ok(_permit) = VERIFYING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
 impl StaffPolicy {
+    /// The new `locked_until` for the attempt being counted, as SQL over the
+    /// row's `failed_logins` (before the increment) and `$2`, now: unchanged
+    /// below the limit, then the lock for that many failures. Only numbers
+    /// from the policy go into the text.
+    fn lock_sql(&self) -> String {
+        let mut sql = format!(
+            "CASE WHEN failed_logins + 1 < {} THEN locked_until",
+            self.max_failures
+        );
+        for over in 0..12 {
+            if let Some(lock) = self.lock_for(self.max_failures + over) {
+                sql.push_str(&format!(
+                    " WHEN failed_logins + 1 = {} THEN $2 + {lock}",
+                    self.max_failures + over
+                ));
+            }
+        }
+        let longest = self
+            .lock_for(self.max_failures + 12)
+            .unwrap_or(self.lock_ms);
+        sql.push_str(&format!(" ELSE $2 + {longest} END"));
+        sql
+    }
+
     /// How long an account stays locked after `failures` wrong passwords in a row.
     pub fn lock_for(&self, failures: i64) -> Option<i64> {
         let over = failures - self.max_failures;
@@ -78,7 +115,6 @@ struct LoginRow {
     role: String,
     display_name: String,
     password_hash: String,
-    locked_until: Option<i64>,
     active: i64,
 }
 
@@ -102,42 +138,51 @@ pub async fn sign_in(
 ) -> Result<(StaffSession, SessionToken)> {
     let now = clock.now_ms();
     let row: Option<LoginRow> = match check_login(login) {
-        Ok(login) => sqlx::query_as(
-            "SELECT id, brand_id, login, role, display_name, password_hash, locked_until, active \
+        Ok(login) => {
+            sqlx::query_as(
+                "SELECT id, brand_id, login, role, display_name, password_hash, active \
                  FROM staff WHERE login = $1",
-        )
-        .bind(login)
-        .fetch_optional(db.pool())
-        .await?,
+            )
+            .bind(login)
+            .fetch_optional(db.pool())
+            .await?
+        }
         Err(_) => None,
     };
     let Some(row) = row.filter(|r| r.active == 1) else {
-        let _ = verify_password(password, DUMMY_HASH);
+        let _ = verify(password.to_owned(), DUMMY_HASH.to_owned()).await;
         return Err(Error::StaffSignInFailed);
     };
-    if let Some(until) = row.locked_until.filter(|u| *u > now) {
-        return Err(Error::StaffLocked {
-            wait_secs: (until - now + 999) / 1000,
-        });
-    }
-    if !verify_password(password, &row.password_hash) {
-        let (failures,): (i64,) = sqlx::query_as(
-            "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-        )
-        .bind(row.id)
-        .fetch_one(db.pool())
-        .await?;
-        if let Some(lock) = policy.lock_for(failures) {
-            sqlx::query("UPDATE staff SET locked_until = $1 WHERE id = $2")
-                .bind(now + lock)
+    // Every attempt is counted before the password is checked, in the one
+    // statement that also refuses a locked account and sets the lock on the
+    // attempt that reaches the limit. However many guesses arrive at once,
+    // at most `max_failures` of them get checked before the lock holds.
+    let counted: Option<(i64,)> = sqlx::query_as(&format!(
+        "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
+        policy.lock_sql()
+    ))
+    .bind(row.id)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((attempt,)) = counted else {
+        let (until,): (Option<i64>,) =
+            sqlx::query_as("SELECT locked_until FROM staff WHERE id = $1")
                 .bind(row.id)
-                .execute(db.pool())
+                .fetch_one(db.pool())
                 .await?;
-            return Err(Error::StaffLocked {
+        return Err(Error::StaffLocked {
+            wait_secs: (until.unwrap_or(now) - now + 999).max(1000) / 1000,
+        });
+    };
+    if !verify(password.to_owned(), row.password_hash.clone()).await {
+        return Err(match policy.lock_for(attempt) {
+            Some(lock) => Error::StaffLocked {
                 wait_secs: (lock + 999) / 1000,
-            });
-        }
-        return Err(Error::StaffSignInFailed);
+            },
+            None => Error::StaffSignInFailed,
+        });
     }
     let token = SessionToken::generate();
     let mut tx = db.begin().await?;
@@ -211,7 +256,7 @@ pub async fn resolve(
     }
     let mut conn = db.pool().acquire().await?;
     let row: LoginRow = sqlx::query_as(
-        "SELECT id, brand_id, login, role, display_name, password_hash, locked_until, active \
+        "SELECT id, brand_id, login, role, display_name, password_hash, active \
          FROM staff WHERE id = $1",
     )
     .bind(staff)

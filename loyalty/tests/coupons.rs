@@ -235,7 +235,8 @@ db_test!(
         shop.clock.set_ms(T0 + 3 * DAY);
         assert_eq!(
             refusal(shop.redeem(&c, "B", 10_000).await),
-            Refusal::Expired { at_ms: T0 + 3 * DAY, date: "2026-11-28".into() }
+            Refusal::Expired { at_ms: T0 + 3 * DAY, date: "2026-11-28".into() },
+            "valid until noon on the 28th: the 28th was its last day"
         );
 
         // A gold coupon is for gold members.

@@ -258,3 +258,54 @@ db_test!(
         assert_eq!(r.ambience, None);
     }
 );
+
+db_test!(
+    async fn naming_another_store_from_the_list_earns_nothing_more_the_same_day(db) {
+        let shop = Shop::open(db.clone()).await;
+        let mut tx = db.begin().await.unwrap();
+        let second = loyalty::stores::create(
+            &mut tx,
+            &shop.clock,
+            shop.brand.id,
+            loyalty::stores::NewStore { code: "S2".into(), name: "二店".into(), address: String::new() },
+        )
+        .await
+        .unwrap()
+        .id;
+        let table = tables::create(&mut tx, &shop.clock, &shop.brand, second, "B1").await.unwrap();
+        tx.commit().await.unwrap();
+        let m = join_member(&db, &shop.clock, &shop.brand, "13800138000").await;
+        assert_eq!(shop.send(shop.form(Some(m), 9, "一店")).await.unwrap().reward_points, 10);
+        let mut listed = shop.form(Some(m), 9, "二店");
+        listed.store = Some(second);
+        assert_eq!(shop.send(listed).await.unwrap().reward_points, 0, "a store from the list proves nothing");
+        let mut at_table = shop.form(Some(m), 9, "二店，扫了桌码");
+        at_table.store = None;
+        at_table.table = Some(table.id);
+        assert_eq!(shop.send(at_table).await.unwrap().reward_points, 10, "a table's QR proves the store");
+    }
+);
+
+db_test!(
+    async fn fifteen_posts_at_once_from_one_address_store_ten(db) {
+        let shop = std::sync::Arc::new(Shop::open(db.clone()).await);
+        let mut tasks = Vec::new();
+        for i in 0..15 {
+            let shop = shop.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut f = shop.form(None, 5, &format!("#{i}"));
+                f.client = "10.7.7.7".into();
+                shop.send(f).await
+            }));
+        }
+        let (mut ok, mut refused) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(Error::FeedbackTooOften) => refused += 1,
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!((ok, refused), (10, 5));
+    }
+);

@@ -128,3 +128,39 @@ db_test!(
         assert_eq!(report[0].store.as_deref(), Some("二店"));
     }
 );
+
+db_test!(
+    async fn twenty_guesses_at_once_get_five_password_checks(db) {
+        let clock = std::sync::Arc::new(FixedClock::at(T0));
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &*clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &*clock, brand.id, Role::Owner, "laoma.owner", "店长", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (db, clock) = (db.clone(), clock.clone());
+            tasks.push(tokio::spawn(async move {
+                staff_sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", &format!("guess number {i}"))
+                    .await
+            }));
+        }
+        let (mut wrong, mut locked) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Err(Error::StaffSignInFailed) => wrong += 1,
+                Err(Error::StaffLocked { .. }) => locked += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((wrong, locked), (4, 16), "four wrong, the fifth locks, the rest never checked");
+        let (failures,): (i64,) = sqlx::query_as("SELECT failed_logins FROM staff WHERE login = 'laoma.owner'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(failures, 5);
+        assert!(matches!(
+            staff_sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", PASSWORD).await,
+            Err(Error::StaffLocked { .. })
+        ));
+    }
+);

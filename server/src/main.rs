@@ -181,6 +181,9 @@ async fn serve(config: &Config) -> CliResult {
                 if let Err(e) = loyalty::idempotency::purge_old(&db, &SystemClock).await {
                     tracing::warn!(error = %e, "purging old idempotency records failed");
                 }
+                if let Err(e) = loyalty::feedback::purge_limits(&db, &SystemClock).await {
+                    tracing::warn!(error = %e, "purging old feedback counters failed");
+                }
             }
         }
     });

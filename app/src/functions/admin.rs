@@ -128,7 +128,11 @@ pub fn urlencode(s: &str) -> String {
 
 /// Only a console page may be where a form returns to.
 fn safe_back(back: &str) -> String {
-    if back.starts_with("/admin/") && !back.contains("//") && !back.contains('\\') {
+    if back.starts_with("/admin/")
+        && !back.contains("//")
+        && !back.contains('\\')
+        && !back.chars().any(char::is_control)
+    {
         back.to_owned()
     } else {
         "/admin/feedback".to_owned()

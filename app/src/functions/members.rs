@@ -167,9 +167,14 @@ mod edge {
     /// Where to go after signing in: a page of this brand, else the card.
     pub fn safe_next(brand: &Brand, next: Option<&str>) -> String {
         let prefix = format!("/r/{}/", brand.slug);
-        next.filter(|n| n.starts_with(&prefix) && !n.contains("//") && !n.contains('\\'))
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("/r/{}/card", brand.slug))
+        next.filter(|n| {
+            n.starts_with(&prefix)
+                && !n.contains("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("/r/{}/card", brand.slug))
     }
 
     pub fn join_url(brand: &Brand, query: &str, next: Option<&str>) -> String {

@@ -60,6 +60,16 @@ CREATE TABLE feedback_rewards (
     PRIMARY KEY (member_id, store_key, day)
 );
 
+-- The hourly limits (per client address and per member): one counter per
+-- subject and hour, raised by one conditional upsert, so parallel posts
+-- cannot all slip under the limit.
+CREATE TABLE feedback_limits (
+    brand_id     BIGINT NOT NULL,
+    subject      TEXT   NOT NULL,
+    window_start BIGINT NOT NULL,
+    sent         BIGINT NOT NULL CHECK (sent >= 1),
+    PRIMARY KEY (brand_id, subject, window_start)
+);
+
 CREATE INDEX feedback_brand_idx ON feedback (brand_id, created_at);
 CREATE INDEX feedback_member_idx ON feedback (member_id);
-CREATE INDEX feedback_client_idx ON feedback (client_key, created_at);

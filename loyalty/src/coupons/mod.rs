@@ -17,7 +17,7 @@ pub use code::CouponCode;
 pub use rule::{clock_time, yuan, Kind, Rule, Window};
 
 use crate::brands::{Brand, BrandId};
-use crate::error::{store_not_found, violation, Invalid, Violation};
+use crate::error::{store_not_found, Invalid};
 use crate::members::MemberId;
 use crate::money::{ExternalId, Fen};
 use crate::points;
@@ -354,14 +354,25 @@ pub async fn create_template(
         _ => Ok(()),
     };
     positive(t.valid_days, "valid_days")?;
+    if t.valid_days.is_some_and(|d| d > 3660) {
+        return Err(Error::invalid("valid_days", Invalid::Format));
+    }
+    if !(0..=20).contains(&t.min_tier_rank) {
+        return Err(Error::invalid("min_tier_rank", Invalid::Format));
+    }
+    if t.stores.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Error::invalid("stores", Invalid::Empty));
+    }
     positive(t.per_member_limit, "per_member_limit")?;
     positive(t.points_price, "points_price")?;
     if t.stock_total.is_some_and(|s| s < 0) {
         return Err(Error::invalid("stock_total", Invalid::Format));
     }
     let r = &t.rule;
-    let weekdays = r
-        .weekdays
+    let mut days = r.weekdays.clone();
+    days.sort_unstable();
+    days.dedup();
+    let weekdays = days
         .iter()
         .map(|d| d.to_string())
         .collect::<Vec<_>>()
@@ -497,6 +508,11 @@ impl Status {
 }
 
 impl Coupon {
+    /// Available and already started: what a cashier can take now.
+    pub fn usable(&self, now: i64) -> bool {
+        self.status(now) == Status::Available && now >= self.valid_from
+    }
+
     pub fn status(&self, now: i64) -> Status {
         if self.redeemed {
             Status::Used
@@ -670,12 +686,7 @@ pub async fn issue(
         .bind(valid_until)
         .bind(now)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| match violation(&e) {
-            // Only a race the member lock should have prevented gets here.
-            Some(Violation::Unique) => Error::CouponLimitReached,
-            _ => e.into(),
-        })?;
+        .await?;
         if let Some(row) = row {
             return Ok(Issued {
                 coupon: row.into(),
@@ -718,8 +729,9 @@ pub async fn welcome(
         .await
         {
             Ok(issued) => out.push(issued.coupon),
-            // No SQL failed (the checks come before any statement that could),
-            // so the transaction is still good for the rest.
+            // These refusals come before any statement that could fail (a
+            // failed one, on PostgreSQL, would spoil the transaction), and
+            // before the stock is taken: the transaction is good for the rest.
             Err(Error::CouponOutOfStock | Error::CouponLimitReached | Error::CouponNotOffered) => {}
             Err(e) => return Err(e),
         }
@@ -802,7 +814,8 @@ async fn check(
     if now >= coupon.valid_until {
         return refuse(Refusal::Expired {
             at_ms: coupon.valid_until,
-            date: date(coupon.valid_until),
+            // The last day it could be used, as the wallet shows it.
+            date: date(coupon.valid_until - 1),
         });
     }
     if now < coupon.valid_from {

@@ -238,7 +238,7 @@ pub async fn lookup(
         points: m.points_balance,
         coupons: wallet
             .iter()
-            .filter(|h| h.status == coupons::Status::Available)
+            .filter(|h| h.coupon.usable(loyalty::Clock::now_ms(&SystemClock)))
             .map(|h| CouponOut::new(&caller.brand, &h.coupon, &h.template))
             .collect(),
     }))

@@ -80,6 +80,11 @@ pub fn router() -> Router<AppState> {
             "/redemptions/{redemption_id}/void",
             post(handlers::void_coupon),
         )
+        // The same, under a name no POS can mistake for a points void.
+        .route(
+            "/coupons/redemptions/{redemption_id}/void",
+            post(handlers::void_coupon),
+        )
         .fallback(|| async {
             Problem::new(
                 axum::http::StatusCode::NOT_FOUND,

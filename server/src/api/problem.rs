@@ -129,6 +129,9 @@ fn detail(e: &loyalty::Error) -> String {
 fn coupon_refusal(r: &loyalty::coupons::Refusal) -> String {
     use loyalty::coupons::Refusal as R;
     match r {
+        R::AlreadyRedeemed { date, store, .. } if store.is_empty() => {
+            format!("This coupon was already used on {date}.")
+        }
         R::AlreadyRedeemed { date, store, .. } => {
             format!("This coupon was already used on {date} at {store}.")
         }
