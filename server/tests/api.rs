@@ -513,7 +513,20 @@ async fn a_coupon_is_validated_redeemed_once_and_restored_by_a_void() {
     assert_eq!(check["reason_code"], "coupon_not_applicable");
     assert_eq!(check["reason"], "threshold");
     assert_eq!(
-        check["detail"],
+        check["detail"], "这张券需消费满 ¥50，本单 ¥40。",
+        "the brand's language when the till names none"
+    );
+    let (_, english, _) = pos
+        .send(
+            Request::post("/api/v1/coupons/validate")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+                .header("idempotency-key", "v-en"),
+            Body::from(json!({"code": code, "amount_fen": 4_000}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        english["detail"],
         "This coupon needs a bill of ¥50; this one is ¥40."
     );
     let (_, check, _) = pos

@@ -127,6 +127,7 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// Only a console page may be where a form returns to.
+#[cfg(feature = "ssr")]
 fn safe_back(back: &str) -> String {
     if back.starts_with("/admin/")
         && !back.contains("//")

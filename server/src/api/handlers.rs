@@ -594,6 +594,19 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The till's language: its `Accept-Language`, else the brand's default.
+fn caller_language(
+    headers: &HeaderMap,
+    brand: &loyalty::brands::Brand,
+) -> loyalty::brands::Language {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(app::locale::from_accept_language)
+        .and_then(|l| loyalty::brands::Language::from_tag(app::i18n::I18nLocaleTrait::as_str(l)))
+        .unwrap_or(brand.default_language)
+}
+
 fn coupon_code(input: &str) -> Result<coupons::CouponCode, Problem> {
     coupons::CouponCode::parse(input).ok_or_else(|| Problem::from(loyalty::Error::CouponNotFound))
 }
@@ -684,7 +697,9 @@ pub async fn validate_coupon(
                 discount_fen: 0,
                 reason_code: Some(e.code().to_owned()),
                 reason,
-                detail: Some(Problem::from(e).detail),
+                detail: Some(
+                    super::problem::localized(e, caller_language(&headers, &caller.brand)).detail,
+                ),
                 coupon: None,
             })
         }
@@ -747,7 +762,8 @@ pub async fn redeem_coupon(
         |tx, code| {
         async {
             let r = coupons::redeem(&mut tx, &SystemClock, &caller.brand, caller.store, &code, &order, bill)
-                .await?;
+                .await
+                .map_err(|e| super::problem::localized(e, caller_language(&headers, &caller.brand)))?;
             Ok((
                 StatusCode::OK,
                 CouponRedeemResponse {

@@ -8,7 +8,7 @@
 mod auth;
 mod envelope;
 mod handlers;
-mod problem;
+pub(crate) mod problem;
 
 use axum::routing::{get, post};
 use axum::Router;

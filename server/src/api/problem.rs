@@ -113,7 +113,7 @@ fn detail(e: &loyalty::Error) -> String {
         }
         E::RedemptionNotFound => "No redemption with this id at this store.".into(),
         E::CouponNotFound => "No coupon of this brand has this code.".into(),
-        E::CouponRefused(r) => coupon_refusal(r),
+        E::CouponRefused(r) => r.sentence(loyalty::brands::Language::En),
         E::RedemptionAlreadyVoided => "This redemption is already voided.".into(),
         E::IdempotencyKeyReused => {
             "This Idempotency-Key was used with a different request; use a new key.".into()
@@ -125,33 +125,17 @@ fn detail(e: &loyalty::Error) -> String {
     }
 }
 
-/// A coupon refusal as the cashier should hear it, dates in the brand's calendar.
-fn coupon_refusal(r: &loyalty::coupons::Refusal) -> String {
-    use loyalty::coupons::Refusal as R;
-    match r {
-        R::AlreadyRedeemed { date, store, .. } if store.is_empty() => {
-            format!("This coupon was already used on {date}.")
+/// A problem in the caller's language: the `Accept-Language` of the till,
+/// else the brand's default. Coupon refusals are the sentences a cashier
+/// reads out; the rest keep their English detail.
+pub fn localized(e: loyalty::Error, lang: loyalty::brands::Language) -> Problem {
+    match &e {
+        loyalty::Error::CouponRefused(r) => {
+            let sentence = r.sentence(lang);
+            let mut p = Problem::from(e);
+            p.detail = sentence;
+            p
         }
-        R::AlreadyRedeemed { date, store, .. } => {
-            format!("This coupon was already used on {date} at {store}.")
-        }
-        R::Expired { date, .. } => format!("This coupon expired on {date}."),
-        R::NotStarted { date, .. } => format!("This coupon is valid from {date}."),
-        R::BelowThreshold { need_fen, bill_fen } => format!(
-            "This coupon needs a bill of {}; this one is {}.",
-            yuan(*need_fen),
-            yuan(*bill_fen)
-        ),
-        other => {
-            let mut s = other.to_string();
-            if let Some(first) = s.get_mut(0..1) {
-                first.make_ascii_uppercase();
-            }
-            format!("{s}.")
-        }
+        _ => Problem::from(e),
     }
-}
-
-fn yuan(fen: i64) -> String {
-    format!("¥{}", loyalty::coupons::yuan(fen))
 }
