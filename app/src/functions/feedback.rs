@@ -1,5 +1,7 @@
 //! The diner's feedback form, the thank-you page and "my feedback" with the
 //! restaurant's replies.
+// A form's server function takes one argument per field.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -129,7 +131,6 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, ServerFnError>
 
 /// The form's post. Every refusal goes back to the form with the reason;
 /// success goes to the thank-you page with the reward.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "send_feedback")]
 pub async fn send_feedback(
     slug: String,
