@@ -315,6 +315,11 @@ pub fn qr_svg(code: &str) -> String {
         .unwrap_or_default()
 }
 
+/// One pooled connection, for reads and single statements outside a transaction.
+pub async fn connection(state: &PortalState) -> Result<loyalty::db::Conn, ServerFnError> {
+    state.db.acquire().await.map_err(|e| internal(e.into()))
+}
+
 pub fn portal_state() -> Result<PortalState, ServerFnError> {
     use_context::<PortalState>().ok_or_else(|| ServerFnError::new("portal state missing"))
 }

@@ -22,6 +22,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
 /// A transaction of the core's database, as `Db::begin` opens it.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// One pooled connection, as `Db::acquire` hands it out.
+pub type Conn = sqlx::pool::PoolConnection<sqlx::Any>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -186,6 +189,11 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// One connection from the pool, for reads and single statements.
+    pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        self.pool.acquire().await
     }
 
     /// Starts a transaction; the core's writes take `&mut AnyConnection`, so

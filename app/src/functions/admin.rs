@@ -323,12 +323,7 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), S
         Err(_) => return Ok(()),
     };
     let back = safe_back(&back);
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| internal(e.into()))?;
+    let mut conn = crate::server::connection(&state).await?;
     match feedback::set_handled(
         &mut conn,
         &loyalty::SystemClock,
@@ -513,12 +508,7 @@ pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| internal(e.into()))?;
+    let mut conn = crate::server::connection(&state).await?;
     match loyalty::api_keys::revoke(&mut conn, &loyalty::SystemClock, brand.id, id).await {
         Ok(()) | Err(loyalty::Error::ApiKeyNotFound) => see_other("/admin/keys?saved=1"),
         Err(e) => return Err(internal(e)),

@@ -106,12 +106,7 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, ServerFnError>
         .into_iter()
         .map(|s| (s.id.0, s.name))
         .collect();
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| internal(e.into()))?;
+    let mut conn = crate::server::connection(&state).await?;
     let rule = loyalty::feedback::reward_rule(&mut conn, brand.id)
         .await
         .map_err(internal)?;

@@ -498,12 +498,7 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
         display_name: m.display_name.clone(),
         points: m.points_balance,
         tier: {
-            let mut conn = state
-                .db
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| internal(e.into()))?;
+            let mut conn = crate::server::connection(&state).await?;
             let table = loyalty::tiers::load(&mut conn, brand.id)
                 .await
                 .map_err(internal)?;
@@ -625,12 +620,7 @@ pub async fn save_profile(
         marketing: marketing.is_some(),
         language,
     };
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| internal(e.into()))?;
+    let mut conn = crate::server::connection(&state).await?;
     match members::update_profile(
         &mut conn,
         &loyalty::SystemClock,

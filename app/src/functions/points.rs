@@ -59,12 +59,7 @@ pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad
     let m = members::find(&state.db, brand.id, member_id)
         .await
         .map_err(internal)?;
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| internal(e.into()))?;
+    let mut conn = crate::server::connection(&state).await?;
     let table = tiers::load(&mut conn, brand.id).await.map_err(internal)?;
     let spend = tiers::qualifying_spend(&mut conn, &loyalty::SystemClock, brand.id, member_id)
         .await
