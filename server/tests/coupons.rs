@@ -61,6 +61,10 @@ async fn a_new_member_finds_the_welcome_coupon_in_the_wallet_with_its_code() {
         card.contains("href=\"/r/demo/coupons\""),
         "the card links to the wallet"
     );
+    assert!(
+        card.contains("<span class=\"count\">1</span>"),
+        "with the count of usable coupons (the welcome gift)"
+    );
 
     let wallet = phone.page("/r/demo/coupons").await;
     assert!(wallet.contains("10元代金券"));

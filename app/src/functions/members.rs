@@ -87,6 +87,8 @@ pub struct MemberPage {
     pub profile: ProfileView,
     /// Replies to the member's feedback they have not read yet.
     pub unseen_replies: i64,
+    /// Coupons the member can use now.
+    pub usable_coupons: usize,
 }
 
 /// A tier's name in each language the portal speaks.
@@ -491,7 +493,16 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
     let unseen_replies = loyalty::feedback::unseen_replies(&state.db, brand.id, member_id)
         .await
         .map_err(internal)?;
+    let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
+    let usable_coupons =
+        loyalty::coupons::wallet(&state.db, &loyalty::SystemClock, brand.id, member_id)
+            .await
+            .map_err(internal)?
+            .iter()
+            .filter(|h| h.coupon.usable(now))
+            .count();
     Ok(MemberLoad::Member(Box::new(MemberPage {
+        usable_coupons,
         unseen_replies,
         brand: BrandInfo::from(&brand),
         member_no: m.member_no.as_str().to_owned(),

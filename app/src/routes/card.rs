@@ -97,6 +97,9 @@ fn Card(page: MemberPage) -> impl IntoView {
                 </a>
                 <a class="button secondary" href=format!("/r/{slug}/coupons")>
                     {td_string!(locale, nav_coupons)}
+                    {(page.usable_coupons > 0).then(|| view! {
+                        " " <span class="count">{page.usable_coupons}</span>
+                    })}
                 </a>
                 <a class="button secondary" href=format!("/r/{slug}/me")>
                     {td_string!(locale, nav_profile)}
