@@ -105,31 +105,46 @@ impl Nps {
 /// Comment text as it is kept: tags removed (it is shown as text anyway),
 /// control characters dropped, trimmed, at most 1000 characters.
 pub fn clean_text(field: &'static str, input: &str, max: usize) -> Result<String> {
+    // Far more bytes than `max` characters can take is refused before any
+    // work: the scan below is linear, and stays cheap.
+    if input.len() > max * 4 + 4096 {
+        return Err(Error::invalid(field, Invalid::TooLong { max }));
+    }
     let mut out = String::with_capacity(input.len());
     let mut in_tag = false;
+    let last_close = input.rfind('>');
     // Control characters go first, so none can hide a tag from the scan.
     let mut chars = input
-        .chars()
-        .filter(|c| matches!(c, '\n' | '\t') || !c.is_control())
+        .char_indices()
+        .filter(|(_, c)| matches!(c, '\n' | '\t') || !c.is_control())
         .peekable();
-    let mut rest = input;
-    while let Some(c) = chars.next() {
-        rest = &rest[rest.find(c).map_or(rest.len(), |i| i + c.len_utf8())..];
+    while let Some((at, c)) = chars.next() {
         let opens_tag = c == '<'
             && chars
                 .peek()
-                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+                .is_some_and(|(_, n)| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
         match c {
             // "价格<a bit high" has no tag in it: keep the words, and the
             // sign in its full-width form so nothing can read it as markup.
-            _ if opens_tag && !rest.contains('>') => out.push('＜'),
+            _ if opens_tag && last_close.is_none_or(|close| close < at) => out.push('＜'),
             _ if opens_tag => in_tag = true,
             '>' if in_tag => in_tag = false,
             _ if in_tag => {}
             c => out.push(c),
         }
     }
-    let out = out.trim().to_owned();
+    // Removing a tag can join a stray "<" to what followed the tag ("<<a>b"
+    // leaves "<b"): whatever still reads like the start of a tag is turned
+    // into the full-width sign.
+    let mut chars = out.trim().chars().peekable();
+    let mut out = String::with_capacity(input.len());
+    while let Some(c) = chars.next() {
+        let opens_tag = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        out.push(if opens_tag { '＜' } else { c });
+    }
     if out.chars().count() > max {
         return Err(Error::invalid(field, Invalid::TooLong { max }));
     }
@@ -832,6 +847,19 @@ mod tests {
         );
         assert!(clean_text("comment", &"好".repeat(1001), 1000).is_err());
         assert!(clean_text("comment", &"好".repeat(1000), 1000).is_ok());
+        // Megabytes of unclosed tags are refused at once, not scanned.
+        let hostile = "<a".repeat(1_000_000);
+        let started = std::time::Instant::now();
+        assert!(clean_text("comment", &hostile, 1000).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            clean_text("comment", &"<a".repeat(500), 1000)
+                .unwrap()
+                .chars()
+                .count(),
+            1000,
+            "each stray opener kept as text"
+        );
     }
 
     #[test]

@@ -186,10 +186,15 @@ pub async fn sign_in(
     }
     let token = SessionToken::generate();
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(row.id)
-        .execute(&mut *tx)
-        .await?;
+    // Only this attempt's own count is cleared: guesses counted (and a lock
+    // set) meanwhile by other requests stay.
+    sqlx::query(
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins = $2",
+    )
+    .bind(row.id)
+    .bind(attempt)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO staff_sessions (brand_id, staff_id, token_hash, created_at, last_seen_at, expires_at) \
          VALUES ($1, $2, $3, $4, $4, $5)",

@@ -251,3 +251,21 @@ async fn a_brand_speaks_its_default_language_when_the_browser_names_none_we_have
         "a browser asking for Chinese gets Chinese"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_413_before_any_handler_reads_it() {
+    let app = spawn_app().await;
+    let huge = format!("slug=demo&nps=9&comment={}", "a".repeat(200 * 1024));
+    let response = app
+        .send(
+            Request::post("/fn/send_feedback")
+                .header(header::HOST, "localhost")
+                .header(header::ORIGIN, "http://localhost")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::CONTENT_LENGTH, huge.len())
+                .body(Body::from(huge))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -429,7 +429,7 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, ServerFnError> {
     use crate::server::{internal, portal_state, take_signed_cookie};
 
     let state = portal_state()?;
-    let (_, brand, info) = match owner(&state, "/admin/keys").await? {
+    let (session, brand, info) = match owner(&state, "/admin/keys").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
@@ -457,7 +457,11 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, ServerFnError> {
     Ok(StaffLoad::Page(Box::new(KeysPage {
         staff: info,
         stores,
-        new_key: take_signed_cookie(&state, NEW_KEY_COOKIE),
+        // Shown only to the owner who created it.
+        new_key: take_signed_cookie(&state, NEW_KEY_COOKIE).and_then(|v| {
+            let (owner, key) = v.split_once('|')?;
+            (owner == session.staff.id.0.to_string()).then(|| key.to_owned())
+        }),
     })))
 }
 
@@ -466,7 +470,7 @@ pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnErro
     use crate::server::{internal, portal_state, put_signed_cookie, see_other};
 
     let state = portal_state()?;
-    let (_, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
+    let (session, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
@@ -487,7 +491,8 @@ pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnErro
     {
         Ok(key) => {
             tx.commit().await.map_err(|e| internal(e.into()))?;
-            put_signed_cookie(&state, NEW_KEY_COOKIE, &key.key, 60);
+            let value = format!("{}|{}", session.staff.id.0, key.key);
+            put_signed_cookie(&state, NEW_KEY_COOKIE, &value, 60);
             see_other("/admin/keys");
         }
         Err(loyalty::Error::StoreNotFound) => see_other("/admin/keys?error=invalid_store"),
