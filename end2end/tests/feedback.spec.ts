@@ -41,6 +41,7 @@ test.describe('feedback', () => {
     const staff = await browser.newContext({ extraHTTPHeaders: { 'X-Test-Client-Ip': randomIp() } });
     const console = await staff.newPage();
     await console.goto(`${baseUrl()}/admin`);
+    await expectAccessible(console);
     await console.getByLabel('账号').fill(demo().owner_login);
     await console.getByLabel('密码').fill(demo().owner_password);
     await console.getByRole('button', { name: '登录' }).click();
@@ -49,6 +50,12 @@ test.describe('feedback', () => {
     await item.getByLabel('回复顾客').fill('谢谢夸奖，期待你再来！');
     await item.getByRole('button', { name: '发送回复' }).click();
     await expect(console.getByText('回复已发送')).toBeVisible();
+    await expectAccessible(console);
+    await console.getByRole('link', { name: 'NPS 报表' }).click();
+    await expect(console.getByRole('heading', { name: 'NPS 报表' })).toBeVisible();
+    await expectAccessible(console);
+    await console.getByRole('link', { name: 'API 密钥' }).click();
+    await expect(console.getByRole('heading', { name: 'API 密钥' })).toBeVisible();
     await expectAccessible(console);
     await staff.close();
 

@@ -282,6 +282,22 @@ pub async fn end(db: &Db, clock: &dyn Clock, token: &SessionToken) -> Result<()>
     Ok(())
 }
 
+/// Clears a staff account's lock and its count of wrong passwords: the way
+/// back in when someone keeps guessing a login (`tablecard unlock-staff`).
+/// False when no account has that login.
+pub async fn unlock(db: &Db, login: &str) -> Result<bool> {
+    let Ok(login) = check_login(login) else {
+        return Ok(false);
+    };
+    let done =
+        sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE login = $1")
+            .bind(login)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    Ok(done == 1)
+}
+
 /// Gives a manager or cashier their stores (replacing the previous ones).
 pub async fn assign_stores(
     conn: &mut AnyConnection,

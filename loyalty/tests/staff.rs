@@ -70,6 +70,27 @@ db_test!(
 );
 
 db_test!(
+    async fn a_locked_account_is_let_in_again_by_unlocking_it(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &clock, brand.id, Role::Owner, "laoma.owner", "店长", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        let policy = StaffPolicy::default();
+        for _ in 0..5 {
+            let _ = staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", "wrong password").await;
+        }
+        assert!(matches!(
+            staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await,
+            Err(Error::StaffLocked { .. })
+        ));
+        assert!(staff_sessions::unlock(&db, " LaoMa.Owner ").await.unwrap());
+        assert!(!staff_sessions::unlock(&db, "nobody").await.unwrap());
+        staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+    }
+);
+
+db_test!(
     async fn a_manager_sees_and_answers_only_their_stores_feedback(db) {
         let clock = FixedClock::at(T0);
         let (brand, first) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;

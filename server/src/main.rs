@@ -53,6 +53,12 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Unlock a staff account locked by wrong passwords (and forget the count).
+    UnlockStaff {
+        /// The staff member's sign-in name.
+        #[arg(long)]
+        login: String,
+    },
     /// Create an API key for a store's POS and print it (once: only its hash is kept).
     CreateApiKey {
         /// The brand's URL name.
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
                 name,
                 quiet,
             } => create_api_key(&config, &brand, &store, &name, quiet).await,
+            Command::UnlockStaff { login } => unlock_staff(&config, &login).await,
         }
     });
     match result {
@@ -296,6 +303,21 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
     }
     println!();
     Ok(())
+}
+
+async fn unlock_staff(config: &Config, login: &str) -> CliResult {
+    let db = migrate(config).await?;
+    match loyalty::staff_sessions::unlock(&db, login).await {
+        Ok(true) => {
+            println!(
+                "Unlocked {}: it may sign in again.",
+                login.trim().to_lowercase()
+            );
+            Ok(())
+        }
+        Ok(false) => Err(format!("no staff account has the login {}", login.trim())),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 async fn create_api_key(

@@ -128,6 +128,12 @@ fn create_owner_makes_a_brand_and_refuses_a_taken_login() {
         &env,
     );
     assert_one_clear_line(&again, "already taken");
+
+    let unlocked = tablecard(&["unlock-staff", "--login", "Boss"], &env);
+    assert!(unlocked.status.success(), "{}", stderr(&unlocked));
+    assert!(String::from_utf8_lossy(&unlocked.stdout).contains("Unlocked boss"));
+    let nobody = tablecard(&["unlock-staff", "--login", "nobody"], &env);
+    assert_one_clear_line(&nobody, "no staff account has the login nobody");
 }
 
 #[test]
