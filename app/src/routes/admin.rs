@@ -312,7 +312,9 @@ fn Report(page: ReportPage) -> impl IntoView {
             } else {
                 view! {
                     {nps_chart(locale, &page.lines)}
-                    <div class="table-wrap">
+                    // Wide tables scroll sideways on a phone; the region
+                    // takes focus so a keyboard can scroll it too.
+                    <div class="table-wrap" tabindex="0" role="region" aria-label=td_string!(locale, admin_report)>
                         <table class="report">
                             <thead>
                                 <tr>
@@ -404,7 +406,7 @@ fn Keys(page: KeysPage) -> impl IntoView {
                     view! { <p class="muted">{td_string!(locale, admin_keys_none)}</p> }.into_any()
                 } else {
                     view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0" role="region" aria-label=name.clone()>
                             <table class="report">
                                 <thead>
                                     <tr>
