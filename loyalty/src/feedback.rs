@@ -382,6 +382,7 @@ pub async fn submit(
         out.reward_points = rule.points;
         out.points_balance = Some(balance);
     }
+    let mut coupon_id = None;
     if let Some(template) = rule.coupon {
         match coupons::issue(
             conn,
@@ -394,21 +395,16 @@ pub async fn submit(
         )
         .await
         {
-            Ok(issued) => out.reward_coupon = Some(issued.coupon.code),
+            Ok(issued) => {
+                coupon_id = Some(issued.coupon.id);
+                out.reward_coupon = Some(issued.coupon.code);
+            }
             // Out of stock or withdrawn: the points still count.
             Err(Error::CouponOutOfStock | Error::CouponLimitReached | Error::CouponNotOffered)
             | Err(Error::CouponRefused(_) | Error::CouponOfferNotFound) => {}
             Err(e) => return Err(e),
         }
     }
-    let coupon_id: Option<i64> = match &out.reward_coupon {
-        Some(code) => sqlx::query_as::<_, (i64,)>("SELECT id FROM coupons WHERE code = $1")
-            .bind(code.as_str())
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.0),
-        None => None,
-    };
     sqlx::query("UPDATE feedback SET reward_points = $1, reward_coupon = $2 WHERE id = $3")
         .bind(out.reward_points)
         .bind(coupon_id)
