@@ -5,6 +5,7 @@
 //! query that forgets the tenant does not compile.
 
 pub mod api_keys;
+pub mod audit;
 pub mod brands;
 pub mod clock;
 pub mod coupons;
@@ -31,6 +32,7 @@ pub mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tiers;
+pub mod till;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use db::{Backend, ConnectError, Db};

@@ -191,6 +191,9 @@ async fn serve(config: &Config) -> CliResult {
                 if let Err(e) = loyalty::feedback::purge_limits(&db, &SystemClock).await {
                     tracing::warn!(error = %e, "purging old feedback counters failed");
                 }
+                if let Err(e) = loyalty::till::purge_forms(&db, &SystemClock).await {
+                    tracing::warn!(error = %e, "purging old till forms failed");
+                }
             }
         }
     });

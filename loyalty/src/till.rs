@@ -1,0 +1,512 @@
+//! The cashier's screen (收银台): find a member, record a purchase, take a
+//! coupon or points against a bill. These run the same core operations as
+//! the POS API (`points::record_purchase`, `coupons::redeem`,
+//! `points::redeem`); what this module adds is what a person at a till
+//! needs:
+//!
+//! - **Once per form.** Each form carries a key drawn when it was shown. The
+//!   first submission claims the key in the transaction that does the work
+//!   and stores the outcome with it; a double click, a resubmitted form or a
+//!   retry after a lost response finds the claim and shows the same outcome
+//!   again, and nothing is recorded twice.
+//! - **Where the staff member works.** A cashier or manager acts only at
+//!   their stores; an owner at any store of the brand.
+//! - **An audit row** for every write, in the same transaction.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use crate::audit::{self, Actor, Change};
+use crate::brands::Brand;
+use crate::coupons::{self, CouponCode};
+use crate::error::Invalid;
+use crate::members::{Member, MemberNo};
+use crate::money::{ExternalId, Fen};
+use crate::staff_sessions::StaffSession;
+use crate::stores::{self, Store, StoreId};
+use crate::{points, Clock, Db, Error, Result};
+
+/// How long a submitted form is remembered: a retry comes within minutes.
+pub const FORM_KEEP_MS: i64 = 24 * 3_600_000;
+
+/// The key a form is shown with: 22 URL-safe characters (128 random bits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormKey(String);
+
+impl FormKey {
+    pub fn generate() -> FormKey {
+        use base64::Engine;
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        FormKey(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn parse(input: &str) -> Result<FormKey> {
+        let ok = (16..=64).contains(&input.len())
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(FormKey(input.to_owned()))
+        } else {
+            Err(Error::invalid("form_key", Invalid::Format))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The order id of a bill the cashier gave no POS number for.
+    fn order_id(&self) -> ExternalId {
+        ExternalId::parse("order_id", &format!("TILL-{}", self.0))
+            .expect("a form key is printable ASCII")
+    }
+}
+
+/// What a till action did, shown on screen (and shown again on a resubmit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Purchase {
+        member_no: String,
+        order_id: String,
+        amount_fen: i64,
+        points_earned: i64,
+        points_balance: i64,
+        /// The tier's name when this bill moved the member up.
+        new_tier: Option<String>,
+    },
+    Coupon {
+        member_no: String,
+        order_id: String,
+        code: String,
+        bill_fen: i64,
+        discount_fen: i64,
+    },
+    Points {
+        member_no: String,
+        order_id: String,
+        points: i64,
+        value_fen: i64,
+        points_balance: i64,
+    },
+}
+
+/// A staff member at one store's till.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    pub session: StaffSession,
+    pub store: Store,
+    pub actor: Actor,
+}
+
+/// The till of `store` for this session: refused (as not found, revealing
+/// nothing) when the store is another brand's or not one they work at.
+pub async fn desk(
+    db: &Db,
+    session: &StaffSession,
+    store: StoreId,
+    ip: Option<String>,
+) -> Result<Desk> {
+    let brand = session.staff.brand_id;
+    if session.scope().is_some_and(|s| !s.contains(&store)) {
+        return Err(Error::StoreNotFound);
+    }
+    let store = stores::find(db, brand, store).await?;
+    Ok(Desk {
+        session: session.clone(),
+        actor: Actor {
+            brand,
+            staff: Some(session.staff.id),
+            ip,
+        },
+        store,
+    })
+}
+
+/// The stores a session may open a till at, by name.
+pub async fn stores_for(db: &Db, session: &StaffSession) -> Result<Vec<Store>> {
+    let all = stores::list(db, session.staff.brand_id).await?;
+    Ok(match session.scope() {
+        None => all,
+        Some(mine) => all.into_iter().filter(|s| mine.contains(&s.id)).collect(),
+    })
+}
+
+enum Claim {
+    Fresh,
+    Done(Outcome),
+}
+
+async fn claim(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+) -> Result<Claim> {
+    // On PostgreSQL a concurrent second submission waits here on the key's
+    // index entry until the first commits, then finds its outcome.
+    let fresh: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO staff_requests (staff_id, form_key, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (staff_id, form_key) DO NOTHING RETURNING 1",
+    )
+    .bind(desk.session.staff.id.0)
+    .bind(key.as_str())
+    .bind(clock.now_ms())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if fresh.is_some() {
+        return Ok(Claim::Fresh);
+    }
+    let (outcome,): (Option<String>,) =
+        sqlx::query_as("SELECT outcome FROM staff_requests WHERE staff_id = $1 AND form_key = $2")
+            .bind(desk.session.staff.id.0)
+            .bind(key.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    let outcome = outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .ok_or(Error::RequestInProgress)?;
+    Ok(Claim::Done(outcome))
+}
+
+async fn settle(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    outcome: &Outcome,
+    change: Change<'_>,
+) -> Result<()> {
+    audit::record(conn, clock, &desk.actor, change).await?;
+    let text = serde_json::to_string(outcome).expect("an outcome serializes");
+    sqlx::query("UPDATE staff_requests SET outcome = $3 WHERE staff_id = $1 AND form_key = $2")
+        .bind(desk.session.staff.id.0)
+        .bind(key.as_str())
+        .bind(text)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The outcome of a form this staff member submitted, to confirm on screen.
+pub async fn outcome(db: &Db, session: &StaffSession, key: &FormKey) -> Result<Option<Outcome>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT outcome FROM staff_requests WHERE staff_id = $1 AND form_key = $2")
+            .bind(session.staff.id.0)
+            .bind(key.as_str())
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row
+        .and_then(|r| r.0)
+        .and_then(|o| serde_json::from_str(&o).ok()))
+}
+
+/// Forgets forms older than a day (the hourly task).
+pub async fn purge_forms(db: &Db, clock: &dyn Clock) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM staff_requests WHERE created_at < $1")
+            .bind(clock.now_ms() - FORM_KEEP_MS)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+fn order_or_key(order: Option<ExternalId>, key: &FormKey) -> ExternalId {
+    order.unwrap_or_else(|| key.order_id())
+}
+
+/// A bill the member paid: points at their tier, and an upgrade when due.
+#[allow(clippy::too_many_arguments)]
+pub async fn purchase(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    order: Option<ExternalId>,
+    amount: Fen,
+) -> Result<Outcome> {
+    let mut tx = db.begin().await?;
+    if let Claim::Done(o) = claim(&mut tx, clock, desk, key).await? {
+        return Ok(o);
+    }
+    let order = order_or_key(order, key);
+    let r = points::record_purchase(
+        &mut tx,
+        clock,
+        brand,
+        desk.store.id,
+        member.id,
+        &order,
+        amount,
+        None,
+    )
+    .await?;
+    let outcome = Outcome::Purchase {
+        member_no: member.member_no.as_str().to_owned(),
+        order_id: order.as_str().to_owned(),
+        amount_fen: amount.get(),
+        points_earned: r.points_earned,
+        points_balance: r.points_balance,
+        new_tier: r.tier_changed.then(|| r.tier.name.clone()),
+    };
+    let change = Change {
+        action: "till.purchase",
+        store: Some(desk.store.id),
+        target_type: "member",
+        target_id: Some(member.id.0),
+        before: Some(json!({ "points": r.points_balance - r.points_earned })),
+        after: Some(json!({
+            "order_id": order.as_str(),
+            "amount_fen": amount.get(),
+            "points": r.points_balance,
+            "purchase_id": r.purchase_id,
+        })),
+    };
+    settle(&mut tx, clock, desk, key, &outcome, change).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// A coupon used on a bill.
+#[allow(clippy::too_many_arguments)]
+pub async fn redeem_coupon(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    desk: &Desk,
+    key: &FormKey,
+    code: &CouponCode,
+    order: Option<ExternalId>,
+    bill: Fen,
+) -> Result<Outcome> {
+    let mut tx = db.begin().await?;
+    if let Claim::Done(o) = claim(&mut tx, clock, desk, key).await? {
+        return Ok(o);
+    }
+    let order = order_or_key(order, key);
+    let r = coupons::redeem(&mut tx, clock, brand, desk.store.id, code, &order, bill).await?;
+    let member_no = member_no_of(&mut tx, brand, r.coupon.member_id.0).await?;
+    let outcome = Outcome::Coupon {
+        member_no,
+        order_id: order.as_str().to_owned(),
+        code: code.grouped(),
+        bill_fen: bill.get(),
+        discount_fen: r.discount_fen,
+    };
+    let change = Change {
+        action: "till.coupon",
+        store: Some(desk.store.id),
+        target_type: "coupon",
+        target_id: Some(r.coupon.id),
+        before: Some(json!({ "status": "available" })),
+        after: Some(json!({
+            "status": "redeemed",
+            "order_id": order.as_str(),
+            "bill_fen": bill.get(),
+            "discount_fen": r.discount_fen,
+            "redemption_id": r.redemption_id,
+        })),
+    };
+    settle(&mut tx, clock, desk, key, &outcome, change).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Points as payment against a bill (the brand's cap applies to the bill).
+#[allow(clippy::too_many_arguments)]
+pub async fn redeem_points(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    order: Option<ExternalId>,
+    points_to_use: i64,
+    bill: Fen,
+) -> Result<Outcome> {
+    let mut tx = db.begin().await?;
+    if let Claim::Done(o) = claim(&mut tx, clock, desk, key).await? {
+        return Ok(o);
+    }
+    let order = order_or_key(order, key);
+    let r = points::redeem(
+        &mut tx,
+        clock,
+        brand,
+        desk.store.id,
+        member.id,
+        &order,
+        points_to_use,
+        Some(bill),
+    )
+    .await?;
+    let outcome = Outcome::Points {
+        member_no: member.member_no.as_str().to_owned(),
+        order_id: order.as_str().to_owned(),
+        points: points_to_use,
+        value_fen: r.value_fen,
+        points_balance: r.points_balance,
+    };
+    let change = Change {
+        action: "till.points",
+        store: Some(desk.store.id),
+        target_type: "member",
+        target_id: Some(member.id.0),
+        before: Some(json!({ "points": r.points_balance + points_to_use })),
+        after: Some(json!({
+            "points": r.points_balance,
+            "order_id": order.as_str(),
+            "value_fen": r.value_fen,
+            "redemption_id": r.redemption_id,
+        })),
+    };
+    settle(&mut tx, clock, desk, key, &outcome, change).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn member_no_of(conn: &mut AnyConnection, brand: &Brand, member: i64) -> Result<String> {
+    let (no,): (String,) =
+        sqlx::query_as("SELECT member_no FROM members WHERE brand_id = $1 AND id = $2")
+            .bind(brand.id.0)
+            .bind(member)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(no)
+}
+
+/// Turns what a cashier types for an amount, `128`, `128.5`, `¥1,280.00`,
+/// into fen; more than two decimals, a sign or letters are refused.
+pub fn parse_yuan(field: &'static str, input: &str) -> Result<Fen> {
+    let bad = || Error::invalid(field, Invalid::Format);
+    let s: String = input
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .chars()
+        .filter(|c| *c != ',' && *c != '，' && !c.is_whitespace())
+        .collect();
+    if s.is_empty() {
+        return Err(Error::invalid(field, Invalid::Empty));
+    }
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || whole.len() > 12
+    {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    Fen::positive(whole * 100 + cents).map_err(|_| bad())
+}
+
+/// What the till shows about a member: never the phone in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAtTill {
+    pub member_no: String,
+    pub display_name: String,
+    pub phone_masked: String,
+    pub tier_name: String,
+    pub discount_pct: i64,
+    pub points: i64,
+    pub coupons: Vec<coupons::Held>,
+}
+
+/// A member found at the till, with their usable coupons.
+pub async fn show(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    member: &Member,
+) -> Result<MemberAtTill> {
+    let mut conn = db.acquire().await?;
+    let table = crate::tiers::load(&mut conn, brand.id).await?;
+    drop(conn);
+    let tier = table.by_rank(member.tier_rank);
+    let now = clock.now_ms();
+    let coupons = coupons::wallet(db, clock, brand.id, member.id)
+        .await?
+        .into_iter()
+        .filter(|h| h.coupon.usable(now))
+        .collect();
+    Ok(MemberAtTill {
+        member_no: member.member_no.as_str().to_owned(),
+        display_name: member.display_name.clone(),
+        phone_masked: member.phone.masked(),
+        tier_name: tier.name(brand.default_language).to_owned(),
+        discount_pct: tier.discount_pct,
+        points: member.points_balance,
+        coupons,
+    })
+}
+
+/// A member by what the cashier typed or scanned: the rotating card code,
+/// the member number, or a phone (+86 by default).
+pub async fn find_member(
+    db: &Db,
+    clock: &dyn Clock,
+    secret: &crate::ServerSecret,
+    brand: &Brand,
+    input: &str,
+) -> Result<Member> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let who = if compact.len() == 11 && compact.starts_with('1') || compact.starts_with('+') {
+        let phone =
+            crate::phone::Phone::parse("86", &compact).map_err(|_| Error::MemberNotFound)?;
+        crate::members::MemberRef::Phone(phone)
+    } else {
+        crate::members::MemberRef::Code(compact)
+    };
+    crate::members::identify(db, clock, secret, brand.id, &who).await
+}
+
+/// A member by number, for the till's follow-up forms.
+pub async fn member_by_no(db: &Db, brand: &Brand, no: &str) -> Result<Member> {
+    let no = MemberNo::parse(no).map_err(|_| Error::MemberNotFound)?;
+    crate::members::find_by_no(db, brand.id, &no).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_typed_at_a_till_become_fen() {
+        assert_eq!(parse_yuan("a", "128").unwrap().get(), 12_800);
+        assert_eq!(parse_yuan("a", "128.5").unwrap().get(), 12_850);
+        assert_eq!(parse_yuan("a", " ¥1,280.05 ").unwrap().get(), 128_005);
+        assert_eq!(parse_yuan("a", ".5").unwrap().get(), 50);
+        for bad in ["", "-5", "1.234", "12a", "1e3", "0", "0.00", ".", "1.2.3"] {
+            assert!(parse_yuan("a", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn form_keys_are_random_and_parse_back() {
+        let k = FormKey::generate();
+        assert_eq!(k.as_str().len(), 22);
+        assert_eq!(FormKey::parse(k.as_str()).unwrap(), k);
+        assert_ne!(FormKey::generate(), k);
+        assert!(FormKey::parse("short").is_err());
+        assert!(FormKey::parse("has a space in it, long").is_err());
+        assert_eq!(k.order_id().as_str(), format!("TILL-{}", k.as_str()));
+    }
+}
