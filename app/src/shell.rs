@@ -4,9 +4,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    AdminInbox, AdminKeys, AdminLogin, AdminReport, BrandHome, CardRoute, ClaimRoute, CouponRoute,
-    FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute,
-    ProfileRoute, TableLink, ThanksRoute, WalletRoute,
+    AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminReport, AdminTill, BrandHome, CardRoute,
+    ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound,
+    PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -57,6 +57,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/feedback") view=AdminInbox ssr=SsrMode::Async />
                 <Route path=path!("/admin/feedback/report") view=AdminReport ssr=SsrMode::Async />
                 <Route path=path!("/admin/keys") view=AdminKeys ssr=SsrMode::Async />
+                <Route path=path!("/admin/till") view=AdminTill ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AdminAudit ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

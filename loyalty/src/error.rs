@@ -182,7 +182,7 @@ impl Error {
         )
     }
 
-    pub(crate) fn invalid(field: &'static str, reason: Invalid) -> Self {
+    pub fn invalid(field: &'static str, reason: Invalid) -> Self {
         Error::Invalid { field, reason }
     }
 }

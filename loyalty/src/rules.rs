@@ -121,6 +121,15 @@ pub fn local_date(time_zone: &str, at_ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A moment as date and time to the second in a brand's calendar
+/// (`2026-11-25 12:30:05`).
+pub fn local_datetime(time_zone: &str, at_ms: i64) -> String {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    Timestamp::from_millisecond(at_ms)
+        .map(|ts| ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
 /// Weekdays as the rules store them: `1,3` → Monday and Wednesday.
 fn parse_weekdays(s: &str) -> Vec<i8> {
     s.split(',')

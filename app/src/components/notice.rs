@@ -50,6 +50,23 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             }
             "reply_invalid" => td_string!(locale, err_reply_invalid).to_string(),
             "feedback_not_found" => td_string!(locale, err_feedback_not_found).to_string(),
+            "member_not_found" => td_string!(locale, err_member_not_found).to_string(),
+            "order_already_recorded" => td_string!(locale, err_order_already_recorded).to_string(),
+            "points_cap" => {
+                let max = query
+                    .get("max")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0)
+                    .max(0);
+                td_string!(locale, err_points_cap, max = max).to_string()
+            }
+            "coupon_not_found" => td_string!(locale, err_coupon_not_found).to_string(),
+            "coupon_refused" => td_string!(locale, err_coupon_refused).to_string(),
+            "in_progress" => td_string!(locale, err_in_progress).to_string(),
+            "invalid_amount" => td_string!(locale, err_invalid_amount).to_string(),
+            "invalid_bill" => td_string!(locale, err_invalid_bill).to_string(),
+            "invalid_order" => td_string!(locale, err_invalid_order).to_string(),
+            "invalid_points" => td_string!(locale, err_invalid_points).to_string(),
             _ => return None,
         };
         return Some((true, text));

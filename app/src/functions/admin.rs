@@ -88,9 +88,9 @@ pub(crate) mod edge {
     use loyalty::brands::Brand;
     use loyalty::staff_sessions::StaffSession;
 
-    /// The signed-in manager or owner and their brand; anyone else has been
-    /// redirected (signed out) or gets `Forbidden`.
-    pub async fn manager<T>(
+    /// The signed-in staff member (any role) and their brand; when signed
+    /// out, the request has been sent to the sign-in page.
+    pub async fn signed_in<T>(
         state: &PortalState,
         here: &str,
     ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, ServerFnError> {
@@ -106,11 +106,47 @@ pub(crate) mod edge {
             display_name: session.staff.display_name.clone(),
             role: session.staff.role.as_str().to_owned(),
         };
+        Ok(Ok((session, brand, info)))
+    }
+
+    /// The signed-in manager or owner and their brand; anyone else has been
+    /// redirected (signed out) or gets `Forbidden`.
+    pub async fn manager<T>(
+        state: &PortalState,
+        here: &str,
+    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, ServerFnError> {
+        let (session, brand, info) = match signed_in(state, here).await? {
+            Ok(s) => s,
+            Err(refused) => return Ok(Err(refused)),
+        };
         if !session.manages() {
             crate::server::set_status(http::StatusCode::FORBIDDEN);
             return Ok(Err(StaffLoad::Forbidden(info)));
         }
         Ok(Ok((session, brand, info)))
+    }
+
+    /// Appends a staff write to the audit log, in the write's transaction.
+    pub async fn audit(
+        conn: &mut sqlx::AnyConnection,
+        session: &StaffSession,
+        change: loyalty::audit::Change<'_>,
+    ) -> Result<(), ServerFnError> {
+        let actor = loyalty::audit::Actor {
+            brand: session.staff.brand_id,
+            staff: Some(session.staff.id),
+            ip: ip(),
+        };
+        loyalty::audit::record(conn, &loyalty::SystemClock, &actor, change)
+            .await
+            .map_err(internal)
+    }
+
+    /// The client's address, for the audit log.
+    pub fn ip() -> Option<String> {
+        crate::server::request_parts()
+            .ok()
+            .map(|p| crate::server::client_ip(&p))
     }
 }
 
@@ -159,9 +195,17 @@ pub async fn staff_sign_in(
     )
     .await
     {
-        Ok((_, token)) => {
+        Ok((session, token)) => {
             set_staff_cookie(&state, &token);
-            see_other(&safe_back(next.as_deref().unwrap_or("/admin/feedback")));
+            let home = if session.manages() {
+                "/admin/feedback"
+            } else {
+                "/admin/till"
+            };
+            match next.as_deref().filter(|n| !n.is_empty()) {
+                Some(next) => see_other(&safe_back(next)),
+                None => see_other(home),
+            }
         }
         Err(Error::StaffSignInFailed) => see_other("/admin?error=staff_sign_in_failed"),
         Err(Error::StaffLocked { wait_secs }) => {
@@ -298,6 +342,15 @@ pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), 
     .await
     {
         Ok(()) => {
+            let change = loyalty::audit::Change {
+                action: "feedback.reply",
+                store: None,
+                target_type: "feedback",
+                target_id: Some(id),
+                before: None,
+                after: Some(serde_json::json!({ "reply_chars": reply.chars().count() })),
+            };
+            edge::audit(&mut tx, &session, change).await?;
             tx.commit().await.map_err(|e| internal(e.into()))?;
             see_other(&format!("{back}{sep}replied={id}#f{id}"));
         }
@@ -323,9 +376,9 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), S
         Err(_) => return Ok(()),
     };
     let back = safe_back(&back);
-    let mut conn = crate::server::connection(&state).await?;
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
     match feedback::set_handled(
-        &mut conn,
+        &mut tx,
         &loyalty::SystemClock,
         brand.id,
         session.scope(),
@@ -334,7 +387,20 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), S
     )
     .await
     {
-        Ok(()) | Err(loyalty::Error::FeedbackNotFound) => see_other(&format!("{back}#f{id}")),
+        Ok(()) => {
+            let change = loyalty::audit::Change {
+                action: "feedback.handled",
+                store: None,
+                target_type: "feedback",
+                target_id: Some(id),
+                before: Some(serde_json::json!({ "handled": !handled })),
+                after: Some(serde_json::json!({ "handled": handled })),
+            };
+            edge::audit(&mut tx, &session, change).await?;
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            see_other(&format!("{back}#f{id}"))
+        }
+        Err(loyalty::Error::FeedbackNotFound) => see_other(&format!("{back}#f{id}")),
         Err(e) => return Err(internal(e)),
     }
     Ok(())
@@ -490,6 +556,15 @@ pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnErro
     .await
     {
         Ok(key) => {
+            let change = loyalty::audit::Change {
+                action: "api_key.create",
+                store: Some(loyalty::stores::StoreId(store)),
+                target_type: "api_key",
+                target_id: Some(key.id),
+                before: None,
+                after: Some(serde_json::json!({ "name": name, "prefix": key.prefix })),
+            };
+            edge::audit(&mut tx, &session, change).await?;
             tx.commit().await.map_err(|e| internal(e.into()))?;
             let value = format!("{}|{}", session.staff.id.0, key.key);
             put_signed_cookie(&state, NEW_KEY_COOKIE, &value, 60);
@@ -509,14 +584,92 @@ pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
     use crate::server::{internal, portal_state, see_other};
 
     let state = portal_state()?;
-    let (_, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
+    let (session, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut conn = crate::server::connection(&state).await?;
-    match loyalty::api_keys::revoke(&mut conn, &loyalty::SystemClock, brand.id, id).await {
-        Ok(()) | Err(loyalty::Error::ApiKeyNotFound) => see_other("/admin/keys?saved=1"),
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    match loyalty::api_keys::revoke(&mut tx, &loyalty::SystemClock, brand.id, id).await {
+        Ok(()) => {
+            let change = loyalty::audit::Change {
+                action: "api_key.revoke",
+                store: None,
+                target_type: "api_key",
+                target_id: Some(id),
+                before: Some(serde_json::json!({ "revoked": false })),
+                after: Some(serde_json::json!({ "revoked": true })),
+            };
+            edge::audit(&mut tx, &session, change).await?;
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            see_other("/admin/keys?saved=1")
+        }
+        Err(loyalty::Error::ApiKeyNotFound) => see_other("/admin/keys?saved=1"),
         Err(e) => return Err(internal(e)),
     }
     Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub id: i64,
+    pub at: String,
+    /// `店长 (owner.login)`; None: the command line.
+    pub who: Option<String>,
+    pub store: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub staff: StaffInfo,
+    pub lines: Vec<AuditLine>,
+    /// The id to page on from, when there are older rows.
+    pub older: Option<i64>,
+}
+
+/// Rows per page of the audit log.
+pub const AUDIT_PAGE: i64 = 50;
+
+/// `/admin/audit`: the brand's audit log, newest first (owners only).
+#[server(prefix = "/fn", endpoint = "load_audit")]
+pub async fn load_audit(before: Option<i64>) -> Result<StaffLoad<AuditPage>, ServerFnError> {
+    use crate::server::{internal, portal_state};
+
+    let state = portal_state()?;
+    let (_, brand, info) = match owner(&state, "/admin/audit").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let mut rows = loyalty::audit::list(&state.db, brand.id, before, AUDIT_PAGE + 1)
+        .await
+        .map_err(internal)?;
+    let older = (rows.len() as i64 > AUDIT_PAGE).then(|| {
+        rows.truncate(AUDIT_PAGE as usize);
+        rows.last().map(|r| r.id)
+    });
+    Ok(StaffLoad::Page(Box::new(AuditPage {
+        staff: info,
+        older: older.flatten(),
+        lines: rows
+            .into_iter()
+            .map(|r| AuditLine {
+                id: r.id,
+                at: loyalty::rules::local_datetime(&brand.time_zone, r.at),
+                who: r.staff.map(|(name, login)| format!("{name} ({login})")),
+                store: r.store,
+                action: r.action,
+                target: match r.target_id {
+                    Some(id) => format!("{} #{id}", r.target_type),
+                    None => r.target_type,
+                },
+                before: r.before,
+                after: r.after,
+                ip: r.ip,
+            })
+            .collect(),
+    })))
 }

@@ -7,3 +7,4 @@ pub mod feedback;
 pub mod members;
 pub mod points;
 pub mod portal;
+pub mod till;

@@ -7,8 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
 use crate::functions::admin::{
-    load_inbox, load_keys, load_report, load_staff, InboxItem, InboxPage, InboxQuery, KeysPage,
-    ReportLine, ReportPage, StaffInfo, StaffLoad,
+    load_audit, load_inbox, load_keys, load_report, load_staff, AuditPage, InboxItem, InboxPage,
+    InboxQuery, KeysPage, ReportLine, ReportPage, StaffInfo, StaffLoad,
 };
 use crate::i18n::*;
 use crate::routes::{loaded_page, page_locale};
@@ -25,12 +25,16 @@ fn Login(staff: Option<StaffInfo>) -> impl IntoView {
     let next = use_query_map()
         .get_untracked()
         .get("next")
-        .unwrap_or_else(|| "/admin/feedback".into());
+        .unwrap_or_default();
     let body = match staff {
         Some(s) => view! {
             <section class="panel">
                 <p>{td_string!(locale, admin_signed_in_as, name = s.display_name.clone(), brand = s.brand.name.clone())}</p>
-                <a class="button primary" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a>
+                {if s.role == "cashier" {
+                    view! { <a class="button primary" href="/admin/till">{td_string!(locale, admin_till)}</a> }.into_any()
+                } else {
+                    view! { <a class="button primary" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a> }.into_any()
+                }}
                 <SignOut locale />
             </section>
         }
@@ -66,21 +70,25 @@ fn SignOut(locale: Locale) -> impl IntoView {
 }
 
 /// The console's header line: who is signed in, where to go.
-fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
+pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
     view! {
         <nav class="console-nav" aria-label=td_string!(locale, admin_nav)>
             <span class="muted">{format!("{} · {}", staff.display_name, staff.brand.name)}</span>
-            <a class="small-link" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a>
-            <a class="small-link" href="/admin/feedback/report">{td_string!(locale, admin_report)}</a>
+            <a class="small-link" href="/admin/till">{td_string!(locale, admin_till)}</a>
+            {(staff.role != "cashier").then(|| view! {
+                <a class="small-link" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a>
+                <a class="small-link" href="/admin/feedback/report">{td_string!(locale, admin_report)}</a>
+            })}
             {(staff.role == "owner").then(|| view! {
                 <a class="small-link" href="/admin/keys">{td_string!(locale, admin_keys)}</a>
+                <a class="small-link" href="/admin/audit">{td_string!(locale, admin_audit)}</a>
             })}
             <SignOut locale />
         </nav>
     }
 }
 
-fn forbidden(staff: StaffInfo) -> AnyView {
+pub(crate) fn forbidden(staff: StaffInfo) -> AnyView {
     let locale = page_locale(staff.brand.default_locale);
     let brand = PageBrand::from(&staff.brand);
     view! {
@@ -440,6 +448,81 @@ fn Keys(page: KeysPage) -> impl IntoView {
                 <button class="button primary" type="submit">{td_string!(locale, admin_key_create)}</button>
             </form>
             {stores}
+        </Page>
+    }
+}
+
+/// `/admin/audit?before=ID`: who changed what, when and from where.
+#[component]
+pub fn AdminAudit() -> impl IntoView {
+    let before = use_query_map()
+        .get_untracked()
+        .get("before")
+        .and_then(|b| b.parse().ok());
+    loaded_page(
+        move || load_audit(before),
+        |load| match load {
+            StaffLoad::Page(page) => view! { <Audit page=*page /> }.into_any(),
+            StaffLoad::Forbidden(staff) => forbidden(staff),
+            StaffLoad::SignedOut => ().into_any(),
+        },
+    )
+}
+
+#[component]
+fn Audit(page: AuditPage) -> impl IntoView {
+    let locale = page_locale(page.staff.brand.default_locale);
+    let brand = PageBrand::from(&page.staff.brand);
+    let rows = page
+        .lines
+        .iter()
+        .map(|l| {
+            view! {
+                <tr>
+                    <td class="nowrap">{l.at.clone()}</td>
+                    <td>{l.who.clone().unwrap_or_else(|| td_string!(locale, admin_audit_cli).to_string())}</td>
+                    <td>{l.store.clone().unwrap_or_default()}</td>
+                    <td class="mono">{l.action.clone()}</td>
+                    <td class="mono">{l.target.clone()}</td>
+                    <td class="mono audit-json">{l.before.clone().unwrap_or_default()}</td>
+                    <td class="mono audit-json">{l.after.clone().unwrap_or_default()}</td>
+                    <td class="mono">{l.ip.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <Page locale title=td_string!(locale, admin_audit).to_string() brand>
+            {console_nav(locale, &page.staff)}
+            <h1>{td_string!(locale, admin_audit)}</h1>
+            <p class="muted">{td_string!(locale, admin_audit_hint)}</p>
+            {if page.lines.is_empty() {
+                view! { <p class="muted empty">{td_string!(locale, admin_audit_empty)}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap" tabindex="0" role="region" aria-label=td_string!(locale, admin_audit)>
+                        <table class="report audit">
+                            <thead>
+                                <tr>
+                                    <th scope="col">{td_string!(locale, admin_audit_when)}</th>
+                                    <th scope="col">{td_string!(locale, admin_audit_who)}</th>
+                                    <th scope="col">{td_string!(locale, admin_store)}</th>
+                                    <th scope="col">{td_string!(locale, admin_audit_action)}</th>
+                                    <th scope="col">{td_string!(locale, admin_audit_target)}</th>
+                                    <th scope="col">{td_string!(locale, admin_audit_before)}</th>
+                                    <th scope="col">{td_string!(locale, admin_audit_after)}</th>
+                                    <th scope="col">"IP"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }}
+            {page.older.map(|id| view! {
+                <a class="button secondary" href=format!("/admin/audit?before={id}")>{td_string!(locale, admin_audit_older)}</a>
+            })}
         </Page>
     }
 }

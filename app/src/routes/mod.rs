@@ -1,4 +1,4 @@
-mod admin;
+pub(crate) mod admin;
 mod brand_home;
 mod card;
 mod coupons;
@@ -6,12 +6,13 @@ mod feedback;
 mod home;
 mod join;
 mod not_found;
-mod points;
+pub(crate) mod points;
 mod privacy;
 mod profile;
 mod table_link;
+mod till;
 
-pub use admin::{AdminInbox, AdminKeys, AdminLogin, AdminReport};
+pub use admin::{AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminReport};
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
 pub use coupons::{ClaimRoute, CouponRoute, WalletRoute};
@@ -23,6 +24,7 @@ pub use points::PointsRoute;
 pub use privacy::PrivacyRoute;
 pub use profile::ProfileRoute;
 pub use table_link::TableLink;
+pub use till::AdminTill;
 
 use crate::i18n::Locale;
 use crate::locale::RequestLocale;

@@ -16,6 +16,10 @@ use server::config::Config;
 use server::http::{router, AppState};
 use tower::ServiceExt;
 
+use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::staff::{self, Role};
+use loyalty::stores::{self, NewStore};
+
 pub struct TestApp {
     pub router: axum::Router,
     pub seed: DemoSeed,
@@ -241,4 +245,111 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+pub const STAFF_PASSWORD: &str = "correct horse battery";
+
+/// Staff of the demo brand: an owner, a manager of the second store, a
+/// cashier of the first; and the owner of another brand.
+pub async fn console_staff(app: &TestApp) {
+    let db = &app._db.db;
+    let clock = loyalty::SystemClock;
+    let demo = brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
+        .await
+        .unwrap();
+    let all = stores::list(db, demo.id).await.unwrap();
+    let (first, second) = (all[0].id, all[1].id);
+    let mut tx = db.begin().await.unwrap();
+    staff::create(
+        &mut tx,
+        &clock,
+        demo.id,
+        Role::Owner,
+        "boss",
+        "老板",
+        STAFF_PASSWORD,
+    )
+    .await
+    .unwrap();
+    let manager = staff::create(
+        &mut tx,
+        &clock,
+        demo.id,
+        Role::Manager,
+        "mgr2",
+        "二店经理",
+        STAFF_PASSWORD,
+    )
+    .await
+    .unwrap();
+    loyalty::staff_sessions::assign_stores(&mut tx, demo.id, manager.id, &[second])
+        .await
+        .unwrap();
+    let cashier = staff::create(
+        &mut tx,
+        &clock,
+        demo.id,
+        Role::Cashier,
+        "till",
+        "收银",
+        STAFF_PASSWORD,
+    )
+    .await
+    .unwrap();
+    loyalty::staff_sessions::assign_stores(&mut tx, demo.id, cashier.id, &[first])
+        .await
+        .unwrap();
+    let other = brands::create(
+        &mut tx,
+        &clock,
+        NewBrand {
+            slug: BrandSlug::parse("other").unwrap(),
+            name: "别家".into(),
+            theme_color: ThemeColor::default(),
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    .unwrap();
+    stores::create(
+        &mut tx,
+        &clock,
+        other.id,
+        NewStore {
+            code: "X1".into(),
+            name: "别店".into(),
+            address: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    staff::create(
+        &mut tx,
+        &clock,
+        other.id,
+        Role::Owner,
+        "rival",
+        "别家老板",
+        STAFF_PASSWORD,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A browser signed in to the console as `login`.
+pub async fn staff_browser<'a>(app: &'a TestApp, login: &str) -> Browser<'a> {
+    let mut b = Browser::new(app);
+    let r = b
+        .post(
+            "/fn/staff_sign_in",
+            &[
+                ("login", login),
+                ("password", STAFF_PASSWORD),
+                ("next", "/admin/feedback"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/feedback", "{login} signs in");
+    b
 }

@@ -1,0 +1,255 @@
+//! `/admin/till`: the cashier's screen. Plain server-rendered forms that work
+//! before (and without) any WebAssembly; members never download any of it.
+//! Large targets and one column, for a tablet or a phone at the counter.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{Notice, Page, PageBrand};
+use crate::functions::admin::StaffLoad;
+use crate::functions::till::{load_till, TillDone, TillMember, TillPage, TillQuery};
+use crate::i18n::*;
+use crate::routes::admin::{console_nav, forbidden};
+use crate::routes::points::yuan;
+use crate::routes::{loaded_page, page_locale};
+
+#[component]
+pub fn AdminTill() -> impl IntoView {
+    let q = use_query_map().get_untracked();
+    let query = TillQuery {
+        store: q.get("store").and_then(|s| s.parse().ok()),
+        member: q.get("m"),
+        done: q.get("done"),
+    };
+    loaded_page(
+        move || load_till(query.clone()),
+        |load| match load {
+            StaffLoad::Page(page) => view! { <Till page=*page /> }.into_any(),
+            StaffLoad::Forbidden(staff) => forbidden(staff),
+            StaffLoad::SignedOut => ().into_any(),
+        },
+    )
+}
+
+fn done_view(locale: Locale, done: &TillDone) -> impl IntoView {
+    let (lines, order) = match done {
+        TillDone::Purchase {
+            amount_fen,
+            points_earned,
+            points_balance,
+            new_tier,
+            order_id,
+        } => {
+            let mut lines = vec![td_string!(
+                locale,
+                till_done_purchase,
+                amount = yuan(*amount_fen),
+                points = *points_earned,
+                balance = *points_balance
+            )
+            .to_string()];
+            if let Some(tier) = new_tier {
+                lines.push(td_string!(locale, till_done_tier, tier = tier.clone()).to_string());
+            }
+            (lines, order_id.clone())
+        }
+        TillDone::Coupon {
+            code,
+            bill_fen,
+            discount_fen,
+            order_id,
+        } => (
+            vec![td_string!(
+                locale,
+                till_done_coupon,
+                code = code.clone(),
+                bill = yuan(*bill_fen),
+                discount = yuan(*discount_fen)
+            )
+            .to_string()],
+            order_id.clone(),
+        ),
+        TillDone::Points {
+            points,
+            value_fen,
+            points_balance,
+            order_id,
+        } => (
+            vec![td_string!(
+                locale,
+                till_done_points,
+                points = *points,
+                value = yuan(*value_fen),
+                balance = *points_balance
+            )
+            .to_string()],
+            order_id.clone(),
+        ),
+    };
+    view! {
+        <section class="alert ok till-done" role="status">
+            {lines.into_iter().map(|l| view! { <p class="till-done-line">{l}</p> }).collect_view()}
+            <p class="muted mono">{td_string!(locale, till_done_order, order = order)}</p>
+        </section>
+    }
+}
+
+/// The hidden fields every member form carries.
+fn member_fields(store: i64, member: &str, key: &str) -> impl IntoView {
+    view! {
+        <input type="hidden" name="store" value=store.to_string() />
+        <input type="hidden" name="member" value=member.to_owned() />
+        <input type="hidden" name="key" value=key.to_owned() />
+    }
+}
+
+fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -> impl IntoView {
+    let tier = if m.discount_pct > 0 {
+        td_string!(
+            locale,
+            till_tier,
+            tier = m.tier_name.clone(),
+            pct = m.discount_pct
+        )
+        .to_string()
+    } else {
+        td_string!(locale, till_tier_plain, tier = m.tier_name.clone()).to_string()
+    };
+    let coupons = if m.coupons.is_empty() {
+        view! { <p class="muted">{td_string!(locale, till_coupons_none)}</p> }.into_any()
+    } else {
+        m.coupons
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let id = format!("coupon-{i}");
+                let label_for = id.clone();
+                let detail = [
+                    c.conditions.clone(),
+                    td_string!(locale, till_until, date = c.until.clone()).to_string(),
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ");
+                view! {
+                    <label class="till-coupon" for=label_for>
+                        <input type="radio" id=id name="code" value=c.code.clone() checked=i == 0 />
+                        <span>
+                            <strong>{c.title.clone()}</strong>
+                            <span class="mono">" " {c.code.clone()}</span>
+                            <span class="muted till-coupon-detail">{detail}</span>
+                        </span>
+                    </label>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let no = m.member_no.clone();
+    view! {
+        <section class="panel till-member" aria-labelledby="till-member-name">
+            <h2 id="till-member-name">{m.display_name.clone()}</h2>
+            <p class="muted">{td_string!(locale, till_member_no, no = no.clone())} " · " {m.phone_masked.clone()}</p>
+            <p class="till-facts">
+                <span class="tier-badge">{tier}</span>
+                <span class="till-points">{td_string!(locale, till_points, points = m.points)}</span>
+            </p>
+            <a class="small-link" href=format!("/admin/till?store={store}")>{td_string!(locale, till_next_member)}</a>
+        </section>
+
+        <form class="stack panel" method="post" action="/fn/till_purchase">
+            <h2>{td_string!(locale, till_purchase)}</h2>
+            {member_fields(store, &no, &keys[0])}
+            <label for="amount">{td_string!(locale, till_amount)}</label>
+            <input id="amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
+            <label for="order">{td_string!(locale, till_order)}</label>
+            <input id="order" name="order" autocomplete="off" maxlength="100" />
+            <button class="button primary" type="submit">{td_string!(locale, till_record)}</button>
+        </form>
+
+        <form class="stack panel" method="post" action="/fn/till_coupon">
+            <h2>{td_string!(locale, till_use_coupon)}</h2>
+            {member_fields(store, &no, &keys[1])}
+            <fieldset class="till-coupons">
+                <legend>{td_string!(locale, till_coupons)}</legend>
+                {coupons}
+            </fieldset>
+            <label for="typed">{td_string!(locale, till_coupon_typed)}</label>
+            <input id="typed" name="typed" autocomplete="off" autocapitalize="characters" maxlength="20" class="mono" />
+            <label for="coupon-bill">{td_string!(locale, till_bill)}</label>
+            <input id="coupon-bill" name="bill" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
+            <label for="coupon-order">{td_string!(locale, till_order)}</label>
+            <input id="coupon-order" name="order" autocomplete="off" maxlength="100" />
+            <button class="button primary" type="submit">{td_string!(locale, till_redeem)}</button>
+        </form>
+
+        <form class="stack panel" method="post" action="/fn/till_points">
+            <h2>{td_string!(locale, till_points_pay)}</h2>
+            {member_fields(store, &no, &keys[2])}
+            <label for="points">{td_string!(locale, till_points_to_use)}</label>
+            <input id="points" name="points" inputmode="numeric" autocomplete="off" required maxlength="12" />
+            <label for="points-bill">{td_string!(locale, till_bill)}</label>
+            <input id="points-bill" name="bill" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
+            <label for="points-order">{td_string!(locale, till_order)}</label>
+            <input id="points-order" name="order" autocomplete="off" maxlength="100" />
+            <button class="button primary" type="submit">{td_string!(locale, till_pay)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn Till(page: TillPage) -> impl IntoView {
+    let locale = page_locale(page.staff.brand.default_locale);
+    let brand = PageBrand::from(&page.staff.brand);
+    let chooser = (page.stores.len() > 1).then(|| {
+        let options = page
+            .stores
+            .iter()
+            .map(|(id, name)| view! { <option value=id.to_string() selected=page.store == Some(*id)>{name.clone()}</option> })
+            .collect_view();
+        view! {
+            <form class="filters" method="get" action="/admin/till">
+                <label for="till-store">{td_string!(locale, till_choose_store)}</label>
+                <select id="till-store" name="store">{options}</select>
+                <button class="button secondary" type="submit">{td_string!(locale, till_open)}</button>
+            </form>
+        }
+    });
+    let store_name = page
+        .store
+        .and_then(|s| page.stores.iter().find(|(id, _)| *id == s))
+        .map(|(_, name)| name.clone());
+    let alert = match page.refusal.clone() {
+        Some(sentence) => view! { <p class="alert error" role="alert">{sentence}</p> }.into_any(),
+        None => view! { <Notice locale /> }.into_any(),
+    };
+    let body = match page.store {
+        None if page.stores.is_empty() => {
+            view! { <p class="alert error" role="alert">{td_string!(locale, till_no_store)}</p> }.into_any()
+        }
+        None => ().into_any(),
+        Some(store) => view! {
+            <form class="stack panel" method="post" action="/fn/till_find">
+                <input type="hidden" name="store" value=store.to_string() />
+                <label for="q">{td_string!(locale, till_lookup_label)}</label>
+                <input id="q" name="q" autocomplete="off" required maxlength="40" class="till-lookup"
+                    autofocus=page.member.is_none() aria-describedby="q-hint" />
+                <p class="muted" id="q-hint">{td_string!(locale, till_lookup_hint)}</p>
+                <button class="button primary" type="submit">{td_string!(locale, till_find)}</button>
+            </form>
+            {page.member.as_ref().map(|m| member_view(locale, store, m, &page.keys))}
+        }
+        .into_any(),
+    };
+    view! {
+        <Page locale title=td_string!(locale, admin_till).to_string() brand>
+            {console_nav(locale, &page.staff)}
+            <h1>{td_string!(locale, admin_till)} {store_name.map(|n| format!(" · {n}"))}</h1>
+            {chooser}
+            {alert}
+            {page.done.as_ref().map(|d| done_view(locale, d))}
+            {body}
+        </Page>
+    }
+}
