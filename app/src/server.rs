@@ -33,6 +33,9 @@ pub struct PortalState {
     pub otp: OtpPolicy,
     pub sessions: SessionPolicy,
     pub staff_sessions: StaffPolicy,
+    /// The address diners' phones reach the portal at: table QR codes
+    /// point here.
+    pub public_url: String,
 }
 
 impl PortalState {
@@ -47,6 +50,7 @@ impl PortalState {
             otp: OtpPolicy::default(),
             sessions: SessionPolicy::default(),
             staff_sessions: StaffPolicy::default(),
+            public_url: "http://127.0.0.1:3000".into(),
         }
     }
 }
@@ -313,6 +317,45 @@ pub fn qr_svg(code: &str) -> String {
             }
         })
         .unwrap_or_default()
+}
+
+/// A QR code's dark modules as one SVG path in module units, and its width
+/// in modules (quiet zone included), for drawing into a larger SVG.
+pub fn qr_path(text: &str) -> Option<(usize, String)> {
+    let qr = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    let n = qr.width();
+    let quiet = 2;
+    let mut d = String::new();
+    for (i, color) in qr.to_colors().into_iter().enumerate() {
+        if color == qrcode::Color::Dark {
+            let (x, y) = (i % n + quiet, i / n + quiet);
+            d.push_str(&format!("M{x} {y}h1v1h-1z"));
+        }
+    }
+    Some((n + 2 * quiet, d))
+}
+
+/// Text made safe inside XML.
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The staff member signed in on a request outside Leptos (an axum handler).
+pub async fn staff_from_parts(
+    state: &PortalState,
+    parts: &Parts,
+) -> Result<Option<StaffSession>, loyalty::Error> {
+    let jar = request_cookies(parts);
+    let Some(token) = jar
+        .get(staff_cookie_name(state.secure_cookies))
+        .and_then(|c| SessionToken::from_cookie(c.value()))
+    else {
+        return Ok(None);
+    };
+    loyalty::staff_sessions::resolve(&state.db, &SystemClock, &state.staff_sessions, &token).await
 }
 
 /// One pooled connection, for reads and single statements outside a transaction.

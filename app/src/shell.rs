@@ -4,9 +4,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminReport, AdminTill, BrandHome, CardRoute,
-    ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound,
-    PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
+    AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminQrSheet, AdminReport, AdminStoreTables,
+    AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage,
+    JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink,
+    ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -59,6 +60,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/keys") view=AdminKeys ssr=SsrMode::Async />
                 <Route path=path!("/admin/till") view=AdminTill ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AdminAudit ssr=SsrMode::Async />
+                <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />
+                <Route path=path!("/admin/stores/:id") view=AdminStoreTables ssr=SsrMode::Async />
+                <Route path=path!("/admin/stores/:id/qr") view=AdminQrSheet ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

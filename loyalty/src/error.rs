@@ -80,6 +80,8 @@ pub enum Error {
     ApiKeyNotFound,
     #[error("this idempotency key was used with another request")]
     IdempotencyKeyReused,
+    #[error("this form was already sent with other content")]
+    FormAlreadyUsed,
     #[error("a request with this idempotency key is still running")]
     RequestInProgress,
     #[error("the points ledger and lots disagree")]
@@ -157,6 +159,7 @@ impl Error {
             Error::StaffLocked { .. } => "staff_locked",
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
+            Error::FormAlreadyUsed => "form_already_used",
             Error::RequestInProgress => "request_in_progress",
             Error::Invalid { .. } => "invalid_input",
             Error::PasswordHash

@@ -25,6 +25,7 @@ pub mod points;
 pub mod rules;
 pub mod secret;
 pub mod sessions;
+pub mod setup;
 pub mod staff;
 pub mod staff_sessions;
 pub mod stores;

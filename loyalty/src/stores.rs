@@ -93,6 +93,33 @@ pub async fn create(
     Ok(row.into())
 }
 
+/// Changes a store's code, name and address.
+pub async fn update(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    id: StoreId,
+    new: NewStore,
+) -> Result<Store> {
+    let code = check_code(&new.code)?;
+    let name = check_name("name", &new.name, 80)?;
+    let row: Option<StoreRow> = sqlx::query_as(
+        "UPDATE stores SET code = $3, name = $4, address = $5 WHERE brand_id = $1 AND id = $2 \
+         RETURNING id, brand_id, code, name, address",
+    )
+    .bind(brand.0)
+    .bind(id.0)
+    .bind(&code)
+    .bind(&name)
+    .bind(new.address.trim())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| match violation(&e) {
+        Some(Violation::Unique) => Error::StoreCodeTaken,
+        _ => e.into(),
+    })?;
+    row.map(Store::from).ok_or(Error::StoreNotFound)
+}
+
 pub async fn list(db: &Db, brand: BrandId) -> Result<Vec<Store>> {
     let rows: Vec<StoreRow> = sqlx::query_as(
         "SELECT id, brand_id, code, name, address FROM stores WHERE brand_id = $1 ORDER BY code",

@@ -126,6 +126,25 @@ pub async fn create(
     Ok(row.into())
 }
 
+/// Gives a table a new token: the old QR code stops working at once (a
+/// card that was photographed or taken away).
+pub async fn regenerate(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    table: TableId,
+) -> Result<DiningTable> {
+    let row: Option<TableRow> = sqlx::query_as(
+        "UPDATE dining_tables SET token = $3 WHERE brand_id = $1 AND id = $2 \
+         RETURNING id, brand_id, store_id, label, token",
+    )
+    .bind(brand.0)
+    .bind(table.0)
+    .bind(TableToken::generate().as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(DiningTable::from).ok_or(Error::TableNotFound)
+}
+
 pub async fn list(db: &Db, brand: BrandId, store: StoreId) -> Result<Vec<DiningTable>> {
     let rows: Vec<TableRow> = sqlx::query_as(
         "SELECT id, brand_id, store_id, label, token FROM dining_tables \

@@ -141,32 +141,53 @@ enum Claim {
     Done(Outcome),
 }
 
+/// What a form said, as a hash: the action, the store and every field.
+fn fingerprint(action: &str, desk: &Desk, fields: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(action.as_bytes());
+    h.update(desk.store.id.0.to_le_bytes());
+    for f in fields {
+        h.update((f.len() as u64).to_le_bytes());
+        h.update(f.as_bytes());
+    }
+    crate::secret::hex(&h.finalize())
+}
+
 async fn claim(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     desk: &Desk,
     key: &FormKey,
+    request_hash: &str,
 ) -> Result<Claim> {
     // On PostgreSQL a concurrent second submission waits here on the key's
     // index entry until the first commits, then finds its outcome.
     let fresh: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO staff_requests (staff_id, form_key, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (staff_id, form_key) DO NOTHING RETURNING 1",
+        "INSERT INTO staff_requests (staff_id, form_key, request_hash, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (staff_id, form_key) DO NOTHING RETURNING 1",
     )
     .bind(desk.session.staff.id.0)
     .bind(key.as_str())
+    .bind(request_hash)
     .bind(clock.now_ms())
     .fetch_optional(&mut *conn)
     .await?;
     if fresh.is_some() {
         return Ok(Claim::Fresh);
     }
-    let (outcome,): (Option<String>,) =
-        sqlx::query_as("SELECT outcome FROM staff_requests WHERE staff_id = $1 AND form_key = $2")
-            .bind(desk.session.staff.id.0)
-            .bind(key.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
+    let (outcome, hash): (Option<String>, String) = sqlx::query_as(
+        "SELECT outcome, request_hash FROM staff_requests WHERE staff_id = $1 AND form_key = $2",
+    )
+    .bind(desk.session.staff.id.0)
+    .bind(key.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    // A form sent again (Back, then new figures) must not show the old
+    // bill's outcome while the new bill goes unrecorded.
+    if hash != request_hash {
+        return Err(Error::FormAlreadyUsed);
+    }
     let outcome = outcome
         .as_deref()
         .and_then(|o| serde_json::from_str(o).ok())
@@ -233,8 +254,18 @@ pub async fn purchase(
     order: Option<ExternalId>,
     amount: Fen,
 ) -> Result<Outcome> {
+    let amount_text = amount.get().to_string();
+    let hash = fingerprint(
+        "purchase",
+        desk,
+        &[
+            member.member_no.as_str(),
+            order.as_ref().map_or("", |o| o.as_str()),
+            &amount_text,
+        ],
+    );
     let mut tx = db.begin().await?;
-    if let Claim::Done(o) = claim(&mut tx, clock, desk, key).await? {
+    if let Claim::Done(o) = claim(&mut tx, clock, desk, key, &hash).await? {
         return Ok(o);
     }
     let order = order_or_key(order, key);
@@ -275,7 +306,8 @@ pub async fn purchase(
     Ok(outcome)
 }
 
-/// A coupon used on a bill.
+/// A coupon of the member on screen used on a bill. Another member's
+/// coupon is "not found" here: the till serves one member at a time.
 #[allow(clippy::too_many_arguments)]
 pub async fn redeem_coupon(
     db: &Db,
@@ -283,17 +315,33 @@ pub async fn redeem_coupon(
     brand: &Brand,
     desk: &Desk,
     key: &FormKey,
+    member: &Member,
     code: &CouponCode,
     order: Option<ExternalId>,
     bill: Fen,
 ) -> Result<Outcome> {
+    let bill_text = bill.get().to_string();
+    let hash = fingerprint(
+        "coupon",
+        desk,
+        &[
+            member.member_no.as_str(),
+            code.as_str(),
+            order.as_ref().map_or("", |o| o.as_str()),
+            &bill_text,
+        ],
+    );
     let mut tx = db.begin().await?;
-    if let Claim::Done(o) = claim(&mut tx, clock, desk, key).await? {
+    if let Claim::Done(o) = claim(&mut tx, clock, desk, key, &hash).await? {
         return Ok(o);
     }
     let order = order_or_key(order, key);
     let r = coupons::redeem(&mut tx, clock, brand, desk.store.id, code, &order, bill).await?;
-    let member_no = member_no_of(&mut tx, brand, r.coupon.member_id.0).await?;
+    if r.coupon.member_id != member.id {
+        // Dropping the transaction undoes the redemption.
+        return Err(Error::CouponNotFound);
+    }
+    let member_no = member.member_no.as_str().to_owned();
     let outcome = Outcome::Coupon {
         member_no,
         order_id: order.as_str().to_owned(),
@@ -320,7 +368,9 @@ pub async fn redeem_coupon(
     Ok(outcome)
 }
 
-/// Points as payment against a bill (the brand's cap applies to the bill).
+/// Points as payment against a bill. The order number is required: the
+/// brand's cap is per bill, and payments split over several forms of one
+/// order count together.
 #[allow(clippy::too_many_arguments)]
 pub async fn redeem_points(
     db: &Db,
@@ -329,15 +379,25 @@ pub async fn redeem_points(
     desk: &Desk,
     key: &FormKey,
     member: &Member,
-    order: Option<ExternalId>,
+    order: ExternalId,
     points_to_use: i64,
     bill: Fen,
 ) -> Result<Outcome> {
+    let (points_text, bill_text) = (points_to_use.to_string(), bill.get().to_string());
+    let hash = fingerprint(
+        "points",
+        desk,
+        &[
+            member.member_no.as_str(),
+            order.as_str(),
+            &points_text,
+            &bill_text,
+        ],
+    );
     let mut tx = db.begin().await?;
-    if let Claim::Done(o) = claim(&mut tx, clock, desk, key).await? {
+    if let Claim::Done(o) = claim(&mut tx, clock, desk, key, &hash).await? {
         return Ok(o);
     }
-    let order = order_or_key(order, key);
     let r = points::redeem(
         &mut tx,
         clock,
@@ -374,16 +434,6 @@ pub async fn redeem_points(
     Ok(outcome)
 }
 
-async fn member_no_of(conn: &mut AnyConnection, brand: &Brand, member: i64) -> Result<String> {
-    let (no,): (String,) =
-        sqlx::query_as("SELECT member_no FROM members WHERE brand_id = $1 AND id = $2")
-            .bind(brand.id.0)
-            .bind(member)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(no)
-}
-
 /// Turns what a cashier types for an amount, `128`, `128.5`, `¥1,280.00`,
 /// into fen; more than two decimals, a sign or letters are refused.
 pub fn parse_yuan(field: &'static str, input: &str) -> Result<Fen> {
@@ -392,12 +442,23 @@ pub fn parse_yuan(field: &'static str, input: &str) -> Result<Fen> {
         .trim()
         .trim_start_matches(['¥', '￥'])
         .chars()
-        .filter(|c| *c != ',' && *c != '，' && !c.is_whitespace())
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c == '，' { ',' } else { c })
         .collect();
     if s.is_empty() {
         return Err(Error::invalid(field, Invalid::Empty));
     }
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let (grouped, frac) = s.split_once('.').unwrap_or((&s, ""));
+    // Commas only as thousands separators: `1,280` yes, `12,80` never (it
+    // would be a hundred times the bill).
+    let groups: Vec<&str> = grouped.split(',').collect();
+    if groups.len() > 1
+        && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
+    {
+        return Err(bad());
+    }
+    let whole = groups.concat();
+    let whole = whole.as_str();
     if whole.is_empty() && frac.is_empty()
         || !whole.bytes().all(|b| b.is_ascii_digit())
         || !frac.bytes().all(|b| b.is_ascii_digit())
@@ -494,7 +555,12 @@ mod tests {
         assert_eq!(parse_yuan("a", "128.5").unwrap().get(), 12_850);
         assert_eq!(parse_yuan("a", " ¥1,280.05 ").unwrap().get(), 128_005);
         assert_eq!(parse_yuan("a", ".5").unwrap().get(), 50);
-        for bad in ["", "-5", "1.234", "12a", "1e3", "0", "0.00", ".", "1.2.3"] {
+        assert_eq!(parse_yuan("a", "12,345,678").unwrap().get(), 1_234_567_800);
+        assert_eq!(parse_yuan("a", "1，280").unwrap().get(), 128_000);
+        for bad in [
+            "", "-5", "1.234", "12a", "1e3", "0", "0.00", ".", "1.2.3", "12,80", ",280", "1,28",
+            "1234,567", "1,,280",
+        ] {
             assert!(parse_yuan("a", bad).is_err(), "{bad:?}");
         }
     }

@@ -116,8 +116,18 @@ db_test!(
         assert!(rows[0].after.as_deref().unwrap().contains("\"amount_fen\":12850"));
 
         // A new form is a new bill.
-        let next = till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("10")).await.unwrap();
-        assert_ne!(next, again);
+        till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("10")).await.unwrap();
+        let (purchases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchases").fetch_one(t.db.pool()).await.unwrap();
+        assert_eq!(purchases, 2);
+        // The old form sent again with other figures (Back, new bill) is
+        // refused, not answered with the old bill's outcome.
+        assert!(matches!(
+            till::purchase(&t.db, &t.clock, &t.brand, &desk, &key, &m, None, fen("99")).await,
+            Err(Error::FormAlreadyUsed)
+        ));
+        // Another staff member cannot read this form's outcome.
+        let other = t.staff(Role::Cashier, "till.two", &[t.store]).await;
+        assert_eq!(till::outcome(&t.db, &other, &key).await.unwrap(), None);
         // A POS order number typed twice on two forms is refused the second time.
         let order = loyalty::money::ExternalId::parse("order_id", "POS-1").unwrap();
         till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, Some(order.clone()), fen("20")).await.unwrap();
@@ -190,14 +200,25 @@ db_test!(
         assert_eq!(shown.phone_masked, "+86 138****8000");
         assert!(shown.coupons.iter().any(|h| h.coupon.code == issued.coupon.code));
 
+        // A failed try frees its form: the same form works once corrected.
         let key = FormKey::generate();
-        let r = till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &issued.coupon.code, None, fen("150")).await.unwrap();
-        assert_eq!(r, till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &issued.coupon.code, None, fen("150")).await.unwrap());
+        assert!(matches!(
+            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &m, &issued.coupon.code, None, fen("50")).await,
+            Err(Error::CouponRefused(Refusal::BelowThreshold { .. }))
+        ));
+        // Another member's coupon is not taken at this member's till.
+        let stranger = t.member("13900139000").await;
+        assert!(matches!(
+            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &stranger, &issued.coupon.code, None, fen("150")).await,
+            Err(Error::CouponNotFound)
+        ));
+        let r = till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &m, &issued.coupon.code, None, fen("150")).await.unwrap();
+        assert_eq!(r, till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &m, &issued.coupon.code, None, fen("150")).await.unwrap());
         let Outcome::Coupon { discount_fen, ref member_no, .. } = r else { panic!("{r:?}") };
         assert_eq!(discount_fen, 2_000);
         assert_eq!(member_no, m.member_no.as_str());
         assert!(matches!(
-            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &issued.coupon.code, None, fen("150")).await,
+            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, &issued.coupon.code, None, fen("150")).await,
             Err(Error::CouponRefused(Refusal::AlreadyRedeemed { .. }))
         ));
         assert!(till::show(&t.db, &t.clock, &t.brand, &m).await.unwrap().coupons.is_empty());
@@ -206,7 +227,8 @@ db_test!(
         till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("1000")).await.unwrap();
         let m = members::find(&t.db, t.brand.id, m.id).await.unwrap();
         let before = m.points_balance;
-        let r = till::redeem_points(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, 100, fen("200")).await.unwrap();
+        let order = loyalty::money::ExternalId::parse("order", "POS-9").unwrap();
+        let r = till::redeem_points(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, order, 100, fen("200")).await.unwrap();
         let Outcome::Points { points_balance, value_fen, .. } = r else { panic!("{r:?}") };
         assert_eq!(points_balance, before - 100);
         assert!(value_fen > 0);

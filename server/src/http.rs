@@ -52,6 +52,7 @@ impl AppState {
         };
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
         portal.secure_cookies = config.secure_cookies();
+        portal.public_url = config.public_url();
         AppState {
             leptos: leptos_options(config),
             portal,
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{brand}/me/export", get(export_my_data))
         .route("/r/{brand}/manifest.webmanifest", get(brand_manifest))
         .route("/r/{brand}/icon.svg", get(brand_icon))
+        .route("/admin/stores/{store}/qr.svg", get(qr_sheet_svg))
         .nest_service("/pkg", bundle)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
@@ -377,11 +379,72 @@ async fn brand_icon(
         .into_response()
 }
 
+#[derive(Deserialize)]
+struct SheetQuery {
+    page: Option<usize>,
+}
+
+/// A page of a store's table cards as an A4 SVG (owners only; anyone else
+/// hears 404, signed out goes to sign in).
+async fn qr_sheet_svg(
+    State(state): State<AppState>,
+    axum::extract::Path(store): axum::extract::Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<SheetQuery>,
+    req: Request,
+) -> Response {
+    let (parts, _) = req.into_parts();
+    let portal = &state.portal;
+    let session = match app::server::staff_from_parts(portal, &parts).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Redirect::to(&format!("/admin?next=/admin/stores/{store}/qr")).into_response()
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if session.staff.role != loyalty::staff::Role::Owner {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Ok(brand) = loyalty::brands::find(&portal.db, session.staff.brand_id).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let (line, tables) =
+        match app::functions::setup::edge::store_tables(portal, &brand, store).await {
+            Ok(found) => found,
+            Err(loyalty::Error::StoreNotFound) => return StatusCode::NOT_FOUND.into_response(),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+    let page = q.page.unwrap_or(1);
+    match app::functions::setup::edge::sheet_svg(&brand, &line.name, &tables, page) {
+        Some(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml".to_owned()),
+                (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"tables-{store}-{page}.svg\""),
+                ),
+            ],
+            svg,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// Hashed asset names change with their content, so browsers may keep them
 /// for a year; everything else under /pkg is revalidated.
+///
+/// Console pages are never stored: a till's forms carry one-time keys and
+/// show member data, and Back must not bring a stale form.
 async fn cache_assets(hashed: bool, req: Request, next: Next) -> Response {
     let is_pkg = req.uri().path().starts_with("/pkg/");
+    let is_console = req.uri().path().starts_with("/admin");
     let mut response = next.run(req).await;
+    if is_console {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if is_pkg && response.status().is_success() {
         let value = if hashed {
             "public, max-age=31536000, immutable"

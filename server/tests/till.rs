@@ -240,7 +240,7 @@ async fn a_coupon_is_taken_once_and_a_second_try_hears_why() {
             ("store", first.to_string()),
             ("member", member_no.clone()),
             ("key", key.to_string().repeat(22)),
-            ("order", String::new()),
+            ("order", "POS-1".to_owned()),
             ("points", n.to_owned()),
             ("bill", "100".to_owned()),
         ]

@@ -67,6 +67,16 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_bill" => td_string!(locale, err_invalid_bill).to_string(),
             "invalid_order" => td_string!(locale, err_invalid_order).to_string(),
             "invalid_points" => td_string!(locale, err_invalid_points).to_string(),
+            "form_already_used" => td_string!(locale, err_form_already_used).to_string(),
+            "invalid_form_key" => td_string!(locale, err_invalid_form_key).to_string(),
+            "order_required" => td_string!(locale, err_order_required).to_string(),
+            "store_code_taken" => td_string!(locale, err_store_code_taken).to_string(),
+            "table_label_taken" => td_string!(locale, err_table_label_taken).to_string(),
+            "table_not_found" => td_string!(locale, err_table_not_found).to_string(),
+            "invalid_code" => td_string!(locale, err_invalid_code).to_string(),
+            "invalid_name" => td_string!(locale, err_invalid_name).to_string(),
+            "invalid_label" => td_string!(locale, err_invalid_label).to_string(),
+            "invalid_count" => td_string!(locale, err_invalid_count).to_string(),
             _ => return None,
         };
         return Some((true, text));

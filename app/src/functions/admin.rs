@@ -464,7 +464,7 @@ pub struct KeysPage {
 const NEW_KEY_COOKIE: &str = "tc_new_key";
 
 #[cfg(feature = "ssr")]
-async fn owner<T>(
+pub(crate) async fn owner<T>(
     state: &crate::server::PortalState,
     here: &str,
 ) -> Result<

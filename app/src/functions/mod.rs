@@ -7,4 +7,5 @@ pub mod feedback;
 pub mod members;
 pub mod points;
 pub mod portal;
+pub mod setup;
 pub mod till;

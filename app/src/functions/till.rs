@@ -121,12 +121,11 @@ mod edge {
         state: &PortalState,
         brand: &Brand,
         back: &str,
-        key: &till::FormKey,
-        result: loyalty::Result<till::Outcome>,
+        result: loyalty::Result<(till::FormKey, till::Outcome)>,
     ) -> Result<(), ServerFnError> {
         use loyalty::Error as E;
         let error = match result {
-            Ok(_) => {
+            Ok((key, _)) => {
                 see_other(&format!("{back}&done={}", key.as_str()));
                 return Ok(());
             }
@@ -141,11 +140,27 @@ mod edge {
                 crate::server::put_signed_cookie(state, REFUSAL_COOKIE, &r.sentence(lang), 60);
                 "coupon_refused".to_owned()
             }
-            Err(E::Invalid { field, .. }) => format!("invalid_{field}"),
+            Err(E::FormAlreadyUsed) => "form_already_used".to_owned(),
+            Err(E::Invalid {
+                field: field @ ("amount" | "bill" | "order" | "points" | "form_key"),
+                reason,
+            }) => {
+                if field == "order" && reason == loyalty::error::Invalid::Empty {
+                    "order_required".to_owned()
+                } else {
+                    format!("invalid_{field}")
+                }
+            }
             Err(e) => return Err(internal(e)),
         };
         see_other(&format!("{back}&error={error}"));
         Ok(())
+    }
+
+    /// The key the form was shown with; a mangled one is refused rather
+    /// than replaced, which would give up the protection against a double click.
+    pub fn key(input: &str) -> loyalty::Result<till::FormKey> {
+        till::FormKey::parse(input)
     }
 
     /// An optional POS order number: blank means the till makes one up.
@@ -176,11 +191,10 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFn
         .map(|s| (s.id.0, s.name))
         .collect();
     // The store asked for if it is one of theirs, else their only one.
-    let store = match query.store {
-        Some(s) => stores.iter().find(|(id, _)| *id == s).map(|(id, _)| *id),
-        None if stores.len() == 1 => Some(stores[0].0),
-        None => None,
-    };
+    let store = query
+        .store
+        .and_then(|s| stores.iter().find(|(id, _)| *id == s).map(|(id, _)| *id))
+        .or_else(|| (stores.len() == 1).then(|| stores[0].0));
     let lang = brand.default_language;
     let clock = loyalty::SystemClock;
     let member = match (&query.member, store) {
@@ -319,16 +333,18 @@ pub async fn till_purchase(
         return Ok(());
     };
     let back = edge::till_url(store, Some(&member));
-    let key = till::FormKey::parse(&key).unwrap_or_else(|_| till::FormKey::generate());
     let clock = loyalty::SystemClock;
     let result = async {
+        let key = edge::key(&key)?;
         let amount = till::parse_yuan("amount", &amount)?;
         let order = edge::order(&order)?;
         let m = till::member_by_no(&state.db, &brand, &member).await?;
-        till::purchase(&state.db, &clock, &brand, &desk, &key, &m, order, amount).await
+        till::purchase(&state.db, &clock, &brand, &desk, &key, &m, order, amount)
+            .await
+            .map(|o| (key, o))
     }
     .await;
-    edge::answer(&state, &brand, &back, &key, result)
+    edge::answer(&state, &brand, &back, result)
 }
 
 #[server(prefix = "/fn", endpoint = "till_coupon")]
@@ -349,9 +365,9 @@ pub async fn till_coupon(
         return Ok(());
     };
     let back = edge::till_url(store, Some(&member));
-    let key = till::FormKey::parse(&key).unwrap_or_else(|_| till::FormKey::generate());
     let clock = loyalty::SystemClock;
     let result = async {
+        let key = edge::key(&key)?;
         let bill = till::parse_yuan("bill", &bill)?;
         let order = edge::order(&order)?;
         let typed = if typed.trim().is_empty() {
@@ -361,10 +377,15 @@ pub async fn till_coupon(
         };
         let code =
             loyalty::coupons::CouponCode::parse(&typed).ok_or(loyalty::Error::CouponNotFound)?;
-        till::redeem_coupon(&state.db, &clock, &brand, &desk, &key, &code, order, bill).await
+        let m = till::member_by_no(&state.db, &brand, &member).await?;
+        till::redeem_coupon(
+            &state.db, &clock, &brand, &desk, &key, &m, &code, order, bill,
+        )
+        .await
+        .map(|o| (key, o))
     }
     .await;
-    edge::answer(&state, &brand, &back, &key, result)
+    edge::answer(&state, &brand, &back, result)
 }
 
 #[server(prefix = "/fn", endpoint = "till_points")]
@@ -384,11 +405,11 @@ pub async fn till_points(
         return Ok(());
     };
     let back = edge::till_url(store, Some(&member));
-    let key = till::FormKey::parse(&key).unwrap_or_else(|_| till::FormKey::generate());
     let clock = loyalty::SystemClock;
     let result = async {
+        let key = edge::key(&key)?;
         let bill = till::parse_yuan("bill", &bill)?;
-        let order = edge::order(&order)?;
+        let order = loyalty::money::ExternalId::parse("order", &order)?;
         let points: i64 =
             points
                 .trim()
@@ -404,7 +425,8 @@ pub async fn till_points(
             &state.db, &clock, &brand, &desk, &key, &m, order, points, bill,
         )
         .await
+        .map(|o| (key, o))
     }
     .await;
-    edge::answer(&state, &brand, &back, &key, result)
+    edge::answer(&state, &brand, &back, result)
 }

@@ -9,6 +9,7 @@ mod not_found;
 pub(crate) mod points;
 mod privacy;
 mod profile;
+mod setup;
 mod table_link;
 mod till;
 
@@ -23,6 +24,7 @@ pub use not_found::{NotFound, ServerError};
 pub use points::PointsRoute;
 pub use privacy::PrivacyRoute;
 pub use profile::ProfileRoute;
+pub use setup::{AdminQrSheet, AdminStoreTables, AdminStores};
 pub use table_link::TableLink;
 pub use till::AdminTill;
 

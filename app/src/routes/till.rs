@@ -191,8 +191,8 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
             <input id="points" name="points" inputmode="numeric" autocomplete="off" required maxlength="12" />
             <label for="points-bill">{td_string!(locale, till_bill)}</label>
             <input id="points-bill" name="bill" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
-            <label for="points-order">{td_string!(locale, till_order)}</label>
-            <input id="points-order" name="order" autocomplete="off" maxlength="100" />
+            <label for="points-order">{td_string!(locale, till_order_required)}</label>
+            <input id="points-order" name="order" autocomplete="off" required maxlength="100" />
             <button class="button primary" type="submit">{td_string!(locale, till_pay)}</button>
         </form>
     }

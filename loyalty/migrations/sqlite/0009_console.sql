@@ -33,6 +33,8 @@ END;
 CREATE TABLE staff_requests (
     staff_id    BIGINT NOT NULL REFERENCES staff (id),
     form_key    TEXT   NOT NULL CHECK (length(form_key) BETWEEN 16 AND 64),
+    -- What the form said: the same key with other content is refused.
+    request_hash TEXT  NOT NULL CHECK (length(request_hash) = 64),
     -- The outcome to show again, JSON; NULL only inside the claiming transaction.
     outcome     TEXT,
     created_at  BIGINT NOT NULL,
