@@ -4,10 +4,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminQrSheet, AdminReport, AdminStoreTables,
-    AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage,
-    JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink,
-    ThanksRoute, WalletRoute,
+    AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminPassword, AdminQrSheet, AdminReport,
+    AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute,
+    CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute,
+    PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -61,6 +61,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/till") view=AdminTill ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AdminAudit ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />
+                <Route path=path!("/admin/staff") view=AdminStaff ssr=SsrMode::Async />
+                <Route path=path!("/admin/password") view=AdminPassword ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores/:id") view=AdminStoreTables ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores/:id/qr") view=AdminQrSheet ssr=SsrMode::Async />
             </Routes>

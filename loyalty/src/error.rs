@@ -82,6 +82,10 @@ pub enum Error {
     IdempotencyKeyReused,
     #[error("this form was already sent with other content")]
     FormAlreadyUsed,
+    #[error("staff member not found")]
+    StaffNotFound,
+    #[error("an owner cannot demote or deactivate themselves")]
+    StaffSelfChange,
     #[error("a request with this idempotency key is still running")]
     RequestInProgress,
     #[error("the points ledger and lots disagree")]
@@ -160,6 +164,8 @@ impl Error {
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::FormAlreadyUsed => "form_already_used",
+            Error::StaffNotFound => "staff_not_found",
+            Error::StaffSelfChange => "staff_self_change",
             Error::RequestInProgress => "request_in_progress",
             Error::Invalid { .. } => "invalid_input",
             Error::PasswordHash

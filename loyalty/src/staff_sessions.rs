@@ -211,6 +211,79 @@ pub async fn sign_in(
     Ok((session, token))
 }
 
+/// A staff member changes their own password: the current one is checked
+/// (and a wrong one counts towards the lock, like a sign-in), then every
+/// other session of theirs ends: whoever else was signed in is out.
+pub async fn change_password(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &StaffPolicy,
+    actor: &crate::audit::Actor,
+    token: &SessionToken,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    crate::staff::check_password(new)?;
+    let staff = actor.staff.ok_or(Error::StaffSignInFailed)?;
+    let now = clock.now_ms();
+    let counted: Option<(i64, String)> = sqlx::query_as(&format!(
+        "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
+         WHERE id = $1 AND brand_id = $3 AND (locked_until IS NULL OR locked_until <= $2) \
+         RETURNING failed_logins, password_hash",
+        policy.lock_sql()
+    ))
+    .bind(staff.0)
+    .bind(now)
+    .bind(actor.brand.0)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((attempt, hash)) = counted else {
+        return Err(Error::StaffLocked {
+            wait_secs: policy.lock_ms / 1000,
+        });
+    };
+    if !verify(current.to_owned(), hash).await {
+        return Err(match policy.lock_for(attempt) {
+            Some(lock) => Error::StaffLocked {
+                wait_secs: (lock + 999) / 1000,
+            },
+            None => Error::StaffSignInFailed,
+        });
+    }
+    let new = new.to_owned();
+    let new_hash = tokio::task::spawn_blocking(move || crate::staff::hash_password(&new))
+        .await
+        .map_err(|_| Error::PasswordHash)??;
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE staff SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
+    )
+    .bind(staff.0)
+    .bind(new_hash)
+    .execute(&mut *tx)
+    .await?;
+    let ended = sqlx::query(
+        "UPDATE staff_sessions SET ended_at = $2 WHERE staff_id = $1 AND ended_at IS NULL AND token_hash <> $3",
+    )
+    .bind(staff.0)
+    .bind(now)
+    .bind(token.hash())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let change = crate::audit::Change {
+        action: "staff.password",
+        store: None,
+        target_type: "staff",
+        target_id: Some(staff.0),
+        before: None,
+        after: Some(serde_json::json!({ "other_sessions_ended": ended })),
+    };
+    crate::audit::record(&mut tx, clock, actor, change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn load(conn: &mut AnyConnection, row: LoginRow) -> Result<StaffSession> {
     let stores: Vec<(i64,)> =
         sqlx::query_as("SELECT store_id FROM staff_stores WHERE staff_id = $1 ORDER BY store_id")

@@ -185,3 +185,65 @@ db_test!(
         ));
     }
 );
+
+db_test!(
+    async fn an_owner_manages_accounts_and_staff_change_their_own_password(db) {
+        use loyalty::accounts;
+        use loyalty::audit::Actor;
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let owner = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        let actor = Actor { brand: brand.id, staff: Some(owner.id), ip: None };
+        let policy = StaffPolicy::default();
+
+        let mut tx = db.begin().await.unwrap();
+        let (cashier, first) = accounts::create(&mut tx, &clock, &actor, Role::Cashier, "till", "收银", &[store]).await.unwrap();
+        tx.commit().await.unwrap();
+        let (session, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &first).await.unwrap();
+        assert_eq!(session.stores, [store]);
+
+        // Deactivating ends the session; reactivating and resetting gives a new password.
+        let mut tx = db.begin().await.unwrap();
+        accounts::update(&mut tx, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], false).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
+        let mut tx = db.begin().await.unwrap();
+        accounts::update(&mut tx, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], true).await.unwrap();
+        let second = accounts::reset_password(&mut tx, &clock, &actor, cashier.id).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(staff_sessions::sign_in(&db, &clock, &policy, "till", &first).await.is_err());
+        let (_, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &second).await.unwrap();
+
+        // Their own change: a wrong current password counts, the right one works.
+        let me = Actor { brand: brand.id, staff: Some(cashier.id), ip: None };
+        assert!(matches!(
+            staff_sessions::change_password(&db, &clock, &policy, &me, &token, "wrong one!", "new passphrase 1").await,
+            Err(Error::StaffSignInFailed)
+        ));
+        staff_sessions::change_password(&db, &clock, &policy, &me, &token, &second, "new passphrase 1").await.unwrap();
+        assert!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap().is_some(), "this session stays");
+        staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
+
+        // The owner may not demote themselves; a lock is lifted by unlock.
+        let mut tx = db.begin().await.unwrap();
+        assert!(matches!(
+            accounts::update(&mut tx, &clock, &actor, owner.id, Role::Manager, "老板", &[store], true).await,
+            Err(Error::StaffSelfChange)
+        ));
+        drop(tx);
+        for _ in 0..5 {
+            let _ = staff_sessions::sign_in(&db, &clock, &policy, "till", "wrong password").await;
+        }
+        assert!(matches!(staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await, Err(Error::StaffLocked { .. })));
+        let mut tx = db.begin().await.unwrap();
+        accounts::unlock(&mut tx, &clock, &actor, cashier.id).await.unwrap();
+        tx.commit().await.unwrap();
+        staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
+        let listed = accounts::list(&db, brand.id).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 20).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["staff.unlock", "staff.password", "staff.reset_password", "staff.update", "staff.update", "staff.create"]);
+    }
+);

@@ -1,6 +1,7 @@
 //! Server functions: thin edges that read the request's context, call one
 //! `loyalty` function and hand back what a page shows.
 
+pub mod accounts;
 pub mod admin;
 pub mod coupons;
 pub mod feedback;

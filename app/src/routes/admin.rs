@@ -81,9 +81,11 @@ pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
             })}
             {(staff.role == "owner").then(|| view! {
                 <a class="small-link" href="/admin/stores">{td_string!(locale, admin_stores)}</a>
+                <a class="small-link" href="/admin/staff">{td_string!(locale, admin_staff)}</a>
                 <a class="small-link" href="/admin/keys">{td_string!(locale, admin_keys)}</a>
                 <a class="small-link" href="/admin/audit">{td_string!(locale, admin_audit)}</a>
             })}
+            <a class="small-link" href="/admin/password">{td_string!(locale, staff_change_password)}</a>
             <SignOut locale />
         </nav>
     }

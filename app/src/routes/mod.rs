@@ -1,3 +1,4 @@
+mod accounts;
 pub(crate) mod admin;
 mod brand_home;
 mod card;
@@ -13,6 +14,7 @@ mod setup;
 mod table_link;
 mod till;
 
+pub use accounts::{AdminPassword, AdminStaff};
 pub use admin::{AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminReport};
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
