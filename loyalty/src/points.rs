@@ -712,6 +712,50 @@ pub async fn grant(
     credit(conn, clock, entry, None, rules.lot_expiry(clock.now_ms())).await
 }
 
+/// A staff member's correction of a balance, up or down, with the reason
+/// they must give; an increase is a lot with the brand's expiry, a decrease
+/// comes out of the oldest lots and never below zero. Returns the balance.
+pub async fn adjust(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: &Brand,
+    member: MemberId,
+    delta: i64,
+    reason: &str,
+    staff: crate::staff::StaffId,
+) -> Result<i64> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid("reason", crate::error::Invalid::Empty));
+    }
+    if reason.chars().count() > 200 {
+        return Err(Error::invalid(
+            "reason",
+            crate::error::Invalid::TooLong { max: 200 },
+        ));
+    }
+    if delta == 0 || delta.abs() > 10_000_000 {
+        return Err(Error::invalid("points", crate::error::Invalid::Format));
+    }
+    lock_member(conn, brand.id, member).await?;
+    let entry = Entry {
+        brand: brand.id,
+        member,
+        store: None,
+        kind: EntryKind::Adjust,
+        amount: delta,
+        reason,
+        ref_type: Some("staff"),
+        ref_id: Some(staff.0),
+    };
+    if delta > 0 {
+        let rules = rules::load(conn, brand).await?;
+        credit(conn, clock, entry, None, rules.lot_expiry(clock.now_ms())).await
+    } else {
+        Ok(debit(conn, clock, entry, None).await?.1)
+    }
+}
+
 /// What a ledger row was for: a kind the schema lists (`signup`,
 /// `feedback`, …) and, where there is one, that row's id.
 #[derive(Debug, Clone, Copy)]

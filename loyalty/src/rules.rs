@@ -121,6 +121,17 @@ pub fn local_date(time_zone: &str, at_ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The start of a calendar day (`2026-11-25`, plus `plus_days`) in a brand's
+/// zone, as a moment; None when the text is not a date.
+pub fn local_midnight(time_zone: &str, date: &str, plus_days: i64) -> Option<i64> {
+    let date: Date = date.trim().parse().ok()?;
+    let date = date.checked_add(jiff::Span::new().days(plus_days)).ok()?;
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    date.to_zoned(zone)
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
+}
+
 /// A moment as date and time to the second in a brand's calendar
 /// (`2026-11-25 12:30:05`).
 pub fn local_datetime(time_zone: &str, at_ms: i64) -> String {

@@ -13,7 +13,6 @@
 //!   their stores; an owner at any store of the brand.
 //! - **An audit row** for every write, in the same transaction.
 
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -22,49 +21,14 @@ use crate::audit::{self, Actor, Change};
 use crate::brands::Brand;
 use crate::coupons::{self, CouponCode};
 use crate::error::Invalid;
+use crate::forms;
 use crate::members::{Member, MemberNo};
 use crate::money::{ExternalId, Fen};
 use crate::staff_sessions::StaffSession;
 use crate::stores::{self, Store, StoreId};
 use crate::{points, Clock, Db, Error, Result};
 
-/// How long a submitted form is remembered: a retry comes within minutes.
-pub const FORM_KEEP_MS: i64 = 24 * 3_600_000;
-
-/// The key a form is shown with: 22 URL-safe characters (128 random bits).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FormKey(String);
-
-impl FormKey {
-    pub fn generate() -> FormKey {
-        use base64::Engine;
-        let mut bytes = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        FormKey(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn parse(input: &str) -> Result<FormKey> {
-        let ok = (16..=64).contains(&input.len())
-            && input
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(FormKey(input.to_owned()))
-        } else {
-            Err(Error::invalid("form_key", Invalid::Format))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The order id of a bill the cashier gave no POS number for.
-    fn order_id(&self) -> ExternalId {
-        ExternalId::parse("order_id", &format!("TILL-{}", self.0))
-            .expect("a form key is printable ASCII")
-    }
-}
+pub use crate::forms::{purge_forms, FormKey, FORM_KEEP_MS};
 
 /// What a till action did, shown on screen (and shown again on a resubmit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,63 +100,9 @@ pub async fn stores_for(db: &Db, session: &StaffSession) -> Result<Vec<Store>> {
     })
 }
 
-enum Claim {
-    Fresh,
-    Done(Outcome),
-}
-
-/// What a form said, as a hash: the action, the store and every field.
+/// What a till form said, as a hash: the action, the store and every field.
 fn fingerprint(action: &str, desk: &Desk, fields: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(action.as_bytes());
-    h.update(desk.store.id.0.to_le_bytes());
-    for f in fields {
-        h.update((f.len() as u64).to_le_bytes());
-        h.update(f.as_bytes());
-    }
-    crate::secret::hex(&h.finalize())
-}
-
-async fn claim(
-    conn: &mut AnyConnection,
-    clock: &dyn Clock,
-    desk: &Desk,
-    key: &FormKey,
-    request_hash: &str,
-) -> Result<Claim> {
-    // On PostgreSQL a concurrent second submission waits here on the key's
-    // index entry until the first commits, then finds its outcome.
-    let fresh: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO staff_requests (staff_id, form_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (staff_id, form_key) DO NOTHING RETURNING 1",
-    )
-    .bind(desk.session.staff.id.0)
-    .bind(key.as_str())
-    .bind(request_hash)
-    .bind(clock.now_ms())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if fresh.is_some() {
-        return Ok(Claim::Fresh);
-    }
-    let (outcome, hash): (Option<String>, String) = sqlx::query_as(
-        "SELECT outcome, request_hash FROM staff_requests WHERE staff_id = $1 AND form_key = $2",
-    )
-    .bind(desk.session.staff.id.0)
-    .bind(key.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    // A form sent again (Back, then new figures) must not show the old
-    // bill's outcome while the new bill goes unrecorded.
-    if hash != request_hash {
-        return Err(Error::FormAlreadyUsed);
-    }
-    let outcome = outcome
-        .as_deref()
-        .and_then(|o| serde_json::from_str(o).ok())
-        .ok_or(Error::RequestInProgress)?;
-    Ok(Claim::Done(outcome))
+    forms::fingerprint(action, desk.store.id.0, fields)
 }
 
 async fn settle(
@@ -204,38 +114,12 @@ async fn settle(
     change: Change<'_>,
 ) -> Result<()> {
     audit::record(conn, clock, &desk.actor, change).await?;
-    let text = serde_json::to_string(outcome).expect("an outcome serializes");
-    sqlx::query("UPDATE staff_requests SET outcome = $3 WHERE staff_id = $1 AND form_key = $2")
-        .bind(desk.session.staff.id.0)
-        .bind(key.as_str())
-        .bind(text)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    forms::settle(conn, desk.session.staff.id, key, outcome).await
 }
 
-/// The outcome of a form this staff member submitted, to confirm on screen.
+/// The outcome of a till form this staff member submitted, to confirm on screen.
 pub async fn outcome(db: &Db, session: &StaffSession, key: &FormKey) -> Result<Option<Outcome>> {
-    let row: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT outcome FROM staff_requests WHERE staff_id = $1 AND form_key = $2")
-            .bind(session.staff.id.0)
-            .bind(key.as_str())
-            .fetch_optional(db.pool())
-            .await?;
-    Ok(row
-        .and_then(|r| r.0)
-        .and_then(|o| serde_json::from_str(&o).ok()))
-}
-
-/// Forgets forms older than a day (the hourly task).
-pub async fn purge_forms(db: &Db, clock: &dyn Clock) -> Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM staff_requests WHERE created_at < $1")
-            .bind(clock.now_ms() - FORM_KEEP_MS)
-            .execute(db.pool())
-            .await?
-            .rows_affected(),
-    )
+    forms::outcome(db, session.staff.id, key).await
 }
 
 fn order_or_key(order: Option<ExternalId>, key: &FormKey) -> ExternalId {
@@ -265,7 +149,7 @@ pub async fn purchase(
         ],
     );
     let mut tx = db.begin().await?;
-    if let Claim::Done(o) = claim(&mut tx, clock, desk, key, &hash).await? {
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
         return Ok(o);
     }
     let order = order_or_key(order, key);
@@ -332,7 +216,7 @@ pub async fn redeem_coupon(
         ],
     );
     let mut tx = db.begin().await?;
-    if let Claim::Done(o) = claim(&mut tx, clock, desk, key, &hash).await? {
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
         return Ok(o);
     }
     let order = order_or_key(order, key);
@@ -395,7 +279,7 @@ pub async fn redeem_points(
         ],
     );
     let mut tx = db.begin().await?;
-    if let Claim::Done(o) = claim(&mut tx, clock, desk, key, &hash).await? {
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
         return Ok(o);
     }
     let r = points::redeem(
@@ -563,16 +447,5 @@ mod tests {
         ] {
             assert!(parse_yuan("a", bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn form_keys_are_random_and_parse_back() {
-        let k = FormKey::generate();
-        assert_eq!(k.as_str().len(), 22);
-        assert_eq!(FormKey::parse(k.as_str()).unwrap(), k);
-        assert_ne!(FormKey::generate(), k);
-        assert!(FormKey::parse("short").is_err());
-        assert!(FormKey::parse("has a space in it, long").is_err());
-        assert_eq!(k.order_id().as_str(), format!("TILL-{}", k.as_str()));
     }
 }

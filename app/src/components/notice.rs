@@ -79,6 +79,8 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "password_mismatch" => td_string!(locale, err_password_mismatch).to_string(),
             "wrong_current_password" => td_string!(locale, err_wrong_current_password).to_string(),
             "invalid_password" => td_string!(locale, err_invalid_password).to_string(),
+            "invalid_reason" => td_string!(locale, err_invalid_reason).to_string(),
+            "invalid_template" => td_string!(locale, err_invalid_template).to_string(),
             "store_code_taken" => td_string!(locale, err_store_code_taken).to_string(),
             "table_label_taken" => td_string!(locale, err_table_label_taken).to_string(),
             "table_not_found" => td_string!(locale, err_table_not_found).to_string(),

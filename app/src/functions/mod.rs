@@ -8,5 +8,6 @@ pub mod feedback;
 pub mod members;
 pub mod points;
 pub mod portal;
+pub mod roster;
 pub mod setup;
 pub mod till;

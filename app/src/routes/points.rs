@@ -53,6 +53,9 @@ fn entry_label(locale: Locale, e: &EntryView) -> String {
         ("spend", _) => td_string!(locale, entry_payment),
         ("reverse", _) => td_string!(locale, entry_payment_void),
         ("expire", _) => td_string!(locale, entry_expired),
+        ("adjust", reason) => {
+            return td_string!(locale, entry_adjust, reason = reason.to_owned()).to_string()
+        }
         _ => td_string!(locale, entry_other),
     }
     .to_string()

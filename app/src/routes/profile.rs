@@ -12,7 +12,7 @@ pub fn ProfileRoute() -> impl IntoView {
     member_route("me", |page| view! { <Profile page /> }.into_any())
 }
 
-fn diet_name(locale: Locale, diet: &str) -> String {
+pub(crate) fn diet_name(locale: Locale, diet: &str) -> String {
     match diet {
         "vegetarian" => td_string!(locale, diet_vegetarian),
         "vegan" => td_string!(locale, diet_vegan),

@@ -1,0 +1,404 @@
+//! The console's members (owners and managers): search, one member's page,
+//! points adjusted by hand, a coupon granted. Thin edges over
+//! `loyalty::roster`.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::functions::admin::{StaffInfo, StaffLoad};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersQuery {
+    pub q: String,
+    /// A tier's rank, or empty.
+    pub tier: String,
+    /// `YYYY-MM-DD`, or empty.
+    pub joined_from: String,
+    pub joined_to: String,
+    /// `active30`, `active90`, `idle60`, `idle180`, or empty.
+    pub visits: String,
+    pub page: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub member_no: String,
+    pub display_name: String,
+    pub phone_masked: String,
+    pub tier: String,
+    pub points: i64,
+    pub joined: String,
+    pub last_visit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub staff: StaffInfo,
+    pub query: MembersQuery,
+    /// (rank, name) of the brand's tiers.
+    pub tiers: Vec<(i64, String)>,
+    pub rows: Vec<MemberRow>,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub when: String,
+    pub amount: i64,
+    pub reason: String,
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRow {
+    pub code: String,
+    pub title: String,
+    /// available, used, expired
+    pub status: String,
+    pub until: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRow {
+    pub day: String,
+    pub nps: i64,
+    pub comment: String,
+    pub reply: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberDone {
+    Adjusted { delta: i64, balance: i64 },
+    Granted { code: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPage {
+    pub staff: StaffInfo,
+    pub member_no: String,
+    pub display_name: String,
+    pub phone_masked: String,
+    pub tier: String,
+    pub points: i64,
+    pub joined: String,
+    /// `3月8日`-style month and day, when given.
+    pub birthday: Option<(u8, u8)>,
+    pub dietary: Vec<String>,
+    pub allergies: String,
+    pub marketing: bool,
+    pub ledger: Vec<LedgerRow>,
+    pub coupons: Vec<HeldRow>,
+    pub feedback: Vec<FeedbackRow>,
+    /// (template id, title) a coupon can be granted from.
+    pub templates: Vec<(i64, String)>,
+    pub done: Option<MemberDone>,
+    /// Fresh keys for the adjustment and the grant forms.
+    pub keys: [String; 2],
+}
+
+#[cfg(feature = "ssr")]
+mod edge {
+    use super::*;
+
+    pub fn day(brand: &loyalty::brands::Brand, ms: i64) -> String {
+        loyalty::rules::local_date(&brand.time_zone, ms)
+    }
+
+    /// Midnight of `YYYY-MM-DD` (plus days) in the brand's zone.
+    pub fn start_of(brand: &loyalty::brands::Brand, date: &str, plus_days: i64) -> Option<i64> {
+        loyalty::rules::local_midnight(&brand.time_zone, date, plus_days)
+    }
+
+    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
+        use loyalty::Error as E;
+        Ok(match e {
+            E::MemberNotFound => "member_not_found".into(),
+            E::InsufficientPoints => "not_enough_points".into(),
+            E::FormAlreadyUsed => "form_already_used".into(),
+            E::CouponNotFound | E::CouponOfferNotFound => "coupon_not_found".into(),
+            E::CouponOutOfStock => "coupon_out_of_stock".into(),
+            E::CouponLimitReached => "coupon_limit_reached".into(),
+            E::CouponNotOffered => "coupon_not_offered".into(),
+            E::CouponRefused(_) => "coupon_tier".into(),
+            E::Invalid {
+                field: field @ ("reason" | "points" | "form_key" | "template"),
+                ..
+            } => format!("invalid_{field}"),
+            e => return Err(crate::server::internal(e)),
+        })
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_members")]
+pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::server::{internal, portal_state};
+    use loyalty::roster::{self, Filter};
+
+    let state = portal_state()?;
+    let (_, brand, info) = match manager(&state, "/admin/members").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let mut conn = crate::server::connection(&state).await?;
+    let table = loyalty::tiers::load(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
+    drop(conn);
+    let lang = brand.default_language;
+    let filter = Filter {
+        query: query.q.chars().take(40).collect(),
+        tier_rank: query.tier.parse().ok(),
+        joined_from: edge::start_of(&brand, &query.joined_from, 0),
+        joined_to: edge::start_of(&brand, &query.joined_to, 1),
+        active_within_days: match query.visits.as_str() {
+            "active30" => Some(30),
+            "active90" => Some(90),
+            _ => None,
+        },
+        idle_for_days: match query.visits.as_str() {
+            "idle60" => Some(60),
+            "idle180" => Some(180),
+            _ => None,
+        },
+    };
+    const PAGE: i64 = 50;
+    let page = query.page.clamp(0, 10_000);
+    let (lines, more) = roster::search(
+        &state.db,
+        &loyalty::SystemClock,
+        brand.id,
+        &filter,
+        page * PAGE,
+        PAGE,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(StaffLoad::Page(Box::new(MembersPage {
+        staff: info,
+        tiers: table
+            .tiers()
+            .iter()
+            .map(|t| (t.rank, t.name(lang).to_owned()))
+            .collect(),
+        rows: lines
+            .into_iter()
+            .map(|l| MemberRow {
+                member_no: l.member_no,
+                display_name: l.display_name,
+                phone_masked: l.phone_masked,
+                tier: table.by_rank(l.tier_rank).name(lang).to_owned(),
+                points: l.points,
+                joined: edge::day(&brand, l.joined_at),
+                last_visit: l.last_visit_at.map(|t| edge::day(&brand, t)),
+            })
+            .collect(),
+        more,
+        query: MembersQuery { page, ..query },
+    })))
+}
+
+#[server(prefix = "/fn", endpoint = "load_member")]
+pub async fn load_member(
+    no: String,
+    done: Option<String>,
+) -> Result<StaffLoad<MemberPage>, ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::server::{internal, portal_state};
+    use loyalty::forms::FormKey;
+
+    let state = portal_state()?;
+    let (session, brand, info) = match manager(
+        &state,
+        &format!("/admin/members/{}", crate::functions::admin::urlencode(&no)),
+    )
+    .await?
+    {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let m = match loyalty::till::member_by_no(&state.db, &brand, &no).await {
+        Ok(m) => m,
+        Err(loyalty::Error::MemberNotFound) => {
+            crate::server::set_status(http::StatusCode::NOT_FOUND);
+            return Ok(StaffLoad::Forbidden(info));
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    let clock = loyalty::SystemClock;
+    let lang = brand.default_language;
+    let mut conn = crate::server::connection(&state).await?;
+    let table = loyalty::tiers::load(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
+    drop(conn);
+    let ledger = loyalty::points::history(&state.db, brand.id, m.id, None, 30)
+        .await
+        .map_err(internal)?;
+    let now = loyalty::Clock::now_ms(&clock);
+    let wallet = loyalty::coupons::wallet(&state.db, &clock, brand.id, m.id)
+        .await
+        .map_err(internal)?;
+    let feedback = loyalty::feedback::mine(&state.db, brand.id, m.id)
+        .await
+        .map_err(internal)?;
+    let templates = loyalty::coupons::templates(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|t| t.active)
+        .map(|t| (t.id.0, t.rule.title(lang)))
+        .collect();
+    let done = match done.as_deref().map(FormKey::parse) {
+        Some(Ok(key)) => {
+            loyalty::forms::outcome::<loyalty::roster::Outcome>(&state.db, session.staff.id, &key)
+                .await
+                .map_err(internal)?
+                .map(|o| match o {
+                    loyalty::roster::Outcome::Adjusted { delta, balance } => {
+                        MemberDone::Adjusted { delta, balance }
+                    }
+                    loyalty::roster::Outcome::Granted { code, .. } => MemberDone::Granted { code },
+                })
+        }
+        _ => None,
+    };
+    let key = || FormKey::generate().as_str().to_owned();
+    Ok(StaffLoad::Page(Box::new(MemberPage {
+        staff: info,
+        member_no: m.member_no.as_str().to_owned(),
+        display_name: m.display_name.clone(),
+        phone_masked: m.phone.masked(),
+        tier: table.by_rank(m.tier_rank).name(lang).to_owned(),
+        points: m.points_balance,
+        joined: edge::day(&brand, m.created_at),
+        birthday: m.birthday.map(|b| (b.month, b.day)),
+        dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
+        allergies: m.allergies.clone(),
+        marketing: m.marketing_consent(),
+        ledger: ledger
+            .into_iter()
+            .map(|e| LedgerRow {
+                when: loyalty::rules::local_datetime(&brand.time_zone, e.created_at),
+                amount: e.amount,
+                reason: e.reason,
+                store: e.store_name,
+            })
+            .collect(),
+        coupons: wallet
+            .into_iter()
+            .map(|h| HeldRow {
+                code: h.coupon.code.grouped(),
+                title: h.template.rule.title(lang),
+                status: h.coupon.status(now).as_str().to_owned(),
+                until: edge::day(&brand, h.coupon.valid_until),
+            })
+            .collect(),
+        feedback: feedback
+            .into_iter()
+            .take(10)
+            .map(|f| FeedbackRow {
+                day: f.day,
+                nps: f.nps,
+                comment: f.comment,
+                reply: f.reply,
+            })
+            .collect(),
+        templates,
+        done,
+        keys: [key(), key()],
+    })))
+}
+
+#[server(prefix = "/fn", endpoint = "adjust_member_points")]
+pub async fn adjust_member_points(
+    member: String,
+    key: String,
+    points: String,
+    reason: String,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let back = format!(
+        "/admin/members/{}",
+        crate::functions::admin::urlencode(&member)
+    );
+    let (session, brand, _) = match manager::<()>(&state, &back).await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let done = async {
+        let key = loyalty::forms::FormKey::parse(&key)?;
+        let delta: i64 = points
+            .trim()
+            .trim_start_matches('+')
+            .parse()
+            .map_err(|_| loyalty::Error::invalid("points", loyalty::error::Invalid::Format))?;
+        let m = loyalty::till::member_by_no(&state.db, &brand, &member).await?;
+        let clock = loyalty::SystemClock;
+        loyalty::roster::adjust_points(
+            &state.db,
+            &clock,
+            &brand,
+            &actor(&session),
+            &key,
+            m.id,
+            delta,
+            &reason,
+        )
+        .await
+        .map(|_| key)
+    }
+    .await;
+    match done {
+        Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
+        Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "grant_member_coupon")]
+pub async fn grant_member_coupon(
+    member: String,
+    key: String,
+    template: i64,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let back = format!(
+        "/admin/members/{}",
+        crate::functions::admin::urlencode(&member)
+    );
+    let (session, brand, _) = match manager::<()>(&state, &back).await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let done = async {
+        let key = loyalty::forms::FormKey::parse(&key)?;
+        let m = loyalty::till::member_by_no(&state.db, &brand, &member).await?;
+        let clock = loyalty::SystemClock;
+        loyalty::roster::grant_coupon(
+            &state.db,
+            &clock,
+            &brand,
+            &actor(&session),
+            &key,
+            m.id,
+            loyalty::coupons::TemplateId(template),
+        )
+        .await
+        .map(|_| key)
+    }
+    .await;
+    match done {
+        Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
+        Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! `/admin/members` (search and filters) and `/admin/members/:no` (one
+//! member: profile with the phone masked, points history, coupons,
+//! feedback; a points adjustment with its reason; a coupon granted).
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::{Notice, Page, PageBrand};
+use crate::functions::admin::StaffLoad;
+use crate::functions::roster::{
+    load_member, load_members, MemberDone, MemberPage, MembersPage, MembersQuery,
+};
+use crate::i18n::*;
+use crate::routes::admin::{console_nav, forbidden};
+use crate::routes::profile::diet_name;
+use crate::routes::{loaded_page, page_locale};
+
+#[component]
+pub fn AdminMembers() -> impl IntoView {
+    let q = use_query_map().get_untracked();
+    let query = MembersQuery {
+        q: q.get("q").unwrap_or_default(),
+        tier: q.get("tier").unwrap_or_default(),
+        joined_from: q.get("joined_from").unwrap_or_default(),
+        joined_to: q.get("joined_to").unwrap_or_default(),
+        visits: q.get("visits").unwrap_or_default(),
+        page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+    };
+    loaded_page(
+        move || load_members(query.clone()),
+        |load| match load {
+            StaffLoad::Page(page) => view! { <Members page=*page /> }.into_any(),
+            StaffLoad::Forbidden(staff) => forbidden(staff),
+            StaffLoad::SignedOut => ().into_any(),
+        },
+    )
+}
+
+fn page_link(q: &MembersQuery, page: i64) -> String {
+    use crate::functions::admin::urlencode as enc;
+    format!(
+        "/admin/members?q={}&tier={}&joined_from={}&joined_to={}&visits={}&page={page}",
+        enc(&q.q),
+        enc(&q.tier),
+        enc(&q.joined_from),
+        enc(&q.joined_to),
+        enc(&q.visits)
+    )
+}
+
+#[component]
+fn Members(page: MembersPage) -> impl IntoView {
+    let locale = page_locale(page.staff.brand.default_locale);
+    let brand = PageBrand::from(&page.staff.brand);
+    let q = page.query.clone();
+    let tiers = page
+        .tiers
+        .iter()
+        .map(|(rank, name)| view! { <option value=rank.to_string() selected=q.tier == rank.to_string()>{name.clone()}</option> })
+        .collect_view();
+    let visits = [
+        ("", td_string!(locale, admin_all).to_string()),
+        ("active30", td_string!(locale, members_active30).to_string()),
+        ("active90", td_string!(locale, members_active90).to_string()),
+        ("idle60", td_string!(locale, members_idle60).to_string()),
+        ("idle180", td_string!(locale, members_idle180).to_string()),
+    ]
+    .into_iter()
+    .map(|(v, label)| view! { <option value=v selected=q.visits == v>{label}</option> })
+    .collect_view();
+    let rows = page
+        .rows
+        .iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <th scope="row"><a href=format!("/admin/members/{}", r.member_no)>{r.member_no.clone()}</a></th>
+                    <td>{r.display_name.clone()}</td>
+                    <td class="mono nowrap">{r.phone_masked.clone()}</td>
+                    <td>{r.tier.clone()}</td>
+                    <td class="num">{r.points}</td>
+                    <td class="nowrap">{r.joined.clone()}</td>
+                    <td class="nowrap">{r.last_visit.clone().unwrap_or_else(|| "–".into())}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <Page locale title=td_string!(locale, admin_members).to_string() brand>
+            {console_nav(locale, &page.staff)}
+            <h1>{td_string!(locale, admin_members)}</h1>
+            <Notice locale />
+            <form class="filters" method="get" action="/admin/members">
+                <label for="q">{td_string!(locale, members_search)}</label>
+                <input id="q" name="q" value=q.q.clone() maxlength="40" autocomplete="off" aria-describedby="q-hint" />
+                <p class="muted full" id="q-hint">{td_string!(locale, members_search_hint)}</p>
+                <label for="tier">{td_string!(locale, members_tier)}</label>
+                <select id="tier" name="tier">
+                    <option value="">{td_string!(locale, admin_all)}</option>
+                    {tiers}
+                </select>
+                <label for="joined_from">{td_string!(locale, members_joined_from)}</label>
+                <input id="joined_from" name="joined_from" type="date" value=q.joined_from.clone() />
+                <label for="joined_to">{td_string!(locale, members_joined_to)}</label>
+                <input id="joined_to" name="joined_to" type="date" value=q.joined_to.clone() />
+                <label for="visits">{td_string!(locale, members_visits)}</label>
+                <select id="visits" name="visits">{visits}</select>
+                <button class="button secondary" type="submit">{td_string!(locale, admin_filter)}</button>
+            </form>
+            {if page.rows.is_empty() {
+                view! { <p class="muted empty">{td_string!(locale, members_none)}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap" tabindex="0" role="region" aria-label=td_string!(locale, admin_members)>
+                        <table class="report">
+                            <thead>
+                                <tr>
+                                    <th scope="col">{td_string!(locale, members_no)}</th>
+                                    <th scope="col">{td_string!(locale, staff_name)}</th>
+                                    <th scope="col">{td_string!(locale, profile_phone)}</th>
+                                    <th scope="col">{td_string!(locale, members_tier)}</th>
+                                    <th scope="col">{td_string!(locale, points_balance)}</th>
+                                    <th scope="col">{td_string!(locale, members_joined)}</th>
+                                    <th scope="col">{td_string!(locale, members_last_visit)}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }}
+            <p class="pager">
+                {(q.page > 0).then(|| view! { <a class="button secondary" href=page_link(&q, q.page - 1)>{td_string!(locale, members_newer)}</a> })}
+                {page.more.then(|| view! { <a class="button secondary" href=page_link(&q, q.page + 1)>{td_string!(locale, members_older)}</a> })}
+            </p>
+        </Page>
+    }
+}
+
+#[component]
+pub fn AdminMember() -> impl IntoView {
+    let no = use_params_map()
+        .get_untracked()
+        .get("no")
+        .unwrap_or_default();
+    let done = use_query_map().get_untracked().get("done");
+    loaded_page(
+        move || load_member(no.clone(), done.clone()),
+        |load| match load {
+            StaffLoad::Page(page) => view! { <Member page=*page /> }.into_any(),
+            StaffLoad::Forbidden(staff) => forbidden(staff),
+            StaffLoad::SignedOut => ().into_any(),
+        },
+    )
+}
+
+fn status_label(locale: Locale, status: &str) -> String {
+    match status {
+        "available" => td_string!(locale, coupons_tab_available),
+        "used" => td_string!(locale, coupons_tab_used),
+        _ => td_string!(locale, coupons_tab_expired),
+    }
+    .to_string()
+}
+
+#[component]
+fn Member(page: MemberPage) -> impl IntoView {
+    let locale = page_locale(page.staff.brand.default_locale);
+    let brand = PageBrand::from(&page.staff.brand);
+    let done = page.done.clone().map(|d| {
+        let text = match d {
+            MemberDone::Adjusted { delta, balance } => td_string!(
+                locale,
+                members_adjusted,
+                delta = format!("{delta:+}"),
+                balance = balance
+            )
+            .to_string(),
+            MemberDone::Granted { code } => {
+                td_string!(locale, members_granted, code = code).to_string()
+            }
+        };
+        view! { <p class="alert ok" role="status">{text}</p> }
+    });
+    let diets = page
+        .dietary
+        .iter()
+        .map(|d| diet_name(locale, d))
+        .collect::<Vec<_>>()
+        .join("、");
+    let ledger = page
+        .ledger
+        .iter()
+        .map(|e| {
+            view! {
+                <tr>
+                    <td class="nowrap">{e.when.clone()}</td>
+                    <td class="num">{format!("{:+}", e.amount)}</td>
+                    <td>{e.reason.clone()}</td>
+                    <td>{e.store.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let coupons = page
+        .coupons
+        .iter()
+        .map(|c| {
+            view! {
+                <li>
+                    <strong>{c.title.clone()}</strong> " "
+                    <span class="mono">{c.code.clone()}</span> " · "
+                    {status_label(locale, &c.status)} " · "
+                    <span class="muted">{td_string!(locale, till_until, date = c.until.clone())}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let feedback = page
+        .feedback
+        .iter()
+        .map(|f| {
+            view! {
+                <li>
+                    <span class="nps-badge">{f.nps}</span> " " <span class="muted">{f.day.clone()}</span>
+                    {(!f.comment.is_empty()).then(|| view! { <p class="prose">{f.comment.clone()}</p> })}
+                    {f.reply.clone().map(|r| view! { <div class="reply"><p class="prose">{r}</p></div> })}
+                </li>
+            }
+        })
+        .collect_view();
+    let templates = page
+        .templates
+        .iter()
+        .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
+        .collect_view();
+    let no = page.member_no.clone();
+    let title = if page.display_name.is_empty() {
+        td_string!(locale, till_member_no, no = no.clone()).to_string()
+    } else {
+        page.display_name.clone()
+    };
+    view! {
+        <Page locale title=title.clone() brand>
+            {console_nav(locale, &page.staff)}
+            <p><a class="small-link" href="/admin/members">{td_string!(locale, admin_members)}</a></p>
+            <h1>{title}</h1>
+            <Notice locale />
+            {done}
+            <section class="panel">
+                <dl class="facts">
+                    <dt>{td_string!(locale, members_no)}</dt><dd class="mono">{no.clone()}</dd>
+                    <dt>{td_string!(locale, profile_phone)}</dt><dd class="mono">{page.phone_masked.clone()}</dd>
+                    <dt>{td_string!(locale, members_tier)}</dt><dd>{page.tier.clone()}</dd>
+                    <dt>{td_string!(locale, points_balance)}</dt><dd>{page.points}</dd>
+                    <dt>{td_string!(locale, members_joined)}</dt><dd>{page.joined.clone()}</dd>
+                    {page.birthday.map(|(m, d)| view! {
+                        <dt>{td_string!(locale, profile_birthday)}</dt><dd>{format!("{m:02}-{d:02}")}</dd>
+                    })}
+                    {(!diets.is_empty()).then(|| view! {
+                        <dt>{td_string!(locale, profile_dietary)}</dt><dd>{diets.clone()}</dd>
+                    })}
+                    {(!page.allergies.is_empty()).then(|| view! {
+                        <dt>{td_string!(locale, profile_allergies)}</dt><dd>{page.allergies.clone()}</dd>
+                    })}
+                    <dt>{td_string!(locale, profile_marketing)}</dt>
+                    <dd>{if page.marketing { td_string!(locale, members_yes) } else { td_string!(locale, members_no_consent) }}</dd>
+                </dl>
+            </section>
+
+            <form class="stack panel" method="post" action="/fn/adjust_member_points">
+                <h2>{td_string!(locale, members_adjust)}</h2>
+                <input type="hidden" name="member" value=no.clone() />
+                <input type="hidden" name="key" value=page.keys[0].clone() />
+                <label for="adjust-points">{td_string!(locale, members_adjust_points)}</label>
+                <input id="adjust-points" name="points" inputmode="numeric" required maxlength="9" placeholder="+100 / -50" />
+                <label for="adjust-reason">{td_string!(locale, members_adjust_reason)}</label>
+                <input id="adjust-reason" name="reason" required maxlength="200" />
+                <button class="button primary" type="submit">{td_string!(locale, members_adjust)}</button>
+            </form>
+
+            <form class="stack panel" method="post" action="/fn/grant_member_coupon">
+                <h2>{td_string!(locale, members_grant)}</h2>
+                <input type="hidden" name="member" value=no.clone() />
+                <input type="hidden" name="key" value=page.keys[1].clone() />
+                <label for="grant-template">{td_string!(locale, members_grant_which)}</label>
+                <select id="grant-template" name="template">{templates}</select>
+                <button class="button primary" type="submit">{td_string!(locale, members_grant)}</button>
+            </form>
+
+            <h2>{td_string!(locale, history_title)}</h2>
+            {if page.ledger.is_empty() {
+                view! { <p class="muted">{td_string!(locale, members_no_history)}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap" tabindex="0" role="region" aria-label=td_string!(locale, history_title)>
+                        <table class="report"><tbody>{ledger}</tbody></table>
+                    </div>
+                }
+                .into_any()
+            }}
+            <h2>{td_string!(locale, members_coupons)}</h2>
+            <ul class="plain-list">{coupons}</ul>
+            <h2>{td_string!(locale, admin_inbox)}</h2>
+            <ul class="plain-list">{feedback}</ul>
+        </Page>
+    }
+}

@@ -1,0 +1,217 @@
+//! Members as the console sees them: search with filters, one member's
+//! page, and the two things staff do to a member by hand, a points
+//! adjustment with a reason and a coupon granted. Phones are shown masked.
+//! Both writes are forms acted on once (`forms`) and audited.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::audit::{self, Actor, Change};
+use crate::brands::{Brand, BrandId};
+use crate::coupons::{self, Source, TemplateId};
+use crate::forms::{self, FormKey};
+use crate::members::MemberId;
+use crate::phone::Phone;
+use crate::{points, Clock, Db, Error, Result};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// What to look for; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// A member number, a phone (whole, or its last four digits) or a name.
+    pub query: String,
+    pub tier_rank: Option<i64>,
+    /// Joined on or after / before these moments.
+    pub joined_from: Option<i64>,
+    pub joined_to: Option<i64>,
+    /// Last visit within this many days.
+    pub active_within_days: Option<i64>,
+    /// No visit for at least this many days (or never).
+    pub idle_for_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub id: MemberId,
+    pub member_no: String,
+    pub display_name: String,
+    pub phone_masked: String,
+    pub tier_rank: i64,
+    pub points: i64,
+    pub joined_at: i64,
+    pub last_visit_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    member_no: String,
+    display_name: String,
+    phone: Option<String>,
+    tier_rank: i64,
+    points_balance: i64,
+    created_at: i64,
+    last_visit: Option<i64>,
+}
+
+/// One page of members matching `filter`, newest first; and whether there
+/// are more after it.
+pub async fn search(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Line>, bool)> {
+    let now = clock.now_ms();
+    let q = filter.query.trim();
+    let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
+    // Which column the query names: the number, a whole phone, a phone's
+    // last four digits, or else a name.
+    let (text_sql, text): (&str, String) = if q.is_empty() {
+        (" AND $7 = ''", String::new())
+    } else if digits.len() == 8 && digits.len() == q.len() {
+        (" AND m.member_no = $7", digits)
+    } else if let Ok(phone) = Phone::parse("86", q) {
+        (" AND m.phone = $7", phone.as_str().to_owned())
+    } else if digits.len() == 4 && digits.len() == q.len() {
+        (" AND m.phone LIKE $7", format!("%{digits}"))
+    } else {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        (
+            " AND m.display_name LIKE $7 ESCAPE '\\'",
+            format!("%{escaped}%"),
+        )
+    };
+    let sql = format!(
+        "SELECT * FROM (SELECT m.id, m.member_no, m.display_name, m.phone, m.tier_rank, m.points_balance, \
+         m.created_at, (SELECT MAX(p.occurred_at) FROM purchases p WHERE p.member_id = m.id) AS last_visit \
+         FROM members m WHERE m.brand_id = $1 AND m.status = 'active'{text_sql} \
+         AND ($2 < 0 OR m.tier_rank = $2) AND m.created_at >= $3 AND m.created_at < $4) x \
+         WHERE ($5 < 0 OR x.last_visit >= $5) AND ($6 < 0 OR x.last_visit IS NULL OR x.last_visit < $6) \
+         ORDER BY x.id DESC LIMIT $8 OFFSET $9"
+    );
+    let limit = limit.clamp(1, 200);
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(brand.0)
+        .bind(filter.tier_rank.unwrap_or(-1))
+        .bind(filter.joined_from.unwrap_or(0))
+        .bind(filter.joined_to.unwrap_or(i64::MAX))
+        .bind(
+            filter
+                .active_within_days
+                .map_or(-1, |d| now - d.max(0) * DAY_MS),
+        )
+        .bind(filter.idle_for_days.map_or(-1, |d| now - d.max(0) * DAY_MS))
+        .bind(text)
+        .bind(limit + 1)
+        .bind(offset.max(0))
+        .fetch_all(db.pool())
+        .await?;
+    let more = rows.len() as i64 > limit;
+    Ok((
+        rows.into_iter()
+            .take(limit as usize)
+            .map(|r| Line {
+                id: MemberId(r.id),
+                member_no: r.member_no,
+                display_name: r.display_name,
+                phone_masked: r
+                    .phone
+                    .as_deref()
+                    .and_then(|p| Phone::parse_e164(p).ok())
+                    .map(|p| p.masked())
+                    .unwrap_or_default(),
+                tier_rank: r.tier_rank,
+                points: r.points_balance,
+                joined_at: r.created_at,
+                last_visit_at: r.last_visit,
+            })
+            .collect(),
+        more,
+    ))
+}
+
+/// What an adjustment or a grant did, to confirm (and confirm again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Adjusted { delta: i64, balance: i64 },
+    Granted { code: String, template: i64 },
+}
+
+/// Adds or takes points by hand, with the reason staff must give.
+#[allow(clippy::too_many_arguments)]
+pub async fn adjust_points(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    actor: &Actor,
+    key: &FormKey,
+    member: MemberId,
+    delta: i64,
+    reason: &str,
+) -> Result<Outcome> {
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let hash = forms::fingerprint("adjust", member.0, &[&delta.to_string(), reason.trim()]);
+    let mut tx = db.begin().await?;
+    if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
+        return Ok(done);
+    }
+    let balance = points::adjust(&mut tx, clock, brand, member, delta, reason, staff).await?;
+    let change = Change {
+        action: "member.adjust_points",
+        store: None,
+        target_type: "member",
+        target_id: Some(member.0),
+        before: Some(json!({ "points": balance - delta })),
+        after: Some(json!({ "points": balance, "reason": reason.trim() })),
+    };
+    audit::record(&mut tx, clock, actor, change).await?;
+    let outcome = Outcome::Adjusted { delta, balance };
+    forms::settle(&mut tx, staff, key, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Gives a member a coupon from a template, by hand.
+#[allow(clippy::too_many_arguments)]
+pub async fn grant_coupon(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    actor: &Actor,
+    key: &FormKey,
+    member: MemberId,
+    template: TemplateId,
+) -> Result<Outcome> {
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let hash = forms::fingerprint("grant", member.0, &[&template.0.to_string()]);
+    let mut tx = db.begin().await?;
+    if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
+        return Ok(done);
+    }
+    let issued =
+        coupons::issue(&mut tx, clock, brand, member, template, Source::Staff, None).await?;
+    let change = Change {
+        action: "member.grant_coupon",
+        store: None,
+        target_type: "member",
+        target_id: Some(member.0),
+        before: None,
+        after: Some(json!({ "coupon": issued.coupon.id, "template": template.0 })),
+    };
+    audit::record(&mut tx, clock, actor, change).await?;
+    let outcome = Outcome::Granted {
+        code: issued.coupon.code.grouped(),
+        template: template.0,
+    };
+    forms::settle(&mut tx, staff, key, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}

@@ -1,0 +1,112 @@
+//! The console's members on both backends: search and filters, points
+//! adjusted by hand with a reason, coupons granted, each form acted on once.
+
+use loyalty::audit::Actor;
+use loyalty::coupons::{self, NewTemplate, Rule};
+use loyalty::forms::FormKey;
+use loyalty::money::{ExternalId, Fen};
+use loyalty::roster::{self, Filter, Outcome};
+use loyalty::staff::{self, Role};
+use loyalty::{db_test, members, points, Error, FixedClock};
+
+const T0: i64 = 1_795_579_200_000;
+const DAY: i64 = 86_400_000;
+
+db_test!(
+    async fn staff_find_members_by_number_phone_name_tier_and_visits(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let a = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
+        clock.advance_ms(DAY);
+        let b = loyalty::testing::join_member(&db, &clock, &brand, "13900139001").await;
+        let c = loyalty::testing::join_member(&db, &clock, &brand, "13700137002").await;
+        sqlx::query("UPDATE members SET display_name = '王_小明' WHERE id = $1").bind(b.0).execute(db.pool()).await.unwrap();
+        // a visited 40 days ago (and spent enough for a tier), b yesterday, c never.
+        let mut tx = db.begin().await.unwrap();
+        let order = ExternalId::parse("o", "A-1").unwrap();
+        points::record_purchase(&mut tx, &clock, &brand, store, a, &order, Fen::new(500_000).unwrap(), Some(T0 + DAY - 40 * DAY)).await.unwrap();
+        let order = ExternalId::parse("o", "B-1").unwrap();
+        points::record_purchase(&mut tx, &clock, &brand, store, b, &order, Fen::new(5_000).unwrap(), Some(T0)).await.unwrap();
+        tx.commit().await.unwrap();
+        clock.advance_ms(DAY);
+
+        let find = |f: Filter| {
+            let (db, clock, brand) = (&db, &clock, brand.id);
+            async move {
+                let (lines, more) = roster::search(db, clock, brand, &f, 0, 50).await.unwrap();
+                assert!(!more);
+                lines.into_iter().map(|l| l.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(find(Filter::default()).await, [c, b, a], "newest first");
+        let m = members::find(&db, brand.id, a).await.unwrap();
+        assert_eq!(find(Filter { query: m.member_no.as_str().into(), ..Filter::default() }).await, [a]);
+        assert_eq!(find(Filter { query: "139 0013 9001".into(), ..Filter::default() }).await, [b]);
+        assert_eq!(find(Filter { query: "7002".into(), ..Filter::default() }).await, [c], "last four digits");
+        assert_eq!(find(Filter { query: "_小".into(), ..Filter::default() }).await, [b], "a name; _ is not a wildcard");
+        assert_eq!(find(Filter { query: "%".into(), ..Filter::default() }).await, Vec::<members::MemberId>::new());
+        assert_eq!(find(Filter { tier_rank: Some(m.tier_rank), ..Filter::default() }).await, [a]);
+        assert!(m.tier_rank > 0, "a's bill reached a tier");
+        assert_eq!(find(Filter { active_within_days: Some(30), ..Filter::default() }).await, [b]);
+        assert_eq!(find(Filter { idle_for_days: Some(30), ..Filter::default() }).await, [c, a], "idle or never came");
+        assert_eq!(find(Filter { joined_from: Some(T0 + DAY), ..Filter::default() }).await, [c, b]);
+
+        let (page, more) = roster::search(&db, &clock, brand.id, &Filter::default(), 0, 2).await.unwrap();
+        assert_eq!((page.len(), more), (2, true));
+        assert_eq!(page[0].phone_masked, "+86 137****7002");
+        assert_eq!(page[1].last_visit_at, Some(T0));
+
+        // Another brand's search sees none of them.
+        let (other, _) = loyalty::testing::brand_with_store(&db, &clock, "xibei").await;
+        assert!(roster::search(&db, &clock, other.id, &Filter::default(), 0, 50).await.unwrap().0.is_empty());
+    }
+);
+
+db_test!(
+    async fn points_are_adjusted_with_a_reason_and_coupons_granted_once_per_form(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
+        tx.commit().await.unwrap();
+        let actor = Actor { brand: brand.id, staff: Some(boss.id), ip: Some("10.0.0.1".into()) };
+        let m = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
+        let start = members::find(&db, brand.id, m).await.unwrap().points_balance;
+
+        let key = FormKey::generate();
+        assert!(matches!(
+            roster::adjust_points(&db, &clock, &brand, &actor, &FormKey::generate(), m, 50, "  ").await,
+            Err(Error::Invalid { field: "reason", .. })
+        ));
+        let first = roster::adjust_points(&db, &clock, &brand, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap();
+        assert_eq!(first, roster::adjust_points(&db, &clock, &brand, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap());
+        assert_eq!(first, Outcome::Adjusted { delta: 50, balance: start + 50 });
+        assert!(matches!(
+            roster::adjust_points(&db, &clock, &brand, &actor, &key, m, 500, "另一件事").await,
+            Err(Error::FormAlreadyUsed)
+        ));
+        assert!(matches!(
+            roster::adjust_points(&db, &clock, &brand, &actor, &FormKey::generate(), m, -(start + 51), "扣多了").await,
+            Err(Error::InsufficientPoints)
+        ));
+        let down = roster::adjust_points(&db, &clock, &brand, &actor, &FormKey::generate(), m, -20, "误加").await.unwrap();
+        assert_eq!(down, Outcome::Adjusted { delta: -20, balance: start + 30 });
+        assert_eq!(members::find(&db, brand.id, m).await.unwrap().points_balance, start + 30);
+        let history = points::history(&db, brand.id, m, None, 10).await.unwrap();
+        assert_eq!(history[0].reason, "误加");
+        assert_eq!(history[1].reason, "补录 11/20 漏记的消费");
+        assert!(points::audit(&db).await.unwrap().is_empty(), "ledger and lots agree");
+
+        let mut conn = db.acquire().await.unwrap();
+        let template = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(1_000))).await.unwrap();
+        drop(conn);
+        let key = FormKey::generate();
+        let granted = roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap();
+        assert_eq!(granted, roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap());
+        let held = coupons::wallet(&db, &clock, brand.id, m).await.unwrap();
+        assert_eq!(held.iter().filter(|h| h.template.id == template).count(), 1, "granted once");
+
+        let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["member.grant_coupon", "member.adjust_points", "member.adjust_points"]);
+    }
+);

@@ -1,0 +1,194 @@
+//! The console's members over HTTP: managers search and open members (phones
+//! masked), adjust points with a reason and give coupons, each form acted
+//! on once; cashiers and other brands get nothing.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{console_staff, location, spawn_app, staff_browser, Browser, TestApp};
+
+fn field(page: &str, form: &str, name: &str) -> String {
+    let rest = &page[page.find(form).unwrap_or_else(|| panic!("{form}"))..];
+    let at = rest.find(&format!("name=\"{name}\" value=\"")).unwrap();
+    let rest = &rest[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn member_no(app: &TestApp) -> String {
+    let (no,): (String,) = sqlx::query_as("SELECT member_no FROM members")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    no
+}
+
+#[tokio::test]
+async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let saved = member
+        .post(
+            "/fn/save_profile",
+            &[
+                ("slug", "demo"),
+                ("display_name", "阿明"),
+                ("birthday_month", ""),
+                ("birthday_day", ""),
+                ("birth_year", ""),
+                ("gender", ""),
+                ("allergies", "花生"),
+                ("language", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let no = member_no(&app).await;
+
+    let mut mgr = staff_browser(&app, "mgr2").await;
+    let list = mgr.page("/admin/members").await;
+    assert!(list.contains(&no) && list.contains("138****8000"));
+    assert!(!list.contains("13800138000"), "phones are masked");
+    for q in ["8000", "13800138000", no.as_str()] {
+        assert!(
+            mgr.page(&format!("/admin/members?q={q}"))
+                .await
+                .contains(&no),
+            "{q}"
+        );
+    }
+    assert!(!mgr.page("/admin/members?q=9999").await.contains(&no));
+    assert!(
+        !mgr.page("/admin/members?visits=active30")
+            .await
+            .contains(&no),
+        "never visited"
+    );
+
+    let page = mgr.page(&format!("/admin/members/{no}")).await;
+    assert!(
+        page.contains("阿明") && page.contains("花生"),
+        "the service team sees the allergy"
+    );
+    let key = field(&page, "/fn/adjust_member_points", "key");
+    let form = [
+        ("member", no.as_str()),
+        ("key", key.as_str()),
+        ("points", "+100"),
+        ("reason", "生日补送"),
+    ];
+    let r1 = mgr.post("/fn/adjust_member_points", &form).await;
+    let r2 = mgr.post("/fn/adjust_member_points", &form).await;
+    assert_eq!(location(&r1), location(&r2));
+    let done = mgr.page(&location(&r1)).await;
+    assert!(done.contains("积分已调整 +100"), "confirmed");
+    let (rows,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM points_ledger WHERE kind = 'adjust'")
+            .fetch_one(app._db.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, 1, "recorded once");
+    assert!(
+        member.page("/r/demo/points").await.contains("生日补送"),
+        "the member sees why"
+    );
+
+    let r = mgr
+        .post(
+            "/fn/adjust_member_points",
+            &[
+                ("member", &no),
+                ("key", &field(&done, "/fn/adjust_member_points", "key")),
+                ("points", "5"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert!(
+        location(&r).ends_with("error=invalid_reason"),
+        "{}",
+        location(&r)
+    );
+    assert!(mgr.page(&location(&r)).await.contains("请写明调整原因"));
+
+    // The 酸梅汤 gift: no limit per member.
+    let template = {
+        let before = &done[..done.find("酸梅汤</option>").expect("the gift is offered")];
+        let at = before.rfind("<option value=\"").unwrap() + 15;
+        before[at..at + before[at..].find('"').unwrap()].to_owned()
+    };
+    let r = mgr
+        .post(
+            "/fn/grant_member_coupon",
+            &[
+                ("member", &no),
+                ("key", &field(&done, "/fn/grant_member_coupon", "key")),
+                ("template", &template),
+            ],
+        )
+        .await;
+    let granted = mgr.page(&location(&r)).await;
+    assert!(granted.contains("已赠送，券码"), "{}", location(&r));
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE source = 'staff'")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let log = staff_browser(&app, "boss").await.page("/admin/audit").await;
+    assert!(log.contains("member.adjust_points") && log.contains("member.grant_coupon"));
+}
+
+#[tokio::test]
+async fn cashiers_and_other_brands_cannot_reach_members() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let no = member_no(&app).await;
+    let adjust = |key: &'static str| {
+        [
+            ("member", no.clone()),
+            ("key", key.repeat(22)),
+            ("points", "1000".into()),
+            ("reason", "x".into()),
+        ]
+    };
+
+    let mut till = staff_browser(&app, "till").await;
+    assert_eq!(
+        till.get("/admin/members").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        till.get(&format!("/admin/members/{no}")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let form = adjust("a");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    till.post("/fn/adjust_member_points", &pairs).await;
+
+    let mut rival = staff_browser(&app, "rival").await;
+    let r = rival.get(&format!("/admin/members/{no}")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!common::body_text(r).await.contains("138****8000"));
+    assert!(
+        !rival.page("/admin/members?q=8000").await.contains(&no),
+        "another brand's search finds nothing"
+    );
+    let form = adjust("b");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = rival.post("/fn/adjust_member_points", &pairs).await;
+    assert!(
+        location(&r).ends_with("error=member_not_found"),
+        "{}",
+        location(&r)
+    );
+
+    let (rows,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM points_ledger WHERE kind = 'adjust'")
+            .fetch_one(app._db.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, 0, "nothing was adjusted");
+}
