@@ -45,6 +45,10 @@ test.describe('feedback', () => {
     await console.getByLabel('账号').fill(demo().owner_login);
     await console.getByLabel('密码').fill(demo().owner_password);
     await console.getByRole('button', { name: '登录' }).click();
+    await expect(console.getByRole('heading', { name: '概览' })).toBeVisible();
+    await expect(console.getByText('鱼很新鲜，服务也热情。')).toBeVisible();
+    await expectAccessible(console);
+    await console.getByRole('navigation').getByRole('link', { name: '顾客反馈' }).click();
     await expect(console.getByRole('heading', { name: '顾客反馈' })).toBeVisible();
     const item = console.locator('.inbox-item', { hasText: '鱼很新鲜，服务也热情。' });
     await item.getByLabel('回复顾客').fill('谢谢夸奖，期待你再来！');

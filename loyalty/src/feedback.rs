@@ -557,21 +557,8 @@ pub struct InboxFilter {
     pub within: Option<Vec<StoreId>>,
 }
 
-/// `AND f.store_id IN (…)` for a manager's stores (ids are numbers, never
-/// text from outside); nothing for an owner.
 fn scope_sql(within: Option<&[StoreId]>) -> String {
-    match within {
-        None => String::new(),
-        Some([]) => " AND 1 = 0".into(),
-        Some(stores) => format!(
-            " AND f.store_id IN ({})",
-            stores
-                .iter()
-                .map(|s| s.0.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    crate::stores::scope_sql("f.store_id", within)
 }
 
 /// The brand's feedback, newest first, filtered; at most 200.

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod brands;
 pub mod clock;
 pub mod coupons;
+pub mod dashboard;
 pub mod db;
 pub mod delivery;
 pub mod demo;

@@ -132,6 +132,14 @@ pub fn local_midnight(time_zone: &str, date: &str, plus_days: i64) -> Option<i64
         .map(|z| z.timestamp().as_millisecond())
 }
 
+/// The zone's offset from UTC at a moment, in milliseconds (+8 h for Shanghai).
+pub fn utc_offset_ms(time_zone: &str, at_ms: i64) -> i64 {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    Timestamp::from_millisecond(at_ms)
+        .map(|ts| i64::from(zone.to_offset(ts).seconds()) * 1000)
+        .unwrap_or(0)
+}
+
 /// A moment as date and time to the second in a brand's calendar
 /// (`2026-11-25 12:30:05`).
 pub fn local_datetime(time_zone: &str, at_ms: i64) -> String {

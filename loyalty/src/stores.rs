@@ -142,6 +142,23 @@ pub async fn find(db: &Db, brand: BrandId, id: StoreId) -> Result<Store> {
     row.map(Store::from).ok_or(Error::StoreNotFound)
 }
 
+/// `AND <column> IN (…)` for a manager's stores (ids are numbers, never
+/// text from outside); nothing for an owner, nothing matches for no stores.
+pub fn scope_sql(column: &str, within: Option<&[StoreId]>) -> String {
+    match within {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(stores) => format!(
+            " AND {column} IN ({})",
+            stores
+                .iter()
+                .map(|s| s.0.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,7 +75,11 @@ async fn staff_sign_in_with_a_strict_cookie_and_wrong_passwords_are_explained() 
             &[("login", "boss"), ("password", PASSWORD)],
         )
         .await;
-    assert_eq!(location(&ok), "/admin/feedback");
+    assert_eq!(
+        location(&ok),
+        "/admin/dashboard",
+        "owners start at the overview"
+    );
     let cookie = b
         .last_set_cookies
         .iter()
@@ -267,4 +271,34 @@ async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
 
     owner.post("/fn/revoke_api_key", &[("id", &id)]).await;
     assert_eq!(lookup(key).await, StatusCode::UNAUTHORIZED, "revoked");
+}
+
+#[tokio::test]
+async fn owners_and_managers_see_the_overview_and_cashiers_do_not() {
+    let app = spawn_app().await;
+    staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let mut boss = sign_in(&app, "boss").await;
+    let page = boss.page("/admin/dashboard").await;
+    assert!(page.contains("概览"));
+    assert!(page.contains("本周新增 1"), "the member who just joined");
+    assert_eq!(
+        page.matches("<svg viewBox=\"0 0 300 80\"").count(),
+        2,
+        "two charts"
+    );
+    assert_eq!(page.matches("<rect ").count(), 60, "thirty days each");
+    let mut mgr = sign_in(&app, "mgr2").await;
+    assert!(mgr.page("/admin/dashboard").await.contains("本周新增 1"));
+    let mut till = sign_in(&app, "till").await;
+    assert_eq!(
+        till.get("/admin/dashboard").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut rival = sign_in(&app, "rival").await;
+    assert!(
+        rival.page("/admin/dashboard").await.contains("本周新增 0"),
+        "another brand counts its own"
+    );
 }

@@ -198,7 +198,7 @@ pub async fn staff_sign_in(
         Ok((session, token)) => {
             set_staff_cookie(&state, &token);
             let home = if session.manages() {
-                "/admin/feedback"
+                "/admin/dashboard"
             } else {
                 "/admin/till"
             };

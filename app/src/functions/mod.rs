@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod coupons;
+pub mod dashboard;
 pub mod feedback;
 pub mod members;
 pub mod points;

@@ -33,7 +33,7 @@ fn Login(staff: Option<StaffInfo>) -> impl IntoView {
                 {if s.role == "cashier" {
                     view! { <a class="button primary" href="/admin/till">{td_string!(locale, admin_till)}</a> }.into_any()
                 } else {
-                    view! { <a class="button primary" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a> }.into_any()
+                    view! { <a class="button primary" href="/admin/dashboard">{td_string!(locale, admin_dashboard)}</a> }.into_any()
                 }}
                 <SignOut locale />
             </section>
@@ -76,6 +76,7 @@ pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
             <span class="muted">{format!("{} · {}", staff.display_name, staff.brand.name)}</span>
             <a class="small-link" href="/admin/till">{td_string!(locale, admin_till)}</a>
             {(staff.role != "cashier").then(|| view! {
+                <a class="small-link" href="/admin/dashboard">{td_string!(locale, admin_dashboard)}</a>
                 <a class="small-link" href="/admin/members">{td_string!(locale, admin_members)}</a>
                 <a class="small-link" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a>
                 <a class="small-link" href="/admin/feedback/report">{td_string!(locale, admin_report)}</a>

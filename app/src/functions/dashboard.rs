@@ -1,0 +1,80 @@
+//! `/admin/dashboard` (owners and managers): the brand at a glance.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::functions::admin::{StaffInfo, StaffLoad};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentFeedback {
+    pub id: i64,
+    pub day: String,
+    pub nps: i64,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardPage {
+    pub staff: StaffInfo,
+    pub members: i64,
+    pub new_this_week: i64,
+    pub active_30: i64,
+    pub active_90: i64,
+    pub points_outstanding: i64,
+    pub liability_fen: i64,
+    pub coupons_issued: i64,
+    pub coupons_redeemed: i64,
+    pub sales_fen: i64,
+    pub nps: Option<i64>,
+    pub nps_answers: i64,
+    /// (date, new members, sales fen), oldest first.
+    pub days: Vec<(String, i64, i64)>,
+    pub feedback: Vec<RecentFeedback>,
+}
+
+#[server(prefix = "/fn", endpoint = "load_dashboard")]
+pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::server::{internal, portal_state};
+
+    let state = portal_state()?;
+    let (session, brand, info) = match manager(&state, "/admin/dashboard").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let s = loyalty::dashboard::summary(&state.db, &loyalty::SystemClock, &brand, session.scope())
+        .await
+        .map_err(internal)?;
+    let filter = loyalty::feedback::InboxFilter {
+        within: session.scope().map(<[_]>::to_vec),
+        ..Default::default()
+    };
+    let feedback = loyalty::feedback::inbox(&state.db, brand.id, &filter)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .take(5)
+        .map(|f| RecentFeedback {
+            id: f.id.0,
+            day: f.day,
+            nps: f.nps,
+            comment: f.comment,
+        })
+        .collect();
+    Ok(StaffLoad::Page(Box::new(DashboardPage {
+        staff: info,
+        members: s.members,
+        new_this_week: s.new_this_week,
+        active_30: s.active_30,
+        active_90: s.active_90,
+        points_outstanding: s.points_outstanding,
+        liability_fen: s.liability_fen,
+        coupons_issued: s.coupons_issued,
+        coupons_redeemed: s.coupons_redeemed,
+        sales_fen: s.sales_fen,
+        nps: s.nps_month.score(),
+        nps_answers: s.nps_month.total(),
+        days: s.days,
+        feedback,
+    })))
+}

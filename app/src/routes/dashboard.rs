@@ -1,0 +1,118 @@
+//! `/admin/dashboard`: figures as tiles, the last 30 days as two small bar
+//! charts drawn on the server (SVG, no script), and the latest feedback.
+
+use leptos::prelude::*;
+
+use crate::components::{Page, PageBrand};
+use crate::functions::admin::StaffLoad;
+use crate::functions::dashboard::{load_dashboard, DashboardPage};
+use crate::i18n::*;
+use crate::routes::admin::{console_nav, forbidden};
+use crate::routes::points::yuan;
+use crate::routes::{loaded_page, page_locale};
+
+#[component]
+pub fn AdminDashboard() -> impl IntoView {
+    loaded_page(load_dashboard, |load| match load {
+        StaffLoad::Page(page) => view! { <Dashboard page=*page /> }.into_any(),
+        StaffLoad::Forbidden(staff) => forbidden(staff),
+        StaffLoad::SignedOut => ().into_any(),
+    })
+}
+
+/// Thirty bars scaled to the largest, with the first and last dates and
+/// the peak written out; the figures are also in the SVG's title for
+/// screen readers.
+fn bars(label: String, values: &[(String, i64)], show: fn(i64) -> String) -> impl IntoView {
+    let max = values.iter().map(|v| v.1).max().unwrap_or(0).max(1);
+    let (w, h) = (300.0, 80.0);
+    let step = w / values.len().max(1) as f64;
+    let rects = values
+        .iter()
+        .enumerate()
+        .map(|(i, (day, v))| {
+            let bh = (*v as f64 / max as f64) * (h - 14.0);
+            view! {
+                <rect x=format!("{:.1}", i as f64 * step + 1.0) y=format!("{:.1}", h - 12.0 - bh)
+                    width=format!("{:.1}", (step - 2.0).max(1.0)) height=format!("{:.1}", bh.max(0.5))
+                    fill="var(--brand, #b4442b)">
+                    <title>{format!("{day}: {}", show(*v))}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let first = values.first().map(|v| v.0.clone()).unwrap_or_default();
+    let last = values.last().map(|v| v.0.clone()).unwrap_or_default();
+    let summary = format!("{label}: {first} – {last}, max {}", show(max));
+    view! {
+        <figure class="spark">
+            <figcaption>{label.clone()} <span class="muted">{format!(" · max {}", show(max))}</span></figcaption>
+            <svg viewBox="0 0 300 80" role="img" aria-label=summary>
+                {rects}
+                <text x="0" y="79" font-size="9" fill="#5d514a">{first}</text>
+                <text x="300" y="79" font-size="9" fill="#5d514a" text-anchor="end">{last}</text>
+            </svg>
+        </figure>
+    }
+}
+
+fn tile(label: String, value: String, note: Option<String>) -> impl IntoView {
+    view! {
+        <div class="tile">
+            <p class="tile-label">{label}</p>
+            <p class="tile-value">{value}</p>
+            {note.map(|n| view! { <p class="tile-note muted">{n}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn Dashboard(page: DashboardPage) -> impl IntoView {
+    let locale = page_locale(page.staff.brand.default_locale);
+    let brand = PageBrand::from(&page.staff.brand);
+    let joined: Vec<(String, i64)> = page.days.iter().map(|(d, n, _)| (d.clone(), *n)).collect();
+    let sales: Vec<(String, i64)> = page.days.iter().map(|(d, _, f)| (d.clone(), *f)).collect();
+    let feedback = page
+        .feedback
+        .iter()
+        .map(|f| {
+            view! {
+                <li>
+                    <a href=format!("/admin/feedback#f{}", f.id)><span class="nps-badge">{f.nps}</span></a>
+                    " " <span class="muted">{f.day.clone()}</span>
+                    {(!f.comment.is_empty()).then(|| view! { <p class="prose">{f.comment.clone()}</p> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <Page locale title=td_string!(locale, admin_dashboard).to_string() brand>
+            {console_nav(locale, &page.staff)}
+            <h1>{td_string!(locale, admin_dashboard)}</h1>
+            <div class="tiles">
+                {tile(td_string!(locale, dash_members).to_string(), page.members.to_string(),
+                    Some(td_string!(locale, dash_new_week, n = page.new_this_week).to_string()))}
+                {tile(td_string!(locale, dash_active).to_string(), format!("{} / {}", page.active_30, page.active_90),
+                    Some(td_string!(locale, dash_active_note).to_string()))}
+                {tile(td_string!(locale, dash_liability).to_string(), yuan(page.liability_fen),
+                    Some(td_string!(locale, dash_points_out, n = page.points_outstanding).to_string()))}
+                {tile(td_string!(locale, dash_coupons).to_string(), format!("{} / {}", page.coupons_redeemed, page.coupons_issued),
+                    Some(td_string!(locale, dash_coupons_note).to_string()))}
+                {tile(td_string!(locale, dash_sales).to_string(), yuan(page.sales_fen),
+                    Some(td_string!(locale, dash_last_30).to_string()))}
+                {tile("NPS".to_owned(), page.nps.map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
+                    Some(td_string!(locale, dash_nps_note, n = page.nps_answers).to_string()))}
+            </div>
+            <div class="charts">
+                {bars(td_string!(locale, dash_chart_joined).to_string(), &joined, |v| v.to_string())}
+                {bars(td_string!(locale, dash_chart_sales).to_string(), &sales, yuan)}
+            </div>
+            <h2>{td_string!(locale, dash_latest_feedback)}</h2>
+            {if page.feedback.is_empty() {
+                view! { <p class="muted">{td_string!(locale, admin_inbox_empty)}</p> }.into_any()
+            } else {
+                view! { <ul class="plain-list">{feedback}</ul> }.into_any()
+            }}
+        </Page>
+    }
+}
