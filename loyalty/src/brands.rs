@@ -115,6 +115,10 @@ pub struct Brand {
     pub time_zone: String,
     /// The version of the terms and privacy notice a new member accepts.
     pub terms_version: String,
+    /// The brand's own terms; empty: the standard text.
+    pub terms_text: String,
+    /// Sites allowed to frame the portal (`https://shop.example.com`).
+    pub embed_origins: Vec<String>,
 }
 
 /// The little a page needs to show which brand it belongs to.
@@ -157,6 +161,8 @@ struct BrandRow {
     default_locale: String,
     time_zone: String,
     terms_version: String,
+    terms_text: String,
+    embed_origins: String,
 }
 
 impl From<BrandRow> for Brand {
@@ -169,11 +175,18 @@ impl From<BrandRow> for Brand {
             default_language: Language::from_tag(&r.default_locale).unwrap_or_default(),
             time_zone: r.time_zone,
             terms_version: r.terms_version,
+            terms_text: r.terms_text,
+            embed_origins: r
+                .embed_origins
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }
 
-const BRAND_COLUMNS: &str = "id, slug, name, theme_color, default_locale, time_zone, terms_version";
+const BRAND_COLUMNS: &str =
+    "id, slug, name, theme_color, default_locale, time_zone, terms_version, terms_text, embed_origins";
 
 pub async fn create(conn: &mut AnyConnection, clock: &dyn Clock, new: NewBrand) -> Result<Brand> {
     let name = check_name("name", &new.name, 80)?;

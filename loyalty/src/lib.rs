@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod brand_setup;
 pub mod brands;
 pub mod clock;
 pub mod coupons;

@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn(move |req, next| cache_assets(hashed_assets, req, next)))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+        .layer(middleware::from_fn_with_state(state.clone(), allow_brand_embeds))
         .layer(middleware::from_fn_with_state(state.clone(), client_ip))
         .layer(CompressionLayer::new().br(true).gzip(true))
         // No form or POS request comes near this; anything larger is a 413
@@ -235,6 +236,40 @@ async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) 
 /// Every request that changes state must come from our own pages: a browser
 /// names the page's origin, and a form on another site is refused (CSRF).
 /// The POS API authenticates with keys, not cookies, and is exempt.
+/// A brand's pages (`/r/{slug}…`) may be framed by the sites its owner
+/// allowed: their origins join `frame-ancestors` in the page's CSP. Every
+/// other page, and every other site, stays refused by the browser.
+async fn allow_brand_embeds(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let slug = req
+        .uri()
+        .path()
+        .strip_prefix("/r/")
+        .map(|rest| rest.split('/').next().unwrap_or_default().to_owned());
+    let mut response = next.run(req).await;
+    let Some(slug) = slug.and_then(|s| loyalty::brands::BrandSlug::parse(&s).ok()) else {
+        return response;
+    };
+    let Ok(brand) = loyalty::brands::find_by_slug(&state.portal.db, &slug).await else {
+        return response;
+    };
+    if brand.embed_origins.is_empty() {
+        return response;
+    }
+    let headers = response.headers_mut();
+    if let Some(csp) = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+    {
+        // The origins were checked when saved: scheme, host and port only.
+        let allowed = format!("frame-ancestors 'self' {}", brand.embed_origins.join(" "));
+        let csp = csp.replace("frame-ancestors 'self'", &allowed);
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    response
+}
+
 async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(
         *req.method(),

@@ -39,6 +39,12 @@ pub fn Page(
         ),
     };
     let initial = brand_name.chars().next().unwrap_or('T').to_string();
+    // `?embed=1`: framed in the brand's own site, which has its own header
+    // and footer; the page shows only its content.
+    let embedded = leptos_router::hooks::use_query_map()
+        .get_untracked()
+        .get("embed")
+        .is_some_and(|v| v == "1");
     // "Add to home screen" on a brand's page installs that brand's card.
     let manifest = match &brand {
         Some(b) => format!("/r/{}/manifest.webmanifest", b.slug),
@@ -49,7 +55,7 @@ pub fn Page(
         <Link rel="manifest" href=manifest />
         <Meta name="theme-color" content=color.clone() />
         <Title text=title />
-        <div class="page" style=format!("--brand: {color}")>
+        <div class=if embedded { "page embedded" } else { "page" } style=format!("--brand: {color}")>
             <header class="topbar">
                 <span class="brand-mark" aria-hidden="true">
                     {initial}

@@ -81,6 +81,25 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_password" => td_string!(locale, err_invalid_password).to_string(),
             "invalid_reason" => td_string!(locale, err_invalid_reason).to_string(),
             "invalid_template" => td_string!(locale, err_invalid_template).to_string(),
+            "invalid_theme_color" => td_string!(locale, err_invalid_theme_color).to_string(),
+            "invalid_default_locale" => td_string!(locale, err_invalid_default_locale).to_string(),
+            "invalid_time_zone" => td_string!(locale, err_invalid_time_zone).to_string(),
+            "invalid_embed_origins" => td_string!(locale, err_invalid_embed_origins).to_string(),
+            "invalid_terms_version" => td_string!(locale, err_invalid_terms_version).to_string(),
+            "terms_need_version" => td_string!(locale, err_terms_need_version).to_string(),
+            "invalid_terms_text" => td_string!(locale, err_invalid_terms_text).to_string(),
+            "invalid_earn" => td_string!(locale, err_invalid_earn).to_string(),
+            "invalid_signup_bonus" => td_string!(locale, err_invalid_signup_bonus).to_string(),
+            "invalid_expiry" => td_string!(locale, err_invalid_expiry).to_string(),
+            "invalid_redeem_rate" => td_string!(locale, err_invalid_redeem_rate).to_string(),
+            "invalid_redeem_cap" => td_string!(locale, err_invalid_redeem_cap).to_string(),
+            "invalid_bonus" => td_string!(locale, err_invalid_bonus).to_string(),
+            "invalid_feedback_points" => {
+                td_string!(locale, err_invalid_feedback_points).to_string()
+            }
+            "invalid_feedback_coupon" => {
+                td_string!(locale, err_invalid_feedback_coupon).to_string()
+            }
             "store_code_taken" => td_string!(locale, err_store_code_taken).to_string(),
             "table_label_taken" => td_string!(locale, err_table_label_taken).to_string(),
             "table_not_found" => td_string!(locale, err_table_not_found).to_string(),

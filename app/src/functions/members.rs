@@ -684,3 +684,16 @@ pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(),
     see_other(&format!("/r/{}?notice=deleted", brand.slug));
     Ok(())
 }
+
+/// The brand's own member terms for `/r/{brand}/privacy`; empty when the
+/// brand uses the standard text (or does not exist).
+#[server(prefix = "/fn", endpoint = "load_terms_text")]
+pub async fn load_terms_text(slug: String) -> Result<String, ServerFnError> {
+    use crate::server::{find_brand, portal_state};
+
+    let state = portal_state()?;
+    Ok(find_brand(&state.db, &slug)
+        .await?
+        .map(|b| b.terms_text)
+        .unwrap_or_default())
+}

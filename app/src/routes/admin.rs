@@ -82,6 +82,7 @@ pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
                 <a class="small-link" href="/admin/feedback/report">{td_string!(locale, admin_report)}</a>
             })}
             {(staff.role == "owner").then(|| view! {
+                <a class="small-link" href="/admin/brand">{td_string!(locale, admin_brand)}</a>
                 <a class="small-link" href="/admin/stores">{td_string!(locale, admin_stores)}</a>
                 <a class="small-link" href="/admin/staff">{td_string!(locale, admin_staff)}</a>
                 <a class="small-link" href="/admin/keys">{td_string!(locale, admin_keys)}</a>

@@ -1,5 +1,6 @@
 mod accounts;
 pub(crate) mod admin;
+mod brand;
 mod brand_home;
 mod card;
 mod coupons;
@@ -18,6 +19,7 @@ mod till;
 
 pub use accounts::{AdminPassword, AdminStaff};
 pub use admin::{AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminReport};
+pub use brand::AdminBrand;
 pub use brand_home::BrandHome;
 pub use card::CardRoute;
 pub use coupons::{ClaimRoute, CouponRoute, WalletRoute};

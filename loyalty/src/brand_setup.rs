@@ -1,0 +1,304 @@
+//! The owner's brand settings: name, colour, language, time zone, the sites
+//! that may frame the portal, the member terms with their version, and the
+//! points rules. Each change is audited in its transaction.
+
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use crate::audit::{self, Actor, Change};
+use crate::brands::{check_name, Brand, Language, ThemeColor};
+use crate::error::Invalid;
+use crate::feedback::{self, RewardRule};
+use crate::rules::{self, LoyaltyRules};
+use crate::{Clock, Error, Result};
+
+/// At most this many sites may frame the portal.
+pub const MAX_EMBED_ORIGINS: usize = 10;
+
+/// One origin a browser sends, `https://shop.example.com[:port]`: a scheme,
+/// a host of letters, digits, dots and dashes, an optional port; no path.
+/// Plain http only for localhost (a developer's page).
+pub fn parse_origin(input: &str) -> Result<String> {
+    let bad = || Error::invalid("embed_origins", Invalid::Format);
+    let s = input.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = s.split_once("://").ok_or_else(bad)?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            (h, Some(p))
+        }
+        Some(_) => return Err(bad()),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    let local = host == "localhost" || host == "127.0.0.1";
+    if !host_ok || !(scheme == "https" || scheme == "http" && local) {
+        return Err(bad());
+    }
+    Ok(match port {
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
+/// The origins typed one per line (or separated by spaces or commas).
+pub fn parse_origins(input: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for part in input.split(|c: char| c.is_whitespace() || c == ',') {
+        if part.is_empty() {
+            continue;
+        }
+        let o = parse_origin(part)?;
+        if !out.contains(&o) {
+            out.push(o);
+        }
+    }
+    if out.len() > MAX_EMBED_ORIGINS {
+        return Err(Error::invalid(
+            "embed_origins",
+            Invalid::TooLong {
+                max: MAX_EMBED_ORIGINS,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// A time zone the calendar understands (`Asia/Shanghai`).
+pub fn check_time_zone(input: &str) -> Result<String> {
+    let tz = input.trim();
+    if tz.is_empty() || tz.len() > 64 || jiff::tz::TimeZone::get(tz).is_err() {
+        return Err(Error::invalid("time_zone", Invalid::Format));
+    }
+    Ok(tz.to_owned())
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub theme_color: ThemeColor,
+    pub default_language: Language,
+    pub time_zone: String,
+    pub embed_origins: Vec<String>,
+}
+
+pub async fn save_profile(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    before: &Brand,
+    p: Profile,
+) -> Result<()> {
+    let name = check_name("name", &p.name, 80)?;
+    let time_zone = check_time_zone(&p.time_zone)?;
+    sqlx::query(
+        "UPDATE brands SET name = $2, theme_color = $3, default_locale = $4, time_zone = $5, \
+         embed_origins = $6 WHERE id = $1",
+    )
+    .bind(actor.brand.0)
+    .bind(&name)
+    .bind(p.theme_color.as_str())
+    .bind(p.default_language.tag())
+    .bind(&time_zone)
+    .bind(p.embed_origins.join(" "))
+    .execute(&mut *conn)
+    .await?;
+    let change = Change {
+        action: "brand.update",
+        store: None,
+        target_type: "brand",
+        target_id: Some(actor.brand.0),
+        before: Some(json!({
+            "name": before.name, "theme_color": before.theme_color.as_str(),
+            "default_locale": before.default_language.tag(), "time_zone": before.time_zone,
+            "embed_origins": before.embed_origins,
+        })),
+        after: Some(json!({
+            "name": name, "theme_color": p.theme_color.as_str(),
+            "default_locale": p.default_language.tag(), "time_zone": time_zone,
+            "embed_origins": p.embed_origins,
+        })),
+    };
+    audit::record(conn, clock, actor, change).await
+}
+
+/// Publishes the member terms: a new version (members who join from now on
+/// accept it) and the text (blank: the standard text).
+pub async fn publish_terms(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    before: &Brand,
+    version: &str,
+    text: &str,
+) -> Result<()> {
+    let version = version.trim();
+    if version.is_empty() || version.chars().count() > 20 || version.chars().any(char::is_control) {
+        return Err(Error::invalid("terms_version", Invalid::Format));
+    }
+    if version == before.terms_version && text.trim() != before.terms_text {
+        // Changed words under an old version would make "accepted version X"
+        // mean nothing.
+        return Err(Error::invalid("terms_version", Invalid::Empty));
+    }
+    let text = text.trim().replace("\r\n", "\n");
+    if text.chars().count() > 20_000 {
+        return Err(Error::invalid(
+            "terms_text",
+            Invalid::TooLong { max: 20_000 },
+        ));
+    }
+    sqlx::query("UPDATE brands SET terms_version = $2, terms_text = $3 WHERE id = $1")
+        .bind(actor.brand.0)
+        .bind(version)
+        .bind(&text)
+        .execute(&mut *conn)
+        .await?;
+    let change = Change {
+        action: "brand.terms",
+        store: None,
+        target_type: "brand",
+        target_id: Some(actor.brand.0),
+        before: Some(
+            json!({ "version": before.terms_version, "chars": before.terms_text.chars().count() }),
+        ),
+        after: Some(json!({ "version": version, "chars": text.chars().count() })),
+    };
+    audit::record(conn, clock, actor, change).await
+}
+
+/// The points rules, checked: what the schema would refuse is refused here
+/// first with the field that is wrong.
+pub async fn save_rules(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    brand: &Brand,
+    new: LoyaltyRules,
+    reward: RewardRule,
+) -> Result<()> {
+    let check = |ok: bool, field: &'static str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::invalid(field, Invalid::Format))
+        }
+    };
+    check((1..=100_000).contains(&new.earn_fen_per_point), "earn")?;
+    check(
+        (0..=100_000).contains(&new.signup_bonus_points),
+        "signup_bonus",
+    )?;
+    check(
+        new.expiry_months.is_none_or(|m| (1..=120).contains(&m)),
+        "expiry",
+    )?;
+    check(
+        (1..=100_000).contains(&new.redeem_points_per_yuan),
+        "redeem_rate",
+    )?;
+    check((0..=100).contains(&new.redeem_cap_pct), "redeem_cap")?;
+    check(
+        (1000..=10_000).contains(&new.bonus_multiplier_permille),
+        "bonus",
+    )?;
+    check((0..=10_000).contains(&reward.points), "feedback_points")?;
+    let before = rules::load(conn, brand).await?;
+    let reward_before = feedback::reward_rule(conn, brand.id).await?;
+    rules::save(conn, brand.id, &new).await?;
+    if let Some(t) = reward.coupon {
+        // The template must be this brand's.
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM coupon_templates WHERE brand_id = $1 AND id = $2",
+        )
+        .bind(brand.id.0)
+        .bind(t.0)
+        .fetch_one(&mut *conn)
+        .await?;
+        check(n == 1, "feedback_coupon")?;
+    }
+    feedback::set_reward_rule(conn, brand.id, reward.clone()).await?;
+    let view = |r: &LoyaltyRules| {
+        json!({
+            "earn_fen_per_point": r.earn_fen_per_point, "signup_bonus": r.signup_bonus_points,
+            "expiry_months": r.expiry_months, "redeem_points_per_yuan": r.redeem_points_per_yuan,
+            "redeem_cap_pct": r.redeem_cap_pct, "bonus_weekdays": r.bonus_weekdays,
+            "bonus_multiplier_permille": r.bonus_multiplier_permille,
+        })
+    };
+    let change = Change {
+        action: "brand.rules",
+        store: None,
+        target_type: "brand",
+        target_id: Some(brand.id.0),
+        before: Some(
+            json!({ "rules": view(&before), "feedback_points": reward_before.points,
+            "feedback_coupon": reward_before.coupon.map(|t| t.0) }),
+        ),
+        after: Some(
+            json!({ "rules": view(&new), "feedback_points": reward.points,
+            "feedback_coupon": reward.coupon.map(|t| t.0) }),
+        ),
+    };
+    audit::record(conn, clock, actor, change).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_only_sites_pass() {
+        assert_eq!(
+            parse_origin("HTTPS://Shop.Example.com/").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            parse_origin("https://a.b:8443").unwrap(),
+            "https://a.b:8443"
+        );
+        assert_eq!(
+            parse_origin("http://localhost:5173").unwrap(),
+            "http://localhost:5173"
+        );
+        for bad in [
+            "shop.example.com",
+            "http://shop.example.com",
+            "https://shop.example.com/path",
+            "https://*.example.com",
+            "https://exa mple.com",
+            "javascript://x",
+            "https://",
+            "https://a.b:port",
+            "https://a.b; script-src *",
+            "https://-a.com",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_origins("https://a.com\nhttps://b.com, https://a.com").unwrap(),
+            ["https://a.com", "https://b.com"]
+        );
+        assert!(parse_origins(
+            &(0..11)
+                .map(|i| format!("https://s{i}.com"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn time_zones_must_exist() {
+        assert_eq!(check_time_zone(" Asia/Shanghai ").unwrap(), "Asia/Shanghai");
+        assert!(check_time_zone("Mars/Olympus").is_err());
+        assert!(check_time_zone("").is_err());
+    }
+}

@@ -1,0 +1,282 @@
+//! Brand settings over HTTP: the owner renames and recolours the brand,
+//! allows a site to frame the portal, publishes new terms and changes the
+//! points rules; members and tills see the change; nobody else may.
+
+mod common;
+
+use axum::http::{header, StatusCode};
+use common::{console_staff, header_str, location, spawn_app, staff_browser, Browser};
+
+fn profile<'a>(
+    name: &'a str,
+    color: &'a str,
+    zone: &'a str,
+    embeds: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("theme_color", color),
+        ("default_locale", "zh-CN"),
+        ("time_zone", zone),
+        ("embed_origins", embeds),
+    ]
+}
+
+#[tokio::test]
+async fn the_owner_renames_the_brand_and_allows_one_site_to_frame_it() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    assert!(boss.page("/admin/brand").await.contains("品牌设置"));
+
+    let r = boss
+        .post(
+            "/fn/save_brand_profile",
+            &profile(
+                "山野小馆·新",
+                "#1F6F5C",
+                "Asia/Shanghai",
+                "https://shop.example.com\nhttps://Mall.Example.cn/",
+            ),
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/brand?saved=1");
+    let landing = app.get("/r/demo", &[]).await;
+    let csp = header_str(&landing, header::CONTENT_SECURITY_POLICY).to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self' https://shop.example.com https://mall.example.cn;"),
+        "{csp}"
+    );
+    let html = common::body_text(landing).await;
+    assert!(
+        html.contains("山野小馆·新") && html.contains("--brand: #1f6f5c"),
+        "new name and colour on the portal"
+    );
+    let embedded = common::body_text(app.get("/r/demo?embed=1", &[]).await).await;
+    assert!(
+        embedded.contains("class=\"page embedded\""),
+        "the chrome-less layout"
+    );
+
+    // The console and other brands' pages stay unframeable.
+    let console = boss.get("/admin/brand").await;
+    assert!(
+        header_str(&console, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'self';")
+    );
+    let other = app.get("/r/other", &[]).await;
+    assert!(header_str(&other, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'self';"));
+
+    // Nonsense is refused with the field's sentence and changes nothing.
+    for (form, error, sentence) in [
+        (
+            profile("x", "#1f6f5c", "Mars/Base", ""),
+            "invalid_time_zone",
+            "没有这个时区",
+        ),
+        (
+            profile("x", "#1f6f5c", "Asia/Shanghai", "shop.example.com/path"),
+            "invalid_embed_origins",
+            "网站地址需要是",
+        ),
+        (
+            profile(
+                "x",
+                "#1f6f5c",
+                "Asia/Shanghai",
+                "https://a.com 'unsafe-inline'",
+            ),
+            "invalid_embed_origins",
+            "网站地址需要是",
+        ),
+        (
+            profile("x", "red", "Asia/Shanghai", ""),
+            "invalid_theme_color",
+            "请选择一种颜色",
+        ),
+        (
+            profile(" ", "#1f6f5c", "Asia/Shanghai", ""),
+            "invalid_name",
+            "请填写名称",
+        ),
+    ] {
+        let r = boss.post("/fn/save_brand_profile", &form).await;
+        assert_eq!(location(&r), format!("/admin/brand?error={error}"));
+        assert!(boss.page(&location(&r)).await.contains(sentence), "{error}");
+    }
+    assert!(common::body_text(app.get("/r/demo", &[]).await)
+        .await
+        .contains("山野小馆·新"));
+    assert!(boss.page("/admin/audit").await.contains("brand.update"));
+}
+
+#[tokio::test]
+async fn new_terms_get_a_new_version_and_new_members_accept_it() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    let r = boss
+        .post(
+            "/fn/publish_brand_terms",
+            &[
+                ("version", "2026-12"),
+                (
+                    "text",
+                    "第一条：积分不可转让。\n\n第二条：<script>alert(1)</script> 不会执行。",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/brand?saved=1#terms");
+    let privacy = common::body_text(app.get("/r/demo/privacy", &[]).await).await;
+    assert!(privacy.contains("2026-12") && privacy.contains("第一条：积分不可转让。"));
+    assert!(
+        privacy.contains("&lt;script&gt;") && !privacy.contains("<script>alert"),
+        "the owner's text is text"
+    );
+
+    let r = boss
+        .post(
+            "/fn/publish_brand_terms",
+            &[("version", "2026-12"), ("text", "悄悄改了")],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/brand?error=terms_need_version#terms");
+
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let (v,): (String,) = sqlx::query_as("SELECT terms_version FROM members")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        v, "2026-12",
+        "the new member accepted the published version"
+    );
+}
+
+#[tokio::test]
+async fn changed_points_rules_apply_at_the_till() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    let rules = |earn: &'static str, cap: &'static str| {
+        vec![
+            ("earn_yuan", earn),
+            ("signup_bonus", "0"),
+            ("expiry_months", "0"),
+            ("redeem_points_per_yuan", "100"),
+            ("redeem_cap_pct", cap),
+            ("bonus_weekdays[]", "3"),
+            ("bonus_multiple", "1.5"),
+            ("feedback_points", "20"),
+            ("feedback_coupon", ""),
+        ]
+    };
+    let r = boss.post("/fn/save_brand_rules", &rules("1", "150")).await;
+    assert_eq!(location(&r), "/admin/brand?error=invalid_redeem_cap#rules");
+    let r = boss.post("/fn/save_brand_rules", &rules("abc", "30")).await;
+    assert_eq!(location(&r), "/admin/brand?error=invalid_earn#rules");
+    assert!(boss
+        .page(&location(&r))
+        .await
+        .contains("请填写 0.001 到 1000 之间的金额"));
+
+    let r = boss.post("/fn/save_brand_rules", &rules("0.5", "30")).await;
+    assert_eq!(location(&r), "/admin/brand?saved=1#rules");
+    let page = boss.page("/admin/brand").await;
+    assert!(
+        page.contains(
+            "name=\"earn_yuan\" inputmode=\"decimal\" required maxlength=\"8\" value=\"0.5\""
+        ),
+        "shown back as typed"
+    );
+    assert!(
+        page.contains("value=\"3\" checked"),
+        "Wednesday is a bonus day"
+    );
+    assert!(page.contains("value=\"1.5\""));
+
+    // Without bonus days (today's weekday must not matter), ¥100 earns 200 points.
+    let mut plain = rules("0.5", "30");
+    plain.retain(|(k, _)| *k != "bonus_weekdays[]");
+    boss.post("/fn/save_brand_rules", &plain).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let mut till = staff_browser(&app, "till").await;
+    let r = till
+        .post("/fn/till_find", &[("store", "1"), ("q", "13800138000")])
+        .await;
+    let at = location(&r);
+    let page = till.page(&at).await;
+    let key = {
+        let rest = &page[page.find("/fn/till_purchase").unwrap()..];
+        let rest = &rest[rest.find("name=\"key\" value=\"").unwrap() + 18..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    };
+    let no = at.rsplit("m=").next().unwrap().to_owned();
+    let r = till
+        .post(
+            "/fn/till_purchase",
+            &[
+                ("store", "1"),
+                ("member", &no),
+                ("key", &key),
+                ("order", ""),
+                ("amount", "100"),
+            ],
+        )
+        .await;
+    assert!(
+        till.page(&location(&r)).await.contains("积分 +200"),
+        "two points per yuan now"
+    );
+    assert!(boss.page("/admin/audit").await.contains("brand.rules"));
+}
+
+#[tokio::test]
+async fn only_the_owner_changes_brand_settings() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    for who in ["mgr2", "till"] {
+        let mut b = staff_browser(&app, who).await;
+        assert_eq!(
+            b.get("/admin/brand").await.status(),
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+        b.post(
+            "/fn/save_brand_profile",
+            &profile("被改了", "#000000", "Asia/Shanghai", "https://evil.example"),
+        )
+        .await;
+        b.post(
+            "/fn/publish_brand_terms",
+            &[("version", "evil"), ("text", "x")],
+        )
+        .await;
+    }
+    // Another brand's owner changes only their own brand.
+    let mut rival = staff_browser(&app, "rival").await;
+    rival
+        .post(
+            "/fn/save_brand_profile",
+            &profile(
+                "别家改名",
+                "#000000",
+                "Asia/Shanghai",
+                "https://evil.example",
+            ),
+        )
+        .await;
+    let demo = common::body_text(app.get("/r/demo", &[]).await).await;
+    assert!(demo.contains("山野小馆") && !demo.contains("被改了") && !demo.contains("别家改名"));
+    let csp = header_str(
+        &app.get("/r/demo", &[]).await,
+        header::CONTENT_SECURITY_POLICY,
+    )
+    .to_owned();
+    assert!(!csp.contains("evil"), "{csp}");
+    assert!(common::body_text(app.get("/r/other", &[]).await)
+        .await
+        .contains("别家改名"));
+}
