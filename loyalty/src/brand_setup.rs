@@ -224,7 +224,7 @@ pub async fn save_rules(
         .await?;
         check(n == 1, "feedback_coupon")?;
     }
-    feedback::set_reward_rule(conn, brand.id, reward.clone()).await?;
+    feedback::set_reward_rule(conn, brand.id, reward).await?;
     let view = |r: &LoyaltyRules| {
         json!({
             "earn_fen_per_point": r.earn_fen_per_point, "signup_bonus": r.signup_bonus_points,
