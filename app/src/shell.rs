@@ -5,10 +5,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::routes::{
     AdminAudit, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin, AdminMember,
-    AdminMembers, AdminPassword, AdminQrSheet, AdminReport, AdminStaff, AdminStoreTables,
-    AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage,
-    JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink,
-    ThanksRoute, WalletRoute,
+    AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet, AdminReport,
+    AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute,
+    CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute,
+    PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -65,6 +65,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/members") view=AdminMembers ssr=SsrMode::Async />
                 <Route path=path!("/admin/members/:no") view=AdminMember ssr=SsrMode::Async />
                 <Route path=path!("/admin/brand") view=AdminBrand ssr=SsrMode::Async />
+                <Route path=path!("/admin/coupons") view=AdminOffers ssr=SsrMode::Async />
+                <Route path=path!("/admin/coupons/new") view=AdminOfferEditor ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />
                 <Route path=path!("/admin/staff") view=AdminStaff ssr=SsrMode::Async />
                 <Route path=path!("/admin/password") view=AdminPassword ssr=SsrMode::Async />

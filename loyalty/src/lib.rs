@@ -10,6 +10,7 @@ pub mod audit;
 pub mod brand_setup;
 pub mod brands;
 pub mod clock;
+pub mod coupon_setup;
 pub mod coupons;
 pub mod dashboard;
 pub mod db;

@@ -8,6 +8,7 @@ pub mod coupons;
 pub mod dashboard;
 pub mod feedback;
 pub mod members;
+pub mod offers;
 pub mod points;
 pub mod portal;
 pub mod roster;

@@ -78,6 +78,7 @@ pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
             {(staff.role != "cashier").then(|| view! {
                 <a class="small-link" href="/admin/dashboard">{td_string!(locale, admin_dashboard)}</a>
                 <a class="small-link" href="/admin/members">{td_string!(locale, admin_members)}</a>
+                <a class="small-link" href="/admin/coupons">{td_string!(locale, admin_coupons)}</a>
                 <a class="small-link" href="/admin/feedback">{td_string!(locale, admin_inbox)}</a>
                 <a class="small-link" href="/admin/feedback/report">{td_string!(locale, admin_report)}</a>
             })}

@@ -32,7 +32,7 @@ const ZONES: [&str; 8] = [
     "America/Los_Angeles",
 ];
 
-fn weekday_name(locale: Locale, d: i8) -> String {
+pub(crate) fn weekday_name(locale: Locale, d: i8) -> String {
     match d {
         1 => td_string!(locale, weekday_1),
         2 => td_string!(locale, weekday_2),

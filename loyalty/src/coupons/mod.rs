@@ -515,9 +515,19 @@ async fn load_template(
 
 /// The brand's active templates, newest first.
 pub async fn templates(db: &Db, brand: BrandId) -> Result<Vec<Template>> {
+    list_templates(db, brand, true).await
+}
+
+/// Every template of the brand, paused ones too (the console's list).
+pub async fn all_templates(db: &Db, brand: BrandId) -> Result<Vec<Template>> {
+    list_templates(db, brand, false).await
+}
+
+async fn list_templates(db: &Db, brand: BrandId, active_only: bool) -> Result<Vec<Template>> {
     let mut conn = db.pool().acquire().await?;
     let rows: Vec<TemplateRow> = sqlx::query_as(&format!(
-        "SELECT {TEMPLATE_COLUMNS} FROM coupon_templates WHERE brand_id = $1 AND active = 1 ORDER BY id DESC"
+        "SELECT {TEMPLATE_COLUMNS} FROM coupon_templates WHERE brand_id = $1{} ORDER BY id DESC",
+        if active_only { " AND active = 1" } else { "" }
     ))
     .bind(brand.0)
     .fetch_all(&mut *conn)
@@ -528,6 +538,38 @@ pub async fn templates(db: &Db, brand: BrandId) -> Result<Vec<Template>> {
         out.push(row.into_template(stores));
     }
     Ok(out)
+}
+
+/// One template of the brand, paused or not.
+pub async fn template(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    id: TemplateId,
+) -> Result<Template> {
+    load_template(conn, brand, id).await
+}
+
+/// Pauses a template (no new coupons from it; coupons already issued stay
+/// usable) or resumes it.
+pub async fn set_template_active(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    id: TemplateId,
+    active: bool,
+) -> Result<()> {
+    let done =
+        sqlx::query("UPDATE coupon_templates SET active = $3 WHERE brand_id = $1 AND id = $2")
+            .bind(brand.0)
+            .bind(id.0)
+            .bind(i64::from(active))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(Error::CouponOfferNotFound)
+    }
 }
 
 /// A coupon in a member's hands.

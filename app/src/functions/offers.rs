@@ -1,0 +1,457 @@
+//! `/admin/coupons`: coupon templates (owners for the brand, managers for
+//! their stores), with a preview of the rule in the words members read.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::functions::admin::{StaffInfo, StaffLoad};
+
+/// The editor's fields as typed (also the preview's query string).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TemplateForm {
+    pub kind: String,
+    pub amount: String,
+    pub threshold: String,
+    pub percent: String,
+    pub max_off: String,
+    pub gift: String,
+    pub weekdays: Vec<i8>,
+    pub from_time: String,
+    pub until_time: String,
+    pub valid_days: String,
+    pub starts: String,
+    pub ends: String,
+    pub stores: Vec<i64>,
+    pub min_tier: String,
+    pub stock: String,
+    pub per_member: String,
+    pub stacks: Option<String>,
+    pub claimable: Option<String>,
+    pub points_price: String,
+    pub welcome: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateLine {
+    pub id: i64,
+    pub title: String,
+    pub conditions: String,
+    pub stores: String,
+    pub issued: String,
+    pub offered: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffersPage {
+    pub staff: StaffInfo,
+    pub templates: Vec<TemplateLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorPage {
+    pub staff: StaffInfo,
+    pub form: TemplateForm,
+    /// (id, name) of the stores this staff member may choose.
+    pub stores: Vec<(i64, String)>,
+    /// A manager must pick stores; an owner may leave them all.
+    pub must_pick_stores: bool,
+    pub tiers: Vec<(i64, String)>,
+    /// The rule in the members' words, or the refusal, when previewing.
+    pub preview: Option<Result<Vec<String>, String>>,
+}
+
+#[cfg(feature = "ssr")]
+pub mod edge {
+    use super::*;
+    use loyalty::coupons::{NewTemplate, Rule};
+    use loyalty::error::Invalid;
+    use loyalty::Error;
+
+    fn yuan(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        loyalty::till::parse_yuan(field, s)
+            .map(|f| Some(f.get()))
+            .map_err(|_| Error::invalid(field, Invalid::Format))
+    }
+
+    fn number(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        s.trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid(field, Invalid::Format))
+    }
+
+    fn minute(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        let (h, m) = s
+            .trim()
+            .split_once(':')
+            .ok_or(Error::invalid(field, Invalid::Format))?;
+        let (h, m): (i64, i64) = (
+            h.parse()
+                .map_err(|_| Error::invalid(field, Invalid::Format))?,
+            m.parse()
+                .map_err(|_| Error::invalid(field, Invalid::Format))?,
+        );
+        if !(0..=24).contains(&h) || !(0..60).contains(&m) || h * 60 + m > 1440 {
+            return Err(Error::invalid(field, Invalid::Format));
+        }
+        Ok(Some(h * 60 + m))
+    }
+
+    /// The template the form describes, checked as the database would.
+    pub fn template(
+        brand: &loyalty::brands::Brand,
+        f: &TemplateForm,
+    ) -> loyalty::Result<NewTemplate> {
+        let mut rule = match f.kind.as_str() {
+            "amount_off" => Rule::amount_off(
+                yuan("threshold_fen", &f.threshold)?.unwrap_or(0),
+                yuan("amount_off_fen", &f.amount)?
+                    .ok_or(Error::invalid("amount_off_fen", Invalid::Empty))?,
+            ),
+            "percent_off" => Rule::percent_off(
+                number("percent_off", &f.percent)?
+                    .ok_or(Error::invalid("percent_off", Invalid::Empty))?,
+                yuan("max_off_fen", &f.max_off)?,
+            )
+            .with_threshold(yuan("threshold_fen", &f.threshold)?.unwrap_or(0)),
+            "voucher" => Rule::voucher(
+                yuan("amount_off_fen", &f.amount)?
+                    .ok_or(Error::invalid("amount_off_fen", Invalid::Empty))?,
+            )
+            .with_threshold(yuan("threshold_fen", &f.threshold)?.unwrap_or(0)),
+            "gift" => Rule::gift(f.gift.trim())
+                .with_threshold(yuan("threshold_fen", &f.threshold)?.unwrap_or(0)),
+            _ => return Err(Error::invalid("kind", Invalid::Empty)),
+        };
+        let mut days: Vec<i8> = f
+            .weekdays
+            .iter()
+            .copied()
+            .filter(|d| (1..=7).contains(d))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        rule = rule.on_weekdays(&days);
+        match (
+            minute("minutes", &f.from_time)?,
+            minute("minutes", &f.until_time)?,
+        ) {
+            (Some(a), Some(b)) if a < b => rule = rule.between(a, b),
+            (None, None) => {}
+            _ => return Err(Error::invalid("minutes", Invalid::Format)),
+        }
+        rule.check()?;
+        let zone = &brand.time_zone;
+        let starts_at = match f.starts.trim() {
+            "" => None,
+            d => Some(
+                loyalty::rules::local_midnight(zone, d, 0)
+                    .ok_or(Error::invalid("validity", Invalid::Format))?,
+            ),
+        };
+        let ends_at = match f.ends.trim() {
+            "" => None,
+            d => Some(
+                loyalty::rules::local_midnight(zone, d, 1)
+                    .ok_or(Error::invalid("validity", Invalid::Format))?,
+            ),
+        };
+        let valid_days = if ends_at.is_some() {
+            None
+        } else {
+            number("valid_days", &f.valid_days)?.or(Some(30))
+        };
+        Ok(NewTemplate {
+            rule,
+            starts_at,
+            ends_at,
+            valid_days,
+            stores: (!f.stores.is_empty()).then(|| {
+                f.stores
+                    .iter()
+                    .map(|s| loyalty::stores::StoreId(*s))
+                    .collect()
+            }),
+            min_tier_rank: number("min_tier_rank", &f.min_tier)?.unwrap_or(0),
+            stock_total: number("stock_total", &f.stock)?,
+            per_member_limit: number("per_member_limit", &f.per_member)?,
+            stacks_with_tier: f.stacks.is_some(),
+            claimable: f.claimable.is_some(),
+            points_price: number("points_price", &f.points_price)?,
+            welcome: f.welcome.is_some(),
+        })
+    }
+
+    /// The rule as members read it: title, then each condition.
+    pub fn words(brand: &loyalty::brands::Brand, t: &NewTemplate) -> Vec<String> {
+        let lang = brand.default_language;
+        [
+            Some(t.rule.title(lang)),
+            t.rule.threshold_text(lang),
+            t.rule.window_text(lang),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
+        Ok(match e {
+            Error::Invalid { field, .. } => format!("template_{field}"),
+            Error::StoreNotFound => "template_stores".into(),
+            Error::CouponOfferNotFound => "coupon_not_found".into(),
+            e => return Err(crate::server::internal(e)),
+        })
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_offers")]
+pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::server::{internal, portal_state};
+
+    let state = portal_state()?;
+    let (_, brand, info) = match manager(&state, "/admin/coupons").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let lang = brand.default_language;
+    let names: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|s| (s.id.0, s.name))
+        .collect();
+    let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
+    let templates = loyalty::coupons::all_templates(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|t| {
+            let validity = match (t.starts_at, t.ends_at, t.valid_days) {
+                (_, Some(end), _) => format!("→ {}", day(end - 1)),
+                (_, None, Some(d)) => format!("{d} d"),
+                _ => String::new(),
+            };
+            TemplateLine {
+                id: t.id.0,
+                title: t.rule.title(lang),
+                conditions: [
+                    t.rule.threshold_text(lang),
+                    t.rule.window_text(lang),
+                    Some(validity),
+                ]
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+                stores: match &t.stores {
+                    None => String::new(),
+                    Some(ids) => names
+                        .iter()
+                        .filter(|(id, _)| ids.iter().any(|s| s.0 == *id))
+                        .map(|(_, n)| n.clone())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                },
+                issued: match t.stock_total {
+                    Some(total) => format!("{} / {total}", t.stock_issued),
+                    None => t.stock_issued.to_string(),
+                },
+                offered: [
+                    t.welcome.then_some("welcome"),
+                    t.claimable.then_some("claim"),
+                    t.points_price.map(|_| "exchange"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(","),
+                active: t.active,
+            }
+        })
+        .collect();
+    Ok(StaffLoad::Page(Box::new(OffersPage {
+        staff: info,
+        templates,
+    })))
+}
+
+/// The editor; `query` is the preview's query string (empty: a blank form).
+#[server(prefix = "/fn", endpoint = "load_offer_editor")]
+pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::server::{internal, portal_state};
+
+    let state = portal_state()?;
+    let (session, brand, info) = match manager(&state, "/admin/coupons/new").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let query = query.trim_start_matches('?');
+    // Browsers send `weekdays%5B%5D=3`: the lenient mode reads encoded brackets.
+    let form: TemplateForm = serde_qs::Config::new(5, false)
+        .deserialize_str(query)
+        .unwrap_or_default();
+    let preview = (!query.is_empty()).then(|| {
+        edge::template(&brand, &form)
+            .map(|t| edge::words(&brand, &t))
+            .map_err(|e| match e {
+                loyalty::Error::Invalid { field, .. } => format!("template_{field}"),
+                _ => "template_kind".to_owned(),
+            })
+    });
+    let scope = session.scope().map(<[_]>::to_vec);
+    let stores = loyalty::stores::list(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|s| scope.as_ref().is_none_or(|m| m.contains(&s.id)))
+        .map(|s| (s.id.0, s.name))
+        .collect();
+    let mut conn = crate::server::connection(&state).await?;
+    let table = loyalty::tiers::load(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
+    let lang = brand.default_language;
+    Ok(StaffLoad::Page(Box::new(EditorPage {
+        staff: info,
+        form,
+        stores,
+        must_pick_stores: scope.is_some(),
+        tiers: table
+            .tiers()
+            .iter()
+            .map(|t| (t.rank, t.name(lang).to_owned()))
+            .collect(),
+        preview,
+    })))
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "create_offer")]
+pub async fn create_offer(
+    kind: String,
+    #[server(default)] amount: String,
+    #[server(default)] threshold: String,
+    #[server(default)] percent: String,
+    #[server(default)] max_off: String,
+    #[server(default)] gift: String,
+    #[server(default)] weekdays: Vec<i8>,
+    #[server(default)] from_time: String,
+    #[server(default)] until_time: String,
+    #[server(default)] valid_days: String,
+    #[server(default)] starts: String,
+    #[server(default)] ends: String,
+    #[server(default)] stores: Vec<i64>,
+    #[server(default)] min_tier: String,
+    #[server(default)] stock: String,
+    #[server(default)] per_member: String,
+    #[server(default)] stacks: Option<String>,
+    #[server(default)] claimable: Option<String>,
+    #[server(default)] points_price: String,
+    #[server(default)] welcome: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{internal, portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, brand, _) = match manager::<()>(&state, "/admin/coupons/new").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let form = TemplateForm {
+        kind,
+        amount,
+        threshold,
+        percent,
+        max_off,
+        gift,
+        weekdays,
+        from_time,
+        until_time,
+        valid_days,
+        starts,
+        ends,
+        stores,
+        min_tier,
+        stock,
+        per_member,
+        stacks,
+        claimable,
+        points_price,
+        welcome,
+    };
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let made = match edge::template(&brand, &form) {
+        Ok(t) => {
+            loyalty::coupon_setup::create(
+                &mut tx,
+                &loyalty::SystemClock,
+                &actor(&session),
+                session.scope(),
+                &t,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(id) => {
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            see_other(&format!("/admin/coupons?saved=1#t{}", id.0));
+        }
+        Err(e) => {
+            let back = serde_qs::to_string(&form).unwrap_or_default();
+            see_other(&format!(
+                "/admin/coupons/new?{back}&error={}",
+                edge::refusal(e)?
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "pause_offer")]
+pub async fn pause_offer(id: i64, active: bool) -> Result<(), ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{internal, portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, _, _) = match manager::<()>(&state, "/admin/coupons").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let done = loyalty::coupon_setup::set_active(
+        &mut tx,
+        &loyalty::SystemClock,
+        &actor(&session),
+        session.scope(),
+        loyalty::coupons::TemplateId(id),
+        active,
+    )
+    .await;
+    match done {
+        Ok(_) => {
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            see_other(&format!("/admin/coupons?saved=1#t{id}"));
+        }
+        Err(e) => see_other(&format!("/admin/coupons?error={}", edge::refusal(e)?)),
+    }
+    Ok(())
+}
