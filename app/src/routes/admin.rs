@@ -72,6 +72,8 @@ fn SignOut(locale: Locale) -> impl IntoView {
 /// The console's header line: who is signed in, where to go.
 pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
     view! {
+        // The console's own styles: members never download them.
+        <leptos_meta::Stylesheet id="console-css" href="/console.css" />
         <nav class="console-nav" aria-label=td_string!(locale, admin_nav)>
             <span class="muted">{format!("{} · {}", staff.display_name, staff.brand.name)}</span>
             <a class="small-link" href="/admin/till">{td_string!(locale, admin_till)}</a>
