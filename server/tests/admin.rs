@@ -308,9 +308,15 @@ async fn the_consoles_styles_load_on_console_pages_only() {
     let app = spawn_app().await;
     staff(&app).await;
     let mut boss = sign_in(&app, "boss").await;
-    assert!(boss.page("/admin/dashboard").await.contains("href=\"/console.css\""));
+    assert!(boss
+        .page("/admin/dashboard")
+        .await
+        .contains("href=\"/console.css\""));
     let mut member = Browser::new(&app);
     member.join("13800138000", true).await;
     let card = member.page("/r/demo/card").await;
-    assert!(!card.contains("console.css"), "members never download the console's styles");
+    assert!(
+        !card.contains("console.css"),
+        "members never download the console's styles"
+    );
 }

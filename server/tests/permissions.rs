@@ -1,0 +1,272 @@
+//! The console's permission matrix in one place: every page for every role,
+//! every write signed out, and the loaders called directly (as a script
+//! would, bypassing the pages) by staff who must not read what they load.
+//! Per-feature tests check the own-store / other-store and other-brand
+//! cases of each write.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};
+
+/// (page, owner, manager, cashier) — may each role open it?
+const PAGES: [(&str, bool, bool, bool); 13] = [
+    ("/admin/dashboard", true, true, false),
+    ("/admin/members", true, true, false),
+    ("/admin/coupons", true, true, false),
+    ("/admin/coupons/new", true, true, false),
+    ("/admin/feedback", true, true, false),
+    ("/admin/feedback/report", true, true, false),
+    ("/admin/till", true, true, true),
+    ("/admin/password", true, true, true),
+    ("/admin/brand", true, false, false),
+    ("/admin/stores", true, false, false),
+    ("/admin/staff", true, false, false),
+    ("/admin/keys", true, false, false),
+    ("/admin/audit", true, false, false),
+];
+
+/// Every console write with a complete form, so that the function runs and
+/// it is the session check that refuses.
+const WRITES: [(&str, &[(&str, &str)]); 22] = [
+    ("till_find", &[("store", "1"), ("q", "13800138000")]),
+    (
+        "till_purchase",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("order", ""),
+            ("amount", "10"),
+        ],
+    ),
+    (
+        "till_coupon",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("order", ""),
+            ("typed", "ABCDE-FGHJK"),
+            ("bill", "10"),
+        ],
+    ),
+    (
+        "till_points",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("order", "X"),
+            ("points", "1"),
+            ("bill", "10"),
+        ],
+    ),
+    (
+        "save_store",
+        &[("code", "ZZ"), ("name", "z"), ("address", "")],
+    ),
+    ("add_tables", &[("store", "1"), ("prefix", "Z")]),
+    ("new_table_code", &[("store", "1"), ("table", "1")]),
+    (
+        "create_staff",
+        &[
+            ("login", "sneaky"),
+            ("display_name", "x"),
+            ("role", "owner"),
+        ],
+    ),
+    (
+        "update_staff",
+        &[
+            ("id", "1"),
+            ("display_name", "x"),
+            ("role", "owner"),
+            ("active", "on"),
+        ],
+    ),
+    ("staff_access", &[("id", "1"), ("action", "reset")]),
+    (
+        "change_my_password",
+        &[
+            ("current", "x"),
+            ("new", "new passphrase!"),
+            ("confirm", "new passphrase!"),
+        ],
+    ),
+    (
+        "adjust_member_points",
+        &[
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("points", "100"),
+            ("reason", "x"),
+        ],
+    ),
+    (
+        "grant_member_coupon",
+        &[
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("template", "1"),
+        ],
+    ),
+    ("create_offer", &[("kind", "voucher"), ("amount", "10")]),
+    ("pause_offer", &[("id", "1"), ("active", "false")]),
+    (
+        "save_brand_profile",
+        &[
+            ("name", "x"),
+            ("theme_color", "#000000"),
+            ("default_locale", "en"),
+            ("time_zone", "UTC"),
+            ("embed_origins", ""),
+        ],
+    ),
+    ("publish_brand_terms", &[("version", "x"), ("text", "x")]),
+    (
+        "save_brand_rules",
+        &[
+            ("earn_yuan", "1"),
+            ("signup_bonus", "0"),
+            ("expiry_months", "0"),
+            ("redeem_points_per_yuan", "1"),
+            ("redeem_cap_pct", "100"),
+            ("bonus_multiple", "1"),
+            ("feedback_points", "0"),
+            ("feedback_coupon", ""),
+        ],
+    ),
+    (
+        "reply_feedback",
+        &[("id", "1"), ("reply", "x"), ("back", "/admin/feedback")],
+    ),
+    (
+        "mark_feedback",
+        &[
+            ("id", "1"),
+            ("handled", "true"),
+            ("back", "/admin/feedback"),
+        ],
+    ),
+    ("create_api_key", &[("store", "1"), ("name", "x")]),
+    ("revoke_api_key", &[("id", "1")]),
+];
+
+#[tokio::test]
+async fn every_console_page_opens_for_the_roles_it_is_for_and_no_other() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    for (who, column) in [("boss", 1), ("mgr2", 2), ("till", 3)] {
+        let mut b = staff_browser(&app, who).await;
+        for row in PAGES {
+            let allowed = [row.1, row.2, row.3][column - 1];
+            let r = b.get(row.0).await;
+            let expected = if allowed {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(r.status(), expected, "{who} {}", row.0);
+            if !allowed {
+                let html = body_text(r).await;
+                assert!(
+                    html.contains("没有权限") || html.contains("权限"),
+                    "{who} {}: a sentence, not a blank",
+                    row.0
+                );
+            }
+        }
+    }
+    // Signed out: every page sends to the sign-in page and back.
+    let mut nobody = Browser::new(&app);
+    for row in PAGES {
+        let r = nobody.get(row.0).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", row.0);
+        assert!(location(&r).starts_with("/admin?next="), "{}", row.0);
+    }
+    // Another brand's owner opens every page, and sees none of the demo's data.
+    let mut rival = staff_browser(&app, "rival").await;
+    for row in PAGES {
+        let html = rival.page(row.0).await;
+        for leak in ["山野小馆", "138****8000", "人民广场店"] {
+            assert!(!html.contains(leak), "rival {}: {leak}", row.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_console_write_refuses_a_signed_out_caller_and_changes_nothing() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let before: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    let mut nobody = Browser::new(&app);
+    for (name, form) in WRITES {
+        let r = nobody.post(&format!("/fn/{name}"), form).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name}");
+        assert!(
+            location(&r).starts_with("/admin?next="),
+            "{name}: {}",
+            location(&r)
+        );
+    }
+    let after: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(before, after, "nothing was written");
+}
+
+#[tokio::test]
+async fn loaders_called_directly_give_nothing_away() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let (no,): (String,) = sqlx::query_as("SELECT member_no FROM members")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "load_members",
+            vec![
+                ("query[q]", ""),
+                ("query[tier]", ""),
+                ("query[joined_from]", ""),
+                ("query[joined_to]", ""),
+                ("query[visits]", ""),
+                ("query[page]", "0"),
+            ],
+        ),
+        ("load_member", vec![("no", no.as_str())]),
+        ("load_dashboard", vec![]),
+        ("load_accounts", vec![]),
+        ("load_audit", vec![]),
+        ("load_brand_settings", vec![]),
+        ("load_stores", vec![]),
+    ];
+    for who in ["till", "rival", ""] {
+        let mut b = if who.is_empty() {
+            Browser::new(&app)
+        } else {
+            staff_browser(&app, who).await
+        };
+        for (name, form) in &calls {
+            let r = b.post(&format!("/fn/{name}"), form).await;
+            let status = r.status();
+            let body = body_text(r).await;
+            for leak in ["138****8000", no.as_str(), "+8613800138000"] {
+                assert!(
+                    !body.contains(leak),
+                    "{who} calling {name} ({status}) got {leak}"
+                );
+            }
+        }
+    }
+}
