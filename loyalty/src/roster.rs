@@ -215,3 +215,108 @@ pub async fn grant_coupon(
     tx.commit().await?;
     Ok(outcome)
 }
+
+/// At most this many members get a coupon from one segment form; a larger
+/// campaign belongs to the scheduled jobs of the marketing work.
+pub const MAX_SEGMENT: i64 = 5_000;
+
+/// What giving a segment a coupon did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentOutcome {
+    pub matched: i64,
+    pub issued: i64,
+    /// Members the template's limits or tier kept out, or who had it already.
+    pub skipped: i64,
+    pub out_of_stock: bool,
+}
+
+/// Gives every member matching `filter` one coupon of `template` (a small
+/// campaign). Each member's coupon carries the form's key as its request
+/// key, so sending the form again, or a run cut short and sent again, gives
+/// nobody a second one.
+#[allow(clippy::too_many_arguments)]
+pub async fn grant_to_segment(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    actor: &Actor,
+    key: &FormKey,
+    filter: &Filter,
+    template: TemplateId,
+) -> Result<SegmentOutcome> {
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let hash = forms::fingerprint(
+        "segment",
+        template.0,
+        &[&serde_json::to_string(filter).expect("a filter serializes")],
+    );
+    // Done before: the stored outcome.
+    if let Some(done) = forms::outcome::<SegmentOutcome>(db, staff, key).await? {
+        return Ok(done);
+    }
+    let (members, more) = search(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
+    if more {
+        return Err(Error::invalid(
+            "segment",
+            crate::error::Invalid::TooLong {
+                max: MAX_SEGMENT as usize,
+            },
+        ));
+    }
+    let request = format!("segment:{}", key.as_str());
+    let mut out = SegmentOutcome {
+        matched: members.len() as i64,
+        issued: 0,
+        skipped: 0,
+        out_of_stock: false,
+    };
+    for chunk in members.chunks(100) {
+        let mut tx = db.begin().await?;
+        for m in chunk {
+            match coupons::issue(
+                &mut tx,
+                clock,
+                brand,
+                m.id,
+                template,
+                Source::Campaign,
+                Some(&request),
+            )
+            .await
+            {
+                Ok(issued) if !issued.repeated => out.issued += 1,
+                Ok(_) => out.skipped += 1,
+                Err(Error::CouponOutOfStock) => {
+                    out.out_of_stock = true;
+                    break;
+                }
+                Err(Error::CouponLimitReached | Error::CouponRefused(_)) => out.skipped += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+        if out.out_of_stock {
+            out.skipped = out.matched - out.issued;
+            break;
+        }
+    }
+    let mut tx = db.begin().await?;
+    if let Some(done) = forms::claim::<SegmentOutcome>(&mut tx, clock, staff, key, &hash).await? {
+        return Ok(done);
+    }
+    let change = Change {
+        action: "segment.grant_coupon",
+        store: None,
+        target_type: "coupon_template",
+        target_id: Some(template.0),
+        before: None,
+        after: Some(json!({
+            "filter": filter, "matched": out.matched, "issued": out.issued,
+            "skipped": out.skipped, "out_of_stock": out.out_of_stock,
+        })),
+    };
+    audit::record(&mut tx, clock, actor, change).await?;
+    forms::settle(&mut tx, staff, key, &out).await?;
+    tx.commit().await?;
+    Ok(out)
+}

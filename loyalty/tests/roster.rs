@@ -110,3 +110,30 @@ db_test!(
         assert_eq!(actions, ["member.grant_coupon", "member.adjust_points", "member.adjust_points"]);
     }
 );
+
+db_test!(
+    async fn a_segment_gets_one_coupon_each_even_when_the_form_is_sent_twice(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
+        tx.commit().await.unwrap();
+        let actor = Actor { brand: brand.id, staff: Some(boss.id), ip: None };
+        for phone in ["13800138000", "13900139000", "13700137000"] {
+            loyalty::testing::join_member(&db, &clock, &brand, phone).await;
+        }
+        let mut conn = db.acquire().await.unwrap();
+        let limited = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate { stock_total: Some(2), ..NewTemplate::new(Rule::voucher(500)) }).await.unwrap();
+        drop(conn);
+        let key = FormKey::generate();
+        let everyone = Filter::default();
+        let first = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
+        assert_eq!((first.matched, first.issued, first.skipped, first.out_of_stock), (3, 2, 1, true));
+        let again = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
+        assert_eq!(again, first, "the same form: the same outcome, nothing more");
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
+        assert_eq!(n, 2, "never past the stock");
+        let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["segment.grant_coupon"]);
+    }
+);

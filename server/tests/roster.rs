@@ -192,3 +192,45 @@ async fn cashiers_and_other_brands_cannot_reach_members() {
             .unwrap();
     assert_eq!(rows, 0, "nothing was adjusted");
 }
+
+#[tokio::test]
+async fn a_filtered_segment_gets_a_coupon_each_once() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    for phone in ["13800138000", "13900139000"] {
+        Browser::new(&app).join(phone, true).await;
+    }
+    let mut mgr = staff_browser(&app, "mgr2").await;
+    let page = mgr.page("/admin/members?q=8000").await;
+    let key = field(&page, "/fn/grant_segment_coupon", "key");
+    let template = {
+        let rest = &page[page.find("id=\"segment-template\"").unwrap()..];
+        let before = &rest[..rest.find("酸梅汤</option>").expect("the gift")];
+        let at = before.rfind("<option value=\"").unwrap() + 15;
+        before[at..at + before[at..].find('"').unwrap()].to_owned()
+    };
+    let form = [
+        ("key", key.as_str()),
+        ("template", template.as_str()),
+        ("q", "8000"),
+        ("tier", ""),
+        ("joined_from", ""),
+        ("joined_to", ""),
+        ("visits", ""),
+    ];
+    let r1 = mgr.post("/fn/grant_segment_coupon", &form).await;
+    let r2 = mgr.post("/fn/grant_segment_coupon", &form).await;
+    assert_eq!(location(&r1), location(&r2));
+    assert!(
+        mgr.page(&location(&r1))
+            .await
+            .contains("符合 1 位，已发 1 张"),
+        "{}",
+        location(&r1)
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE source = 'campaign'")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "only the member the filter matched, and only once");
+}

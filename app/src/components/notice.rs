@@ -100,6 +100,7 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_feedback_coupon" => {
                 td_string!(locale, err_invalid_feedback_coupon).to_string()
             }
+            "segment_too_large" => td_string!(locale, err_segment_too_large).to_string(),
             "store_code_taken" => td_string!(locale, err_store_code_taken).to_string(),
             "table_label_taken" => td_string!(locale, err_table_label_taken).to_string(),
             "table_not_found" => td_string!(locale, err_table_not_found).to_string(),

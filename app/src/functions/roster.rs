@@ -18,6 +18,8 @@ pub struct MembersQuery {
     /// `active30`, `active90`, `idle60`, `idle180`, or empty.
     pub visits: String,
     pub page: i64,
+    /// The key of a segment form just sent, to show what it did.
+    pub done: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,12 @@ pub struct MembersPage {
     pub tiers: Vec<(i64, String)>,
     pub rows: Vec<MemberRow>,
     pub more: bool,
+    /// (template id, title) a segment can be given.
+    pub templates: Vec<(i64, String)>,
+    /// A fresh key for the segment form.
+    pub key: String,
+    /// What the last segment form did: (matched, issued, skipped, out of stock).
+    pub segment_done: Option<(i64, i64, i64, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +117,26 @@ mod edge {
         loyalty::rules::local_midnight(&brand.time_zone, date, plus_days)
     }
 
+    /// The roster filter a members query describes.
+    pub fn filter(brand: &loyalty::brands::Brand, query: &MembersQuery) -> loyalty::roster::Filter {
+        loyalty::roster::Filter {
+            query: query.q.chars().take(40).collect(),
+            tier_rank: query.tier.parse().ok(),
+            joined_from: start_of(brand, &query.joined_from, 0),
+            joined_to: start_of(brand, &query.joined_to, 1),
+            active_within_days: match query.visits.as_str() {
+                "active30" => Some(30),
+                "active90" => Some(90),
+                _ => None,
+            },
+            idle_for_days: match query.visits.as_str() {
+                "idle60" => Some(60),
+                "idle180" => Some(180),
+                _ => None,
+            },
+        }
+    }
+
     pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
         use loyalty::Error as E;
         Ok(match e {
@@ -133,10 +161,10 @@ mod edge {
 pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, ServerFnError> {
     use crate::functions::admin::edge::manager;
     use crate::server::{internal, portal_state};
-    use loyalty::roster::{self, Filter};
+    use loyalty::roster;
 
     let state = portal_state()?;
-    let (_, brand, info) = match manager(&state, "/admin/members").await? {
+    let (session, brand, info) = match manager(&state, "/admin/members").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
@@ -146,22 +174,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
         .map_err(internal)?;
     drop(conn);
     let lang = brand.default_language;
-    let filter = Filter {
-        query: query.q.chars().take(40).collect(),
-        tier_rank: query.tier.parse().ok(),
-        joined_from: edge::start_of(&brand, &query.joined_from, 0),
-        joined_to: edge::start_of(&brand, &query.joined_to, 1),
-        active_within_days: match query.visits.as_str() {
-            "active30" => Some(30),
-            "active90" => Some(90),
-            _ => None,
-        },
-        idle_for_days: match query.visits.as_str() {
-            "idle60" => Some(60),
-            "idle180" => Some(180),
-            _ => None,
-        },
-    };
+    let filter = edge::filter(&brand, &query);
     const PAGE: i64 = 50;
     let page = query.page.clamp(0, 10_000);
     let (lines, more) = roster::search(
@@ -174,7 +187,27 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
     )
     .await
     .map_err(internal)?;
+    let templates = loyalty::coupons::templates(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|t| (t.id.0, t.rule.title(lang)))
+        .collect();
+    let segment_done = match loyalty::forms::FormKey::parse(&query.done) {
+        Ok(key) => loyalty::forms::outcome::<loyalty::roster::SegmentOutcome>(
+            &state.db,
+            session.staff.id,
+            &key,
+        )
+        .await
+        .map_err(internal)?
+        .map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
+        Err(_) => None,
+    };
     Ok(StaffLoad::Page(Box::new(MembersPage {
+        templates,
+        key: loyalty::forms::FormKey::generate().as_str().to_owned(),
+        segment_done,
         staff: info,
         tiers: table
             .tiers()
@@ -399,6 +432,71 @@ pub async fn grant_member_coupon(
     match done {
         Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
         Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+    }
+    Ok(())
+}
+
+/// Gives every member the filters match one coupon (at most
+/// `loyalty::roster::MAX_SEGMENT`); a resent form gives nobody a second.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "grant_segment_coupon")]
+pub async fn grant_segment_coupon(
+    key: String,
+    template: i64,
+    #[server(default)] q: String,
+    #[server(default)] tier: String,
+    #[server(default)] joined_from: String,
+    #[server(default)] joined_to: String,
+    #[server(default)] visits: String,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::edge::manager;
+    use crate::functions::admin::urlencode as enc;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, brand, _) = match manager::<()>(&state, "/admin/members").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let query = MembersQuery {
+        q,
+        tier,
+        joined_from,
+        joined_to,
+        visits,
+        page: 0,
+        done: String::new(),
+    };
+    let back = format!(
+        "/admin/members?q={}&tier={}&joined_from={}&joined_to={}&visits={}",
+        enc(&query.q),
+        enc(&query.tier),
+        enc(&query.joined_from),
+        enc(&query.joined_to),
+        enc(&query.visits)
+    );
+    let done = async {
+        let key = loyalty::forms::FormKey::parse(&key)?;
+        loyalty::roster::grant_to_segment(
+            &state.db,
+            &loyalty::SystemClock,
+            &brand,
+            &actor(&session),
+            &key,
+            &edge::filter(&brand, &query),
+            loyalty::coupons::TemplateId(template),
+        )
+        .await
+        .map(|_| key)
+    }
+    .await;
+    match done {
+        Ok(key) => see_other(&format!("{back}&done={}", key.as_str())),
+        Err(loyalty::Error::Invalid {
+            field: "segment", ..
+        }) => see_other(&format!("{back}&error=segment_too_large")),
+        Err(e) => see_other(&format!("{back}&error={}", edge::refusal(e)?)),
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ pub fn AdminMembers() -> impl IntoView {
         joined_to: q.get("joined_to").unwrap_or_default(),
         visits: q.get("visits").unwrap_or_default(),
         page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+        done: q.get("done").unwrap_or_default(),
     };
     loaded_page(
         move || load_members(query.clone()),
@@ -130,6 +131,34 @@ fn Members(page: MembersPage) -> impl IntoView {
                 }
                 .into_any()
             }}
+            {page.segment_done.map(|(matched, issued, skipped, out)| view! {
+                <p class="alert ok" role="status">
+                    {td_string!(locale, members_segment_done, matched = matched, issued = issued, skipped = skipped)}
+                    {out.then(|| td_string!(locale, members_segment_out).to_string())}
+                </p>
+            })}
+            {(!page.rows.is_empty() && !page.templates.is_empty()).then(|| {
+                let templates = page
+                    .templates
+                    .iter()
+                    .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
+                    .collect_view();
+                view! {
+                    <form class="stack panel" method="post" action="/fn/grant_segment_coupon">
+                        <h2>{td_string!(locale, members_segment)}</h2>
+                        <p class="muted">{td_string!(locale, members_segment_hint)}</p>
+                        <input type="hidden" name="key" value=page.key.clone() />
+                        <input type="hidden" name="q" value=q.q.clone() />
+                        <input type="hidden" name="tier" value=q.tier.clone() />
+                        <input type="hidden" name="joined_from" value=q.joined_from.clone() />
+                        <input type="hidden" name="joined_to" value=q.joined_to.clone() />
+                        <input type="hidden" name="visits" value=q.visits.clone() />
+                        <label for="segment-template">{td_string!(locale, members_grant_which)}</label>
+                        <select id="segment-template" name="template">{templates}</select>
+                        <button class="button primary" type="submit">{td_string!(locale, members_segment)}</button>
+                    </form>
+                }
+            })}
             <p class="pager">
                 {(q.page > 0).then(|| view! { <a class="button secondary" href=page_link(&q, q.page - 1)>{td_string!(locale, members_newer)}</a> })}
                 {page.more.then(|| view! { <a class="button secondary" href=page_link(&q, q.page + 1)>{td_string!(locale, members_older)}</a> })}
