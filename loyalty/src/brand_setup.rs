@@ -302,3 +302,92 @@ mod tests {
         assert!(check_time_zone("").is_err());
     }
 }
+
+/// A tier as the owner edits it; the ranks (and so members' tiers) stay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierEdit {
+    pub name_zh_cn: String,
+    pub name_zh_tw: String,
+    pub name_en: String,
+    pub threshold_fen: i64,
+    pub discount_pct: i64,
+    pub multiplier_permille: i64,
+}
+
+/// Replaces the names, thresholds, discounts and multipliers of the brand's
+/// tiers, lowest first. Thresholds rise with the rank and the base tier is
+/// free; members move at their next bill or the monthly review.
+pub async fn save_tiers(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    edits: &[TierEdit],
+) -> Result<()> {
+    let table = crate::tiers::load(conn, actor.brand).await?;
+    let tiers = table.tiers();
+    if edits.len() != tiers.len() {
+        return Err(Error::invalid("tiers", Invalid::Format));
+    }
+    for (i, e) in edits.iter().enumerate() {
+        for (field, name) in [
+            ("tier_name", &e.name_zh_cn),
+            ("tier_name", &e.name_zh_tw),
+            ("tier_name", &e.name_en),
+        ] {
+            check_name(field, name, 20)?;
+        }
+        let rising =
+            i == 0 && e.threshold_fen == 0 || i > 0 && e.threshold_fen > edits[i - 1].threshold_fen;
+        if !rising || e.threshold_fen > crate::money::Fen::MAX {
+            return Err(Error::invalid("tier_threshold", Invalid::Format));
+        }
+        if !(0..=50).contains(&e.discount_pct) {
+            return Err(Error::invalid("tier_discount", Invalid::Format));
+        }
+        if !(1000..=5000).contains(&e.multiplier_permille) {
+            return Err(Error::invalid("tier_multiplier", Invalid::Format));
+        }
+    }
+    for (t, e) in tiers.iter().zip(edits) {
+        sqlx::query(
+            "UPDATE tiers SET name_zh_cn = $3, name_zh_tw = $4, name_en = $5, threshold_fen = $6, \
+             discount_pct = $7, multiplier_permille = $8 WHERE brand_id = $1 AND rank = $2",
+        )
+        .bind(actor.brand.0)
+        .bind(t.rank)
+        .bind(e.name_zh_cn.trim())
+        .bind(e.name_zh_tw.trim())
+        .bind(e.name_en.trim())
+        .bind(e.threshold_fen)
+        .bind(e.discount_pct)
+        .bind(e.multiplier_permille)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let view = |name: &str, threshold: i64, discount: i64, mult: i64| json!({ "name": name, "threshold_fen": threshold, "discount_pct": discount, "multiplier_permille": mult });
+    let change = Change {
+        action: "brand.tiers",
+        store: None,
+        target_type: "brand",
+        target_id: Some(actor.brand.0),
+        before: Some(json!(tiers
+            .iter()
+            .map(|t| view(
+                &t.name_zh_cn,
+                t.threshold_fen,
+                t.discount_pct,
+                t.multiplier_permille
+            ))
+            .collect::<Vec<_>>())),
+        after: Some(json!(edits
+            .iter()
+            .map(|t| view(
+                &t.name_zh_cn,
+                t.threshold_fen,
+                t.discount_pct,
+                t.multiplier_permille
+            ))
+            .collect::<Vec<_>>())),
+    };
+    audit::record(conn, clock, actor, change).await
+}

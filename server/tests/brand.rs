@@ -280,3 +280,90 @@ async fn only_the_owner_changes_brand_settings() {
         .await
         .contains("别家改名"));
 }
+
+#[tokio::test]
+async fn the_owner_renames_tiers_and_lowers_a_threshold_that_the_next_bill_meets() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    // The seed's five tiers, with silver renamed and reached at ¥500.
+    let tiers = [
+        ("普通会员", "普通會員", "Member", "0", "0", "1"),
+        ("银卡VIP", "銀卡VIP", "Silver VIP", "500", "5", "1.2"),
+        ("金卡会员", "金卡會員", "Gold", "5000", "8", "1.5"),
+        ("白金会员", "白金會員", "Platinum", "10000", "10", "1.8"),
+        ("钻石会员", "鑽石會員", "Diamond", "20000", "12", "2"),
+    ];
+    let form = |tiers: &[(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    )]| {
+        let mut f: Vec<(&str, &str)> = Vec::new();
+        for t in tiers {
+            f.extend([
+                ("name_zh_cn[]", t.0),
+                ("name_zh_tw[]", t.1),
+                ("name_en[]", t.2),
+                ("threshold[]", t.3),
+                ("discount[]", t.4),
+                ("multiple[]", t.5),
+            ]);
+        }
+        f
+    };
+    let mut falling = tiers;
+    falling[2].3 = "400";
+    let r = boss.post("/fn/save_brand_tiers", &form(&falling)).await;
+    assert_eq!(
+        location(&r),
+        "/admin/brand?error=invalid_tier_threshold#tiers"
+    );
+    assert!(boss.page(&location(&r)).await.contains("门槛需逐级升高"));
+
+    let r = boss.post("/fn/save_brand_tiers", &form(&tiers)).await;
+    assert_eq!(location(&r), "/admin/brand?saved=1#tiers");
+    assert!(boss
+        .page("/admin/brand")
+        .await
+        .contains("value=\"银卡VIP\""));
+
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let mut till = staff_browser(&app, "till").await;
+    let at = location(
+        &till
+            .post("/fn/till_find", &[("store", "1"), ("q", "13800138000")])
+            .await,
+    );
+    let page = till.page(&at).await;
+    let key = {
+        let rest = &page[page.find("/fn/till_purchase").unwrap()..];
+        let rest = &rest[rest.find("name=\"key\" value=\"").unwrap() + 18..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    };
+    let no = at.rsplit("m=").next().unwrap().to_owned();
+    let r = till
+        .post(
+            "/fn/till_purchase",
+            &[
+                ("store", "1"),
+                ("member", &no),
+                ("key", &key),
+                ("order", ""),
+                ("amount", "600"),
+            ],
+        )
+        .await;
+    assert!(till
+        .page(&location(&r))
+        .await
+        .contains("会员已升级为银卡VIP"));
+    assert!(
+        member.page("/r/demo/card").await.contains("银卡VIP"),
+        "the member's card shows the new name"
+    );
+}

@@ -101,6 +101,13 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
                 td_string!(locale, err_invalid_feedback_coupon).to_string()
             }
             "segment_too_large" => td_string!(locale, err_segment_too_large).to_string(),
+            "invalid_tier_name" => td_string!(locale, err_invalid_tier_name).to_string(),
+            "invalid_tier_threshold" => td_string!(locale, err_invalid_tier_threshold).to_string(),
+            "invalid_tier_discount" => td_string!(locale, err_invalid_tier_discount).to_string(),
+            "invalid_tier_multiplier" => {
+                td_string!(locale, err_invalid_tier_multiplier).to_string()
+            }
+            "invalid_tiers" => td_string!(locale, err_invalid_tiers).to_string(),
             "store_code_taken" => td_string!(locale, err_store_code_taken).to_string(),
             "table_label_taken" => td_string!(locale, err_table_label_taken).to_string(),
             "table_not_found" => td_string!(locale, err_table_not_found).to_string(),

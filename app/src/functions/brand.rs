@@ -32,6 +32,19 @@ pub struct BrandSettings {
     pub feedback_coupon: Option<i64>,
     /// (id, title) of the brand's coupon templates.
     pub templates: Vec<(i64, String)>,
+    pub tiers: Vec<TierLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierLine {
+    pub name_zh_cn: String,
+    pub name_zh_tw: String,
+    pub name_en: String,
+    /// Yuan of qualifying spend in 12 months.
+    pub threshold: String,
+    pub discount_pct: i64,
+    /// `1.5` for 1.5× points.
+    pub multiple: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -92,7 +105,22 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnE
     let reward = loyalty::feedback::reward_rule(&mut conn, brand.id)
         .await
         .map_err(internal)?;
+    let table = loyalty::tiers::load(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
     drop(conn);
+    let tiers = table
+        .tiers()
+        .iter()
+        .map(|t| TierLine {
+            name_zh_cn: t.name_zh_cn.clone(),
+            name_zh_tw: t.name_zh_tw.clone(),
+            name_en: t.name_en.clone(),
+            threshold: edge::thousandths(t.threshold_fen * 10),
+            discount_pct: t.discount_pct,
+            multiple: edge::thousandths(t.multiplier_permille),
+        })
+        .collect();
     let lang = brand.default_language;
     let templates = loyalty::coupons::templates(&state.db, brand.id)
         .await
@@ -122,6 +150,7 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnE
         feedback_points: reward.points,
         feedback_coupon: reward.coupon.map(|t| t.0),
         templates,
+        tiers,
     })))
 }
 
@@ -285,6 +314,72 @@ pub async fn save_brand_rules(
             see_other("/admin/brand?saved=1#rules");
         }
         Err(e) => see_other(&format!("/admin/brand?error={}#rules", edge::refusal(e)?)),
+    }
+    Ok(())
+}
+
+/// The tier table, lowest first, as the form's parallel lists.
+#[server(prefix = "/fn", endpoint = "save_brand_tiers")]
+pub async fn save_brand_tiers(
+    #[server(default)] name_zh_cn: Vec<String>,
+    #[server(default)] name_zh_tw: Vec<String>,
+    #[server(default)] name_en: Vec<String>,
+    #[server(default)] threshold: Vec<String>,
+    #[server(default)] discount: Vec<String>,
+    #[server(default)] multiple: Vec<String>,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{internal, portal_state, see_other};
+    use loyalty::brand_setup::TierEdit;
+    use loyalty::error::Invalid;
+
+    let state = portal_state()?;
+    let (session, _, _) = match owner::<()>(&state, "/admin/brand").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let edits: loyalty::Result<Vec<TierEdit>> = (0..name_zh_cn.len())
+        .map(|i| {
+            let get = |v: &Vec<String>| v.get(i).cloned().unwrap_or_default();
+            Ok(TierEdit {
+                name_zh_cn: get(&name_zh_cn),
+                name_zh_tw: get(&name_zh_tw),
+                name_en: get(&name_en),
+                threshold_fen: if get(&threshold).trim() == "0" {
+                    0
+                } else {
+                    loyalty::till::parse_yuan("tier_threshold", &get(&threshold))
+                        .map_err(|_| loyalty::Error::invalid("tier_threshold", Invalid::Format))?
+                        .get()
+                },
+                discount_pct: get(&discount)
+                    .trim()
+                    .parse()
+                    .map_err(|_| loyalty::Error::invalid("tier_discount", Invalid::Format))?,
+                multiplier_permille: edge::parse_thousandths("tier_multiplier", &get(&multiple))?,
+            })
+        })
+        .collect();
+    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let saved = match edits {
+        Ok(edits) => {
+            loyalty::brand_setup::save_tiers(
+                &mut tx,
+                &loyalty::SystemClock,
+                &actor(&session),
+                &edits,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(()) => {
+            tx.commit().await.map_err(|e| internal(e.into()))?;
+            see_other("/admin/brand?saved=1#tiers");
+        }
+        Err(e) => see_other(&format!("/admin/brand?error={}#tiers", edge::refusal(e)?)),
     }
     Ok(())
 }

@@ -72,6 +72,31 @@ fn Settings(page: BrandSettings) -> impl IntoView {
         .iter()
         .map(|(id, title)| view! { <option value=id.to_string() selected=page.feedback_coupon == Some(*id)>{title.clone()}</option> })
         .collect_view();
+    let tier_rows = page
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let id = |f: &str| format!("tier-{i}-{f}");
+            view! {
+                <fieldset class="tier-edit">
+                    <legend>{format!("{} · {}", i, t.name_zh_cn)}</legend>
+                    <label for=id("cn")>"简体"</label>
+                    <input id=id("cn") name="name_zh_cn[]" required maxlength="20" value=t.name_zh_cn.clone() />
+                    <label for=id("tw")>"繁體"</label>
+                    <input id=id("tw") name="name_zh_tw[]" required maxlength="20" value=t.name_zh_tw.clone() />
+                    <label for=id("en")>"English"</label>
+                    <input id=id("en") name="name_en[]" required maxlength="20" value=t.name_en.clone() />
+                    <label for=id("threshold")>{td_string!(locale, brand_tier_threshold)}</label>
+                    <input id=id("threshold") name="threshold[]" inputmode="decimal" required maxlength="12" value=t.threshold.clone() readonly=i == 0 />
+                    <label for=id("discount")>{td_string!(locale, brand_tier_discount)}</label>
+                    <input id=id("discount") name="discount[]" type="number" min="0" max="50" required value=t.discount_pct.to_string() />
+                    <label for=id("multiple")>{td_string!(locale, brand_tier_multiple)}</label>
+                    <input id=id("multiple") name="multiple[]" inputmode="decimal" required maxlength="6" value=t.multiple.clone() />
+                </fieldset>
+            }
+        })
+        .collect_view();
     let embed_example = format!("<iframe src=\"/r/{}?embed=1\"></iframe>", page.slug);
     view! {
         <Page locale title=td_string!(locale, admin_brand).to_string() brand>
@@ -106,6 +131,13 @@ fn Settings(page: BrandSettings) -> impl IntoView {
                 <textarea id="terms-text" name="text" rows="8" maxlength="20000">{page.terms_text.clone()}</textarea>
                 <a class="small-link" href=format!("/r/{}/privacy", page.slug)>{td_string!(locale, brand_terms_view)}</a>
                 <button class="button primary" type="submit">{td_string!(locale, brand_terms_publish)}</button>
+            </form>
+
+            <form class="stack panel" method="post" action="/fn/save_brand_tiers" id="tiers">
+                <h2>{td_string!(locale, brand_tiers)}</h2>
+                <p class="muted">{td_string!(locale, brand_tiers_hint)}</p>
+                {tier_rows}
+                <button class="button primary" type="submit">{td_string!(locale, setup_save)}</button>
             </form>
 
             <form class="stack panel" method="post" action="/fn/save_brand_rules" id="rules">

@@ -1,0 +1,87 @@
+//! Brand settings on both backends: profile with embed origins, terms with
+//! versions, rules with the feedback reward, and the tier table.
+
+use loyalty::audit::Actor;
+use loyalty::brand_setup::{self, Profile, TierEdit};
+use loyalty::brands::{self, Language, ThemeColor};
+use loyalty::feedback::RewardRule;
+use loyalty::{db_test, rules, tiers, Error, FixedClock};
+
+const T0: i64 = 1_795_579_200_000;
+
+db_test!(
+    async fn an_owner_changes_every_brand_setting_and_each_is_audited(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let actor = Actor { brand: brand.id, staff: None, ip: None };
+
+        let mut tx = db.begin().await.unwrap();
+        brand_setup::save_profile(&mut tx, &clock, &actor, &brand, Profile {
+            name: "老马家".into(),
+            theme_color: ThemeColor::parse("#1f6f5c").unwrap(),
+            default_language: Language::ZhTw,
+            time_zone: "Asia/Taipei".into(),
+            embed_origins: brand_setup::parse_origins("https://laoma.example.com").unwrap(),
+        }).await.unwrap();
+        tx.commit().await.unwrap();
+        let b = brands::find(&db, brand.id).await.unwrap();
+        assert_eq!((b.name.as_str(), b.default_language, b.time_zone.as_str()), ("老马家", Language::ZhTw, "Asia/Taipei"));
+        assert_eq!(b.embed_origins, ["https://laoma.example.com"]);
+
+        let mut tx = db.begin().await.unwrap();
+        assert!(matches!(
+            brand_setup::publish_terms(&mut tx, &clock, &actor, &b, &b.terms_version, "新的条款").await,
+            Err(Error::Invalid { field: "terms_version", .. })
+        ));
+        brand_setup::publish_terms(&mut tx, &clock, &actor, &b, "v2", "新的条款").await.unwrap();
+        tx.commit().await.unwrap();
+        let b = brands::find(&db, brand.id).await.unwrap();
+        assert_eq!((b.terms_version.as_str(), b.terms_text.as_str()), ("v2", "新的条款"));
+
+        let mut conn = db.acquire().await.unwrap();
+        let mut r = rules::load(&mut conn, &b).await.unwrap();
+        drop(conn);
+        r.earn_fen_per_point = 50;
+        r.redeem_cap_pct = 30;
+        let mut tx = db.begin().await.unwrap();
+        let bad = rules::LoyaltyRules { redeem_cap_pct: 101, ..r.clone() };
+        assert!(brand_setup::save_rules(&mut tx, &clock, &actor, &b, bad, RewardRule { points: 5, coupon: None }).await.is_err());
+        brand_setup::save_rules(&mut tx, &clock, &actor, &b, r, RewardRule { points: 5, coupon: None }).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = db.acquire().await.unwrap();
+        assert_eq!(rules::load(&mut conn, &b).await.unwrap().earn_fen_per_point, 50);
+        assert_eq!(loyalty::feedback::reward_rule(&mut conn, b.id).await.unwrap().points, 5);
+        let table = tiers::load(&mut conn, b.id).await.unwrap();
+        drop(conn);
+
+        let mut edits: Vec<TierEdit> = table
+            .tiers()
+            .iter()
+            .map(|t| TierEdit {
+                name_zh_cn: t.name_zh_cn.clone(),
+                name_zh_tw: t.name_zh_tw.clone(),
+                name_en: t.name_en.clone(),
+                threshold_fen: t.threshold_fen,
+                discount_pct: t.discount_pct,
+                multiplier_permille: t.multiplier_permille,
+            })
+            .collect();
+        edits[1].name_zh_cn = "银卡VIP".into();
+        edits[1].threshold_fen = 50_000;
+        let mut tx = db.begin().await.unwrap();
+        brand_setup::save_tiers(&mut tx, &clock, &actor, &edits).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        edits[1].name_zh_cn = "不会保存".into();
+        edits[2].threshold_fen = 1;
+        assert!(brand_setup::save_tiers(&mut tx, &clock, &actor, &edits).await.is_err(), "thresholds must rise");
+        drop(tx);
+        let mut conn = db.acquire().await.unwrap();
+        let t = tiers::load(&mut conn, b.id).await.unwrap();
+        assert_eq!((t.by_rank(1).name_zh_cn.as_str(), t.by_rank(1).threshold_fen), ("银卡VIP", 50_000), "the refused save changed nothing");
+        drop(conn);
+
+        let actions: Vec<_> = loyalty::audit::list(&db, b.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["brand.tiers", "brand.rules", "brand.terms", "brand.update"]);
+    }
+);
