@@ -362,13 +362,34 @@ pub async fn unlock(db: &Db, login: &str) -> Result<bool> {
     let Ok(login) = check_login(login) else {
         return Ok(false);
     };
-    let done =
-        sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE login = $1")
-            .bind(login)
-            .execute(db.pool())
-            .await?
-            .rows_affected();
-    Ok(done == 1)
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE login = $1 \
+         RETURNING id, brand_id, locked_until",
+    )
+    .bind(&login)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, brand, _)) = row else {
+        return Ok(false);
+    };
+    // The command line acts: no staff member, no address.
+    let actor = crate::audit::Actor {
+        brand: BrandId(brand),
+        staff: None,
+        ip: None,
+    };
+    let change = crate::audit::Change {
+        action: "staff.unlock",
+        store: None,
+        target_type: "staff",
+        target_id: Some(id),
+        before: None,
+        after: Some(serde_json::json!({ "by": "tablecard unlock-staff" })),
+    };
+    crate::audit::record(&mut tx, &crate::SystemClock, &actor, change).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Gives a manager or cashier their stores (replacing the previous ones).

@@ -87,6 +87,9 @@ db_test!(
         assert!(staff_sessions::unlock(&db, " LaoMa.Owner ").await.unwrap());
         assert!(!staff_sessions::unlock(&db, "nobody").await.unwrap());
         staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+        let log = loyalty::audit::list(&db, brand.id, None, 5).await.unwrap();
+        assert_eq!(log[0].action, "staff.unlock");
+        assert_eq!(log[0].staff, None, "the command line acted");
     }
 );
 
