@@ -391,3 +391,101 @@ pub async fn save_tiers(
     };
     audit::record(conn, clock, actor, change).await
 }
+
+/// The largest logo accepted, in bytes.
+pub const LOGO_MAX: usize = 48 * 1024;
+
+/// What an uploaded file is, by its first bytes (never by its name or the
+/// browser's word): PNG, JPEG or WebP; anything else, SVG included, is None.
+pub fn logo_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// Saves (or, with no bytes, removes) the brand's logo.
+pub async fn save_logo(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    bytes: Option<&[u8]>,
+) -> Result<()> {
+    let now = clock.now_ms();
+    let after = match bytes {
+        Some(bytes) => {
+            if bytes.len() > LOGO_MAX {
+                return Err(Error::invalid("logo", Invalid::TooLong { max: LOGO_MAX }));
+            }
+            let kind = logo_type(bytes).ok_or(Error::invalid("logo", Invalid::Format))?;
+            sqlx::query(
+                "INSERT INTO brand_logos (brand_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (brand_id) DO UPDATE SET content_type = $2, bytes = $3, updated_at = $4",
+            )
+            .bind(actor.brand.0)
+            .bind(kind)
+            .bind(bytes.to_vec())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            json!({ "content_type": kind, "bytes": bytes.len() })
+        }
+        None => {
+            sqlx::query("DELETE FROM brand_logos WHERE brand_id = $1")
+                .bind(actor.brand.0)
+                .execute(&mut *conn)
+                .await?;
+            json!(null)
+        }
+    };
+    sqlx::query("UPDATE brands SET logo_version = $2 WHERE id = $1")
+        .bind(actor.brand.0)
+        .bind(if bytes.is_some() { now } else { 0 })
+        .execute(&mut *conn)
+        .await?;
+    let change = Change {
+        action: "brand.logo",
+        store: None,
+        target_type: "brand",
+        target_id: Some(actor.brand.0),
+        before: None,
+        after: Some(after),
+    };
+    audit::record(conn, clock, actor, change).await
+}
+
+/// The brand's logo: its type and bytes.
+pub async fn logo(
+    db: &crate::Db,
+    brand: crate::brands::BrandId,
+) -> Result<Option<(String, Vec<u8>)>> {
+    Ok(
+        sqlx::query_as("SELECT content_type, bytes FROM brand_logos WHERE brand_id = $1")
+            .bind(brand.0)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod logo_tests {
+    use super::*;
+
+    #[test]
+    fn logos_are_known_by_their_bytes_and_svg_never_passes() {
+        assert_eq!(logo_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(logo_type(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(logo_type(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(
+            logo_type(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>"),
+            None
+        );
+        assert_eq!(logo_type(b"GIF89a"), None);
+        assert_eq!(logo_type(b""), None);
+    }
+}

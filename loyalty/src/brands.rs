@@ -119,6 +119,8 @@ pub struct Brand {
     pub terms_text: String,
     /// Sites allowed to frame the portal (`https://shop.example.com`).
     pub embed_origins: Vec<String>,
+    /// 0: no logo; else when it was saved (a cache-busting version).
+    pub logo_version: i64,
 }
 
 /// The little a page needs to show which brand it belongs to.
@@ -163,6 +165,7 @@ struct BrandRow {
     terms_version: String,
     terms_text: String,
     embed_origins: String,
+    logo_version: i64,
 }
 
 impl From<BrandRow> for Brand {
@@ -181,12 +184,14 @@ impl From<BrandRow> for Brand {
                 .split_whitespace()
                 .map(str::to_owned)
                 .collect(),
+            logo_version: r.logo_version,
         }
     }
 }
 
 const BRAND_COLUMNS: &str =
-    "id, slug, name, theme_color, default_locale, time_zone, terms_version, terms_text, embed_origins";
+    "id, slug, name, theme_color, default_locale, time_zone, terms_version, terms_text, embed_origins, \
+     logo_version";
 
 pub async fn create(conn: &mut AnyConnection, clock: &dyn Clock, new: NewBrand) -> Result<Brand> {
     let name = check_name("name", &new.name, 80)?;

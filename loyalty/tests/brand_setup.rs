@@ -85,3 +85,24 @@ db_test!(
         assert_eq!(actions, ["brand.tiers", "brand.rules", "brand.terms", "brand.update"]);
     }
 );
+
+db_test!(
+    async fn a_logo_is_stored_as_bytes_and_versioned(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let actor = Actor { brand: brand.id, staff: None, ip: None };
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\x00";
+        let mut tx = db.begin().await.unwrap();
+        assert!(brand_setup::save_logo(&mut tx, &clock, &actor, Some(b"<svg/>")).await.is_err());
+        brand_setup::save_logo(&mut tx, &clock, &actor, Some(png)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(brands::find(&db, brand.id).await.unwrap().logo_version, T0);
+        let (kind, bytes) = brand_setup::logo(&db, brand.id).await.unwrap().unwrap();
+        assert_eq!((kind.as_str(), bytes.as_slice()), ("image/png", &png[..]));
+        let mut tx = db.begin().await.unwrap();
+        brand_setup::save_logo(&mut tx, &clock, &actor, None).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(brands::find(&db, brand.id).await.unwrap().logo_version, 0);
+        assert!(brand_setup::logo(&db, brand.id).await.unwrap().is_none());
+    }
+);

@@ -101,6 +101,8 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{brand}/manifest.webmanifest", get(brand_manifest))
         .route("/r/{brand}/icon.svg", get(brand_icon))
         .route("/admin/stores/{store}/qr.svg", get(qr_sheet_svg))
+        .route("/admin/brand/logo", post(upload_logo))
+        .route("/r/{brand}/logo", get(brand_logo))
         .nest_service("/pkg", bundle)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
@@ -412,6 +414,104 @@ async fn brand_icon(
         svg,
     )
         .into_response()
+}
+
+/// The owner's logo upload (`multipart/form-data`, field `logo`; or
+/// `remove`): checked by its bytes, at most 48 KB, then back to the settings.
+async fn upload_logo(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let portal = &state.portal;
+    let session = match app::server::staff_from_parts(portal, &parts).await {
+        Ok(Some(s)) if s.staff.role == loyalty::staff::Role::Owner => s,
+        Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
+        Ok(None) => return Redirect::to("/admin?next=/admin/brand").into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let back = |q: &str| Redirect::to(&format!("/admin/brand?{q}#logo")).into_response();
+    let mut logo: Option<Vec<u8>> = None;
+    let mut remove = false;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("logo") => match field.bytes().await {
+                    Ok(b) if !b.is_empty() => logo = Some(b.to_vec()),
+                    Ok(_) => {}
+                    Err(_) => return back("error=logo_size"),
+                },
+                Some("remove") => remove = true,
+                _ => {}
+            },
+            Ok(None) => break,
+            // Cut off by the body limit, or not multipart at all.
+            Err(_) => return back("error=logo_size"),
+        }
+    }
+    if logo.is_none() && !remove {
+        return back("error=logo_missing");
+    }
+    let actor = loyalty::audit::Actor {
+        brand: session.staff.brand_id,
+        staff: Some(session.staff.id),
+        ip: Some(app::server::client_ip(&parts)),
+    };
+    let Ok(mut tx) = portal.db.begin().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let saved = loyalty::brand_setup::save_logo(
+        &mut tx,
+        &loyalty::SystemClock,
+        &actor,
+        if remove { None } else { logo.as_deref() },
+    )
+    .await;
+    match saved {
+        Ok(()) => match tx.commit().await {
+            Ok(()) => back("saved=1"),
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        },
+        Err(loyalty::Error::Invalid {
+            reason: loyalty::error::Invalid::TooLong { .. },
+            ..
+        }) => back("error=logo_size"),
+        Err(loyalty::Error::Invalid { .. }) => back("error=logo_type"),
+        Err(e) => {
+            tracing::error!(error = %e, "saving a logo failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A brand's logo, served as the image it was checked to be and nothing
+/// else: no sniffing, no script, cacheable (its URL carries the version).
+async fn brand_logo(
+    State(state): State<AppState>,
+    axum::extract::Path(BrandPath { brand: slug }): axum::extract::Path<BrandPath>,
+) -> Response {
+    let Ok(Some(brand)) = app::server::find_brand(&state.portal.db, &slug).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match loyalty::brand_setup::logo(&state.portal.db, brand.id).await {
+        Ok(Some((kind, bytes))) => (
+            [
+                (header::CONTENT_TYPE, kind),
+                (
+                    header::CACHE_CONTROL,
+                    "public, max-age=31536000, immutable".to_owned(),
+                ),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; sandbox".to_owned(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,8 @@ pub struct PageBrand {
     pub slug: String,
     pub name: String,
     pub theme_color: String,
+    /// The logo's address, when the brand has one.
+    pub logo: Option<String>,
 }
 
 impl From<&crate::functions::members::BrandInfo> for PageBrand {
@@ -18,6 +20,7 @@ impl From<&crate::functions::members::BrandInfo> for PageBrand {
             slug: b.slug.clone(),
             name: b.name.clone(),
             theme_color: b.theme_color.clone(),
+            logo: (b.logo_version > 0).then(|| format!("/r/{}/logo?v={}", b.slug, b.logo_version)),
         }
     }
 }
@@ -57,9 +60,10 @@ pub fn Page(
         <Title text=title />
         <div class=if embedded { "page embedded" } else { "page" } style=format!("--brand: {color}")>
             <header class="topbar">
-                <span class="brand-mark" aria-hidden="true">
-                    {initial}
-                </span>
+                {match brand.as_ref().and_then(|b| b.logo.clone()) {
+                    Some(src) => view! { <img class="brand-logo" src=src alt="" width="36" height="36" /> }.into_any(),
+                    None => view! { <span class="brand-mark" aria-hidden="true">{initial}</span> }.into_any(),
+                }}
                 <span class="brand-name">{brand_name}</span>
                 <LanguageSwitcher locale=locale />
             </header>

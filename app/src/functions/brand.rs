@@ -33,6 +33,8 @@ pub struct BrandSettings {
     /// (id, title) of the brand's coupon templates.
     pub templates: Vec<(i64, String)>,
     pub tiers: Vec<TierLine>,
+    /// The logo's address, when there is one.
+    pub logo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +153,8 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnE
         feedback_coupon: reward.coupon.map(|t| t.0),
         templates,
         tiers,
+        logo: (brand.logo_version > 0)
+            .then(|| format!("/r/{}/logo?v={}", brand.slug, brand.logo_version)),
     })))
 }
 

@@ -19,6 +19,8 @@ pub struct BrandInfo {
     pub theme_color: String,
     pub default_locale: Locale,
     pub terms_version: String,
+    /// 0: no logo; else the version in the logo's URL.
+    pub logo_version: i64,
 }
 
 #[cfg(feature = "ssr")]
@@ -30,6 +32,7 @@ impl From<&loyalty::brands::Brand> for BrandInfo {
             theme_color: b.theme_color.as_str().to_owned(),
             default_locale: b.default_language.tag().parse().unwrap_or_default(),
             terms_version: b.terms_version.clone(),
+            logo_version: b.logo_version,
         }
     }
 }

@@ -14,6 +14,7 @@ pub struct BrandPage {
     pub visit: Option<TableVisit>,
     /// This phone is signed in to the brand: the page offers the card.
     pub signed_in: bool,
+    pub logo_version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +63,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFn
         theme_color: brand.theme_color.as_str().to_owned(),
         default_locale: brand.default_language.tag().parse().unwrap_or_default(),
         visit,
+        logo_version: brand.logo_version,
     }))
 }
 

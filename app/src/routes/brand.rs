@@ -122,6 +122,20 @@ fn Settings(page: BrandSettings) -> impl IntoView {
                 <button class="button primary" type="submit">{td_string!(locale, setup_save)}</button>
             </form>
 
+            <form class="stack panel" method="post" action="/admin/brand/logo" enctype="multipart/form-data" id="logo">
+                <h2>{td_string!(locale, brand_logo)}</h2>
+                {page.logo.clone().map(|src| view! { <img class="logo-preview" src=src alt=td_string!(locale, brand_logo_current) width="96" height="96" /> })}
+                <label for="logo-file">{td_string!(locale, brand_logo_file)}</label>
+                <input id="logo-file" name="logo" type="file" accept="image/png,image/jpeg,image/webp" aria-describedby="logo-hint" />
+                <p class="muted" id="logo-hint">{td_string!(locale, brand_logo_hint)}</p>
+                <div class="button-row">
+                    <button class="button primary" type="submit">{td_string!(locale, brand_logo_upload)}</button>
+                    {page.logo.is_some().then(|| view! {
+                        <button class="button secondary" type="submit" name="remove" value="1">{td_string!(locale, brand_logo_remove)}</button>
+                    })}
+                </div>
+            </form>
+
             <form class="stack panel" method="post" action="/fn/publish_brand_terms" id="terms">
                 <h2>{td_string!(locale, brand_terms)}</h2>
                 <p class="muted">{td_string!(locale, brand_terms_hint)}</p>

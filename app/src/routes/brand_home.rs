@@ -88,6 +88,8 @@ fn Landing(page: BrandPage) -> impl IntoView {
         slug: page.slug.clone(),
         name: page.name.clone(),
         theme_color: page.theme_color.clone(),
+        logo: (page.logo_version > 0)
+            .then(|| format!("/r/{}/logo?v={}", page.slug, page.logo_version)),
     };
     view! {
         <Page locale title=page.name.clone() brand>
