@@ -121,6 +121,19 @@ pub struct Brand {
     pub embed_origins: Vec<String>,
     /// 0: no logo; else when it was saved (a cache-busting version).
     pub logo_version: i64,
+    /// The SMS signature (短信签名) codes go out under; empty: the name.
+    pub sms_signature: String,
+}
+
+impl Brand {
+    /// What SMS codes are signed with: the registered signature, else the name.
+    pub fn signature(&self) -> &str {
+        if self.sms_signature.is_empty() {
+            &self.name
+        } else {
+            &self.sms_signature
+        }
+    }
 }
 
 /// The little a page needs to show which brand it belongs to.
@@ -166,6 +179,7 @@ struct BrandRow {
     terms_text: String,
     embed_origins: String,
     logo_version: i64,
+    sms_signature: String,
 }
 
 impl From<BrandRow> for Brand {
@@ -185,13 +199,14 @@ impl From<BrandRow> for Brand {
                 .map(str::to_owned)
                 .collect(),
             logo_version: r.logo_version,
+            sms_signature: r.sms_signature,
         }
     }
 }
 
 const BRAND_COLUMNS: &str =
     "id, slug, name, theme_color, default_locale, time_zone, terms_version, terms_text, embed_origins, \
-     logo_version";
+     logo_version, sms_signature";
 
 pub async fn create(conn: &mut AnyConnection, clock: &dyn Clock, new: NewBrand) -> Result<Brand> {
     let name = check_name("name", &new.name, 80)?;

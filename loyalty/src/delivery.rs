@@ -12,6 +12,8 @@ pub struct CodeMessage {
     pub code: LoginCode,
     pub brand_slug: String,
     pub brand_name: String,
+    /// The SMS signature (短信签名) the provider shows in brackets.
+    pub signature: String,
     pub language: Language,
     /// Which SMS template the provider should use.
     pub template: &'static str,

@@ -337,6 +337,7 @@ pub async fn send(
         code: issued.code.clone(),
         brand_slug: brand.slug.to_string(),
         brand_name: brand.name.clone(),
+        signature: brand.signature().to_owned(),
         language,
         template: LOGIN_TEMPLATE,
     };

@@ -22,11 +22,13 @@ db_test!(
             default_language: Language::ZhTw,
             time_zone: "Asia/Taipei".into(),
             embed_origins: brand_setup::parse_origins("https://laoma.example.com").unwrap(),
+            sms_signature: "【老马家】".into(),
         }).await.unwrap();
         tx.commit().await.unwrap();
         let b = brands::find(&db, brand.id).await.unwrap();
         assert_eq!((b.name.as_str(), b.default_language, b.time_zone.as_str()), ("老马家", Language::ZhTw, "Asia/Taipei"));
         assert_eq!(b.embed_origins, ["https://laoma.example.com"]);
+        assert_eq!(b.signature(), "老马家", "stored without the brackets the provider adds");
 
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(

@@ -64,6 +64,7 @@ impl CodeSender for WebhookSender {
             "code": message.code.as_str(),
             "brand": message.brand_slug,
             "brand_name": message.brand_name,
+            "signature": message.signature,
             "template": message.template,
             "language": message.language.tag(),
         }))

@@ -46,6 +46,7 @@ fn message() -> CodeMessage {
         code: LoginCode::parse("042917").unwrap(),
         brand_slug: "demo".into(),
         brand_name: "山野小馆".into(),
+        signature: "山野".into(),
         language: Language::ZhCn,
         template: LOGIN_TEMPLATE,
     }
@@ -67,6 +68,10 @@ async fn the_code_arrives_as_signed_json() {
     assert_eq!(json["code"], "042917");
     assert_eq!(json["brand"], "demo");
     assert_eq!(json["template"], "login_code");
+    assert_eq!(
+        json["signature"], "山野",
+        "the provider's signature for the brand"
+    );
     let timestamp = headers[TIMESTAMP_HEADER].to_str().unwrap();
     let expected = signature(SECRET, timestamp, body.as_bytes());
     assert_eq!(headers[SIGNATURE_HEADER].to_str().unwrap(), expected);

@@ -15,6 +15,7 @@ pub struct BrandSettings {
     pub time_zone: String,
     /// One per line.
     pub embed_origins: String,
+    pub sms_signature: String,
     pub slug: String,
     pub terms_version: String,
     pub terms_text: String,
@@ -139,6 +140,7 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnE
         default_locale: brand.default_language.tag().to_owned(),
         time_zone: brand.time_zone.clone(),
         embed_origins: brand.embed_origins.join("\n"),
+        sms_signature: brand.sms_signature.clone(),
         slug: brand.slug.as_str().to_owned(),
         terms_version: brand.terms_version.clone(),
         terms_text: brand.terms_text.clone(),
@@ -165,6 +167,7 @@ pub async fn save_brand_profile(
     default_locale: String,
     time_zone: String,
     #[server(default)] embed_origins: String,
+    #[server(default)] sms_signature: String,
 ) -> Result<(), ServerFnError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
@@ -188,6 +191,7 @@ pub async fn save_brand_profile(
             )?,
             time_zone,
             embed_origins: brand_setup::parse_origins(&embed_origins)?,
+            sms_signature,
         };
         brand_setup::save_profile(
             &mut tx,

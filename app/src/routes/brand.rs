@@ -115,6 +115,10 @@ fn Settings(page: BrandSettings) -> impl IntoView {
                 <label for="brand-zone">{td_string!(locale, brand_zone)}</label>
                 <input id="brand-zone" name="time_zone" list="zones" required maxlength="64" value=page.time_zone.clone() />
                 <datalist id="zones">{zones}</datalist>
+                <label for="brand-signature">{td_string!(locale, brand_signature)}</label>
+                <input id="brand-signature" name="sms_signature" maxlength="20" value=page.sms_signature.clone()
+                    placeholder=page.name.clone() aria-describedby="signature-hint" />
+                <p class="muted" id="signature-hint">{td_string!(locale, brand_signature_hint)}</p>
                 <label for="brand-embed">{td_string!(locale, brand_embed)}</label>
                 <textarea id="brand-embed" name="embed_origins" rows="3" maxlength="2000" aria-describedby="embed-hint"
                     placeholder="https://www.example.com">{page.embed_origins.clone()}</textarea>

@@ -18,3 +18,8 @@ CREATE TABLE brand_logos (
     bytes        BYTEA  NOT NULL CHECK (octet_length(bytes) BETWEEN 1 AND 49152),
     updated_at   BIGINT NOT NULL
 );
+
+-- The signature SMS providers put in brackets before a code (短信签名, as
+-- registered with the provider); empty: the brand's name.
+ALTER TABLE brands ADD COLUMN sms_signature TEXT NOT NULL DEFAULT ''
+    CHECK (char_length(sms_signature) <= 20);
