@@ -157,6 +157,12 @@ pub async fn update(
     stores: &[StoreId],
     active: bool,
 ) -> Result<()> {
+    // The brand's row lock puts concurrent account changes in a line, so
+    // two owners demoting each other at once cannot leave the brand with none.
+    sqlx::query("UPDATE brands SET name = name WHERE id = $1")
+        .bind(actor.brand.0)
+        .execute(&mut *conn)
+        .await?;
     let before = find(conn, actor.brand, id).await?;
     let stores = check_stores(role, stores)?;
     let display_name = check_name("display_name", display_name, 40)?;
@@ -179,6 +185,16 @@ pub async fn update(
     .execute(&mut *conn)
     .await?;
     assign_stores(conn, actor.brand, id, &stores).await?;
+    let (owners,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM staff WHERE brand_id = $1 AND role = 'owner' AND active = 1",
+    )
+    .bind(actor.brand.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    if owners == 0 {
+        // The caller's transaction rolls the change back.
+        return Err(Error::StaffSelfChange);
+    }
     if !active {
         sqlx::query(
             "UPDATE staff_sessions SET ended_at = $2 WHERE staff_id = $1 AND ended_at IS NULL",
@@ -218,6 +234,11 @@ pub async fn reset_password(
     id: StaffId,
 ) -> Result<String> {
     find(conn, actor.brand, id).await?;
+    if actor.staff == Some(id) {
+        // One's own password is changed knowing the current one; a reset
+        // here would end one's own session with the new password unseen.
+        return Err(Error::StaffSelfChange);
+    }
     let password = staff::generate_password();
     let hash = {
         let p = password.clone();

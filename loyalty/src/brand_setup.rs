@@ -160,12 +160,13 @@ pub async fn publish_terms(
     if version.is_empty() || version.chars().count() > 20 || version.chars().any(char::is_control) {
         return Err(Error::invalid("terms_version", Invalid::Format));
     }
-    if version == before.terms_version && text.trim() != before.terms_text {
+    // Browsers send a textarea's lines with CRLF: compare what is stored.
+    let text = text.replace("\r\n", "\n").trim().to_owned();
+    if version == before.terms_version && text != before.terms_text {
         // Changed words under an old version would make "accepted version X"
         // mean nothing.
         return Err(Error::invalid("terms_version", Invalid::Empty));
     }
-    let text = text.trim().replace("\r\n", "\n");
     if text.chars().count() > 20_000 {
         return Err(Error::invalid(
             "terms_text",

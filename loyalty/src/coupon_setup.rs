@@ -11,8 +11,9 @@ use crate::stores::StoreId;
 use crate::{Clock, Error, Result};
 
 /// Whether a template limited to `stores` (None: every store) is within a
-/// manager's `scope` (None: an owner, everything).
-fn within(scope: Option<&[StoreId]>, stores: Option<&[StoreId]>) -> bool {
+/// manager's `scope` (None: an owner, everything): what a manager may make,
+/// pause, and give to members.
+pub fn within(scope: Option<&[StoreId]>, stores: Option<&[StoreId]>) -> bool {
     match (scope, stores) {
         (None, _) => true,
         (Some(_), None) => false,

@@ -500,6 +500,24 @@ impl From<FeedbackRow> for Feedback {
     }
 }
 
+/// A member's feedback as staff see it: a manager only at their stores.
+pub async fn of_member(
+    db: &Db,
+    brand: BrandId,
+    member: MemberId,
+    within: Option<&[StoreId]>,
+) -> Result<Vec<Feedback>> {
+    let rows: Vec<FeedbackRow> = sqlx::query_as(&format!(
+        "{FEEDBACK_SELECT} WHERE f.brand_id = $1 AND f.member_id = $2{} ORDER BY f.id DESC LIMIT 50",
+        scope_sql(within)
+    ))
+    .bind(brand.0)
+    .bind(member.0)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Feedback::from).collect())
+}
+
 /// A member's own feedback, newest first.
 pub async fn mine(db: &Db, brand: BrandId, member: MemberId) -> Result<Vec<Feedback>> {
     let rows: Vec<FeedbackRow> = sqlx::query_as(&format!(

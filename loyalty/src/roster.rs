@@ -55,9 +55,20 @@ struct Row {
     last_visit: Option<i64>,
 }
 
-/// One page of members matching `filter`, newest first; and whether there
-/// are more after it.
+/// One page (at most 200) of members matching `filter`, newest first; and
+/// whether there are more after it.
 pub async fn search(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Line>, bool)> {
+    matching(db, clock, brand, filter, offset, limit.clamp(1, 200)).await
+}
+
+async fn matching(
     db: &Db,
     clock: &dyn Clock,
     brand: BrandId,
@@ -96,7 +107,7 @@ pub async fn search(
          WHERE ($5 < 0 OR x.last_visit >= $5) AND ($6 < 0 OR x.last_visit IS NULL OR x.last_visit < $6) \
          ORDER BY x.id DESC LIMIT $8 OFFSET $9"
     );
-    let limit = limit.clamp(1, 200);
+    let limit = limit.max(1);
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(brand.0)
         .bind(filter.tier_rank.unwrap_or(-1))
@@ -135,6 +146,51 @@ pub async fn search(
             .collect(),
         more,
     ))
+}
+
+impl Filter {
+    /// The filter for the audit log: what kind of query, never a phone or a
+    /// name in clear.
+    fn described(&self) -> serde_json::Value {
+        let q = self.query.trim();
+        let digits = q.chars().filter(|c| c.is_ascii_digit()).count();
+        let query = if q.is_empty() {
+            json!(null)
+        } else if digits == 8 && digits == q.len() {
+            json!({ "member_no": q })
+        } else if let Ok(phone) = Phone::parse("86", q) {
+            json!({ "phone": phone.masked() })
+        } else if digits == 4 && digits == q.len() {
+            json!({ "phone_ends": "****" })
+        } else {
+            json!({ "name": "…" })
+        };
+        json!({
+            "query": query, "tier_rank": self.tier_rank, "joined_from": self.joined_from,
+            "joined_to": self.joined_to, "active_within_days": self.active_within_days,
+            "idle_for_days": self.idle_for_days,
+        })
+    }
+}
+
+/// Refuses a template a manager may not give: one for the whole brand or
+/// for stores that are not theirs.
+async fn may_give(
+    db: &Db,
+    brand: &Brand,
+    scope: Option<&[crate::stores::StoreId]>,
+    template: TemplateId,
+) -> Result<()> {
+    if scope.is_none() {
+        return Ok(());
+    }
+    let mut conn = db.acquire().await?;
+    let t = coupons::template(&mut conn, brand.id, template).await?;
+    if crate::coupon_setup::within(scope, t.stores.as_deref()) {
+        Ok(())
+    } else {
+        Err(Error::CouponOfferNotFound)
+    }
 }
 
 /// What an adjustment or a grant did, to confirm (and confirm again).
@@ -186,11 +242,13 @@ pub async fn grant_coupon(
     clock: &dyn Clock,
     brand: &Brand,
     actor: &Actor,
+    scope: Option<&[crate::stores::StoreId]>,
     key: &FormKey,
     member: MemberId,
     template: TemplateId,
 ) -> Result<Outcome> {
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    may_give(db, brand, scope, template).await?;
     let hash = forms::fingerprint("grant", member.0, &[&template.0.to_string()]);
     let mut tx = db.begin().await?;
     if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
@@ -231,30 +289,41 @@ pub struct SegmentOutcome {
 }
 
 /// Gives every member matching `filter` one coupon of `template` (a small
-/// campaign). Each member's coupon carries the form's key as its request
-/// key, so sending the form again, or a run cut short and sent again, gives
-/// nobody a second one.
+/// campaign). The form's key is claimed first, in its own transaction, with
+/// what the form said; each member's coupon carries the key as its request
+/// key. So sending the form again gives nobody a second coupon, sending it
+/// again with other choices is refused before anything is issued, and a run
+/// cut short finishes when the form is sent again. Each batch of members
+/// is audited with the batch.
 #[allow(clippy::too_many_arguments)]
 pub async fn grant_to_segment(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
     actor: &Actor,
+    scope: Option<&[crate::stores::StoreId]>,
     key: &FormKey,
     filter: &Filter,
     template: TemplateId,
 ) -> Result<SegmentOutcome> {
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    may_give(db, brand, scope, template).await?;
     let hash = forms::fingerprint(
         "segment",
         template.0,
         &[&serde_json::to_string(filter).expect("a filter serializes")],
     );
-    // Done before: the stored outcome.
-    if let Some(done) = forms::outcome::<SegmentOutcome>(db, staff, key).await? {
-        return Ok(done);
+    let mut tx = db.begin().await?;
+    match forms::claim::<SegmentOutcome>(&mut tx, clock, staff, key, &hash).await {
+        Ok(Some(done)) => return Ok(done),
+        // Fresh: claimed. In progress: a run cut short (or still going);
+        // going through the members again is safe, their request keys see
+        // to it.
+        Ok(None) | Err(Error::RequestInProgress) => {}
+        Err(e) => return Err(e),
     }
-    let (members, more) = search(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
+    tx.commit().await?;
+    let (members, more) = matching(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
     if more {
         return Err(Error::invalid(
             "segment",
@@ -272,6 +341,7 @@ pub async fn grant_to_segment(
     };
     for chunk in members.chunks(100) {
         let mut tx = db.begin().await?;
+        let mut issued = 0;
         for m in chunk {
             match coupons::issue(
                 &mut tx,
@@ -284,7 +354,7 @@ pub async fn grant_to_segment(
             )
             .await
             {
-                Ok(issued) if !issued.repeated => out.issued += 1,
+                Ok(i) if !i.repeated => issued += 1,
                 Ok(_) => out.skipped += 1,
                 Err(Error::CouponOutOfStock) => {
                     out.out_of_stock = true;
@@ -294,28 +364,25 @@ pub async fn grant_to_segment(
                 Err(e) => return Err(e),
             }
         }
+        if issued > 0 {
+            let change = Change {
+                action: "segment.grant_coupon",
+                store: None,
+                target_type: "coupon_template",
+                target_id: Some(template.0),
+                before: None,
+                after: Some(json!({ "filter": filter.described(), "issued": issued })),
+            };
+            audit::record(&mut tx, clock, actor, change).await?;
+        }
         tx.commit().await?;
+        out.issued += issued;
         if out.out_of_stock {
             out.skipped = out.matched - out.issued;
             break;
         }
     }
     let mut tx = db.begin().await?;
-    if let Some(done) = forms::claim::<SegmentOutcome>(&mut tx, clock, staff, key, &hash).await? {
-        return Ok(done);
-    }
-    let change = Change {
-        action: "segment.grant_coupon",
-        store: None,
-        target_type: "coupon_template",
-        target_id: Some(template.0),
-        before: None,
-        after: Some(json!({
-            "filter": filter, "matched": out.matched, "issued": out.issued,
-            "skipped": out.skipped, "out_of_stock": out.out_of_stock,
-        })),
-    };
-    audit::record(&mut tx, clock, actor, change).await?;
     forms::settle(&mut tx, staff, key, &out).await?;
     tx.commit().await?;
     Ok(out)

@@ -238,8 +238,13 @@ pub async fn change_password(
     .fetch_optional(db.pool())
     .await?;
     let Some((attempt, hash)) = counted else {
+        let (until,): (Option<i64>,) =
+            sqlx::query_as("SELECT locked_until FROM staff WHERE id = $1")
+                .bind(staff.0)
+                .fetch_one(db.pool())
+                .await?;
         return Err(Error::StaffLocked {
-            wait_secs: policy.lock_ms / 1000,
+            wait_secs: (until.unwrap_or(now) - now + 999).max(1000) / 1000,
         });
     };
     if !verify(current.to_owned(), hash).await {

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use loyalty::{Db, FixedClock};
+use loyalty::Db;
 use sqlx::migrate::Migrator;
 
 #[tokio::test]
@@ -29,8 +29,18 @@ async fn a_database_with_points_upgrades_without_losing_a_row_or_a_reference() {
     );
     old.run(db.pool()).await.unwrap();
 
-    let clock = FixedClock::at(1_795_579_200_000);
-    let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+    // Rows as that schema had them (today's code writes today's columns).
+    sqlx::query("INSERT INTO brands (slug, name, created_at) VALUES ('laoma', '老马家', 0)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO stores (brand_id, code, name, created_at) VALUES (1, 'S1', '一店', 0)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let brand_id: i64 = 1;
     for sql in [
         "INSERT INTO members (brand_id, member_no, phone, terms_version, terms_accepted_at, created_at) \
          VALUES ($1, '12345678', '+8613800138000', 'v1', 0, 0)",
@@ -43,9 +53,8 @@ async fn a_database_with_points_upgrades_without_losing_a_row_or_a_reference() {
         "INSERT INTO points_lot_moves (ledger_id, lot_id, amount) VALUES (2, 1, 20)",
         "UPDATE members SET points_balance = 100 WHERE id = 1 AND $1 > 0",
     ] {
-        sqlx::query(sql).bind(brand.id.0).execute(db.pool()).await.unwrap();
+        sqlx::query(sql).bind(brand_id).execute(db.pool()).await.unwrap();
     }
-    let _ = store;
 
     db.migrate().await.expect("the upgrade applies");
 
@@ -61,7 +70,7 @@ async fn a_database_with_points_upgrades_without_losing_a_row_or_a_reference() {
         "INSERT INTO points_ledger (brand_id, member_id, kind, amount, reason, ref_type, created_at) \
          VALUES ($1, 1, 'earn', 10, 'feedback reward', 'feedback', 0)",
     )
-    .bind(brand.id.0)
+    .bind(brand_id)
     .execute(db.pool())
     .await
     .unwrap();
@@ -77,7 +86,7 @@ async fn a_database_with_points_upgrades_without_losing_a_row_or_a_reference() {
         "INSERT INTO points_ledger (brand_id, member_id, kind, amount, reason, created_at) \
          VALUES ($1, 1, 'adjust', 1, 'x', 0) RETURNING id",
     )
-    .bind(brand.id.0)
+    .bind(brand_id)
     .fetch_one(db.pool())
     .await
     .unwrap();

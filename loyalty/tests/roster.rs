@@ -101,8 +101,8 @@ db_test!(
         let template = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(1_000))).await.unwrap();
         drop(conn);
         let key = FormKey::generate();
-        let granted = roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap();
-        assert_eq!(granted, roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap());
+        let granted = roster::grant_coupon(&db, &clock, &brand, &actor, None, &key, m, template).await.unwrap();
+        assert_eq!(granted, roster::grant_coupon(&db, &clock, &brand, &actor, None, &key, m, template).await.unwrap());
         let held = coupons::wallet(&db, &clock, brand.id, m).await.unwrap();
         assert_eq!(held.iter().filter(|h| h.template.id == template).count(), 1, "granted once");
 
@@ -127,13 +127,68 @@ db_test!(
         drop(conn);
         let key = FormKey::generate();
         let everyone = Filter::default();
-        let first = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
+        let first = roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &everyone, limited).await.unwrap();
         assert_eq!((first.matched, first.issued, first.skipped, first.out_of_stock), (3, 2, 1, true));
-        let again = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
+        let again = roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &everyone, limited).await.unwrap();
         assert_eq!(again, first, "the same form: the same outcome, nothing more");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 2, "never past the stock");
         let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["segment.grant_coupon"]);
+        // The same key with another template is refused before anything is given.
+        let mut conn = db.acquire().await.unwrap();
+        let other = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(300))).await.unwrap();
+        drop(conn);
+        assert!(matches!(
+            roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &everyone, other).await,
+            Err(Error::FormAlreadyUsed)
+        ));
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(other.0).fetch_one(db.pool()).await.unwrap();
+        assert_eq!(n, 0);
+    }
+);
+
+db_test!(
+    async fn a_large_segment_is_given_in_full_and_a_cut_short_run_finishes_when_sent_again(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
+        tx.commit().await.unwrap();
+        let actor = Actor { brand: brand.id, staff: Some(boss.id), ip: None };
+        let mut ids = Vec::new();
+        for i in 0..250 {
+            ids.push(loyalty::testing::join_member(&db, &clock, &brand, &format!("1380000{i:04}")).await);
+        }
+        let mut conn = db.acquire().await.unwrap();
+        let gift = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::gift("甜品"))).await.unwrap();
+        drop(conn);
+
+        // A run that stopped after its first members: their coupons carry
+        // the form's request key, the form's claim has no outcome yet.
+        let key = FormKey::generate();
+        let request = format!("segment:{}", key.as_str());
+        let mut tx = db.begin().await.unwrap();
+        for m in &ids[..30] {
+            coupons::issue(&mut tx, &clock, &brand, *m, gift, coupons::Source::Campaign, Some(&request)).await.unwrap();
+        }
+        let hash = loyalty::forms::fingerprint("segment", gift.0, &[&serde_json::to_string(&Filter::default()).unwrap()]);
+        assert!(loyalty::forms::claim::<roster::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
+        tx.commit().await.unwrap();
+
+        let done = roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &Filter::default(), gift).await.unwrap();
+        assert_eq!((done.matched, done.issued, done.skipped), (250, 220, 30), "more than one page of 200, and no second coupon");
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(gift.0).fetch_one(db.pool()).await.unwrap();
+        assert_eq!(n, 250, "one each");
+
+        // A manager may not give a brand-wide coupon, or one for another store.
+        assert!(matches!(
+            roster::grant_to_segment(&db, &clock, &brand, &actor, Some(&[store]), &FormKey::generate(), &Filter::default(), gift).await,
+            Err(Error::CouponOfferNotFound)
+        ));
+        assert!(matches!(
+            roster::grant_coupon(&db, &clock, &brand, &actor, Some(&[store]), &FormKey::generate(), ids[0], gift).await,
+            Err(Error::CouponOfferNotFound)
+        ));
     }
 );

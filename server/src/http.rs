@@ -235,9 +235,6 @@ async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) 
     next.run(req).await
 }
 
-/// Every request that changes state must come from our own pages: a browser
-/// names the page's origin, and a form on another site is refused (CSRF).
-/// The POS API authenticates with keys, not cookies, and is exempt.
 /// A brand's pages (`/r/{slug}…`) may be framed by the sites its owner
 /// allowed: their origins join `frame-ancestors` in the page's CSP. Every
 /// other page, and every other site, stays refused by the browser.
@@ -272,6 +269,9 @@ async fn allow_brand_embeds(State(state): State<AppState>, req: Request, next: N
     response
 }
 
+/// Every request that changes state must come from our own pages: a browser
+/// names the page's origin, and a form on another site is refused (CSRF).
+/// The POS API authenticates with keys, not cookies, and is exempt.
 async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(
         *req.method(),
@@ -421,7 +421,7 @@ async fn brand_icon(
 async fn upload_logo(
     State(state): State<AppState>,
     parts: axum::http::request::Parts,
-    mut form: axum::extract::Multipart,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let portal = &state.portal;
     let session = match app::server::staff_from_parts(portal, &parts).await {
@@ -431,6 +431,9 @@ async fn upload_logo(
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let back = |q: &str| Redirect::to(&format!("/admin/brand?{q}#logo")).into_response();
+    let Ok(mut form) = form else {
+        return back("error=logo_missing");
+    };
     let mut logo: Option<Vec<u8>> = None;
     let mut remove = false;
     loop {

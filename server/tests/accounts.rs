@@ -202,6 +202,21 @@ async fn an_owner_adds_a_cashier_who_signs_in_with_the_password_shown_once() {
         location(&r)
     );
 
+    // Nor reset their own password (it would end their session, unseen).
+    let r = boss
+        .post("/fn/staff_access", &[("id", &me), ("action", "reset")])
+        .await;
+    assert!(
+        location(&r).contains("error=staff_self_change"),
+        "{}",
+        location(&r)
+    );
+    assert_eq!(
+        boss.get("/admin/staff").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+
     let log = boss.page("/admin/audit").await;
     for action in ["staff.create", "staff.update", "staff.reset_password"] {
         assert!(log.contains(action), "{action}");

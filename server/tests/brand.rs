@@ -134,6 +134,20 @@ async fn new_terms_get_a_new_version_and_new_members_accept_it() {
         "the owner's text is text"
     );
 
+    // The same words as a browser sends them (CRLF lines) are no change.
+    let r = boss
+        .post(
+            "/fn/publish_brand_terms",
+            &[
+                ("version", "2026-12"),
+                (
+                    "text",
+                    "第一条：积分不可转让。\r\n\r\n第二条：<script>alert(1)</script> 不会执行。",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/brand?saved=1#terms");
     let r = boss
         .post(
             "/fn/publish_brand_terms",

@@ -112,9 +112,16 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
     );
     assert!(mgr.page(&location(&r)).await.contains("请写明调整原因"));
 
-    // The 酸梅汤 gift: no limit per member.
+    // The 酸梅汤 gift is the brand's, so the owner's to give: a manager is
+    // neither offered it nor allowed it.
+    assert!(
+        !done.contains("酸梅汤</option>"),
+        "not offered to a manager"
+    );
+    let mut boss = staff_browser(&app, "boss").await;
+    let owners = boss.page(&format!("/admin/members/{no}")).await;
     let template = {
-        let before = &done[..done.find("酸梅汤</option>").expect("the gift is offered")];
+        let before = &owners[..owners.find("酸梅汤</option>").expect("the gift is offered")];
         let at = before.rfind("<option value=\"").unwrap() + 15;
         before[at..at + before[at..].find('"').unwrap()].to_owned()
     };
@@ -128,6 +135,22 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
             ],
         )
         .await;
+    assert!(
+        location(&r).ends_with("error=coupon_not_found"),
+        "{}",
+        location(&r)
+    );
+    let r = boss
+        .post(
+            "/fn/grant_member_coupon",
+            &[
+                ("member", &no),
+                ("key", &field(&owners, "/fn/grant_member_coupon", "key")),
+                ("template", &template),
+            ],
+        )
+        .await;
+    let mgr = &mut boss;
     let granted = mgr.page(&location(&r)).await;
     assert!(granted.contains("已赠送，券码"), "{}", location(&r));
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE source = 'staff'")
@@ -200,7 +223,15 @@ async fn a_filtered_segment_gets_a_coupon_each_once() {
     for phone in ["13800138000", "13900139000"] {
         Browser::new(&app).join(phone, true).await;
     }
-    let mut mgr = staff_browser(&app, "mgr2").await;
+    let mut manager = staff_browser(&app, "mgr2").await;
+    assert!(
+        !manager
+            .page("/admin/members?q=8000")
+            .await
+            .contains("/fn/grant_segment_coupon"),
+        "a manager has no coupon of their stores to give"
+    );
+    let mut mgr = staff_browser(&app, "boss").await;
     let page = mgr.page("/admin/members?q=8000").await;
     let key = field(&page, "/fn/grant_segment_coupon", "key");
     let template = {
@@ -218,6 +249,12 @@ async fn a_filtered_segment_gets_a_coupon_each_once() {
         ("joined_to", ""),
         ("visits", ""),
     ];
+    let sneaky = manager.post("/fn/grant_segment_coupon", &form).await;
+    assert!(
+        location(&sneaky).ends_with("error=coupon_not_found"),
+        "{}",
+        location(&sneaky)
+    );
     let r1 = mgr.post("/fn/grant_segment_coupon", &form).await;
     let r2 = mgr.post("/fn/grant_segment_coupon", &form).await;
     assert_eq!(location(&r1), location(&r2));

@@ -112,6 +112,8 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "logo_size" => td_string!(locale, err_logo_size).to_string(),
             "logo_missing" => td_string!(locale, err_logo_missing).to_string(),
             "invalid_sms_signature" => td_string!(locale, err_invalid_sms_signature).to_string(),
+            "invalid_adjust_points" => td_string!(locale, err_invalid_adjust_points).to_string(),
+            "invalid_staff_name" => td_string!(locale, err_invalid_staff_name).to_string(),
             "store_code_taken" => td_string!(locale, err_store_code_taken).to_string(),
             "table_label_taken" => td_string!(locale, err_table_label_taken).to_string(),
             "table_not_found" => td_string!(locale, err_table_not_found).to_string(),

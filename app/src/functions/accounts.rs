@@ -56,6 +56,10 @@ mod edge {
             E::StaffNotFound => "staff_not_found".into(),
             E::StaffSelfChange => "staff_self_change".into(),
             E::StoreNotFound => "invalid_store".into(),
+            E::Invalid {
+                field: "display_name",
+                ..
+            } => "invalid_staff_name".into(),
             E::Invalid { field, .. } => format!("invalid_{field}"),
             e => return Err(crate::server::internal(e)),
         })

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::functions::admin::{StaffInfo, StaffLoad};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MembersQuery {
     pub q: String,
     /// A tier's rank, or empty.
@@ -149,7 +150,10 @@ mod edge {
             E::CouponNotOffered => "coupon_not_offered".into(),
             E::CouponRefused(_) => "coupon_tier".into(),
             E::Invalid {
-                field: field @ ("reason" | "points" | "form_key" | "template"),
+                field: "points", ..
+            } => "invalid_adjust_points".into(),
+            E::Invalid {
+                field: field @ ("reason" | "form_key" | "template"),
                 ..
             } => format!("invalid_{field}"),
             e => return Err(crate::server::internal(e)),
@@ -191,6 +195,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
         .await
         .map_err(internal)?
         .into_iter()
+        .filter(|t| loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
         .map(|t| (t.id.0, t.rule.title(lang)))
         .collect();
     let segment_done = match loyalty::forms::FormKey::parse(&query.done) {
@@ -272,14 +277,14 @@ pub async fn load_member(
     let wallet = loyalty::coupons::wallet(&state.db, &clock, brand.id, m.id)
         .await
         .map_err(internal)?;
-    let feedback = loyalty::feedback::mine(&state.db, brand.id, m.id)
+    let feedback = loyalty::feedback::of_member(&state.db, brand.id, m.id, session.scope())
         .await
         .map_err(internal)?;
     let templates = loyalty::coupons::templates(&state.db, brand.id)
         .await
         .map_err(internal)?
         .into_iter()
-        .filter(|t| t.active)
+        .filter(|t| t.active && loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
         .map(|t| (t.id.0, t.rule.title(lang)))
         .collect();
     let done = match done.as_deref().map(FormKey::parse) {
@@ -421,6 +426,7 @@ pub async fn grant_member_coupon(
             &clock,
             &brand,
             &actor(&session),
+            session.scope(),
             &key,
             m.id,
             loyalty::coupons::TemplateId(template),
@@ -483,6 +489,7 @@ pub async fn grant_segment_coupon(
             &loyalty::SystemClock,
             &brand,
             &actor(&session),
+            session.scope(),
             &key,
             &edge::filter(&brand, &query),
             loyalty::coupons::TemplateId(template),
