@@ -222,11 +222,7 @@ async fn changed_points_rules_apply_at_the_till() {
         .await;
     let at = location(&r);
     let page = till.page(&at).await;
-    let key = {
-        let rest = &page[page.find("/fn/till_purchase").unwrap()..];
-        let rest = &rest[rest.find("name=\"key\" value=\"").unwrap() + 18..];
-        rest[..rest.find('"').unwrap()].to_owned()
-    };
+    let key = common::field_after(&page, "/fn/till_purchase", "key");
     let no = at.rsplit("m=").next().unwrap().to_owned();
     let r = till
         .post(
@@ -354,11 +350,7 @@ async fn the_owner_renames_tiers_and_lowers_a_threshold_that_the_next_bill_meets
             .await,
     );
     let page = till.page(&at).await;
-    let key = {
-        let rest = &page[page.find("/fn/till_purchase").unwrap()..];
-        let rest = &rest[rest.find("name=\"key\" value=\"").unwrap() + 18..];
-        rest[..rest.find('"').unwrap()].to_owned()
-    };
+    let key = common::field_after(&page, "/fn/till_purchase", "key");
     let no = at.rsplit("m=").next().unwrap().to_owned();
     let r = till
         .post(

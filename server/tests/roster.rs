@@ -5,14 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{console_staff, location, spawn_app, staff_browser, Browser, TestApp};
-
-fn field(page: &str, form: &str, name: &str) -> String {
-    let rest = &page[page.find(form).unwrap_or_else(|| panic!("{form}"))..];
-    let at = rest.find(&format!("name=\"{name}\" value=\"")).unwrap();
-    let rest = &rest[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
+use common::{console_staff, field_after, location, spawn_app, staff_browser, Browser, TestApp};
 
 async fn member_no(app: &TestApp) -> String {
     let (no,): (String,) = sqlx::query_as("SELECT member_no FROM members")
@@ -71,7 +64,7 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
         page.contains("阿明") && page.contains("花生"),
         "the service team sees the allergy"
     );
-    let key = field(&page, "/fn/adjust_member_points", "key");
+    let key = field_after(&page, "/fn/adjust_member_points", "key");
     let form = [
         ("member", no.as_str()),
         ("key", key.as_str()),
@@ -99,7 +92,10 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
             "/fn/adjust_member_points",
             &[
                 ("member", &no),
-                ("key", &field(&done, "/fn/adjust_member_points", "key")),
+                (
+                    "key",
+                    &field_after(&done, "/fn/adjust_member_points", "key"),
+                ),
                 ("points", "5"),
                 ("reason", " "),
             ],
@@ -130,7 +126,7 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
             "/fn/grant_member_coupon",
             &[
                 ("member", &no),
-                ("key", &field(&done, "/fn/grant_member_coupon", "key")),
+                ("key", &field_after(&done, "/fn/grant_member_coupon", "key")),
                 ("template", &template),
             ],
         )
@@ -145,7 +141,10 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
             "/fn/grant_member_coupon",
             &[
                 ("member", &no),
-                ("key", &field(&owners, "/fn/grant_member_coupon", "key")),
+                (
+                    "key",
+                    &field_after(&owners, "/fn/grant_member_coupon", "key"),
+                ),
                 ("template", &template),
             ],
         )
@@ -233,7 +232,7 @@ async fn a_filtered_segment_gets_a_coupon_each_once() {
     );
     let mut mgr = staff_browser(&app, "boss").await;
     let page = mgr.page("/admin/members?q=8000").await;
-    let key = field(&page, "/fn/grant_segment_coupon", "key");
+    let key = field_after(&page, "/fn/grant_segment_coupon", "key");
     let template = {
         let rest = &page[page.find("id=\"segment-template\"").unwrap()..];
         let before = &rest[..rest.find("酸梅汤</option>").expect("the gift")];

@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{console_staff, location, spawn_app, staff_browser, Browser, TestApp};
+use common::{console_staff, field_after, location, spawn_app, staff_browser, Browser, TestApp};
 use loyalty::brands::{self, BrandSlug};
 
 /// The demo's stores, first and second, and the other brand's store.
@@ -29,19 +29,6 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .await
         .unwrap();
     n
-}
-
-/// The value of the first hidden `name` field after `marker` in a page.
-fn field_after(page: &str, marker: &str, name: &str) -> String {
-    let from = page
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker} not in the page"));
-    let rest = &page[from..];
-    let at = rest
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no {name} after {marker}"));
-    let rest = &rest[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 /// Posts a form whose values are owned strings.

@@ -353,3 +353,17 @@ pub async fn staff_browser<'a>(app: &'a TestApp, login: &str) -> Browser<'a> {
     assert_eq!(location(&r), "/admin/feedback", "{login} signs in");
     b
 }
+
+/// The value of the first form field `name` after `marker` in a page (a
+/// form's action, an id): how a test reads a form's one-time key.
+pub fn field_after(page: &str, marker: &str, name: &str) -> String {
+    let from = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in the page"));
+    let rest = &page[from..];
+    let at = rest
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} after {marker}"));
+    let rest = &rest[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
