@@ -1,6 +1,9 @@
 //! `/admin/brand` (owners): the brand's profile and embedding, its member
 //! terms, and its points rules. Thin edges over `loyalty::brand_setup`.
 
+// Server functions take a form's fields as arguments; forms have many.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -251,7 +254,6 @@ pub async fn publish_brand_terms(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "save_brand_rules")]
 pub async fn save_brand_rules(
     earn_yuan: String,

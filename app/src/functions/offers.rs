@@ -1,6 +1,9 @@
 //! `/admin/coupons`: coupon templates (owners for the brand, managers for
 //! their stores), with a preview of the rule in the words members read.
 
+// Server functions take a form's fields as arguments; forms have many.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -340,7 +343,6 @@ pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, S
     })))
 }
 
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "create_offer")]
 pub async fn create_offer(
     kind: String,

@@ -5,18 +5,14 @@ use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
 use crate::functions::accounts::{load_accounts, load_password_page, AccountLine, AccountsPage};
-use crate::functions::admin::{StaffInfo, StaffLoad};
+use crate::functions::admin::StaffInfo;
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::admin::console_nav;
+use crate::routes::{page_locale, staff_page};
 
 #[component]
 pub fn AdminStaff() -> impl IntoView {
-    loaded_page(load_accounts, |load| match load {
-        StaffLoad::Page(page) => view! { <Accounts page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
-    })
+    staff_page(load_accounts, |page| view! { <Accounts page /> }.into_any())
 }
 
 fn role_name(locale: Locale, role: &str) -> String {
@@ -162,10 +158,8 @@ fn Accounts(page: AccountsPage) -> impl IntoView {
 
 #[component]
 pub fn AdminPassword() -> impl IntoView {
-    loaded_page(load_password_page, |load| match load {
-        StaffLoad::Page(staff) => view! { <PasswordForm staff=*staff /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
+    staff_page(load_password_page, |staff| {
+        view! { <PasswordForm staff /> }.into_any()
     })
 }
 

@@ -8,10 +8,10 @@ use leptos_router::hooks::use_query_map;
 use crate::components::{Notice, Page, PageBrand};
 use crate::functions::admin::{
     load_audit, load_inbox, load_keys, load_report, load_staff, AuditPage, InboxItem, InboxPage,
-    InboxQuery, KeysPage, ReportLine, ReportPage, StaffInfo, StaffLoad,
+    InboxQuery, KeysPage, ReportLine, ReportPage, StaffInfo,
 };
 use crate::i18n::*;
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::{loaded_page, page_locale, staff_page};
 
 /// `/admin`: sign in, or the way into the console when already signed in.
 #[component]
@@ -120,13 +120,9 @@ pub fn AdminInbox() -> impl IntoView {
         from: q.get("from").unwrap_or_default(),
         to: q.get("to").unwrap_or_default(),
     };
-    loaded_page(
+    staff_page(
         move || load_inbox(query.clone()),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Inbox page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Inbox page /> }.into_any(),
     )
 }
 
@@ -257,11 +253,7 @@ fn Inbox(page: InboxPage) -> impl IntoView {
 /// `/admin/feedback/report`.
 #[component]
 pub fn AdminReport() -> impl IntoView {
-    loaded_page(load_report, |load| match load {
-        StaffLoad::Page(page) => view! { <Report page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
-    })
+    staff_page(load_report, |page| view! { <Report page /> }.into_any())
 }
 
 /// NPS per line as horizontal bars around zero, drawn as SVG on the server.
@@ -359,11 +351,7 @@ fn Report(page: ReportPage) -> impl IntoView {
 /// `/admin/keys`: the stores' POS API keys (owners only).
 #[component]
 pub fn AdminKeys() -> impl IntoView {
-    loaded_page(load_keys, |load| match load {
-        StaffLoad::Page(page) => view! { <Keys page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
-    })
+    staff_page(load_keys, |page| view! { <Keys page /> }.into_any())
 }
 
 #[component]
@@ -468,13 +456,9 @@ pub fn AdminAudit() -> impl IntoView {
         .get_untracked()
         .get("before")
         .and_then(|b| b.parse().ok());
-    loaded_page(
+    staff_page(
         move || load_audit(before),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Audit page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Audit page /> }.into_any(),
     )
 }
 

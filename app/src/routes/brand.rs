@@ -5,18 +5,15 @@
 use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
-use crate::functions::admin::StaffLoad;
 use crate::functions::brand::{load_brand_settings, BrandSettings};
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::admin::console_nav;
+use crate::routes::{page_locale, staff_page};
 
 #[component]
 pub fn AdminBrand() -> impl IntoView {
-    loaded_page(load_brand_settings, |load| match load {
-        StaffLoad::Page(page) => view! { <Settings page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
+    staff_page(load_brand_settings, |page| {
+        view! { <Settings page /> }.into_any()
     })
 }
 

@@ -4,19 +4,16 @@
 use leptos::prelude::*;
 
 use crate::components::{Page, PageBrand};
-use crate::functions::admin::StaffLoad;
 use crate::functions::dashboard::{load_dashboard, DashboardPage};
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
+use crate::routes::admin::console_nav;
 use crate::routes::points::yuan;
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::{page_locale, staff_page};
 
 #[component]
 pub fn AdminDashboard() -> impl IntoView {
-    loaded_page(load_dashboard, |load| match load {
-        StaffLoad::Page(page) => view! { <Dashboard page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
+    staff_page(load_dashboard, |page| {
+        view! { <Dashboard page /> }.into_any()
     })
 }
 

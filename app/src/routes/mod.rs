@@ -51,13 +51,14 @@ pub(crate) fn page_locale(fallback: Locale) -> Locale {
 /// A page whose data comes from one server function: loads it before the
 /// first byte (the page is complete without WebAssembly), renders it with
 /// `show`, and shows the friendly error page when loading fails.
-pub(crate) fn loaded_page<T, Fut>(
+pub(crate) fn loaded_page<T, Fut, S>(
     fetch: impl Fn() -> Fut + Send + Sync + 'static,
-    show: fn(T) -> leptos::prelude::AnyView,
+    show: S,
 ) -> impl leptos::prelude::IntoView
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, leptos::prelude::ServerFnError>> + Send + 'static,
+    S: Fn(T) -> leptos::prelude::AnyView + Copy + Send + Sync + 'static,
 {
     use leptos::prelude::*;
     let data = Resource::new_blocking(|| (), move |_| fetch());
@@ -71,4 +72,27 @@ where
             })}
         </Suspense>
     }
+}
+
+/// A console page: `show` renders it for staff it is for; staff it is not
+/// for get the sentence saying so, and signed-out visitors have been sent
+/// to sign in.
+pub(crate) fn staff_page<T, Fut>(
+    fetch: impl Fn() -> Fut + Send + Sync + 'static,
+    show: fn(T) -> leptos::prelude::AnyView,
+) -> impl leptos::prelude::IntoView
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<
+            Output = Result<crate::functions::admin::StaffLoad<T>, leptos::prelude::ServerFnError>,
+        > + Send
+        + 'static,
+{
+    use crate::functions::admin::StaffLoad;
+    use leptos::prelude::IntoAny;
+    loaded_page(fetch, move |load: StaffLoad<T>| match load {
+        StaffLoad::Page(page) => show(*page),
+        StaffLoad::Forbidden(staff) => admin::forbidden(staff),
+        StaffLoad::SignedOut => ().into_any(),
+    })
 }

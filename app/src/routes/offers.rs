@@ -6,19 +6,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::components::{Notice, Page, PageBrand};
-use crate::functions::admin::StaffLoad;
 use crate::functions::offers::{load_offer_editor, load_offers, EditorPage, OffersPage};
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::admin::console_nav;
+use crate::routes::{page_locale, staff_page};
 
 #[component]
 pub fn AdminOffers() -> impl IntoView {
-    loaded_page(load_offers, |load| match load {
-        StaffLoad::Page(page) => view! { <Offers page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
-    })
+    staff_page(load_offers, |page| view! { <Offers page /> }.into_any())
 }
 
 #[component]
@@ -88,13 +83,9 @@ fn Offers(page: OffersPage) -> impl IntoView {
 #[component]
 pub fn AdminOfferEditor() -> impl IntoView {
     let query = use_location().search.get_untracked();
-    loaded_page(
+    staff_page(
         move || load_offer_editor(query.clone()),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Editor page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Editor page /> }.into_any(),
     )
 }
 

@@ -6,14 +6,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand};
-use crate::functions::admin::StaffLoad;
 use crate::functions::roster::{
     load_member, load_members, MemberDone, MemberPage, MembersPage, MembersQuery,
 };
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
+use crate::routes::admin::console_nav;
 use crate::routes::profile::diet_name;
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::{page_locale, staff_page};
 
 #[component]
 pub fn AdminMembers() -> impl IntoView {
@@ -27,13 +26,9 @@ pub fn AdminMembers() -> impl IntoView {
         page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
         done: q.get("done").unwrap_or_default(),
     };
-    loaded_page(
+    staff_page(
         move || load_members(query.clone()),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Members page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Members page /> }.into_any(),
     )
 }
 
@@ -174,13 +169,9 @@ pub fn AdminMember() -> impl IntoView {
         .get("no")
         .unwrap_or_default();
     let done = use_query_map().get_untracked().get("done");
-    loaded_page(
+    staff_page(
         move || load_member(no.clone(), done.clone()),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Member page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Member page /> }.into_any(),
     )
 }
 

@@ -5,14 +5,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::{Notice, Page, PageBrand};
-use crate::functions::admin::StaffLoad;
 use crate::functions::setup::{
     load_qr_sheet, load_stores, load_tables, QrSheet, StoreLine, StoresPage, TablesPage,
     CARDS_PER_PAGE,
 };
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::admin::console_nav;
+use crate::routes::{page_locale, staff_page};
 
 fn store_param() -> i64 {
     use_params_map()
@@ -25,11 +24,7 @@ fn store_param() -> i64 {
 /// `/admin/stores`.
 #[component]
 pub fn AdminStores() -> impl IntoView {
-    loaded_page(load_stores, |load| match load {
-        StaffLoad::Page(page) => view! { <Stores page=*page /> }.into_any(),
-        StaffLoad::Forbidden(staff) => forbidden(staff),
-        StaffLoad::SignedOut => ().into_any(),
-    })
+    staff_page(load_stores, |page| view! { <Stores page /> }.into_any())
 }
 
 /// The fields of a store's form, filled with `store` when editing.
@@ -93,13 +88,9 @@ fn Stores(page: StoresPage) -> impl IntoView {
 #[component]
 pub fn AdminStoreTables() -> impl IntoView {
     let store = store_param();
-    loaded_page(
+    staff_page(
         move || load_tables(store),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Tables page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Tables page /> }.into_any(),
     )
 }
 
@@ -174,13 +165,9 @@ fn Tables(page: TablesPage) -> impl IntoView {
 #[component]
 pub fn AdminQrSheet() -> impl IntoView {
     let store = store_param();
-    loaded_page(
+    staff_page(
         move || load_qr_sheet(store),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Sheet page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Sheet page /> }.into_any(),
     )
 }
 

@@ -6,12 +6,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
-use crate::functions::admin::StaffLoad;
 use crate::functions::till::{load_till, TillDone, TillMember, TillPage, TillQuery};
 use crate::i18n::*;
-use crate::routes::admin::{console_nav, forbidden};
+use crate::routes::admin::console_nav;
 use crate::routes::points::yuan;
-use crate::routes::{loaded_page, page_locale};
+use crate::routes::{page_locale, staff_page};
 
 #[component]
 pub fn AdminTill() -> impl IntoView {
@@ -21,13 +20,9 @@ pub fn AdminTill() -> impl IntoView {
         member: q.get("m"),
         done: q.get("done"),
     };
-    loaded_page(
+    staff_page(
         move || load_till(query.clone()),
-        |load| match load {
-            StaffLoad::Page(page) => view! { <Till page=*page /> }.into_any(),
-            StaffLoad::Forbidden(staff) => forbidden(staff),
-            StaffLoad::SignedOut => ().into_any(),
-        },
+        |page| view! { <Till page /> }.into_any(),
     )
 }
 
