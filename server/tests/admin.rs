@@ -289,6 +289,10 @@ async fn owners_and_managers_see_the_overview_and_cashiers_do_not() {
         "two charts"
     );
     assert_eq!(page.matches("<rect ").count(), 60, "thirty days each");
+    assert!(
+        page.contains("最高 "),
+        "the peak is named in the page's language"
+    );
     let mut mgr = sign_in(&app, "mgr2").await;
     assert!(mgr.page("/admin/dashboard").await.contains("本周新增 1"));
     let mut till = sign_in(&app, "till").await;

@@ -72,6 +72,10 @@ async fn an_owner_previews_creates_and_pauses_a_coupon_members_can_claim() {
     );
     let list = boss.page("/admin/coupons").await;
     assert!(list.contains("满300减66") && list.contains("领券中心"));
+    assert!(
+        list.contains("领取后 14 天内有效"),
+        "validity in words, not an abbreviation"
+    );
 
     // A mistake goes back to the editor with the sentence and the values.
     let r = boss

@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
+#[cfg(feature = "ssr")]
+use crate::i18n::*;
 
 /// The editor's fields as typed (also the preview's query string).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +232,7 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
         Err(refused) => return Ok(refused),
     };
     let lang = brand.default_language;
+    let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
     let names: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
         .await
         .map_err(internal)?
@@ -242,9 +245,11 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
         .map_err(internal)?
         .into_iter()
         .map(|t| {
-            let validity = match (t.starts_at, t.ends_at, t.valid_days) {
-                (_, Some(end), _) => format!("→ {}", day(end - 1)),
-                (_, None, Some(d)) => format!("{d} d"),
+            let validity = match (t.ends_at, t.valid_days) {
+                (Some(end), _) => {
+                    td_string!(locale, offer_valid_until, date = day(end - 1)).to_string()
+                }
+                (None, Some(d)) => td_string!(locale, offer_valid_days, days = d).to_string(),
                 _ => String::new(),
             };
             TemplateLine {

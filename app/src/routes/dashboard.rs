@@ -20,7 +20,12 @@ pub fn AdminDashboard() -> impl IntoView {
 /// Thirty bars scaled to the largest, with the first and last dates and
 /// the peak written out; the figures are also in the SVG's title for
 /// screen readers.
-fn bars(label: String, values: &[(String, i64)], show: fn(i64) -> String) -> impl IntoView {
+fn bars(
+    locale: Locale,
+    label: String,
+    values: &[(String, i64)],
+    show: fn(i64) -> String,
+) -> impl IntoView {
     let max = values.iter().map(|v| v.1).max().unwrap_or(0).max(1);
     let (w, h) = (300.0, 80.0);
     let step = w / values.len().max(1) as f64;
@@ -40,10 +45,11 @@ fn bars(label: String, values: &[(String, i64)], show: fn(i64) -> String) -> imp
         .collect_view();
     let first = values.first().map(|v| v.0.clone()).unwrap_or_default();
     let last = values.last().map(|v| v.0.clone()).unwrap_or_default();
-    let summary = format!("{label}: {first} – {last}, max {}", show(max));
+    let peak = td_string!(locale, dash_max, value = show(max)).to_string();
+    let summary = format!("{label}: {first} – {last}, {peak}");
     view! {
         <figure class="spark">
-            <figcaption>{label.clone()} <span class="muted">{format!(" · max {}", show(max))}</span></figcaption>
+            <figcaption>{label.clone()} <span class="muted">{format!(" · {peak}")}</span></figcaption>
             <svg viewBox="0 0 300 80" role="img" aria-label=summary>
                 {rects}
                 <text x="0" y="79" font-size="9" fill="#5d514a">{first}</text>
@@ -101,8 +107,8 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
                     Some(td_string!(locale, dash_nps_note, n = page.nps_answers).to_string()))}
             </div>
             <div class="charts">
-                {bars(td_string!(locale, dash_chart_joined).to_string(), &joined, |v| v.to_string())}
-                {bars(td_string!(locale, dash_chart_sales).to_string(), &sales, yuan)}
+                {bars(locale, td_string!(locale, dash_chart_joined).to_string(), &joined, |v| v.to_string())}
+                {bars(locale, td_string!(locale, dash_chart_sales).to_string(), &sales, yuan)}
             </div>
             <h2>{td_string!(locale, dash_latest_feedback)}</h2>
             {if page.feedback.is_empty() {
