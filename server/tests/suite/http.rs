@@ -1,6 +1,6 @@
 //! The real router over a fresh database, spoken to in HTTP.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -3,7 +3,7 @@
 //! act at which till (the role × store × brand matrix, through direct posts
 //! that bypass the pages).
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{console_staff, field_after, location, spawn_app, staff_browser, Browser, TestApp};

@@ -1,7 +1,7 @@
 //! The POS API over HTTP, endpoint by endpoint and error code by error code,
 //! as `API.md` promises them.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -1,7 +1,7 @@
 //! The staff console over HTTP: signing in, the feedback inbox and its
 //! replies, the report, and who may see and answer what.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{

@@ -1,7 +1,7 @@
 //! Joining, signing in and out, the card, the profile and "my data", walked
 //! through over HTTP the way a phone without JavaScript does it.
 
-mod common;
+use crate::common;
 
 use axum::http::{header, StatusCode};
 use common::{body_text, header_str, location, spawn_app, spawn_app_with, Browser};

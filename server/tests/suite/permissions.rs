@@ -4,7 +4,7 @@
 //! Per-feature tests check the own-store / other-store and other-brand
 //! cases of each write.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};

@@ -1,7 +1,7 @@
 //! The coupon wallet and the claim centre, walked through over HTTP the way
 //! a phone without JavaScript does it, on the demo brand's coupons.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{location, spawn_app, Browser, TestApp};

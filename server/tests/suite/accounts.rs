@@ -2,7 +2,7 @@
 //! and unlocks accounts; everyone changes their own password; no one else
 //! touches an account.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{console_staff, location, spawn_app, staff_browser, Browser, TestApp, STAFF_PASSWORD};

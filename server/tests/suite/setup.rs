@@ -1,7 +1,7 @@
 //! Stores, tables and QR sheets over HTTP: an owner sets them up and prints
 //! them; a new QR code retires the old one; nobody else may touch them.
 
-mod common;
+use crate::common;
 
 use axum::http::{header, StatusCode};
 use common::{body_text, console_staff, header_str, location, spawn_app, staff_browser, TestApp};

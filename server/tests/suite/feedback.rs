@@ -2,7 +2,7 @@
 //! JavaScript does it: from a table as a guest, and as a member who reads
 //! the restaurant's reply.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{location, spawn_app, Browser, TestApp};

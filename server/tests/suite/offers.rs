@@ -2,7 +2,7 @@
 //! template created, claimed by a member, paused; managers only for their
 //! stores; cashiers and other brands not at all.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{console_staff, location, spawn_app, staff_browser, Browser, TestApp};

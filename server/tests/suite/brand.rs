@@ -2,7 +2,7 @@
 //! allows a site to frame the portal, publishes new terms and changes the
 //! points rules; members and tills see the change; nobody else may.
 
-mod common;
+use crate::common;
 
 use axum::http::{header, StatusCode};
 use common::{console_staff, header_str, location, spawn_app, staff_browser, Browser};

@@ -2,7 +2,7 @@
 //! masked), adjust points with a reason and give coupons, each form acted
 //! on once; cashiers and other brands get nothing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{console_staff, field_after, location, spawn_app, staff_browser, Browser, TestApp};

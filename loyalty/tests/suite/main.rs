@@ -1,0 +1,17 @@
+//! The core's tests against real databases: SQLite always, PostgreSQL when its URL is set.
+//! One test binary instead of one per file: each extra binary links the whole
+//! dependency tree again, which costs minutes and gigabytes on a small machine.
+
+mod brand_setup;
+mod coupons;
+mod dashboard;
+mod feedback;
+mod idempotency;
+mod ledger_properties;
+mod members;
+mod migrations;
+mod points;
+mod roster;
+mod staff;
+mod tenancy;
+mod till;

@@ -1,0 +1,23 @@
+//! The server's tests: HTTP through the real router, the CLI, the SMS bridge
+//! and crash safety.
+//! One test binary instead of one per file: each extra binary links the whole
+//! dependency tree again, which costs minutes and gigabytes on a small machine.
+
+mod common;
+
+mod accounts;
+mod admin;
+mod api;
+mod brand;
+mod cli;
+mod coupons;
+mod crash;
+mod feedback;
+mod http;
+mod members;
+mod offers;
+mod permissions;
+mod roster;
+mod setup;
+mod till;
+mod webhook;
