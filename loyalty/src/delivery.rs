@@ -21,6 +21,20 @@ pub struct CodeMessage {
 
 pub const LOGIN_TEMPLATE: &str = "login_code";
 
+/// A marketing message the brand's automation sends to a member who agreed
+/// to receive them.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub phone: Phone,
+    pub brand_slug: String,
+    pub brand_name: String,
+    pub signature: String,
+    pub language: Language,
+    pub text: String,
+}
+
+pub const MARKETING_TEMPLATE: &str = "marketing";
+
 #[derive(Debug, thiserror::Error)]
 #[error("code delivery failed: {0}")]
 pub struct DeliveryError(pub String);
@@ -28,6 +42,9 @@ pub struct DeliveryError(pub String);
 #[async_trait::async_trait]
 pub trait CodeSender: Send + Sync {
     async fn send(&self, message: &CodeMessage) -> Result<(), DeliveryError>;
+
+    /// Sends a marketing message (the same bridge, another template).
+    async fn notify(&self, notice: &Notice) -> Result<(), DeliveryError>;
 }
 
 /// Writes the code to the server log: for development and demos only.
@@ -43,6 +60,17 @@ impl CodeSender for LogSender {
             brand = %message.brand_slug,
             code = %message.code.as_str(),
             "one-time sign-in code (log delivery: development only)"
+        );
+        Ok(())
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), DeliveryError> {
+        tracing::info!(
+            target: "tablecard::codes",
+            phone = %notice.phone.masked(),
+            brand = %notice.brand_slug,
+            chars = notice.text.chars().count(),
+            "marketing message (log delivery: development only)"
         );
         Ok(())
     }

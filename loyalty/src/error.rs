@@ -86,6 +86,10 @@ pub enum Error {
     StaffNotFound,
     #[error("an owner cannot demote or deactivate themselves")]
     StaffSelfChange,
+    #[error("automation not found")]
+    AutomationNotFound,
+    #[error("check-in is not offered by this brand")]
+    CheckInOff,
     #[error("a request with this idempotency key is still running")]
     RequestInProgress,
     #[error("the points ledger and lots disagree")]
@@ -166,6 +170,8 @@ impl Error {
             Error::FormAlreadyUsed => "form_already_used",
             Error::StaffNotFound => "staff_not_found",
             Error::StaffSelfChange => "staff_self_change",
+            Error::AutomationNotFound => "automation_not_found",
+            Error::CheckInOff => "check_in_off",
             Error::RequestInProgress => "request_in_progress",
             Error::Invalid { .. } => "invalid_input",
             Error::PasswordHash
@@ -188,6 +194,7 @@ impl Error {
                 | Error::CouponNotFound
                 | Error::CouponOfferNotFound
                 | Error::FeedbackNotFound
+                | Error::AutomationNotFound
         )
     }
 

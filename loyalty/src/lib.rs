@@ -7,8 +7,10 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod automation;
 pub mod brand_setup;
 pub mod brands;
+pub mod checkin;
 pub mod clock;
 pub mod coupon_setup;
 pub mod coupons;

@@ -124,6 +124,7 @@ macro_rules! db_test {
 #[derive(Debug, Default, Clone)]
 pub struct CapturingSender {
     sent: std::sync::Arc<std::sync::Mutex<Vec<crate::delivery::CodeMessage>>>,
+    notices: std::sync::Arc<std::sync::Mutex<Vec<crate::delivery::Notice>>>,
     failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -137,6 +138,16 @@ impl CapturingSender {
             .rev()
             .find(|m| m.phone.as_str() == phone)
             .map(|m| m.code.as_str().to_owned())
+    }
+
+    /// The marketing messages sent so far: (phone, text).
+    pub fn notices(&self) -> Vec<(String, String)> {
+        self.notices
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| (n.phone.as_str().to_owned(), n.text.clone()))
+            .collect()
     }
 
     pub fn count(&self) -> usize {
@@ -160,6 +171,17 @@ impl crate::delivery::CodeSender for CapturingSender {
             return Err(crate::delivery::DeliveryError("provider down".into()));
         }
         self.sent.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+
+    async fn notify(
+        &self,
+        notice: &crate::delivery::Notice,
+    ) -> Result<(), crate::delivery::DeliveryError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::delivery::DeliveryError("provider down".into()));
+        }
+        self.notices.lock().unwrap().push(notice.clone());
         Ok(())
     }
 }

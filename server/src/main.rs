@@ -148,6 +148,34 @@ async fn migrate(config: &Config) -> Result<Db, String> {
     Ok(db)
 }
 
+/// The name this process shows in the console's job list.
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    format!("{host}:{}", std::process::id())
+}
+
+/// Forgets what has served its purpose; each failure is logged and the
+/// rest still runs.
+async fn purge(db: &loyalty::Db) {
+    if let Err(e) = loyalty::otp::purge_old(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging old one-time codes failed");
+    }
+    if let Err(e) = loyalty::idempotency::purge_old(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging old idempotency records failed");
+    }
+    if let Err(e) = loyalty::feedback::purge_limits(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging old feedback counters failed");
+    }
+    if let Err(e) = loyalty::till::purge_forms(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging old till forms failed");
+    }
+    if let Err(e) = loyalty::jobs::purge_old(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging old job runs failed");
+    }
+}
+
 async fn serve(config: &Config) -> CliResult {
     let db = migrate(config).await?;
     let site = config.site_root.join("pkg");
@@ -164,35 +192,41 @@ async fn serve(config: &Config) -> CliResult {
     if config.code_delivery == server::config::CodeDelivery::Log {
         tracing::info!("one-time sign-in codes are written to this log (TABLECARD_CODE_DELIVERY=log); look for \"one-time sign-in code\"");
     }
-    // Hourly: expire due points, the monthly tier review when a month has
-    // begun, and forget one-time codes and idempotency records past their use.
+    // Every minute: the scheduler runs whatever is due for each brand (once
+    // per period however many servers tick); hourly, forget one-time codes,
+    // idempotency records and other counters past their use.
     tokio::spawn({
         let db = db.clone();
+        let runner = loyalty::jobs::Runner::new(worker_name(), state.portal.sender.clone());
         async move {
-            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            let mut minute = tokio::time::interval(std::time::Duration::from_secs(60));
+            let mut ticks: u64 = 0;
             loop {
-                hourly.tick().await;
-                match loyalty::jobs::run_due(&db, &SystemClock).await {
-                    Ok(ran) if ran != Default::default() => tracing::info!(
-                        points_expired = ran.points_expired,
-                        tier_reviews = ran.tier_reviews,
-                        members_moved = ran.members_moved,
-                        "periodic jobs ran"
-                    ),
+                minute.tick().await;
+                match loyalty::jobs::run_due(&db, &SystemClock, &runner).await {
+                    Ok(ran)
+                        if ran.failed > 0
+                            || ran.points_expired > 0
+                            || ran.members_moved > 0
+                            || ran.benefits > 0
+                            || ran.messages_sent > 0 =>
+                    {
+                        tracing::info!(
+                            runs = ran.runs,
+                            failed = ran.failed,
+                            points_expired = ran.points_expired,
+                            members_moved = ran.members_moved,
+                            benefits = ran.benefits,
+                            messages_sent = ran.messages_sent,
+                            "scheduled jobs ran"
+                        )
+                    }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "periodic jobs failed"),
+                    Err(e) => tracing::warn!(error = %e, "scheduled jobs failed"),
                 }
-                if let Err(e) = loyalty::otp::purge_old(&db, &SystemClock).await {
-                    tracing::warn!(error = %e, "purging old one-time codes failed");
-                }
-                if let Err(e) = loyalty::idempotency::purge_old(&db, &SystemClock).await {
-                    tracing::warn!(error = %e, "purging old idempotency records failed");
-                }
-                if let Err(e) = loyalty::feedback::purge_limits(&db, &SystemClock).await {
-                    tracing::warn!(error = %e, "purging old feedback counters failed");
-                }
-                if let Err(e) = loyalty::till::purge_forms(&db, &SystemClock).await {
-                    tracing::warn!(error = %e, "purging old till forms failed");
+                ticks += 1;
+                if ticks % 60 == 1 {
+                    purge(&db).await;
                 }
             }
         }

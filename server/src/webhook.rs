@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use loyalty::delivery::{CodeMessage, CodeSender, DeliveryError};
+use loyalty::delivery::{CodeMessage, CodeSender, DeliveryError, Notice, MARKETING_TEMPLATE};
 use sha2::Sha256;
 
 pub const SIGNATURE_HEADER: &str = "x-tablecard-signature";
@@ -59,7 +59,7 @@ pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
 #[async_trait::async_trait]
 impl CodeSender for WebhookSender {
     async fn send(&self, message: &CodeMessage) -> Result<(), DeliveryError> {
-        let body = serde_json::to_vec(&serde_json::json!({
+        self.post(&serde_json::json!({
             "phone": message.phone.as_str(),
             "code": message.code.as_str(),
             "brand": message.brand_slug,
@@ -68,7 +68,28 @@ impl CodeSender for WebhookSender {
             "template": message.template,
             "language": message.language.tag(),
         }))
-        .map_err(|e| DeliveryError(e.to_string()))?;
+        .await
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), DeliveryError> {
+        self.post(&serde_json::json!({
+            "phone": notice.phone.as_str(),
+            "text": notice.text,
+            "brand": notice.brand_slug,
+            "brand_name": notice.brand_name,
+            "signature": notice.signature,
+            "template": MARKETING_TEMPLATE,
+            "language": notice.language.tag(),
+        }))
+        .await
+    }
+}
+
+impl WebhookSender {
+    /// Posts one signed JSON body, retrying a provider hiccup with growing
+    /// waits; a refusal (4xx other than 429) is final.
+    async fn post(&self, json: &serde_json::Value) -> Result<(), DeliveryError> {
+        let body = serde_json::to_vec(json).map_err(|e| DeliveryError(e.to_string()))?;
         let mut last_error = String::new();
         for attempt in 0..self.attempts {
             if attempt > 0 {
@@ -103,7 +124,7 @@ impl CodeSender for WebhookSender {
                 Ok(r) => last_error = format!("webhook answered {}", r.status()),
                 Err(e) => last_error = format!("webhook unreachable: {e}"),
             }
-            tracing::warn!(attempt = attempt + 1, error = %last_error, "code webhook failed");
+            tracing::warn!(attempt = attempt + 1, error = %last_error, "SMS webhook failed");
         }
         Err(DeliveryError(last_error))
     }

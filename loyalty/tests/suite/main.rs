@@ -2,6 +2,7 @@
 //! One test binary instead of one per file: each extra binary links the whole
 //! dependency tree again, which costs minutes and gigabytes on a small machine.
 
+mod automation;
 mod brand_setup;
 mod coupons;
 mod dashboard;

@@ -331,14 +331,16 @@ db_test!(
         let shop = Shop::open(db.clone()).await;
         let m = shop.member("13800138000").await;
         shop.buy(m, "A-1", 120_000).await.unwrap(); // silver
-        let first = loyalty::jobs::run_due(&db, &shop.clock).await.unwrap();
+        let sender = std::sync::Arc::new(loyalty::testing::CapturingSender::default());
+        let runner = loyalty::jobs::Runner::new("test", sender);
+        let first = loyalty::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
         assert_eq!(first.tier_reviews, 1);
         assert_eq!(first.members_moved, 0);
-        let again = loyalty::jobs::run_due(&db, &shop.clock).await.unwrap();
+        let again = loyalty::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
         assert_eq!(again.tier_reviews, 0, "once per month");
         // Thirteen months on, the spend has left the window and the points expired.
         shop.clock.advance_ms(400 * DAY);
-        let later = loyalty::jobs::run_due(&db, &shop.clock).await.unwrap();
+        let later = loyalty::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
         assert_eq!(later.tier_reviews, 1);
         assert_eq!(later.members_moved, 1);
         assert_eq!(later.points_expired, 1200);
