@@ -4,11 +4,11 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::routes::{
-    AdminAudit, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin, AdminMember,
-    AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet, AdminReport,
-    AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute,
-    CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute,
-    PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
+    AdminAudit, AdminAutomation, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin,
+    AdminMember, AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet,
+    AdminReport, AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome, CardRoute,
+    ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound,
+    PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/members") view=AdminMembers ssr=SsrMode::Async />
                 <Route path=path!("/admin/members/:no") view=AdminMember ssr=SsrMode::Async />
                 <Route path=path!("/admin/brand") view=AdminBrand ssr=SsrMode::Async />
+                <Route path=path!("/admin/automation") view=AdminAutomation ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons") view=AdminOffers ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons/new") view=AdminOfferEditor ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />

@@ -205,7 +205,8 @@ async fn fail(db: &Db, clock: &dyn Clock, run: i64, job: Job, error: &str) -> Re
     Ok(())
 }
 
-/// Runs one job for one brand; the outcome is a line for the console.
+/// Runs one job for one brand; the outcome is `name=count` pairs, which the
+/// console words in the brand's language.
 async fn run_job(
     db: &Db,
     clock: &dyn Clock,
@@ -218,23 +219,23 @@ async fn run_job(
         Job::PointsExpiry => {
             let n = points::expire_due(db, clock, brand.id).await?;
             ran.points_expired += n;
-            format!("{n} points expired")
+            format!("points_expired={n}")
         }
         Job::TierReview => {
             let moved = tiers::review(db, clock, brand.id).await?;
             ran.tier_reviews += 1;
             ran.members_moved += moved;
-            format!("{moved} members moved")
+            format!("members_moved={moved}")
         }
         Job::AutomationEvents => {
             let n = automation::run_events(db, clock, brand).await?;
             ran.benefits += n;
-            format!("{n} benefits given")
+            format!("benefits={n}")
         }
         Job::AutomationDaily => {
             let n = automation::run_daily(db, clock, brand).await?;
             ran.benefits += n;
-            format!("{n} benefits given")
+            format!("benefits={n}")
         }
         Job::Messages => {
             let sent = automation::deliver(db, clock, brand, runner.sender.as_ref()).await?;

@@ -121,6 +121,14 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_name" => td_string!(locale, err_invalid_name).to_string(),
             "invalid_label" => td_string!(locale, err_invalid_label).to_string(),
             "invalid_count" => td_string!(locale, err_invalid_count).to_string(),
+            "check_in_off" => td_string!(locale, err_check_in_off).to_string(),
+            "automation_not_found" => td_string!(locale, err_automation_not_found).to_string(),
+            "invalid_trigger" => td_string!(locale, err_invalid_trigger).to_string(),
+            "invalid_days" => td_string!(locale, err_invalid_days).to_string(),
+            "invalid_visits" => td_string!(locale, err_invalid_visits).to_string(),
+            "invalid_action" => td_string!(locale, err_invalid_action).to_string(),
+            "invalid_message" => td_string!(locale, err_invalid_message).to_string(),
+            "invalid_checkin" => td_string!(locale, err_invalid_checkin).to_string(),
             _ => return None,
         };
         return Some((true, text));

@@ -92,6 +92,17 @@ pub struct MemberPage {
     pub unseen_replies: i64,
     /// Coupons the member can use now.
     pub usable_coupons: usize,
+    /// Check-in, when the brand offers it.
+    pub checkin: Option<CheckinView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckinView {
+    pub done: bool,
+    pub streak: i64,
+    pub points: i64,
+    pub streak_days: i64,
+    pub streak_bonus: i64,
 }
 
 /// A tier's name in each language the portal speaks.
@@ -504,7 +515,18 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
             .iter()
             .filter(|h| h.coupon.usable(now))
             .count();
+    let today = loyalty::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id)
+        .await
+        .map_err(internal)?;
+    let checkin = today.rule.is_on().then_some(CheckinView {
+        done: today.done,
+        streak: today.streak,
+        points: today.rule.points,
+        streak_days: today.rule.streak_days,
+        streak_bonus: today.rule.streak_bonus,
+    });
     Ok(MemberLoad::Member(Box::new(MemberPage {
+        checkin,
         usable_coupons,
         unseen_replies,
         brand: BrandInfo::from(&brand),

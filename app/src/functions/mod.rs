@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod automation;
 pub mod brand;
 pub mod coupons;
 pub mod dashboard;

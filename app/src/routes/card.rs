@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{Page, PageBrand, RotatingCode};
-use crate::functions::members::{load_member, MemberLoad, MemberPage};
+use crate::components::{Notice, Page, PageBrand, RotatingCode};
+use crate::functions::members::{load_member, CheckinView, MemberLoad, MemberPage};
 use crate::i18n::*;
 use crate::routes::{page_locale, NotFound, ServerError};
 
@@ -42,6 +42,57 @@ fn group4(s: &str) -> String {
         .join(" ")
 }
 
+/// What the check-in the card was reloaded after gave (`?checked=5&bonus=20`).
+fn checked_text(locale: Locale) -> Option<String> {
+    let q = use_query_map().get_untracked();
+    let checked = q.get("checked")?;
+    if checked == "again" {
+        return Some(td_string!(locale, checkin_again).to_string());
+    }
+    let points: i64 = checked.parse().ok()?;
+    let bonus: i64 = q.get("bonus").and_then(|b| b.parse().ok()).unwrap_or(0);
+    Some(if bonus > 0 {
+        td_string!(locale, checkin_done_bonus, points = points, bonus = bonus).to_string()
+    } else {
+        td_string!(locale, checkin_done, points = points).to_string()
+    })
+}
+
+/// Check-in (签到): a plain form, so it works before any script loads.
+fn checkin_panel(locale: Locale, slug: &str, c: CheckinView) -> impl IntoView {
+    let streak_line = (c.streak_bonus > 0 && !c.done).then(|| {
+        td_string!(
+            locale,
+            card_checkin_streak,
+            streak = c.streak,
+            days = c.streak_days,
+            bonus = c.streak_bonus
+        )
+        .to_string()
+    });
+    view! {
+        <section class="checkin" aria-label=td_string!(locale, checkin_title)>
+            {if c.done {
+                view! {
+                    <p class="checkin-done">{td_string!(locale, card_checked_in, streak = c.streak)}</p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <form method="post" action="/fn/check_in">
+                        <input type="hidden" name="slug" value=slug.to_owned() />
+                        <button class="button primary" type="submit">
+                            {td_string!(locale, card_checkin, points = c.points)}
+                        </button>
+                    </form>
+                    {streak_line.map(|l| view! { <p class="hint">{l}</p> })}
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
 #[component]
 fn Card(page: MemberPage) -> impl IntoView {
     let locale = page_locale(page.brand.default_locale);
@@ -55,6 +106,8 @@ fn Card(page: MemberPage) -> impl IntoView {
     };
     view! {
         <Page locale title=td_string!(locale, card_title).to_string() brand>
+            <Notice locale />
+            {checked_text(locale).map(|text| view! { <p class="alert ok" role="status">{text}</p> })}
             {welcome
                 .then(|| {
                     view! {
@@ -91,6 +144,7 @@ fn Card(page: MemberPage) -> impl IntoView {
                     </a>
                 </noscript>
             </section>
+            {page.checkin.map(|c| checkin_panel(locale, &slug, c))}
             <nav class="member-nav" aria-label=td_string!(locale, member_nav)>
                 <a class="button secondary" href=format!("/r/{slug}/points")>
                     {td_string!(locale, nav_points)}

@@ -1,5 +1,6 @@
 mod accounts;
 pub(crate) mod admin;
+mod automation;
 pub(crate) mod brand;
 mod brand_home;
 mod card;
@@ -20,6 +21,7 @@ mod till;
 
 pub use accounts::{AdminPassword, AdminStaff};
 pub use admin::{AdminAudit, AdminInbox, AdminKeys, AdminLogin, AdminReport};
+pub use automation::AdminAutomation;
 pub use brand::AdminBrand;
 pub use brand_home::BrandHome;
 pub use card::CardRoute;

@@ -48,6 +48,9 @@ fn entry_label(locale: Locale, e: &EntryView) -> String {
     match (e.kind.as_str(), e.reason.as_str()) {
         ("earn", "purchase") => td_string!(locale, entry_purchase),
         ("earn", "signup bonus") => td_string!(locale, entry_signup),
+        ("earn", "check-in") => td_string!(locale, entry_checkin),
+        ("earn", "check-in streak") => td_string!(locale, entry_checkin_streak),
+        ("earn", r) if r.starts_with("gift:") => td_string!(locale, entry_gift),
         ("reverse", "refund") => td_string!(locale, entry_refund),
         ("spend", "coupon exchange") => td_string!(locale, entry_coupon_exchange),
         ("spend", _) => td_string!(locale, entry_payment),

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};
 
 /// (page, owner, manager, cashier) — may each role open it?
-const PAGES: [(&str, bool, bool, bool); 13] = [
+const PAGES: [(&str, bool, bool, bool); 14] = [
     ("/admin/dashboard", true, true, false),
     ("/admin/members", true, true, false),
     ("/admin/coupons", true, true, false),
@@ -24,12 +24,22 @@ const PAGES: [(&str, bool, bool, bool); 13] = [
     ("/admin/staff", true, false, false),
     ("/admin/keys", true, false, false),
     ("/admin/audit", true, false, false),
+    ("/admin/automation", true, false, false),
 ];
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 24] = [
+const WRITES: [(&str, &[(&str, &str)]); 27] = [
     ("till_find", &[("store", "1"), ("q", "13800138000")]),
+    (
+        "create_automation",
+        &[("trigger", "join"), ("points", "10"), ("message", "")],
+    ),
+    ("pause_automation", &[("id", "1"), ("active", "false")]),
+    (
+        "save_checkin",
+        &[("points", "5"), ("streak_days", "7"), ("streak_bonus", "0")],
+    ),
     (
         "till_purchase",
         &[
@@ -273,6 +283,7 @@ async fn loaders_called_directly_give_nothing_away() {
         ("load_audit", vec![]),
         ("load_brand_settings", vec![]),
         ("load_stores", vec![]),
+        ("load_automation", vec![]),
     ];
     for who in ["till", "rival", ""] {
         let mut b = if who.is_empty() {

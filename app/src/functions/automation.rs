@@ -1,0 +1,296 @@
+//! `/admin/automation` (owners): the brand's triggers, the scheduler's last
+//! runs and the check-in reward; and the member's check-in button. Thin
+//! edges over `loyalty::automation`, `loyalty::jobs` and `loyalty::checkin`.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::functions::admin::{StaffInfo, StaffLoad};
+#[cfg(feature = "ssr")]
+use crate::i18n::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutomationLine {
+    pub id: i64,
+    /// The trigger in the brand's language: "生日前 3 天".
+    pub when: String,
+    /// What it gives: "送券：满100减20 · 送 50 积分 · 发短信".
+    pub gives: String,
+    pub given: i64,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLine {
+    /// `points_expiry`, `tier_review`, … (the page names it).
+    pub job: String,
+    /// When it last started, in the brand's calendar; empty: never.
+    pub last: String,
+    pub duration_ms: Option<i64>,
+    pub outcome: String,
+    pub failed: bool,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutomationPage {
+    pub staff: StaffInfo,
+    pub automations: Vec<AutomationLine>,
+    /// (id, title) of the brand's active coupon templates.
+    pub templates: Vec<(i64, String)>,
+    pub jobs: Vec<JobLine>,
+    pub checkin_points: i64,
+    pub checkin_streak_days: i64,
+    pub checkin_streak_bonus: i64,
+}
+
+#[cfg(feature = "ssr")]
+pub mod edge {
+    use super::*;
+    use loyalty::automation::Trigger;
+    use loyalty::Error;
+
+    pub fn when(locale: Locale, t: Trigger) -> String {
+        match t {
+            Trigger::Join => td_string!(locale, auto_trigger_join).to_string(),
+            Trigger::Birthday {
+                days_before: Some(days),
+            } => td_string!(locale, auto_trigger_birthday_days, days = days).to_string(),
+            Trigger::Birthday { days_before: None } => {
+                td_string!(locale, auto_trigger_birthday_month).to_string()
+            }
+            Trigger::TierUp => td_string!(locale, auto_trigger_tier_up).to_string(),
+            Trigger::NthVisit(n) => td_string!(locale, auto_trigger_nth_visit, n = n).to_string(),
+            Trigger::NoVisit(days) => {
+                td_string!(locale, auto_trigger_no_visit, days = days).to_string()
+            }
+            Trigger::PointsExpiring(days) => {
+                td_string!(locale, auto_trigger_points_expiring, days = days).to_string()
+            }
+        }
+    }
+
+    pub fn refusal(e: Error) -> Result<String, ServerFnError> {
+        Ok(match e {
+            Error::Invalid { field, .. } if field.starts_with("checkin_") => {
+                "invalid_checkin".into()
+            }
+            Error::Invalid { field, .. } => format!("invalid_{field}"),
+            Error::CouponOfferNotFound => "invalid_template".into(),
+            Error::AutomationNotFound => "automation_not_found".into(),
+            e => return Err(crate::server::internal(e)),
+        })
+    }
+
+    /// A number field: blank is None, anything else must be a whole number.
+    pub fn number(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
+        match s.trim() {
+            "" => Ok(None),
+            n => n
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(field, loyalty::error::Invalid::Format)),
+        }
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "load_automation")]
+pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::server::{internal, portal_state};
+
+    let state = portal_state()?;
+    let (_, brand, info) = match owner(&state, "/admin/automation").await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
+    let lang = brand.default_language;
+    let templates: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|t| (t.id.0, t.rule.title(lang)))
+        .collect();
+    let automations = loyalty::automation::list(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|a| {
+            let mut gives = Vec::new();
+            if let Some(t) = a.template {
+                let title = templates
+                    .iter()
+                    .find(|(id, _)| *id == t.0)
+                    .map(|(_, title)| title.clone())
+                    .unwrap_or_default();
+                gives.push(td_string!(locale, auto_gives_coupon, title = title).to_string());
+            }
+            if let Some(p) = a.points {
+                gives.push(td_string!(locale, auto_gives_points, points = p).to_string());
+            }
+            if a.message.is_some() {
+                gives.push(td_string!(locale, auto_gives_message).to_string());
+            }
+            AutomationLine {
+                id: a.id.0,
+                when: edge::when(locale, a.trigger),
+                gives: gives.join(" · "),
+                given: a.given,
+                active: a.active,
+            }
+        })
+        .collect();
+    let runs = loyalty::jobs::last_runs(&state.db, brand.id)
+        .await
+        .map_err(internal)?;
+    let jobs = loyalty::jobs::Job::ALL
+        .iter()
+        .map(|job| {
+            let run = runs.iter().find(|r| r.job == *job);
+            JobLine {
+                job: job.as_str().to_owned(),
+                last: run
+                    .map(|r| loyalty::rules::local_datetime(&brand.time_zone, r.started_at))
+                    .unwrap_or_default(),
+                duration_ms: run.and_then(|r| r.duration_ms()),
+                outcome: run.map(|r| r.outcome.clone()).unwrap_or_default(),
+                failed: run.is_some_and(|r| r.failed),
+                attempts: run.map(|r| r.attempts).unwrap_or(0),
+            }
+        })
+        .collect();
+    let mut conn = crate::server::connection(&state).await?;
+    let rule = loyalty::checkin::rule(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
+    Ok(StaffLoad::Page(Box::new(AutomationPage {
+        staff: info,
+        automations,
+        templates,
+        jobs,
+        checkin_points: rule.points,
+        checkin_streak_days: rule.streak_days,
+        checkin_streak_bonus: rule.streak_bonus,
+    })))
+}
+
+#[server(prefix = "/fn", endpoint = "create_automation")]
+pub async fn create_automation(
+    trigger: String,
+    #[server(default)] param: String,
+    #[server(default)] template: String,
+    #[server(default)] points: String,
+    #[server(default)] message: String,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+    use loyalty::automation::{NewAutomation, Trigger};
+
+    let state = portal_state()?;
+    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let made = async {
+        let new = NewAutomation {
+            trigger: Trigger::parse(&trigger, edge::number("days", &param)?)?,
+            template: edge::number("template", &template)?.map(loyalty::coupons::TemplateId),
+            points: edge::number("points", &points)?,
+            message: Some(message),
+        };
+        loyalty::automation::create(&state.db, &loyalty::SystemClock, &actor(&session), new).await
+    }
+    .await;
+    match made {
+        Ok(id) => see_other(&format!("/admin/automation?saved=1#a{}", id.0)),
+        Err(e) => see_other(&format!("/admin/automation?error={}", edge::refusal(e)?)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "pause_automation")]
+pub async fn pause_automation(id: i64, active: bool) -> Result<(), ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let done = loyalty::automation::set_active(
+        &state.db,
+        &loyalty::SystemClock,
+        &actor(&session),
+        loyalty::automation::AutomationId(id),
+        active,
+    )
+    .await;
+    match done {
+        Ok(()) => see_other(&format!("/admin/automation?saved=1#a{id}")),
+        Err(e) => see_other(&format!("/admin/automation?error={}", edge::refusal(e)?)),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "save_checkin")]
+pub async fn save_checkin(
+    points: String,
+    streak_days: String,
+    streak_bonus: String,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let saved = async {
+        let rule = loyalty::checkin::Rule {
+            points: edge::number("checkin_points", &points)?.unwrap_or(0),
+            streak_days: edge::number("checkin_streak_days", &streak_days)?.unwrap_or(7),
+            streak_bonus: edge::number("checkin_streak_bonus", &streak_bonus)?.unwrap_or(0),
+        };
+        loyalty::checkin::set_rule(&state.db, &loyalty::SystemClock, &actor(&session), rule).await
+    }
+    .await;
+    match saved {
+        Ok(()) => see_other("/admin/automation?saved=1#checkin"),
+        Err(e) => see_other(&format!(
+            "/admin/automation?error={}#checkin",
+            edge::refusal(e)?
+        )),
+    }
+    Ok(())
+}
+
+/// The member's check-in button on the card: a plain form post; back to the
+/// card with what it gave.
+#[server(prefix = "/fn", endpoint = "check_in")]
+pub async fn check_in(slug: String) -> Result<(), ServerFnError> {
+    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+
+    let state = portal_state()?;
+    let Some(brand) = find_brand(&state.db, &slug).await? else {
+        see_other("/");
+        return Ok(());
+    };
+    let card = format!("/r/{}/card", brand.slug);
+    let Some(member) = current_member(&state, brand.id).await? else {
+        see_other(&format!("/r/{}/join?next={card}", brand.slug));
+        return Ok(());
+    };
+    match loyalty::checkin::check_in(&state.db, &loyalty::SystemClock, &brand, member).await {
+        Ok(c) if c.repeated => see_other(&format!("{card}?checked=again")),
+        Ok(c) => see_other(&format!("{card}?checked={}&bonus={}", c.points, c.bonus)),
+        Err(loyalty::Error::CheckInOff) => see_other(&format!("{card}?error=check_in_off")),
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(())
+}
