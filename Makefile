@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 SERVER := target/release/tablecard
 RUN_ENV := LEPTOS_SITE_ROOT=target/site
 
-.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e
+.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench-insight
 
 help:
 	@echo "make run    build and serve the demo portal on http://127.0.0.1:3000"
@@ -75,6 +75,12 @@ test-rust: deps
 
 test-e2e: build chromium
 	cd end2end && npx playwright test
+
+## ---- benchmarks (not part of make test) ----------------------------------------
+
+# RFM segments and churn on 100,000 members and 2,000,000 purchases (SQLite).
+bench-insight:
+	cargo run --release -q -p loyalty --example insight_bench
 
 test: check test-rust test-e2e
 	@if [ -z "$${TABLECARD_TEST_POSTGRES_URL:-}" ]; then \

@@ -6,9 +6,9 @@ use leptos_router::{path, SsrMode};
 use crate::routes::{
     AdminAudit, AdminAutomation, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin,
     AdminMember, AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet,
-    AdminReport, AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome, CardRoute,
-    ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute, NotFound,
-    PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
+    AdminReport, AdminSegments, AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome,
+    CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute,
+    NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/members/:no") view=AdminMember ssr=SsrMode::Async />
                 <Route path=path!("/admin/brand") view=AdminBrand ssr=SsrMode::Async />
                 <Route path=path!("/admin/automation") view=AdminAutomation ssr=SsrMode::Async />
+                <Route path=path!("/admin/segments") view=AdminSegments ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons") view=AdminOffers ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons/new") view=AdminOfferEditor ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />

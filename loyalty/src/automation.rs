@@ -150,7 +150,8 @@ type AutomationRow = (
 
 const COLUMNS: &str =
     "a.id, a.kind, a.param, a.template_id, a.points, a.message, a.active, a.created_at, \
-     (SELECT CAST(COUNT(*) AS BIGINT) FROM automation_grants g WHERE g.automation_id = a.id)";
+     (SELECT CAST(COUNT(*) AS BIGINT) FROM automation_grants g WHERE g.automation_id = a.id \
+       AND (g.coupon_id IS NOT NULL OR g.points > 0 OR g.messaged = 1))";
 
 fn from_row(r: AutomationRow) -> Option<Automation> {
     let (id, kind, param, template, points, message, active, created_at, given) = r;
@@ -287,8 +288,9 @@ pub async fn set_active(
 
 /// Gives `automation`'s benefits to `member` for `occurrence`, once: false
 /// when this occurrence was already given (by an earlier run or another
-/// server). A coupon that is out of stock or no longer offered is skipped;
-/// the points and the message still go.
+/// server), or nothing could be given. A coupon that is out of stock or no
+/// longer offered is skipped; the points and the message still go. A
+/// member erased meanwhile gets nothing.
 pub async fn give(
     db: &Db,
     clock: &dyn Clock,
@@ -300,7 +302,7 @@ pub async fn give(
     let mut tx = db.begin().await?;
     let claimed: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO automation_grants (brand_id, automation_id, member_id, occurrence, created_at) \
-         VALUES ($1, $2, $3, $4, $5) \
+         SELECT $1, $2, $3, $4, $5 FROM members WHERE brand_id = $1 AND id = $3 AND status = 'active' \
          ON CONFLICT (automation_id, member_id, occurrence) DO NOTHING RETURNING id",
     )
     .bind(brand.id.0)
@@ -378,7 +380,7 @@ pub async fn give(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(coupon.is_some() || automation.points.is_some() || messaged)
 }
 
 async fn give_all(
@@ -525,10 +527,7 @@ async fn birthdays_due(
             .map(|d| i64::from(d.month()))
             .unwrap_or(i64::from(today.month()))
     };
-    let window_months = (
-        month_of((lead - BIRTHDAY_GRACE_DAYS).max(0)),
-        month_of(lead),
-    );
+    let window_months = (month_of(lead - BIRTHDAY_GRACE_DAYS), month_of(lead));
     let rows: Vec<(i64, i64, i64)> = match days_before {
         None => sqlx::query_as(
             "SELECT m.id, m.birthday_month, m.birthday_day FROM members m \
@@ -542,17 +541,11 @@ async fn birthdays_due(
         .bind(today.year().to_string()),
         Some(_) => sqlx::query_as(
             "SELECT m.id, m.birthday_month, m.birthday_day FROM members m \
-             WHERE m.brand_id = $1 AND m.status = 'active' AND m.birthday_month IS NOT NULL \
-               AND m.birthday_month IN ($2, $3) \
-               AND NOT EXISTS (SELECT 1 FROM automation_grants g WHERE g.automation_id = $4 \
-                               AND g.member_id = m.id AND g.occurrence IN ($5, $6))",
+             WHERE m.brand_id = $1 AND m.status = 'active' AND m.birthday_month IN ($2, $3)",
         )
         .bind(brand.id.0)
         .bind(window_months.0)
-        .bind(window_months.1)
-        .bind(a.id.0)
-        .bind(today.year().to_string())
-        .bind((today.year() + 1).to_string()),
+        .bind(window_months.1),
     }
     .fetch_all(db.pool())
     .await?;
@@ -562,22 +555,40 @@ async fn birthdays_due(
             .map(|(id, _, _)| (id, today.year().to_string()))
             .collect());
     };
+    // Which birthdays (member, year) near today were already celebrated.
+    let given: std::collections::HashSet<(i64, String)> = sqlx::query_as(
+        "SELECT member_id, occurrence FROM automation_grants \
+         WHERE automation_id = $1 AND occurrence IN ($2, $3, $4)",
+    )
+    .bind(a.id.0)
+    .bind((today.year() - 1).to_string())
+    .bind(today.year().to_string())
+    .bind((today.year() + 1).to_string())
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .collect();
     let mut due = Vec::new();
     for (id, month, day) in rows {
         let (Ok(month), Ok(day)) = (i8::try_from(month), i8::try_from(day)) else {
             continue;
         };
-        // This year's birthday, or next year's when this one is long past.
-        for year in [today.year(), today.year() + 1] {
+        // Last year's birthday (a late run in early January), this year's,
+        // or next year's (a lead reaching past 31 December).
+        for year in [today.year() - 1, today.year(), today.year() + 1] {
             let Some(birthday) = birthday_in(year, month, day) else {
                 continue;
             };
-            let Ok(gap) = today.until(birthday) else {
+            let Ok(gap) = today.until((jiff::Unit::Day, birthday)) else {
                 continue;
             };
             let until = i64::from(gap.get_days());
-            if until <= lead && until >= lead - BIRTHDAY_GRACE_DAYS && until >= 0 {
-                due.push((id, year.to_string()));
+            let occurrence = year.to_string();
+            if until <= lead
+                && until >= lead - BIRTHDAY_GRACE_DAYS
+                && !given.contains(&(id, occurrence.clone()))
+            {
+                due.push((id, occurrence));
             }
         }
     }
@@ -615,7 +626,14 @@ pub async fn deliver(
     .fetch_all(db.pool())
     .await?;
     let mut done = Delivered::default();
+    let started = std::time::Instant::now();
     for (id, member, body, attempts) in due {
+        // A slow provider must not hold up the other jobs: what is left
+        // waits for the next minute.
+        if started.elapsed() > std::time::Duration::from_secs(40) {
+            break;
+        }
+        let now = clock.now_ms();
         let leased = sqlx::query(
             "UPDATE outbox SET next_at = $1, attempts = attempts + 1 \
              WHERE id = $2 AND sent_at IS NULL AND dropped_at IS NULL AND next_at <= $3",
@@ -686,7 +704,8 @@ pub async fn deliver(
 /// Marks a message sent or dropped and forgets its text.
 async fn settle(db: &Db, clock: &dyn Clock, id: i64, column: &str) -> Result<()> {
     sqlx::query(&format!(
-        "UPDATE outbox SET {column} = $1, body = NULL WHERE id = $2"
+        "UPDATE outbox SET {column} = $1, body = NULL \
+         WHERE id = $2 AND sent_at IS NULL AND dropped_at IS NULL"
     ))
     .bind(clock.now_ms())
     .bind(id)

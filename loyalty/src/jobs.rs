@@ -105,8 +105,7 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(worker: impl Into<String>, sender: Arc<dyn CodeSender>) -> Self {
-        let mut worker: String = worker.into();
-        worker.truncate(80);
+        let worker: String = worker.into().chars().take(80).collect();
         Runner { worker, sender }
     }
 }
@@ -159,7 +158,7 @@ pub async fn claim(
         return Ok(Some(Claim { run, attempt: 1 }));
     }
     let lapsed: Option<(i64, i64)> = sqlx::query_as(
-        "UPDATE job_runs SET started_at = $1, lease_until = $2, worker = $3, attempts = attempts + 1 \
+        "UPDATE job_runs SET started_at = $1, lease_until = $2, worker = $3, attempts = attempts + 1, failed = 0 \
          WHERE job = $4 AND brand_id = $5 AND period = $6 AND finished_at IS NULL AND lease_until < $1 \
          RETURNING id, attempts",
     )
@@ -241,7 +240,7 @@ async fn run_job(
             let sent = automation::deliver(db, clock, brand, runner.sender.as_ref()).await?;
             ran.messages_sent += sent.sent;
             format!(
-                "{} sent, {} to retry, {} dropped",
+                "sent={},retry={},dropped={}",
                 sent.sent, sent.retry, sent.dropped
             )
         }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod feedback;
 pub mod forms;
 pub mod idempotency;
+pub mod insight;
 pub mod jobs;
 pub mod member_code;
 pub mod members;

@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{brand}/manifest.webmanifest", get(brand_manifest))
         .route("/r/{brand}/icon.svg", get(brand_icon))
         .route("/admin/stores/{store}/qr.svg", get(qr_sheet_svg))
+        .route("/admin/segments.csv", get(segments_csv))
         .route("/admin/brand/logo", post(upload_logo))
         .route("/r/{brand}/logo", get(brand_logo))
         .nest_service("/pkg", bundle)
@@ -566,6 +567,66 @@ async fn qr_sheet_svg(
         )
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SegmentsQuery {
+    window: Option<i64>,
+    segment: Option<String>,
+}
+
+/// A segment's members, or (without `segment`) the churn-risk list, as CSV
+/// (owners only; anyone else hears 404, signed out goes to sign in).
+async fn segments_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<SegmentsQuery>,
+    req: Request,
+) -> Response {
+    let (parts, _) = req.into_parts();
+    let portal = &state.portal;
+    let session = match app::server::staff_from_parts(portal, &parts).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Redirect::to("/admin?next=/admin/segments").into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if session.staff.role != loyalty::staff::Role::Owner {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Ok(brand) = loyalty::brands::find(&portal.db, session.staff.brand_id).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let segment = match q.segment.as_deref() {
+        None | Some("") => None,
+        Some(s) => match loyalty::insight::Segment::parse(s) {
+            Some(s) => Some(s),
+            None => return StatusCode::NOT_FOUND.into_response(),
+        },
+    };
+    let window = app::functions::segments::edge::window(q.window);
+    match app::functions::segments::edge::csv(&portal.db, &brand, window, segment).await {
+        Ok(csv) => {
+            let name = segment.map(|s| s.as_str()).unwrap_or("churn_risk");
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!(
+                            "attachment; filename=\"{}-{name}.csv\"",
+                            brand.slug.as_str()
+                        ),
+                    ),
+                ],
+                csv,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "segment export failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 

@@ -13,5 +13,6 @@ pub mod offers;
 pub mod points;
 pub mod portal;
 pub mod roster;
+pub mod segments;
 pub mod setup;
 pub mod till;

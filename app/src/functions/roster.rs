@@ -53,6 +53,8 @@ pub struct MembersPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerRow {
     pub when: String,
+    /// earn, spend, expire, adjust, reverse
+    pub kind: String,
     pub amount: i64,
     pub reason: String,
     pub store: Option<String>,
@@ -319,6 +321,7 @@ pub async fn load_member(
             .map(|e| LedgerRow {
                 when: loyalty::rules::local_datetime(&brand.time_zone, e.created_at),
                 amount: e.amount,
+                kind: e.kind.as_str().to_owned(),
                 reason: e.reason,
                 store: e.store_name,
             })

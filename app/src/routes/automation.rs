@@ -55,20 +55,16 @@ fn job_row(locale: Locale, j: &JobLine) -> impl IntoView {
     let outcome = if j.last.is_empty() {
         td_string!(locale, job_never).to_string()
     } else if j.failed {
-        td_string!(
-            locale,
-            job_failed,
-            attempts = j.attempts,
-            error = j.outcome.clone()
-        )
-        .to_string()
+        td_string!(locale, job_failed, attempts = j.attempts).to_string()
     } else if j.duration_ms.is_none() {
         td_string!(locale, job_running).to_string()
     } else {
         outcome_text(locale, &j.outcome)
     };
     view! {
-        <tr id=format!("job-{}", j.job) class=if j.failed { "failed" } else { "" }>
+        // The error itself (technical, in English) is in the server log and
+        // in the row's tooltip for whoever runs the server.
+        <tr id=format!("job-{}", j.job) class=if j.failed { "failed" } else { "" } title=j.failed.then(|| j.outcome.clone())>
             <th scope="row">{job_name(locale, &j.job)}</th>
             <td>{j.last.clone()}</td>
             <td class="num">{j.duration_ms.map(|ms| td_string!(locale, job_ms, ms = ms).to_string())}</td>

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Page, PageBrand};
-use crate::functions::points::{load_points, EntryView, PointsLoad, PointsPage};
+use crate::functions::points::{load_points, PointsLoad, PointsPage};
 use crate::i18n::*;
 use crate::routes::{loaded_page, page_locale, NotFound};
 
@@ -44,8 +44,10 @@ pub fn yuan(fen: i64) -> String {
     }
 }
 
-fn entry_label(locale: Locale, e: &EntryView) -> String {
-    match (e.kind.as_str(), e.reason.as_str()) {
+/// A ledger row's reason in the member's words (the card's history and the
+/// console's member page).
+pub(crate) fn entry_label(locale: Locale, kind: &str, reason: &str) -> String {
+    match (kind, reason) {
         ("earn", "purchase") => td_string!(locale, entry_purchase),
         ("earn", "signup bonus") => td_string!(locale, entry_signup),
         ("earn", "check-in") => td_string!(locale, entry_checkin),
@@ -109,7 +111,7 @@ fn Points(page: PointsPage) -> impl IntoView {
                 view! {
                     <li class="entry">
                         <div>
-                            <p class="entry-label">{entry_label(locale, e)}</p>
+                            <p class="entry-label">{entry_label(locale, &e.kind, &e.reason)}</p>
                             <p class="muted">{e.date.clone()} {e.store.clone().map(|s| format!(" · {s}"))}</p>
                         </div>
                         <span class=format!("entry-amount {sign}")>{amount}</span>

@@ -217,7 +217,7 @@ fn Member(page: MemberPage) -> impl IntoView {
                 <tr>
                     <td class="nowrap">{e.when.clone()}</td>
                     <td class="num">{format!("{:+}", e.amount)}</td>
-                    <td>{e.reason.clone()}</td>
+                    <td>{crate::routes::points::entry_label(locale, &e.kind, &e.reason)}</td>
                     <td>{e.store.clone().unwrap_or_default()}</td>
                 </tr>
             }

@@ -399,3 +399,30 @@ db_test!(
         assert_eq!(shop.balance(m).await, 45);
     }
 );
+
+db_test!(
+    async fn a_january_birthday_is_celebrated_every_year_and_a_late_run_still_counts(db) {
+        let shop = Shop::open(db).await;
+        // Thirty days ahead: a 10 January birthday is due on 11 December.
+        shop.automate(Trigger::Birthday { days_before: Some(30) }, None, Some(10)).await;
+        shop.automate(Trigger::Birthday { days_before: Some(0) }, None, Some(1)).await;
+        let m = shop.member("13800138000", Some((1, 10)), false).await;
+        // 11 December 2026, then 11 December 2027: each year's gift.
+        shop.clock.set_ms(T0 + 16 * DAY);
+        assert_eq!(shop.run().await.benefits, 1);
+        assert_eq!(shop.balance(m).await, 10);
+        shop.clock.set_ms(T0 + 16 * DAY + 365 * DAY);
+        assert_eq!(shop.run().await.benefits, 1, "the next year's gift is not taken for this one's");
+        assert_eq!(shop.balance(m).await, 20);
+        // The on-the-day gift: the server was down on 10 January 2028 and
+        // runs again on the 12th; the gift still comes, once.
+        shop.clock.set_ms(T0 + 48 * DAY + 365 * DAY);
+        let ran = shop.run().await;
+        assert_eq!(ran.benefits, 1);
+        // 20 + 1, less December 2026's ten, which expired with December 2027.
+        assert_eq!(ran.points_expired, 10);
+        assert_eq!(shop.balance(m).await, 11);
+        shop.clock.advance_ms(DAY);
+        assert_eq!(shop.run().await.benefits, 0);
+    }
+);

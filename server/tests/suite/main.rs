@@ -19,6 +19,7 @@ mod members;
 mod offers;
 mod permissions;
 mod roster;
+mod segments;
 mod setup;
 mod till;
 mod webhook;

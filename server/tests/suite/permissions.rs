@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};
 
 /// (page, owner, manager, cashier) — may each role open it?
-const PAGES: [(&str, bool, bool, bool); 14] = [
+const PAGES: [(&str, bool, bool, bool); 15] = [
     ("/admin/dashboard", true, true, false),
     ("/admin/members", true, true, false),
     ("/admin/coupons", true, true, false),
@@ -25,6 +25,7 @@ const PAGES: [(&str, bool, bool, bool); 14] = [
     ("/admin/keys", true, false, false),
     ("/admin/audit", true, false, false),
     ("/admin/automation", true, false, false),
+    ("/admin/segments", true, false, false),
 ];
 
 /// Every console write with a complete form, so that the function runs and
@@ -284,6 +285,7 @@ async fn loaders_called_directly_give_nothing_away() {
         ("load_brand_settings", vec![]),
         ("load_stores", vec![]),
         ("load_automation", vec![]),
+        ("load_segments", vec![("segment", "general_develop")]),
     ];
     for who in ["till", "rival", ""] {
         let mut b = if who.is_empty() {

@@ -1,0 +1,95 @@
+//! RFM segments, churn risk and lifetime value on a small set of members
+//! whose figures were worked out by hand.
+
+use loyalty::insight::{self, ChurnRule, Segment};
+use loyalty::members::MemberId;
+use loyalty::money::{ExternalId, Fen};
+use loyalty::{db_test, points, FixedClock};
+
+const T0: i64 = 1_795_573_800_000;
+const DAY: i64 = 24 * 60 * 60 * 1000;
+
+db_test!(
+    async fn hand_computed_members_land_in_their_segments(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let join = |n: &'static str| loyalty::testing::join_member(&db, &clock, &brand, n);
+        let (a, b, c, d, e) = (
+            join("13800000001").await,
+            join("13800000002").await,
+            join("13800000003").await,
+            join("13800000004").await,
+            join("13800000005").await,
+        );
+        // (member, day of the visit, yuan)
+        let visits: [(MemberId, i64, i64); 9] = [
+            (a, 80, 300),
+            (a, 90, 300),
+            (a, 95, 300),
+            (b, 98, 2000),
+            (c, 20, 100),
+            (c, 25, 100),
+            (c, 30, 100),
+            (d, 15, 50),
+            (e, 5, 80), // before the 90-day window
+        ];
+        clock.set_ms(T0 + 100 * DAY);
+        for (i, (m, day, yuan)) in visits.iter().enumerate() {
+            let mut tx = db.begin().await.unwrap();
+            points::record_purchase(
+                &mut tx,
+                &clock,
+                &brand,
+                store,
+                *m,
+                &ExternalId::parse("order_id", &format!("O-{i}")).unwrap(),
+                Fen::new(yuan * 100).unwrap(),
+                Some(T0 + day * DAY),
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+
+        // Means over A–D: R = (5 + 2 + 70 + 85) / 4 = 40.5 days,
+        // F = (3 + 1 + 3 + 1) / 4 = 2, M = (900 + 2000 + 300 + 50) / 4 = ¥812.50.
+        let rfm = insight::rfm(&db, &clock, brand.id, 90).await.unwrap();
+        assert_eq!(rfm.members.len(), 4, "E's only visit is outside the window");
+        assert_eq!(rfm.mean_recency_days, 40.5);
+        assert_eq!(rfm.mean_frequency, 2.0);
+        assert_eq!(rfm.mean_monetary_fen, 81_250.0);
+        let of = |m: MemberId| {
+            rfm.members
+                .iter()
+                .find(|x| x.member_id == m.0)
+                .map(|x| (x.recency_days, x.frequency, x.monetary_fen, x.segment))
+                .unwrap()
+        };
+        assert_eq!(of(a), (5, 3, 90_000, Segment::ImportantValue));
+        assert_eq!(of(b), (2, 1, 200_000, Segment::ImportantDevelop));
+        assert_eq!(of(c), (70, 3, 30_000, Segment::GeneralKeep));
+        assert_eq!(of(d), (85, 1, 5_000, Segment::GeneralWinBack));
+        let count = |s: Segment| rfm.counts.iter().find(|c| c.0 == s).unwrap().1;
+        assert_eq!(count(Segment::ImportantValue), 1);
+        assert_eq!(count(Segment::ImportantKeep), 0);
+        assert_eq!(rfm.counts.iter().map(|c| c.1).sum::<i64>(), 4);
+
+        // Churn: C came every five days and has been away seventy; A's gap
+        // (five days) is within twice her usual 7.5; B, D and E have too
+        // few visits to judge.
+        let churn = insight::churn(&db, &clock, brand.id, ChurnRule::default()).await.unwrap();
+        assert_eq!(churn.judged, 2);
+        let risk: Vec<(i64, i64, i64)> = churn
+            .at_risk
+            .iter()
+            .map(|r| (r.member_id, r.usual_interval_days, r.days_since))
+            .collect();
+        assert_eq!(risk, vec![(c.0, 5, 70)]);
+        // Lifetime value, most valuable first, E included.
+        let ltv: Vec<(i64, i64)> = churn.lifetime.iter().map(|l| (l.0, l.2)).collect();
+        assert_eq!(
+            ltv,
+            vec![(b.0, 200_000), (a.0, 90_000), (c.0, 30_000), (e.0, 8_000), (d.0, 5_000)]
+        );
+    }
+);
