@@ -274,6 +274,24 @@ pub fn remember_join(state: &PortalState, pending: &PendingJoin) {
     }
 }
 
+pub const REFERRAL_COOKIE: &str = "tc_ref";
+
+/// The referral code a visitor arrived with (`/r/{brand}/invite/{code}`),
+/// for the brand they are joining.
+pub fn referral_code(brand: BrandId) -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    let jar = request_cookies(&parts);
+    let value = jar.get(REFERRAL_COOKIE)?.value().to_owned();
+    let (id, code) = value.split_once('|')?;
+    (id.parse::<i64>().ok()? == brand.0)
+        .then(|| loyalty::referrals::parse_code(code))
+        .flatten()
+}
+
+pub fn forget_referral(state: &PortalState) {
+    expire_cookie(state, REFERRAL_COOKIE.to_owned());
+}
+
 pub fn forget_join(state: &PortalState) {
     expire_cookie(state, JOIN_COOKIE.to_owned());
 }

@@ -7,8 +7,9 @@ use crate::routes::{
     AdminAudit, AdminAutomation, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin,
     AdminMember, AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet,
     AdminReport, AdminSegments, AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome,
-    CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, JoinRoute, MyFeedbackRoute,
-    NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute, WalletRoute,
+    CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, InviteRoute, JoinRoute,
+    MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute,
+    WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:brand/card") view=CardRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/me") view=ProfileRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/points") view=PointsRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/invite") view=InviteRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/privacy") view=PrivacyRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/coupons") view=WalletRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/coupons/:code") view=CouponRoute ssr=SsrMode::Async />

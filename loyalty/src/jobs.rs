@@ -31,7 +31,8 @@ pub enum Job {
     PointsExpiry,
     /// Monthly: every member to the tier their last 12 months qualify for.
     TierReview,
-    /// Every minute: joins, tier rises and N-th visits since the last run.
+    /// Every minute: joins, tier rises and N-th visits since the last run,
+    /// and referral rewards due after a friend's first purchase.
     AutomationEvents,
     /// Daily from 10:00: birthdays, win-back, points about to expire.
     AutomationDaily,
@@ -228,8 +229,9 @@ async fn run_job(
         }
         Job::AutomationEvents => {
             let n = automation::run_events(db, clock, brand).await?;
-            ran.benefits += n;
-            format!("benefits={n}")
+            let referred = crate::referrals::reward_due(db, clock, brand).await?;
+            ran.benefits += n + referred;
+            format!("benefits={n},referrals={referred}")
         }
         Job::AutomationDaily => {
             let n = automation::run_daily(db, clock, brand).await?;

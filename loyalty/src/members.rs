@@ -597,7 +597,7 @@ pub async fn erase(
         "UPDATE members SET phone = NULL, display_name = '', birthday_month = NULL, \
              birthday_day = NULL, birth_year = NULL, gender = 'unspecified', dietary = '', \
              allergies = '', language = NULL, marketing_consent_at = NULL, \
-             status = 'erased', erased_at = $1 \
+             referral_code = NULL, status = 'erased', erased_at = $1 \
          WHERE brand_id = $2 AND id = $3 AND status = 'active' RETURNING id",
     )
     .bind(now)

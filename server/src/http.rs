@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/segments.csv", get(segments_csv))
         .route("/admin/brand/logo", post(upload_logo))
         .route("/r/{brand}/logo", get(brand_logo))
+        .route("/r/{brand}/invite/{code}", get(follow_invite))
         .nest_service("/pkg", bundle)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();
@@ -516,6 +517,42 @@ async fn brand_logo(
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+#[derive(Deserialize)]
+struct InvitePath {
+    brand: String,
+    code: String,
+}
+
+/// A friend's invitation link: remembers the code for thirty days in a
+/// cookie and opens the join form. An unknown code still opens the form.
+async fn follow_invite(
+    State(state): State<AppState>,
+    axum::extract::Path(InvitePath { brand: slug, code }): axum::extract::Path<InvitePath>,
+) -> Response {
+    let Ok(Some(brand)) = app::server::find_brand(&state.portal.db, &slug).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let join = format!("/r/{}/join", brand.slug.as_str());
+    let Some(code) = loyalty::referrals::parse_code(&code) else {
+        return Redirect::to(&join).into_response();
+    };
+    let secure = if state.portal.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={}|{code}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax{secure}",
+        app::server::REFERRAL_COOKIE,
+        brand.id.0
+    );
+    let mut response = Redirect::to(&join).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 #[derive(Deserialize)]

@@ -129,6 +129,7 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
             "invalid_action" => td_string!(locale, err_invalid_action).to_string(),
             "invalid_message" => td_string!(locale, err_invalid_message).to_string(),
             "invalid_checkin" => td_string!(locale, err_invalid_checkin).to_string(),
+            "invalid_referral" => td_string!(locale, err_invalid_referral).to_string(),
             _ => return None,
         };
         return Some((true, text));

@@ -42,6 +42,9 @@ pub struct AutomationPage {
     pub checkin_points: i64,
     pub checkin_streak_days: i64,
     pub checkin_streak_bonus: i64,
+    pub referrer_points: i64,
+    pub friend_points: i64,
+    pub friend_coupon: Option<i64>,
 }
 
 #[cfg(feature = "ssr")]
@@ -74,6 +77,9 @@ pub mod edge {
         Ok(match e {
             Error::Invalid { field, .. } if field.starts_with("checkin_") => {
                 "invalid_checkin".into()
+            }
+            Error::Invalid { field, .. } if field.starts_with("referral_") => {
+                "invalid_referral".into()
             }
             Error::Invalid { field, .. } => format!("invalid_{field}"),
             Error::CouponOfferNotFound => "invalid_template".into(),
@@ -164,6 +170,9 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnErro
     let rule = loyalty::checkin::rule(&mut conn, brand.id)
         .await
         .map_err(internal)?;
+    let referral = loyalty::referrals::reward(&mut conn, brand.id)
+        .await
+        .map_err(internal)?;
     Ok(StaffLoad::Page(Box::new(AutomationPage {
         staff: info,
         automations,
@@ -172,6 +181,9 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnErro
         checkin_points: rule.points,
         checkin_streak_days: rule.streak_days,
         checkin_streak_bonus: rule.streak_bonus,
+        referrer_points: referral.referrer_points,
+        friend_points: referral.friend_points,
+        friend_coupon: referral.friend_coupon.map(|t| t.0),
     })))
 }
 
@@ -264,6 +276,42 @@ pub async fn save_checkin(
         Ok(()) => see_other("/admin/automation?saved=1#checkin"),
         Err(e) => see_other(&format!(
             "/admin/automation?error={}#checkin",
+            edge::refusal(e)?
+        )),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "save_referral")]
+pub async fn save_referral(
+    referrer_points: String,
+    friend_points: String,
+    #[server(default)] coupon: String,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let saved = async {
+        let reward = loyalty::referrals::Reward {
+            referrer_points: edge::number("referral_referrer_points", &referrer_points)?
+                .unwrap_or(0),
+            friend_points: edge::number("referral_friend_points", &friend_points)?.unwrap_or(0),
+            friend_coupon: edge::number("template", &coupon)?.map(loyalty::coupons::TemplateId),
+        };
+        loyalty::referrals::set_reward(&state.db, &loyalty::SystemClock, &actor(&session), reward)
+            .await
+    }
+    .await;
+    match saved {
+        Ok(()) => see_other("/admin/automation?saved=1#referral"),
+        Err(e) => see_other(&format!(
+            "/admin/automation?error={}#referral",
             edge::refusal(e)?
         )),
     }

@@ -420,6 +420,22 @@ pub async fn verify_code(
         Ok(signed) => {
             set_session_cookie(&state, brand.id, &signed.token);
             forget_join(&state);
+            // Joined through a friend's link: link the two (the reward
+            // follows the first purchase). A refused link changes nothing.
+            if let Some(code) = crate::server::referral_code(brand.id) {
+                if signed.joined {
+                    loyalty::referrals::link(
+                        &state.db,
+                        &loyalty::SystemClock,
+                        brand.id,
+                        signed.member.id,
+                        &code,
+                    )
+                    .await
+                    .map_err(internal)?;
+                }
+                crate::server::forget_referral(&state);
+            }
             // The member's own language, once chosen, follows them to every device.
             if let Some(language) = signed.member.language {
                 crate::server::remember_language(language.tag());

@@ -95,8 +95,8 @@ pub mod edge {
         Vec<SegmentMember>,
     )> {
         let clock = loyalty::SystemClock;
-        let rfm = insight::rfm(db, &clock, brand.id, window_days).await?;
-        let churn = insight::churn(db, &clock, brand.id, ChurnRule::default()).await?;
+        let (rfm, churn) =
+            insight::overview(db, &clock, brand.id, window_days, ChurnRule::default()).await?;
         let people = contacts(db, brand).await?;
         let ltv: HashMap<i64, i64> = churn.lifetime.iter().map(|l| (l.0, l.2)).collect();
         let who = |id: i64| people.get(&id).cloned().unwrap_or_default();

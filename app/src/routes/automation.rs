@@ -39,6 +39,7 @@ fn outcome_text(locale: Locale, outcome: &str) -> String {
                     "points_expired" => td_string!(locale, job_out_points_expired, n = n),
                     "members_moved" => td_string!(locale, job_out_members_moved, n = n),
                     "benefits" => td_string!(locale, job_out_benefits, n = n),
+                    "referrals" => td_string!(locale, job_out_referrals, n = n),
                     "sent" => td_string!(locale, job_out_sent, n = n),
                     "retry" => td_string!(locale, job_out_retry, n = n),
                     "dropped" => td_string!(locale, job_out_dropped, n = n),
@@ -133,6 +134,13 @@ fn Automation(page: AutomationPage) -> impl IntoView {
         .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
         .collect_view();
     let jobs = page.jobs.iter().map(|j| job_row(locale, j)).collect_view();
+    let referral_coupons = page
+        .templates
+        .iter()
+        .map(|(id, title)| {
+            view! { <option value=id.to_string() selected=page.friend_coupon == Some(*id)>{title.clone()}</option> }
+        })
+        .collect_view();
     let empty = page.automations.is_empty();
     view! {
         <Page locale title=td_string!(locale, admin_automation).to_string() brand>
@@ -192,6 +200,22 @@ fn Automation(page: AutomationPage) -> impl IntoView {
                     <label for="ci-bonus">{td_string!(locale, checkin_streak_bonus)}</label>
                     <input id="ci-bonus" name="streak_bonus" type="number" min="0" max="100000" required value=page.checkin_streak_bonus.to_string() />
                     <button class="button primary" type="submit">{td_string!(locale, checkin_save)}</button>
+                </form>
+            </section>
+            <section class="panel" id="referral">
+                <h2>{td_string!(locale, referral_title)}</h2>
+                <p class="hint">{td_string!(locale, referral_intro)}</p>
+                <form method="post" action="/fn/save_referral" class="stack">
+                    <label for="ref-referrer">{td_string!(locale, referral_referrer_points)}</label>
+                    <input id="ref-referrer" name="referrer_points" type="number" min="0" max="100000" required value=page.referrer_points.to_string() />
+                    <label for="ref-friend">{td_string!(locale, referral_friend_points)}</label>
+                    <input id="ref-friend" name="friend_points" type="number" min="0" max="100000" required value=page.friend_points.to_string() />
+                    <label for="ref-coupon">{td_string!(locale, referral_coupon)}</label>
+                    <select id="ref-coupon" name="coupon">
+                        <option value="">{td_string!(locale, auto_no_coupon)}</option>
+                        {referral_coupons}
+                    </select>
+                    <button class="button primary" type="submit">{td_string!(locale, referral_save)}</button>
                 </form>
             </section>
             <section class="panel">

@@ -158,6 +158,9 @@ fn Card(page: MemberPage) -> impl IntoView {
                 <a class="button secondary" href=format!("/r/{slug}/me")>
                     {td_string!(locale, nav_profile)}
                 </a>
+                <a class="button secondary" href=format!("/r/{slug}/invite")>
+                    {td_string!(locale, nav_invite)}
+                </a>
             </nav>
             <p class="feedback-link">
                 <a class="small-link" href=format!("/r/{slug}/feedback/mine")>

@@ -51,6 +51,7 @@ pub(crate) fn entry_label(locale: Locale, kind: &str, reason: &str) -> String {
         ("earn", "purchase") => td_string!(locale, entry_purchase),
         ("earn", "signup bonus") => td_string!(locale, entry_signup),
         ("earn", "check-in") => td_string!(locale, entry_checkin),
+        ("earn", "referral") => td_string!(locale, entry_referral),
         ("earn", "check-in streak") => td_string!(locale, entry_checkin_streak),
         ("earn", r) if r.starts_with("gift:") => td_string!(locale, entry_gift),
         ("reverse", "refund") => td_string!(locale, entry_refund),

@@ -171,3 +171,92 @@ async fn a_member_checks_in_once_a_day_from_the_card() {
         .unwrap();
     assert_eq!(balance, 5, "points once");
 }
+
+#[tokio::test]
+async fn a_friend_joins_through_an_invitation_and_both_are_rewarded_after_a_first_purchase() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    let r = boss
+        .post(
+            "/fn/save_referral",
+            &[("referrer_points", "200000"), ("friend_points", "5")],
+        )
+        .await;
+    let html = boss.page(&location(&r)).await;
+    assert!(html.contains("邀请奖励积分须在 0 到 100000 之间"));
+    let r = boss
+        .post(
+            "/fn/save_referral",
+            &[
+                ("referrer_points", "100"),
+                ("friend_points", "50"),
+                ("coupon", ""),
+            ],
+        )
+        .await;
+    assert!(location(&r).contains("saved=1"));
+
+    let mut alice = Browser::new(&app);
+    alice.join("13800138000", true).await;
+    let invite = alice.page("/r/demo/invite").await;
+    assert!(invite.contains("你得 100 积分") && invite.contains("50 积分"));
+    assert!(invite.contains("<svg"), "a QR code to scan");
+    let at = invite.find("/r/demo/invite/").expect("the link");
+    let link = invite[at..at + "/r/demo/invite/".len() + 8].to_owned();
+
+    let mut bob = Browser::new(&app);
+    let r = bob.get(&link).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/r/demo/join");
+    bob.join("13900139000", true).await;
+    assert!(alice
+        .page("/r/demo/invite")
+        .await
+        .contains("已有 1 位好友加入，0 位已首次消费"));
+
+    // Bob's first purchase at the till, then the scheduler.
+    let db = &app._db.db;
+    let demo =
+        loyalty::brands::find_by_slug(db, &loyalty::brands::BrandSlug::parse("demo").unwrap())
+            .await
+            .unwrap();
+    let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
+    let (bob_id,): (i64,) = sqlx::query_as("SELECT id FROM members WHERE phone = '+8613900139000'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    loyalty::points::record_purchase(
+        &mut tx,
+        &loyalty::SystemClock,
+        &demo,
+        store,
+        loyalty::members::MemberId(bob_id),
+        &loyalty::money::ExternalId::parse("order_id", "R-1").unwrap(),
+        loyalty::money::Fen::new(100).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    run_jobs(&app).await;
+    run_jobs(&app).await;
+    assert!(alice
+        .page("/r/demo/invite")
+        .await
+        .contains("1 位已首次消费"));
+    assert!(alice.page("/r/demo/points").await.contains("邀请好友奖励"));
+    let card = alice.page("/r/demo/card").await;
+    assert!(card.contains(">100<"), "Alice's reward, once");
+
+    // An existing member following a link is not "new": no link is made.
+    let mut again = Browser::new(&app);
+    again.get(&link).await;
+    again.join("13900139000", true).await;
+    let (links,): (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM referrals")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(links, 1);
+}

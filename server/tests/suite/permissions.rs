@@ -30,13 +30,17 @@ const PAGES: [(&str, bool, bool, bool); 15] = [
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 27] = [
+const WRITES: [(&str, &[(&str, &str)]); 28] = [
     ("till_find", &[("store", "1"), ("q", "13800138000")]),
     (
         "create_automation",
         &[("trigger", "join"), ("points", "10"), ("message", "")],
     ),
     ("pause_automation", &[("id", "1"), ("active", "false")]),
+    (
+        "save_referral",
+        &[("referrer_points", "1"), ("friend_points", "1")],
+    ),
     (
         "save_checkin",
         &[("points", "5"), ("streak_days", "7"), ("streak_bonus", "0")],

@@ -1,0 +1,35 @@
+-- Referrals (seed 001): every member has a code for a link and QR; a new
+-- member who joins through it is linked to the member who invited them
+-- (once: a member is referred at most once, never by themselves), and both
+-- are rewarded once, after the new member's first purchase.
+
+ALTER TABLE members ADD COLUMN referral_code TEXT CHECK (referral_code IS NULL OR char_length(referral_code) = 8);
+CREATE UNIQUE INDEX members_referral_code_key ON members (brand_id, referral_code);
+
+CREATE TABLE referrals (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    brand_id    BIGINT  NOT NULL,
+    referrer_id BIGINT  NOT NULL,
+    referred_id BIGINT  NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    -- When the reward was given (the new member's first purchase seen).
+    rewarded_at BIGINT,
+    CONSTRAINT referrals_referred_key UNIQUE (referred_id),
+    CONSTRAINT referrals_not_self CHECK (referrer_id <> referred_id),
+    FOREIGN KEY (brand_id, referrer_id) REFERENCES members (brand_id, id),
+    FOREIGN KEY (brand_id, referred_id) REFERENCES members (brand_id, id)
+);
+CREATE INDEX referrals_referrer_idx ON referrals (referrer_id);
+CREATE INDEX referrals_pending_idx ON referrals (brand_id) WHERE rewarded_at IS NULL;
+
+-- The brand's referral reward: points for the member who invited and for
+-- the friend, and optionally a coupon for the friend. All 0: no reward.
+ALTER TABLE loyalty_rules ADD COLUMN referral_referrer_points BIGINT NOT NULL DEFAULT 0
+    CHECK (referral_referrer_points BETWEEN 0 AND 100000);
+ALTER TABLE loyalty_rules ADD COLUMN referral_friend_points BIGINT NOT NULL DEFAULT 0
+    CHECK (referral_friend_points BETWEEN 0 AND 100000);
+ALTER TABLE loyalty_rules ADD COLUMN referral_coupon BIGINT REFERENCES coupon_templates (id);
+
+-- Segments and churn read every purchase of a brand grouped by member: this
+-- covering index serves that pass in order, without a sort or table reads.
+CREATE INDEX purchases_insight_idx ON purchases (brand_id, member_id, occurred_at, amount_fen, refunded_fen);
