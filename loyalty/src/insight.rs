@@ -15,6 +15,8 @@
 //!
 //! **Lifetime value**: everything a member has spent, net of refunds.
 //!
+//! A purchase refunded in full is not a visit.
+//!
 //! One aggregate pass over the brand's purchases does all of it; the rest
 //! is arithmetic here (`make bench-insight` times it on 100,000 members and
 //! 2,000,000 purchases).
@@ -129,7 +131,7 @@ async fn totals(db: &Db, brand: BrandId, since: i64) -> Result<(Vec<Totals>, Vec
                 MAX(CASE WHEN occurred_at >= $2 THEN occurred_at END), \
                 CAST(SUM(CASE WHEN occurred_at >= $2 THEN 1 ELSE 0 END) AS BIGINT), \
                 CAST(SUM(CASE WHEN occurred_at >= $2 THEN amount_fen - refunded_fen ELSE 0 END) AS BIGINT) \
-         FROM purchases WHERE brand_id = $1 GROUP BY member_id",
+         FROM purchases WHERE brand_id = $1 AND amount_fen > refunded_fen GROUP BY member_id",
     )
     .bind(brand.0)
     .bind(since)
@@ -327,7 +329,11 @@ pub async fn churn(db: &Db, clock: &dyn Clock, brand: BrandId, rule: ChurnRule) 
 /// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`
 /// (OWASP's advice on CSV injection), and quotes are doubled.
 pub fn csv_cell(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // Leading spaces or line breaks too: some importers trim them first.
+    let lead = s.trim_start_matches([' ', '\n', '\u{3000}']);
+    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        || lead.starts_with(['=', '+', '-', '@', '\t', '\r'])
+    {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -366,5 +372,7 @@ mod tests {
         assert_eq!(csv_cell("@SUM"), "'@SUM");
         assert_eq!(csv_cell("阿明"), "阿明");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell(" =1+1"), "' =1+1");
+        assert_eq!(csv_cell("\n=1"), "\"'\n=1\"");
     }
 }

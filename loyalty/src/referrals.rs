@@ -4,10 +4,10 @@
 //! first purchase (so a burst of sign-ups that never eat earns nothing).
 //!
 //! A member is referred at most once (unique in the schema), never by
-//! themselves (a CHECK), only when they have just joined (an existing
-//! member following a link is not "new"), and only by an active member of
-//! the same brand; a loop (A invites B, B invites A) cannot form because
-//! the one who invites must already be a member.
+//! themselves, only by an active member of the same brand who joined
+//! before them (a CHECK: ids only grow, so no loop of any length can form),
+//! and only when they have just joined (the join form's caller sees to it:
+//! an existing member following a link is not "new").
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,10 @@ use crate::points::{self, Ref};
 use crate::{Clock, Db, Error, Result};
 
 const ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A friend who has not eaten within this many days of joining no longer
+/// earns the reward (and is no longer looked at every minute).
+const PENDING_DAYS: i64 = 180;
 const LEN: usize = 8;
 
 /// A referral code as typed or scanned: 8 letters and digits that cannot be
@@ -54,7 +58,7 @@ pub async fn code_for(db: &Db, brand: BrandId, member: MemberId) -> Result<Strin
         };
         // Another tab may set one first; a collision with another member's
         // code (about never) fails the unique index: either way, look again.
-        let _ = sqlx::query(
+        let set = sqlx::query(
             "UPDATE members SET referral_code = $1 WHERE brand_id = $2 AND id = $3 AND referral_code IS NULL",
         )
         .bind(&code)
@@ -62,6 +66,11 @@ pub async fn code_for(db: &Db, brand: BrandId, member: MemberId) -> Result<Strin
         .bind(member.0)
         .execute(db.pool())
         .await;
+        match set {
+            Ok(_) => {}
+            Err(e) if crate::error::violation(&e) == Some(crate::error::Violation::Unique) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Err(Error::CouponCodeExhausted)
 }
@@ -101,6 +110,10 @@ pub async fn link(
     };
     if referrer == referred.0 {
         return Ok(Linked::SelfReferral);
+    }
+    // Who invites must have joined first (the schema checks it too).
+    if referrer > referred.0 {
+        return Ok(Linked::AlreadyReferred);
     }
     let made = sqlx::query(
         "INSERT INTO referrals (brand_id, referrer_id, referred_id, created_at) \
@@ -191,17 +204,20 @@ pub async fn set_reward(db: &Db, clock: &dyn Clock, actor: &Actor, new: Reward) 
     Ok(())
 }
 
-/// Rewards every referral whose friend has made a first purchase: each
-/// referral once (a conditional update claims it in the transaction that
-/// gives the points). Returns how many were rewarded.
+/// Rewards every referral whose friend has made a first purchase (one not
+/// refunded in full, within 180 days of joining): each referral once (a
+/// conditional update claims it in the transaction that gives the points).
+/// Returns how many were rewarded.
 pub async fn reward_due(db: &Db, clock: &dyn Clock, brand: &Brand) -> Result<u64> {
     let due: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT r.id, r.referrer_id, r.referred_id FROM referrals r \
-         WHERE r.brand_id = $1 AND r.rewarded_at IS NULL \
-           AND EXISTS (SELECT 1 FROM purchases p WHERE p.member_id = r.referred_id) \
+         WHERE r.brand_id = $1 AND r.rewarded_at IS NULL AND r.created_at > $2 \
+           AND EXISTS (SELECT 1 FROM purchases p \
+                       WHERE p.member_id = r.referred_id AND p.amount_fen > p.refunded_fen) \
          ORDER BY r.id LIMIT 1000",
     )
     .bind(brand.id.0)
+    .bind(clock.now_ms() - PENDING_DAYS * 24 * 60 * 60 * 1000)
     .fetch_all(db.pool())
     .await?;
     let mut rewarded = 0;

@@ -289,12 +289,7 @@ pub struct SegmentOutcome {
 }
 
 /// Gives every member matching `filter` one coupon of `template` (a small
-/// campaign). The form's key is claimed first, in its own transaction, with
-/// what the form said; each member's coupon carries the key as its request
-/// key. So sending the form again gives nobody a second coupon, sending it
-/// again with other choices is refused before anything is issued, and a run
-/// cut short finishes when the form is sent again. Each batch of members
-/// is audited with the batch.
+/// campaign); see [`grant_to_members`].
 #[allow(clippy::too_many_arguments)]
 pub async fn grant_to_segment(
     db: &Db,
@@ -306,13 +301,52 @@ pub async fn grant_to_segment(
     filter: &Filter,
     template: TemplateId,
 ) -> Result<SegmentOutcome> {
-    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
     may_give(db, brand, scope, template).await?;
-    let hash = forms::fingerprint(
-        "segment",
-        template.0,
-        &[&serde_json::to_string(filter).expect("a filter serializes")],
-    );
+    let audience = serde_json::to_string(filter).expect("a filter serializes");
+    let described = filter.described().to_string();
+    grant_to_members(
+        db,
+        clock,
+        brand,
+        actor,
+        key,
+        &audience,
+        &described,
+        template,
+        |db| async move {
+            let (members, more) = matching(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
+            Ok((members.into_iter().map(|m| m.id).collect(), more))
+        },
+    )
+    .await
+}
+
+/// Gives each member `members` finds one coupon of `template`: a campaign,
+/// recorded in `campaigns` for its report. The form's key is claimed first,
+/// in its own transaction, with the audience the form named; each member's
+/// coupon carries the key as its request key. So sending the form again
+/// gives nobody a second coupon, sending it again with another audience is
+/// refused before anything is issued, and a run cut short finishes when the
+/// form is sent again. Each batch of members is audited with the batch.
+#[allow(clippy::too_many_arguments)]
+pub async fn grant_to_members<'a, F, Fut>(
+    db: &'a Db,
+    clock: &'a dyn Clock,
+    brand: &Brand,
+    actor: &Actor,
+    key: &FormKey,
+    audience: &str,
+    described: &str,
+    template: TemplateId,
+    members: F,
+) -> Result<SegmentOutcome>
+where
+    F: FnOnce(&'a Db) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<MemberId>, bool)>>,
+{
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let hash = forms::fingerprint("segment", template.0, &[audience]);
+    let request = format!("segment:{}", key.as_str());
     let mut tx = db.begin().await?;
     match forms::claim::<SegmentOutcome>(&mut tx, clock, staff, key, &hash).await {
         Ok(Some(done)) => return Ok(done),
@@ -322,8 +356,20 @@ pub async fn grant_to_segment(
         Ok(None) | Err(Error::RequestInProgress) => {}
         Err(e) => return Err(e),
     }
+    sqlx::query(
+        "INSERT INTO campaigns (brand_id, request_key, template_id, audience, staff_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_key) DO NOTHING",
+    )
+    .bind(brand.id.0)
+    .bind(&request)
+    .bind(template.0)
+    .bind(described.chars().take(200).collect::<String>())
+    .bind(staff.0)
+    .bind(clock.now_ms())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
-    let (members, more) = matching(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
+    let (members, more) = members(db).await?;
     if more {
         return Err(Error::invalid(
             "segment",
@@ -332,7 +378,6 @@ pub async fn grant_to_segment(
             },
         ));
     }
-    let request = format!("segment:{}", key.as_str());
     let mut out = SegmentOutcome {
         matched: members.len() as i64,
         issued: 0,
@@ -347,7 +392,7 @@ pub async fn grant_to_segment(
                 &mut tx,
                 clock,
                 brand,
-                m.id,
+                *m,
                 template,
                 Source::Campaign,
                 Some(&request),
@@ -371,7 +416,7 @@ pub async fn grant_to_segment(
                 target_type: "coupon_template",
                 target_id: Some(template.0),
                 before: None,
-                after: Some(json!({ "filter": filter.described(), "issued": issued })),
+                after: Some(json!({ "audience": described, "issued": issued })),
             };
             audit::record(&mut tx, clock, actor, change).await?;
         }
@@ -386,4 +431,96 @@ pub async fn grant_to_segment(
     forms::settle(&mut tx, staff, key, &out).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// Gives every member of an RFM segment (over `window_days`) one coupon of
+/// `template`: a campaign, as [`grant_to_members`] runs it.
+#[allow(clippy::too_many_arguments)]
+pub async fn grant_to_rfm_segment(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    actor: &Actor,
+    key: &FormKey,
+    segment: crate::insight::Segment,
+    window_days: i64,
+    template: TemplateId,
+) -> Result<SegmentOutcome> {
+    may_give(db, brand, None, template).await?;
+    let audience = format!("rfm:{}:{window_days}", segment.as_str());
+    grant_to_members(
+        db,
+        clock,
+        brand,
+        actor,
+        key,
+        &audience,
+        &audience,
+        template,
+        |db| async move {
+            let rfm = crate::insight::rfm(db, clock, brand.id, window_days).await?;
+            let members: Vec<MemberId> = rfm
+                .members
+                .iter()
+                .filter(|m| m.segment == segment)
+                .map(|m| MemberId(m.member_id))
+                .collect();
+            let more = members.len() as i64 > MAX_SEGMENT;
+            Ok((members, more))
+        },
+    )
+    .await
+}
+
+/// A campaign's report: what it gave and what that brought back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignReport {
+    pub id: i64,
+    pub audience: String,
+    pub template: TemplateId,
+    pub created_at: i64,
+    pub issued: i64,
+    pub redeemed: i64,
+    /// The bills the coupons were redeemed against, and their discounts.
+    pub bills_fen: i64,
+    pub discount_fen: i64,
+}
+
+/// The brand's latest campaigns, newest first.
+pub async fn campaigns(db: &Db, brand: BrandId, limit: i64) -> Result<Vec<CampaignReport>> {
+    type Row = (i64, String, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.audience, c.template_id, c.created_at, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM coupons k \
+             WHERE k.brand_id = c.brand_id AND k.request_key = c.request_key), \
+           CAST(COUNT(r.id) AS BIGINT), \
+           CAST(COALESCE(SUM(r.bill_fen), 0) AS BIGINT), CAST(COALESCE(SUM(r.discount_fen), 0) AS BIGINT) \
+         FROM campaigns c \
+         LEFT JOIN coupons k ON k.brand_id = c.brand_id AND k.request_key = c.request_key \
+         LEFT JOIN coupon_redemptions r ON r.coupon_id = k.id AND r.status = 'active' \
+         WHERE c.brand_id = $1 \
+         GROUP BY c.id, c.audience, c.template_id, c.created_at, c.brand_id, c.request_key \
+         ORDER BY c.id DESC LIMIT $2",
+    )
+    .bind(brand.0)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, audience, template, created_at, issued, redeemed, bills_fen, discount_fen)| {
+                CampaignReport {
+                    id,
+                    audience,
+                    template: TemplateId(template),
+                    created_at,
+                    issued,
+                    redeemed,
+                    bills_fen,
+                    discount_fen,
+                }
+            },
+        )
+        .collect())
 }

@@ -53,14 +53,19 @@ pub async fn load_invite(slug: String) -> Result<InviteLoad, ServerFnError> {
     let reward = loyalty::referrals::reward(&mut conn, brand.id)
         .await
         .map_err(internal)?;
+    // A coupon that could not be given now (paused, ended, out of stock)
+    // is not promised.
+    let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
     let friend_coupon = match reward.friend_coupon {
-        Some(t) => Some(
-            loyalty::coupons::template(&mut conn, brand.id, t)
+        Some(t) => {
+            let t = loyalty::coupons::template(&mut conn, brand.id, t)
                 .await
-                .map_err(internal)?
-                .rule
-                .title(brand.default_language),
-        ),
+                .map_err(internal)?;
+            let offered = t.active
+                && t.ends_at.is_none_or(|end| now < end)
+                && t.stock_total.is_none_or(|total| t.stock_issued < total);
+            offered.then(|| t.rule.title(brand.default_language))
+        }
         None => None,
     };
     drop(conn);

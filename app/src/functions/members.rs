@@ -424,7 +424,8 @@ pub async fn verify_code(
             // follows the first purchase). A refused link changes nothing.
             if let Some(code) = crate::server::referral_code(brand.id) {
                 if signed.joined {
-                    loyalty::referrals::link(
+                    // The member has joined whatever happens here.
+                    if let Err(e) = loyalty::referrals::link(
                         &state.db,
                         &loyalty::SystemClock,
                         brand.id,
@@ -432,7 +433,9 @@ pub async fn verify_code(
                         &code,
                     )
                     .await
-                    .map_err(internal)?;
+                    {
+                        tracing::error!(error = %e, "linking a referral failed");
+                    }
                 }
                 crate::server::forget_referral(&state);
             }

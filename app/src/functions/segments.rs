@@ -39,6 +39,25 @@ pub struct SegmentsPage {
     pub judged: i64,
     pub at_risk_total: i64,
     pub at_risk: Vec<SegmentMember>,
+    /// (id, title) of the coupons that may be given to a segment.
+    pub templates: Vec<(i64, String)>,
+    /// The one-time key of the campaign form.
+    pub key: String,
+    /// What the campaign just sent did: (matched, issued, skipped, out of stock).
+    pub done: Option<(i64, i64, i64, bool)>,
+    pub campaigns: Vec<CampaignLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignLine {
+    /// `rfm:important_value:180`, or the members list's filters.
+    pub audience: String,
+    pub coupon: String,
+    pub date: String,
+    pub issued: i64,
+    pub redeemed: i64,
+    pub bills_fen: i64,
+    pub discount_fen: i64,
 }
 
 pub const WINDOWS: [i64; 3] = [90, 180, 365];
@@ -57,17 +76,30 @@ pub mod edge {
         w.filter(|w| WINDOWS.contains(w)).unwrap_or(180)
     }
 
-    /// Masked phone and name of each active member of the brand.
+    /// Masked phone and name of the members listed (ids are numbers, so
+    /// they go into the statement as they are).
     async fn contacts(
         db: &loyalty::Db,
         brand: &Brand,
+        ids: &[i64],
     ) -> loyalty::Result<HashMap<i64, (String, String)>> {
-        let rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, phone, display_name FROM members WHERE brand_id = $1 AND status = 'active'",
-        )
-        .bind(brand.id.0)
-        .fetch_all(db.pool())
-        .await?;
+        let mut rows: Vec<(i64, Option<String>, String)> = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            rows.extend(
+                sqlx::query_as::<_, (i64, Option<String>, String)>(&format!(
+                    "SELECT id, phone, display_name FROM members \
+                     WHERE brand_id = $1 AND status = 'active' AND id IN ({list})"
+                ))
+                .bind(brand.id.0)
+                .fetch_all(db.pool())
+                .await?,
+            );
+        }
         Ok(rows
             .into_iter()
             .map(|(id, phone, name)| {
@@ -97,10 +129,23 @@ pub mod edge {
         let clock = loyalty::SystemClock;
         let (rfm, churn) =
             insight::overview(db, &clock, brand.id, window_days, ChurnRule::default()).await?;
-        let people = contacts(db, brand).await?;
+        let limit = limit.unwrap_or(usize::MAX);
+        let listed: Vec<i64> = segment
+            .map(|s| {
+                rfm.members
+                    .iter()
+                    .filter(|m| m.segment == s)
+                    .take(limit)
+                    .map(|m| m.member_id)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .chain(churn.at_risk.iter().take(limit).map(|r| r.member_id))
+            .collect();
+        let people = contacts(db, brand, &listed).await?;
         let ltv: HashMap<i64, i64> = churn.lifetime.iter().map(|l| (l.0, l.2)).collect();
         let who = |id: i64| people.get(&id).cloned().unwrap_or_default();
-        let limit = limit.unwrap_or(usize::MAX);
         let members = match segment {
             None => Vec::new(),
             Some(s) => rfm
@@ -200,13 +245,14 @@ pub mod edge {
 pub async fn load_segments(
     window: Option<i64>,
     segment: Option<String>,
+    done: Option<String>,
 ) -> Result<StaffLoad<SegmentsPage>, ServerFnError> {
     use crate::functions::admin::owner;
     use crate::server::{internal, portal_state};
     use loyalty::insight::Segment;
 
     let state = portal_state()?;
-    let (_, brand, info) = match owner(&state, "/admin/segments").await? {
+    let (session, brand, info) = match owner(&state, "/admin/segments").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
@@ -220,7 +266,54 @@ pub async fn load_segments(
         .and_then(|s| rfm.counts.iter().find(|c| c.0 == s))
         .map(|c| c.1)
         .unwrap_or(0);
+    let lang = brand.default_language;
+    let templates: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|t| t.active)
+        .map(|t| (t.id.0, t.rule.title(lang)))
+        .collect();
+    let done = match done.as_deref().map(loyalty::forms::FormKey::parse) {
+        Some(Ok(key)) => loyalty::forms::outcome::<loyalty::roster::SegmentOutcome>(
+            &state.db,
+            session.staff.id,
+            &key,
+        )
+        .await
+        .map_err(internal)?
+        .map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
+        _ => None,
+    };
+    let all_titles: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|t| (t.id.0, t.rule.title(lang)))
+        .collect();
+    let campaigns = loyalty::roster::campaigns(&state.db, brand.id, 20)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|c| CampaignLine {
+            audience: c.audience,
+            coupon: all_titles
+                .iter()
+                .find(|t| t.0 == c.template.0)
+                .map(|t| t.1.clone())
+                .unwrap_or_default(),
+            date: loyalty::rules::local_date(&brand.time_zone, c.created_at),
+            issued: c.issued,
+            redeemed: c.redeemed,
+            bills_fen: c.bills_fen,
+            discount_fen: c.discount_fen,
+        })
+        .collect();
     Ok(StaffLoad::Page(Box::new(SegmentsPage {
+        templates,
+        key: loyalty::forms::FormKey::generate().as_str().to_owned(),
+        done,
+        campaigns,
         staff: info,
         window_days,
         mean_recency_days: rfm.mean_recency_days,
@@ -238,4 +331,61 @@ pub async fn load_segments(
         at_risk_total: churn.at_risk.len() as i64,
         at_risk,
     })))
+}
+
+/// Gives every member of an RFM segment one coupon; a resent form gives
+/// nobody a second. Back to the page with what it did.
+#[server(prefix = "/fn", endpoint = "grant_rfm_campaign")]
+pub async fn grant_rfm_campaign(
+    key: String,
+    template: i64,
+    segment: String,
+    window: i64,
+) -> Result<(), ServerFnError> {
+    use crate::functions::admin::owner;
+    use crate::functions::setup::edge::actor;
+    use crate::server::{portal_state, see_other};
+
+    let state = portal_state()?;
+    let (session, brand, _) = match owner::<()>(&state, "/admin/segments").await? {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let window = edge::window(Some(window));
+    let Some(seg) = loyalty::insight::Segment::parse(&segment) else {
+        see_other(&format!("/admin/segments?window={window}"));
+        return Ok(());
+    };
+    let back = format!("/admin/segments?window={window}&segment={}", seg.as_str());
+    let done = async {
+        let key = loyalty::forms::FormKey::parse(&key)?;
+        loyalty::roster::grant_to_rfm_segment(
+            &state.db,
+            &loyalty::SystemClock,
+            &brand,
+            &actor(&session),
+            &key,
+            seg,
+            window,
+            loyalty::coupons::TemplateId(template),
+        )
+        .await
+        .map(|_| key)
+    }
+    .await;
+    match done {
+        Ok(key) => see_other(&format!("{back}&done={}#campaigns", key.as_str())),
+        Err(loyalty::Error::Invalid {
+            field: "segment", ..
+        }) => see_other(&format!("{back}&error=segment_too_large")),
+        Err(loyalty::Error::FormAlreadyUsed) => {
+            see_other(&format!("{back}&error=form_already_used"))
+        }
+        Err(loyalty::Error::Invalid { .. }) => see_other(&format!("{back}&error=invalid_form_key")),
+        Err(loyalty::Error::CouponOfferNotFound | loyalty::Error::StoreNotFound) => {
+            see_other(&format!("{back}&error=invalid_template"))
+        }
+        Err(e) => return Err(crate::server::internal(e)),
+    }
+    Ok(())
 }

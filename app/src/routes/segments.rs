@@ -5,8 +5,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{Page, PageBrand};
-use crate::functions::segments::{load_segments, SegmentMember, SegmentsPage, WINDOWS};
+use crate::components::{Notice, Page, PageBrand};
+use crate::functions::segments::{
+    load_segments, CampaignLine, SegmentMember, SegmentsPage, WINDOWS,
+};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::points::yuan;
@@ -17,8 +19,9 @@ pub fn AdminSegments() -> impl IntoView {
     let q = use_query_map().get_untracked();
     let window = q.get("window").and_then(|w| w.parse().ok());
     let segment = q.get("segment");
+    let done = q.get("done");
     staff_page(
-        move || load_segments(window, segment.clone()),
+        move || load_segments(window, segment.clone(), done.clone()),
         |page| view! { <Segments page /> }.into_any(),
     )
 }
@@ -47,14 +50,14 @@ fn chart(locale: Locale, counts: &[(String, i64, i64)]) -> impl IntoView {
         .enumerate()
         .map(|(i, (s, n, _))| {
             let y = i as f64 * row_h;
-            let w = (*n as f64 / max as f64) * 180.0;
+            let w = (*n as f64 / max as f64) * 170.0;
             let name = segment_name(locale, s);
             view! {
                 <text x="0" y=format!("{:.0}", y + 15.0) font-size="11" fill="#3d332d">{name.clone()}</text>
-                <rect x="80" y=format!("{:.0}", y + 4.0) width=format!("{:.1}", w.max(0.5)) height="14" fill="var(--brand, #b4442b)">
+                <rect x="190" y=format!("{:.0}", y + 4.0) width=format!("{:.1}", w.max(0.5)) height="14" fill="var(--brand, #b4442b)">
                     <title>{format!("{name}: {n}")}</title>
                 </rect>
-                <text x=format!("{:.1}", 84.0 + w) y=format!("{:.0}", y + 15.0) font-size="11" fill="#5d514a">{n.to_string()}</text>
+                <text x=format!("{:.1}", 194.0 + w) y=format!("{:.0}", y + 15.0) font-size="11" fill="#5d514a">{n.to_string()}</text>
             }
         })
         .collect_view();
@@ -65,7 +68,7 @@ fn chart(locale: Locale, counts: &[(String, i64, i64)]) -> impl IntoView {
         .join(", ");
     view! {
         <figure class="spark">
-            <svg viewBox=format!("0 0 300 {height:.0}") role="img" aria-label=summary>{bars}</svg>
+            <svg viewBox=format!("0 0 400 {height:.0}") role="img" aria-label=summary>{bars}</svg>
         </figure>
     }
 }
@@ -102,6 +105,74 @@ fn list_head(locale: Locale, figure: String) -> impl IntoView {
                 <th scope="col">{td_string!(locale, seg_col_lifetime)}</th>
             </tr>
         </thead>
+    }
+}
+
+/// `rfm:important_value:180` in the brand's words; the members list's
+/// filters as "the members list".
+fn audience(locale: Locale, a: &str) -> String {
+    let mut parts = a.split(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("rfm"), Some(s), Some(days)) => format!(
+            "{} · {}",
+            segment_name(locale, s),
+            td_string!(locale, seg_window_days, days = days.to_owned())
+        ),
+        _ => td_string!(locale, seg_from_members_list).to_string(),
+    }
+}
+
+/// What each campaign gave and brought back: coupons issued and redeemed,
+/// and the bills they were redeemed on.
+fn campaigns(locale: Locale, lines: &[CampaignLine]) -> impl IntoView {
+    let rows = lines
+        .iter()
+        .map(|c| {
+            let rate = if c.issued > 0 {
+                c.redeemed * 100 / c.issued
+            } else {
+                0
+            };
+            view! {
+                <tr>
+                    <td class="nowrap">{c.date.clone()}</td>
+                    <th scope="row">{audience(locale, &c.audience)}</th>
+                    <td>{c.coupon.clone()}</td>
+                    <td class="num">{c.issued}</td>
+                    <td class="num">{format!("{} ({rate}%)", c.redeemed)}</td>
+                    <td class="num">{yuan(c.bills_fen)}</td>
+                    <td class="num">{yuan(c.discount_fen)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel" id="campaigns">
+            <h2>{td_string!(locale, seg_campaigns)}</h2>
+            {if lines.is_empty() {
+                view! { <p class="muted">{td_string!(locale, seg_no_campaigns)}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap" tabindex="0" role="region" aria-label=td_string!(locale, seg_campaigns)>
+                        <table class="report">
+                            <thead>
+                                <tr>
+                                    <th scope="col">{td_string!(locale, seg_col_date)}</th>
+                                    <th scope="col">{td_string!(locale, seg_segment)}</th>
+                                    <th scope="col">{td_string!(locale, auto_coupon)}</th>
+                                    <th scope="col">{td_string!(locale, cpn_issued)}</th>
+                                    <th scope="col">{td_string!(locale, seg_col_redeemed)}</th>
+                                    <th scope="col">{td_string!(locale, seg_col_bills)}</th>
+                                    <th scope="col">{td_string!(locale, seg_col_discount)}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                    .into_any()
+            }}
+        </section>
     }
 }
 
@@ -149,11 +220,29 @@ fn Segments(page: SegmentsPage) -> impl IntoView {
     let picked = page.segment.clone().map(|s| {
         let name = segment_name(locale, &s);
         let shown = page.members.len() as i64;
+        let templates = page
+            .templates
+            .iter()
+            .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
+            .collect_view();
+        let campaign = (!page.templates.is_empty() && page.members_total > 0).then(|| view! {
+            <form class="stack" method="post" action="/fn/grant_rfm_campaign">
+                <h3>{td_string!(locale, seg_campaign, segment = name.clone())}</h3>
+                <p class="muted">{td_string!(locale, seg_campaign_hint, total = page.members_total)}</p>
+                <input type="hidden" name="key" value=page.key.clone() />
+                <input type="hidden" name="segment" value=s.clone() />
+                <input type="hidden" name="window" value=window.to_string() />
+                <label for="campaign-template">{td_string!(locale, auto_coupon)}</label>
+                <select id="campaign-template" name="template" required>{templates}</select>
+                <button class="button primary" type="submit">{td_string!(locale, seg_campaign_send)}</button>
+            </form>
+        });
         view! {
             <section class="panel" id="members">
                 <h2>{name.clone()}</h2>
                 <p class="hint">{td_string!(locale, seg_shown, shown = shown, total = page.members_total)}</p>
                 <p><a class="button secondary small" href=format!("/admin/segments.csv?window={window}&segment={s}") download>{td_string!(locale, seg_export)}</a></p>
+                {campaign}
                 <div class="table-wrap" tabindex="0" role="region" aria-label=name>
                     <table class="report">
                         {list_head(locale, td_string!(locale, seg_col_spend).to_string())}
@@ -168,6 +257,13 @@ fn Segments(page: SegmentsPage) -> impl IntoView {
         <Page locale title=td_string!(locale, admin_segments).to_string() brand>
             {console_nav(locale, &page.staff)}
             <h1>{td_string!(locale, admin_segments)}</h1>
+            <Notice locale />
+            {page.done.map(|(matched, issued, skipped, out)| view! {
+                <p class="alert ok" role="status">
+                    {td_string!(locale, members_segment_done, matched = matched, issued = issued, skipped = skipped)}
+                    {out.then(|| td_string!(locale, members_segment_out).to_string())}
+                </p>
+            })}
             <p class="hint">{td_string!(locale, seg_intro)}</p>
             <form method="get" action="/admin/segments" class="filters">
                 <label for="window">{td_string!(locale, seg_window)}</label>
@@ -190,6 +286,7 @@ fn Segments(page: SegmentsPage) -> impl IntoView {
                 </table>
             </div>
             {picked}
+            {campaigns(locale, &page.campaigns)}
             <section class="panel" id="churn">
                 <h2>{td_string!(locale, churn_title)}</h2>
                 <p class="hint">{td_string!(locale, churn_rule, judged = page.judged, total = page.at_risk_total)}</p>

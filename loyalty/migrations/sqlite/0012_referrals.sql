@@ -15,7 +15,8 @@ CREATE TABLE referrals (
     -- When the reward was given (the new member's first purchase seen).
     rewarded_at BIGINT,
     CONSTRAINT referrals_referred_key UNIQUE (referred_id),
-    CONSTRAINT referrals_not_self CHECK (referrer_id <> referred_id),
+    -- Never oneself, and the one who invites joined first: no loops.
+    CONSTRAINT referrals_order CHECK (referrer_id < referred_id),
     FOREIGN KEY (brand_id, referrer_id) REFERENCES members (brand_id, id),
     FOREIGN KEY (brand_id, referred_id) REFERENCES members (brand_id, id)
 );
@@ -33,3 +34,19 @@ ALTER TABLE loyalty_rules ADD COLUMN referral_coupon BIGINT REFERENCES coupon_te
 -- Segments and churn read every purchase of a brand grouped by member: this
 -- covering index serves that pass in order, without a sort or table reads.
 CREATE INDEX purchases_insight_idx ON purchases (brand_id, member_id, occurred_at, amount_fen, refunded_fen);
+
+-- Campaigns: a coupon given to a segment of members at once (the members
+-- list's filters or an RFM segment). Each coupon carries the campaign's
+-- request key, so the report counts what was issued and redeemed.
+CREATE TABLE campaigns (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    brand_id    BIGINT  NOT NULL REFERENCES brands (id),
+    request_key TEXT    NOT NULL CHECK (length(request_key) BETWEEN 1 AND 100),
+    template_id BIGINT  NOT NULL REFERENCES coupon_templates (id),
+    audience    TEXT    NOT NULL CHECK (length(audience) <= 200),
+    staff_id    BIGINT  NOT NULL REFERENCES staff (id),
+    created_at  BIGINT  NOT NULL,
+    CONSTRAINT campaigns_request_key UNIQUE (request_key)
+);
+CREATE INDEX campaigns_brand_idx ON campaigns (brand_id, id);
+CREATE INDEX coupons_request_key_idx ON coupons (brand_id, request_key);

@@ -30,13 +30,22 @@ const PAGES: [(&str, bool, bool, bool); 15] = [
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 28] = [
+const WRITES: [(&str, &[(&str, &str)]); 29] = [
     ("till_find", &[("store", "1"), ("q", "13800138000")]),
     (
         "create_automation",
         &[("trigger", "join"), ("points", "10"), ("message", "")],
     ),
     ("pause_automation", &[("id", "1"), ("active", "false")]),
+    (
+        "grant_rfm_campaign",
+        &[
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("template", "1"),
+            ("segment", "general_develop"),
+            ("window", "180"),
+        ],
+    ),
     (
         "save_referral",
         &[("referrer_points", "1"), ("friend_points", "1")],

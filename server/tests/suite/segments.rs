@@ -5,7 +5,9 @@
 use crate::common;
 
 use axum::http::{header, StatusCode};
-use common::{body_text, console_staff, header_str, location, spawn_app, staff_browser, Browser};
+use common::{
+    body_text, console_staff, field_after, header_str, location, spawn_app, staff_browser, Browser,
+};
 use loyalty::brands::{self, BrandSlug};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::Clock;
@@ -131,6 +133,68 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     assert!(lines[1].contains("300.00"), "spend in yuan");
     let churn_csv = body_text(boss.get("/admin/segments.csv?churn=1").await).await;
     assert!(churn_csv.contains(&regular_no) && !churn_csv.contains(&newcomer_no));
+
+    // A campaign: the newcomer's segment gets a coupon, once, and the
+    // report follows the coupon to the till.
+    let page = boss
+        .page("/admin/segments?window=180&segment=important_develop")
+        .await;
+    let key = field_after(&page, "/fn/grant_rfm_campaign", "key");
+    // A coupon the newcomer does not hold yet (not the welcome gift).
+    let (template,): (i64,) = sqlx::query_as(
+        "SELECT MIN(id) FROM coupon_templates WHERE brand_id = $1 AND active = 1 \
+         AND welcome = 0 AND min_tier_rank = 0 AND points_price IS NULL",
+    )
+    .bind(demo.id.0)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let template = template.to_string();
+    let form = [
+        ("key", key.as_str()),
+        ("template", template.as_str()),
+        ("segment", "important_develop"),
+        ("window", "180"),
+    ];
+    let r = boss.post("/fn/grant_rfm_campaign", &form).await;
+    let back = location(&r);
+    assert!(back.contains("done="), "{back}");
+    let html = boss.page(&back).await;
+    assert!(html.contains("符合 1 位，已发 1 张"), "the outcome is told");
+    let again = boss.post("/fn/grant_rfm_campaign", &form).await;
+    assert!(
+        boss.page(&location(&again)).await.contains("已发 1 张"),
+        "the first outcome again"
+    );
+    let (coupons, code): (i64, String) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT), MAX(code) FROM coupons WHERE member_id = $1 AND source = 'campaign'",
+    )
+    .bind(newcomer_id)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(coupons, 1, "nobody gets a second");
+    let mut tx = db.begin().await.unwrap();
+    loyalty::coupons::redeem(
+        &mut tx,
+        &loyalty::SystemClock,
+        &demo,
+        store,
+        &loyalty::coupons::CouponCode::parse(&code).unwrap(),
+        &ExternalId::parse("order_id", "C-1").unwrap(),
+        Fen::new(50_000).unwrap(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let page = boss.page("/admin/segments").await;
+    let report = &page[page.find("id=\"campaigns\"").unwrap()..];
+    assert!(
+        report.contains("重要发展 · 最近 180 天"),
+        "the audience in words"
+    );
+    assert!(report.contains("1 (100%)"), "redeemed");
+    assert!(report.contains("¥500"), "the bill it brought");
 
     // A manager and another brand's owner: not found; signed out: sign in.
     for who in ["mgr2", "rival"] {
