@@ -83,6 +83,68 @@ fn demo_coupons() -> Vec<NewTemplate> {
     ]
 }
 
+/// The demo's marketing (seeds 000–003): daily check-in with a weekly
+/// streak bonus, a referral reward, a birthday gift three days ahead and a
+/// win-back message after sixty days away.
+async fn add_demo_marketing(db: &Db, clock: &dyn Clock, brand: brands::BrandId) -> Result<()> {
+    use crate::automation::{self, NewAutomation, Trigger};
+    let actor = crate::audit::Actor {
+        brand,
+        staff: None,
+        ip: None,
+    };
+    crate::checkin::set_rule(
+        db,
+        clock,
+        &actor,
+        crate::checkin::Rule {
+            points: 5,
+            streak_days: 7,
+            streak_bonus: 30,
+        },
+    )
+    .await?;
+    crate::referrals::set_reward(
+        db,
+        clock,
+        &actor,
+        crate::referrals::Reward {
+            referrer_points: 100,
+            friend_points: 50,
+            friend_coupon: None,
+        },
+    )
+    .await?;
+    for (trigger, points, message) in [
+        (
+            Trigger::Birthday {
+                days_before: Some(3),
+            },
+            100,
+            "山野小馆祝您生日快乐！100 积分已到账，生日当周来店再享惊喜。",
+        ),
+        (
+            Trigger::NoVisit(60),
+            50,
+            "好久不见！山野小馆送您 50 积分，期待您再来坐坐。",
+        ),
+    ] {
+        automation::create(
+            db,
+            clock,
+            &actor,
+            NewAutomation {
+                trigger,
+                template: None,
+                points: Some(points),
+                message: Some(message.into()),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn add_demo_coupons(
     conn: &mut sqlx::AnyConnection,
     clock: &dyn Clock,
@@ -163,6 +225,7 @@ pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
     )
     .await?;
     tx.commit().await?;
+    add_demo_marketing(db, clock, brand.id).await?;
     Ok(DemoSeed {
         created: true,
         brand_slug: brand.slug.to_string(),

@@ -32,7 +32,8 @@ pub enum Job {
     /// Monthly: every member to the tier their last 12 months qualify for.
     TierReview,
     /// Every minute: joins, tier rises and N-th visits since the last run,
-    /// and referral rewards due after a friend's first purchase.
+    /// referral rewards due after a friend's first purchase, and the next
+    /// batches of queued campaigns.
     AutomationEvents,
     /// Daily from 10:00: birthdays, win-back, points about to expire.
     AutomationDaily,
@@ -230,8 +231,11 @@ async fn run_job(
         Job::AutomationEvents => {
             let n = automation::run_events(db, clock, brand).await?;
             let referred = crate::referrals::reward_due(db, clock, brand).await?;
-            ran.benefits += n + referred;
-            format!("benefits={n},referrals={referred}")
+            let campaign =
+                crate::roster::run_campaigns(db, clock, brand, std::time::Duration::from_secs(30))
+                    .await?;
+            ran.benefits += n + referred + campaign;
+            format!("benefits={n},referrals={referred},campaign_coupons={campaign}")
         }
         Job::AutomationDaily => {
             let n = automation::run_daily(db, clock, brand).await?;

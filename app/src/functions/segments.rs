@@ -43,8 +43,6 @@ pub struct SegmentsPage {
     pub templates: Vec<(i64, String)>,
     /// The one-time key of the campaign form.
     pub key: String,
-    /// What the campaign just sent did: (matched, issued, skipped, out of stock).
-    pub done: Option<(i64, i64, i64, bool)>,
     pub campaigns: Vec<CampaignLine>,
 }
 
@@ -58,6 +56,9 @@ pub struct CampaignLine {
     pub redeemed: i64,
     pub bills_fen: i64,
     pub discount_fen: i64,
+    /// Still being given: (members done, members in all).
+    pub progress: Option<(i64, i64)>,
+    pub out_of_stock: bool,
 }
 
 pub const WINDOWS: [i64; 3] = [90, 180, 365];
@@ -245,14 +246,13 @@ pub mod edge {
 pub async fn load_segments(
     window: Option<i64>,
     segment: Option<String>,
-    done: Option<String>,
 ) -> Result<StaffLoad<SegmentsPage>, ServerFnError> {
     use crate::functions::admin::owner;
     use crate::server::{internal, portal_state};
     use loyalty::insight::Segment;
 
     let state = portal_state()?;
-    let (session, brand, info) = match owner(&state, "/admin/segments").await? {
+    let (_, brand, info) = match owner(&state, "/admin/segments").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
@@ -274,17 +274,6 @@ pub async fn load_segments(
         .filter(|t| t.active)
         .map(|t| (t.id.0, t.rule.title(lang)))
         .collect();
-    let done = match done.as_deref().map(loyalty::forms::FormKey::parse) {
-        Some(Ok(key)) => loyalty::forms::outcome::<loyalty::roster::SegmentOutcome>(
-            &state.db,
-            session.staff.id,
-            &key,
-        )
-        .await
-        .map_err(internal)?
-        .map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
-        _ => None,
-    };
     let all_titles: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
         .await
         .map_err(internal)?
@@ -307,12 +296,13 @@ pub async fn load_segments(
             redeemed: c.redeemed,
             bills_fen: c.bills_fen,
             discount_fen: c.discount_fen,
+            progress: c.progress,
+            out_of_stock: c.out_of_stock,
         })
         .collect();
     Ok(StaffLoad::Page(Box::new(SegmentsPage {
         templates,
         key: loyalty::forms::FormKey::generate().as_str().to_owned(),
-        done,
         campaigns,
         staff: info,
         window_days,
@@ -333,8 +323,8 @@ pub async fn load_segments(
     })))
 }
 
-/// Gives every member of an RFM segment one coupon; a resent form gives
-/// nobody a second. Back to the page with what it did.
+/// Queues a campaign: every member of an RFM segment gets one coupon, given
+/// by the scheduler a batch a minute; a resent form queues nothing more.
 #[server(prefix = "/fn", endpoint = "grant_rfm_campaign")]
 pub async fn grant_rfm_campaign(
     key: String,
@@ -359,7 +349,7 @@ pub async fn grant_rfm_campaign(
     let back = format!("/admin/segments?window={window}&segment={}", seg.as_str());
     let done = async {
         let key = loyalty::forms::FormKey::parse(&key)?;
-        loyalty::roster::grant_to_rfm_segment(
+        loyalty::roster::queue_rfm_campaign(
             &state.db,
             &loyalty::SystemClock,
             &brand,
@@ -370,11 +360,10 @@ pub async fn grant_rfm_campaign(
             loyalty::coupons::TemplateId(template),
         )
         .await
-        .map(|_| key)
     }
     .await;
     match done {
-        Ok(key) => see_other(&format!("{back}&done={}#campaigns", key.as_str())),
+        Ok(_) => see_other(&format!("{back}&queued=1#campaigns")),
         Err(loyalty::Error::Invalid {
             field: "segment", ..
         }) => see_other(&format!("{back}&error=segment_too_large")),

@@ -40,6 +40,7 @@ fn outcome_text(locale: Locale, outcome: &str) -> String {
                     "members_moved" => td_string!(locale, job_out_members_moved, n = n),
                     "benefits" => td_string!(locale, job_out_benefits, n = n),
                     "referrals" => td_string!(locale, job_out_referrals, n = n),
+                    "campaign_coupons" => td_string!(locale, job_out_campaign_coupons, n = n),
                     "sent" => td_string!(locale, job_out_sent, n = n),
                     "retry" => td_string!(locale, job_out_retry, n = n),
                     "dropped" => td_string!(locale, job_out_dropped, n = n),

@@ -19,9 +19,8 @@ pub fn AdminSegments() -> impl IntoView {
     let q = use_query_map().get_untracked();
     let window = q.get("window").and_then(|w| w.parse().ok());
     let segment = q.get("segment");
-    let done = q.get("done");
     staff_page(
-        move || load_segments(window, segment.clone(), done.clone()),
+        move || load_segments(window, segment.clone()),
         |page| view! { <Segments page /> }.into_any(),
     )
 }
@@ -133,12 +132,26 @@ fn campaigns(locale: Locale, lines: &[CampaignLine]) -> impl IntoView {
             } else {
                 0
             };
+            let issued = match c.progress {
+                Some((done, total)) => td_string!(
+                    locale,
+                    seg_in_progress,
+                    done = done,
+                    total = total,
+                    issued = c.issued
+                )
+                .to_string(),
+                None if c.out_of_stock => {
+                    td_string!(locale, seg_out_of_stock, issued = c.issued).to_string()
+                }
+                None => c.issued.to_string(),
+            };
             view! {
                 <tr>
                     <td class="nowrap">{c.date.clone()}</td>
                     <th scope="row">{audience(locale, &c.audience)}</th>
                     <td>{c.coupon.clone()}</td>
-                    <td class="num">{c.issued}</td>
+                    <td class="num">{issued}</td>
                     <td class="num">{format!("{} ({rate}%)", c.redeemed)}</td>
                     <td class="num">{yuan(c.bills_fen)}</td>
                     <td class="num">{yuan(c.discount_fen)}</td>
@@ -258,11 +271,8 @@ fn Segments(page: SegmentsPage) -> impl IntoView {
             {console_nav(locale, &page.staff)}
             <h1>{td_string!(locale, admin_segments)}</h1>
             <Notice locale />
-            {page.done.map(|(matched, issued, skipped, out)| view! {
-                <p class="alert ok" role="status">
-                    {td_string!(locale, members_segment_done, matched = matched, issued = issued, skipped = skipped)}
-                    {out.then(|| td_string!(locale, members_segment_out).to_string())}
-                </p>
+            {use_query_map().get_untracked().get("queued").map(|_| view! {
+                <p class="alert ok" role="status">{td_string!(locale, seg_queued)}</p>
             })}
             <p class="hint">{td_string!(locale, seg_intro)}</p>
             <form method="get" action="/admin/segments" class="filters">

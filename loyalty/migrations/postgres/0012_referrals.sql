@@ -46,7 +46,22 @@ CREATE TABLE campaigns (
     audience    TEXT    NOT NULL CHECK (char_length(audience) <= 200),
     staff_id    BIGINT  NOT NULL REFERENCES staff (id),
     created_at  BIGINT  NOT NULL,
+    -- An RFM campaign is queued with its members and given by the
+    -- scheduler, a batch at a time; a members-list grant is done at once.
+    state       TEXT    NOT NULL DEFAULT 'done' CHECK (state IN ('queued', 'done')),
+    total       BIGINT  NOT NULL DEFAULT 0 CHECK (total >= 0),
+    out_of_stock BIGINT NOT NULL DEFAULT 0 CHECK (out_of_stock IN (0, 1)),
+    finished_at BIGINT,
     CONSTRAINT campaigns_request_key UNIQUE (request_key)
 );
+
+-- A queued campaign's members, each given (or skipped) once.
+CREATE TABLE campaign_members (
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
+    member_id   BIGINT NOT NULL REFERENCES members (id),
+    state       TEXT   NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'issued', 'skipped')),
+    PRIMARY KEY (campaign_id, member_id)
+);
+CREATE INDEX campaign_members_pending_idx ON campaign_members (campaign_id) WHERE state = 'pending';
 CREATE INDEX campaigns_brand_idx ON campaigns (brand_id, id);
 CREATE INDEX coupons_request_key_idx ON coupons (brand_id, request_key);

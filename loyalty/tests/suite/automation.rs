@@ -296,7 +296,7 @@ db_test!(
         // The console sees the last run of each job, who ran it and how.
         let runs = jobs::last_runs(&shop.db, shop.brand.id).await.unwrap();
         let events = runs.iter().find(|r| r.job == Job::AutomationEvents).unwrap();
-        assert_eq!(events.outcome, "benefits=5,referrals=0");
+        assert_eq!(events.outcome, "benefits=5,referrals=0,campaign_coupons=0");
         assert!(events.duration_ms().is_some());
         let review = runs.iter().find(|r| r.job == Job::TierReview).unwrap();
         assert_eq!((review.worker.as_str(), review.finished_at), ("server-b", None));

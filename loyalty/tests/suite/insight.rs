@@ -93,3 +93,53 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    async fn a_queued_campaign_gives_each_member_one_coupon_in_batches_until_stock_runs_out(db) {
+        use loyalty::coupons::{self, NewTemplate, Rule};
+        use loyalty::forms::FormKey;
+        use loyalty::staff::{self, Role};
+
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let owner = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery")
+            .await
+            .unwrap();
+        let template = coupons::create_template(
+            &mut tx,
+            &clock,
+            brand.id,
+            &NewTemplate { stock_total: Some(2), ..NewTemplate::new(Rule::amount_off(10_000, 1_000)) },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // Three alike members: one segment (every answer is "at least the mean").
+        for (i, phone) in ["13800000001", "13800000002", "13800000003"].iter().enumerate() {
+            let m = loyalty::testing::join_member(&db, &clock, &brand, phone).await;
+            let mut tx = db.begin().await.unwrap();
+            points::record_purchase(&mut tx, &clock, &brand, store, m, &ExternalId::parse("order_id", &format!("Q-{i}")).unwrap(), Fen::new(5_000).unwrap(), None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let actor = loyalty::audit::Actor { brand: brand.id, staff: Some(owner.id), ip: None };
+        let key = FormKey::generate();
+        let queue = || {
+            loyalty::roster::queue_rfm_campaign(&db, &clock, &brand, &actor, &key, Segment::ImportantValue, 90, template)
+        };
+        let id = queue().await.unwrap();
+        assert_eq!(queue().await.unwrap(), id, "the same form, the same campaign");
+        let report = loyalty::roster::campaigns(&db, brand.id, 10).await.unwrap();
+        assert_eq!(report[0].progress, Some((0, 3)));
+        // No time left: nothing yet; then the rest, as far as the stock goes.
+        let none = loyalty::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(none, 0);
+        let given = loyalty::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap();
+        assert_eq!(given, 2);
+        let report = loyalty::roster::campaigns(&db, brand.id, 10).await.unwrap();
+        assert_eq!((report[0].progress, report[0].issued, report[0].out_of_stock), (None, 2, true));
+        assert_eq!(loyalty::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap(), 0);
+    }
+);

@@ -23,8 +23,25 @@ async fn an_owners_join_gift_reaches_a_new_member_once_and_the_console_shows_it(
     let app = spawn_app().await;
     console_staff(&app).await;
     let mut boss = staff_browser(&app, "boss").await;
+    // The demo's own automations pause, so only this test's acts.
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM automations")
+        .fetch_all(app._db.db.pool())
+        .await
+        .unwrap();
+    for (id,) in ids {
+        let r = boss
+            .post(
+                "/fn/pause_automation",
+                &[("id", id.to_string().as_str()), ("active", "false")],
+            )
+            .await;
+        assert!(location(&r).contains("saved=1"));
+    }
     let page = boss.page("/admin/automation").await;
-    assert!(page.contains("还没有自动营销"), "an empty list says so");
+    assert!(
+        page.contains("生日前 3 天") && page.contains("60 天未到店"),
+        "the demo's"
+    );
 
     // Refusals are sentences, and nothing is saved.
     for (form, sentence) in [
@@ -78,7 +95,7 @@ async fn an_owners_join_gift_reaches_a_new_member_once_and_the_console_shows_it(
     assert!(page.contains("发放 1 项礼遇"), "{page}");
 
     // Paused, it gives nothing to the next member.
-    let (id,): (i64,) = sqlx::query_as("SELECT id FROM automations")
+    let (id,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM automations")
         .fetch_one(app._db.db.pool())
         .await
         .unwrap();
@@ -114,15 +131,24 @@ async fn a_member_checks_in_once_a_day_from_the_card() {
     console_staff(&app).await;
     let mut member = Browser::new(&app);
     member.join("13800138000", true).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    // The demo offers check-in; 0 points turns it off.
+    let r = boss
+        .post(
+            "/fn/save_checkin",
+            &[("points", "0"), ("streak_days", "7"), ("streak_bonus", "0")],
+        )
+        .await;
+    assert!(location(&r).contains("saved=1"));
     let card = member.page("/r/demo/card").await;
-    assert!(
-        !card.contains("/fn/check_in"),
-        "off until the brand offers it"
-    );
+    assert!(!card.contains("/fn/check_in"), "off, no button");
     let r = member.post("/fn/check_in", &[("slug", "demo")]).await;
     assert!(location(&r).contains("error=check_in_off"));
+    assert!(member
+        .page(&location(&r))
+        .await
+        .contains("本店暂未开放签到"));
 
-    let mut boss = staff_browser(&app, "boss").await;
     let r = boss
         .post(
             "/fn/save_checkin",

@@ -158,14 +158,33 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     ];
     let r = boss.post("/fn/grant_rfm_campaign", &form).await;
     let back = location(&r);
-    assert!(back.contains("done="), "{back}");
+    assert!(back.contains("queued=1"), "{back}");
     let html = boss.page(&back).await;
-    assert!(html.contains("符合 1 位，已发 1 张"), "the outcome is told");
-    let again = boss.post("/fn/grant_rfm_campaign", &form).await;
-    assert!(
-        boss.page(&location(&again)).await.contains("已发 1 张"),
-        "the first outcome again"
+    assert!(html.contains("已开始发券"), "the owner is told it started");
+    assert!(html.contains("发放中 0 / 1"), "and sees its progress");
+    // The scheduler gives the coupons; a resent form queues nothing more.
+    let runner = loyalty::jobs::Runner::new(
+        "test",
+        std::sync::Arc::new(loyalty::testing::CapturingSender::default()),
     );
+    loyalty::jobs::run_due(db, &loyalty::SystemClock, &runner)
+        .await
+        .unwrap();
+    let again = boss.post("/fn/grant_rfm_campaign", &form).await;
+    assert!(location(&again).contains("queued=1"));
+    loyalty::roster::run_campaigns(
+        db,
+        &loyalty::SystemClock,
+        &demo,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let (campaigns,): (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM campaigns")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(campaigns, 1);
     let (coupons, code): (i64, String) = sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT), MAX(code) FROM coupons WHERE member_id = $1 AND source = 'campaign'",
     )
