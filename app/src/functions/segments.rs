@@ -267,18 +267,16 @@ pub async fn load_segments(
         .map(|c| c.1)
         .unwrap_or(0);
     let lang = brand.default_language;
-    let templates: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
+    // Every template names past campaigns; the active ones may start one.
+    let all = loyalty::coupons::all_templates(&state.db, brand.id)
         .await
-        .map_err(internal)?
-        .into_iter()
-        .filter(|t| t.active)
-        .map(|t| (t.id.0, t.rule.title(lang)))
-        .collect();
-    let all_titles: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|t| (t.id.0, t.rule.title(lang)))
+        .map_err(internal)?;
+    let all_titles: Vec<(i64, String)> = all.iter().map(|t| (t.id.0, t.rule.title(lang))).collect();
+    let templates: Vec<(i64, String)> = all
+        .iter()
+        .zip(&all_titles)
+        .filter(|(t, _)| t.active)
+        .map(|(_, line)| line.clone())
         .collect();
     let campaigns = loyalty::roster::campaigns(&state.db, brand.id, 20)
         .await
