@@ -30,6 +30,7 @@ pub mod money;
 pub mod otp;
 pub mod phone;
 pub mod points;
+pub mod rate_limits;
 pub mod referrals;
 pub mod roster;
 pub mod rules;

@@ -50,6 +50,7 @@ impl AppState {
                 crate::webhook::WebhookSender::new(url.clone(), secret.clone()),
             ),
         };
+        let backend = db.backend();
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
         portal.secure_cookies = config.secure_cookies();
         portal.public_url = config.public_url();
@@ -58,7 +59,7 @@ impl AppState {
             portal,
             client_ip_header: config.client_ip_header.clone(),
             public_origin: config.public_url.clone(),
-            api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute),
+            api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute, backend),
         }
     }
 }

@@ -171,6 +171,9 @@ async fn purge(db: &loyalty::Db) {
     if let Err(e) = loyalty::till::purge_forms(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old till forms failed");
     }
+    if let Err(e) = loyalty::rate_limits::purge_old(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging API rate windows failed");
+    }
     if let Err(e) = loyalty::jobs::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old job runs failed");
     }

@@ -13,6 +13,7 @@ mod ledger_properties;
 mod members;
 mod migrations;
 mod points;
+mod rate_limits;
 mod referrals;
 mod roster;
 mod staff;

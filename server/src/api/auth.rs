@@ -14,29 +14,56 @@ use loyalty::SystemClock;
 use super::Problem;
 use crate::http::AppState;
 
-/// Requests per minute each key may make, smoothed (a token bucket).
+/// Requests per minute each key may make. On PostgreSQL, where several
+/// server processes may share the database, the count lives in the database
+/// (`loyalty::rate_limits`, fixed minute windows); on SQLite, which one
+/// process serves, a token bucket in memory spares every API read a write.
 #[derive(Clone)]
-pub struct RateLimiter(Arc<DefaultKeyedRateLimiter<i64>>);
+pub enum RateLimiter {
+    Local(Arc<DefaultKeyedRateLimiter<i64>>),
+    Shared { per_minute: u32 },
+}
 
 impl RateLimiter {
-    pub fn per_minute(n: u32) -> RateLimiter {
-        let n = NonZeroU32::new(n.max(1)).expect("positive");
-        RateLimiter(Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
-            n,
-        ))))
+    pub fn per_minute(n: u32, backend: loyalty::Backend) -> RateLimiter {
+        match backend {
+            loyalty::Backend::Postgres => RateLimiter::Shared {
+                per_minute: n.max(1),
+            },
+            loyalty::Backend::Sqlite => {
+                let n = NonZeroU32::new(n.max(1)).expect("positive");
+                RateLimiter::Local(Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                    n,
+                ))))
+            }
+        }
     }
 
-    fn check(&self, key: i64) -> Result<(), Problem> {
-        self.0.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            let mut p = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "Too many requests for this API key; retry after the time in Retry-After.",
-            );
-            p.retry_after = Some(wait.as_secs().max(1));
-            p
-        })
+    async fn check(&self, db: &loyalty::Db, key: i64) -> Result<(), Problem> {
+        let wait_secs = match self {
+            RateLimiter::Local(limiter) => match limiter.check_key(&key) {
+                Ok(()) => return Ok(()),
+                Err(not_until) => not_until
+                    .wait_time_from(governor::clock::DefaultClock::default().now())
+                    .as_secs(),
+            },
+            RateLimiter::Shared { per_minute } => {
+                match loyalty::rate_limits::take(db, &SystemClock, key, *per_minute)
+                    .await
+                    .map_err(Problem::from)?
+                {
+                    Ok(()) => return Ok(()),
+                    Err(wait) => wait,
+                }
+            }
+        };
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests for this API key; retry after the time in Retry-After.",
+        );
+        p.retry_after = Some(wait_secs.max(1));
+        Err(p)
     }
 }
 
@@ -68,7 +95,10 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(Problem::from)?
             .ok_or_else(|| unauthorized("This API key is not valid (unknown or revoked)."))?;
-        state.api_limiter.check(caller.key_id)?;
+        state
+            .api_limiter
+            .check(&state.portal.db, caller.key_id)
+            .await?;
         Ok(Caller(caller))
     }
 }
