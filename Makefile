@@ -18,11 +18,12 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 SERVER := target/release/tablecard
 RUN_ENV := LEPTOS_SITE_ROOT=target/site
 
-.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench-insight
+.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench bench-insight
 
 help:
 	@echo "make run    build and serve the demo portal on http://127.0.0.1:3000"
 	@echo "make test   run every check and test"
+	@echo "make bench  measure the phone, the server, growth and scale-out (not part of make test)"
 
 ## ---- what both commands need ------------------------------------------------
 
@@ -77,6 +78,16 @@ test-e2e: build chromium
 	cd end2end && npx playwright test
 
 ## ---- benchmarks (not part of make test) ----------------------------------------
+
+# The phone, the server (SQLite, and PostgreSQL when TABLECARD_BENCH_POSTGRES_URL
+# or TABLECARD_TEST_POSTGRES_URL is set), growth to a million members, memory
+# and scale-out, in one run: bench/results/latest.{json,md}. About ten minutes.
+bench: deps chromium
+	@start=$$(date +%s); \
+	  cargo leptos build --release --precompress; \
+	  cargo build --release -q -p bench; \
+	  target/release/tablecard-bench; \
+	  echo "make bench took $$(( $$(date +%s) - start )) s, builds included"
 
 # RFM segments and churn on 100,000 members and 2,000,000 purchases (SQLite).
 bench-insight:

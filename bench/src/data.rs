@@ -1,0 +1,251 @@
+//! The data every measurement runs on: one brand with a store, API keys and
+//! a coupon template, then members generated in bulk by SQL (each with ten
+//! ledger rows and a few available coupons), so a million members take a
+//! minute instead of an hour of one-by-one joins.
+
+use loyalty::api_keys;
+use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::coupons::{self, Kind, NewTemplate, Rule, TemplateId};
+use loyalty::members::MemberId;
+use loyalty::sessions::{self, SessionPolicy};
+use loyalty::stores::{self, NewStore, StoreId};
+use loyalty::{Backend, Db, SystemClock};
+
+pub const DAY_MS: i64 = 86_400_000;
+/// Ledger rows each generated member has.
+pub const LEDGER_ROWS: i64 = 10;
+/// The points each ledger row adds.
+const ROW_POINTS: i64 = 10;
+/// API keys the load spreads over, so the per-key rate limit never binds.
+const KEYS: usize = 16;
+const ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Generated coupon codes count up from here (well inside the code space).
+const CODE_OFFSET: i64 = 1_000_000_000_000;
+
+pub struct Tenant {
+    pub brand: Brand,
+    pub store: StoreId,
+    pub template: TemplateId,
+    pub keys: Vec<String>,
+    /// Members generated so far; member `i` has number `member_no(i)`.
+    pub members: i64,
+    pub coupons_per_member: i64,
+}
+
+/// The member number of generated member `i`.
+pub fn member_no(i: i64) -> String {
+    format!("5{i:07}")
+}
+
+/// The code of generated member `i`'s `k`-th coupon (k from 0), when each
+/// member has `per_member`.
+pub fn coupon_code(per_member: i64, i: i64, k: i64) -> String {
+    let mut n = CODE_OFFSET + i * per_member + k;
+    let mut code = String::with_capacity(10);
+    for _ in 0..10 {
+        code.push(ALPHABET[(n % 30) as usize] as char);
+        n /= 30;
+    }
+    code
+}
+
+/// The same code as SQL over the expression `n` (both dialects).
+fn coupon_code_sql(n: &str) -> String {
+    let alphabet = std::str::from_utf8(ALPHABET).expect("ascii");
+    (0..10)
+        .map(|j| {
+            format!(
+                "substr('{alphabet}', CAST((({n}) / {}) % 30 AS INTEGER) + 1, 1)",
+                30i64.pow(j)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" || ")
+}
+
+pub async fn tenant(db: &Db, slug: &str, coupons_per_member: i64) -> Tenant {
+    let clock = SystemClock;
+    let mut tx = db.begin().await.expect("begin");
+    let brand = brands::create(
+        &mut tx,
+        &clock,
+        NewBrand {
+            slug: BrandSlug::parse(slug).expect("slug"),
+            name: "基准餐厅".into(),
+            theme_color: ThemeColor::default(),
+            default_language: Language::ZhCn,
+        },
+    )
+    .await
+    .expect("create brand");
+    let store = stores::create(
+        &mut tx,
+        &clock,
+        brand.id,
+        NewStore {
+            code: "S1".into(),
+            name: "一店".into(),
+            address: String::new(),
+        },
+    )
+    .await
+    .expect("create store")
+    .id;
+    // 满50减10: every bill of the load is ¥100.
+    let mut template = NewTemplate::new(Rule {
+        kind: Kind::AmountOff,
+        threshold_fen: 5_000,
+        amount_off_fen: Some(1_000),
+        percent_off: None,
+        max_off_fen: None,
+        gift_item: None,
+        weekdays: Vec::new(),
+        minutes: None,
+    });
+    template.valid_days = Some(365);
+    let template = coupons::create_template(&mut tx, &clock, brand.id, &template)
+        .await
+        .expect("coupon template");
+    let mut keys = Vec::new();
+    for n in 0..KEYS {
+        let key = api_keys::create(&mut tx, &clock, brand.id, store, &format!("load {n}"))
+            .await
+            .expect("api key");
+        keys.push(key.key);
+    }
+    tx.commit().await.expect("commit");
+    Tenant {
+        brand,
+        store,
+        template,
+        keys,
+        members: 0,
+        coupons_per_member,
+    }
+}
+
+/// Adds members until there are `to`, in transactions of 50,000.
+pub async fn grow(db: &Db, t: &mut Tenant, to: i64) {
+    const BATCH: i64 = 50_000;
+    while t.members < to {
+        let (from, until) = (t.members, (t.members + BATCH).min(to));
+        grow_batch(db, t, from, until).await;
+        t.members = until;
+    }
+}
+
+async fn grow_batch(db: &Db, t: &Tenant, from: i64, until: i64) {
+    let now = jiff::Timestamp::now().as_millisecond();
+    let brand = t.brand.id.0;
+    let pg = db.backend() == Backend::Postgres;
+    let (series, pad7, pad8) = if pg {
+        (
+            format!("SELECT generate_series({from}, {}) AS i", until - 1),
+            "lpad(CAST(i AS TEXT), 7, '0')",
+            "lpad(CAST(i AS TEXT), 8, '0')",
+        )
+    } else {
+        (
+            format!("SELECT {from} AS i UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < {until}"),
+            "printf('%07d', i)",
+            "printf('%08d', i)",
+        )
+    };
+    let ks = (1..=LEDGER_ROWS.max(t.coupons_per_member))
+        .map(|k| format!("({k})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let range = format!(
+        "m.brand_id = {brand} AND m.member_no BETWEEN '{}' AND '{}'",
+        member_no(from),
+        member_no(until - 1)
+    );
+    let joined = now - 400 * DAY_MS;
+    let balance = LEDGER_ROWS * ROW_POINTS;
+    let code = coupon_code_sql(&format!(
+        "{CODE_OFFSET} + CAST(substr(m.member_no, 2) AS BIGINT) * {} + (k - 1)",
+        t.coupons_per_member
+    ));
+    let statements = [
+        format!(
+            "WITH RECURSIVE seq(i) AS ({series}) \
+             INSERT INTO members (brand_id, member_no, phone, terms_version, terms_accepted_at, created_at, points_balance) \
+             SELECT {brand}, '5' || {pad7}, '+86139' || {pad8}, '{}', {joined}, {joined}, {balance} FROM seq",
+            t.brand.terms_version
+        ),
+        format!(
+            "WITH ks(k) AS (VALUES {ks}) \
+             INSERT INTO points_ledger (brand_id, member_id, kind, amount, reason, created_at) \
+             SELECT m.brand_id, m.id, 'adjust', {ROW_POINTS}, '导入', {joined} + k * {DAY_MS} \
+             FROM members m, ks WHERE {range} AND k <= {LEDGER_ROWS}"
+        ),
+        format!(
+            "WITH ks(k) AS (VALUES {ks}) \
+             INSERT INTO coupons (brand_id, template_id, member_id, code, source, seq, valid_from, valid_until, issued_at) \
+             SELECT m.brand_id, {}, m.id, {code}, 'campaign', k, {}, {}, {now} \
+             FROM members m, ks WHERE {range} AND k <= {}",
+            t.template.0,
+            now - DAY_MS,
+            now + 365 * DAY_MS,
+            t.coupons_per_member
+        ),
+    ];
+    let mut tx = db.begin().await.expect("begin");
+    for sql in statements {
+        sqlx::query(&sql)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("generating members failed: {e}\n{sql}"));
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// Signed-in sessions for `n` members spread over the generated ones: the
+/// session cookie values, as a browser would send them.
+pub async fn sessions(db: &Db, t: &Tenant, n: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut conn = db.acquire().await.expect("connection");
+    for j in 0..n {
+        let i = (j * 7919) % t.members.max(1);
+        let (id,): (i64,) =
+            sqlx::query_as("SELECT id FROM members WHERE brand_id = $1 AND member_no = $2")
+                .bind(t.brand.id.0)
+                .bind(member_no(i))
+                .fetch_one(&mut *conn)
+                .await
+                .expect("member");
+        let token = sessions::start(
+            &mut conn,
+            &SystemClock,
+            &SessionPolicy::default(),
+            t.brand.id,
+            MemberId(id),
+        )
+        .await
+        .expect("session");
+        out.push(token.as_str().to_owned());
+    }
+    out
+}
+
+/// The member session cookie's name for this brand (plain HTTP).
+pub fn session_cookie(t: &Tenant) -> String {
+    format!("tc_m{}", t.brand.id.0)
+}
+
+/// Refreshes the planner's statistics after a bulk load, as an operator would.
+pub async fn analyze(db: &Db) {
+    sqlx::query("ANALYZE")
+        .execute(db.pool())
+        .await
+        .expect("analyze");
+}
+
+/// A new API key of the tenant's store, with a rate-limit window of its own.
+pub async fn extra_key(db: &Db, t: &Tenant, name: &str) -> String {
+    let mut conn = db.acquire().await.expect("connection");
+    api_keys::create(&mut conn, &SystemClock, t.brand.id, t.store, name)
+        .await
+        .expect("api key")
+        .key
+}

@@ -1,0 +1,328 @@
+//! What the load sends: each endpoint of the issue as a request built for
+//! the n-th call of a run, and the raw ceiling — the same core calls in the
+//! same transactions as the API handlers, without HTTP.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use loyalty::coupons::{self, CouponCode};
+use loyalty::idempotency::{self, Claim};
+use loyalty::members::{self, MemberRef};
+use loyalty::money::{ExternalId, Fen};
+use loyalty::{api_keys, points, rate_limits, Backend, Db, ServerSecret, SystemClock};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::data::{self, Tenant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `GET /healthz`: the framework and the loopback, the reference.
+    Healthz,
+    /// `GET /r/{brand}`: the portal landing, anonymous SSR.
+    Landing,
+    /// `GET /r/{brand}/card`: a signed-in member's card, SSR with reads.
+    Card,
+    /// `GET /api/v1/members/lookup?member=…`
+    Lookup,
+    /// `POST /api/v1/purchases`, a new order and key each time.
+    Purchase,
+    /// `POST /api/v1/coupons/redeem`, a new coupon and key each time.
+    Redeem,
+    /// 60 % lookups, 25 % purchases, 15 % redemptions (the scale-out mix).
+    Mixed,
+}
+
+impl Endpoint {
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Healthz => "GET /healthz (reference)",
+            Endpoint::Landing => "GET /r/{brand} (landing)",
+            Endpoint::Card => "GET /r/{brand}/card",
+            Endpoint::Lookup => "GET /api/v1/members/lookup",
+            Endpoint::Purchase => "POST /api/v1/purchases",
+            Endpoint::Redeem => "POST /api/v1/coupons/redeem",
+            Endpoint::Mixed => "mixed API traffic",
+        }
+    }
+}
+
+/// Everything a request needs, shared by the workers of a run.
+pub struct Workload {
+    client: reqwest::Client,
+    /// One or more servers; worker `w` talks to `bases[w % len]`.
+    pub bases: Vec<String>,
+    slug: String,
+    keys: Vec<String>,
+    members: i64,
+    per_member: i64,
+    cookie: String,
+    sessions: Vec<String>,
+    /// The next unused coupon, over every run of this data.
+    coupons: AtomicI64,
+    /// Redemptions use the coupons of members `lo..hi`, spread over them.
+    coupon_members: (i64, i64),
+    orders: AtomicU64,
+    tag: String,
+    random: AtomicU64,
+}
+
+impl Workload {
+    pub fn new(t: &Tenant, bases: Vec<String>, sessions: Vec<String>) -> Arc<Workload> {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(512)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Arc::new(Workload {
+            client,
+            bases,
+            slug: t.brand.slug.as_str().to_owned(),
+            keys: t.keys.clone(),
+            members: t.members,
+            per_member: t.coupons_per_member,
+            cookie: data::session_cookie(t),
+            sessions,
+            coupons: AtomicI64::new(0),
+            coupon_members: (0, t.members),
+            orders: AtomicU64::new(0),
+            tag: format!("{:x}", rand::random::<u32>()),
+            random: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+        })
+    }
+
+    /// Shares this workload's position in the coupons with another (a new
+    /// server on the same data must not reuse redeemed coupons).
+    pub fn with_bases(&self, bases: Vec<String>) -> Arc<Workload> {
+        Arc::new(Workload {
+            client: self.client.clone(),
+            bases,
+            slug: self.slug.clone(),
+            keys: self.keys.clone(),
+            members: self.members,
+            per_member: self.per_member,
+            cookie: self.cookie.clone(),
+            sessions: self.sessions.clone(),
+            coupons: AtomicI64::new(self.coupons.load(Ordering::SeqCst)),
+            coupon_members: self.coupon_members,
+            orders: AtomicU64::new(self.orders.load(Ordering::SeqCst)),
+            tag: self.tag.clone(),
+            random: AtomicU64::new(self.random.load(Ordering::SeqCst)),
+        })
+    }
+
+    /// A pseudo-random member (xorshift, shared; no lock).
+    fn member(&self) -> i64 {
+        let mut x = self.random.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.store(x, Ordering::Relaxed);
+        (x % self.members as u64) as i64
+    }
+
+    /// Redeem only the coupons of members `lo..hi` (those a earlier run
+    /// on smaller data did not touch).
+    pub fn coupons_of(self: Arc<Self>, lo: i64, hi: i64) -> Arc<Workload> {
+        let mut w = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("workload shared"));
+        w.coupon_members = (lo, hi);
+        Arc::new(w)
+    }
+
+    /// The next unused coupon: the c-th goes to member lo + (c·P mod n),
+    /// P a prime, so consecutive redemptions land all over the table.
+    pub fn next_coupon(&self) -> Option<String> {
+        const P: i64 = 1_000_003;
+        let c = self.coupons.fetch_add(1, Ordering::SeqCst);
+        let (lo, hi) = self.coupon_members;
+        let n = hi - lo;
+        (c < n * self.per_member).then(|| {
+            let member = lo + ((c % n) * P) % n;
+            data::coupon_code(self.per_member, member, c / n)
+        })
+    }
+
+    fn next_order(&self) -> String {
+        format!(
+            "{}-{}",
+            self.tag,
+            self.orders.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    fn key(&self, worker: usize) -> &str {
+        &self.keys[worker % self.keys.len()]
+    }
+
+    pub fn base(&self, worker: usize) -> &str {
+        &self.bases[worker % self.bases.len()]
+    }
+
+    pub fn purchase_body(&self, order: &str, member: &str) -> serde_json::Value {
+        json!({"order_id": order, "member": member, "amount_fen": 10_000})
+    }
+
+    pub fn redeem_body(&self, order: &str, code: &str) -> serde_json::Value {
+        json!({"code": code, "order_id": order, "amount_fen": 10_000})
+    }
+
+    /// One request of `endpoint`: None when its data ran out, else whether
+    /// the server answered with success.
+    pub async fn call(self: Arc<Self>, endpoint: Endpoint, n: u64, worker: usize) -> Option<bool> {
+        let base = self.base(worker);
+        let endpoint = match endpoint {
+            Endpoint::Mixed => match n % 20 {
+                0..=11 => Endpoint::Lookup,
+                12..=16 => Endpoint::Purchase,
+                _ => Endpoint::Redeem,
+            },
+            e => e,
+        };
+        let request = match endpoint {
+            Endpoint::Healthz => self.client.get(format!("{base}/healthz")),
+            Endpoint::Landing => self
+                .client
+                .get(format!("{base}/r/{}", self.slug))
+                .header("accept-encoding", "br, gzip")
+                .header("accept-language", "zh-CN"),
+            Endpoint::Card => {
+                let session = &self.sessions[n as usize % self.sessions.len()];
+                self.client
+                    .get(format!("{base}/r/{}/card", self.slug))
+                    .header("accept-encoding", "br, gzip")
+                    .header("accept-language", "zh-CN")
+                    .header("cookie", format!("{}={session}", self.cookie))
+            }
+            Endpoint::Lookup => self
+                .client
+                .get(format!(
+                    "{base}/api/v1/members/lookup?member={}",
+                    data::member_no(self.member())
+                ))
+                .bearer_auth(self.key(worker)),
+            Endpoint::Purchase => {
+                let order = self.next_order();
+                let body = self.purchase_body(&order, &data::member_no(self.member()));
+                self.client
+                    .post(format!("{base}/api/v1/purchases"))
+                    .bearer_auth(self.key(worker))
+                    .header("idempotency-key", &order)
+                    .json(&body)
+            }
+            Endpoint::Redeem => {
+                let code = self.next_coupon()?;
+                let order = self.next_order();
+                self.client
+                    .post(format!("{base}/api/v1/coupons/redeem"))
+                    .bearer_auth(self.key(worker))
+                    .header("idempotency-key", &order)
+                    .json(&self.redeem_body(&order, &code))
+            }
+            Endpoint::Mixed => unreachable!("resolved above"),
+        };
+        Some(match request.send().await {
+            Ok(r) => {
+                let ok = r.status().is_success();
+                ok & r.bytes().await.is_ok()
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// The raw ceiling of a write: the statements its handler runs (key
+    /// check, shared rate limit on PostgreSQL, idempotency claim, member or
+    /// coupon, the operation and the stored response in one transaction),
+    /// called directly on a pool like the server's.
+    pub async fn raw(
+        self: Arc<Self>,
+        db: Db,
+        secret: Arc<ServerSecret>,
+        endpoint: Endpoint,
+        worker: usize,
+    ) -> Option<bool> {
+        let clock = SystemClock;
+        let order = self.next_order();
+        let (path, body) = match endpoint {
+            Endpoint::Purchase => (
+                "/api/v1/purchases",
+                self.purchase_body(&order, &data::member_no(self.member())),
+            ),
+            Endpoint::Redeem => ("/api/v1/coupons/redeem", {
+                let code = self.next_coupon()?;
+                self.redeem_body(&order, &code)
+            }),
+            _ => unreachable!("only writes have a raw ceiling"),
+        };
+        let result: Result<(), loyalty::Error> = async {
+            let caller = api_keys::authenticate(&db, &clock, self.key(worker))
+                .await?
+                .ok_or(loyalty::Error::ApiKeyNotFound)?;
+            if db.backend() == Backend::Postgres {
+                let _ = rate_limits::take(&db, &clock, caller.key_id, 100_000).await?;
+            }
+            let bytes = serde_json::to_vec(&body).expect("json");
+            let fingerprint = idempotency::fingerprint("POST", path, &bytes);
+            let Claim::Owned(owner) =
+                idempotency::claim(&db, &clock, caller.key_id, &order, &fingerprint).await?
+            else {
+                return Err(loyalty::Error::RequestInProgress);
+            };
+            let order_id = ExternalId::parse("order_id", &order)?;
+            let bill = Fen::positive(10_000)?;
+            let response = match endpoint {
+                Endpoint::Purchase => {
+                    let who = MemberRef::Code(body["member"].as_str().unwrap_or_default().into());
+                    let m = members::identify(&db, &clock, &secret, caller.brand.id, &who).await?;
+                    let mut tx = db.begin().await?;
+                    let r = points::record_purchase(
+                        &mut tx,
+                        &clock,
+                        &caller.brand,
+                        caller.store,
+                        m.id,
+                        &order_id,
+                        bill,
+                        None,
+                    )
+                    .await?;
+                    let out = json!({"purchase_id": r.purchase_id, "points_earned": r.points_earned,
+                        "points_balance": r.points_balance, "tier_changed": r.tier_changed});
+                    (tx, out)
+                }
+                _ => {
+                    let code = CouponCode::parse(body["code"].as_str().unwrap_or_default())
+                        .ok_or(loyalty::Error::CouponNotFound)?;
+                    let mut tx = db.begin().await?;
+                    let r = coupons::redeem(&mut tx, &clock, &caller.brand, caller.store, &code, &order_id, bill)
+                        .await?;
+                    let out = json!({"redemption_id": r.redemption_id, "discount_fen": r.discount_fen,
+                        "coupon": r.coupon.code.as_str()});
+                    (tx, out)
+                }
+            };
+            let (mut tx, out) = response;
+            idempotency::complete(&mut tx, &clock, owner, 200, &out.to_string()).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        Some(result.is_ok())
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn key_for(&self, worker: usize) -> &str {
+        self.key(worker)
+    }
+
+    /// The same workload sending with API key `key` only.
+    pub fn with_key(&self, key: String) -> Arc<Workload> {
+        let w = self.with_bases(self.bases.clone());
+        let mut w = Arc::try_unwrap(w).unwrap_or_else(|_| panic!("fresh"));
+        w.keys = vec![key];
+        Arc::new(w)
+    }
+}
