@@ -144,6 +144,14 @@ fn yesterday(brand: &Brand, now: i64) -> String {
 pub async fn today(db: &Db, clock: &dyn Clock, brand: &Brand, member: MemberId) -> Result<Today> {
     let mut conn = db.pool().acquire().await?;
     let rule = rule(&mut conn, brand.id).await?;
+    if !rule.is_on() {
+        // Nothing to show; spares every card view of such a brand two reads.
+        return Ok(Today {
+            rule,
+            done: false,
+            streak: 0,
+        });
+    }
     let now = clock.now_ms();
     let day = local_date(&brand.time_zone, now);
     if let Some(streak) = streak_on(&mut conn, brand.id, member, &day).await? {

@@ -526,14 +526,10 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
     let unseen_replies = loyalty::feedback::unseen_replies(&state.db, brand.id, member_id)
         .await
         .map_err(internal)?;
-    let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
     let usable_coupons =
-        loyalty::coupons::wallet(&state.db, &loyalty::SystemClock, brand.id, member_id)
+        loyalty::coupons::usable_count(&state.db, &loyalty::SystemClock, brand.id, member_id)
             .await
-            .map_err(internal)?
-            .iter()
-            .filter(|h| h.coupon.usable(now))
-            .count();
+            .map_err(internal)? as usize;
     let today = loyalty::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id)
         .await
         .map_err(internal)?;

@@ -1142,6 +1142,27 @@ pub async fn wallet(
     Ok(out)
 }
 
+/// How many of a member's coupons can be used now (what the card shows),
+/// counted by the database instead of loading the wallet.
+pub async fn usable_count(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+) -> Result<i64> {
+    let now = clock.now_ms();
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM coupons WHERE brand_id = $1 AND member_id = $2 \
+           AND status = 'available' AND valid_from <= $3 AND valid_until > $3",
+    )
+    .bind(brand.0)
+    .bind(member.0)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n)
+}
+
 /// One entry of the claim centre: a template the member may take for free
 /// or for points, and whether they can right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

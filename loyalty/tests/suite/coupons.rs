@@ -171,6 +171,9 @@ db_test!(
         let wallet = coupons::wallet(&db, &shop.clock, shop.brand.id, m).await.unwrap();
         assert_eq!(wallet[0].status, Status::Used);
         assert_eq!(wallet[0].used, Some((T0, "一店".into())));
+        // The card's count of usable coupons agrees with the wallet.
+        let usable = || coupons::usable_count(&db, &shop.clock, shop.brand.id, m);
+        assert_eq!(usable().await.unwrap(), 0);
 
         let mut tx = db.begin().await.unwrap();
         let (back, status) =
@@ -179,6 +182,10 @@ db_test!(
                 .unwrap();
         tx.commit().await.unwrap();
         assert_eq!((back, status), (code.clone(), Status::Available));
+        assert_eq!(usable().await.unwrap(), 1);
+        shop.clock.set_ms(T0 + 30 * DAY);
+        assert_eq!(usable().await.unwrap(), 0, "expired at valid_until");
+        shop.clock.set_ms(T0);
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(
             coupons::void_redemption(&mut tx, &shop.clock, &shop.brand, shop.store, used.redemption_id).await,
