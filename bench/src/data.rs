@@ -249,3 +249,70 @@ pub async fn extra_key(db: &Db, t: &Tenant, name: &str) -> String {
         .expect("api key")
         .key
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loyalty::coupons::CouponCode;
+    use loyalty::money::{ExternalId, Fen};
+
+    /// The generator's rows obey the core's invariants, and the codes the
+    /// load sends are the codes in the database: a mismatch would turn every
+    /// measured redemption into a refusal.
+    #[tokio::test]
+    async fn generated_members_are_consistent_and_their_coupons_redeem() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gen.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let mut t = tenant(&db, "gen", 3).await;
+        grow(&db, &mut t, 5).await;
+        grow(&db, &mut t, 12).await;
+
+        let members: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT m.member_no, m.points_balance, CAST(SUM(l.amount) AS BIGINT), COUNT(l.id) \
+             FROM members m JOIN points_ledger l ON l.member_id = m.id \
+             WHERE m.brand_id = $1 GROUP BY m.id, m.member_no, m.points_balance ORDER BY m.member_no",
+        )
+        .bind(t.brand.id.0)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(members.len(), 12);
+        for (i, (no, balance, sum, rows)) in members.into_iter().enumerate() {
+            assert_eq!(no, member_no(i as i64));
+            assert_eq!((balance, sum, rows), (100, 100, LEDGER_ROWS));
+        }
+
+        let codes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.member_no, c.code FROM coupons c JOIN members m ON m.id = c.member_id \
+             WHERE c.brand_id = $1 ORDER BY m.member_no, c.seq",
+        )
+        .bind(t.brand.id.0)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(codes.len(), 36);
+        for (j, (no, code)) in codes.iter().enumerate() {
+            let (i, k) = (j as i64 / 3, j as i64 % 3);
+            assert_eq!(no, &member_no(i));
+            assert_eq!(code, &coupon_code(3, i, k));
+        }
+
+        let code = CouponCode::parse(&coupon_code(3, 11, 2)).expect("a valid code");
+        let mut tx = db.begin().await.unwrap();
+        let used = coupons::redeem(
+            &mut tx,
+            &SystemClock,
+            &t.brand,
+            t.store,
+            &code,
+            &ExternalId::parse("order_id", "T-1").unwrap(),
+            Fen::positive(10_000).unwrap(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(used.discount_fen, 1_000);
+    }
+}

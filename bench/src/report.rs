@@ -161,6 +161,26 @@ fn budgets(r: &Results) -> Vec<Budget> {
             }
         }
     }
+    let failed: u64 = r
+        .server
+        .iter()
+        .flat_map(|run| run.endpoints.iter().chain(&run.raw_ceiling))
+        .flat_map(|e| &e.levels)
+        .chain(
+            r.scale_out
+                .iter()
+                .flat_map(|x| [&x.one_process, &x.two_processes]),
+        )
+        .map(|o| o.errors)
+        .sum();
+    if !r.server.is_empty() {
+        push(
+            "Failed requests under load (every run above)".into(),
+            "0",
+            failed.to_string(),
+            failed == 0,
+        );
+    }
     if let Some(g) = &r.growth {
         if let (Some(first), Some(last)) = (g.points.first(), g.points.last()) {
             if g.points.len() > 1 {
