@@ -79,14 +79,16 @@ test-e2e: build chromium
 
 ## ---- benchmarks (not part of make test) ----------------------------------------
 
-# The phone, the server (SQLite, and PostgreSQL when TABLECARD_BENCH_POSTGRES_URL
-# or TABLECARD_TEST_POSTGRES_URL is set), growth to a million members, memory
-# and scale-out, in one run: bench/results/latest.{json,md}. About ten minutes.
+# The phone, the server on SQLite and PostgreSQL, growth to a million members,
+# memory and scale-out, in one run: bench/results/latest.{json,md}. PostgreSQL
+# is TABLECARD_BENCH_POSTGRES_URL, else TABLECARD_TEST_POSTGRES_URL, else a
+# local one that scripts/postgres-up installs and starts.
 bench: deps chromium
 	@start=$$(date +%s); \
 	  cargo leptos build --release --precompress; \
 	  cargo build --release -q -p bench; \
-	  target/release/tablecard-bench; \
+	  pg=$${TABLECARD_BENCH_POSTGRES_URL:-$${TABLECARD_TEST_POSTGRES_URL:-$$(scripts/postgres-up)}}; \
+	  TABLECARD_BENCH_POSTGRES_URL=$$pg target/release/tablecard-bench; \
 	  echo "make bench took $$(( $$(date +%s) - start )) s, builds included"
 
 # RFM segments and churn on 100,000 members and 2,000,000 purchases (SQLite).

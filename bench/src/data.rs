@@ -106,6 +106,15 @@ pub async fn tenant(db: &Db, slug: &str, coupons_per_member: i64) -> Tenant {
     let template = coupons::create_template(&mut tx, &clock, brand.id, &template)
         .await
         .expect("coupon template");
+    // Check-in on, as a real brand has it: the card then reads the streak.
+    sqlx::query(
+        "UPDATE loyalty_rules SET checkin_points = 5, checkin_streak_days = 7, checkin_streak_bonus = 30 \
+         WHERE brand_id = $1",
+    )
+    .bind(brand.id.0)
+    .execute(&mut *tx)
+    .await
+    .expect("check-in rule");
     let mut keys = Vec::new();
     for n in 0..KEYS {
         let key = api_keys::create(&mut tx, &clock, brand.id, store, &format!("load {n}"))

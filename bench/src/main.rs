@@ -60,6 +60,8 @@ pub struct Results {
     pub growth: Option<Growth>,
     pub scale_out: Option<ScaleOut>,
     pub skipped: Vec<String>,
+    /// How long each part took, in seconds.
+    pub stages: Vec<(String, f64)>,
 }
 
 #[derive(Serialize)]
@@ -186,6 +188,12 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now().to_string();
     let mut skipped = Vec::new();
+    let mut stages: Vec<(String, f64)> = Vec::new();
+    let mut mark = Instant::now();
+    let mut stage = |name: &str| {
+        stages.push((name.to_owned(), round(mark.elapsed().as_secs_f64(), 1)));
+        mark = Instant::now();
+    };
 
     say("reference: SHA-256 over 256 MiB");
     let reference = Reference {
@@ -203,12 +211,14 @@ async fn main() -> ExitCode {
     } else {
         None
     };
+    stage("reference and phone");
     let mut server = Vec::new();
     if s.wants("sqlite") {
         say("the server on SQLite");
         let sqlite_url = format!("sqlite://{}", s.work.join("load.db").display());
         server.push(server_run(&s, "SQLite", &sqlite_url).await);
     }
+    stage("server on SQLite");
     let mut scale_out = None;
     match &s.postgres {
         Some(pg) => {
@@ -217,16 +227,20 @@ async fn main() -> ExitCode {
                 let url = pg_schema(pg, "bench_load").await;
                 server.push(server_run(&s, "PostgreSQL", &url).await);
             }
+            stage("server on PostgreSQL");
             if s.wants("scale") {
                 say("scale-out: two processes on one PostgreSQL");
                 let url = pg_schema(pg, "bench_scale").await;
                 scale_out = Some(scale(&s, &url).await);
             }
+            pg_drop(pg, &["bench_load", "bench_scale"]).await;
+            stage("scale-out");
         }
-        None => skipped.push(
+        None if s.wants("postgres") || s.wants("scale") => skipped.push(
             "PostgreSQL: set TABLECARD_BENCH_POSTGRES_URL (or TABLECARD_TEST_POSTGRES_URL) to measure it and the scale-out"
                 .into(),
         ),
+        None => {}
     }
     let growth = if s.wants("growth") {
         say("growth on SQLite");
@@ -234,6 +248,7 @@ async fn main() -> ExitCode {
     } else {
         None
     };
+    stage("growth");
 
     let results = Results {
         started_at,
@@ -245,6 +260,7 @@ async fn main() -> ExitCode {
         growth,
         scale_out,
         skipped,
+        stages,
     };
     let out = s.root.join("bench/results");
     let name = if s.only.is_some() {
@@ -259,6 +275,10 @@ async fn main() -> ExitCode {
         results.duration_s
     );
     let _ = std::fs::remove_dir_all(&s.work);
+    if !results.skipped.is_empty() && s.only.is_none() {
+        eprintln!("bench: parts were not measured (see the table above)");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 
@@ -309,6 +329,18 @@ async fn pg_schema(base: &str, schema: &str) -> String {
     db.pool().close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// Drops the bench's schemas: their data is in the report now.
+async fn pg_drop(base: &str, schemas: &[&str]) {
+    let db = Db::connect(base).await.expect("connect to PostgreSQL");
+    for schema in schemas {
+        sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(db.pool())
+            .await
+            .expect("drop the bench schema");
+    }
+    db.pool().close().await;
 }
 
 async fn open(url: &str) -> Db {

@@ -33,7 +33,19 @@ impl Server {
     pub async fn start(root: &std::path::Path, o: Options<'_>) -> Server {
         let port = free_port();
         let log = std::fs::File::create(&o.log).expect("server log");
-        let child = Command::new(root.join("target/release/tablecard"))
+        let mut command = Command::new(root.join("target/release/tablecard"));
+        // SAFETY: prctl is async-signal-safe and touches no memory of the
+        // parent; it only asks the kernel to kill the child when the bench
+        // dies, however it ends (a signal to the bench alone included).
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -51,7 +63,7 @@ impl Server {
             .kill_on_drop(true)
             .spawn()
             .expect("start target/release/tablecard (run `make build` first)");
-        let server = Server {
+        let mut server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             log: o.log,
@@ -60,10 +72,16 @@ impl Server {
         server
     }
 
-    async fn wait_ready(&self) {
+    async fn wait_ready(&mut self) {
         let client = reqwest::Client::new();
         let until = Instant::now() + Duration::from_secs(60);
         while Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the server exited at start ({status}); its log is {}",
+                    self.log.display()
+                );
+            }
             if let Ok(r) = client.get(format!("{}/readyz", self.base)).send().await {
                 if r.status().is_success() {
                     return;

@@ -61,8 +61,10 @@ pub struct Workload {
     sessions: Vec<String>,
     /// The next unused coupon, over every run of this data.
     coupons: AtomicI64,
-    /// Redemptions use the coupons of members `lo..hi`, spread over them.
+    /// Redemptions use the coupons of members `lo..hi`, spread over them
+    /// by multiplying with `spread` (coprime to `hi - lo`).
     coupon_members: (i64, i64),
+    spread: i64,
     orders: AtomicU64,
     tag: String,
     random: AtomicU64,
@@ -86,6 +88,7 @@ impl Workload {
             sessions,
             coupons: AtomicI64::new(0),
             coupon_members: (0, t.members),
+            spread: spread(t.members),
             orders: AtomicU64::new(0),
             tag: format!("{:x}", rand::random::<u32>()),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
@@ -106,6 +109,7 @@ impl Workload {
             sessions: self.sessions.clone(),
             coupons: AtomicI64::new(self.coupons.load(Ordering::SeqCst)),
             coupon_members: self.coupon_members,
+            spread: self.spread,
             orders: AtomicU64::new(self.orders.load(Ordering::SeqCst)),
             tag: self.tag.clone(),
             random: AtomicU64::new(self.random.load(Ordering::SeqCst)),
@@ -122,23 +126,24 @@ impl Workload {
         (x % self.members as u64) as i64
     }
 
-    /// Redeem only the coupons of members `lo..hi` (those a earlier run
+    /// Redeem only the coupons of members `lo..hi` (those an earlier run
     /// on smaller data did not touch).
     pub fn coupons_of(self: Arc<Self>, lo: i64, hi: i64) -> Arc<Workload> {
         let mut w = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("workload shared"));
         w.coupon_members = (lo, hi);
+        w.spread = spread(hi - lo);
         Arc::new(w)
     }
 
-    /// The next unused coupon: the c-th goes to member lo + (c·P mod n),
-    /// P a prime, so consecutive redemptions land all over the table.
+    /// The next unused coupon: the c-th is of member lo + (c·spread mod n),
+    /// a permutation of the members (spread is coprime to n) whose
+    /// consecutive steps land far apart in the table.
     pub fn next_coupon(&self) -> Option<String> {
-        const P: i64 = 1_000_003;
         let c = self.coupons.fetch_add(1, Ordering::SeqCst);
         let (lo, hi) = self.coupon_members;
         let n = hi - lo;
         (c < n * self.per_member).then(|| {
-            let member = lo + ((c % n) * P) % n;
+            let member = lo + ((c % n) * self.spread) % n;
             data::coupon_code(self.per_member, member, c / n)
         })
     }
@@ -324,5 +329,40 @@ impl Workload {
         let mut w = Arc::try_unwrap(w).unwrap_or_else(|_| panic!("fresh"));
         w.keys = vec![key];
         Arc::new(w)
+    }
+}
+
+/// A multiplier near n/φ that is coprime to n: multiplying by it permutes
+/// 0..n and sends neighbours far apart.
+fn spread(n: i64) -> i64 {
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    if n <= 2 {
+        return 1;
+    }
+    let mut m = (n as f64 * 0.618_033_988_7) as i64;
+    while gcd(m, n) != 1 {
+        m += 1;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spread_permutes_the_members() {
+        for n in [1, 2, 3, 10, 20_000, 90_000] {
+            let m = super::spread(n);
+            let mut seen = vec![false; n as usize];
+            for c in 0..n {
+                seen[((c * m) % n) as usize] = true;
+            }
+            assert!(seen.iter().all(|s| *s), "n = {n}");
+        }
     }
 }

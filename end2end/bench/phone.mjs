@@ -26,7 +26,7 @@
 //          --brand demo --cookie NAME=VALUE
 // Prints one JSON document on stdout; progress goes to stderr.
 
-import { chromium } from 'playwright';
+import { chromium } from '@playwright/test';
 
 const PROFILE = { down_kbps: 1638.4, up_kbps: 750, rtt_ms: 150, cpu_slowdown: 4 };
 const CONDITIONS = {
@@ -190,8 +190,12 @@ async function memory(page, cdp, net) {
     const m = await import(new URL(src, location.href).href);
     return (await m.default()).memory.buffer.byteLength;
   });
-  if (net.wasmFetches() !== before) log('warning: sizing the wasm memory fetched the .wasm again');
   const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  if (net.wasmFetches() !== before) {
+    // A second instance, not the page's: its size would mean nothing.
+    log('warning: sizing the wasm memory fetched the .wasm again; not reported');
+    return { wasm_heap_bytes: null, js_heap_used_bytes: usedSize };
+  }
   return { wasm_heap_bytes, js_heap_used_bytes: usedSize };
 }
 
