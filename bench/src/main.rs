@@ -353,24 +353,25 @@ fn secret() -> Arc<ServerSecret> {
     Arc::new(ServerSecret::from_master(server::SECRET.as_bytes()))
 }
 
-async fn measure(
+/// Runs `call` at each concurrency of `levels`, after a short warm-up that
+/// opens its connections, and says how each went.
+async fn sweep<F, Fut>(
     s: &Settings,
-    w: &Arc<Workload>,
     endpoint: Endpoint,
     levels: &[usize],
-) -> EndpointRun {
+    what: &str,
+    call: F,
+) -> EndpointRun
+where
+    F: Fn(u64, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<bool>> + Send + 'static,
+{
     let mut out = Vec::new();
     for &c in levels {
-        // A short warm-up at this concurrency opens its connections.
-        let warm = w.clone();
-        load::run(c, Duration::from_millis(300), move |n, wk| {
-            warm.clone().call(endpoint, n, wk)
-        })
-        .await;
-        let w = w.clone();
-        let o = load::run(c, s.duration, move |n, wk| w.clone().call(endpoint, n, wk)).await;
+        load::run(c, Duration::from_millis(300), call.clone()).await;
+        let o = load::run(c, s.duration, call.clone()).await;
         say(&format!(
-            "  {:<30} c={c:<3} {:>7} req/s  p50 {:>7} ms  p99 {:>7} ms  errors {}",
+            "  {what}{:<30} c={c:<3} {:>7}/s  p50 {:>7} ms  p99 {:>7} ms  errors {}",
             endpoint.label(),
             o.rps,
             o.p50_ms,
@@ -386,29 +387,27 @@ async fn measure(
     }
 }
 
+/// `endpoint` over HTTP.
+async fn measure(
+    s: &Settings,
+    w: &Arc<Workload>,
+    endpoint: Endpoint,
+    levels: &[usize],
+) -> EndpointRun {
+    let w = w.clone();
+    sweep(s, endpoint, levels, "", move |n, wk| {
+        w.clone().call(endpoint, n, wk)
+    })
+    .await
+}
+
+/// The raw ceiling of a write: its statements without HTTP.
 async fn measure_raw(s: &Settings, w: &Arc<Workload>, db: &Db, endpoint: Endpoint) -> EndpointRun {
-    let secret = secret();
-    let mut out = Vec::new();
-    for &c in &s.levels {
-        let (w, db, secret) = (w.clone(), db.clone(), secret.clone());
-        let o = load::run(c, s.duration, move |_, wk| {
-            w.clone().raw(db.clone(), secret.clone(), endpoint, wk)
-        })
-        .await;
-        say(&format!(
-            "  raw {:<26} c={c:<3} {:>7} op/s  p50 {:>7} ms  errors {}",
-            endpoint.label(),
-            o.rps,
-            o.p50_ms,
-            o.errors
-        ));
-        out.push(o);
-    }
-    EndpointRun {
-        endpoint,
-        label: endpoint.label(),
-        levels: out,
-    }
+    let (w, db, secret) = (w.clone(), db.clone(), secret());
+    sweep(s, endpoint, &s.levels, "raw ", move |_, wk| {
+        w.clone().raw(db.clone(), secret.clone(), endpoint, wk)
+    })
+    .await
 }
 
 const LOAD_MEMBERS: i64 = 20_000;
