@@ -4,7 +4,7 @@
 //! PostgreSQL. One run writes `bench/results/latest.json` and `latest.md`
 //! (with SVG charts) and prints the summary table.
 //!
-//! Settings (environment): `BENCH_SECONDS` per measurement (3),
+//! Settings (environment): `BENCH_SECONDS` per measurement (2),
 //! `BENCH_GROWTH` member counts (10000,100000,1000000),
 //! `TABLECARD_BENCH_POSTGRES_URL` (else `TABLECARD_TEST_POSTGRES_URL`) for
 //! the PostgreSQL parts, which are skipped without one; `BENCH_ONLY` (a
@@ -146,7 +146,7 @@ impl Settings {
         let seconds: f64 = std::env::var("BENCH_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0);
+            .unwrap_or(2.0);
         let growth = std::env::var("BENCH_GROWTH")
             .ok()
             .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
