@@ -93,6 +93,19 @@ pub fn router(state: AppState) -> Router {
         .precompressed_br()
         .precompressed_gzip();
 
+    // The site's other files (icons, the console's stylesheet), and the 404
+    // page for anything else. Not leptos_axum's `file_and_error_handler`: its
+    // file branch opens a reactive owner under whatever page is rendering on
+    // the same thread and takes that page's response headers (its CSP,
+    // cookies, Location) onto the file.
+    let not_found =
+        leptos_axum::ErrorHandler::new_with_context(context.clone(), shell, options.clone());
+    let files = ServeDir::new(state.leptos.site_root.as_ref())
+        .precompressed_br()
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found);
+
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -111,7 +124,7 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback_service(files)
         .layer(middleware::from_fn(move |req, next| cache_assets(hashed_assets, req, next)))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.clone(), allow_brand_embeds))

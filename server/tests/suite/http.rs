@@ -269,3 +269,39 @@ async fn an_oversized_body_is_413_before_any_handler_reads_it() {
         .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A file served while a page is still loading on the same thread used to
+/// open its reactive owner under that page's and take the page's response
+/// headers: the page then went out without its CSP (the browser blocked its
+/// scripts) and the file carried the page's nonce, cookies or redirect.
+#[tokio::test]
+async fn a_file_served_while_a_page_loads_leaves_the_page_its_headers() {
+    use std::future::Future;
+    use tower::ServiceExt;
+
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("icon.svg"), "<svg/>").unwrap();
+    let app = spawn_app_with_site(site.path().to_str().unwrap(), false).await;
+    let page = app
+        .router
+        .clone()
+        .oneshot(Request::get("/r/demo").body(Body::empty()).unwrap());
+    let mut page = std::pin::pin!(page);
+    // One poll: the shell has run (and set the page's CSP), the page waits
+    // for the database.
+    let pending =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(page.as_mut().poll(cx).is_pending()))
+            .await;
+    assert!(pending, "the page must still be loading");
+    let icon = app.get("/icon.svg", &[]).await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    let page = page.await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        header_str(&page, header::CONTENT_SECURITY_POLICY).contains("'nonce-"),
+        "the page lost its CSP: {:?}",
+        page.headers().get(header::CONTENT_SECURITY_POLICY)
+    );
+    assert!(!header_str(&icon, header::CONTENT_SECURITY_POLICY).contains("'nonce-"));
+    assert!(icon.headers().get(header::SET_COOKIE).is_none());
+}
