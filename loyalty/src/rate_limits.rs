@@ -21,36 +21,26 @@ pub async fn take(
 ) -> Result<std::result::Result<(), u64>> {
     let now = clock.now_ms();
     let window = now - now.rem_euclid(WINDOW_MS);
-    let sql = "INSERT INTO api_rate_windows (key_id, window_start, used) VALUES ($1, $2, 1) \
-         ON CONFLICT (key_id, window_start) \
-         DO UPDATE SET used = api_rate_windows.used + 1 WHERE api_rate_windows.used < $3 \
-         RETURNING used";
-    let counted: Option<(i64,)> = match db.backend() {
+    let mut tx = db.begin().await?;
+    if db.backend() == Backend::Postgres {
         // A count lost in a crash costs nothing, so this write does not wait
         // for the disk: every API request, reads included, makes one.
-        Backend::Postgres => {
-            let mut tx = db.begin().await?;
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-            let counted = sqlx::query_as(sql)
-                .bind(key_id)
-                .bind(window)
-                .bind(i64::from(per_minute))
-                .fetch_optional(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            counted
-        }
-        Backend::Sqlite => {
-            sqlx::query_as(sql)
-                .bind(key_id)
-                .bind(window)
-                .bind(i64::from(per_minute))
-                .fetch_optional(db.pool())
-                .await?
-        }
-    };
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let counted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO api_rate_windows (key_id, window_start, used) VALUES ($1, $2, 1) \
+         ON CONFLICT (key_id, window_start) \
+         DO UPDATE SET used = api_rate_windows.used + 1 WHERE api_rate_windows.used < $3 \
+         RETURNING used",
+    )
+    .bind(key_id)
+    .bind(window)
+    .bind(i64::from(per_minute))
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
     match counted {
         Some(_) => Ok(Ok(())),
         None => {
