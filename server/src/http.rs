@@ -5,10 +5,10 @@ use app::i18n::I18nLocaleTrait as _;
 use app::server::PortalState;
 use app::{shell, App};
 use axum::extract::{FromRef, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Form, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
@@ -78,6 +78,50 @@ impl FromRef<AppState> for LeptosOptions {
 /// build a router per test on parallel threads, used to hang on it.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
+/// The handlers that are neither pages, server functions nor the POS API,
+/// each with the one method it answers. The router mounts exactly these, and
+/// the security sweep calls every one of them.
+fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 11] {
+    [
+        ("/healthz", Method::GET, get(healthz)),
+        ("/readyz", Method::GET, get(readyz)),
+        ("/lang", Method::POST, post(choose_language)),
+        ("/r/{brand}/me/export", Method::GET, get(export_my_data)),
+        (
+            "/r/{brand}/manifest.webmanifest",
+            Method::GET,
+            get(brand_manifest),
+        ),
+        ("/r/{brand}/icon.svg", Method::GET, get(brand_icon)),
+        (
+            "/admin/stores/{store}/qr.svg",
+            Method::GET,
+            get(qr_sheet_svg),
+        ),
+        ("/admin/segments.csv", Method::GET, get(segments_csv)),
+        ("/admin/brand/logo", Method::POST, post(upload_logo)),
+        ("/r/{brand}/logo", Method::GET, get(brand_logo)),
+        ("/r/{brand}/invite/{code}", Method::GET, get(follow_invite)),
+    ]
+}
+
+/// Everything a request can reach besides static files: every page (GET),
+/// every plain handler and every POS API route, as (method, path) with
+/// axum's `{param}` placeholders. Server functions are listed by
+/// `server_fn`'s own registry.
+pub fn route_list() -> Vec<(Method, String)> {
+    let pages = ROUTES
+        .iter()
+        .map(|route| (Method::GET, route.path().to_owned()));
+    let plain = plain_routes()
+        .into_iter()
+        .map(|(path, method, _)| (method, path.to_owned()));
+    let api = crate::api::route_list()
+        .into_iter()
+        .map(|(method, path)| (method, format!("/api/v1{path}")));
+    pages.chain(plain).chain(api).collect()
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Everything the server answers, in one place.
@@ -106,19 +150,12 @@ pub fn router(state: AppState) -> Router {
         .call_fallback_on_method_not_allowed(true)
         .fallback(not_found);
 
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/lang", post(choose_language))
+    let mut plain = Router::new();
+    for (path, _, handler) in plain_routes() {
+        plain = plain.route(path, handler);
+    }
+    plain
         .nest("/api/v1", crate::api::router())
-        .route("/r/{brand}/me/export", get(export_my_data))
-        .route("/r/{brand}/manifest.webmanifest", get(brand_manifest))
-        .route("/r/{brand}/icon.svg", get(brand_icon))
-        .route("/admin/stores/{store}/qr.svg", get(qr_sheet_svg))
-        .route("/admin/segments.csv", get(segments_csv))
-        .route("/admin/brand/logo", post(upload_logo))
-        .route("/r/{brand}/logo", get(brand_logo))
-        .route("/r/{brand}/invite/{code}", get(follow_invite))
         .nest_service("/pkg", bundle)
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = options.clone();

@@ -288,7 +288,7 @@ pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, Serve
     })))
 }
 
-#[server(prefix = "/fn", endpoint = "load_offers")]
+#[server(prefix = "/fn", endpoint = "load_claim_offers")]
 pub async fn load_offers(slug: String) -> Result<ClaimLoad, ServerFnError> {
     use crate::server::{current_member, find_brand, internal, portal_state, see_other};
     use loyalty::coupons::{self, OfferBlock};

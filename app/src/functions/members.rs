@@ -504,7 +504,7 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
 
 /// The card and profile pages' data; signed out, a redirect to the join form
 /// that brings the member back here afterwards.
-#[server(prefix = "/fn", endpoint = "load_member")]
+#[server(prefix = "/fn", endpoint = "load_my_card")]
 pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, ServerFnError> {
     use crate::server::{current_member, find_brand, internal, portal_state, see_other};
     use loyalty::members;

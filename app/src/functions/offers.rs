@@ -221,7 +221,7 @@ pub mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_offers")]
+#[server(prefix = "/fn", endpoint = "load_offer_list")]
 pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
     use crate::functions::admin::edge::manager;
     use crate::server::{internal, portal_state};

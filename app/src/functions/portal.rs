@@ -24,7 +24,7 @@ pub struct TableVisit {
 }
 
 /// The landing page of `/r/{slug}`; None when no such brand exists.
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "load_brand_page")]
 pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFnError> {
     use crate::server::{portal_state, visit_from_request};
     use loyalty::brands::{self, BrandSlug};
@@ -69,7 +69,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFn
 
 /// Resolves a scanned table QR code: remembers the table for this visit and
 /// sends the diner to the brand's portal. False when the code is unknown.
-#[server(prefix = "/fn")]
+#[server(prefix = "/fn", endpoint = "visit_table")]
 pub async fn visit_table(token: String) -> Result<bool, ServerFnError> {
     use crate::server::{portal_state, remember_visit};
     use loyalty::tables::{self, TableToken};

@@ -238,7 +238,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
     })))
 }
 
-#[server(prefix = "/fn", endpoint = "load_member")]
+#[server(prefix = "/fn", endpoint = "load_roster_member")]
 pub async fn load_member(
     no: String,
     done: Option<String>,

@@ -10,7 +10,8 @@ mod envelope;
 mod handlers;
 pub(crate) mod problem;
 
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use utoipa::OpenApi;
 
@@ -62,34 +63,70 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
 }
 
+/// The routes under `/api/v1`, each with the one method it answers.
+fn routes() -> [(&'static str, Method, MethodRouter<AppState>); 10] {
+    [
+        ("/openapi.json", Method::GET, get(openapi_json)),
+        ("/members/lookup", Method::GET, get(handlers::lookup)),
+        ("/purchases", Method::POST, post(handlers::purchase)),
+        (
+            "/purchases/{order_id}/refunds",
+            Method::POST,
+            post(handlers::refund),
+        ),
+        (
+            "/points/redeem",
+            Method::POST,
+            post(handlers::redeem_points),
+        ),
+        (
+            "/points/redemptions/{redemption_id}/void",
+            Method::POST,
+            post(handlers::void_points),
+        ),
+        (
+            "/coupons/validate",
+            Method::POST,
+            post(handlers::validate_coupon),
+        ),
+        (
+            "/coupons/redeem",
+            Method::POST,
+            post(handlers::redeem_coupon),
+        ),
+        (
+            "/redemptions/{redemption_id}/void",
+            Method::POST,
+            post(handlers::void_coupon),
+        ),
+        // The same, under a name no POS can mistake for a points void.
+        (
+            "/coupons/redemptions/{redemption_id}/void",
+            Method::POST,
+            post(handlers::void_coupon),
+        ),
+    ]
+}
+
+/// (method, path) of every route under `/api/v1`, for the security sweep.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    routes()
+        .into_iter()
+        .map(|(path, method, _)| (method, path))
+        .collect()
+}
+
 /// Everything under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/members/lookup", get(handlers::lookup))
-        .route("/purchases", post(handlers::purchase))
-        .route("/purchases/{order_id}/refunds", post(handlers::refund))
-        .route("/points/redeem", post(handlers::redeem_points))
-        .route(
-            "/points/redemptions/{redemption_id}/void",
-            post(handlers::void_points),
+    let mut router = Router::new();
+    for (path, _, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router.fallback(|| async {
+        Problem::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            "No such endpoint.",
         )
-        .route("/coupons/validate", post(handlers::validate_coupon))
-        .route("/coupons/redeem", post(handlers::redeem_coupon))
-        .route(
-            "/redemptions/{redemption_id}/void",
-            post(handlers::void_coupon),
-        )
-        // The same, under a name no POS can mistake for a points void.
-        .route(
-            "/coupons/redemptions/{redemption_id}/void",
-            post(handlers::void_coupon),
-        )
-        .fallback(|| async {
-            Problem::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "not_found",
-                "No such endpoint.",
-            )
-        })
+    })
 }

@@ -21,5 +21,6 @@ mod permissions;
 mod roster;
 mod segments;
 mod setup;
+mod sweep;
 mod till;
 mod webhook;

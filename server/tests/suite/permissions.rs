@@ -291,7 +291,7 @@ async fn loaders_called_directly_give_nothing_away() {
                 ("query[page]", "0"),
             ],
         ),
-        ("load_member", vec![("no", no.as_str())]),
+        ("load_roster_member", vec![("no", no.as_str())]),
         ("load_dashboard", vec![]),
         ("load_accounts", vec![]),
         ("load_audit", vec![]),
