@@ -15,6 +15,7 @@ mod coupons;
 mod crash;
 mod feedback;
 mod http;
+mod limits;
 mod members;
 mod offers;
 mod permissions;

@@ -24,7 +24,9 @@ pub struct TestApp {
     pub router: axum::Router,
     pub seed: DemoSeed,
     pub sender: CapturingSender,
-    pub _db: TestDb,
+    pub _db: Arc<TestDb>,
+    config: Config,
+    hashed_assets: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -40,7 +42,11 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
 }
 
 async fn spawn_app_configured(vars: &[(&str, &str)], hashed_assets: bool) -> TestApp {
-    let db = TestDb::sqlite().await;
+    spawn_app_on(TestDb::sqlite().await, vars, hashed_assets).await
+}
+
+/// The app over a database of the caller's choosing (PostgreSQL, say).
+pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)], hashed_assets: bool) -> TestApp {
     let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
     let vars: BTreeMap<String, String> = vars
         .iter()
@@ -56,19 +62,52 @@ async fn spawn_app_configured(vars: &[(&str, &str)], hashed_assets: bool) -> Tes
         _ => vars.get(name).cloned(),
     })
     .unwrap();
-    let mut state = AppState::new(&config, db.db.clone());
-    state.leptos.hash_files = hashed_assets;
     let sender = CapturingSender::default();
-    state.portal.sender = Arc::new(sender.clone());
     TestApp {
-        router: router(state),
+        router: build_router(&config, &db.db, hashed_assets, &sender),
         seed,
         sender,
-        _db: db,
+        _db: Arc::new(db),
+        config,
+        hashed_assets,
     }
 }
 
+fn build_router(
+    config: &Config,
+    db: &loyalty::Db,
+    hashed_assets: bool,
+    sender: &CapturingSender,
+) -> axum::Router {
+    let mut state = AppState::new(config, db.clone());
+    state.leptos.hash_files = hashed_assets;
+    state.portal.sender = Arc::new(sender.clone());
+    router(state)
+}
+
 impl TestApp {
+    /// Removes the database (a PostgreSQL schema) once no twin holds it.
+    pub async fn finish(self) {
+        drop(self.router);
+        if let Ok(db) = Arc::try_unwrap(self._db) {
+            db.finish().await;
+        }
+    }
+
+    /// A second server process over the same database: the same
+    /// configuration, its own in-memory state. What one process remembers
+    /// only in memory, the other does not know.
+    pub fn twin(&self) -> TestApp {
+        TestApp {
+            router: build_router(&self.config, &self._db.db, self.hashed_assets, &self.sender),
+            seed: self.seed.clone(),
+            sender: self.sender.clone(),
+            _db: self._db.clone(),
+            config: self.config.clone(),
+            hashed_assets: self.hashed_assets,
+        }
+    }
+
     /// Sends one request; a response that never comes fails the test within
     /// a minute instead of stalling the whole suite until CI gives up.
     pub async fn send(&self, request: Request<Body>) -> Response {

@@ -1,0 +1,219 @@
+//! Every limit on what a stranger may try holds when the requests are spread
+//! over two server processes behind one load balancer: each process has its
+//! own memory, so only limits kept in the database can hold. On SQLite and,
+//! when configured, on PostgreSQL (where the POS API's per-key limit is kept
+//! in the database too; SQLite is served by one process, see the README).
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use loyalty::testing::TestDb;
+
+use crate::common::{self, location, spawn_app_on, Browser, TestApp, STAFF_PASSWORD};
+
+/// The demo app on each database, with a twin process beside it.
+async fn apps(vars: &[(&str, &str)]) -> Vec<(&'static str, TestApp)> {
+    let mut apps = vec![(
+        "SQLite",
+        spawn_app_on(TestDb::sqlite().await, vars, false).await,
+    )];
+    if let Some(db) = TestDb::postgres().await {
+        apps.push(("PostgreSQL", spawn_app_on(db, vars, false).await));
+    }
+    apps
+}
+
+/// The same browser (its cookies) pointed at another process.
+fn moved<'a>(from: &Browser<'_>, to: &'a TestApp) -> Browser<'a> {
+    let mut b = Browser::new(to);
+    b.cookies = from.cookies.clone();
+    b
+}
+
+#[tokio::test]
+async fn sign_in_codes_are_limited_across_two_processes() {
+    for (db, one) in apps(&[]).await {
+        let two = one.twin();
+        let mut phone_a = Browser::new(&one);
+        let r = phone_a.request_code("13700137000").await;
+        assert_eq!(location(&r), "/r/demo/join?sent=1", "{db}");
+        // The same phone asks again at once, through the other process.
+        let mut phone_b = moved(&phone_a, &two);
+        let r = phone_b.request_code("13700137000").await;
+        assert!(
+            location(&r).contains("error=resend_wait"),
+            "{db}: {}",
+            location(&r)
+        );
+        assert_eq!(one.sender.count(), 1, "{db}: one code was sent, not two");
+
+        // Five wrong guesses, alternating processes, burn the code.
+        let code = one.sender.last_code("+8613700137000").unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for i in 0..5 {
+            let b = if i % 2 == 0 {
+                &mut phone_a
+            } else {
+                &mut phone_b
+            };
+            b.post(
+                "/fn/verify_code",
+                &[("slug", "demo"), ("code", wrong), ("terms", "on")],
+            )
+            .await;
+        }
+        let mut phone_a = moved(&phone_b, &one);
+        let r = phone_a
+            .post(
+                "/fn/verify_code",
+                &[("slug", "demo"), ("code", code.as_str()), ("terms", "on")],
+            )
+            .await;
+        assert!(
+            location(&r).contains("error="),
+            "{db}: the right code after five wrong ones over two processes: {}",
+            location(&r)
+        );
+        let (members,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM members")
+            .fetch_one(one._db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(members, 0, "{db}: nobody joined");
+        drop(phone_a);
+        drop(phone_b);
+        drop(two);
+        one.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_staff_passwords_lock_the_account_across_two_processes() {
+    for (db, one) in apps(&[]).await {
+        common::console_staff(&one).await;
+        let two = one.twin();
+        for i in 0..5 {
+            let app = if i % 2 == 0 { &one } else { &two };
+            let r = Browser::new(app)
+                .post(
+                    "/fn/staff_sign_in",
+                    &[("login", "boss"), ("password", "guess")],
+                )
+                .await;
+            assert!(location(&r).contains("error="), "{db}: guess {i}");
+        }
+        for app in [&one, &two] {
+            let r = Browser::new(app)
+                .post(
+                    "/fn/staff_sign_in",
+                    &[
+                        ("login", "boss"),
+                        ("password", STAFF_PASSWORD),
+                        ("next", "/admin/feedback"),
+                    ],
+                )
+                .await;
+            assert!(
+                location(&r).starts_with("/admin?error="),
+                "{db}: the locked account opens on neither process: {}",
+                location(&r)
+            );
+        }
+        drop(two);
+        one.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn feedback_is_limited_per_member_across_two_processes() {
+    for (db, one) in apps(&[]).await {
+        let two = one.twin();
+        let mut on_one = Browser::new(&one);
+        on_one.join("13800138000", true).await;
+        let mut on_two = moved(&on_one, &two);
+        let mut accepted = 0;
+        for i in 0..(loyalty::feedback::PER_MEMBER_PER_HOUR + 3) {
+            let b = if i % 2 == 0 { &mut on_one } else { &mut on_two };
+            let r = b
+                .post(
+                    "/fn/send_feedback",
+                    &[("slug", "demo"), ("nps", "9"), ("comment", "好吃")],
+                )
+                .await;
+            if location(&r).starts_with("/r/demo/feedback/thanks") {
+                accepted += 1;
+            } else {
+                assert!(location(&r).contains("error="), "{db}: {}", location(&r));
+            }
+        }
+        assert_eq!(
+            accepted,
+            loyalty::feedback::PER_MEMBER_PER_HOUR,
+            "{db}: the hourly limit holds over both processes"
+        );
+        drop(on_one);
+        drop(on_two);
+        drop(two);
+        one.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_api_key_limit_holds_across_two_processes_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let one = spawn_app_on(db, &[("TABLECARD_API_RATE_PER_MINUTE", "4")], false).await;
+    let two = one.twin();
+    let minute = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 60
+    };
+    loop {
+        // A fresh key each try: a try that straddles a minute boundary
+        // sees a new window open, and is run again.
+        let key = {
+            let db = &one._db.db;
+            let demo = loyalty::brands::find_by_slug(
+                db,
+                &loyalty::brands::BrandSlug::parse("demo").unwrap(),
+            )
+            .await
+            .unwrap();
+            let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
+            let mut tx = db.begin().await.unwrap();
+            let key =
+                loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, demo.id, store, "x")
+                    .await
+                    .unwrap();
+            tx.commit().await.unwrap();
+            key.key
+        };
+        let started = minute();
+        let mut passed = 0;
+        for i in 0..10 {
+            let app = if i % 2 == 0 { &one } else { &two };
+            let r = app
+                .send(
+                    Request::get("/api/v1/members/lookup?member=00000000")
+                        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            match r.status() {
+                StatusCode::TOO_MANY_REQUESTS => {}
+                StatusCode::NOT_FOUND => passed += 1,
+                other => panic!("lookup {i}: {other}"),
+            }
+        }
+        if minute() != started {
+            continue;
+        }
+        assert_eq!(passed, 4, "four a minute, over both processes together");
+        break;
+    }
+    drop(two);
+    one.finish().await;
+}
