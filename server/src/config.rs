@@ -24,6 +24,8 @@ pub enum ConfigError {
     Webhook,
     #[error("TABLECARD_PUBLIC_URL {0:?} must start with http:// or https://")]
     PublicUrl(String),
+    #[error("TABLECARD_PUBLIC_URL is https://, a live site, but TABLECARD_CODE_DELIVERY is not set: members' sign-in codes would go to the server log. Set TABLECARD_CODE_DELIVERY=webhook (with its URL and secret), or =log to keep them in the log on purpose")]
+    CodesToLogOnLiveSite,
     #[error("TABLECARD_API_RATE_PER_MINUTE {0:?} must be a whole number from 1 to 100000")]
     ApiRate(String),
 }
@@ -101,6 +103,9 @@ impl Config {
         if let Some(url) = &public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::PublicUrl(url.clone()));
+            }
+            if url.starts_with("https://") && get("TABLECARD_CODE_DELIVERY").is_none() {
+                return Err(ConfigError::CodesToLogOnLiveSite);
             }
         }
         let api_rate_per_minute = match get("TABLECARD_API_RATE_PER_MINUTE") {
@@ -188,11 +193,24 @@ mod tests {
 
     #[test]
     fn an_https_public_url_makes_cookies_secure() {
-        let c = config(&[("TABLECARD_PUBLIC_URL", "https://card.example.com/")]).unwrap();
+        let c = config(&[
+            ("TABLECARD_PUBLIC_URL", "https://card.example.com/"),
+            ("TABLECARD_CODE_DELIVERY", "log"),
+        ])
+        .unwrap();
         assert!(c.secure_cookies());
         assert_eq!(c.public_url(), "https://card.example.com");
         assert!(!config(&[]).unwrap().secure_cookies());
         assert!(config(&[("TABLECARD_PUBLIC_URL", "card.example.com")]).is_err());
+    }
+
+    #[test]
+    fn a_live_site_never_logs_sign_in_codes_by_default() {
+        let live = config(&[("TABLECARD_PUBLIC_URL", "https://card.example.com")]).unwrap_err();
+        assert!(live.to_string().contains("TABLECARD_CODE_DELIVERY=webhook"));
+        // Plain HTTP (development) keeps the log as the default.
+        let dev = config(&[("TABLECARD_PUBLIC_URL", "http://192.168.1.5:3000")]).unwrap();
+        assert_eq!(dev.code_delivery, CodeDelivery::Log);
     }
 
     #[test]

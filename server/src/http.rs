@@ -150,6 +150,10 @@ pub fn router(state: AppState) -> Router {
         .call_fallback_on_method_not_allowed(true)
         .fallback(not_found);
 
+    let hsts = state
+        .portal
+        .secure_cookies
+        .then(|| HeaderValue::from_static("max-age=31536000"));
     let mut plain = Router::new();
     for (path, _, handler) in plain_routes() {
         plain = plain.route(path, handler);
@@ -173,6 +177,13 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; frame-ancestors 'self'; object-src 'none'; base-uri 'none'"),
+        ))
+        // Served over HTTPS, browsers are told to never use plain HTTP for
+        // this host again (a year; not its subdomains, which a restaurant's
+        // other sites may share).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &Response| hsts.clone(),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -305,3 +305,270 @@ async fn a_file_served_while_a_page_loads_leaves_the_page_its_headers() {
     assert!(!header_str(&icon, header::CONTENT_SECURITY_POLICY).contains("'nonce-"));
     assert!(icon.headers().get(header::SET_COOKIE).is_none());
 }
+
+/// The script policy of a response, and the nonce in it.
+fn script_policy(response: &axum::response::Response) -> (String, String) {
+    let csp = header_str(response, header::CONTENT_SECURITY_POLICY).to_owned();
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src "))
+        .unwrap_or_default()
+        .to_owned();
+    let nonce = script_src
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_default()
+        .to_owned();
+    (csp, nonce)
+}
+
+#[tokio::test]
+async fn every_page_runs_only_scripts_carrying_its_own_nonce() {
+    let app = spawn_app().await;
+    common::console_staff(&app).await;
+    let mut member = common::Browser::new(&app);
+    member.join("13800138000", true).await;
+    let (no, coupon): (String, String) = sqlx::query_as(
+        "SELECT m.member_no, c.code FROM members m JOIN coupons c ON c.member_id = m.id LIMIT 1",
+    )
+    .fetch_one(app._db.db.pool())
+    .await
+    .unwrap();
+    let (store,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM stores")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    let store = store.to_string();
+    let mut owner = common::staff_browser(&app, "boss").await;
+    let mut pages = 0;
+    for (method, path) in server::http::route_list() {
+        let is_page = method == axum::http::Method::GET
+            && !path.starts_with("/api/")
+            && !path.contains('.')
+            && !path.ends_with("/logo")
+            && !path.contains("/invite/")
+            && !path.ends_with("/me/export")
+            && !["/healthz", "/readyz"].contains(&path.as_str());
+        if !is_page {
+            continue;
+        }
+        let mut target = path.clone();
+        for (name, value) in [
+            ("brand", "demo"),
+            ("code", coupon.as_str()),
+            ("token", app.table_token().as_str()),
+            ("no", no.as_str()),
+            ("id", store.as_str()),
+        ] {
+            target = target
+                .replace(&format!(":{name}"), value)
+                .replace(&format!("{{{name}}}"), value);
+        }
+        assert!(
+            !target.contains('{'),
+            "{path}: a parameter the test does not fill"
+        );
+        let browser = if target.starts_with("/admin") {
+            &mut owner
+        } else {
+            &mut member
+        };
+        let response = browser.get(&target).await;
+        let status = response.status();
+        let (csp, nonce) = script_policy(&response);
+        assert!(
+            csp.contains("frame-ancestors") && csp.contains("object-src 'none'"),
+            "{target}: {csp}"
+        );
+        if !status.is_success() {
+            assert!(status.is_redirection(), "{target}: {status}");
+            continue;
+        }
+        pages += 1;
+        assert!(!nonce.is_empty(), "{target}: no nonce in {csp}");
+        assert!(
+            !csp.contains("'unsafe-inline' 'nonce") && !csp.contains("script-src 'unsafe-inline'"),
+            "{target}: {csp}"
+        );
+        let html = body_text(response).await;
+        for tag in html.split("<script").skip(1) {
+            let open = &tag[..tag.find('>').unwrap_or(tag.len())];
+            assert!(
+                open.contains(&format!("nonce=\"{nonce}\"")),
+                "{target}: a script without this response's nonce: <script{open}>"
+            );
+        }
+        // Inline handlers and javascript: links never run under this policy,
+        // so a page that used one would be broken.
+        let lower = html.to_lowercase();
+        for banned in [
+            " onclick=",
+            " onload=",
+            " onerror=",
+            " onsubmit=",
+            "javascript:",
+        ] {
+            assert!(!lower.contains(banned), "{target}: {banned}");
+        }
+    }
+    assert!(pages >= 28, "only {pages} pages rendered");
+    // The 404 page too.
+    let response = member.get("/no-such-page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (_, nonce) = script_policy(&response);
+    let html = body_text(response).await;
+    assert!(html
+        .split("<script")
+        .skip(1)
+        .all(|t| t.contains(&format!("nonce=\"{nonce}\""))));
+}
+
+#[tokio::test]
+async fn hsts_is_sent_over_https_only() {
+    let plain = spawn_app().await;
+    let r = plain.get("/r/demo", &[]).await;
+    assert!(r.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
+    let https = common::spawn_app_with(&[
+        ("TABLECARD_PUBLIC_URL", "https://card.example.com"),
+        ("TABLECARD_CODE_DELIVERY", "log"),
+    ])
+    .await;
+    for path in [
+        "/r/demo",
+        "/healthz",
+        "/api/v1/openapi.json",
+        "/no-such-page",
+    ] {
+        let r = https.get(path, &[]).await;
+        assert_eq!(
+            header_str(&r, header::STRICT_TRANSPORT_SECURITY),
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+}
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = spawn_app().await;
+    common::console_staff(&app).await;
+    // A member joins, signs in, gives feedback with a contact number.
+    let mut member = common::Browser::new(&app);
+    member.join("13800138000", true).await;
+    let code = app.sender.last_code("+8613800138000").unwrap();
+    member
+        .post(
+            "/fn/send_feedback",
+            &[
+                ("slug", "demo"),
+                ("nps", "2"),
+                ("comment", "slow"),
+                ("contact_phone", "13911112222"),
+            ],
+        )
+        .await;
+    // Someone tries a wrong code for another phone.
+    let mut stranger = common::Browser::new(&app);
+    stranger.request_code("13733334444").await;
+    stranger.verify("999999").await;
+    // Staff sign in, one with a wrong password.
+    let owner = common::staff_browser(&app, "boss").await;
+    common::Browser::new(&app)
+        .post(
+            "/fn/staff_sign_in",
+            &[("login", "boss"), ("password", "a wrong horse battery")],
+        )
+        .await;
+    // The POS looks the member up by phone and records a purchase, and a
+    // wrong key is tried.
+    let key = {
+        let db = &app._db.db;
+        let demo =
+            loyalty::brands::find_by_slug(db, &loyalty::brands::BrandSlug::parse("demo").unwrap())
+                .await
+                .unwrap();
+        let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
+        let mut tx = db.begin().await.unwrap();
+        let key = loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, demo.id, store, "x")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        key.key
+    };
+    let lookup = app
+        .get(
+            "/api/v1/members/lookup?phone=%2B8613800138000",
+            &[("authorization", &format!("Bearer {key}"))],
+        )
+        .await;
+    assert_eq!(lookup.status(), StatusCode::OK);
+    let purchase = app
+        .send(
+            Request::post("/api/v1/purchases")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", "log-test-1")
+                .body(Body::from(
+                    r#"{"order_id":"L1","member":{"phone":"+8613800138000"},"amount_fen":5000}"#,
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(purchase.status(), StatusCode::OK);
+    let wrong = app
+        .get(
+            "/api/v1/members/lookup?phone=%2B8613800138000",
+            &[("authorization", &format!("Bearer {key}x"))],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("request") && logs.lines().count() > 10,
+        "the logs were captured: {} lines",
+        logs.lines().count()
+    );
+    let mut secrets = vec![
+        "13800138000".to_owned(),
+        "13911112222".to_owned(),
+        "13733334444".to_owned(),
+        code,
+        common::STAFF_PASSWORD.to_owned(),
+        "a wrong horse battery".to_owned(),
+        key.clone(),
+        key[key.len() - 12..].to_owned(),
+        "http-test-secret-key".to_owned(),
+    ];
+    secrets.extend(member.cookies.values().filter(|v| v.len() > 16).cloned());
+    secrets.extend(owner.cookies.values().filter(|v| v.len() > 16).cloned());
+    for secret in &secrets {
+        let line = logs.lines().find(|l| l.contains(secret.as_str()));
+        assert!(line.is_none(), "{secret} is in the log: {}", line.unwrap());
+    }
+}

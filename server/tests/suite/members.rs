@@ -473,7 +473,11 @@ async fn each_brand_has_an_installable_card() {
 
 #[tokio::test]
 async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
-    let app = spawn_app_with(&[("TABLECARD_PUBLIC_URL", "https://card.example.com")]).await;
+    let app = spawn_app_with(&[
+        ("TABLECARD_PUBLIC_URL", "https://card.example.com"),
+        ("TABLECARD_CODE_DELIVERY", "log"),
+    ])
+    .await;
     let mut phone = Browser::new(&app);
     phone
         .post_from(
