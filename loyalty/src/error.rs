@@ -109,10 +109,16 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invalid {
     Empty,
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
     Characters,
     Format,
+    /// Outside what the field allows; the text says what is allowed.
+    Range(&'static str),
 }
 
 impl fmt::Display for Invalid {
@@ -123,6 +129,7 @@ impl fmt::Display for Invalid {
             Invalid::TooLong { max } => write!(f, "must be at most {max} characters"),
             Invalid::Characters => f.write_str("contains characters that are not allowed"),
             Invalid::Format => f.write_str("is not in the expected format"),
+            Invalid::Range(allowed) => write!(f, "must be {allowed}"),
         }
     }
 }

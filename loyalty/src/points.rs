@@ -277,6 +277,13 @@ pub(crate) async fn lock_member(
 /// Records a paid bill: points at the member's tier (and any bonus day), a
 /// lot that expires by the brand's rule, and an upgrade if the bill reaches
 /// the next tier. An order id is recorded once per store.
+/// How far ahead a POS clock may be before its purchase is refused.
+pub const POS_CLOCK_SKEW_MS: i64 = 5 * 60_000;
+/// How old a purchase may be when it is first sent: a till that was offline
+/// for days catches up; a decade of history is an import, not a purchase
+/// (its points would be born expired and its visit would skew RFM).
+pub const BACKDATE_LIMIT_MS: i64 = 90 * 86_400_000;
+
 #[allow(clippy::too_many_arguments)]
 pub async fn record_purchase(
     conn: &mut AnyConnection,
@@ -292,8 +299,19 @@ pub async fn record_purchase(
         return Err(Error::invalid("amount_fen", crate::error::Invalid::Empty));
     }
     let now = clock.now_ms();
-    // A POS clock in the future is taken as now; the past is its business.
-    let occurred_at = occurred_at.unwrap_or(now).min(now);
+    let occurred_at = match occurred_at {
+        None => now,
+        Some(at) if at > now + POS_CLOCK_SKEW_MS || at < now - BACKDATE_LIMIT_MS => {
+            return Err(Error::invalid(
+                "occurred_at",
+                crate::error::Invalid::Range(
+                    "within the last 90 days and not more than 5 minutes in the future",
+                ),
+            ));
+        }
+        // A POS clock a little ahead is taken as now.
+        Some(at) => at.min(now),
+    };
     let (_, rank) = member_state(conn, brand.id, member).await?;
     let rules = rules::load(conn, brand).await?;
     let table = tiers::load(conn, brand.id).await?;

@@ -173,7 +173,9 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().br(true).gzip(true))
         // No form or POS request comes near this; anything larger is a 413
         // before any handler reads it.
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(middleware::from_fn(refuse_forms_that_are_not_text))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(explain_too_large))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; frame-ancestors 'self'; object-src 'none'; base-uri 'none'"),
@@ -208,6 +210,85 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The largest request body any form or POS call may send.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// A body over the limit is refused by the limit layer (declared size) or
+/// by whichever extractor reads past it (a body that keeps coming), each
+/// with a bare 413. The POS gets a problem document like every other
+/// refusal; a browser gets a page that says what happened.
+async fn explain_too_large(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE
+        || response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"))
+    {
+        return response;
+    }
+    if api {
+        return crate::api::Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is over {} KiB.", BODY_LIMIT / 1024),
+        )
+        .into_response();
+    }
+    let kib = BODY_LIMIT / 1024;
+    refusal_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "提交的内容太大",
+        &format!("每次最多 {kib} KB，请删减后返回重试。"),
+        &format!("What you sent is over {kib} KB. Please go back, shorten it and try again."),
+    )
+}
+
+/// A plain page for a request refused before any page could render it.
+fn refusal_page(status: StatusCode, title: &str, zh: &str, en: &str) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><body style=\"font-family:system-ui,sans-serif;margin:2rem\">\
+         <h1>{title}</h1><p>{zh}</p><p lang=\"en\">{en}</p></body></html>"
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
+/// A browser's form is always UTF-8; one that is not was made by hand, and
+/// the server functions would fail on it with a 500. It is refused here.
+async fn refuse_forms_that_are_not_text(req: Request, next: Next) -> Response {
+    let is_form = req.method() == axum::http::Method::POST
+        && req.headers().get(header::CONTENT_TYPE).is_some_and(|t| {
+            t.as_bytes()
+                .starts_with(b"application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    if std::str::from_utf8(&bytes).is_err() {
+        return refusal_page(
+            StatusCode::BAD_REQUEST,
+            "无法读取提交的内容",
+            "表单里有无法识别的字符，请返回重新填写。",
+            "The form held bytes that are not text. Please go back and fill it in again.",
+        );
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

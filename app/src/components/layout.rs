@@ -57,7 +57,7 @@ pub fn Page(
         <Html attr:lang=locale.as_str() />
         <Link rel="manifest" href=manifest />
         <Meta name="theme-color" content=color.clone() />
-        <Title text=title />
+        <Title text=escape_title(&title) />
         <div class=if embedded { "page embedded" } else { "page" } style=format!("--brand: {color}")>
             <header class="topbar">
                 {match brand.as_ref().and_then(|b| b.logo.clone()) {
@@ -74,4 +74,21 @@ pub fn Page(
             </footer>
         </div>
     }
+}
+
+/// leptos_meta 0.8 writes the `<title>` text into the page as it is, so a
+/// brand named `</title><script>…` would end the title and start a script.
+/// The title is only ever rendered on the server (no island changes it), so
+/// it is escaped here once.
+fn escape_title(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

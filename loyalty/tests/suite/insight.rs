@@ -33,8 +33,9 @@ db_test!(
             (d, 15, 50),
             (e, 5, 80), // before the 90-day window
         ];
-        clock.set_ms(T0 + 100 * DAY);
         for (i, (m, day, yuan)) in visits.iter().enumerate() {
+            // Each visit sent on its day (a POS may not backdate by months).
+            clock.set_ms(T0 + day * DAY);
             let mut tx = db.begin().await.unwrap();
             points::record_purchase(
                 &mut tx,
@@ -50,6 +51,7 @@ db_test!(
             .unwrap();
             tx.commit().await.unwrap();
         }
+        clock.set_ms(T0 + 100 * DAY);
 
         // Means over A–D: R = (5 + 2 + 70 + 85) / 4 = 40.5 days,
         // F = (3 + 1 + 3 + 1) / 4 = 2, M = (900 + 2000 + 300 + 50) / 4 = ¥812.50.

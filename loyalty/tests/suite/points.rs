@@ -151,6 +151,49 @@ db_test!(
 );
 
 db_test!(
+    async fn a_purchase_dated_far_ahead_or_long_ago_is_refused_and_a_little_ahead_is_now(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        let at = |order: &str, when: i64| {
+            let shop = &shop;
+            let order = order.to_owned();
+            async move {
+                let mut tx = shop.db.begin().await.unwrap();
+                let r = points::record_purchase(
+                    &mut tx,
+                    &shop.clock,
+                    &shop.brand,
+                    shop.store,
+                    m,
+                    &ExternalId::parse("order_id", &order).unwrap(),
+                    Fen::new(10_000).unwrap(),
+                    Some(when),
+                )
+                .await;
+                if r.is_ok() {
+                    tx.commit().await.unwrap();
+                }
+                r
+            }
+        };
+        for (order, when) in [("F", T0 + 3_600_000), ("Y", 253_402_300_799_000), ("P", T0 - 91 * DAY), ("Z", 0)] {
+            assert!(
+                matches!(at(order, when).await, Err(Error::Invalid { field: "occurred_at", .. })),
+                "{order}"
+            );
+        }
+        at("SKEW", T0 + 60_000).await.unwrap();
+        at("LATE", T0 - 89 * DAY).await.unwrap();
+        let (skewed,): (i64,) = sqlx::query_as("SELECT occurred_at FROM purchases WHERE order_id = 'SKEW'")
+            .fetch_one(shop.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(skewed, T0, "a POS a minute ahead is taken as now");
+        assert_eq!(shop.balance(m).await, 200);
+    }
+);
+
+db_test!(
     async fn an_order_id_is_recorded_once_per_store(db) {
         let shop = Shop::open(db).await;
         let m = shop.member("13800138000").await;

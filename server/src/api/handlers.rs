@@ -251,7 +251,8 @@ pub struct PurchaseRequest {
     pub member: MemberField,
     /// Paid amount in fen.
     pub amount_fen: i64,
-    /// RFC 3339; defaults to now.
+    /// RFC 3339; defaults to now. Within the last 90 days and at most 5
+    /// minutes ahead (a clock slightly ahead counts as now); else 400.
     pub occurred_at: Option<String>,
 }
 

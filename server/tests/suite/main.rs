@@ -14,6 +14,7 @@ mod cli;
 mod coupons;
 mod crash;
 mod feedback;
+mod hostile;
 mod http;
 mod limits;
 mod members;

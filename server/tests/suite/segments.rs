@@ -65,15 +65,16 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     .enumerate()
     {
         let mut tx = db.begin().await.unwrap();
+        // Each purchase sent on its day (a POS may not backdate by months).
         loyalty::points::record_purchase(
             &mut tx,
-            &loyalty::SystemClock,
+            &loyalty::FixedClock::at(now - days_ago * DAY),
             &demo,
             store,
             loyalty::members::MemberId(member),
             &ExternalId::parse("order_id", &format!("S-{i}")).unwrap(),
             Fen::new(yuan * 100).unwrap(),
-            Some(now - days_ago * DAY),
+            None,
         )
         .await
         .unwrap();
