@@ -18,12 +18,13 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 SERVER := target/release/tablecard
 RUN_ENV := LEPTOS_SITE_ROOT=target/site
 
-.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench bench-insight
+.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench bench-insight crash-test
 
 help:
 	@echo "make run    build and serve the demo portal on http://127.0.0.1:3000"
 	@echo "make test   run every check and test"
 	@echo "make bench  measure the phone, the server, growth and scale-out (not part of make test)"
+	@echo "make crash-test  SIGKILL the server 25 times under mixed traffic, SQLite and PostgreSQL"
 
 ## ---- what both commands need ------------------------------------------------
 
@@ -90,6 +91,15 @@ bench: deps chromium
 	  pg=$${TABLECARD_BENCH_POSTGRES_URL:-$${TABLECARD_TEST_POSTGRES_URL:-$$(scripts/postgres-up)}}; \
 	  TABLECARD_BENCH_POSTGRES_URL=$$pg target/release/tablecard-bench; \
 	  echo "make bench took $$(( $$(date +%s) - start )) s, builds included"
+
+# The long crash test: the server is SIGKILLed 25 times (CRASH_ROUNDS) under
+# mixed traffic on SQLite and on PostgreSQL (TABLECARD_TEST_POSTGRES_URL, else
+# the local one scripts/postgres-up starts). make test runs 3 of each.
+CRASH_ROUNDS ?= 25
+crash-test: deps
+	@pg=$${TABLECARD_TEST_POSTGRES_URL:-$$(scripts/postgres-up)}; \
+	  TABLECARD_TEST_POSTGRES_URL=$$pg TABLECARD_CRASH_ROUNDS=$(CRASH_ROUNDS) \
+	  cargo test --features app/ssr -p server --test suite -- crash:: --nocapture
 
 # RFM segments and churn on 100,000 members and 2,000,000 purchases (SQLite).
 bench-insight:

@@ -1,8 +1,17 @@
-//! Crash safety of purchases: a POS keeps sending purchases while the server
-//! is killed with SIGKILL several times. Every purchase the server
-//! acknowledged must be there after a restart, retries of the unacknowledged
-//! ones (same Idempotency-Key) must each credit exactly once, and every
-//! member's balance must equal the sum of their ledger rows.
+//! Crash safety: a POS and members keep the real server busy with mixed
+//! traffic (purchases, refunds, coupon redemptions, points paid at the till,
+//! points exchanged for coupons) while it is killed with SIGKILL at random
+//! moments, several times, on SQLite and on PostgreSQL. Unanswered requests
+//! are retried with their Idempotency-Key (or the form's nonce), as a POS
+//! and a phone would. Afterwards:
+//!
+//! - every write the server acknowledged is there, as acknowledged;
+//! - every operation is recorded once, however often it was retried;
+//! - every balance equals the sum of its ledger, and none is negative;
+//! - no coupon is redeemed twice, and limited stock is never oversold.
+//!
+//! `TABLECARD_CRASH_ROUNDS` sets the kills per database (3 here, in
+//! `make test`; `make crash-test` runs 25).
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -10,9 +19,98 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use loyalty::brands::{self, BrandSlug};
+use loyalty::coupons::{self, NewTemplate, Rule, Source};
 use loyalty::members::{self, Consent};
 use loyalty::phone::Phone;
+use loyalty::sessions::{self, SessionPolicy};
 use loyalty::{Db, SystemClock};
+use serde_json::{json, Value};
+
+const WORKERS: usize = 6;
+const MEMBERS: usize = 8;
+const EXCHANGE_STOCK: i64 = 25;
+
+/// A database for one run: a temporary SQLite file, or a fresh schema.
+struct Target {
+    name: &'static str,
+    url: String,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl Target {
+    fn sqlite() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/crash.db", dir.path().display());
+        Target {
+            name: "SQLite",
+            url,
+            dir,
+            pg: None,
+        }
+    }
+
+    async fn postgres() -> Option<Target> {
+        let base = match std::env::var(loyalty::testing::POSTGRES_URL_VAR) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "the PostgreSQL crash test is required in CI"
+                );
+                return None;
+            }
+        };
+        let schema = format!("crash_{:016x}", rand_seed());
+        let admin = Db::connect(&base).await.unwrap();
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(admin.pool())
+            .await
+            .unwrap();
+        admin.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Some(Target {
+            name: "PostgreSQL",
+            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+            dir: tempfile::tempdir().unwrap(),
+            pg: Some((base, schema)),
+        })
+    }
+
+    async fn drop_schema(&self) {
+        if let Some((base, schema)) = &self.pg {
+            let admin = Db::connect(base).await.unwrap();
+            sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(admin.pool())
+                .await
+                .unwrap();
+            admin.close().await;
+        }
+    }
+}
+
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        ^ (std::process::id() as u64) << 32
+}
+
+/// xorshift64*: the test's only randomness, from a seed it prints.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -22,25 +120,31 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(dir: &std::path::Path, url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tablecard"))
-        .arg("serve")
-        .current_dir(dir)
-        .env("DATABASE_URL", url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+fn tablecard(target: &Target) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tablecard"));
+    c.current_dir(target.dir.path())
+        .env("DATABASE_URL", &target.url)
         .env(
             "TABLECARD_SECRET_KEY",
             "crash-test-secret-key-long-enough-0123456789",
         )
         .env("TABLECARD_API_RATE_PER_MINUTE", "100000")
         .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
+        .stdout(Stdio::null());
+    c
+}
+
+fn start(target: &Target, port: u16) -> Child {
+    tablecard(target)
+        .arg("serve")
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", target.dir.path())
         .spawn()
         .unwrap()
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
             if r.status().is_success() {
@@ -52,236 +156,558 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("the server did not come back");
 }
 
-#[derive(Clone)]
-struct Sent {
-    member_no: String,
-    body: String,
+#[derive(Clone, Debug)]
+enum Op {
+    Purchase {
+        order: String,
+        member: String,
+        fen: i64,
+    },
+    Refund {
+        order: String,
+        refund: String,
+        fen: i64,
+    },
+    Redeem {
+        code: String,
+        order: String,
+    },
+    Points {
+        member: String,
+        order: String,
+        points: i64,
+    },
+    Exchange {
+        member: usize,
+        nonce: String,
+    },
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_purchases_survive_sigkill_and_retries_credit_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/crash.db", dir.path().display());
-    let seed = Command::new(env!("CARGO_BIN_EXE_tablecard"))
-        .args(["demo"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(seed.status.success());
-    let key_out = Command::new(env!("CARGO_BIN_EXE_tablecard"))
-        .args([
-            "create-api-key",
-            "--brand",
-            "demo",
-            "--store",
-            "SH01",
-            "--quiet",
-        ])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    let key = String::from_utf8(key_out.stdout).unwrap().trim().to_owned();
+#[derive(Clone, Debug)]
+enum Outcome {
+    Done(Value),
+    Refused(String),
+}
 
-    let member_nos: Vec<String> = {
-        let db = Db::connect(&url).await.unwrap();
-        let brand = brands::find_by_slug(&db, &BrandSlug::parse("demo").unwrap())
-            .await
-            .unwrap();
-        let mut tx = db.begin().await.unwrap();
-        let mut nos = Vec::new();
-        for i in 0..5 {
-            let phone = Phone::parse("86", &format!("1380013800{i}")).unwrap();
-            let consent = Consent {
-                terms_accepted: true,
-                marketing: false,
-            };
-            let (m, _) = members::join(&mut tx, &SystemClock, &brand, &phone, consent)
-                .await
-                .unwrap();
-            nos.push(m.member_no.as_str().to_owned());
-        }
-        tx.commit().await.unwrap();
-        db.close().await;
-        nos
-    };
+/// What the clients know: every request sent, and the answers they got.
+#[derive(Default)]
+struct Books {
+    sent: BTreeMap<String, Op>,
+    answered: BTreeMap<String, Outcome>,
+    purchases: Vec<(String, i64)>,
+}
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let sent: Arc<Mutex<BTreeMap<String, Sent>>> = Arc::default();
-    let acked: Arc<Mutex<BTreeMap<String, i64>>> = Arc::default();
-    let mut counter = 0u64;
+#[derive(Clone)]
+struct World {
+    client: reqwest::Client,
+    base: String,
+    key: String,
+    /// Each member's number and session token.
+    members: Arc<Vec<(String, String)>>,
+    cookie: String,
+    exchange_template: String,
+    books: Arc<Mutex<Books>>,
+}
 
-    for round in 0..3 {
-        let mut server = start(dir.path(), &url, port);
-        wait_ready(&client, &base).await;
-        // A POS retries what was never acknowledged, with the same key.
-        let pending: Vec<(String, Sent)> = {
-            let s = sent.lock().unwrap();
-            let a = acked.lock().unwrap();
-            s.iter()
-                .filter(|(k, _)| !a.contains_key(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
+impl World {
+    /// Sends one request. Err: the server is gone; Ok(None): another copy of
+    /// it is still running (a claim left by the crash), to retry later.
+    async fn send(&self, key: &str, op: &Op) -> Result<Option<Outcome>, ()> {
+        let api = |path: &str, body: Value| {
+            self.client
+                .post(format!("{}/api/v1{path}", self.base))
+                .bearer_auth(&self.key)
+                .header("idempotency-key", key)
+                .json(&body)
         };
-        let mut tasks = Vec::new();
-        for worker in 0..6 {
-            let (client, base, key, sent, acked) = (
-                client.clone(),
-                base.clone(),
-                key.clone(),
-                sent.clone(),
-                acked.clone(),
-            );
-            let mut jobs: Vec<(String, Sent)> =
-                pending.iter().skip(worker).step_by(6).cloned().collect();
-            for n in 0..200 {
-                counter += 1;
-                let order = format!("R{round}-W{worker}-{n}-{counter}");
-                let member_no = member_nos[(n + worker) % member_nos.len()].clone();
-                let body = serde_json::json!({"order_id": order, "member": member_no, "amount_fen": 1_000 + n as i64}).to_string();
-                jobs.push((order, Sent { member_no, body }));
+        let request = match op {
+            Op::Purchase { order, member, fen } => api(
+                "/purchases",
+                json!({"order_id": order, "member": member, "amount_fen": fen}),
+            ),
+            Op::Refund { order, refund, fen } => api(
+                &format!("/purchases/{order}/refunds"),
+                json!({"refund_id": refund, "amount_fen": fen}),
+            ),
+            Op::Redeem { code, order } => api(
+                "/coupons/redeem",
+                json!({"code": code, "order_id": order, "amount_fen": 8_000}),
+            ),
+            Op::Points {
+                member,
+                order,
+                points,
+            } => api(
+                "/points/redeem",
+                json!({"member": member, "order_id": order, "points": points, "amount_fen": 50_000}),
+            ),
+            Op::Exchange { member, nonce } => {
+                let template = &self.exchange_template;
+                let token = &self.members[*member].1;
+                self.client
+                    .post(format!("{}/fn/take_coupon", self.base))
+                    .header("origin", &self.base)
+                    .header("cookie", format!("{}={token}", self.cookie))
+                    .form(&[("slug", "demo"), ("template", template), ("nonce", nonce)])
             }
-            tasks.push(tokio::spawn(async move {
-                for (order, job) in jobs {
-                    sent.lock().unwrap().insert(order.clone(), job.clone());
-                    let r = client
-                        .post(format!("{base}/api/v1/purchases"))
-                        .bearer_auth(&key)
-                        .header("idempotency-key", &order)
-                        .header("content-type", "application/json")
-                        .body(job.body.clone())
-                        .send()
-                        .await;
-                    match r {
-                        Ok(r) if r.status().is_success() => {
-                            let v: serde_json::Value = r.json().await.unwrap();
-                            acked
-                                .lock()
-                                .unwrap()
-                                .insert(order, v["points_earned"].as_i64().unwrap());
-                        }
-                        Ok(r) if r.status() == 409 => {} // still in progress after a crash: retried later
-                        Ok(r) => panic!("unexpected answer {}", r.status()),
-                        Err(_) => return, // the server is gone
-                    }
-                }
+        };
+        let response = request.send().await.map_err(|_| ())?;
+        let status = response.status();
+        if let Op::Exchange { .. } = op {
+            let to = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if status.is_server_error() || response.bytes().await.is_err() {
+                return Err(());
+            }
+            assert_eq!(status, 303, "an exchange answers with a redirect");
+            return Ok(Some(if to.contains("taken=exchange") {
+                let code = to.split("/coupons/").nth(1).unwrap().split('?').next();
+                Outcome::Done(json!({"code": code}))
+            } else {
+                assert!(to.contains("error="), "{to}");
+                Outcome::Refused(to)
             }));
         }
-        // Kill it mid-load.
-        tokio::time::sleep(Duration::from_millis(1_000 + 500 * round as u64)).await;
+        let body: Value = match response.json().await {
+            Ok(v) => v,
+            Err(_) => return Err(()),
+        };
+        if status.is_success() {
+            return Ok(Some(Outcome::Done(body)));
+        }
+        let code = body["code"].as_str().unwrap_or_default().to_owned();
+        if code == "request_in_progress" {
+            return Ok(None);
+        }
+        assert!(
+            status.is_client_error(),
+            "{op:?}: {status} {body} (a crash must never show as a server error)"
+        );
+        Ok(Some(Outcome::Refused(code)))
+    }
+
+    /// Sends until the server goes away; then returns.
+    async fn work(
+        self,
+        mut jobs: Vec<(String, Op)>,
+        mut rng: Rng,
+        codes: Arc<Vec<String>>,
+        id: usize,
+    ) {
+        let mut n = 0;
+        loop {
+            let (key, op) = match jobs.pop() {
+                Some(job) => job,
+                None => {
+                    n += 1;
+                    let tag = format!("{id}-{n}-{}", rng.next() % 1_000_000_000);
+                    let member = self.members_no(rng.below(MEMBERS as u64) as usize);
+                    let roll = rng.below(100);
+                    let op = if roll < 40 {
+                        Op::Purchase {
+                            order: format!("P{tag}"),
+                            member,
+                            fen: 1_000 + rng.below(50_000) as i64,
+                        }
+                    } else if roll < 55 {
+                        let done = self.books.lock().unwrap().purchases.clone();
+                        if done.is_empty() {
+                            continue;
+                        }
+                        let (order, fen) = done[rng.below(done.len() as u64) as usize].clone();
+                        Op::Refund {
+                            order,
+                            refund: format!("R{tag}"),
+                            fen: (fen / 10).max(1),
+                        }
+                    } else if roll < 75 {
+                        // Codes are shared between workers, so two may race
+                        // for one coupon with different keys.
+                        Op::Redeem {
+                            code: codes[rng.below(codes.len() as u64) as usize].clone(),
+                            order: format!("C{tag}"),
+                        }
+                    } else if roll < 90 {
+                        Op::Points {
+                            member,
+                            order: format!("X{tag}"),
+                            points: 1 + rng.below(30) as i64,
+                        }
+                    } else {
+                        Op::Exchange {
+                            member: rng.below(MEMBERS as u64) as usize,
+                            nonce: format!("N{}", tag.replace('-', "x")),
+                        }
+                    };
+                    (format!("k{tag}"), op)
+                }
+            };
+            self.books
+                .lock()
+                .unwrap()
+                .sent
+                .insert(key.clone(), op.clone());
+            match self.send(&key, &op).await {
+                Err(()) => return,
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    let mut books = self.books.lock().unwrap();
+                    if let (Op::Purchase { order, fen, .. }, Outcome::Done(_)) = (&op, &outcome) {
+                        books.purchases.push((order.clone(), *fen));
+                    }
+                    books.answered.insert(key, outcome);
+                }
+            }
+        }
+    }
+
+    fn members_no(&self, i: usize) -> String {
+        self.members[i].0.clone()
+    }
+
+    fn unanswered(&self) -> Vec<(String, Op)> {
+        let books = self.books.lock().unwrap();
+        books
+            .sent
+            .iter()
+            .filter(|(k, _)| !books.answered.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// The demo brand, eight members with sessions, thirty coupons each, and a
+/// coupon to buy with points of which only 25 exist.
+async fn prepare(target: &Target) -> (String, Vec<(String, String)>, String, String, Vec<String>) {
+    let seed = tablecard(target).arg("demo").output().unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    let db = Db::connect(&target.url).await.unwrap();
+    let clock = SystemClock;
+    let brand = brands::find_by_slug(&db, &BrandSlug::parse("demo").unwrap())
+        .await
+        .unwrap();
+    let store = loyalty::stores::list(&db, brand.id).await.unwrap()[0].id;
+    let mut tx = db.begin().await.unwrap();
+    let key = loyalty::api_keys::create(&mut tx, &clock, brand.id, store, "crash POS")
+        .await
+        .unwrap()
+        .key;
+    let voucher = coupons::create_template(
+        &mut tx,
+        &clock,
+        brand.id,
+        &NewTemplate {
+            per_member_limit: None,
+            ..NewTemplate::new(Rule::voucher(500))
+        },
+    )
+    .await
+    .unwrap();
+    let exchange = coupons::create_template(
+        &mut tx,
+        &clock,
+        brand.id,
+        &NewTemplate {
+            per_member_limit: None,
+            stock_total: Some(EXCHANGE_STOCK),
+            points_price: Some(10),
+            claimable: true,
+            ..NewTemplate::new(Rule::voucher(300))
+        },
+    )
+    .await
+    .unwrap();
+    let mut members = Vec::new();
+    let mut codes = Vec::new();
+    for i in 0..MEMBERS {
+        let phone = Phone::parse("86", &format!("1390000000{i}")).unwrap();
+        let consent = Consent {
+            terms_accepted: true,
+            marketing: false,
+        };
+        let (m, _) = members::join(&mut tx, &clock, &brand, &phone, consent)
+            .await
+            .unwrap();
+        let token = sessions::start(&mut tx, &clock, &SessionPolicy::default(), brand.id, m.id)
+            .await
+            .unwrap();
+        for _ in 0..30 {
+            let issued =
+                coupons::issue(&mut tx, &clock, &brand, m.id, voucher, Source::Staff, None)
+                    .await
+                    .unwrap();
+            codes.push(issued.coupon.code.as_str().to_owned());
+        }
+        members.push((m.member_no.as_str().to_owned(), token.as_str().to_owned()));
+    }
+    tx.commit().await.unwrap();
+    db.close().await;
+    (
+        key,
+        members,
+        format!("tc_m{}", brand.id.0),
+        exchange.0.to_string(),
+        codes,
+    )
+}
+
+async fn crash_run(target: Target) {
+    let rounds: usize = std::env::var("TABLECARD_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let seed = rand_seed();
+    eprintln!("crash test on {}: {rounds} kills, seed {seed}", target.name);
+    let mut rng = Rng(seed | 1);
+    let (key, members, cookie, exchange_template, codes) = prepare(&target).await;
+    let codes = Arc::new(codes);
+    let port = free_port();
+    let world = World {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+        key,
+        members: Arc::new(members),
+        cookie,
+        exchange_template,
+        books: Arc::default(),
+    };
+
+    let mut mid_flight = 0;
+    for round in 0..rounds {
+        let mut server = start(&target, port);
+        wait_ready(&world.client, &world.base).await;
+        let pending = world.unanswered();
+        let mut tasks = Vec::new();
+        for w in 0..WORKERS {
+            let jobs: Vec<_> = pending.iter().skip(w).step_by(WORKERS).cloned().collect();
+            let worker = world
+                .clone()
+                .work(jobs, Rng(rng.next() | 1), codes.clone(), w);
+            tasks.push(tokio::spawn(worker));
+        }
+        // SIGKILL at a random moment under load.
+        let after = 300 + rng.below(1_200);
+        tokio::time::sleep(Duration::from_millis(after)).await;
         server.kill().unwrap();
         server.wait().unwrap();
         for t in tasks {
             t.await.unwrap();
         }
-        let unanswered = sent.lock().unwrap().len() - acked.lock().unwrap().len();
-        eprintln!(
-            "crash round {round}: {} sent, {} acknowledged, {unanswered} unanswered at the kill",
-            sent.lock().unwrap().len(),
-            acked.lock().unwrap().len()
-        );
-        assert!(
-            unanswered > 0,
-            "round {round}: the kill must land while requests are in flight"
-        );
-    }
-
-    // A last run with no crash: every request sent so far is retried until
-    // it is acknowledged (an abandoned claim is taken over after its grace period).
-    let mut server = start(dir.path(), &url, port);
-    wait_ready(&client, &base).await;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let pending: Vec<(String, Sent)> = {
-            let s = sent.lock().unwrap();
-            let a = acked.lock().unwrap();
-            s.iter()
-                .filter(|(k, _)| !a.contains_key(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
+        let open = world.unanswered().len();
+        let (sent, answered) = {
+            let b = world.books.lock().unwrap();
+            (b.sent.len(), b.answered.len())
         };
+        eprintln!(
+            "{} round {round}: killed after {after} ms; {sent} sent, {answered} answered, {open} in flight",
+            target.name
+        );
+        if open > 0 {
+            mid_flight += 1;
+        }
+    }
+    assert!(
+        mid_flight > 0,
+        "no kill landed while requests were in flight: the test proved nothing"
+    );
+
+    // The last run: no crash. Everything unanswered is retried until it is
+    // answered (a claim abandoned by a crash is taken over after its grace).
+    let mut server = start(&target, port);
+    wait_ready(&world.client, &world.base).await;
+    let deadline = Instant::now()
+        + Duration::from_millis(loyalty::idempotency::ABANDONED_AFTER_MS as u64 + 60_000);
+    loop {
+        let pending = world.unanswered();
         if pending.is_empty() {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "{} requests never acknowledged",
+            "{} requests never answered",
             pending.len()
         );
-        for (order, job) in pending {
-            let r = client
-                .post(format!("{base}/api/v1/purchases"))
-                .bearer_auth(&key)
-                .header("idempotency-key", &order)
-                .header("content-type", "application/json")
-                .body(job.body.clone())
-                .send()
-                .await
-                .unwrap();
-            if r.status().is_success() {
-                let v: serde_json::Value = r.json().await.unwrap();
-                acked
-                    .lock()
-                    .unwrap()
-                    .insert(order, v["points_earned"].as_i64().unwrap());
-            } else {
-                assert_eq!(
-                    r.status(),
-                    409,
-                    "only an abandoned claim may hold a retry back"
-                );
+        for (key, op) in pending {
+            if let Some(outcome) = world.send(&key, &op).await.expect("the server is up") {
+                world.books.lock().unwrap().answered.insert(key, outcome);
             }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // A retry of what was answered gets the same answer, and changes nothing.
+    let done: Vec<(String, Op, Value)> = {
+        let b = world.books.lock().unwrap();
+        b.answered
+            .iter()
+            .filter_map(|(k, o)| match o {
+                Outcome::Done(v) => Some((k.clone(), b.sent[k].clone(), v.clone())),
+                Outcome::Refused(_) => None,
+            })
+            .take(40)
+            .collect()
+    };
+    for (key, op, first) in &done {
+        match world.send(key, op).await.unwrap() {
+            Some(Outcome::Done(again)) => assert_eq!(&again, first, "{op:?}"),
+            other => panic!("{op:?} was {first}, a retry got {other:?}"),
+        }
+    }
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let db = Db::connect(&url).await.unwrap();
-    let acked = acked.lock().unwrap().clone();
-    let sent = sent.lock().unwrap().clone();
-    let recorded: Vec<(String, i64)> =
-        sqlx::query_as("SELECT order_id, points_earned FROM purchases")
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
-    let recorded: BTreeMap<String, i64> = recorded.into_iter().collect();
-    assert_eq!(
-        recorded.len(),
-        sent.len(),
-        "each purchase recorded exactly once"
-    );
-    for (order, points) in &acked {
-        assert_eq!(
-            recorded.get(order),
-            Some(points),
-            "acknowledged {order} is there, as acknowledged"
+    verify(&target, &world).await;
+    target.drop_schema().await;
+}
+
+async fn verify(target: &Target, world: &World) {
+    let db = Db::connect(&target.url).await.unwrap();
+    let pool = db.pool();
+    let (sent, answered) = {
+        let b = world.books.lock().unwrap();
+        (b.sent.clone(), b.answered.clone())
+    };
+    let mut done: BTreeMap<&str, usize> = BTreeMap::new();
+    for (key, outcome) in &answered {
+        let Outcome::Done(answer) = outcome else {
+            continue;
+        };
+        let op = &sent[key];
+        let (kind, found): (&str, bool) = match op {
+            Op::Purchase { order, .. } => {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT points_earned FROM purchases WHERE order_id = $1")
+                        .bind(order)
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                (
+                    "purchase",
+                    row.map(|r| r.0) == answer["points_earned"].as_i64(),
+                )
+            }
+            Op::Refund { refund, .. } => {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT amount_fen FROM refunds WHERE refund_id = $1")
+                        .bind(refund)
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                ("refund", row.is_some())
+            }
+            Op::Redeem { .. } => {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT status FROM coupon_redemptions WHERE id = $1")
+                        .bind(answer["redemption_id"].as_i64().unwrap())
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                ("redemption", row.is_some_and(|r| r.0 == "active"))
+            }
+            Op::Points { .. } => {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT points FROM point_redemptions WHERE id = $1")
+                        .bind(answer["redemption_id"].as_i64().unwrap())
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                ("points", row.is_some())
+            }
+            Op::Exchange { .. } => {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT source FROM coupons WHERE code = $1")
+                        .bind(answer["code"].as_str().unwrap())
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                ("exchange", row.is_some_and(|r| r.0 == "exchange"))
+            }
+        };
+        assert!(
+            found,
+            "acknowledged {op:?} → {answer} is not in the database"
         );
+        *done.entry(kind).or_default() += 1;
     }
+    // Recorded once each: as many rows as acknowledged operations.
+    for (kind, sql) in [
+        ("purchase", "SELECT COUNT(*) FROM purchases"),
+        ("refund", "SELECT COUNT(*) FROM refunds"),
+        ("redemption", "SELECT COUNT(*) FROM coupon_redemptions"),
+        ("points", "SELECT COUNT(*) FROM point_redemptions"),
+        (
+            "exchange",
+            "SELECT COUNT(*) FROM coupons WHERE source = 'exchange'",
+        ),
+    ] {
+        let (rows,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+        let acked = done.get(kind).copied().unwrap_or(0) as i64;
+        assert_eq!(rows, acked, "{}: {kind} rows vs acknowledged", target.name);
+    }
+    assert!(
+        done.get("purchase").copied().unwrap_or(0) > 50,
+        "too little traffic to prove anything: {done:?}"
+    );
     assert!(
         loyalty::points::audit(&db).await.unwrap().is_empty(),
         "balance == sum(ledger) for everyone"
     );
-    let per_member: Vec<(String, i64)> =
-        sqlx::query_as("SELECT member_no, points_balance FROM members")
-            .fetch_all(db.pool())
+    let (negative,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM members WHERE points_balance < 0")
+            .fetch_one(pool)
             .await
             .unwrap();
-    for (no, balance) in per_member {
-        let expected: i64 = sent
-            .iter()
-            .filter(|(_, s)| s.member_no == no)
-            .map(|(o, _)| recorded[o])
-            .sum();
-        assert_eq!(balance, expected, "member {no}");
+    assert_eq!(negative, 0, "no balance below zero");
+    let twice: Vec<(i64,)> = sqlx::query_as(
+        "SELECT coupon_id FROM coupon_redemptions WHERE status = 'active' \
+         GROUP BY coupon_id HAVING COUNT(*) > 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(twice.is_empty(), "coupons redeemed twice: {twice:?}");
+    let (exchanged,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE source = 'exchange'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(
+        exchanged <= EXCHANGE_STOCK,
+        "{exchanged} sold of {EXCHANGE_STOCK}"
+    );
+    let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
+    for outcome in answered.values() {
+        if let Outcome::Refused(why) = outcome {
+            let why = why.rsplit("error=").next().unwrap_or(why);
+            *refused.entry(why).or_default() += 1;
+        }
     }
+    eprintln!(
+        "{}: acknowledged {done:?}; refused {refused:?}; every invariant holds",
+        target.name
+    );
     db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_mixed_traffic_loses_and_repeats_nothing_on_sqlite() {
+    crash_run(Target::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_mixed_traffic_loses_and_repeats_nothing_on_postgres() {
+    if let Some(target) = Target::postgres().await {
+        crash_run(target).await;
+    }
 }
