@@ -87,6 +87,18 @@ pub async fn find_brand(db: &Db, slug: &str) -> Result<Option<Brand>, ServerFnEr
 /// Logs the detail; the browser only learns that something failed.
 pub fn internal(e: loyalty::Error) -> ServerFnError {
     tracing::error!(error = %e, code = e.code(), "request failed");
+    if e.is_unavailable() {
+        // Down, restarting or out of disk: nothing was changed, and the
+        // same request may work in a moment.
+        set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("5"),
+            );
+        }
+        return ServerFnError::new("service_unavailable");
+    }
     ServerFnError::new(e.code())
 }
 

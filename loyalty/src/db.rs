@@ -10,6 +10,15 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// The newest schema version this program's SQLite migrations reach.
+pub fn latest_sqlite_migration() -> i64 {
+    SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Applied to every new SQLite connection: durability first (a purchase that
@@ -158,6 +167,9 @@ impl Db {
             Backend::Postgres => options.url.clone(),
         };
         let search_path = options.search_path.clone();
+        // A read-only file (`mode=ro`: a backup being checked) cannot be
+        // switched to WAL; it only needs to wait for locks.
+        let read_only = options.url.contains("mode=ro");
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -165,6 +177,10 @@ impl Db {
                 let search_path = search_path.clone();
                 Box::pin(async move {
                     match backend {
+                        Backend::Sqlite if read_only => {
+                            conn.execute(sqlx::raw_sql("PRAGMA busy_timeout = 5000;"))
+                                .await?;
+                        }
                         Backend::Sqlite => {
                             conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
                         }

@@ -103,6 +103,9 @@ pub enum Error {
     PasswordHash,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A backup or restore could not be made; the text says why.
+    #[error("{0}")]
+    Backup(String),
 }
 
 /// Why an input was refused; the edges turn these into sentences.
@@ -186,6 +189,7 @@ impl Error {
             | Error::LedgerConflict
             | Error::CouponCodeExhausted
             | Error::Database(_) => "internal_error",
+            Error::Backup(_) => "backup_failed",
         }
     }
 
@@ -203,6 +207,37 @@ impl Error {
                 | Error::FeedbackNotFound
                 | Error::AutomationNotFound
         )
+    }
+
+    /// The database cannot be reached or written just now (down,
+    /// restarting, out of disk, busy past its timeout). Nothing was changed
+    /// and the same request may succeed later: a 503, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        let Error::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                match code.parse::<i64>() {
+                    // SQLite's primary result codes (the low byte of an
+                    // extended one): BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+                    Ok(n) => matches!(n & 0xff, 5 | 6 | 10 | 13 | 14),
+                    // PostgreSQL's SQLSTATE: connection exceptions,
+                    // insufficient resources (disk full), shutting down.
+                    Err(_) => {
+                        code.starts_with("08")
+                            || code.starts_with("53")
+                            || ["57P01", "57P02", "57P03"].contains(&code.as_ref())
+                    }
+                }
+            }
+            _ => false,
+        }
     }
 
     pub fn invalid(field: &'static str, reason: Invalid) -> Self {

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod automation;
+pub mod backup;
 pub mod brand_setup;
 pub mod brands;
 pub mod checkin;

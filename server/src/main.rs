@@ -59,6 +59,18 @@ enum Command {
         #[arg(long)]
         login: String,
     },
+    /// Copy the SQLite database to FILE while the server runs (a consistent
+    /// snapshot), and check the copy. For PostgreSQL it explains pg_dump.
+    Backup {
+        /// Where to write the backup; an existing file is never overwritten.
+        file: PathBuf,
+    },
+    /// Put a backup in the place of the SQLite database (stop the server
+    /// first). The database it replaces is kept beside it.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
     /// Create an API key for a store's POS and print it (once: only its hash is kept).
     CreateApiKey {
         /// The brand's URL name.
@@ -113,6 +125,8 @@ fn main() -> ExitCode {
                 quiet,
             } => create_api_key(&config, &brand, &store, &name, quiet).await,
             Command::UnlockStaff { login } => unlock_staff(&config, &login).await,
+            Command::Backup { file } => backup(&config, &file).await,
+            Command::Restore { file } => restore(&config, &file).await,
         }
     });
     match result {
@@ -252,6 +266,60 @@ async fn serve(config: &Config) -> CliResult {
     .with_graceful_shutdown(http::shutdown_signal());
     server.await.map_err(|e| format!("server error: {e}"))?;
     db.close().await;
+    Ok(())
+}
+
+fn describe(s: &loyalty::backup::Summary) -> String {
+    format!(
+        "{} ({:.1} MB): {} brands, {} members, {} ledger rows, schema {}; integrity and balances checked",
+        s.path.display(),
+        s.bytes as f64 / 1_048_576.0,
+        s.brands,
+        s.members,
+        s.ledger_rows,
+        s.schema_version
+    )
+}
+
+async fn backup(config: &Config, file: &Path) -> CliResult {
+    if loyalty::db::backend_of(&config.database_url).ok() == Some(loyalty::Backend::Postgres) {
+        return Err(loyalty::backup::POSTGRES_GUIDANCE.to_owned());
+    }
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let summary = loyalty::backup::backup(&db, file)
+        .await
+        .map_err(|e| e.to_string());
+    db.close().await;
+    println!("Backed up to {}", describe(&summary?));
+    Ok(())
+}
+
+async fn restore(config: &Config, file: &Path) -> CliResult {
+    let Some(target) = loyalty::backup::sqlite_path(&config.database_url) else {
+        return Err(loyalty::backup::POSTGRES_GUIDANCE.to_owned());
+    };
+    // The file is replaced under a running server's feet otherwise.
+    if std::net::TcpStream::connect_timeout(
+        &config.site_addr,
+        std::time::Duration::from_millis(300),
+    )
+    .is_ok()
+    {
+        return Err(format!(
+            "something is serving on {}: stop the Tablecard server before restoring",
+            config.site_addr
+        ));
+    }
+    let now = loyalty::Clock::now_ms(&SystemClock) / 1000;
+    let (summary, kept) = loyalty::backup::restore(file, &target, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Restored {}", describe(&summary));
+    if let Some(kept) = kept {
+        println!("The database it replaced is kept as {}", kept.display());
+    }
     Ok(())
 }
 

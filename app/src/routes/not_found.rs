@@ -22,11 +22,25 @@ pub fn NotFound() -> impl IntoView {
 #[component]
 pub fn ServerError() -> impl IntoView {
     let locale = page_locale(Locale::default());
+    // A loader that found the database down has already said 503.
+    #[cfg(feature = "ssr")]
+    let unavailable = use_context::<leptos_axum::ResponseOptions>().is_some_and(|r| {
+        r.0.read()
+            .map(|p| p.status == Some(http::StatusCode::SERVICE_UNAVAILABLE))
+            .unwrap_or(false)
+    });
+    #[cfg(not(feature = "ssr"))]
+    let unavailable = false;
+    let (status, body) = if unavailable {
+        (503, td_string!(locale, error_unavailable_body).to_string())
+    } else {
+        (500, td_string!(locale, error_body).to_string())
+    };
     view! {
         <Problem
-            status=500
+            status=status
             title=td_string!(locale, error_title).to_string()
-            body=td_string!(locale, error_body).to_string()
+            body=body
             home=td_string!(locale, not_found_home).to_string()
         />
     }

@@ -82,6 +82,16 @@ impl From<loyalty::Error> for Problem {
             | E::PointsCapExceeded { .. }
             | E::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             E::Invalid { .. } => StatusCode::BAD_REQUEST,
+            _ if e.is_unavailable() => {
+                tracing::error!(error = %e, "API request failed: the database is unavailable");
+                let mut problem = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "The database is unavailable just now; nothing was changed. Retry with the same Idempotency-Key.",
+                );
+                problem.retry_after = Some(5);
+                return problem;
+            }
             _ => {
                 tracing::error!(error = %e, "API request failed");
                 return Problem::new(

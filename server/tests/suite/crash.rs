@@ -134,13 +134,36 @@ fn tablecard(target: &Target) -> Command {
     c
 }
 
-fn start(target: &Target, port: u16) -> Child {
-    tablecard(target)
-        .arg("serve")
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_SITE_ROOT", target.dir.path())
-        .spawn()
-        .unwrap()
+/// A running server, killed (SIGKILL) when dropped, so a failing test
+/// leaves none behind.
+struct Server(Child);
+
+impl Server {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(target: &Target, port: u16) -> Server {
+    Server(
+        tablecard(target)
+            .arg("serve")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", target.dir.path())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str) {
@@ -571,15 +594,16 @@ async fn crash_run(target: Target) {
     target.drop_schema().await;
 }
 
-async fn verify(target: &Target, world: &World) {
-    let db = Db::connect(&target.url).await.unwrap();
+/// Asserts that every acknowledged operation among `answered` is in the
+/// database as acknowledged; returns how many of each kind there were.
+async fn assert_present(
+    db: &Db,
+    sent: &BTreeMap<String, Op>,
+    answered: &BTreeMap<String, Outcome>,
+) -> BTreeMap<&'static str, usize> {
     let pool = db.pool();
-    let (sent, answered) = {
-        let b = world.books.lock().unwrap();
-        (b.sent.clone(), b.answered.clone())
-    };
     let mut done: BTreeMap<&str, usize> = BTreeMap::new();
-    for (key, outcome) in &answered {
+    for (key, outcome) in answered {
         let Outcome::Done(answer) = outcome else {
             continue;
         };
@@ -640,27 +664,15 @@ async fn verify(target: &Target, world: &World) {
         );
         *done.entry(kind).or_default() += 1;
     }
-    // Recorded once each: as many rows as acknowledged operations.
-    for (kind, sql) in [
-        ("purchase", "SELECT COUNT(*) FROM purchases"),
-        ("refund", "SELECT COUNT(*) FROM refunds"),
-        ("redemption", "SELECT COUNT(*) FROM coupon_redemptions"),
-        ("points", "SELECT COUNT(*) FROM point_redemptions"),
-        (
-            "exchange",
-            "SELECT COUNT(*) FROM coupons WHERE source = 'exchange'",
-        ),
-    ] {
-        let (rows,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
-        let acked = done.get(kind).copied().unwrap_or(0) as i64;
-        assert_eq!(rows, acked, "{}: {kind} rows vs acknowledged", target.name);
-    }
+    done
+}
+
+/// Balances equal ledgers and none is negative; no coupon is redeemed
+/// twice; limited stock is not oversold.
+async fn assert_books_balance(db: &Db) {
+    let pool = db.pool();
     assert!(
-        done.get("purchase").copied().unwrap_or(0) > 50,
-        "too little traffic to prove anything: {done:?}"
-    );
-    assert!(
-        loyalty::points::audit(&db).await.unwrap().is_empty(),
+        loyalty::points::audit(db).await.unwrap().is_empty(),
         "balance == sum(ledger) for everyone"
     );
     let (negative,): (i64,) =
@@ -686,6 +698,36 @@ async fn verify(target: &Target, world: &World) {
         exchanged <= EXCHANGE_STOCK,
         "{exchanged} sold of {EXCHANGE_STOCK}"
     );
+}
+
+async fn verify(target: &Target, world: &World) {
+    let db = Db::connect(&target.url).await.unwrap();
+    let pool = db.pool();
+    let (sent, answered) = {
+        let b = world.books.lock().unwrap();
+        (b.sent.clone(), b.answered.clone())
+    };
+    let done = assert_present(&db, &sent, &answered).await;
+    // Recorded once each: as many rows as acknowledged operations.
+    for (kind, sql) in [
+        ("purchase", "SELECT COUNT(*) FROM purchases"),
+        ("refund", "SELECT COUNT(*) FROM refunds"),
+        ("redemption", "SELECT COUNT(*) FROM coupon_redemptions"),
+        ("points", "SELECT COUNT(*) FROM point_redemptions"),
+        (
+            "exchange",
+            "SELECT COUNT(*) FROM coupons WHERE source = 'exchange'",
+        ),
+    ] {
+        let (rows,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+        let acked = done.get(kind).copied().unwrap_or(0) as i64;
+        assert_eq!(rows, acked, "{}: {kind} rows vs acknowledged", target.name);
+    }
+    assert!(
+        done.get("purchase").copied().unwrap_or(0) > 50,
+        "too little traffic to prove anything: {done:?}"
+    );
+    assert_books_balance(&db).await;
     let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
     for outcome in answered.values() {
         if let Outcome::Refused(why) = outcome {
@@ -710,4 +752,121 @@ async fn sigkill_under_mixed_traffic_loses_and_repeats_nothing_on_postgres() {
     if let Some(target) = Target::postgres().await {
         crash_run(target).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_taken_under_load_restores_with_every_invariant() {
+    let target = Target::sqlite();
+    let (key, members, cookie, exchange_template, codes) = prepare(&target).await;
+    let codes = Arc::new(codes);
+    let port = free_port();
+    let world = World {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+        key,
+        members: Arc::new(members),
+        cookie,
+        exchange_template,
+        books: Arc::default(),
+    };
+    let mut server = start(&target, port);
+    wait_ready(&world.client, &world.base).await;
+    let mut rng = Rng(rand_seed() | 1);
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let worker = world
+                .clone()
+                .work(Vec::new(), Rng(rng.next() | 1), codes.clone(), w);
+            tokio::spawn(worker)
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // The backup, taken while the load runs.
+    let before = world.books.lock().unwrap().answered.clone();
+    let file = target.dir.path().join("backup.db");
+    let run = |args: &[&str]| {
+        let out = tablecard(&target)
+            .args(args)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, said) = run(&["backup", file.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    assert!(said.contains("integrity and balances checked"), "{said}");
+    let (ok, said) = run(&["backup", file.to_str().unwrap()]);
+    assert!(!ok && said.contains("never overwrites"), "{said}");
+    // A restore while the server runs is refused.
+    let (ok, said) = run(&["restore", file.to_str().unwrap()]);
+    assert!(!ok && said.contains("stop the Tablecard server"), "{said}");
+    let sent_by_backup = world.books.lock().unwrap().sent.len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Then the incident: the server dies.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let after = world.books.lock().unwrap().sent.len();
+    assert!(after > sent_by_backup, "the load ran on after the backup");
+
+    // Not a database, and a damaged one, are refused before anything moves.
+    let junk = target.dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let (ok, said) = run(&["restore", junk.to_str().unwrap()]);
+    assert!(!ok && said.contains("junk.db"), "{said}");
+    let mut damaged = std::fs::read(&file).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle..middle + 4096].fill(0xAB);
+    let broken = target.dir.path().join("broken.db");
+    std::fs::write(&broken, damaged).unwrap();
+    let (ok, said) = run(&["restore", broken.to_str().unwrap()]);
+    assert!(!ok, "a damaged backup is refused: {said}");
+
+    let (ok, said) = run(&["restore", file.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("kept as"),
+        "the replaced database is kept: {said}"
+    );
+
+    // The restored database holds everything acknowledged before the backup
+    // began, and its books balance.
+    let db = Db::connect(&target.url).await.unwrap();
+    let sent = world.books.lock().unwrap().sent.clone();
+    let done = assert_present(&db, &sent, &before).await;
+    assert!(done.get("purchase").copied().unwrap_or(0) > 10, "{done:?}");
+    assert_books_balance(&db).await;
+    db.close().await;
+    // And it serves: a retry of an acknowledged purchase gets the same answer.
+    let mut server = start(&target, port);
+    wait_ready(&world.client, &world.base).await;
+    let (key, op, first) = before
+        .iter()
+        .find_map(|(k, o)| match (o, &sent[k]) {
+            (Outcome::Done(v), op @ Op::Purchase { .. }) => {
+                Some((k.clone(), op.clone(), v.clone()))
+            }
+            _ => None,
+        })
+        .unwrap();
+    match world.send(&key, &op).await.unwrap() {
+        Some(Outcome::Done(again)) => assert_eq!(again, first),
+        other => panic!("{other:?}"),
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    eprintln!("backup under load: {done:?} acknowledged before it, all restored");
 }
