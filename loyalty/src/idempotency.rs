@@ -64,6 +64,10 @@ pub async fn claim(
     request_hash: &str,
 ) -> Result<Claim> {
     let now = clock.now_ms();
+    // In a transaction of its own: SQLite commits an INSERT … RETURNING
+    // after handing over the row, and a commit that fails then (a full
+    // disk) would go unreported; an explicit COMMIT reports it.
+    let mut tx = db.begin().await?;
     let inserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO idempotency_keys (api_key_id, idem_key, request_hash, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (api_key_id, idem_key) DO NOTHING RETURNING id",
@@ -72,8 +76,9 @@ pub async fn claim(
     .bind(key)
     .bind(request_hash)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     if let Some((id,)) = inserted {
         return Ok(Claim::Owned(Owner { id, since: now }));
     }
@@ -99,6 +104,7 @@ pub async fn claim(
         return Err(Error::RequestInProgress);
     }
     // The first request died without an answer: this retry takes over.
+    let mut tx = db.begin().await?;
     let taken: Option<(i64,)> = sqlx::query_as(
         "UPDATE idempotency_keys SET created_at = $1 \
          WHERE id = $2 AND completed_at IS NULL AND created_at = $3 RETURNING id",
@@ -106,8 +112,9 @@ pub async fn claim(
     .bind(now)
     .bind(id)
     .bind(created_at)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     match taken {
         Some(_) => Ok(Claim::Owned(Owner { id, since: now })),
         None => Err(Error::RequestInProgress),

@@ -143,6 +143,7 @@ pub async fn claim(
     period: &str,
 ) -> Result<Option<Claim>> {
     let now = clock.now_ms();
+    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
     let fresh: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO job_runs (job, brand_id, period, started_at, lease_until, worker) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -154,11 +155,13 @@ pub async fn claim(
     .bind(now)
     .bind(now + job.lease_ms())
     .bind(&runner.worker)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     if let Some((run,)) = fresh {
         return Ok(Some(Claim { run, attempt: 1 }));
     }
+    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
     let lapsed: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE job_runs SET started_at = $1, lease_until = $2, worker = $3, attempts = attempts + 1, failed = 0 \
          WHERE job = $4 AND brand_id = $5 AND period = $6 AND finished_at IS NULL AND lease_until < $1 \
@@ -170,8 +173,9 @@ pub async fn claim(
     .bind(job.as_str())
     .bind(brand.0)
     .bind(period)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(lapsed.map(|(run, attempt)| Claim { run, attempt }))
 }
 

@@ -269,14 +269,16 @@ pub async fn verify(
         .verify_slice(&stored)
         .is_err()
     {
+        let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
         let counted: Option<(i64,)> = sqlx::query_as(
             "UPDATE login_codes SET attempts = attempts + 1 \
              WHERE id = $1 AND attempts < $2 RETURNING attempts",
         )
         .bind(row.id)
         .bind(policy.max_attempts)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         return Err(match counted {
             Some((attempts,)) if attempts < policy.max_attempts => Error::CodeWrong {
                 tries_left: policy.max_attempts - attempts,
@@ -286,6 +288,7 @@ pub async fn verify(
             },
         });
     }
+    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
     let used: Option<(i64,)> = sqlx::query_as(
         "UPDATE login_codes SET used_at = $1 \
          WHERE id = $2 AND used_at IS NULL AND attempts < $3 AND expires_at > $1 RETURNING id",
@@ -293,8 +296,9 @@ pub async fn verify(
     .bind(now)
     .bind(row.id)
     .bind(policy.max_attempts)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     match used {
         Some(_) => Ok(()),
         None => Err(Error::CodeMissing),

@@ -157,6 +157,7 @@ pub async fn sign_in(
     // statement that also refuses a locked account and sets the lock on the
     // attempt that reaches the limit. However many guesses arrive at once,
     // at most `max_failures` of them get checked before the lock holds.
+    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
     let counted: Option<(i64,)> = sqlx::query_as(&format!(
         "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
          WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
@@ -164,8 +165,9 @@ pub async fn sign_in(
     ))
     .bind(row.id)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     let Some((attempt,)) = counted else {
         let (until,): (Option<i64>,) =
             sqlx::query_as("SELECT locked_until FROM staff WHERE id = $1")
@@ -226,6 +228,7 @@ pub async fn change_password(
     crate::staff::check_password(new)?;
     let staff = actor.staff.ok_or(Error::StaffSignInFailed)?;
     let now = clock.now_ms();
+    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
     let counted: Option<(i64, String)> = sqlx::query_as(&format!(
         "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
          WHERE id = $1 AND brand_id = $3 AND (locked_until IS NULL OR locked_until <= $2) \
@@ -235,8 +238,9 @@ pub async fn change_password(
     .bind(staff.0)
     .bind(now)
     .bind(actor.brand.0)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     let Some((attempt, hash)) = counted else {
         let (until,): (Option<i64>,) =
             sqlx::query_as("SELECT locked_until FROM staff WHERE id = $1")

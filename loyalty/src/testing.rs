@@ -20,7 +20,12 @@ enum Cleanup {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temporary directory");
+        TestDb::sqlite_in(tempfile::tempdir().expect("temporary directory")).await
+    }
+
+    /// A fresh SQLite database in a directory of the caller's choosing (a
+    /// small file system, to fill it up).
+    pub async fn sqlite_in(dir: tempfile::TempDir) -> TestDb {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let db = Db::connect(&url).await.expect("open test SQLite database");
         db.migrate().await.expect("migrate test SQLite database");
@@ -33,6 +38,12 @@ impl TestDb {
     /// None when no PostgreSQL URL is configured outside CI; in CI a missing
     /// URL fails the test, so the PostgreSQL suite can never be skipped there.
     pub async fn postgres() -> Option<TestDb> {
+        TestDb::postgres_through(None).await
+    }
+
+    /// As `postgres`, but the pool connects through `proxy` (host:port)
+    /// instead of the server's own address: a test can cut the line.
+    pub async fn postgres_through(proxy: Option<&str>) -> Option<TestDb> {
         let url = match std::env::var(POSTGRES_URL_VAR) {
             Ok(url) if !url.is_empty() => url,
             _ => {
@@ -56,10 +67,19 @@ impl TestDb {
             .await
             .expect("create test schema");
         admin.close().await;
+        let pool_url = match proxy {
+            // postgres://user:password@HOST:PORT/database…
+            Some(proxy) => {
+                let at = url.rfind('@').expect("a user in the PostgreSQL URL") + 1;
+                let end = url[at..].find('/').map_or(url.len(), |i| at + i);
+                format!("{}{proxy}{}", &url[..at], &url[end..])
+            }
+            None => url.clone(),
+        };
         let db = Db::connect_with(DbOptions {
             max_connections: 4,
             search_path: Some(schema.clone()),
-            ..DbOptions::new(url.clone())
+            ..DbOptions::new(pool_url)
         })
         .await
         .expect("connect to test schema");

@@ -36,10 +36,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFn
     let brand = match brands::find_by_slug(&state.db, &slug).await {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => {
-            tracing::error!(error = %e, "loading brand page");
-            return Err(ServerFnError::new(e.code()));
-        }
+        Err(e) => return Err(crate::server::internal(e)),
     };
     let visit = match visit_from_request(&state.cookie_key) {
         Some((brand_id, table_id)) if brand_id == brand.id.0 => {
@@ -80,7 +77,7 @@ pub async fn visit_table(token: String) -> Result<bool, ServerFnError> {
     };
     match tables::resolve(&state.db, &token).await {
         Ok(visit) => {
-            remember_visit(&state.cookie_key, visit.brand.id.0, visit.table_id.0);
+            remember_visit(&state, visit.brand.id.0, visit.table_id.0);
             leptos_axum::redirect(&format!("/r/{}", visit.brand.slug));
             // leptos_axum only sets the status for requests that accept HTML;
             // a QR scanner or curl deserves a real redirect too.
@@ -88,9 +85,6 @@ pub async fn visit_table(token: String) -> Result<bool, ServerFnError> {
             Ok(true)
         }
         Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => {
-            tracing::error!(error = %e, "resolving table token");
-            Err(ServerFnError::new(e.code()))
-        }
+        Err(e) => Err(crate::server::internal(e)),
     }
 }

@@ -19,6 +19,7 @@ mod http;
 mod limits;
 mod members;
 mod offers;
+mod outage;
 mod permissions;
 mod roster;
 mod segments;
