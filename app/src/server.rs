@@ -248,9 +248,10 @@ pub fn take_signed_cookie(state: &PortalState, name: &'static str) -> Option<Str
 }
 
 /// Keeps the member's language for a year, like the language menu does.
-pub fn remember_language(tag: &str) {
+pub fn remember_language(state: &PortalState, tag: &str) {
     let cookie = Cookie::build((locale::COOKIE, tag.to_owned()))
         .path("/")
+        .secure(state.secure_cookies)
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::days(365));
     set_cookie(&cookie.build());
@@ -461,12 +462,13 @@ pub fn secure_document() {
 pub const VISIT_COOKIE: &str = "tc_visit";
 
 /// Remembers, for the length of a meal, which table the diner scanned.
-pub fn remember_visit(key: &Key, brand: i64, table: i64) {
+pub fn remember_visit(state: &PortalState, brand: i64, table: i64) {
     let mut jar = CookieJar::new();
-    jar.signed_mut(key).add(
+    jar.signed_mut(&state.cookie_key).add(
         Cookie::build((VISIT_COOKIE, format!("{brand}.{table}")))
             .path("/")
             .http_only(true)
+            .secure(state.secure_cookies)
             .same_site(SameSite::Lax)
             .max_age(cookie::time::Duration::hours(4)),
     );

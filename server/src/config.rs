@@ -26,6 +26,10 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("TABLECARD_PUBLIC_URL is https://, a live site, but TABLECARD_CODE_DELIVERY is not set: members' sign-in codes would go to the server log. Set TABLECARD_CODE_DELIVERY=webhook (with its URL and secret), or =log to keep them in the log on purpose")]
     CodesToLogOnLiveSite,
+    #[error("TABLECARD_PUBLIC_URL is https://, a live site, but TABLECARD_SECRET_KEY is not set: each process would make up its own key, and cookies and codes would stop working at every restart. Generate one with `openssl rand -base64 48`")]
+    SecretKeyMissingOnLiveSite,
+    #[error("TABLECARD_CODE_WEBHOOK_URL must be https:// on a live site (plain http:// only to this machine): it carries members' phone numbers and codes")]
+    WebhookInClear,
     #[error("TABLECARD_API_RATE_PER_MINUTE {0:?} must be a whole number from 1 to 100000")]
     ApiRate(String),
 }
@@ -104,8 +108,21 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::PublicUrl(url.clone()));
             }
-            if url.starts_with("https://") && get("TABLECARD_CODE_DELIVERY").is_none() {
-                return Err(ConfigError::CodesToLogOnLiveSite);
+            if url.starts_with("https://") {
+                if get("TABLECARD_CODE_DELIVERY").is_none() {
+                    return Err(ConfigError::CodesToLogOnLiveSite);
+                }
+                if secret_key.is_none() {
+                    return Err(ConfigError::SecretKeyMissingOnLiveSite);
+                }
+                if let CodeDelivery::Webhook { url, .. } = &code_delivery {
+                    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                        .iter()
+                        .any(|l| url.starts_with(l));
+                    if !url.starts_with("https://") && !local {
+                        return Err(ConfigError::WebhookInClear);
+                    }
+                }
             }
         }
         let api_rate_per_minute = match get("TABLECARD_API_RATE_PER_MINUTE") {
@@ -150,6 +167,8 @@ impl Config {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    const SECRET: &str = "a-secret-key-that-is-long-enough-0123456789";
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
@@ -196,6 +215,7 @@ mod tests {
         let c = config(&[
             ("TABLECARD_PUBLIC_URL", "https://card.example.com/"),
             ("TABLECARD_CODE_DELIVERY", "log"),
+            ("TABLECARD_SECRET_KEY", SECRET),
         ])
         .unwrap();
         assert!(c.secure_cookies());
@@ -208,6 +228,20 @@ mod tests {
     fn a_live_site_never_logs_sign_in_codes_by_default() {
         let live = config(&[("TABLECARD_PUBLIC_URL", "https://card.example.com")]).unwrap_err();
         assert!(live.to_string().contains("TABLECARD_CODE_DELIVERY=webhook"));
+        // Nor runs without its own secret, nor sends codes over plain HTTP.
+        let site = ("TABLECARD_PUBLIC_URL", "https://card.example.com");
+        let hook = ("TABLECARD_CODE_DELIVERY", "webhook");
+        let secret = ("TABLECARD_CODE_WEBHOOK_SECRET", "0123456789abcdef");
+        let keyless = config(&[site, ("TABLECARD_CODE_DELIVERY", "log")]).unwrap_err();
+        assert!(keyless.to_string().contains("TABLECARD_SECRET_KEY"));
+        let key = ("TABLECARD_SECRET_KEY", SECRET);
+        let clear = ("TABLECARD_CODE_WEBHOOK_URL", "http://sms.example.com/hook");
+        let refused = config(&[site, hook, secret, key, clear]).unwrap_err();
+        assert!(refused.to_string().contains("https://"), "{refused}");
+        let local = ("TABLECARD_CODE_WEBHOOK_URL", "http://127.0.0.1:9000/hook");
+        assert!(config(&[site, hook, secret, key, local]).is_ok());
+        let tls = ("TABLECARD_CODE_WEBHOOK_URL", "https://sms.example.com/hook");
+        assert!(config(&[site, hook, secret, key, tls]).is_ok());
         // Plain HTTP (development) keeps the log as the default.
         let dev = config(&[("TABLECARD_PUBLIC_URL", "http://192.168.1.5:3000")]).unwrap();
         assert_eq!(dev.code_delivery, CodeDelivery::Log);

@@ -338,7 +338,10 @@ struct LanguageChoice {
 
 /// The language menu's form target: remembers the choice for a year and goes
 /// back to the page it came from (only ever a path on this site).
-async fn choose_language(Form(choice): Form<LanguageChoice>) -> Response {
+async fn choose_language(
+    State(state): State<AppState>,
+    Form(choice): Form<LanguageChoice>,
+) -> Response {
     let next = choice
         .next
         .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
@@ -348,6 +351,7 @@ async fn choose_language(Form(choice): Form<LanguageChoice>) -> Response {
     };
     let cookie = cookie::Cookie::build((app::locale::COOKIE, locale.as_str()))
         .path("/")
+        .secure(state.portal.secure_cookies)
         .same_site(cookie::SameSite::Lax)
         .max_age(cookie::time::Duration::days(365))
         .build();
@@ -823,6 +827,18 @@ async fn cache_assets(hashed: bool, req: Request, next: Next) -> Response {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Pages are made for one visitor (their card, their profile, their
+    // allergies): no shared cache and no back-button copy may keep them.
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if is_page && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
     }
     if is_pkg && response.status().is_success() {
         let value = if hashed {

@@ -441,7 +441,7 @@ pub async fn verify_code(
             }
             // The member's own language, once chosen, follows them to every device.
             if let Some(language) = signed.member.language {
-                crate::server::remember_language(language.tag());
+                crate::server::remember_language(&state, language.tag());
             }
             let to = edge::safe_next(&brand, next);
             let to = if signed.joined {
@@ -683,7 +683,7 @@ pub async fn save_profile(
     {
         Ok(_) => {
             if let Some(language) = language {
-                crate::server::remember_language(language.tag());
+                crate::server::remember_language(&state, language.tag());
             }
             see_other(&format!("{me}?saved=1"));
             Ok(())

@@ -847,13 +847,16 @@ pub struct Held {
     pub used: Option<(i64, String)>,
 }
 
+/// A coupon by its code. An erased member's coupons went with the account:
+/// their codes are found no more.
 async fn find_by_code(
     conn: &mut AnyConnection,
     brand: BrandId,
     code: &CouponCode,
 ) -> Result<(Coupon, Template)> {
     let row: Option<CouponRow> = sqlx::query_as(&format!(
-        "SELECT {COUPON_COLUMNS} FROM coupons c WHERE c.brand_id = $1 AND c.code = $2"
+        "SELECT {COUPON_COLUMNS} FROM coupons c WHERE c.brand_id = $1 AND c.code = $2 \
+         AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = c.member_id AND m.status = 'erased')"
     ))
     .bind(brand.0)
     .bind(code.as_str())

@@ -197,6 +197,24 @@ db_test!(
 );
 
 db_test!(
+    async fn an_erased_members_coupons_go_with_the_account(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        let t = shop.template(NewTemplate::new(Rule::voucher(1_000))).await;
+        let code = shop.issue(m, t, Source::Staff, None).await.unwrap().coupon.code;
+        let mut tx = db.begin().await.unwrap();
+        loyalty::members::erase(&mut tx, &shop.clock, shop.brand.id, m).await.unwrap();
+        tx.commit().await.unwrap();
+        // Whoever still holds the code (a screenshot, a printed coupon) gets nothing.
+        assert!(matches!(
+            coupons::validate(&db, &shop.clock, &shop.brand, shop.store, &code, Fen::new(5_000).unwrap()).await,
+            Err(Error::CouponNotFound)
+        ));
+        assert!(matches!(shop.redeem(&code, "A-1", 5_000).await, Err(Error::CouponNotFound)));
+    }
+);
+
+db_test!(
     async fn validity_store_scope_time_windows_and_tiers_are_checked_in_the_brands_zone(db) {
         let shop = Shop::open(db.clone()).await;
         let other = {
