@@ -17,56 +17,29 @@ impl RequestLocale {
     }
 }
 
-/// Maps a BCP 47 tag to a language we speak: Simplified Chinese for zh,
-/// zh-Hans, zh-CN and zh-SG; Traditional for zh-Hant, zh-TW, zh-HK, zh-MO.
+#[cfg(feature = "ssr")]
+/// Maps a BCP 47 tag to a language we speak (the core decides which).
 pub fn from_tag(tag: &str) -> Option<Locale> {
-    let tag = tag.trim().to_ascii_lowercase().replace('_', "-");
-    let mut parts = tag.split('-');
-    match parts.next()? {
-        "en" => Some(Locale::en),
-        "zh" => {
-            let rest: Vec<&str> = parts.collect();
-            let traditional = rest
-                .iter()
-                .any(|p| matches!(*p, "hant" | "tw" | "hk" | "mo"));
-            Some(if traditional {
-                Locale::zh_TW
-            } else {
-                Locale::zh_CN
-            })
-        }
-        _ => None,
-    }
+    loyalty::brands::Language::from_bcp47(tag).map(to_locale)
 }
 
+#[cfg(feature = "ssr")]
 /// The best language in an `Accept-Language` header, honouring q-values
 /// (`q=0` means "not this one").
 pub fn from_accept_language(header: &str) -> Option<Locale> {
-    let mut best: Option<(f32, usize, Locale)> = None;
-    for (position, entry) in header.split(',').enumerate() {
-        let mut fields = entry.split(';');
-        let tag = fields.next().unwrap_or_default().trim();
-        let q = fields
-            .filter_map(|f| f.trim().strip_prefix("q="))
-            .find_map(|v| v.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        if q <= 0.0 {
-            continue;
-        }
-        let Some(locale) = from_tag(tag) else {
-            continue;
-        };
-        let better = match best {
-            None => true,
-            Some((best_q, best_pos, _)) => q > best_q || (q == best_q && position < best_pos),
-        };
-        if better {
-            best = Some((q, position, locale));
-        }
-    }
-    best.map(|(_, _, locale)| locale)
+    loyalty::brands::Language::from_accept_language(header).map(to_locale)
 }
 
+#[cfg(feature = "ssr")]
+fn to_locale(language: loyalty::brands::Language) -> Locale {
+    match language {
+        loyalty::brands::Language::ZhCn => Locale::zh_CN,
+        loyalty::brands::Language::ZhTw => Locale::zh_TW,
+        loyalty::brands::Language::En => Locale::en,
+    }
+}
+
+#[cfg(feature = "ssr")]
 /// Cookie first (an explicit choice), then the browser's preference.
 pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Option<Locale> {
     cookie
@@ -74,7 +47,7 @@ pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Option<
         .or_else(|| accept_language.and_then(from_accept_language))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 

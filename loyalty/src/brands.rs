@@ -103,6 +103,55 @@ impl Language {
             .into_iter()
             .find(|l| l.tag().eq_ignore_ascii_case(tag))
     }
+
+    /// The language we speak for any BCP 47 tag a browser sends: Simplified
+    /// Chinese for zh, zh-Hans, zh-CN and zh-SG; Traditional for zh-Hant,
+    /// zh-TW, zh-HK and zh-MO; English for en-*.
+    pub fn from_bcp47(tag: &str) -> Option<Self> {
+        let tag = tag.trim().to_ascii_lowercase().replace('_', "-");
+        let mut parts = tag.split('-');
+        match parts.next()? {
+            "en" => Some(Language::En),
+            "zh" => {
+                let traditional = parts.any(|p| matches!(p, "hant" | "tw" | "hk" | "mo"));
+                Some(if traditional {
+                    Language::ZhTw
+                } else {
+                    Language::ZhCn
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The best of our languages in an `Accept-Language` header, honouring
+    /// q-values (`q=0` means "not this one") and, between equals, order.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(f32, usize, Language)> = None;
+        for (position, entry) in header.split(',').enumerate() {
+            let mut fields = entry.split(';');
+            let tag = fields.next().unwrap_or_default().trim();
+            let q = fields
+                .filter_map(|f| f.trim().strip_prefix("q="))
+                .find_map(|v| v.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            // NaN and anything outside 0..=1 is no preference at all.
+            if !(q > 0.0 && q <= 1.0) {
+                continue;
+            }
+            let Some(language) = Language::from_bcp47(tag) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((best_q, best_pos, _)) => q > best_q || (q == best_q && position < best_pos),
+            };
+            if better {
+                best = Some((q, position, language));
+            }
+        }
+        best.map(|(_, _, language)| language)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,5 +338,17 @@ mod tests {
         }
         assert_eq!(Language::from_tag("zh-cn"), Some(Language::ZhCn));
         assert_eq!(Language::from_tag("fr"), None);
+    }
+
+    #[test]
+    fn a_browsers_languages_map_to_ours_by_quality_then_order() {
+        let best = Language::from_accept_language;
+        assert_eq!(best("fr;q=1, zh-TW;q=0.8, en;q=0.9"), Some(Language::En));
+        assert_eq!(best("zh-HK, en"), Some(Language::ZhTw));
+        assert_eq!(best("zh-Hans-SG"), Some(Language::ZhCn));
+        assert_eq!(best("en-GB;q=0.5, zh;q=0.5"), Some(Language::En));
+        // No preference at all: zero, not a number, out of range, nothing.
+        assert_eq!(best("en;q=0, zh;q=NaN, zh-TW;q=7, fr"), None);
+        assert_eq!(best(""), None);
     }
 }

@@ -387,6 +387,10 @@ async fn every_page_runs_only_scripts_carrying_its_own_nonce() {
             continue;
         }
         pages += 1;
+        assert!(
+            header_str(&response, header::CACHE_CONTROL).contains("no-store"),
+            "{target}: a page for one visitor is not cached"
+        );
         assert!(!nonce.is_empty(), "{target}: no nonce in {csp}");
         assert!(
             !csp.contains("'unsafe-inline' 'nonce") && !csp.contains("script-src 'unsafe-inline'"),
@@ -448,6 +452,20 @@ async fn hsts_is_sent_over_https_only() {
             "{path}"
         );
     }
+    // Over HTTPS every cookie is Secure: the table visit and the language
+    // as well as the sessions.
+    let mut phone = common::Browser::new(&https);
+    phone.get(&format!("/t/{}", https.table_token())).await;
+    let mut set = phone.last_set_cookies.clone();
+    phone
+        .post("/lang", &[("lang", "en"), ("next", "/r/demo")])
+        .await;
+    set.extend(phone.last_set_cookies.clone());
+    assert!(set.iter().any(|c| c.starts_with("tc_visit=")), "{set:?}");
+    assert!(set.iter().any(|c| c.starts_with("tc_lang=")), "{set:?}");
+    for cookie in &set {
+        assert!(cookie.contains("Secure"), "{cookie}");
+    }
 }
 
 /// A `tracing` writer that keeps everything in memory.
@@ -474,6 +492,12 @@ async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // tracing-core caches "nobody listens" for a callsite first reached on a
+    // thread without a subscriber (other tests, in parallel) when only one
+    // dispatcher exists (tokio-rs/tracing#3611). A second one, and a rebuild
+    // of the cache, make every callsite ask this subscriber again.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    tracing::callsite::rebuild_interest_cache();
 
     let app = spawn_app().await;
     common::console_staff(&app).await;
