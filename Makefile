@@ -18,13 +18,14 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 SERVER := target/release/tablecard
 RUN_ENV := LEPTOS_SITE_ROOT=target/site
 
-.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench bench-insight crash-test
+.PHONY: help run test deps rust-tools node-tools chromium build check test-rust test-e2e bench bench-insight crash-test fuzz
 
 help:
 	@echo "make run    build and serve the demo portal on http://127.0.0.1:3000"
 	@echo "make test   run every check and test"
 	@echo "make bench  measure the phone, the server, growth and scale-out (not part of make test)"
 	@echo "make crash-test  SIGKILL the server 25 times under mixed traffic, SQLite and PostgreSQL"
+	@echo "make fuzz   fuzz every input parser (FUZZ_SECONDS each) and the POS API (schemathesis)"
 
 ## ---- what both commands need ------------------------------------------------
 
@@ -100,6 +101,15 @@ crash-test: deps
 	@pg=$${TABLECARD_TEST_POSTGRES_URL:-$$(scripts/postgres-up)}; \
 	  TABLECARD_TEST_POSTGRES_URL=$$pg TABLECARD_CRASH_ROUNDS=$(CRASH_ROUNDS) \
 	  cargo test --features app/ssr -p server --test suite -- crash:: --nocapture
+
+# Coverage-guided fuzzing of every parser of outside input (fuzz/, cargo-fuzz
+# on stable Rust), FUZZ_SECONDS each (default 60), then schemathesis against
+# the POS API of a fresh demo server. Not part of make test.
+fuzz: build
+	@cargo fuzz --version >/dev/null 2>&1 \
+	  || { echo "Installing cargo-fuzz (about a minute, once)"; \
+	       $(TOOL_BUILD_ENV) cargo install --quiet cargo-fuzz --locked; }
+	@scripts/fuzz
 
 # RFM segments and churn on 100,000 members and 2,000,000 purchases (SQLite).
 bench-insight:

@@ -74,6 +74,7 @@ pub struct LookupResponse {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
     /// The rotating code or the member number from the card.
     pub member: Option<String>,
@@ -247,9 +248,11 @@ pub async fn lookup(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PurchaseRequest {
     /// Unique per store.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
     pub order_id: String,
     pub member: MemberField,
     /// Paid amount in fen.
+    #[schema(minimum = 1, maximum = 100_000_000_000_i64)]
     pub amount_fen: i64,
     /// RFC 3339; defaults to now. Within the last 90 days and at most 5
     /// minutes ahead (a clock slightly ahead counts as now); else 400.
@@ -268,7 +271,7 @@ pub struct PurchaseResponse {
 /// Records a paid bill: points, and an upgrade when it reaches a tier.
 #[utoipa::path(
     post, path = "/purchases", request_body = PurchaseRequest, tag = "purchases",
-    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries")),
     responses(
         (status = 200, body = PurchaseResponse),
         (status = 400, body = Problem, description = "`idempotency_key_missing`, `invalid_body`, `invalid_input`"),
@@ -348,7 +351,9 @@ fn purchase_input(bytes: &[u8]) -> Result<PurchaseInput, Problem> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefundRequest {
     /// Unique per purchase.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
     pub refund_id: String,
+    #[schema(minimum = 1, maximum = 100_000_000_000_i64)]
     pub amount_fen: i64,
 }
 
@@ -364,7 +369,7 @@ pub struct RefundResponse {
     post, path = "/purchases/{order_id}/refunds", request_body = RefundRequest, tag = "purchases",
     params(
         ("order_id" = String, Path, description = "the purchase's order id at this store"),
-        ("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries"),
     ),
     responses(
         (status = 200, body = RefundResponse),
@@ -425,7 +430,9 @@ pub async fn refund(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RedeemRequest {
     pub member: MemberField,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
     pub order_id: String,
+    #[schema(minimum = 1)]
     pub points: i64,
     /// The bill, in fen: when given, the brand's cap on paying with points applies.
     pub amount_fen: Option<i64>,
@@ -441,7 +448,7 @@ pub struct RedeemResponse {
 /// Pays part of a bill with points (积分抵现).
 #[utoipa::path(
     post, path = "/points/redeem", request_body = RedeemRequest, tag = "points",
-    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries")),
     responses(
         (status = 200, body = RedeemResponse),
         (status = 404, body = Problem, description = "`member_not_found`"),
@@ -520,7 +527,7 @@ pub struct VoidResponse {
     post, path = "/points/redemptions/{redemption_id}/void", tag = "points",
     params(
         ("redemption_id" = i64, Path, description = "from the redeem response"),
-        ("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries"),
     ),
     responses(
         (status = 200, body = VoidResponse),
@@ -614,8 +621,11 @@ fn coupon_code(input: &str) -> Result<coupons::CouponCode, Problem> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ValidateRequest {
+    /// As printed (`7KQ3M-XR9TD`); case, spaces and dashes do not matter.
+    #[schema(min_length = 10, max_length = 64)]
     pub code: String,
     /// The bill, in fen.
+    #[schema(minimum = 1, maximum = 100_000_000_000_i64)]
     pub amount_fen: i64,
 }
 
@@ -640,7 +650,7 @@ pub struct ValidateResponse {
 /// Checks a coupon against a bill without using it.
 #[utoipa::path(
     post, path = "/coupons/validate", request_body = ValidateRequest, tag = "coupons",
-    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries")),
     responses(
         (status = 200, body = ValidateResponse, description = "valid or not, and why"),
         (status = 400, body = Problem, description = "`idempotency_key_missing`, `invalid_body`, `invalid_input`"),
@@ -713,9 +723,12 @@ pub async fn validate_coupon(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CouponRedeemRequest {
+    #[schema(min_length = 10, max_length = 64)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
     pub order_id: String,
     /// The bill, in fen.
+    #[schema(minimum = 1, maximum = 100_000_000_000_i64)]
     pub amount_fen: i64,
 }
 
@@ -729,7 +742,7 @@ pub struct CouponRedeemResponse {
 /// Uses a coupon on a bill, exactly once.
 #[utoipa::path(
     post, path = "/coupons/redeem", request_body = CouponRedeemRequest, tag = "coupons",
-    params(("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries")),
     responses(
         (status = 200, body = CouponRedeemResponse),
         (status = 404, body = Problem, description = "`coupon_not_found`"),
@@ -795,7 +808,7 @@ pub struct CouponVoidResponse {
     post, path = "/redemptions/{redemption_id}/void", tag = "coupons",
     params(
         ("redemption_id" = i64, Path, description = "from the coupon redeem response"),
-        ("Idempotency-Key" = String, Header, description = "1–255 characters, reused on retries"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries"),
     ),
     responses(
         (status = 200, body = CouponVoidResponse),

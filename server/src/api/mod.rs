@@ -41,7 +41,7 @@ pub use problem::Problem;
         handlers::void_coupon,
     ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("store_key" = []))
 )]
 pub struct ApiDoc;
@@ -56,6 +56,62 @@ impl utoipa::Modify for BearerAuth {
             "store_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// What any endpoint may answer besides its own outcomes, so that the
+/// description lists every status a POS can meet.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let common = [
+            ("400", "`invalid_input`, `invalid_body`, `idempotency_key_missing`, `idempotency_key_invalid`"),
+            ("401", "`unauthorized`: no key, or not a live one"),
+            ("413", "`payload_too_large`: the body is over 64 KiB"),
+            ("422", "`idempotency_key_reused`: this key came with another request before"),
+            ("429", "`rate_limited`: this key's requests per minute; see Retry-After"),
+            ("500", "`internal_error`: nothing was changed; retry with the same Idempotency-Key"),
+            ("503", "`service_unavailable`: the database is unavailable just now; nothing was changed; see Retry-After"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in operations.into_iter().flatten() {
+                for (status, description) in common {
+                    let posts = op
+                        .parameters
+                        .iter()
+                        .flatten()
+                        .any(|p| p.name == "Idempotency-Key");
+                    if (status == "413" && op.request_body.is_none()) || (status == "422" && !posts)
+                    {
+                        continue;
+                    }
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(
+                                    "application/problem+json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("Problem")))
+                                        .build(),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
     }
 }
 

@@ -457,6 +457,24 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Found by schemathesis (make fuzz): the lookup's parameters are in the
+    // query, and every status an endpoint can answer is described.
+    for p in doc["paths"]["/members/lookup"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(p["in"], "query", "{p}");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for status in ["400", "401", "429", "500", "503"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} does not describe {status}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]
