@@ -482,16 +482,10 @@ async fn prepare(target: &Target) -> (String, Vec<(String, String)>, String, Str
     )
 }
 
-async fn crash_run(target: Target) {
-    let rounds: usize = std::env::var("TABLECARD_CRASH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(3);
-    let seed = rand_seed();
-    eprintln!("crash test on {}: {rounds} kills, seed {seed}", target.name);
-    let mut rng = Rng(seed | 1);
-    let (key, members, cookie, exchange_template, codes) = prepare(&target).await;
-    let codes = Arc::new(codes);
+/// The prepared database, and the clients that will talk to its server on
+/// a free port.
+async fn open_world(target: &Target) -> (World, Arc<Vec<String>>, u16) {
+    let (key, members, cookie, exchange_template, codes) = prepare(target).await;
     let port = free_port();
     let world = World {
         client: reqwest::Client::builder()
@@ -506,6 +500,18 @@ async fn crash_run(target: Target) {
         exchange_template,
         books: Arc::default(),
     };
+    (world, Arc::new(codes), port)
+}
+
+async fn crash_run(target: Target) {
+    let rounds: usize = std::env::var("TABLECARD_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let seed = rand_seed();
+    eprintln!("crash test on {}: {rounds} kills, seed {seed}", target.name);
+    let mut rng = Rng(seed | 1);
+    let (world, codes, port) = open_world(&target).await;
 
     let mut mid_flight = 0;
     for round in 0..rounds {
@@ -757,22 +763,7 @@ async fn sigkill_under_mixed_traffic_loses_and_repeats_nothing_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_taken_under_load_restores_with_every_invariant() {
     let target = Target::sqlite();
-    let (key, members, cookie, exchange_template, codes) = prepare(&target).await;
-    let codes = Arc::new(codes);
-    let port = free_port();
-    let world = World {
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
-        key,
-        members: Arc::new(members),
-        cookie,
-        exchange_template,
-        books: Arc::default(),
-    };
+    let (world, codes, port) = open_world(&target).await;
     let mut server = start(&target, port);
     wait_ready(&world.client, &world.base).await;
     let mut rng = Rng(rand_seed() | 1);

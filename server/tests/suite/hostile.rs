@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use crate::common::{
     body_text, console_staff, location, spawn_app, staff_browser, Browser, TestApp,
 };
-use loyalty::brands::{self, BrandSlug};
 
 /// Markup that would run if any page put it out unescaped, and a formula a
 /// spreadsheet would evaluate if a CSV cell began with it.
@@ -34,17 +33,7 @@ fn assert_inert(what: &str, html: &str) {
 }
 
 async fn demo_key(app: &TestApp) -> String {
-    let db = &app._db.db;
-    let demo = brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
-        .await
-        .unwrap();
-    let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
-    let mut tx = db.begin().await.unwrap();
-    let key = loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, demo.id, store, "pos")
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    key.key
+    crate::common::api_key(app, "demo").await
 }
 
 async fn api(app: &TestApp, key: &str, path: &str, idem: &str, body: Body) -> (StatusCode, Value) {

@@ -530,20 +530,7 @@ async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
         .await;
     // The POS looks the member up by phone and records a purchase, and a
     // wrong key is tried.
-    let key = {
-        let db = &app._db.db;
-        let demo =
-            loyalty::brands::find_by_slug(db, &loyalty::brands::BrandSlug::parse("demo").unwrap())
-                .await
-                .unwrap();
-        let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
-        let mut tx = db.begin().await.unwrap();
-        let key = loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, demo.id, store, "x")
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        key.key
-    };
+    let key = common::api_key(&app, "demo").await;
     let lookup = app
         .get(
             "/api/v1/members/lookup?phone=%2B8613800138000",

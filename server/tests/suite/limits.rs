@@ -173,23 +173,7 @@ async fn an_api_key_limit_holds_across_two_processes_on_postgres() {
     loop {
         // A fresh key each try: a try that straddles a minute boundary
         // sees a new window open, and is run again.
-        let key = {
-            let db = &one._db.db;
-            let demo = loyalty::brands::find_by_slug(
-                db,
-                &loyalty::brands::BrandSlug::parse("demo").unwrap(),
-            )
-            .await
-            .unwrap();
-            let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
-            let mut tx = db.begin().await.unwrap();
-            let key =
-                loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, demo.id, store, "x")
-                    .await
-                    .unwrap();
-            tx.commit().await.unwrap();
-            key.key
-        };
+        let key = common::api_key(&one, "demo").await;
         let started = minute();
         let mut passed = 0;
         for i in 0..10 {

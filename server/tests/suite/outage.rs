@@ -62,23 +62,20 @@ impl Line {
     }
 }
 
-async fn demo_key(app: &TestApp) -> String {
+/// A POS key, and the member it buys for.
+async fn key_and_member(app: &TestApp) -> String {
+    let key = crate::common::api_key(app, "demo").await;
     let db = &app._db.db;
     let demo =
         loyalty::brands::find_by_slug(db, &loyalty::brands::BrandSlug::parse("demo").unwrap())
             .await
             .unwrap();
-    let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
-    let mut tx = db.begin().await.unwrap();
-    let key = loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, demo.id, store, "pos")
-        .await
-        .unwrap()
-        .key;
     let phone = loyalty::phone::Phone::parse("86", "13800138000").unwrap();
     let consent = loyalty::members::Consent {
         terms_accepted: true,
         marketing: false,
     };
+    let mut tx = db.begin().await.unwrap();
     loyalty::members::join(&mut tx, &loyalty::SystemClock, &demo, &phone, consent)
         .await
         .unwrap();
@@ -172,7 +169,7 @@ async fn postgres_going_away_is_a_503_and_coming_back_needs_nobody() {
         return;
     };
     let app = spawn_app_on(db, &[], false).await;
-    let key = demo_key(&app).await;
+    let key = key_and_member(&app).await;
     ride_out_the_outage(&app, &key, true, || line.cut(), || line.mend()).await;
     app.finish().await;
 }
@@ -207,7 +204,7 @@ async fn a_full_disk_is_a_503_and_freeing_it_needs_nobody() {
     let root = dir.path().to_owned();
     let db = TestDb::sqlite_in(dir).await;
     let app = spawn_app_on(db, &[], false).await;
-    let key = demo_key(&app).await;
+    let key = key_and_member(&app).await;
     let filler = root.join("filler");
     let fill = || {
         use std::io::Write;

@@ -343,6 +343,13 @@ struct Victim {
 }
 
 impl Victim {
+    /// A form with the victim's ids in its `{…}` placeholders.
+    fn form(&self, form: &[(&str, &str)]) -> Vec<(String, String)> {
+        form.iter()
+            .map(|(k, v)| (k.to_string(), self.fill(v)))
+            .collect()
+    }
+
     fn fill(&self, template: &str) -> String {
         let mut out = template.to_owned();
         for (name, value) in &self.ids {
@@ -737,10 +744,7 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         let who = attacker.name;
         // Server functions, posted as a page's form would.
         for (name, form) in FUNCTIONS {
-            let filled: Vec<(String, String)> = form
-                .iter()
-                .map(|(k, v)| (k.to_string(), victim.fill(v)))
-                .collect();
+            let filled = victim.form(form);
             let form: Vec<(&str, &str)> = filled
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -835,19 +839,7 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
     }
 
     // The POS API, with no key, a forged key and another brand's key.
-    let other_key = {
-        let db = &app._db.db;
-        let other = brands::find_by_slug(db, &BrandSlug::parse("other").unwrap())
-            .await
-            .unwrap();
-        let store = stores::list(db, other.id).await.unwrap()[0].id;
-        let mut tx = db.begin().await.unwrap();
-        let key = loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, other.id, store, "x")
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        key.key
-    };
+    let other_key = common::api_key(&app, "other").await;
     let member = victim.ids["member"].clone();
     let coupon = victim.ids["coupon"].clone();
     let bodies: BTreeMap<&str, Value> = [
@@ -972,10 +964,7 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         "till_coupon",
     ] {
         let form = FUNCTIONS.iter().find(|(n, _)| *n == name).unwrap().1;
-        let filled: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), victim.fill(v)))
-            .collect();
+        let filled = victim.form(form);
         let form: Vec<(&str, &str)> = filled
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -406,3 +406,19 @@ pub fn field_after(page: &str, marker: &str, name: &str) -> String {
     let rest = &rest[at + name.len() + 15..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
+
+/// A live API key for the first store of brand `slug`.
+pub async fn api_key(app: &TestApp, slug: &str) -> String {
+    let db = &app._db.db;
+    let brand = brands::find_by_slug(db, &BrandSlug::parse(slug).unwrap())
+        .await
+        .unwrap();
+    let store = stores::list(db, brand.id).await.unwrap()[0].id;
+    let mut tx = db.begin().await.unwrap();
+    let key =
+        loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, brand.id, store, "test POS")
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    key.key
+}
