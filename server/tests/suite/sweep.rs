@@ -979,3 +979,79 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
     }
     eprintln!("sweep: {calls} calls, none reached the demo brand");
 }
+
+/// Cross-site request forgery: every server function and every POST route,
+/// posted by another site into the browser of the demo's owner (who may do
+/// everything) and of a member, is refused before it runs, whether the
+/// browser names the other site in `Origin` or only in `Sec-Fetch-Site`.
+#[tokio::test]
+async fn no_state_change_can_be_forged_from_another_site() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let victim = victim(&app).await;
+    let registered: Vec<String> = leptos::server_fn::inventory::iter::<
+        leptos::server_fn::ServerFnTraitObj<Request<Body>, axum::http::Response<Body>>,
+    >
+        .into_iter()
+        .filter(|f| f.method() == Method::POST)
+        .map(|f| f.path().to_owned())
+        .collect();
+    let mut targets: Vec<(String, Vec<(String, String)>)> = FUNCTIONS
+        .iter()
+        .filter(|(name, _)| registered.contains(&format!("/fn/{name}")))
+        .map(|(name, form)| (format!("/fn/{name}"), victim.form(form)))
+        .collect();
+    for (method, path) in server::http::route_list() {
+        if method == Method::POST && !path.starts_with("/api/") {
+            targets.push((path, vec![("lang".into(), "en".into())]));
+        }
+    }
+    assert!(targets.len() > 60, "{} state changes", targets.len());
+    let mut owner = staff_browser(&app, "boss").await;
+    let mut member = Browser::new(&app);
+    member.join("13900139000", true).await;
+    let before = demo_rows(&app).await;
+    for browser in [&mut owner, &mut member] {
+        for (path, form) in &targets {
+            let body = form
+                .iter()
+                .map(|(k, v)| format!("{}={}", common::urlencode(k), common::urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            for (header, value) in [
+                (header::ORIGIN.as_str(), "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ] {
+                let r = app
+                    .send(
+                        Request::post(path.as_str())
+                            .header(header::HOST, "localhost")
+                            .header(header, value)
+                            .header(header::COOKIE, browser.cookie_header())
+                            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                            .body(Body::from(body.clone()))
+                            .unwrap(),
+                    )
+                    .await;
+                assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} with {header}");
+            }
+        }
+    }
+    assert!(
+        demo_rows(&app).await == before,
+        "a forged post changed something"
+    );
+    // The same forms from the site itself do run (the test is not vacuous).
+    let r = owner
+        .post(
+            "/fn/pause_offer",
+            &victim
+                .form(&[("id", "{offer}"), ("active", "false")])
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(demo_rows(&app).await != before);
+}
