@@ -221,27 +221,30 @@ impl Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => true,
-            sqlx::Error::Database(d) => {
-                let code = d.code().unwrap_or_default();
-                match code.parse::<i64>() {
-                    // SQLite's primary result codes (the low byte of an
-                    // extended one): BUSY, LOCKED, IOERR, FULL, CANTOPEN.
-                    Ok(n) => matches!(n & 0xff, 5 | 6 | 10 | 13 | 14),
-                    // PostgreSQL's SQLSTATE: connection exceptions,
-                    // insufficient resources (disk full), shutting down.
-                    Err(_) => {
-                        code.starts_with("08")
-                            || code.starts_with("53")
-                            || ["57P01", "57P02", "57P03"].contains(&code.as_ref())
-                    }
-                }
-            }
+            sqlx::Error::Database(d) => unavailable_code(&d.code().unwrap_or_default()),
             _ => false,
         }
     }
 
     pub fn invalid(field: &'static str, reason: Invalid) -> Self {
         Error::Invalid { field, reason }
+    }
+}
+
+/// Whether a database's error code means "unavailable just now".
+/// PostgreSQL's SQLSTATE is always five characters (digits and capitals):
+/// connection exceptions (class 08), insufficient resources such as a full
+/// disk (class 53), and shutting down (57P01–57P03). SQLite's result codes
+/// are numbers of at most four digits, whose low byte is the primary code:
+/// BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        code.starts_with("08")
+            || code.starts_with("53")
+            || ["57P01", "57P02", "57P03"].contains(&code)
+    } else {
+        code.parse::<i64>()
+            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14))
     }
 }
 
@@ -278,5 +281,35 @@ pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
         sqlx::error::ErrorKind::ForeignKeyViolation => Some(Violation::ForeignKey),
         sqlx::error::ErrorKind::CheckViolation => Some(Violation::Check),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unavailable_code;
+
+    #[test]
+    fn only_outages_are_unavailable_on_either_database() {
+        // PostgreSQL: connection lost or refused, disk full, too many
+        // connections, shutting down.
+        for code in [
+            "08000", "08001", "08003", "08006", "08P01", "53100", "53300", "57P01", "57P03",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // … but not bad input, constraints or rights, even when all digits.
+        for code in [
+            "22021", "22022", "23505", "23503", "42501", "40001", "57014",
+        ] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+        // SQLite: BUSY, LOCKED, IOERR (and its extended codes), FULL, CANTOPEN.
+        for code in ["5", "6", "10", "266", "3850", "13", "14", "517"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // … but not constraints (19, 2067), read-only (8) or corruption (11).
+        for code in ["19", "2067", "787", "8", "11", "1"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
     }
 }

@@ -274,9 +274,6 @@ pub(crate) async fn lock_member(
     row.map(|r| r.0).ok_or(Error::MemberNotFound)
 }
 
-/// Records a paid bill: points at the member's tier (and any bonus day), a
-/// lot that expires by the brand's rule, and an upgrade if the bill reaches
-/// the next tier. An order id is recorded once per store.
 /// How far ahead a POS clock may be before its purchase is refused.
 pub const POS_CLOCK_SKEW_MS: i64 = 5 * 60_000;
 /// How old a purchase may be when it is first sent: a till that was offline
@@ -284,6 +281,9 @@ pub const POS_CLOCK_SKEW_MS: i64 = 5 * 60_000;
 /// (its points would be born expired and its visit would skew RFM).
 pub const BACKDATE_LIMIT_MS: i64 = 90 * 86_400_000;
 
+/// Records a paid bill: points at the member's tier (and any bonus day), a
+/// lot that expires by the brand's rule, and an upgrade if the bill reaches
+/// the next tier. An order id is recorded once per store.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_purchase(
     conn: &mut AnyConnection,
