@@ -58,10 +58,15 @@ pub async fn backup(db: &Db, to: &Path) -> Result<Summary> {
     let target = to
         .to_str()
         .ok_or_else(|| Error::Backup(format!("{} is not a UTF-8 path", to.display())))?;
-    sqlx::query("VACUUM INTO $1")
+    if let Err(e) = sqlx::query("VACUUM INTO $1")
         .bind(target)
         .execute(db.pool())
-        .await?;
+        .await
+    {
+        // A disk that filled half-way leaves a partial file: not a backup.
+        let _ = std::fs::remove_file(to);
+        return Err(e.into());
+    }
     match verify(to).await {
         Ok(summary) => Ok(summary),
         Err(e) => {
@@ -135,9 +140,12 @@ async fn summarize(db: &Db, path: &Path, bytes: u64) -> Result<Summary> {
 }
 
 /// Puts `backup` in the place of the database at `target` (the server must
-/// be stopped). The database it replaces, with its journal files, is kept
-/// as `<target>.before-restore-<unix seconds>`; the restored one is migrated
-/// to this program's schema.
+/// be stopped). The database it replaces is first folded into its one file
+/// (its write-ahead log checkpointed) and kept, as a hard link, under
+/// `<target>.before-restore-<unix seconds>`; then one rename puts the
+/// checked copy in its place, so at every moment `target` is the old
+/// database or the new one. The restored one is migrated to this program's
+/// schema.
 pub async fn restore(
     backup: &Path,
     target: &Path,
@@ -154,39 +162,70 @@ pub async fn restore(
         name.push(suffix);
         PathBuf::from(name)
     };
-    // The copy goes beside the target first, so the swap is one rename.
-    let incoming = with(".restoring");
-    std::fs::copy(backup, &incoming).map_err(|e| io("cannot copy to", &incoming, e))?;
-    std::fs::File::open(&incoming)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("cannot flush", &incoming, e))?;
     let kept = if target.exists() {
+        // Everything the old database holds moves into its main file, so
+        // that one file (kept below) is the whole of it.
+        let url = format!("sqlite://{}", target.display());
+        let old = Db::connect_with(DbOptions {
+            max_connections: 1,
+            ..DbOptions::new(url)
+        })
+        .await
+        .map_err(|e| Error::Backup(format!("cannot open {}: {e}", target.display())))?;
+        let folded =
+            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+                .execute(old.pool())
+                .await;
+        old.close().await;
+        folded.map_err(|e| {
+            Error::Backup(format!(
+                "cannot fold {}'s write-ahead log (is a server still using it?): {e}",
+                target.display()
+            ))
+        })?;
         let kept = with(&format!(".before-restore-{now_secs}"));
-        std::fs::rename(target, &kept).map_err(|e| io("cannot move aside", target, e))?;
-        for journal in ["-wal", "-shm"] {
-            let from = with(journal);
-            if from.exists() {
-                let mut to = kept.as_os_str().to_owned();
-                to.push(journal);
-                std::fs::rename(&from, PathBuf::from(to))
-                    .map_err(|e| io("cannot move aside", &from, e))?;
-            }
-        }
+        // A link, not a move: the old database stays where it is until the
+        // new one replaces it. An existing name is never overwritten.
+        std::fs::hard_link(target, &kept)
+            .map_err(|e| io("cannot keep the old database as", &kept, e))?;
         Some(kept)
     } else {
         None
     };
-    std::fs::rename(&incoming, target).map_err(|e| io("cannot put in place", target, e))?;
+    let where_kept = || {
+        kept.as_ref()
+            .map(|k| format!(" (the old database is kept as {})", k.display()))
+            .unwrap_or_default()
+    };
+    // The copy goes beside the target first, so the swap is one rename.
+    let incoming = with(".restoring");
+    let swapped = std::fs::copy(backup, &incoming)
+        .and_then(|_| std::fs::File::open(&incoming)?.sync_all())
+        .and_then(|_| std::fs::rename(&incoming, target));
+    if let Err(e) = swapped {
+        let _ = std::fs::remove_file(&incoming);
+        return Err(Error::Backup(format!(
+            "cannot put the backup in place of {}: {e}{}",
+            target.display(),
+            where_kept()
+        )));
+    }
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     let url = format!("sqlite://{}", target.display());
-    let db = Db::connect(&url)
-        .await
-        .map_err(|e| Error::Backup(format!("cannot open the restored database: {e}")))?;
-    db.migrate()
-        .await
-        .map_err(|e| Error::Backup(format!("cannot migrate the restored database: {e}")))?;
-    db.close().await;
+    let migrated = async {
+        let db = Db::connect(&url).await.map_err(|e| e.to_string())?;
+        let done = db.migrate().await.map_err(|e| e.to_string());
+        db.close().await;
+        done
+    }
+    .await;
+    if let Err(e) = migrated {
+        return Err(Error::Backup(format!(
+            "the backup is in place but cannot be migrated: {e}{}",
+            where_kept()
+        )));
+    }
     Ok((verify(target).await?, kept))
 }

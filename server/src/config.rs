@@ -116,10 +116,7 @@ impl Config {
                     return Err(ConfigError::SecretKeyMissingOnLiveSite);
                 }
                 if let CodeDelivery::Webhook { url, .. } = &code_delivery {
-                    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-                        .iter()
-                        .any(|l| url.starts_with(l));
-                    if !url.starts_with("https://") && !local {
+                    if !url.starts_with("https://") && !to_this_machine(url) {
                         return Err(ConfigError::WebhookInClear);
                     }
                 }
@@ -161,6 +158,27 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url().starts_with("https://")
     }
+}
+
+/// Whether a plain `http://` URL stays on this machine: its host is exactly
+/// `localhost`, a 127.x.x.x address or `[::1]` (no user part to hide
+/// another host behind, no look-alike names).
+fn to_this_machine(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => return v6.split(']').next() == Some("::1"),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -240,6 +258,23 @@ mod tests {
         assert!(refused.to_string().contains("https://"), "{refused}");
         let local = ("TABLECARD_CODE_WEBHOOK_URL", "http://127.0.0.1:9000/hook");
         assert!(config(&[site, hook, secret, key, local]).is_ok());
+        for sly in [
+            "http://localhost@evil.example/hook",
+            "http://localhost.evil.example/hook",
+            "http://127.0.0.1.nip.io/hook",
+            "http://[::1].evil.example/",
+        ] {
+            let url = ("TABLECARD_CODE_WEBHOOK_URL", sly);
+            assert!(config(&[site, hook, secret, key, url]).is_err(), "{sly}");
+        }
+        for local in [
+            "http://localhost:8080/x",
+            "http://[::1]:9000/",
+            "http://127.1.2.3/",
+        ] {
+            let url = ("TABLECARD_CODE_WEBHOOK_URL", local);
+            assert!(config(&[site, hook, secret, key, url]).is_ok(), "{local}");
+        }
         let tls = ("TABLECARD_CODE_WEBHOOK_URL", "https://sms.example.com/hook");
         assert!(config(&[site, hook, secret, key, tls]).is_ok());
         // Plain HTTP (development) keeps the log as the default.

@@ -247,6 +247,38 @@ async fn explain_too_large(req: Request, next: Next) -> Response {
     )
 }
 
+/// A plain handler's answer to a failed database call: 503 with Retry-After
+/// when the database is only unavailable (nothing was changed; try again in
+/// a moment), else 500. The detail goes to the log.
+fn failed(e: &loyalty::Error) -> Response {
+    if !e.is_unavailable() {
+        tracing::error!(error = %e, "request failed");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    tracing::error!(error = %e, "request failed: the database is unavailable");
+    unavailable()
+}
+
+fn unavailable() -> Response {
+    let mut page = refusal_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "服务暂时不可用",
+        "您的操作没有生效。请过几秒钟再试。",
+        "We are briefly unavailable and nothing you did was changed. Please try again in a few seconds.",
+    );
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    page
+}
+
+/// The same, for a failure the app's helpers already logged and named.
+fn failed_call(e: &ServerFnError) -> Response {
+    if e.to_string().contains("service_unavailable") {
+        return unavailable();
+    }
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
 /// A plain page for a request refused before any page could render it.
 fn refusal_page(status: StatusCode, title: &str, zh: &str, en: &str) -> Response {
     let page = format!(
@@ -471,7 +503,7 @@ async fn export_my_data(
     let brand = match app::server::find_brand(&portal.db, &slug).await {
         Ok(Some(b)) => b,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => return failed_call(&e),
     };
     let member = match app::server::member_from_parts(portal, &parts, brand.id).await {
         Ok(Some(m)) => m,
@@ -479,7 +511,7 @@ async fn export_my_data(
             let to = format!("/r/{0}/join?next=/r/{0}/me", brand.slug);
             return Redirect::to(&to).into_response();
         }
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => return failed_call(&e),
     };
     match loyalty::members::export(&portal.db, &brand, member).await {
         Ok(export) => {
@@ -498,7 +530,7 @@ async fn export_my_data(
         }
         Err(e) => {
             tracing::error!(error = %e, "exporting member data");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            failed(&e)
         }
     }
 }
@@ -577,7 +609,7 @@ async fn upload_logo(
         Ok(Some(s)) if s.staff.role == loyalty::staff::Role::Owner => s,
         Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
         Ok(None) => return Redirect::to("/admin?next=/admin/brand").into_response(),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => return failed(&e),
     };
     let back = |q: &str| Redirect::to(&format!("/admin/brand?{q}#logo")).into_response();
     let Ok(mut form) = form else {
@@ -631,7 +663,7 @@ async fn upload_logo(
         Err(loyalty::Error::Invalid { .. }) => back("error=logo_type"),
         Err(e) => {
             tracing::error!(error = %e, "saving a logo failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            failed(&e)
         }
     }
 }
@@ -662,7 +694,7 @@ async fn brand_logo(
         )
             .into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => failed(&e),
     }
 }
 
@@ -722,19 +754,20 @@ async fn qr_sheet_svg(
         Ok(None) => {
             return Redirect::to(&format!("/admin?next=/admin/stores/{store}/qr")).into_response()
         }
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => return failed(&e),
     };
     if session.staff.role != loyalty::staff::Role::Owner {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let Ok(brand) = loyalty::brands::find(&portal.db, session.staff.brand_id).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let brand = match loyalty::brands::find(&portal.db, session.staff.brand_id).await {
+        Ok(brand) => brand,
+        Err(e) => return failed(&e),
     };
     let (line, tables) =
         match app::functions::setup::edge::store_tables(portal, &brand, store).await {
             Ok(found) => found,
             Err(loyalty::Error::StoreNotFound) => return StatusCode::NOT_FOUND.into_response(),
-            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Err(e) => return failed(&e),
         };
     let page = q.page.unwrap_or(1);
     match app::functions::setup::edge::sheet_svg(&brand, &line.name, &tables, page) {
@@ -772,13 +805,14 @@ async fn segments_csv(
     let session = match app::server::staff_from_parts(portal, &parts).await {
         Ok(Some(s)) => s,
         Ok(None) => return Redirect::to("/admin?next=/admin/segments").into_response(),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => return failed(&e),
     };
     if session.staff.role != loyalty::staff::Role::Owner {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let Ok(brand) = loyalty::brands::find(&portal.db, session.staff.brand_id).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let brand = match loyalty::brands::find(&portal.db, session.staff.brand_id).await {
+        Ok(brand) => brand,
+        Err(e) => return failed(&e),
     };
     let segment = match q.segment.as_deref() {
         None | Some("") => None,
@@ -809,7 +843,7 @@ async fn segments_csv(
         }
         Err(e) => {
             tracing::error!(error = %e, "segment export failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            failed(&e)
         }
     }
 }

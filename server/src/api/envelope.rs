@@ -96,7 +96,12 @@ pub async fn finish<T: Serialize>(
                     drop(tx);
                     Problem::from(e).into_response()
                 }
-                Err(e) => server_error(state, claim, e).await,
+                // Roll back first: on SQLite the transaction holds the write
+                // lock, and freeing the key would wait for it in vain.
+                Err(e) => {
+                    drop(tx);
+                    server_error(state, claim, e).await
+                }
             }
         }
         Err(problem) => {

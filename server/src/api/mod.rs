@@ -67,9 +67,10 @@ impl utoipa::Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let common = [
-            ("400", "`invalid_input`, `invalid_body`, `idempotency_key_missing`, `idempotency_key_invalid`"),
+            ("400", "`invalid_input`, `invalid_body`, and on a POST `idempotency_key_missing` or `idempotency_key_invalid`"),
             ("401", "`unauthorized`: no key, or not a live one"),
             ("413", "`payload_too_large`: the body is over 64 KiB"),
+            ("409", "`request_in_progress`: a request with this Idempotency-Key is still running"),
             ("422", "`idempotency_key_reused`: this key came with another request before"),
             ("429", "`rate_limited`: this key's requests per minute; see Retry-After"),
             ("500", "`internal_error`: nothing was changed; retry with the same Idempotency-Key"),
@@ -84,14 +85,18 @@ impl utoipa::Modify for CommonResponses {
                 item.patch.as_mut(),
             ];
             for op in operations.into_iter().flatten() {
+                let keyed = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.name == "Idempotency-Key");
                 for (status, description) in common {
-                    let posts = op
-                        .parameters
-                        .iter()
-                        .flatten()
-                        .any(|p| p.name == "Idempotency-Key");
-                    if (status == "413" && op.request_body.is_none()) || (status == "422" && !posts)
-                    {
+                    let skip = match status {
+                        "413" => op.request_body.is_none(),
+                        "409" | "422" => !keyed,
+                        _ => false,
+                    };
+                    if skip {
                         continue;
                     }
                     op.responses
