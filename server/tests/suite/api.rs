@@ -473,6 +473,14 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
                     "{method} {path} does not describe {status}"
                 );
             }
+            if method == "post" {
+                for status in ["409", "422"] {
+                    assert!(
+                        op["responses"][status].is_object(),
+                        "{method} {path} takes an Idempotency-Key but does not describe {status}"
+                    );
+                }
+            }
         }
     }
 }

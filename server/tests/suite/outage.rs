@@ -132,6 +132,10 @@ async fn ride_out_the_outage(
             app.get("/readyz", &[]).await.status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+        // A plain handler (the member's data export) says the same.
+        let export = app.get("/r/demo/me/export", &[]).await;
+        assert_eq!(export.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(header_str(&export, header::RETRY_AFTER), "5");
     } else {
         // A full disk still serves what is there to read.
         assert_eq!(app.get("/r/demo", &[]).await.status(), StatusCode::OK);

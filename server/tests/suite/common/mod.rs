@@ -422,3 +422,19 @@ pub async fn api_key(app: &TestApp, slug: &str) -> String {
     tx.commit().await.unwrap();
     key.key
 }
+
+/// A route's path with its parameters (`{name}` or `:name`) filled in; a
+/// parameter without a value fails the test, so no route is skipped.
+pub fn fill_route(path: &str, values: &[(&str, &str)]) -> String {
+    let mut target = path.to_owned();
+    for (name, value) in values {
+        target = target
+            .replace(&format!(":{name}"), value)
+            .replace(&format!("{{{name}}}"), value);
+    }
+    assert!(
+        !target.contains('{') && !target.contains("/:"),
+        "{path}: a parameter the test does not fill"
+    );
+    target
+}
