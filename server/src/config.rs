@@ -171,10 +171,22 @@ fn to_this_machine(url: &str) -> bool {
     if authority.contains('@') {
         return false;
     }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => return v6.split(']').next() == Some("::1"),
-        None => authority.split(':').next().unwrap_or_default(),
+    let port_only = |rest: &str| {
+        rest.is_empty()
+            || rest
+                .strip_prefix(':')
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     };
+    let (host, rest) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some(("::1", rest)) => return port_only(rest),
+            _ => return false,
+        },
+        None => authority.split_at(authority.find(':').unwrap_or(authority.len())),
+    };
+    if !port_only(rest) {
+        return false;
+    }
     host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::Ipv4Addr>()
