@@ -324,17 +324,19 @@ async fn refuse_forms_that_are_not_text(req: Request, next: Next) -> Response {
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
-    // cargo-leptos writes hash.txt beside the binary when asset names are hashed.
-    let hash_file = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")));
-    let hashed = hash_file.is_some_and(|f| f.exists());
+    // `cargo xtask site` writes hash.txt into the site it builds when it puts
+    // content hashes into the bundle's names; leptos joins this path to the
+    // binary's folder, and an absolute path wins that join, so the site and
+    // its hashes travel together wherever the binary runs from.
+    let hash_file = config.site_root.join("hash.txt");
+    let hash_file = std::path::absolute(&hash_file).unwrap_or(hash_file);
     LeptosOptions::builder()
         .output_name("tablecard")
         .site_root(config.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
-        .hash_files(hashed)
+        .hash_files(hash_file.exists())
+        .hash_file(hash_file.to_string_lossy().as_ref().into())
         .build()
 }
 
