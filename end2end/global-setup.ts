@@ -81,14 +81,33 @@ async function startSmsReceiver(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-export default async function globalSetup(): Promise<void> {
-  const hook = await startSmsReceiver();
-  const dir = mkdtempSync(join(tmpdir(), 'tablecard-e2e-'));
+/** What the tests need to know of one running server (see fixtures.ts). */
+export type E2eServer = { url: string; posKey: string; demo: unknown; dir: string; pid: number; schema?: string };
+
+/**
+ * A fresh PostgreSQL schema for one server, made with psql as the role of
+ * TABLECARD_TEST_POSTGRES_URL; returns the schema and the server's URL.
+ */
+function postgresSchema(base: string): { schema: string; url: string } {
+  const schema = `e2e_${process.pid}_${Date.now().toString(36)}`;
+  try {
+    execFileSync('psql', [base, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE SCHEMA ${schema}`], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`cannot create a PostgreSQL schema for the browser tests with psql (${base}): ${e}`);
+  }
+  const sep = base.includes('?') ? '&' : '?';
+  return { schema, url: `${base}${sep}options=-c%20search_path%3D${schema}` };
+}
+
+/** Starts one server with the demo brand on `databaseUrl`; resolves once it is ready. */
+async function startServer(hook: string, database: 'sqlite' | 'postgres'): Promise<E2eServer> {
+  const dir = mkdtempSync(join(tmpdir(), `tablecard-e2e-${database}-`));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const pg = database === 'postgres' ? postgresSchema(process.env.TABLECARD_TEST_POSTGRES_URL!) : undefined;
   const env = {
     ...process.env,
-    DATABASE_URL: `sqlite://${join(dir, 'tablecard.db')}`,
+    DATABASE_URL: pg ? pg.url : `sqlite://${join(dir, 'tablecard.db')}`,
     LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
     LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
     TABLECARD_SECRET_KEY: 'e2e-secret-key-that-is-long-enough-0123456789',
@@ -107,11 +126,21 @@ export default async function globalSetup(): Promise<void> {
     .toString()
     .trim();
   const server = spawn(binary, ['serve'], { env, cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
-  process.env.TABLECARD_E2E_URL = url;
-  process.env.TABLECARD_E2E_HOOK = hook;
-  process.env.TABLECARD_E2E_POS_KEY = posKey;
-  process.env.TABLECARD_E2E_DIR = dir;
-  process.env.TABLECARD_E2E_DEMO = JSON.stringify(demo);
-  process.env.TABLECARD_E2E_PID = String(server.pid);
   await waitUntilReady(url, 20_000);
+  return { url, posKey, demo, dir, pid: server.pid!, schema: pg?.schema };
+}
+
+/**
+ * The SMS stand-in, a server on SQLite and, when TABLECARD_TEST_POSTGRES_URL
+ * is set, one on PostgreSQL: the `sqlite` and `postgres` projects run every
+ * test against each. Workers read where they are from the environment.
+ */
+export default async function globalSetup(): Promise<void> {
+  const hook = await startSmsReceiver();
+  process.env.TABLECARD_E2E_HOOK = hook;
+  const databases: ('sqlite' | 'postgres')[] = process.env.TABLECARD_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  const servers = await Promise.all(databases.map((db) => startServer(hook, db)));
+  databases.forEach((db, i) => {
+    process.env[`TABLECARD_E2E_${db.toUpperCase()}`] = JSON.stringify(servers[i]);
+  });
 }

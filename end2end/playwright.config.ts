@@ -33,4 +33,8 @@ export default defineConfig({
     },
     trace: 'off',
   },
+  // Every test on each database: a server on SQLite and one on PostgreSQL
+  // (when TABLECARD_TEST_POSTGRES_URL is set; otherwise the postgres
+  // project's tests are skipped by name).
+  projects: [{ name: 'sqlite' }, { name: 'postgres' }],
 });

@@ -45,7 +45,7 @@ async fn sign_in_with<'a>(app: &'a TestApp, login: &str, password: &str) -> (Bro
     (b, to)
 }
 
-#[tokio::test]
+#[both_databases]
 async fn an_owner_adds_a_cashier_who_signs_in_with_the_password_shown_once() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -227,7 +227,7 @@ async fn an_owner_adds_a_cashier_who_signs_in_with_the_password_shown_once() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_locked_account_is_unlocked_by_the_owner() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -249,7 +249,7 @@ async fn a_locked_account_is_unlocked_by_the_owner() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn staff_change_their_own_password_and_other_sessions_end() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -311,7 +311,7 @@ async fn staff_change_their_own_password_and_other_sessions_end() {
     assert_eq!(sign_in_with(&app, "till", new).await.1, "/admin/till");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn only_the_brands_owner_manages_its_accounts() {
     let app = spawn_app().await;
     console_staff(&app).await;

@@ -38,7 +38,7 @@ async fn member_feedback<'a>(app: &'a TestApp) -> Browser<'a> {
     member
 }
 
-#[tokio::test]
+#[both_databases]
 async fn staff_sign_in_with_a_strict_cookie_and_wrong_passwords_are_explained() {
     let app = spawn_app().await;
     staff(&app).await;
@@ -96,7 +96,7 @@ async fn staff_sign_in_with_a_strict_cookie_and_wrong_passwords_are_explained() 
     assert!(location(&away).starts_with("/admin?next="));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_owner_answers_and_the_member_reads_it_but_nobody_outside_may() {
     let app = spawn_app().await;
     staff(&app).await;
@@ -191,7 +191,7 @@ async fn the_owner_answers_and_the_member_reads_it_but_nobody_outside_may() {
     assert!(report.contains(">-100<"), "one detractor of one: NPS −100");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
     let app = spawn_app().await;
     staff(&app).await;
@@ -273,7 +273,7 @@ async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
     assert_eq!(lookup(key).await, StatusCode::UNAUTHORIZED, "revoked");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn owners_and_managers_see_the_overview_and_cashiers_do_not() {
     let app = spawn_app().await;
     staff(&app).await;
@@ -307,7 +307,7 @@ async fn owners_and_managers_see_the_overview_and_cashiers_do_not() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_consoles_styles_load_on_console_pages_only() {
     let app = spawn_app().await;
     staff(&app).await;

@@ -115,7 +115,7 @@ async fn setup(app: &TestApp) -> (String, String, String) {
     (key, other_key, member.member_no.as_str().to_owned())
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_request_without_a_valid_key_is_401_problem_json() {
     let app = spawn_app().await;
     let none = app.get("/api/v1/members/lookup?member=12345678", &[]).await;
@@ -140,7 +140,7 @@ async fn a_request_without_a_valid_key_is_401_problem_json() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn lookup_finds_a_member_by_number_code_or_phone_and_only_in_its_brand() {
     let app = spawn_app().await;
     let (key, other_key, member_no) = setup(&app).await;
@@ -181,7 +181,7 @@ async fn lookup_finds_a_member_by_number_code_or_phone_and_only_in_its_brand() {
     assert_eq!(hidden["code"], "member_not_found");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_purchase_earns_points_once_however_often_it_is_retried() {
     let app = spawn_app().await;
     let (key, other_key, member_no) = setup(&app).await;
@@ -239,7 +239,7 @@ async fn a_purchase_earns_points_once_however_often_it_is_retried() {
         .is_empty());
 }
 
-#[tokio::test]
+#[both_databases]
 async fn twenty_simultaneous_retries_of_one_purchase_credit_once() {
     let app = std::sync::Arc::new(spawn_app().await);
     let (key, _, member_no) = setup(&app).await;
@@ -271,7 +271,7 @@ async fn twenty_simultaneous_retries_of_one_purchase_credit_once() {
     assert_eq!(looked["points"], 100);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn refunds_take_points_back_in_proportion() {
     let app = spawn_app().await;
     let (key, _, member_no) = setup(&app).await;
@@ -312,7 +312,7 @@ async fn refunds_take_points_back_in_proportion() {
     assert_eq!(unknown["code"], "purchase_not_found");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn points_pay_part_of_a_bill_within_the_cap_and_a_void_returns_them() {
     let app = spawn_app().await;
     let (key, _, member_no) = setup(&app).await;
@@ -377,7 +377,7 @@ async fn points_pay_part_of_a_bill_within_the_cap_and_a_void_returns_them() {
     assert_eq!(none["code"], "redemption_not_found");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn bad_bodies_are_400_problems_not_500s() {
     let app = spawn_app().await;
     let (key, _, member_no) = setup(&app).await;
@@ -412,7 +412,7 @@ async fn bad_bodies_are_400_problems_not_500s() {
     }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn each_key_is_rate_limited_with_retry_after() {
     let app = spawn_app_with(&[("TABLECARD_API_RATE_PER_MINUTE", "2")]).await;
     let (key, other_key, member_no) = setup(&app).await;
@@ -437,7 +437,7 @@ async fn each_key_is_rate_limited_with_retry_after() {
     assert_eq!(theirs.get(&path).await.0, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
     let app = spawn_app().await;
     let response = app.get("/api/v1/openapi.json", &[]).await;
@@ -485,7 +485,7 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
     }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_duplicate_while_the_first_is_still_running_is_409_request_in_progress() {
     let app = spawn_app().await;
     let (key, _, member_no) = setup(&app).await;
@@ -520,7 +520,7 @@ async fn welcome_coupon(pos: &Pos<'_>, member_no: &str) -> String {
     body["coupons"][0]["code"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_coupon_is_validated_redeemed_once_and_restored_by_a_void() {
     let app = spawn_app().await;
     let (key, other_key, member_no) = setup(&app).await;
@@ -659,7 +659,7 @@ async fn a_coupon_is_validated_redeemed_once_and_restored_by_a_void() {
     assert_eq!(status, StatusCode::OK, "usable again after the void");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn sixty_four_simultaneous_api_redemptions_of_one_coupon_succeed_once() {
     let app = std::sync::Arc::new(spawn_app().await);
     let (key, _, member_no) = setup(&app).await;

@@ -18,7 +18,7 @@ async fn run_jobs(app: &TestApp) -> jobs::Ran {
         .unwrap()
 }
 
-#[tokio::test]
+#[both_databases]
 async fn an_owners_join_gift_reaches_a_new_member_once_and_the_console_shows_it() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -125,7 +125,7 @@ async fn an_owners_join_gift_reaches_a_new_member_once_and_the_console_shows_it(
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_member_checks_in_once_a_day_from_the_card() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -198,7 +198,7 @@ async fn a_member_checks_in_once_a_day_from_the_card() {
     assert_eq!(balance, 5, "points once");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_friend_joins_through_an_invitation_and_both_are_rewarded_after_a_first_purchase() {
     let app = spawn_app().await;
     console_staff(&app).await;

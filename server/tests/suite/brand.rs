@@ -22,7 +22,7 @@ fn profile<'a>(
     ]
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_owner_renames_the_brand_and_allows_one_site_to_frame_it() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -109,7 +109,7 @@ async fn the_owner_renames_the_brand_and_allows_one_site_to_frame_it() {
     assert!(boss.page("/admin/audit").await.contains("brand.update"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn new_terms_get_a_new_version_and_new_members_accept_it() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -168,7 +168,7 @@ async fn new_terms_get_a_new_version_and_new_members_accept_it() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn changed_points_rules_apply_at_the_till() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -243,7 +243,7 @@ async fn changed_points_rules_apply_at_the_till() {
     assert!(boss.page("/admin/audit").await.contains("brand.rules"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn only_the_owner_changes_brand_settings() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -291,7 +291,7 @@ async fn only_the_owner_changes_brand_settings() {
         .contains("别家改名"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_owner_renames_tiers_and_lowers_a_threshold_that_the_next_bill_meets() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -411,7 +411,7 @@ async fn upload(
     b.app.send(req).await
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_owner_uploads_a_logo_that_members_see_and_nothing_but_an_image_passes() {
     let app = spawn_app().await;
     console_staff(&app).await;

@@ -51,7 +51,7 @@ async fn member_id(app: &TestApp) -> MemberId {
         .id
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_new_member_finds_the_welcome_coupon_in_the_wallet_with_its_code() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -98,7 +98,7 @@ async fn a_new_member_finds_the_welcome_coupon_in_the_wallet_with_its_code() {
     assert!(english.contains("Available"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn claiming_twice_with_one_tap_gives_one_coupon_and_the_limit_is_explained() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -180,7 +180,7 @@ async fn claiming_twice_with_one_tap_gives_one_coupon_and_the_limit_is_explained
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn points_buy_a_coupon_and_a_used_coupon_moves_to_the_used_tab() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -252,7 +252,7 @@ async fn points_buy_a_coupon_and_a_used_coupon_moves_to_the_used_tab() {
     assert!(!available.contains("赠送酸梅汤"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn signed_out_visitors_are_sent_to_join_and_back() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);

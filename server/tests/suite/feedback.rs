@@ -28,7 +28,7 @@ fn form<'a>(nps: &'a str, comment: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_guest_at_a_table_can_send_feedback_and_is_invited_to_join() {
     let app = spawn_app().await;
     let mut guest = Browser::new(&app);
@@ -69,7 +69,7 @@ async fn a_guest_at_a_table_can_send_feedback_and_is_invited_to_join() {
     assert_eq!(inbox[0].member, None);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
     let app = spawn_app().await;
     let mut alice = Browser::new(&app);

@@ -60,7 +60,7 @@ async fn member_no(app: &TestApp) -> String {
     no
 }
 
-#[tokio::test]
+#[both_databases]
 async fn markup_in_every_text_field_stays_text_on_every_page_and_export() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -268,7 +268,7 @@ async fn markup_in_every_text_field_stays_text_on_every_page_and_export() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn sql_metacharacters_are_only_text() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -310,7 +310,7 @@ async fn sql_metacharacters_are_only_text() {
     assert!(page.contains("138****8000"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn absurd_amounts_and_dates_are_refused_with_a_reason() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -481,7 +481,7 @@ async fn absurd_amounts_and_dates_are_refused_with_a_reason() {
     assert!(audit.is_empty(), "balance == sum(ledger) for everyone");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn malformed_bytes_deep_json_and_oversized_bodies_are_clear_client_errors() {
     let app = spawn_app().await;
     let key = demo_key(&app).await;
@@ -601,7 +601,7 @@ async fn malformed_bytes_deep_json_and_oversized_bodies_are_clear_client_errors(
     assert!(text.contains("太大"), "{text}");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_stale_rotating_code_or_a_forged_cookie_opens_nothing() {
     let app = spawn_app().await;
     let mut member = Browser::new(&app);

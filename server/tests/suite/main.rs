@@ -3,6 +3,9 @@
 //! One test binary instead of one per file: each extra binary links the whole
 //! dependency tree again, which costs minutes and gigabytes on a small machine.
 
+#[macro_use]
+extern crate test_macros;
+
 mod common;
 
 mod accounts;
@@ -21,6 +24,7 @@ mod members;
 mod offers;
 mod outage;
 mod permissions;
+mod readme;
 mod roster;
 mod segments;
 mod setup;

@@ -9,7 +9,7 @@ use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
 
 const PHONE: &str = "13800138000";
 
-#[tokio::test]
+#[both_databases]
 async fn a_new_member_joins_with_a_code_and_lands_on_their_card() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -73,7 +73,7 @@ async fn a_new_member_joins_with_a_code_and_lands_on_their_card() {
     assert!(digits.bytes().all(|b| b.is_ascii_digit()));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_wrong_code_is_explained_in_the_members_language() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -93,7 +93,7 @@ async fn a_wrong_code_is_explained_in_the_members_language() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn six_wrong_codes_lock_the_code_even_against_the_right_one() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -114,7 +114,7 @@ async fn six_wrong_codes_lock_the_code_even_against_the_right_one() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn joining_without_accepting_the_terms_is_refused_and_keeps_the_code() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -125,7 +125,7 @@ async fn joining_without_accepting_the_terms_is_refused_and_keeps_the_code() {
     assert_eq!(location(&signed), "/r/demo/card?welcome=1");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_malformed_phone_is_refused_with_the_number_kept_in_the_form() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -143,7 +143,7 @@ async fn a_malformed_phone_is_refused_with_the_number_kept_in_the_form() {
     assert_eq!(app.sender.count(), 0);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn asking_again_within_a_minute_says_how_long_to_wait() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -159,7 +159,7 @@ async fn asking_again_within_a_minute_says_how_long_to_wait() {
     assert_eq!(app.sender.count(), 1);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_provider_outage_is_a_clear_message_not_an_error_page() {
     let app = spawn_app().await;
     app.sender.fail(true);
@@ -168,7 +168,7 @@ async fn a_provider_outage_is_a_clear_message_not_an_error_page() {
     assert_eq!(location(&r), "/r/demo/join?error=not_delivered");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn every_sign_in_gets_a_new_session_and_sign_out_ends_it() {
     let app = spawn_app().await;
     let mut first = Browser::new(&app);
@@ -208,7 +208,7 @@ async fn every_sign_in_gets_a_new_session_and_sign_out_ends_it() {
     assert_eq!(location(&card), "/r/demo/join?next=/r/demo/card");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_signed_out_visitor_is_sent_to_join_and_brought_back() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -265,7 +265,7 @@ async fn a_signed_out_visitor_is_sent_to_join_and_brought_back() {
     assert_eq!(location(&signed), "/r/demo/card?welcome=1");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_member_of_one_brand_gets_nothing_from_another() {
     let app = spawn_app().await;
     {
@@ -350,7 +350,7 @@ async fn a_member_of_one_brand_gets_nothing_from_another() {
     assert!(!still.contains("入侵者"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_form_posted_from_another_site_is_refused() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -369,7 +369,7 @@ async fn a_form_posted_from_another_site_is_refused() {
     assert_eq!(lang.status(), StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_profile_is_saved_and_shown_back() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -421,7 +421,7 @@ async fn the_profile_is_saved_and_shown_back() {
     assert_eq!(location(&bad), "/r/demo/me?error=invalid_birthday");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -450,7 +450,7 @@ async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
     assert_eq!(phone_col, None);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn each_brand_has_an_installable_card() {
     let app = spawn_app().await;
     let manifest = app.get("/r/demo/manifest.webmanifest", &[]).await;
@@ -471,7 +471,7 @@ async fn each_brand_has_an_installable_card() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     let app = spawn_app_with(&[
         ("TABLECARD_PUBLIC_URL", "https://card.example.com"),
@@ -532,7 +532,7 @@ async fn till_purchase(app: &common::TestApp, phone: &str, order: &str, fen: i64
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_points_page_shows_balance_expiry_progress_and_history() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
@@ -557,7 +557,7 @@ async fn the_points_page_shows_balance_expiry_progress_and_history() {
     assert_eq!(location(&signed_out), "/r/demo/join?next=/r/demo/points");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_points_history_pages_by_twenty() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);

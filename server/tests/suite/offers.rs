@@ -38,7 +38,7 @@ fn offer<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     form
 }
 
-#[tokio::test]
+#[both_databases]
 async fn an_owner_previews_creates_and_pauses_a_coupon_members_can_claim() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -117,7 +117,7 @@ async fn an_owner_previews_creates_and_pauses_a_coupon_members_can_claim() {
     assert!(log.contains("coupon_template.create") && log.contains("coupon_template.pause"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn managers_make_coupons_for_their_own_stores_only() {
     let app = spawn_app().await;
     console_staff(&app).await;

@@ -196,7 +196,7 @@ const WRITES: [(&str, &[(&str, &str)]); 29] = [
     ),
 ];
 
-#[tokio::test]
+#[both_databases]
 async fn every_console_page_opens_for_the_roles_it_is_for_and_no_other() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -240,7 +240,7 @@ async fn every_console_page_opens_for_the_roles_it_is_for_and_no_other() {
     }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn every_console_write_refuses_a_signed_out_caller_and_changes_nothing() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -269,7 +269,7 @@ async fn every_console_write_refuses_a_signed_out_caller_and_changes_nothing() {
     assert_eq!(before, after, "nothing was written");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn loaders_called_directly_give_nothing_away() {
     let app = spawn_app().await;
     console_staff(&app).await;

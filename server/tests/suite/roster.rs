@@ -15,7 +15,7 @@ async fn member_no(app: &TestApp) -> String {
     no
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -161,7 +161,7 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
     assert!(log.contains("member.adjust_points") && log.contains("member.grant_coupon"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn cashiers_and_other_brands_cannot_reach_members() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -215,7 +215,7 @@ async fn cashiers_and_other_brands_cannot_reach_members() {
     assert_eq!(rows, 0, "nothing was adjusted");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_filtered_segment_gets_a_coupon_each_once() {
     let app = spawn_app().await;
     console_staff(&app).await;

@@ -14,7 +14,7 @@ use loyalty::Clock;
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
 
-#[tokio::test]
+#[both_databases]
 async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     let app = spawn_app().await;
     console_staff(&app).await;

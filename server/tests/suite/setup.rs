@@ -25,7 +25,7 @@ fn table_urls(page: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[both_databases]
 async fn an_owner_sets_up_a_store_with_tables_and_prints_their_qr_codes() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -186,7 +186,7 @@ async fn an_owner_sets_up_a_store_with_tables_and_prints_their_qr_codes() {
     }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn only_the_brands_owner_touches_its_stores_and_tables() {
     let app = spawn_app().await;
     console_staff(&app).await;

@@ -517,13 +517,8 @@ async fn victim(app: &TestApp) -> Victim {
 /// failed sign-in throttled, a job run): a snapshot to compare.
 async fn demo_rows(app: &TestApp) -> BTreeMap<String, Vec<String>> {
     let pool = app._db.db.pool();
-    let tables: Vec<(String,)> =
-        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            .fetch_all(pool)
-            .await
-            .unwrap();
     let mut rows = BTreeMap::new();
-    for (table,) in tables {
+    for table in loyalty::testing::table_names(&app._db.db).await {
         if [
             "login_codes",
             "job_runs",
@@ -531,17 +526,11 @@ async fn demo_rows(app: &TestApp) -> BTreeMap<String, Vec<String>> {
             "staff_sessions",
         ]
         .contains(&table.as_str())
-            || table.starts_with("sqlite_")
-            || table.starts_with("_sqlx")
         {
             continue;
         }
-        let columns: Vec<(String,)> =
-            sqlx::query_as(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                .fetch_all(pool)
-                .await
-                .unwrap();
-        let names: Vec<&str> = columns.iter().map(|(c,)| c.as_str()).collect();
+        let columns = loyalty::testing::column_names(&app._db.db, &table).await;
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
         let filter = if table == "brands" {
             "id"
         } else if names.contains(&"brand_id") {
@@ -700,7 +689,7 @@ async fn attackers(app: &TestApp) -> Vec<Attacker<'_>> {
     ]
 }
 
-#[tokio::test]
+#[both_databases]
 async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_function_or_endpoint() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -987,7 +976,7 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
 /// posted by another site into the browser of the demo's owner (who may do
 /// everything) and of a member, is refused before it runs, whether the
 /// browser names the other site in `Origin` or only in `Sec-Fetch-Site`.
-#[tokio::test]
+#[both_databases]
 async fn no_state_change_can_be_forged_from_another_site() {
     let app = spawn_app().await;
     console_staff(&app).await;

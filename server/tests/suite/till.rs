@@ -60,7 +60,7 @@ async fn find_member(till: &mut Browser<'_>, store: i64, phone: &str) -> String 
     to
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_cashier_finds_a_member_and_records_a_purchase_once_however_often_it_is_sent() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -171,7 +171,7 @@ async fn a_cashier_finds_a_member_and_records_a_purchase_once_however_often_it_i
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_coupon_is_taken_once_and_a_second_try_hears_why() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -247,7 +247,7 @@ async fn a_coupon_is_taken_once_and_a_second_try_hears_why() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn staff_act_only_at_their_own_tills() {
     let app = spawn_app().await;
     console_staff(&app).await;
@@ -332,7 +332,7 @@ async fn staff_act_only_at_their_own_tills() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn owners_read_the_audit_log_and_no_one_else_does() {
     let app = spawn_app().await;
     console_staff(&app).await;

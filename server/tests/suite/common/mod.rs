@@ -42,7 +42,40 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
 }
 
 async fn spawn_app_configured(vars: &[(&str, &str)], hashed_assets: bool) -> TestApp {
-    spawn_app_on(TestDb::sqlite().await, vars, hashed_assets).await
+    spawn_app_on(test_db().await, vars, hashed_assets).await
+}
+
+/// The database a `#[both_databases]` test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// Runs one `#[both_databases]` test on `backend` (the macro calls this).
+pub async fn on_backend(backend: Backend, test: impl std::future::Future<Output = ()>) {
+    BACKEND.scope(backend, test).await
+}
+
+/// The database the running test is for. Only a `#[both_databases]` test
+/// has one: a plain `#[tokio::test]` that reached for the default app would
+/// silently test SQLite alone, so it fails here instead.
+pub fn backend() -> Backend {
+    BACKEND
+        .try_with(|backend| *backend)
+        .expect("an HTTP test over the demo app is #[both_databases], not #[tokio::test]")
+}
+
+/// A fresh, migrated database of the running test's kind.
+pub async fn test_db() -> TestDb {
+    match backend() {
+        Backend::Sqlite => TestDb::sqlite().await,
+        Backend::Postgres => TestDb::postgres().await,
+    }
 }
 
 /// The app over a database of the caller's choosing (PostgreSQL, say).
