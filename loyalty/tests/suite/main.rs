@@ -16,6 +16,7 @@ mod points;
 mod rate_limits;
 mod referrals;
 mod roster;
+mod schema_parity;
 mod staff;
 mod tenancy;
 mod till;
