@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { test, expect, baseUrl, demo, codeFor, uniquePhone, joinDemo, expectAccessible } from './fixtures';
+import { test, expect, baseUrl, demo, codeFor, uniquePhone, joinDemo, expectAccessible, waitForHydration } from './fixtures';
 
 const brand = () => demo().brand_slug;
 
@@ -133,4 +133,64 @@ test.describe('members', () => {
       await expectAccessible(page);
     });
   }
+
+  // Every page a member can reach, in each language, after joining at a
+  // table: the card, its sub-pages, the wallet and one coupon, the claim
+  // centre, feedback and its thanks, and their own feedback.
+  for (const lang of ['zh-CN', 'zh-TW', 'en']) {
+    test(`every member page has no accessibility violations in ${lang}`, async ({ page, context }) => {
+      test.setTimeout(60_000);
+      await context.addCookies([{ name: 'tc_lang', value: lang, url: baseUrl() }]);
+      const table = demo().tables[0];
+      await page.goto(table.url);
+      await expect(page.locator('html')).toHaveAttribute('lang', lang);
+      await expectAccessible(page);
+      const phone = uniquePhone();
+      await page.goto(`${baseUrl()}/r/${brand()}/join`);
+      await page.locator('#phone').fill(phone);
+      await page.locator('form[action="/fn/request_code"] button').click();
+      await page.locator('#code').fill(await codeFor(phone));
+      await page.locator('input[name="terms"]').check();
+      await page.locator('form[action="/fn/verify_code"] button').click();
+      await expect(page.locator('.rotating-code')).toBeVisible();
+      for (const path of ['points', 'invite', 'coupons', 'claim', 'feedback', 'feedback/mine']) {
+        const response = await page.goto(`${baseUrl()}/r/${brand()}/${path}`);
+        expect(response?.status(), path).toBe(200);
+        await expect(page.locator('html')).toHaveAttribute('lang', lang);
+        await expectAccessible(page);
+      }
+      // One coupon of the wallet (the welcome gift), opened from its link.
+      await page.goto(`${baseUrl()}/r/${brand()}/coupons`);
+      await page.locator('a[href*="/coupons/"]').first().click();
+      await expect(page.locator('.qr svg')).toBeVisible();
+      await expectAccessible(page);
+      // Feedback sent without JavaScript's help: the thanks page, then it is listed as theirs.
+      await page.goto(`${baseUrl()}/r/${brand()}/feedback`);
+      await page.locator('label[for="nps-9"]').click();
+      await page.locator('form[action="/fn/send_feedback"] button[type="submit"]').click();
+      await expect(page).toHaveURL(/\/feedback\/thanks/);
+      await expectAccessible(page);
+      await page.goto(`${baseUrl()}/r/${brand()}/feedback/mine`);
+      await expectAccessible(page);
+    });
+  }
+
+  // The brief's budget for a phone on a slow network: the card's first
+  // visit (page, script, WebAssembly, stylesheet, icons), as compressed on
+  // the wire, at most 100 KB. Bytes, not time: it cannot flake.
+  test("the card's first visit is at most 100 KB on the wire", async ({ page, context }) => {
+    await joinDemo(page);
+    const fresh = await context.newPage();
+    const cdp = await context.newCDPSession(fresh);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    const wire = new Map<string, number>();
+    cdp.on('Network.loadingFinished', (e) => wire.set(e.requestId, e.encodedDataLength));
+    await fresh.goto(`${baseUrl()}/r/${brand()}/card`);
+    await waitForHydration(fresh);
+    await fresh.waitForLoadState('networkidle');
+    const total = [...wire.values()].reduce((a, b) => a + b, 0);
+    expect(wire.size, 'the page, its script, WebAssembly and stylesheet').toBeGreaterThanOrEqual(4);
+    expect(total, `${wire.size} requests, ${total} bytes`).toBeLessThanOrEqual(100_000);
+  });
 });

@@ -58,6 +58,10 @@ pub async fn backup(db: &Db, to: &Path) -> Result<Summary> {
     let target = to
         .to_str()
         .ok_or_else(|| Error::Backup(format!("{} is not a UTF-8 path", to.display())))?;
+    // `tablecard backup backups/today.db` on a first run: the folder is made.
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
+    }
     if let Err(e) = sqlx::query("VACUUM INTO $1")
         .bind(target)
         .execute(db.pool())

@@ -9,7 +9,7 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// The newest schema version this program's SQLite migrations reach.
 pub fn latest_sqlite_migration() -> i64 {
@@ -359,5 +359,46 @@ mod tests {
         );
         assert_eq!(redact("postgres://app@db/tc"), "postgres://app@db/tc");
         assert_eq!(redact("sqlite://data/tc.db"), "sqlite://data/tc.db");
+    }
+
+    /// What a till's "recorded" means rests on these: every connection the
+    /// pool hands out, the one that ran the migrations included (it turns
+    /// foreign keys off for a while), writes ahead to a WAL, syncs it on
+    /// every commit, enforces foreign keys and waits for a lock.
+    #[tokio::test]
+    async fn every_sqlite_connection_is_durable_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect_with(DbOptions {
+            max_connections: 3,
+            ..DbOptions::new(format!("sqlite://{}", dir.path().join("d.db").display()))
+        })
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(db.pool().acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let pragma = |name: &'static str| format!("PRAGMA {name}");
+            let (journal,): (String,) = sqlx::query_as(&pragma("journal_mode"))
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(journal, "wal");
+            for (name, expected) in [
+                ("synchronous", 2), // FULL
+                ("foreign_keys", 1),
+                ("busy_timeout", 5000),
+            ] {
+                let (value,): (i64,) = sqlx::query_as(&pragma(name))
+                    .fetch_one(&mut **conn)
+                    .await
+                    .unwrap();
+                assert_eq!(value, expected, "PRAGMA {name}");
+            }
+        }
+        drop(held);
+        db.close().await;
     }
 }

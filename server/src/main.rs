@@ -144,8 +144,11 @@ fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,leptos_i18n=warn"));
+    // Logs go to standard error: standard output carries what a command
+    // prints for a script to capture (`KEY=$(tablecard create-api-key … --quiet)`).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_target(false);
     match format {
         LogFormat::Text => builder.init(),
@@ -198,7 +201,7 @@ async fn serve(config: &Config) -> CliResult {
     let site = config.site_root.join("pkg");
     if !site.exists() {
         tracing::warn!(
-            "no built assets in {}: run `make run` (or `cargo leptos build --release`) so pages can load their style and scripts",
+            "no built assets in {}: run `make run` (or `cargo xtask site`) so pages can load their style and scripts",
             site.display()
         );
     }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::{body_text, header_str, spawn_app, spawn_app_with_site};
 
-#[tokio::test]
+#[both_databases]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
     let health = app.get("/healthz", &[]).await;
@@ -16,7 +16,7 @@ async fn health_and_readiness_answer() {
     assert_eq!(ready.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = spawn_app().await;
     app._db.db.close().await;
@@ -24,7 +24,7 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_brand_portal_renders_in_chinese_by_default() {
     let app = spawn_app().await;
     let response = app.get("/r/demo", &[]).await;
@@ -36,7 +36,7 @@ async fn the_brand_portal_renders_in_chinese_by_default() {
     assert!(html.contains("href=\"/r/demo/join\""));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn accept_language_chooses_english_or_traditional_chinese() {
     let app = spawn_app().await;
     let en = body_text(
@@ -50,7 +50,7 @@ async fn accept_language_chooses_english_or_traditional_chinese() {
     assert!(tw.contains("加入會員 / 登入"));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_language_cookie_beats_the_browser() {
     let app = spawn_app().await;
     let html = body_text(
@@ -64,7 +64,7 @@ async fn the_language_cookie_beats_the_browser() {
     assert!(html.contains("lang=\"zh-TW\""));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn choosing_a_language_sets_a_cookie_and_returns_to_the_page() {
     let app = spawn_app().await;
     let response = app
@@ -82,7 +82,7 @@ async fn choosing_a_language_sets_a_cookie_and_returns_to_the_page() {
     assert!(cookie.contains("Max-Age=31536000"), "{cookie}");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn the_language_form_never_redirects_off_site() {
     let app = spawn_app().await;
     for next in [
@@ -102,7 +102,7 @@ async fn the_language_form_never_redirects_off_site() {
     }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_table_link_remembers_the_table_and_redirects_to_the_portal() {
     let app = spawn_app().await;
     let token = app.table_token();
@@ -121,14 +121,30 @@ async fn a_table_link_remembers_the_table_and_redirects_to_the_portal() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_forged_visit_cookie_is_ignored() {
     let app = spawn_app().await;
-    let html = body_text(app.get("/r/demo", &[("cookie", "tc_visit=1.1")]).await).await;
-    assert!(!html.contains("号桌"));
+    for forged in [
+        "tc_visit=1.1",
+        "tc_visit=",
+        "tc_visit=%FF%FE",
+        "tc_visit=demo.A1.extra",
+    ] {
+        let response = app.get("/r/demo", &[("cookie", forged)]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{forged}");
+        let html = body_text(response).await;
+        assert!(
+            html.contains("加入会员 / 登录"),
+            "{forged}: the landing page as usual"
+        );
+        assert!(
+            !html.contains("号桌"),
+            "{forged}: no table the visitor did not scan"
+        );
+    }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn unknown_brands_tables_and_pages_get_a_friendly_404() {
     let app = spawn_app().await;
     for path in [
@@ -154,7 +170,7 @@ async fn unknown_brands_tables_and_pages_get_a_friendly_404() {
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn pages_carry_security_headers_and_a_per_response_script_nonce() {
     let app = spawn_app().await;
     let response = app.get("/r/demo", &[]).await;
@@ -183,7 +199,7 @@ async fn pages_carry_security_headers_and_a_per_response_script_nonce() {
     assert!(!header_str(&again, header::CONTENT_SECURITY_POLICY).contains(&nonce));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn responses_are_compressed_for_browsers_that_accept_it() {
     let app = spawn_app().await;
     let br = app.get("/r/demo", &[("accept-encoding", "br")]).await;
@@ -192,7 +208,7 @@ async fn responses_are_compressed_for_browsers_that_accept_it() {
     assert_eq!(header_str(&gzip, header::CONTENT_ENCODING), "gzip");
 }
 
-#[tokio::test]
+#[both_databases]
 async fn hashed_assets_are_served_precompressed_and_cached_for_a_year() {
     let site = tempfile::tempdir().unwrap();
     let pkg = site.path().join("pkg");
@@ -218,7 +234,7 @@ async fn hashed_assets_are_served_precompressed_and_cached_for_a_year() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[both_databases]
 async fn a_brand_speaks_its_default_language_when_the_browser_names_none_we_have() {
     let app = spawn_app().await;
     let mut conn = app._db.db.pool().acquire().await.unwrap();
@@ -252,7 +268,7 @@ async fn a_brand_speaks_its_default_language_when_the_browser_names_none_we_have
     );
 }
 
-#[tokio::test]
+#[both_databases]
 async fn an_oversized_body_is_413_before_any_handler_reads_it() {
     let app = spawn_app().await;
     let huge = format!("slug=demo&nps=9&comment={}", "a".repeat(200 * 1024));
@@ -274,7 +290,7 @@ async fn an_oversized_body_is_413_before_any_handler_reads_it() {
 /// open its reactive owner under that page's and take the page's response
 /// headers: the page then went out without its CSP (the browser blocked its
 /// scripts) and the file carried the page's nonce, cookies or redirect.
-#[tokio::test]
+#[both_databases]
 async fn a_file_served_while_a_page_loads_leaves_the_page_its_headers() {
     use std::future::Future;
     use tower::ServiceExt;
@@ -324,7 +340,7 @@ fn script_policy(response: &axum::response::Response) -> (String, String) {
     (csp, nonce)
 }
 
-#[tokio::test]
+#[both_databases]
 async fn every_page_runs_only_scripts_carrying_its_own_nonce() {
     let app = spawn_app().await;
     common::console_staff(&app).await;
@@ -423,7 +439,7 @@ async fn every_page_runs_only_scripts_carrying_its_own_nonce() {
         .all(|t| t.contains(&format!("nonce=\"{nonce}\""))));
 }
 
-#[tokio::test]
+#[both_databases]
 async fn hsts_is_sent_over_https_only() {
     let plain = spawn_app().await;
     let r = plain.get("/r/demo", &[]).await;
@@ -476,7 +492,7 @@ impl std::io::Write for LogBuffer {
     }
 }
 
-#[tokio::test]
+#[both_databases]
 async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
     let buffer = LogBuffer::default();
     let writer = buffer.clone();

@@ -95,6 +95,23 @@ async fn a_provider_hiccup_is_retried_and_a_refusal_is_not() {
 }
 
 #[tokio::test]
+async fn a_provider_that_keeps_failing_is_tried_three_times_then_given_up() {
+    let (url, seen) = receiver(vec![503; 10]).await;
+    let sender = WebhookSender::new(url, SECRET.into()).with_backoff(Duration::from_millis(10));
+    let err = sender.send(&message()).await.unwrap_err();
+    assert_eq!(seen.lock().unwrap().len(), 3, "three tries, no more");
+    assert!(err.to_string().contains("503"), "{err}");
+    // Each try is signed afresh: a provider can check every one.
+    for (headers, body) in seen.lock().unwrap().iter() {
+        let timestamp = headers[TIMESTAMP_HEADER].to_str().unwrap();
+        assert_eq!(
+            headers[SIGNATURE_HEADER].to_str().unwrap(),
+            signature(SECRET, timestamp, body.as_bytes())
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_provider_fails_after_its_tries() {
     let sender = WebhookSender::new("http://127.0.0.1:9/sms".into(), SECRET.into())
         .with_backoff(Duration::from_millis(10));
