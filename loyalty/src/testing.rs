@@ -62,6 +62,18 @@ impl TestDb {
     /// As `postgres`, but the pool connects through `proxy` (host:port)
     /// instead of the server's own address: a test can cut the line.
     pub async fn postgres_through(proxy: Option<&str>) -> TestDb {
+        let t = TestDb::postgres_empty_through(proxy).await;
+        t.db.migrate().await.expect("migrate test schema");
+        t
+    }
+
+    /// A fresh PostgreSQL schema with nothing in it, not even migrations:
+    /// an upgrade test brings it to an old version itself.
+    pub async fn postgres_empty() -> TestDb {
+        TestDb::postgres_empty_through(None).await
+    }
+
+    async fn postgres_empty_through(proxy: Option<&str>) -> TestDb {
         let url = TestDb::postgres_url();
         let suffix: u64 = rand::thread_rng().r#gen();
         let schema = format!("test_{suffix:016x}");
@@ -92,7 +104,6 @@ impl TestDb {
         })
         .await
         .expect("connect to test schema");
-        db.migrate().await.expect("migrate test schema");
         TestDb {
             db,
             cleanup: Cleanup::Postgres { url, schema },

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 
-use loyalty::db::DbOptions;
 use loyalty::testing::TestDb;
 use loyalty::Db;
 use sqlx::migrate::Migrator;
@@ -142,26 +141,8 @@ async fn a_database_with_points_upgrades_without_losing_a_row_or_a_reference() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
 async fn a_postgres_schema_with_points_upgrades_without_losing_a_row_or_a_reference() {
-    // TestDb::postgres migrates to today: this test makes its own schema.
-    let url = TestDb::postgres_url();
-    let schema = format!("test_upgrade_{:016x}", rand::random::<u64>());
-    let admin = Db::connect_with(DbOptions {
-        max_connections: 1,
-        ..DbOptions::new(url.clone())
-    })
-    .await
-    .unwrap();
-    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    let db = Db::connect_with(DbOptions {
-        max_connections: 2,
-        search_path: Some(schema.clone()),
-        ..DbOptions::new(url)
-    })
-    .await
-    .unwrap();
+    let t = TestDb::postgres_empty().await;
+    let db = t.db.clone();
     before_feedback("postgres")
         .await
         .run(db.pool())
@@ -172,10 +153,5 @@ async fn a_postgres_schema_with_points_upgrades_without_losing_a_row_or_a_refere
     db.migrate().await.expect("the upgrade applies");
 
     assert_nothing_lost(&db, brand_id).await;
-    db.close().await;
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    admin.close().await;
+    t.finish().await;
 }

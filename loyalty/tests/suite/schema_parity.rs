@@ -185,6 +185,27 @@ fn index(columns: &[String], predicate: Option<&str>) -> String {
     s
 }
 
+/// An index as both catalogues describe it: a unique one is a key (its name
+/// does not matter), any other is known by its name.
+fn note_index(
+    facts: &mut Facts,
+    table: &str,
+    name: &str,
+    is_unique: bool,
+    columns: &[String],
+    predicate: Option<&str>,
+) {
+    if is_unique {
+        note(facts, unique(table, columns, predicate), "UNIQUE".into());
+    } else {
+        note(
+            facts,
+            format!("{table} index {name}"),
+            index(columns, predicate),
+        );
+    }
+}
+
 fn check(table: &str, columns: BTreeSet<String>) -> String {
     let columns: Vec<String> = columns.into_iter().collect();
     format!("{table} check ({})", columns.join(", "))
@@ -359,19 +380,14 @@ async fn sqlite_schema(db: &Db) -> Schema {
             } else {
                 None
             };
-            if is_unique != 0 {
-                note(
-                    facts,
-                    unique(&table, &indexed, predicate.as_deref()),
-                    "UNIQUE".into(),
-                );
-            } else {
-                note(
-                    facts,
-                    format!("{table} index {name}"),
-                    index(&indexed, predicate.as_deref()),
-                );
-            }
+            note_index(
+                facts,
+                &table,
+                &name,
+                is_unique != 0,
+                &indexed,
+                predicate.as_deref(),
+            );
         }
 
         // No catalogue lists SQLite's CHECKs: they are read from the
@@ -530,19 +546,14 @@ async fn postgres_schema(db: &Db) -> Schema {
         for (name, is_unique, predicate, columns) in indexes {
             let columns = split(&columns);
             let predicate = predicate.as_deref().map(normalised);
-            if is_unique != 0 {
-                note(
-                    facts,
-                    unique(&table, &columns, predicate.as_deref()),
-                    "UNIQUE".into(),
-                );
-            } else {
-                note(
-                    facts,
-                    format!("{table} index {name}"),
-                    index(&columns, predicate.as_deref()),
-                );
-            }
+            note_index(
+                facts,
+                &table,
+                &name,
+                is_unique != 0,
+                &columns,
+                predicate.as_deref(),
+            );
         }
 
         // A CHECK's conkey lists the columns its expression reads.
