@@ -5,6 +5,7 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod components;
+pub mod error;
 pub mod functions;
 pub mod locale;
 pub mod routes;

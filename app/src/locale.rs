@@ -31,7 +31,7 @@ pub fn from_accept_language(header: &str) -> Option<Locale> {
 }
 
 #[cfg(feature = "ssr")]
-fn to_locale(language: loyalty::brands::Language) -> Locale {
+pub fn to_locale(language: loyalty::brands::Language) -> Locale {
     match language {
         loyalty::brands::Language::ZhCn => Locale::zh_CN,
         loyalty::brands::Language::ZhTw => Locale::zh_TW,

@@ -16,6 +16,7 @@ use loyalty::staff_sessions::{StaffPolicy, StaffSession};
 use loyalty::{Db, ServerSecret, SystemClock};
 use std::sync::Arc;
 
+use crate::error::AppError;
 use crate::locale::{self, RequestLocale};
 
 /// What the server gives every page and server function.
@@ -68,38 +69,20 @@ pub fn client_ip(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub fn request_parts() -> Result<Parts, ServerFnError> {
-    use_context::<Parts>().ok_or_else(|| ServerFnError::new("request missing"))
+pub fn request_parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| AppError::new("internal_error"))
 }
 
 /// The brand of a `/r/{slug}` URL; None for a malformed or unknown slug.
-pub async fn find_brand(db: &Db, slug: &str) -> Result<Option<Brand>, ServerFnError> {
+pub async fn find_brand(db: &Db, slug: &str) -> Result<Option<Brand>, AppError> {
     let Ok(slug) = BrandSlug::parse(slug) else {
         return Ok(None);
     };
     match loyalty::brands::find_by_slug(db, &slug).await {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(e.into()),
     }
-}
-
-/// Logs the detail; the browser only learns that something failed.
-pub fn internal(e: loyalty::Error) -> ServerFnError {
-    tracing::error!(error = %e, code = e.code(), "request failed");
-    if e.is_unavailable() {
-        // Down, restarting or out of disk: nothing was changed, and the
-        // same request may work in a moment.
-        set_status(http::StatusCode::SERVICE_UNAVAILABLE);
-        if let Some(response) = use_context::<ResponseOptions>() {
-            response.insert_header(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static("5"),
-            );
-        }
-        return ServerFnError::new("service_unavailable");
-    }
-    ServerFnError::new(e.code())
 }
 
 /// Each brand has its own session cookie: one phone may be a member of two
@@ -117,7 +100,7 @@ pub async fn member_from_parts(
     state: &PortalState,
     parts: &Parts,
     brand: BrandId,
-) -> Result<Option<MemberId>, ServerFnError> {
+) -> Result<Option<MemberId>, AppError> {
     let jar = request_cookies(parts);
     let Some(token) = jar
         .get(&session_cookie_name(brand, state.secure_cookies))
@@ -125,15 +108,13 @@ pub async fn member_from_parts(
     else {
         return Ok(None);
     };
-    loyalty::sessions::resolve(&state.db, &SystemClock, &state.sessions, brand, &token)
-        .await
-        .map_err(internal)
+    Ok(loyalty::sessions::resolve(&state.db, &SystemClock, &state.sessions, brand, &token).await?)
 }
 
 pub async fn current_member(
     state: &PortalState,
     brand: BrandId,
-) -> Result<Option<MemberId>, ServerFnError> {
+) -> Result<Option<MemberId>, AppError> {
     member_from_parts(state, &request_parts()?, brand).await
 }
 
@@ -184,13 +165,14 @@ pub fn staff_cookie_name(secure: bool) -> &'static str {
 }
 
 /// The staff member signed in on this request, if any.
-pub async fn current_staff(state: &PortalState) -> Result<Option<StaffSession>, ServerFnError> {
+pub async fn current_staff(state: &PortalState) -> Result<Option<StaffSession>, AppError> {
     let Some(token) = staff_token(state) else {
         return Ok(None);
     };
-    loyalty::staff_sessions::resolve(&state.db, &SystemClock, &state.staff_sessions, &token)
-        .await
-        .map_err(internal)
+    Ok(
+        loyalty::staff_sessions::resolve(&state.db, &SystemClock, &state.staff_sessions, &token)
+            .await?,
+    )
 }
 
 pub fn staff_token(state: &PortalState) -> Option<SessionToken> {
@@ -324,6 +306,15 @@ pub fn pending_join(state: &PortalState, brand: BrandId) -> Option<PendingJoin> 
     })
 }
 
+/// Ends a form post that was refused: back to the form at `back` (which may
+/// carry a query and a `#fragment`), with the error's code and parameters
+/// for its notice. A failure of ours is not the form's to show: it stays an
+/// error (500, or 503 when the database is away).
+pub fn see_other_with(back: &str, e: impl Into<AppError>) -> Result<(), AppError> {
+    see_other(&e.into().refused()?.back_to(back));
+    Ok(())
+}
+
 /// Ends a form post: 303 to `to`, for browsers and scripts alike.
 pub fn see_other(to: &str) {
     leptos_axum::redirect(to);
@@ -390,12 +381,12 @@ pub async fn staff_from_parts(
 }
 
 /// One pooled connection, for reads and single statements outside a transaction.
-pub async fn connection(state: &PortalState) -> Result<loyalty::db::Conn, ServerFnError> {
-    state.db.acquire().await.map_err(|e| internal(e.into()))
+pub async fn connection(state: &PortalState) -> Result<loyalty::db::Conn, AppError> {
+    Ok(state.db.acquire().await?)
 }
 
-pub fn portal_state() -> Result<PortalState, ServerFnError> {
-    use_context::<PortalState>().ok_or_else(|| ServerFnError::new("portal state missing"))
+pub fn portal_state() -> Result<PortalState, AppError> {
+    use_context::<PortalState>().ok_or_else(|| AppError::new("internal_error"))
 }
 
 /// The language the request asks for, read from the switcher's cookie and

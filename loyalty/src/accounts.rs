@@ -35,7 +35,7 @@ fn check_stores(role: Role, stores: &[StoreId]) -> Result<Vec<StoreId>> {
     match (role, stores.len()) {
         (Role::Owner, _) => Ok(Vec::new()),
         (Role::Cashier, 1) | (Role::Manager, 1..) => Ok(stores),
-        _ => Err(Error::invalid("stores", Invalid::Format)),
+        _ => Err(Error::invalid("staff_stores", Invalid::Format)),
     }
 }
 
@@ -165,7 +165,7 @@ pub async fn update(
         .await?;
     let before = find(conn, actor.brand, id).await?;
     let stores = check_stores(role, stores)?;
-    let display_name = check_name("display_name", display_name, 40)?;
+    let display_name = check_name("staff_name", display_name, 40)?;
     if actor.staff == Some(id) && (role != Role::Owner || !active) {
         return Err(Error::StaffSelfChange);
     }

@@ -124,6 +124,21 @@ pub enum Invalid {
     Range(&'static str),
 }
 
+impl Invalid {
+    /// Stable snake_case, for the edges' sentences.
+    pub fn code(&self) -> String {
+        match self {
+            Invalid::Empty => "empty",
+            Invalid::TooShort { .. } => "too_short",
+            Invalid::TooLong { .. } => "too_long",
+            Invalid::Characters => "characters",
+            Invalid::Format => "format",
+            Invalid::Range(_) => "range",
+        }
+        .to_owned()
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -190,6 +205,30 @@ impl Error {
             | Error::CouponCodeExhausted
             | Error::Database(_) => "internal_error",
             Error::Backup(_) => "backup_failed",
+        }
+    }
+
+    /// The values a sentence about this error needs, by name: the edges
+    /// carry them with the code, unchanged, and the locale files word them.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Error::CodeResendTooSoon { wait_secs }
+            | Error::CodeLimitReached { wait_secs }
+            | Error::CodeTooManyTries { wait_secs }
+            | Error::StaffLocked { wait_secs } => vec![("secs", wait_secs.to_string())],
+            Error::CodeWrong { tries_left } => vec![("left", tries_left.to_string())],
+            Error::PointsCapExceeded { max_points } => vec![("max", max_points.to_string())],
+            Error::CouponRefused(r) => r.params(),
+            Error::Invalid { field, reason } => {
+                let mut params = vec![("field", (*field).to_owned()), ("reason", reason.code())];
+                match reason {
+                    Invalid::TooShort { min } => params.push(("min", min.to_string())),
+                    Invalid::TooLong { max } => params.push(("max", max.to_string())),
+                    _ => {}
+                }
+                params
+            }
+            _ => Vec::new(),
         }
     }
 

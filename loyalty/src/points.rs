@@ -753,7 +753,10 @@ pub async fn adjust(
         ));
     }
     if delta == 0 || delta.abs() > 10_000_000 {
-        return Err(Error::invalid("points", crate::error::Invalid::Format));
+        return Err(Error::invalid(
+            "adjust_points",
+            crate::error::Invalid::Format,
+        ));
     }
     lock_member(conn, brand.id, member).await?;
     let entry = Entry {

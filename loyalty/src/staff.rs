@@ -110,7 +110,7 @@ pub async fn create(
 ) -> Result<Staff> {
     let login = check_login(login)?;
     check_password(password)?;
-    let display_name = check_name("display_name", display_name, 40)?;
+    let display_name = check_name("staff_name", display_name, 40)?;
     let hash = hash_password(password)?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO staff (brand_id, login, password_hash, role, display_name, created_at) \

@@ -31,16 +31,16 @@ pub struct NewStore {
 fn check_code(code: &str) -> Result<String> {
     let code = code.trim().to_ascii_uppercase();
     if code.is_empty() {
-        return Err(Error::invalid("code", Invalid::Empty));
+        return Err(Error::invalid("store_code", Invalid::Empty));
     }
     if code.len() > 20 {
-        return Err(Error::invalid("code", Invalid::TooLong { max: 20 }));
+        return Err(Error::invalid("store_code", Invalid::TooLong { max: 20 }));
     }
     if !code
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     {
-        return Err(Error::invalid("code", Invalid::Characters));
+        return Err(Error::invalid("store_code", Invalid::Characters));
     }
     Ok(code)
 }

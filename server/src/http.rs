@@ -1,6 +1,7 @@
 //! The axum application: portal pages, static assets, health checks and the
 //! middleware every response passes through.
 
+use app::error::AppError;
 use app::i18n::I18nLocaleTrait as _;
 use app::server::PortalState;
 use app::{shell, App};
@@ -238,61 +239,36 @@ async fn explain_too_large(req: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    let kib = BODY_LIMIT / 1024;
-    refusal_page(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "提交的内容太大",
-        &format!("每次最多 {kib} KB，请删减后返回重试。"),
-        &format!("What you sent is over {kib} KB. Please go back, shorten it and try again."),
+    failed(AppError::new("payload_too_large").with("kib", BODY_LIMIT / 1024))
+}
+
+/// A plain handler's answer to an error, as a page: the status from the one
+/// table, the sentence from the locale files; 503 (the database is only
+/// unavailable: nothing was changed) comes with Retry-After. A failure of
+/// ours is logged where it becomes the edge's error.
+fn failed(e: impl Into<AppError>) -> Response {
+    let e = e.into();
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut page = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        app::error::plain_page(&e),
     )
-}
-
-/// A plain handler's answer to a failed database call: 503 with Retry-After
-/// when the database is only unavailable (nothing was changed; try again in
-/// a moment), else 500. The detail goes to the log.
-fn failed(e: &loyalty::Error) -> Response {
-    if !e.is_unavailable() {
-        tracing::error!(error = %e, "request failed");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        .into_response();
+    if e.is_unavailable() {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
-    tracing::error!(error = %e, "request failed: the database is unavailable");
-    unavailable()
-}
-
-fn unavailable() -> Response {
-    let mut page = refusal_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "服务暂时不可用",
-        "您的操作没有生效。请过几秒钟再试。",
-        "We are briefly unavailable and nothing you did was changed. Please try again in a few seconds.",
-    );
-    page.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     page
 }
 
-/// The same, for a failure the app's helpers already logged and named.
-fn failed_call(e: &ServerFnError) -> Response {
-    if e.to_string().contains("service_unavailable") {
-        return unavailable();
+/// A refused form of a plain handler: back to the form with the error, as
+/// a server function would.
+fn refused(back: &str, e: impl Into<AppError>) -> Response {
+    match e.into().refused() {
+        Ok(e) => Redirect::to(&e.back_to(back)).into_response(),
+        Err(e) => failed(e),
     }
-    StatusCode::INTERNAL_SERVER_ERROR.into_response()
-}
-
-/// A plain page for a request refused before any page could render it.
-fn refusal_page(status: StatusCode, title: &str, zh: &str, en: &str) -> Response {
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><body style=\"font-family:system-ui,sans-serif;margin:2rem\">\
-         <h1>{title}</h1><p>{zh}</p><p lang=\"en\">{en}</p></body></html>"
-    );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
-    )
-        .into_response()
 }
 
 /// A browser's form is always UTF-8; one that is not was made by hand, and
@@ -312,12 +288,7 @@ async fn refuse_forms_that_are_not_text(req: Request, next: Next) -> Response {
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
     };
     if std::str::from_utf8(&bytes).is_err() {
-        return refusal_page(
-            StatusCode::BAD_REQUEST,
-            "无法读取提交的内容",
-            "表单里有无法识别的字符，请返回重新填写。",
-            "The form held bytes that are not text. Please go back and fill it in again.",
-        );
+        return failed(AppError::new("invalid_form"));
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
@@ -505,7 +476,7 @@ async fn export_my_data(
     let brand = match app::server::find_brand(&portal.db, &slug).await {
         Ok(Some(b)) => b,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed_call(&e),
+        Err(e) => return failed(e),
     };
     let member = match app::server::member_from_parts(portal, &parts, brand.id).await {
         Ok(Some(m)) => m,
@@ -513,7 +484,7 @@ async fn export_my_data(
             let to = format!("/r/{0}/join?next=/r/{0}/me", brand.slug);
             return Redirect::to(&to).into_response();
         }
-        Err(e) => return failed_call(&e),
+        Err(e) => return failed(e),
     };
     match loyalty::members::export(&portal.db, &brand, member).await {
         Ok(export) => {
@@ -532,7 +503,7 @@ async fn export_my_data(
         }
         Err(e) => {
             tracing::error!(error = %e, "exporting member data");
-            failed(&e)
+            failed(e)
         }
     }
 }
@@ -611,11 +582,11 @@ async fn upload_logo(
         Ok(Some(s)) if s.staff.role == loyalty::staff::Role::Owner => s,
         Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
         Ok(None) => return Redirect::to("/admin?next=/admin/brand").into_response(),
-        Err(e) => return failed(&e),
+        Err(e) => return failed(e),
     };
-    let back = |q: &str| Redirect::to(&format!("/admin/brand?{q}#logo")).into_response();
+    let back = |e: AppError| refused("/admin/brand#logo", e);
     let Ok(mut form) = form else {
-        return back("error=logo_missing");
+        return back(AppError::new("logo_missing"));
     };
     let mut logo: Option<Vec<u8>> = None;
     let mut remove = false;
@@ -625,18 +596,18 @@ async fn upload_logo(
                 Some("logo") => match field.bytes().await {
                     Ok(b) if !b.is_empty() => logo = Some(b.to_vec()),
                     Ok(_) => {}
-                    Err(_) => return back("error=logo_size"),
+                    Err(_) => return back(AppError::new("logo_size")),
                 },
                 Some("remove") => remove = true,
                 _ => {}
             },
             Ok(None) => break,
             // Cut off by the body limit, or not multipart at all.
-            Err(_) => return back("error=logo_size"),
+            Err(_) => return back(AppError::new("logo_size")),
         }
     }
     if logo.is_none() && !remove {
-        return back("error=logo_missing");
+        return back(AppError::new("logo_missing"));
     }
     let actor = loyalty::audit::Actor {
         brand: session.staff.brand_id,
@@ -655,18 +626,10 @@ async fn upload_logo(
     .await;
     match saved {
         Ok(()) => match tx.commit().await {
-            Ok(()) => back("saved=1"),
+            Ok(()) => Redirect::to("/admin/brand?saved=1#logo").into_response(),
             Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         },
-        Err(loyalty::Error::Invalid {
-            reason: loyalty::error::Invalid::TooLong { .. },
-            ..
-        }) => back("error=logo_size"),
-        Err(loyalty::Error::Invalid { .. }) => back("error=logo_type"),
-        Err(e) => {
-            tracing::error!(error = %e, "saving a logo failed");
-            failed(&e)
-        }
+        Err(e) => back(e.into()),
     }
 }
 
@@ -696,7 +659,7 @@ async fn brand_logo(
         )
             .into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => failed(&e),
+        Err(e) => failed(e),
     }
 }
 
@@ -756,20 +719,20 @@ async fn qr_sheet_svg(
         Ok(None) => {
             return Redirect::to(&format!("/admin?next=/admin/stores/{store}/qr")).into_response()
         }
-        Err(e) => return failed(&e),
+        Err(e) => return failed(e),
     };
     if session.staff.role != loyalty::staff::Role::Owner {
         return StatusCode::NOT_FOUND.into_response();
     }
     let brand = match loyalty::brands::find(&portal.db, session.staff.brand_id).await {
         Ok(brand) => brand,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(e),
     };
     let (line, tables) =
         match app::functions::setup::edge::store_tables(portal, &brand, store).await {
             Ok(found) => found,
             Err(loyalty::Error::StoreNotFound) => return StatusCode::NOT_FOUND.into_response(),
-            Err(e) => return failed(&e),
+            Err(e) => return failed(e),
         };
     let page = q.page.unwrap_or(1);
     match app::functions::setup::edge::sheet_svg(&brand, &line.name, &tables, page) {
@@ -807,14 +770,14 @@ async fn segments_csv(
     let session = match app::server::staff_from_parts(portal, &parts).await {
         Ok(Some(s)) => s,
         Ok(None) => return Redirect::to("/admin?next=/admin/segments").into_response(),
-        Err(e) => return failed(&e),
+        Err(e) => return failed(e),
     };
     if session.staff.role != loyalty::staff::Role::Owner {
         return StatusCode::NOT_FOUND.into_response();
     }
     let brand = match loyalty::brands::find(&portal.db, session.staff.brand_id).await {
         Ok(brand) => brand,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(e),
     };
     let segment = match q.segment.as_deref() {
         None | Some("") => None,
@@ -845,7 +808,7 @@ async fn segments_csv(
         }
         Err(e) => {
             tracing::error!(error = %e, "segment export failed");
-            failed(&e)
+            failed(e)
         }
     }
 }

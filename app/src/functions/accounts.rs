@@ -1,6 +1,7 @@
 //! Staff accounts (owners) and one's own password (everyone): thin edges
 //! over `loyalty::accounts` and `loyalty::staff_sessions::change_password`.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +31,6 @@ pub struct AccountsPage {
 
 #[cfg(feature = "ssr")]
 mod edge {
-    use super::*;
 
     /// A generated password travels to the page that shows it in a signed,
     /// HttpOnly cookie that lives a minute: never in a URL, gone once read.
@@ -49,22 +49,6 @@ mod edge {
         }
     }
 
-    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
-        use loyalty::Error as E;
-        Ok(match e {
-            E::StaffLoginTaken => "staff_login_taken".into(),
-            E::StaffNotFound => "staff_not_found".into(),
-            E::StaffSelfChange => "staff_self_change".into(),
-            E::StoreNotFound => "invalid_store".into(),
-            E::Invalid {
-                field: "display_name",
-                ..
-            } => "invalid_staff_name".into(),
-            E::Invalid { field, .. } => format!("invalid_{field}"),
-            e => return Err(crate::server::internal(e)),
-        })
-    }
-
     /// Shows `password` for `login` once, to the owner who made it.
     pub fn hand_over(state: &crate::server::PortalState, owner: i64, login: &str, password: &str) {
         let value = format!("{owner}|{login}|{password}");
@@ -73,9 +57,9 @@ mod edge {
 }
 
 #[server(prefix = "/fn", endpoint = "load_accounts")]
-pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, ServerFnError> {
+pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state, take_signed_cookie};
+    use crate::server::{portal_state, take_signed_cookie};
 
     let state = portal_state()?;
     let (session, brand, info) = match owner(&state, "/admin/staff").await? {
@@ -84,8 +68,7 @@ pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, ServerFnError> {
     };
     let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
     let accounts = loyalty::accounts::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|a| AccountLine {
             id: a.staff.id.0,
@@ -99,8 +82,7 @@ pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, ServerFnError> {
         })
         .collect();
     let stores = loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
         .collect();
@@ -123,10 +105,10 @@ pub async fn create_staff(
     display_name: String,
     role: String,
     #[server(default)] stores: Vec<i64>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/staff").await? {
@@ -134,7 +116,7 @@ pub async fn create_staff(
         Err(_) => return Ok(()),
     };
     let stores: Vec<_> = stores.into_iter().map(loyalty::stores::StoreId).collect();
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let made = match edge::role(&role) {
         Ok(role) => {
             loyalty::accounts::create(
@@ -152,11 +134,11 @@ pub async fn create_staff(
     };
     match made {
         Ok((staff, password)) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             edge::hand_over(&state, session.staff.id.0, &staff.login, &password);
             see_other(&format!("/admin/staff#staff-{}", staff.id.0));
         }
-        Err(e) => see_other(&format!("/admin/staff?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/staff", e)?,
     }
     Ok(())
 }
@@ -168,10 +150,10 @@ pub async fn update_staff(
     role: String,
     #[server(default)] stores: Vec<i64>,
     #[server(default)] active: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/staff").await? {
@@ -179,7 +161,7 @@ pub async fn update_staff(
         Err(_) => return Ok(()),
     };
     let stores: Vec<_> = stores.into_iter().map(loyalty::stores::StoreId).collect();
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let done = match edge::role(&role) {
         Ok(role) => {
             loyalty::accounts::update(
@@ -198,23 +180,20 @@ pub async fn update_staff(
     };
     match done {
         Ok(()) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("/admin/staff?saved=1#staff-{id}"));
         }
-        Err(e) => see_other(&format!(
-            "/admin/staff?error={}#staff-{id}",
-            edge::refusal(e)?
-        )),
+        Err(e) => see_other_with(&format!("/admin/staff#staff-{id}"), e)?,
     }
     Ok(())
 }
 
 /// `action`: `reset` (a new generated password) or `unlock`.
 #[server(prefix = "/fn", endpoint = "staff_access")]
-pub async fn staff_access(id: i64, action: String) -> Result<(), ServerFnError> {
+pub async fn staff_access(id: i64, action: String) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/staff").await? {
@@ -224,7 +203,7 @@ pub async fn staff_access(id: i64, action: String) -> Result<(), ServerFnError> 
     let clock = loyalty::SystemClock;
     let actor = actor(&session);
     let target = loyalty::staff::StaffId(id);
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let done = match action.as_str() {
         "reset" => loyalty::accounts::reset_password(&mut tx, &clock, &actor, target)
             .await
@@ -242,22 +221,21 @@ pub async fn staff_access(id: i64, action: String) -> Result<(), ServerFnError> 
             let login: Option<(String,)> = sqlx::query_as("SELECT login FROM staff WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| internal(e.into()))?;
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+                .await?;
+            tx.commit().await?;
             if let (Some(password), Some((login,))) = (password, login) {
                 edge::hand_over(&state, session.staff.id.0, &login, &password);
             }
             see_other(&format!("/admin/staff?saved=1#staff-{id}"));
         }
-        Err(e) => see_other(&format!("/admin/staff?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/staff", e)?,
     }
     Ok(())
 }
 
 /// Whether a staff member is signed in, for the password page.
 #[server(prefix = "/fn", endpoint = "load_password_page")]
-pub async fn load_password_page() -> Result<StaffLoad<StaffInfo>, ServerFnError> {
+pub async fn load_password_page() -> Result<StaffLoad<StaffInfo>, AppError> {
     use crate::functions::admin::edge::signed_in;
     use crate::server::portal_state;
 
@@ -273,10 +251,10 @@ pub async fn change_my_password(
     current: String,
     new: String,
     confirm: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::edge::signed_in;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other, staff_token};
+    use crate::server::{portal_state, see_other, see_other_with, staff_token};
 
     let state = portal_state()?;
     let (session, _, _) = match signed_in::<()>(&state, "/admin/password").await? {
@@ -284,8 +262,7 @@ pub async fn change_my_password(
         Err(_) => return Ok(()),
     };
     if new != confirm {
-        see_other("/admin/password?error=password_mismatch");
-        return Ok(());
+        return see_other_with("/admin/password", AppError::new("password_mismatch"));
     }
     let Some(token) = staff_token(&state) else {
         see_other("/admin");
@@ -303,16 +280,11 @@ pub async fn change_my_password(
     .await;
     match changed {
         Ok(()) => see_other("/admin/password?saved=1"),
+        // Here the only password in question is the current one.
         Err(loyalty::Error::StaffSignInFailed) => {
-            see_other("/admin/password?error=wrong_current_password")
+            see_other_with("/admin/password", AppError::new("wrong_current_password"))?
         }
-        Err(loyalty::Error::StaffLocked { wait_secs }) => see_other(&format!(
-            "/admin/password?error=staff_locked&secs={wait_secs}"
-        )),
-        Err(loyalty::Error::Invalid {
-            field: "password", ..
-        }) => see_other("/admin/password?error=invalid_password"),
-        Err(e) => return Err(internal(e)),
+        Err(e) => see_other_with("/admin/password", e)?,
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! replies, and the NPS report. Every function checks the session, the role
 //! and the brand and stores on the server; a hidden button is not the check.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +85,7 @@ pub struct ReportPage {
 #[cfg(feature = "ssr")]
 pub(crate) mod edge {
     use super::*;
-    use crate::server::{current_staff, internal, see_other, PortalState};
+    use crate::server::{current_staff, see_other, PortalState};
     use loyalty::brands::Brand;
     use loyalty::staff_sessions::StaffSession;
 
@@ -93,14 +94,12 @@ pub(crate) mod edge {
     pub async fn signed_in<T>(
         state: &PortalState,
         here: &str,
-    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, ServerFnError> {
+    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, AppError> {
         let Some(session) = current_staff(state).await? else {
             see_other(&format!("/admin?next={}", super::urlencode(here)));
             return Ok(Err(StaffLoad::SignedOut));
         };
-        let brand = loyalty::brands::find(&state.db, session.staff.brand_id)
-            .await
-            .map_err(internal)?;
+        let brand = loyalty::brands::find(&state.db, session.staff.brand_id).await?;
         let info = StaffInfo {
             brand: BrandInfo::from(&brand),
             display_name: session.staff.display_name.clone(),
@@ -114,7 +113,7 @@ pub(crate) mod edge {
     pub async fn manager<T>(
         state: &PortalState,
         here: &str,
-    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, ServerFnError> {
+    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, AppError> {
         let (session, brand, info) = match signed_in(state, here).await? {
             Ok(s) => s,
             Err(refused) => return Ok(Err(refused)),
@@ -131,15 +130,13 @@ pub(crate) mod edge {
         conn: &mut sqlx::AnyConnection,
         session: &StaffSession,
         change: loyalty::audit::Change<'_>,
-    ) -> Result<(), ServerFnError> {
+    ) -> Result<(), AppError> {
         let actor = loyalty::audit::Actor {
             brand: session.staff.brand_id,
             staff: Some(session.staff.id),
             ip: ip(),
         };
-        loyalty::audit::record(conn, &loyalty::SystemClock, &actor, change)
-            .await
-            .map_err(internal)
+        Ok(loyalty::audit::record(conn, &loyalty::SystemClock, &actor, change).await?)
     }
 
     /// The client's address, for the audit log.
@@ -181,10 +178,8 @@ pub async fn staff_sign_in(
     login: String,
     password: String,
     next: Option<String>,
-) -> Result<(), ServerFnError> {
-    use crate::server::{internal, portal_state, see_other, set_staff_cookie};
-    use loyalty::Error;
-
+) -> Result<(), AppError> {
+    use crate::server::{portal_state, see_other, see_other_with, set_staff_cookie};
     let state = portal_state()?;
     match loyalty::staff_sessions::sign_in(
         &state.db,
@@ -207,24 +202,18 @@ pub async fn staff_sign_in(
                 None => see_other(home),
             }
         }
-        Err(Error::StaffSignInFailed) => see_other("/admin?error=staff_sign_in_failed"),
-        Err(Error::StaffLocked { wait_secs }) => {
-            see_other(&format!("/admin?error=staff_locked&secs={wait_secs}"))
-        }
-        Err(e) => return Err(internal(e)),
+        Err(e) => see_other_with("/admin", e)?,
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "staff_sign_out")]
-pub async fn staff_sign_out() -> Result<(), ServerFnError> {
-    use crate::server::{clear_staff_cookie, internal, portal_state, see_other, staff_token};
+pub async fn staff_sign_out() -> Result<(), AppError> {
+    use crate::server::{clear_staff_cookie, portal_state, see_other, staff_token};
 
     let state = portal_state()?;
     if let Some(token) = staff_token(&state) {
-        loyalty::staff_sessions::end(&state.db, &loyalty::SystemClock, &token)
-            .await
-            .map_err(internal)?;
+        loyalty::staff_sessions::end(&state.db, &loyalty::SystemClock, &token).await?;
     }
     clear_staff_cookie(&state);
     see_other("/admin?notice=signed_out");
@@ -234,16 +223,14 @@ pub async fn staff_sign_out() -> Result<(), ServerFnError> {
 /// Whether this browser is signed in to the console (the sign-in page then
 /// offers the way in instead of the form).
 #[server(prefix = "/fn", endpoint = "load_staff")]
-pub async fn load_staff() -> Result<Option<StaffInfo>, ServerFnError> {
-    use crate::server::{current_staff, internal, portal_state};
+pub async fn load_staff() -> Result<Option<StaffInfo>, AppError> {
+    use crate::server::{current_staff, portal_state};
 
     let state = portal_state()?;
     let Some(session) = current_staff(&state).await? else {
         return Ok(None);
     };
-    let brand = loyalty::brands::find(&state.db, session.staff.brand_id)
-        .await
-        .map_err(internal)?;
+    let brand = loyalty::brands::find(&state.db, session.staff.brand_id).await?;
     Ok(Some(StaffInfo {
         brand: BrandInfo::from(&brand),
         display_name: session.staff.display_name,
@@ -252,8 +239,8 @@ pub async fn load_staff() -> Result<Option<StaffInfo>, ServerFnError> {
 }
 
 #[server(prefix = "/fn", endpoint = "load_inbox")]
-pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, ServerFnError> {
-    use crate::server::{internal, portal_state};
+pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppError> {
+    use crate::server::portal_state;
     use loyalty::feedback::{self, InboxFilter, Segment};
     use loyalty::stores::StoreId;
 
@@ -264,8 +251,7 @@ pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, Serve
     };
     let scope = session.scope().map(<[_]>::to_vec);
     let stores: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .filter(|s| scope.as_ref().is_none_or(|within| within.contains(&s.id)))
         .map(|s| (s.id.0, s.name))
@@ -279,9 +265,7 @@ pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, Serve
         to: query.to.parse().ok(),
         within: scope,
     };
-    let items = feedback::inbox(&state.db, brand.id, &filter)
-        .await
-        .map_err(internal)?;
+    let items = feedback::inbox(&state.db, brand.id, &filter).await?;
     let mut back = format!(
         "/admin/feedback?segment={}&store={}&from={}&to={}",
         urlencode(&query.segment),
@@ -318,8 +302,8 @@ pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, Serve
 }
 
 #[server(prefix = "/fn", endpoint = "reply_feedback")]
-pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), ServerFnError> {
-    use crate::server::{internal, portal_state, see_other};
+pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), AppError> {
+    use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::feedback::{self, FeedbackId};
 
     let state = portal_state()?;
@@ -329,7 +313,7 @@ pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), 
     };
     let back = safe_back(&back);
     let sep = if back.contains('?') { '&' } else { '?' };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     match feedback::reply(
         &mut tx,
         &loyalty::SystemClock,
@@ -351,23 +335,17 @@ pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), 
                 after: Some(serde_json::json!({ "reply_chars": reply.chars().count() })),
             };
             edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("{back}{sep}replied={id}#f{id}"));
         }
-        Err(loyalty::Error::Invalid { .. }) => {
-            see_other(&format!("{back}{sep}error=reply_invalid#f{id}"))
-        }
-        Err(loyalty::Error::FeedbackNotFound) => {
-            see_other(&format!("{back}{sep}error=feedback_not_found"))
-        }
-        Err(e) => return Err(internal(e)),
+        Err(e) => see_other_with(&format!("{back}#f{id}"), e)?,
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "mark_feedback")]
-pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), ServerFnError> {
-    use crate::server::{internal, portal_state, see_other};
+pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), AppError> {
+    use crate::server::{portal_state, see_other};
     use loyalty::feedback::{self, FeedbackId};
 
     let state = portal_state()?;
@@ -376,7 +354,7 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), S
         Err(_) => return Ok(()),
     };
     let back = safe_back(&back);
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     match feedback::set_handled(
         &mut tx,
         &loyalty::SystemClock,
@@ -397,27 +375,25 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), S
                 after: Some(serde_json::json!({ "handled": handled })),
             };
             edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("{back}#f{id}"))
         }
         Err(loyalty::Error::FeedbackNotFound) => see_other(&format!("{back}#f{id}")),
-        Err(e) => return Err(internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "load_report")]
-pub async fn load_report() -> Result<StaffLoad<ReportPage>, ServerFnError> {
-    use crate::server::{internal, portal_state};
+pub async fn load_report() -> Result<StaffLoad<ReportPage>, AppError> {
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (session, brand, info) = match edge::manager(&state, "/admin/feedback/report").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let rows = loyalty::feedback::report(&state.db, brand.id, session.scope(), None, None)
-        .await
-        .map_err(internal)?;
+    let rows = loyalty::feedback::report(&state.db, brand.id, session.scope(), None, None).await?;
     let stars = |v: Option<i64>| v.map(|x| format!("{}.{}", x / 10, x % 10));
     Ok(StaffLoad::Page(Box::new(ReportPage {
         staff: info,
@@ -476,7 +452,7 @@ pub(crate) async fn owner<T>(
         ),
         StaffLoad<T>,
     >,
-    ServerFnError,
+    AppError,
 > {
     match edge::manager(state, here).await? {
         Ok((session, brand, info)) if session.staff.role == loyalty::staff::Role::Owner => {
@@ -491,8 +467,8 @@ pub(crate) async fn owner<T>(
 }
 
 #[server(prefix = "/fn", endpoint = "load_keys")]
-pub async fn load_keys() -> Result<StaffLoad<KeysPage>, ServerFnError> {
-    use crate::server::{internal, portal_state, take_signed_cookie};
+pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
+    use crate::server::{portal_state, take_signed_cookie};
 
     let state = portal_state()?;
     let (session, brand, info) = match owner(&state, "/admin/keys").await? {
@@ -501,13 +477,9 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, ServerFnError> {
     };
     let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
     let mut stores = Vec::new();
-    for store in loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
-    {
+    for store in loyalty::stores::list(&state.db, brand.id).await? {
         let keys = loyalty::api_keys::list(&state.db, brand.id, store.id)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .map(|k| KeyLine {
                 id: k.id,
@@ -532,8 +504,8 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, ServerFnError> {
 }
 
 #[server(prefix = "/fn", endpoint = "create_api_key")]
-pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnError> {
-    use crate::server::{internal, portal_state, put_signed_cookie, see_other};
+pub async fn create_api_key(store: i64, name: String) -> Result<(), AppError> {
+    use crate::server::{portal_state, put_signed_cookie, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
@@ -545,7 +517,7 @@ pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnErro
     } else {
         name
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     match loyalty::api_keys::create(
         &mut tx,
         &loyalty::SystemClock,
@@ -565,30 +537,26 @@ pub async fn create_api_key(store: i64, name: String) -> Result<(), ServerFnErro
                 after: Some(serde_json::json!({ "name": name, "prefix": key.prefix })),
             };
             edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             let value = format!("{}|{}", session.staff.id.0, key.key);
             put_signed_cookie(&state, NEW_KEY_COOKIE, &value, 60);
             see_other("/admin/keys");
         }
-        Err(loyalty::Error::StoreNotFound) => see_other("/admin/keys?error=invalid_store"),
-        Err(loyalty::Error::Invalid { field, .. }) => {
-            see_other(&format!("/admin/keys?error=invalid_{field}"))
-        }
-        Err(e) => return Err(internal(e)),
+        Err(e) => see_other_with("/admin/keys", e)?,
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_api_key")]
-pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
-    use crate::server::{internal, portal_state, see_other};
+pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
+    use crate::server::{portal_state, see_other};
 
     let state = portal_state()?;
     let (session, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     match loyalty::api_keys::revoke(&mut tx, &loyalty::SystemClock, brand.id, id).await {
         Ok(()) => {
             let change = loyalty::audit::Change {
@@ -600,11 +568,11 @@ pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
                 after: Some(serde_json::json!({ "revoked": true })),
             };
             edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other("/admin/keys?saved=1")
         }
         Err(loyalty::Error::ApiKeyNotFound) => see_other("/admin/keys?saved=1"),
-        Err(e) => return Err(internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -636,17 +604,15 @@ pub const AUDIT_PAGE: i64 = 50;
 
 /// `/admin/audit`: the brand's audit log, newest first (owners only).
 #[server(prefix = "/fn", endpoint = "load_audit")]
-pub async fn load_audit(before: Option<i64>) -> Result<StaffLoad<AuditPage>, ServerFnError> {
-    use crate::server::{internal, portal_state};
+pub async fn load_audit(before: Option<i64>) -> Result<StaffLoad<AuditPage>, AppError> {
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, "/admin/audit").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let mut rows = loyalty::audit::list(&state.db, brand.id, before, AUDIT_PAGE + 1)
-        .await
-        .map_err(internal)?;
+    let mut rows = loyalty::audit::list(&state.db, brand.id, before, AUDIT_PAGE + 1).await?;
     let older = (rows.len() as i64 > AUDIT_PAGE).then(|| {
         rows.truncate(AUDIT_PAGE as usize);
         rows.last().map(|r| r.id)

@@ -2,6 +2,7 @@
 //! runs and the check-in reward; and the member's check-in button. Thin
 //! edges over `loyalty::automation`, `loyalty::jobs` and `loyalty::checkin`.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -73,21 +74,6 @@ pub mod edge {
         }
     }
 
-    pub fn refusal(e: Error) -> Result<String, ServerFnError> {
-        Ok(match e {
-            Error::Invalid { field, .. } if field.starts_with("checkin_") => {
-                "invalid_checkin".into()
-            }
-            Error::Invalid { field, .. } if field.starts_with("referral_") => {
-                "invalid_referral".into()
-            }
-            Error::Invalid { field, .. } => format!("invalid_{field}"),
-            Error::CouponOfferNotFound => "invalid_template".into(),
-            Error::AutomationNotFound => "automation_not_found".into(),
-            e => return Err(crate::server::internal(e)),
-        })
-    }
-
     /// A number field: blank is None, anything else must be a whole number.
     pub fn number(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
         match s.trim() {
@@ -101,9 +87,9 @@ pub mod edge {
 }
 
 #[server(prefix = "/fn", endpoint = "load_automation")]
-pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnError> {
+pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, "/admin/automation").await? {
@@ -113,14 +99,12 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnErro
     let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
     let lang = brand.default_language;
     let templates: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|t| (t.id.0, t.rule.title(lang)))
         .collect();
     let automations = loyalty::automation::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|a| {
             let mut gives = Vec::new();
@@ -147,9 +131,7 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnErro
             }
         })
         .collect();
-    let runs = loyalty::jobs::last_runs(&state.db, brand.id)
-        .await
-        .map_err(internal)?;
+    let runs = loyalty::jobs::last_runs(&state.db, brand.id).await?;
     let jobs = loyalty::jobs::Job::ALL
         .iter()
         .map(|job| {
@@ -167,12 +149,8 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, ServerFnErro
         })
         .collect();
     let mut conn = crate::server::connection(&state).await?;
-    let rule = loyalty::checkin::rule(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
-    let referral = loyalty::referrals::reward(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let rule = loyalty::checkin::rule(&mut conn, brand.id).await?;
+    let referral = loyalty::referrals::reward(&mut conn, brand.id).await?;
     Ok(StaffLoad::Page(Box::new(AutomationPage {
         staff: info,
         automations,
@@ -194,10 +172,10 @@ pub async fn create_automation(
     #[server(default)] template: String,
     #[server(default)] points: String,
     #[server(default)] message: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::automation::{NewAutomation, Trigger};
 
     let state = portal_state()?;
@@ -217,16 +195,16 @@ pub async fn create_automation(
     .await;
     match made {
         Ok(id) => see_other(&format!("/admin/automation?saved=1#a{}", id.0)),
-        Err(e) => see_other(&format!("/admin/automation?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/automation", e)?,
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "pause_automation")]
-pub async fn pause_automation(id: i64, active: bool) -> Result<(), ServerFnError> {
+pub async fn pause_automation(id: i64, active: bool) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
@@ -243,7 +221,7 @@ pub async fn pause_automation(id: i64, active: bool) -> Result<(), ServerFnError
     .await;
     match done {
         Ok(()) => see_other(&format!("/admin/automation?saved=1#a{id}")),
-        Err(e) => see_other(&format!("/admin/automation?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/automation", e)?,
     }
     Ok(())
 }
@@ -253,10 +231,10 @@ pub async fn save_checkin(
     points: String,
     streak_days: String,
     streak_bonus: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
@@ -274,10 +252,7 @@ pub async fn save_checkin(
     .await;
     match saved {
         Ok(()) => see_other("/admin/automation?saved=1#checkin"),
-        Err(e) => see_other(&format!(
-            "/admin/automation?error={}#checkin",
-            edge::refusal(e)?
-        )),
+        Err(e) => see_other_with("/admin/automation#checkin", e)?,
     }
     Ok(())
 }
@@ -287,10 +262,10 @@ pub async fn save_referral(
     referrer_points: String,
     friend_points: String,
     #[server(default)] coupon: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
@@ -310,10 +285,7 @@ pub async fn save_referral(
     .await;
     match saved {
         Ok(()) => see_other("/admin/automation?saved=1#referral"),
-        Err(e) => see_other(&format!(
-            "/admin/automation?error={}#referral",
-            edge::refusal(e)?
-        )),
+        Err(e) => see_other_with("/admin/automation#referral", e)?,
     }
     Ok(())
 }
@@ -321,8 +293,8 @@ pub async fn save_referral(
 /// The member's check-in button on the card: a plain form post; back to the
 /// card with what it gave.
 #[server(prefix = "/fn", endpoint = "check_in")]
-pub async fn check_in(slug: String) -> Result<(), ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn check_in(slug: String) -> Result<(), AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
@@ -337,8 +309,7 @@ pub async fn check_in(slug: String) -> Result<(), ServerFnError> {
     match loyalty::checkin::check_in(&state.db, &loyalty::SystemClock, &brand, member).await {
         Ok(c) if c.repeated => see_other(&format!("{card}?checked=again")),
         Ok(c) => see_other(&format!("{card}?checked={}&bonus={}", c.points, c.bonus)),
-        Err(loyalty::Error::CheckInOff) => see_other(&format!("{card}?error=check_in_off")),
-        Err(e) => return Err(internal(e)),
+        Err(e) => crate::server::see_other_with(&card, e)?,
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 // Server functions take a form's fields as arguments; forms have many.
 #![allow(clippy::too_many_arguments)]
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -55,15 +56,6 @@ pub struct TierLine {
 
 #[cfg(feature = "ssr")]
 mod edge {
-    use super::*;
-
-    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
-        use loyalty::Error as E;
-        Ok(match e {
-            E::Invalid { field, .. } => format!("invalid_{field}"),
-            e => return Err(crate::server::internal(e)),
-        })
-    }
 
     /// Thousandths written as a short decimal: 2000 → `2`, 1500 → `1.5`.
     pub fn thousandths(v: i64) -> String {
@@ -95,9 +87,9 @@ mod edge {
 }
 
 #[server(prefix = "/fn", endpoint = "load_brand_settings")]
-pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnError> {
+pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, "/admin/brand").await? {
@@ -105,15 +97,9 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnE
         Err(refused) => return Ok(refused),
     };
     let mut conn = crate::server::connection(&state).await?;
-    let rules = loyalty::rules::load(&mut conn, &brand)
-        .await
-        .map_err(internal)?;
-    let reward = loyalty::feedback::reward_rule(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
-    let table = loyalty::tiers::load(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let rules = loyalty::rules::load(&mut conn, &brand).await?;
+    let reward = loyalty::feedback::reward_rule(&mut conn, brand.id).await?;
+    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
     drop(conn);
     let tiers = table
         .tiers()
@@ -129,8 +115,7 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, ServerFnE
         .collect();
     let lang = brand.default_language;
     let templates = loyalty::coupons::templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|t| (t.id.0, t.rule.title(lang)))
         .collect();
@@ -171,10 +156,10 @@ pub async fn save_brand_profile(
     time_zone: String,
     #[server(default)] embed_origins: String,
     #[server(default)] sms_signature: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::brand_setup::{self, Profile};
 
     let state = portal_state()?;
@@ -182,7 +167,7 @@ pub async fn save_brand_profile(
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let saved = async {
         let profile = Profile {
             name,
@@ -208,10 +193,10 @@ pub async fn save_brand_profile(
     .await;
     match saved {
         Ok(()) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other("/admin/brand?saved=1");
         }
-        Err(e) => see_other(&format!("/admin/brand?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/brand", e)?,
     }
     Ok(())
 }
@@ -220,17 +205,17 @@ pub async fn save_brand_profile(
 pub async fn publish_brand_terms(
     version: String,
     #[server(default)] text: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, brand, _) = match owner::<()>(&state, "/admin/brand").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let done = loyalty::brand_setup::publish_terms(
         &mut tx,
         &loyalty::SystemClock,
@@ -242,14 +227,10 @@ pub async fn publish_brand_terms(
     .await;
     match done {
         Ok(()) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other("/admin/brand?saved=1#terms");
         }
-        Err(loyalty::Error::Invalid {
-            field: "terms_version",
-            reason: loyalty::error::Invalid::Empty,
-        }) => see_other("/admin/brand?error=terms_need_version#terms"),
-        Err(e) => see_other(&format!("/admin/brand?error={}#terms", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/brand#terms", e)?,
     }
     Ok(())
 }
@@ -265,10 +246,10 @@ pub async fn save_brand_rules(
     bonus_multiple: String,
     feedback_points: String,
     #[server(default)] feedback_coupon: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::error::Invalid;
 
     let state = portal_state()?;
@@ -281,7 +262,7 @@ pub async fn save_brand_rules(
             .parse()
             .map_err(|_| loyalty::Error::invalid(field, Invalid::Format))
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let saved = async {
         let mut conn_rules = loyalty::rules::load(&mut tx, &brand).await?;
         conn_rules.earn_fen_per_point = edge::parse_thousandths("earn", &earn_yuan)? / 10;
@@ -320,10 +301,10 @@ pub async fn save_brand_rules(
     .await;
     match saved {
         Ok(()) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other("/admin/brand?saved=1#rules");
         }
-        Err(e) => see_other(&format!("/admin/brand?error={}#rules", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/brand#rules", e)?,
     }
     Ok(())
 }
@@ -337,10 +318,10 @@ pub async fn save_brand_tiers(
     #[server(default)] threshold: Vec<String>,
     #[server(default)] discount: Vec<String>,
     #[server(default)] multiple: Vec<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::brand_setup::TierEdit;
     use loyalty::error::Invalid;
 
@@ -371,7 +352,7 @@ pub async fn save_brand_tiers(
             })
         })
         .collect();
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let saved = match edits {
         Ok(edits) => {
             loyalty::brand_setup::save_tiers(
@@ -386,10 +367,10 @@ pub async fn save_brand_tiers(
     };
     match saved {
         Ok(()) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other("/admin/brand?saved=1#tiers");
         }
-        Err(e) => see_other(&format!("/admin/brand?error={}#tiers", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/brand#tiers", e)?,
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The coupon wallet, a coupon's detail with its code for the cashier, and
 //! the claim centre where a member takes a coupon for free or for points.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -207,8 +208,8 @@ mod build {
 }
 
 #[server(prefix = "/fn", endpoint = "load_wallet")]
-pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons::{self, Status};
 
     let state = portal_state()?;
@@ -221,10 +222,8 @@ pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, Server
     };
     let clock = loyalty::SystemClock;
     let now = loyalty::Clock::now_ms(&clock);
-    let held = coupons::wallet(&state.db, &clock, brand.id, member)
-        .await
-        .map_err(internal)?;
-    let (tiers, stores) = build::context(&state.db, &brand).await.map_err(internal)?;
+    let held = coupons::wallet(&state.db, &clock, brand.id, member).await?;
+    let (tiers, stores) = build::context(&state.db, &brand).await?;
     let tab = TABS
         .into_iter()
         .find(|t| *t == tab)
@@ -256,8 +255,8 @@ pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, Server
 }
 
 #[server(prefix = "/fn", endpoint = "load_coupon")]
-pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons;
 
     let state = portal_state()?;
@@ -269,16 +268,14 @@ pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, Serve
         return Ok(CouponLoad::SignedOut);
     };
     let clock = loyalty::SystemClock;
-    let held = coupons::wallet(&state.db, &clock, brand.id, member)
-        .await
-        .map_err(internal)?;
+    let held = coupons::wallet(&state.db, &clock, brand.id, member).await?;
     // Only the member's own coupons: a code in the address bar shows nothing else.
     let Some(h) = coupons::CouponCode::parse(&code)
         .and_then(|code| held.into_iter().find(|h| h.coupon.code == code))
     else {
         return Ok(CouponLoad::NotFound(BrandInfo::from(&brand)));
     };
-    let (tiers, stores) = build::context(&state.db, &brand).await.map_err(internal)?;
+    let (tiers, stores) = build::context(&state.db, &brand).await?;
     let rule = build::rule_view(&h.template, &tiers, &stores);
     let view = build::coupon_view(&brand, &h, rule, loyalty::Clock::now_ms(&clock));
     Ok(CouponLoad::Coupon(Box::new(CouponDetail {
@@ -289,8 +286,8 @@ pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, Serve
 }
 
 #[server(prefix = "/fn", endpoint = "load_claim_offers")]
-pub async fn load_offers(slug: String) -> Result<ClaimLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_offers(slug: String) -> Result<ClaimLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons::{self, OfferBlock};
 
     let state = portal_state()?;
@@ -302,13 +299,9 @@ pub async fn load_offers(slug: String) -> Result<ClaimLoad, ServerFnError> {
         return Ok(ClaimLoad::SignedOut);
     };
     let clock = loyalty::SystemClock;
-    let offers = coupons::offers(&state.db, &clock, brand.id, member)
-        .await
-        .map_err(internal)?;
-    let m = loyalty::members::find(&state.db, brand.id, member)
-        .await
-        .map_err(internal)?;
-    let (tiers, stores) = build::context(&state.db, &brand).await.map_err(internal)?;
+    let offers = coupons::offers(&state.db, &clock, brand.id, member).await?;
+    let m = loyalty::members::find(&state.db, brand.id, member).await?;
+    let (tiers, stores) = build::context(&state.db, &brand).await?;
     Ok(ClaimLoad::Claim(Box::new(ClaimPage {
         brand: BrandInfo::from(&brand),
         balance: m.points_balance,
@@ -344,10 +337,9 @@ pub async fn load_offers(slug: String) -> Result<ClaimLoad, ServerFnError> {
 /// Works as a plain form post; the result is the coupon's page, or the claim
 /// centre again with the reason it did not work.
 #[server(prefix = "/fn", endpoint = "take_coupon")]
-pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(), ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(), AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons::{self, Source, TemplateId};
-    use loyalty::Error;
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
@@ -366,8 +358,7 @@ pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(
         .collect();
     let key = format!("claim:{nonce}:{template}");
     let priced = coupons::templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .find(|t| t.id.0 == template)
         .map(|t| t.points_price.is_some());
@@ -376,7 +367,7 @@ pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(
     } else {
         Source::Claim
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let issued = coupons::issue(
         &mut tx,
         &loyalty::SystemClock,
@@ -387,9 +378,9 @@ pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(
         (!nonce.is_empty()).then_some(key.as_str()),
     )
     .await;
-    let refusal = match issued {
+    match issued {
         Ok(issued) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!(
                 "/r/{}/coupons/{}?taken={}",
                 brand.slug,
@@ -400,16 +391,11 @@ pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(
                     "claim"
                 }
             ));
-            return Ok(());
+            Ok(())
         }
-        Err(Error::CouponOutOfStock) => "coupon_out_of_stock",
-        Err(Error::CouponLimitReached) => "coupon_limit_reached",
-        Err(Error::InsufficientPoints) => "not_enough_points",
-        Err(Error::CouponRefused(_)) => "coupon_tier",
-        Err(Error::CouponNotOffered | Error::CouponOfferNotFound) => "coupon_not_offered",
-        Err(e) => return Err(internal(e)),
-    };
-    drop(tx);
-    see_other(&format!("{claim}?error={refusal}"));
-    Ok(())
+        Err(e) => {
+            drop(tx);
+            crate::server::see_other_with(&claim, e)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `/admin/dashboard` (owners and managers): the brand at a glance.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -33,9 +34,9 @@ pub struct DashboardPage {
 }
 
 #[server(prefix = "/fn", endpoint = "load_dashboard")]
-pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, ServerFnError> {
+pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (session, brand, info) = match manager(&state, "/admin/dashboard").await? {
@@ -43,15 +44,13 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, ServerFnError>
         Err(refused) => return Ok(refused),
     };
     let s = loyalty::dashboard::summary(&state.db, &loyalty::SystemClock, &brand, session.scope())
-        .await
-        .map_err(internal)?;
+        .await?;
     let filter = loyalty::feedback::InboxFilter {
         within: session.scope().map(<[_]>::to_vec),
         ..Default::default()
     };
     let feedback = loyalty::feedback::inbox(&state.db, brand.id, &filter)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .take(5)
         .map(|f| RecentFeedback {

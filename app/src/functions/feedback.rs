@@ -3,6 +3,7 @@
 // A form's server function takes one argument per field.
 #![allow(clippy::too_many_arguments)]
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -77,8 +78,8 @@ fn table_visit(
 }
 
 #[server(prefix = "/fn", endpoint = "load_feedback_form")]
-pub async fn load_feedback_form(slug: String) -> Result<FormLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_feedback_form(slug: String) -> Result<FormLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
@@ -101,15 +102,12 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, ServerFnError>
         return Ok(FormLoad::SignedOut);
     }
     let stores = loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
         .collect();
     let mut conn = crate::server::connection(&state).await?;
-    let rule = loyalty::feedback::reward_rule(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let rule = loyalty::feedback::reward_rule(&mut conn, brand.id).await?;
     drop(conn);
     Ok(FormLoad::Form(Box::new(FormPage {
         today: loyalty::rules::local_date(
@@ -137,10 +135,11 @@ pub async fn send_feedback(
     visit_date: Option<String>,
     store: Option<String>,
     contact_phone: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::server::{
-        client_ip, current_member, find_brand, internal, portal_state, request_parts, see_other,
+        client_ip, current_member, find_brand, portal_state, request_parts, see_other,
     };
+    use loyalty::error::Invalid;
     use loyalty::feedback::{self, Stars, Submission};
     use loyalty::Error;
 
@@ -156,13 +155,10 @@ pub async fn send_feedback(
         see_other(&format!("/r/{0}/join?next={form}", brand.slug));
         return Ok(());
     }
-    let refuse = |why: &str| {
-        see_other(&format!("{form}?error={why}"));
-        Ok(())
-    };
+    let refuse = |e: Error| crate::server::see_other_with(&form, e);
     let number = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
     let Some(nps) = number(&nps).filter(|n| (0..=10).contains(n)) else {
-        return refuse("nps_missing");
+        return refuse(Error::invalid("nps", Invalid::Empty));
     };
     let visit_date = match visit_date
         .as_deref()
@@ -172,7 +168,7 @@ pub async fn send_feedback(
         None => None,
         Some(d) => match d.parse() {
             Ok(d) => Some(d),
-            Err(_) => return refuse("invalid_visit_date"),
+            Err(_) => return refuse(Error::invalid("visit_date", Invalid::Format)),
         },
     };
     let contact_phone = match contact_phone
@@ -182,7 +178,7 @@ pub async fn send_feedback(
     {
         Some(p) if member.is_none() => match loyalty::phone::Phone::parse("86", p) {
             Ok(p) => Some(p),
-            Err(_) => return refuse("phone_invalid"),
+            Err(e) => return refuse(e),
         },
         _ => None,
     };
@@ -201,10 +197,10 @@ pub async fn send_feedback(
         visit_date,
         client: client_ip(&request_parts()?),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     match feedback::submit(&mut tx, &loyalty::SystemClock, &brand, submission).await {
         Ok(sent) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             let mut to = format!("{form}/thanks?points={}", sent.reward_points);
             if sent.reward_coupon.is_some() {
                 to.push_str("&coupon=1");
@@ -212,15 +208,12 @@ pub async fn send_feedback(
             see_other(&to);
             Ok(())
         }
-        Err(Error::FeedbackTooOften) => refuse("feedback_too_often"),
-        Err(Error::Invalid { field, .. }) => refuse(&format!("invalid_{field}")),
-        Err(Error::StoreNotFound | Error::TableNotFound) => refuse("invalid_store"),
-        Err(e) => Err(internal(e)),
+        Err(e) => refuse(e),
     }
 }
 
 #[server(prefix = "/fn", endpoint = "load_thanks")]
-pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, ServerFnError> {
+pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, AppError> {
     use crate::server::{current_member, find_brand, portal_state};
 
     let state = portal_state()?;
@@ -236,8 +229,8 @@ pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, ServerFnErr
 
 /// The member's feedback and the replies; opening it marks the replies read.
 #[server(prefix = "/fn", endpoint = "load_my_feedback")]
-pub async fn load_my_feedback(slug: String) -> Result<MineLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_my_feedback(slug: String) -> Result<MineLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::feedback;
 
     let state = portal_state()?;
@@ -251,12 +244,8 @@ pub async fn load_my_feedback(slug: String) -> Result<MineLoad, ServerFnError> {
         ));
         return Ok(MineLoad::SignedOut);
     };
-    let items = feedback::mine(&state.db, brand.id, member)
-        .await
-        .map_err(internal)?;
-    feedback::mark_replies_seen(&state.db, &loyalty::SystemClock, brand.id, member)
-        .await
-        .map_err(internal)?;
+    let items = feedback::mine(&state.db, brand.id, member).await?;
+    feedback::mark_replies_seen(&state.db, &loyalty::SystemClock, brand.id, member).await?;
     let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
     Ok(MineLoad::Mine(Box::new(MinePage {
         brand: BrandInfo::from(&brand),

@@ -1,6 +1,7 @@
 //! `/r/{brand}/invite`: the member's referral link and QR, what it gives,
 //! and how many friends joined through it. Thin over `loyalty::referrals`.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +31,8 @@ pub enum InviteLoad {
 }
 
 #[server(prefix = "/fn", endpoint = "load_invite")]
-pub async fn load_invite(slug: String) -> Result<InviteLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, qr_svg, see_other};
+pub async fn load_invite(slug: String) -> Result<InviteLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, qr_svg, see_other};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
@@ -41,26 +42,20 @@ pub async fn load_invite(slug: String) -> Result<InviteLoad, ServerFnError> {
         see_other(&format!("/r/{0}/join?next=/r/{0}/invite", brand.slug));
         return Ok(InviteLoad::SignedOut);
     };
-    let code = loyalty::referrals::code_for(&state.db, brand.id, member)
-        .await
-        .map_err(internal)?;
+    let code = loyalty::referrals::code_for(&state.db, brand.id, member).await?;
     let link = format!(
         "{}/r/{}/invite/{code}",
         state.public_url.trim_end_matches('/'),
         brand.slug
     );
     let mut conn = crate::server::connection(&state).await?;
-    let reward = loyalty::referrals::reward(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let reward = loyalty::referrals::reward(&mut conn, brand.id).await?;
     // A coupon that could not be given now (paused, ended, out of stock)
     // is not promised.
     let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
     let friend_coupon = match reward.friend_coupon {
         Some(t) => {
-            let t = loyalty::coupons::template(&mut conn, brand.id, t)
-                .await
-                .map_err(internal)?;
+            let t = loyalty::coupons::template(&mut conn, brand.id, t).await?;
             let offered = t.active
                 && t.ends_at.is_none_or(|end| now < end)
                 && t.stock_total.is_none_or(|total| t.stock_issued < total);
@@ -69,9 +64,7 @@ pub async fn load_invite(slug: String) -> Result<InviteLoad, ServerFnError> {
         None => None,
     };
     drop(conn);
-    let (joined, rewarded) = loyalty::referrals::stats(&state.db, brand.id, member)
-        .await
-        .map_err(internal)?;
+    let (joined, rewarded) = loyalty::referrals::stats(&state.db, brand.id, member).await?;
     Ok(InviteLoad::Invite(Box::new(InvitePage {
         brand: BrandInfo::from(&brand),
         qr_svg: qr_svg(&link),

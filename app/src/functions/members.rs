@@ -6,6 +6,7 @@
 // A form target takes one argument per form field, and the profile has many.
 #![allow(clippy::too_many_arguments)]
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -148,31 +149,12 @@ pub enum MemberLoad {
 #[cfg(feature = "ssr")]
 mod edge {
     use loyalty::brands::Brand;
-    use loyalty::Error;
-
-    /// A refusal as the query string of the page that explains it.
-    pub fn refusal(e: &Error) -> Option<String> {
-        Some(match e {
-            Error::Invalid { field: "phone", .. } => "error=phone_invalid".into(),
-            Error::Invalid { field: "code", .. } => "error=code_format".into(),
-            Error::Invalid { field, .. } => format!("error=invalid_{field}"),
-            Error::CodeWrong { tries_left } => format!("error=code_wrong&left={tries_left}"),
-            Error::CodeExpired => "error=code_expired".into(),
-            Error::CodeTooManyTries { wait_secs } => format!("error=code_dead&secs={wait_secs}"),
-            Error::CodeMissing => "error=code_missing".into(),
-            Error::CodeResendTooSoon { wait_secs } => format!("error=resend_wait&secs={wait_secs}"),
-            Error::CodeLimitReached { wait_secs } => format!("error=code_limit&secs={wait_secs}"),
-            Error::CodeNotDelivered => "error=not_delivered".into(),
-            Error::TermsNotAccepted => "error=terms".into(),
-            _ => return None,
-        })
-    }
 
     /// The brand a form names; an unknown one sends the browser home.
     pub async fn form_brand(
         state: &crate::server::PortalState,
         slug: &str,
-    ) -> Result<Option<Brand>, leptos::prelude::ServerFnError> {
+    ) -> Result<Option<Brand>, crate::error::AppError> {
         let brand = crate::server::find_brand(&state.db, slug).await?;
         if brand.is_none() {
             crate::server::see_other("/");
@@ -222,7 +204,7 @@ mod edge {
 }
 
 #[server(prefix = "/fn", endpoint = "load_join")]
-pub async fn load_join(slug: String) -> Result<Option<JoinPage>, ServerFnError> {
+pub async fn load_join(slug: String) -> Result<Option<JoinPage>, AppError> {
     use crate::server::{current_member, find_brand, pending_join, portal_state};
     use loyalty::Clock as _;
 
@@ -233,15 +215,9 @@ pub async fn load_join(slug: String) -> Result<Option<JoinPage>, ServerFnError> 
     let signed_in = current_member(&state, brand.id).await?.is_some();
     let pending = match pending_join(&state, brand.id) {
         Some(p) if p.sent_at > 0 => {
-            let mut conn = state
-                .db
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| crate::server::internal(e.into()))?;
+            let mut conn = state.db.pool().acquire().await?;
             let known = loyalty::members::find_by_phone(&mut conn, brand.id, &p.phone)
-                .await
-                .map_err(crate::server::internal)?
+                .await?
                 .is_some();
             let now = loyalty::SystemClock.now_ms();
             Some(PendingCode {
@@ -266,7 +242,7 @@ pub async fn request_code(
     country: String,
     phone: String,
     next: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::server::{client_ip, portal_state, request_parts, see_other};
     use loyalty::phone::Phone;
 
@@ -283,7 +259,7 @@ pub async fn request_code(
             let country: String = country.chars().take(4).collect();
             let query = format!(
                 "{}&cc={}&phone={}",
-                edge::refusal(&e).unwrap_or_default(),
+                crate::error::AppError::from(e).query(),
                 edge::urlencode(&country),
                 edge::urlencode(&typed)
             );
@@ -296,7 +272,7 @@ pub async fn request_code(
 
 /// "Send a new code" on step two: the same phone again.
 #[server(prefix = "/fn", endpoint = "resend_code")]
-pub async fn resend_code(slug: String, next: Option<String>) -> Result<(), ServerFnError> {
+pub async fn resend_code(slug: String, next: Option<String>) -> Result<(), AppError> {
     use crate::server::{client_ip, pending_join, portal_state, request_parts, see_other};
 
     let state = portal_state()?;
@@ -324,10 +300,8 @@ async fn send_code(
     phone: loyalty::phone::Phone,
     ip: &str,
     next: Option<&str>,
-) -> Result<(), ServerFnError> {
-    use crate::server::{
-        internal, pending_join, remember_join, request_locale, see_other, PendingJoin,
-    };
+) -> Result<(), AppError> {
+    use crate::server::{pending_join, remember_join, request_locale, see_other, PendingJoin};
     use loyalty::brands::Language;
     use loyalty::Clock as _;
 
@@ -350,15 +324,13 @@ async fn send_code(
     // A refused phone stays in the form, so the member does not type it twice.
     let (query, sent_at) = match sent {
         Ok(_) => ("sent=1".to_owned(), loyalty::SystemClock.now_ms()),
-        Err(e) => match edge::refusal(&e) {
-            Some(query) => {
-                let before = pending_join(state, brand.id)
-                    .filter(|p| p.phone == phone)
-                    .map_or(0, |p| p.sent_at);
-                (query, before)
-            }
-            None => return Err(internal(e)),
-        },
+        Err(e) => {
+            let query = crate::error::AppError::from(e).refused()?.query();
+            let before = pending_join(state, brand.id)
+                .filter(|p| p.phone == phone)
+                .map_or(0, |p| p.sent_at);
+            (query, before)
+        }
     };
     remember_join(
         state,
@@ -380,10 +352,8 @@ pub async fn verify_code(
     terms: Option<String>,
     marketing: Option<String>,
     next: Option<String>,
-) -> Result<(), ServerFnError> {
-    use crate::server::{
-        forget_join, internal, pending_join, portal_state, see_other, set_session_cookie,
-    };
+) -> Result<(), AppError> {
+    use crate::server::{forget_join, pending_join, portal_state, see_other, set_session_cookie};
     use loyalty::members::{self, Consent};
     use loyalty::otp::LoginCode;
 
@@ -393,7 +363,11 @@ pub async fn verify_code(
     };
     let next = next.as_deref();
     let Some(pending) = pending_join(&state, brand.id).filter(|p| p.sent_at > 0) else {
-        see_other(&edge::join_url(&brand, "error=code_missing", next));
+        see_other(&edge::join_url(
+            &brand,
+            &AppError::new("code_missing").query(),
+            next,
+        ));
         return Ok(());
     };
     let result = match LoginCode::parse(&code) {
@@ -452,28 +426,24 @@ pub async fn verify_code(
             see_other(&to);
             Ok(())
         }
-        Err(e) => match edge::refusal(&e) {
-            Some(query) => {
-                see_other(&edge::join_url(&brand, &query, next));
-                Ok(())
-            }
-            None => Err(internal(e)),
-        },
+        Err(e) => {
+            let query = crate::error::AppError::from(e).refused()?.query();
+            see_other(&edge::join_url(&brand, &query, next));
+            Ok(())
+        }
     }
 }
 
 #[server(prefix = "/fn", endpoint = "sign_out")]
-pub async fn sign_out(slug: String) -> Result<(), ServerFnError> {
-    use crate::server::{clear_session_cookie, internal, portal_state, see_other, session_token};
+pub async fn sign_out(slug: String) -> Result<(), AppError> {
+    use crate::server::{clear_session_cookie, portal_state, see_other, session_token};
 
     let state = portal_state()?;
     let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
     if let Some(token) = session_token(&state, brand.id) {
-        loyalty::sessions::end(&state.db, &loyalty::SystemClock, brand.id, &token)
-            .await
-            .map_err(internal)?;
+        loyalty::sessions::end(&state.db, &loyalty::SystemClock, brand.id, &token).await?;
     }
     clear_session_cookie(&state, brand.id);
     see_other(&format!("/r/{}?notice=signed_out", brand.slug));
@@ -505,8 +475,8 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
 /// The card and profile pages' data; signed out, a redirect to the join form
 /// that brings the member back here afterwards.
 #[server(prefix = "/fn", endpoint = "load_my_card")]
-pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::members;
 
     let state = portal_state()?;
@@ -521,18 +491,14 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
     };
     let m = match members::find(&state.db, brand.id, member_id).await {
         Ok(m) => m,
-        Err(e) => return Err(internal(e)),
+        Err(e) => return Err(e.into()),
     };
-    let unseen_replies = loyalty::feedback::unseen_replies(&state.db, brand.id, member_id)
-        .await
-        .map_err(internal)?;
+    let unseen_replies = loyalty::feedback::unseen_replies(&state.db, brand.id, member_id).await?;
     let usable_coupons =
         loyalty::coupons::usable_count(&state.db, &loyalty::SystemClock, brand.id, member_id)
-            .await
-            .map_err(internal)? as usize;
-    let today = loyalty::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id)
-        .await
-        .map_err(internal)?;
+            .await? as usize;
+    let today =
+        loyalty::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id).await?;
     let checkin = today.rule.is_on().then_some(CheckinView {
         done: today.done,
         streak: today.streak,
@@ -550,9 +516,7 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
         points: m.points_balance,
         tier: {
             let mut conn = crate::server::connection(&state).await?;
-            let table = loyalty::tiers::load(&mut conn, brand.id)
-                .await
-                .map_err(internal)?;
+            let table = loyalty::tiers::load(&mut conn, brand.id).await?;
             TierNames::from(table.by_rank(m.tier_rank))
         },
         code: card_code(&state, &m),
@@ -573,8 +537,8 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, Serve
 
 /// The card's island asks for the next code when the current one runs out.
 #[server(prefix = "/fn", endpoint = "next_card_code", input = leptos::server_fn::codec::GetUrl)]
-pub async fn next_card_code(slug: String) -> Result<Option<CardCode>, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state};
+pub async fn next_card_code(slug: String) -> Result<Option<CardCode>, AppError> {
+    use crate::server::{current_member, find_brand, portal_state};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
@@ -586,7 +550,7 @@ pub async fn next_card_code(slug: String) -> Result<Option<CardCode>, ServerFnEr
     match loyalty::members::find(&state.db, brand.id, member_id).await {
         Ok(m) => Ok(Some(card_code(&state, &m))),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -609,8 +573,8 @@ pub async fn save_profile(
     allergies: String,
     marketing: Option<String>,
     language: String,
-) -> Result<(), ServerFnError> {
-    use crate::server::{current_member, internal, portal_state, see_other};
+) -> Result<(), AppError> {
+    use crate::server::{current_member, portal_state, see_other};
     use loyalty::brands::Language;
     use loyalty::members::{self, Birthday, Diet, Gender, Profile};
 
@@ -644,8 +608,7 @@ pub async fn save_profile(
     let birthday = match birthday {
         Ok(b) => b,
         Err(e) => {
-            see_other(&format!("{me}?{}", edge::refusal(&e).unwrap_or_default()));
-            return Ok(());
+            return crate::server::see_other_with(&me, e);
         }
     };
     let ticked = [
@@ -688,20 +651,14 @@ pub async fn save_profile(
             see_other(&format!("{me}?saved=1"));
             Ok(())
         }
-        Err(e) => match edge::refusal(&e) {
-            Some(query) => {
-                see_other(&format!("{me}?{query}"));
-                Ok(())
-            }
-            None => Err(internal(e)),
-        },
+        Err(e) => crate::server::see_other_with(&me, e),
     }
 }
 
 /// Deletes the member's account after an explicit confirmation.
 #[server(prefix = "/fn", endpoint = "delete_account")]
-pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(), ServerFnError> {
-    use crate::server::{clear_session_cookie, current_member, internal, portal_state, see_other};
+pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(), AppError> {
+    use crate::server::{clear_session_cookie, current_member, portal_state, see_other};
 
     let state = portal_state()?;
     let Some(brand) = edge::form_brand(&state, &slug).await? else {
@@ -712,14 +669,14 @@ pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(),
         return Ok(());
     };
     if confirm.is_none() {
-        see_other(&format!("/r/{}/me?error=confirm_delete#delete", brand.slug));
-        return Ok(());
+        return crate::server::see_other_with(
+            &format!("/r/{}/me#delete", brand.slug),
+            AppError::new("confirm_delete"),
+        );
     }
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
-    loyalty::members::erase(&mut tx, &loyalty::SystemClock, brand.id, member_id)
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
+    loyalty::members::erase(&mut tx, &loyalty::SystemClock, brand.id, member_id).await?;
+    tx.commit().await?;
     clear_session_cookie(&state, brand.id);
     see_other(&format!("/r/{}?notice=deleted", brand.slug));
     Ok(())
@@ -728,7 +685,7 @@ pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(),
 /// The brand's own member terms for `/r/{brand}/privacy`; empty when the
 /// brand uses the standard text (or does not exist).
 #[server(prefix = "/fn", endpoint = "load_terms_text")]
-pub async fn load_terms_text(slug: String) -> Result<String, ServerFnError> {
+pub async fn load_terms_text(slug: String) -> Result<String, AppError> {
     use crate::server::{find_brand, portal_state};
 
     let state = portal_state()?;

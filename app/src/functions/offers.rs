@@ -4,6 +4,7 @@
 // Server functions take a form's fields as arguments; forms have many.
 #![allow(clippy::too_many_arguments)]
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +65,7 @@ pub struct EditorPage {
     pub must_pick_stores: bool,
     pub tiers: Vec<(i64, String)>,
     /// The rule in the members' words, or the refusal, when previewing.
-    pub preview: Option<Result<Vec<String>, String>>,
+    pub preview: Option<Result<Vec<String>, AppError>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -210,21 +211,12 @@ pub mod edge {
         .flatten()
         .collect()
     }
-
-    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
-        Ok(match e {
-            Error::Invalid { field, .. } => format!("template_{field}"),
-            Error::StoreNotFound => "template_stores".into(),
-            Error::CouponOfferNotFound => "coupon_not_found".into(),
-            e => return Err(crate::server::internal(e)),
-        })
-    }
 }
 
 #[server(prefix = "/fn", endpoint = "load_offer_list")]
-pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
+pub async fn load_offers() -> Result<StaffLoad<OffersPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (_, brand, info) = match manager(&state, "/admin/coupons").await? {
@@ -234,15 +226,13 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
     let lang = brand.default_language;
     let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
     let names: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
         .collect();
     let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
     let templates = loyalty::coupons::all_templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|t| {
             let validity = match (t.ends_at, t.valid_days) {
@@ -299,9 +289,9 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, ServerFnError> {
 
 /// The editor; `query` is the preview's query string (empty: a blank form).
 #[server(prefix = "/fn", endpoint = "load_offer_editor")]
-pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, ServerFnError> {
+pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (session, brand, info) = match manager(&state, "/admin/coupons/new").await? {
@@ -316,23 +306,17 @@ pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, S
     let preview = (!query.is_empty()).then(|| {
         edge::template(&brand, &form)
             .map(|t| edge::words(&brand, &t))
-            .map_err(|e| match e {
-                loyalty::Error::Invalid { field, .. } => format!("template_{field}"),
-                _ => "template_kind".to_owned(),
-            })
+            .map_err(AppError::from)
     });
     let scope = session.scope().map(<[_]>::to_vec);
     let stores = loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .filter(|s| scope.as_ref().is_none_or(|m| m.contains(&s.id)))
         .map(|s| (s.id.0, s.name))
         .collect();
     let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
     let lang = brand.default_language;
     Ok(StaffLoad::Page(Box::new(EditorPage {
         staff: info,
@@ -370,10 +354,10 @@ pub async fn create_offer(
     #[server(default)] claimable: Option<String>,
     #[server(default)] points_price: String,
     #[server(default)] welcome: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, brand, _) = match manager::<()>(&state, "/admin/coupons/new").await? {
@@ -402,7 +386,7 @@ pub async fn create_offer(
         points_price,
         welcome,
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let made = match edge::template(&brand, &form) {
         Ok(t) => {
             loyalty::coupon_setup::create(
@@ -418,32 +402,29 @@ pub async fn create_offer(
     };
     match made {
         Ok(id) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("/admin/coupons?saved=1#t{}", id.0));
         }
         Err(e) => {
             let back = serde_qs::to_string(&form).unwrap_or_default();
-            see_other(&format!(
-                "/admin/coupons/new?{back}&error={}",
-                edge::refusal(e)?
-            ));
+            see_other_with(&format!("/admin/coupons/new?{back}"), e)?;
         }
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "pause_offer")]
-pub async fn pause_offer(id: i64, active: bool) -> Result<(), ServerFnError> {
+pub async fn pause_offer(id: i64, active: bool) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
     use crate::functions::setup::edge::actor;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match manager::<()>(&state, "/admin/coupons").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let done = loyalty::coupon_setup::set_active(
         &mut tx,
         &loyalty::SystemClock,
@@ -455,10 +436,10 @@ pub async fn pause_offer(id: i64, active: bool) -> Result<(), ServerFnError> {
     .await;
     match done {
         Ok(_) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("/admin/coupons?saved=1#t{id}"));
         }
-        Err(e) => see_other(&format!("/admin/coupons?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/coupons", e)?,
     }
     Ok(())
 }

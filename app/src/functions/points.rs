@@ -1,6 +1,7 @@
 //! The member's points page: balance, tier progress, what expires next and
 //! the history.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -44,8 +45,8 @@ pub enum PointsLoad {
 pub const PAGE_SIZE: i64 = 20;
 
 #[server(prefix = "/fn", endpoint = "load_points")]
-pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad, ServerFnError> {
-    use crate::server::{current_member, find_brand, internal, portal_state, see_other};
+pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad, AppError> {
+    use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::{members, points, rules, tiers};
 
     let state = portal_state()?;
@@ -56,28 +57,23 @@ pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad
         see_other(&format!("/r/{0}/join?next=/r/{0}/points", brand.slug));
         return Ok(PointsLoad::SignedOut);
     };
-    let m = members::find(&state.db, brand.id, member_id)
-        .await
-        .map_err(internal)?;
+    let m = members::find(&state.db, brand.id, member_id).await?;
     let mut conn = crate::server::connection(&state).await?;
-    let table = tiers::load(&mut conn, brand.id).await.map_err(internal)?;
-    let spend = tiers::qualifying_spend(&mut conn, &loyalty::SystemClock, brand.id, member_id)
-        .await
-        .map_err(internal)?;
+    let table = tiers::load(&mut conn, brand.id).await?;
+    let spend =
+        tiers::qualifying_spend(&mut conn, &loyalty::SystemClock, brand.id, member_id).await?;
     drop(conn);
     let tier = table.by_rank(m.tier_rank);
     let next = table.next(m.tier_rank, spend);
     let progress = (spend, next.map_or(spend, |(t, _)| t.threshold_fen));
-    let mut entries = points::history(&state.db, brand.id, member_id, before, PAGE_SIZE + 1)
-        .await
-        .map_err(internal)?;
+    let mut entries =
+        points::history(&state.db, brand.id, member_id, before, PAGE_SIZE + 1).await?;
     let more = (entries.len() as i64 > PAGE_SIZE).then(|| {
         entries.truncate(PAGE_SIZE as usize);
         entries.last().map(|e| e.id).unwrap_or_default()
     });
     let expiring = points::next_expiry(&state.db, brand.id, member_id)
-        .await
-        .map_err(internal)?
+        .await?
         // Shown as the last day the points can be used.
         .map(|(points, at)| (points, rules::local_date(&brand.time_zone, at - 1)));
     Ok(PointsLoad::Points(Box::new(PointsPage {

@@ -1,3 +1,4 @@
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +26,7 @@ pub struct TableVisit {
 
 /// The landing page of `/r/{slug}`; None when no such brand exists.
 #[server(prefix = "/fn", endpoint = "load_brand_page")]
-pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFnError> {
+pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, AppError> {
     use crate::server::{portal_state, visit_from_request};
     use loyalty::brands::{self, BrandSlug};
 
@@ -36,7 +37,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFn
     let brand = match brands::find_by_slug(&state.db, &slug).await {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::server::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let visit = match visit_from_request(&state.cookie_key) {
         Some((brand_id, table_id)) if brand_id == brand.id.0 => {
@@ -67,7 +68,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, ServerFn
 /// Resolves a scanned table QR code: remembers the table for this visit and
 /// sends the diner to the brand's portal. False when the code is unknown.
 #[server(prefix = "/fn", endpoint = "visit_table")]
-pub async fn visit_table(token: String) -> Result<bool, ServerFnError> {
+pub async fn visit_table(token: String) -> Result<bool, AppError> {
     use crate::server::{portal_state, remember_visit};
     use loyalty::tables::{self, TableToken};
 
@@ -85,6 +86,6 @@ pub async fn visit_table(token: String) -> Result<bool, ServerFnError> {
             Ok(true)
         }
         Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(crate::server::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -2,6 +2,7 @@
 //! points adjusted by hand, a coupon granted. Thin edges over
 //! `loyalty::roster`.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -139,34 +140,12 @@ mod edge {
             },
         }
     }
-
-    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
-        use loyalty::Error as E;
-        Ok(match e {
-            E::MemberNotFound => "member_not_found".into(),
-            E::InsufficientPoints => "not_enough_points".into(),
-            E::FormAlreadyUsed => "form_already_used".into(),
-            E::CouponNotFound | E::CouponOfferNotFound => "coupon_not_found".into(),
-            E::CouponOutOfStock => "coupon_out_of_stock".into(),
-            E::CouponLimitReached => "coupon_limit_reached".into(),
-            E::CouponNotOffered => "coupon_not_offered".into(),
-            E::CouponRefused(_) => "coupon_tier".into(),
-            E::Invalid {
-                field: "points", ..
-            } => "invalid_adjust_points".into(),
-            E::Invalid {
-                field: field @ ("reason" | "form_key" | "template"),
-                ..
-            } => format!("invalid_{field}"),
-            e => return Err(crate::server::internal(e)),
-        })
-    }
 }
 
 #[server(prefix = "/fn", endpoint = "load_members")]
-pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, ServerFnError> {
+pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
     use loyalty::roster;
 
     let state = portal_state()?;
@@ -175,9 +154,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
         Err(refused) => return Ok(refused),
     };
     let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
     drop(conn);
     let lang = brand.default_language;
     let filter = edge::filter(&brand, &query);
@@ -191,11 +168,9 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
         page * PAGE,
         PAGE,
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     let templates = loyalty::coupons::templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .filter(|t| loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
         .map(|t| (t.id.0, t.rule.title(lang)))
@@ -206,8 +181,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
             session.staff.id,
             &key,
         )
-        .await
-        .map_err(internal)?
+        .await?
         .map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
         Err(_) => None,
     };
@@ -242,9 +216,9 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
 pub async fn load_member(
     no: String,
     done: Option<String>,
-) -> Result<StaffLoad<MemberPage>, ServerFnError> {
+) -> Result<StaffLoad<MemberPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
     use loyalty::forms::FormKey;
 
     let state = portal_state()?;
@@ -263,28 +237,19 @@ pub async fn load_member(
             crate::server::set_status(http::StatusCode::NOT_FOUND);
             return Ok(StaffLoad::Forbidden(info));
         }
-        Err(e) => return Err(internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let clock = loyalty::SystemClock;
     let lang = brand.default_language;
     let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id)
-        .await
-        .map_err(internal)?;
+    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
     drop(conn);
-    let ledger = loyalty::points::history(&state.db, brand.id, m.id, None, 30)
-        .await
-        .map_err(internal)?;
+    let ledger = loyalty::points::history(&state.db, brand.id, m.id, None, 30).await?;
     let now = loyalty::Clock::now_ms(&clock);
-    let wallet = loyalty::coupons::wallet(&state.db, &clock, brand.id, m.id)
-        .await
-        .map_err(internal)?;
-    let feedback = loyalty::feedback::of_member(&state.db, brand.id, m.id, session.scope())
-        .await
-        .map_err(internal)?;
+    let wallet = loyalty::coupons::wallet(&state.db, &clock, brand.id, m.id).await?;
+    let feedback = loyalty::feedback::of_member(&state.db, brand.id, m.id, session.scope()).await?;
     let templates = loyalty::coupons::templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .filter(|t| t.active && loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
         .map(|t| (t.id.0, t.rule.title(lang)))
@@ -292,8 +257,7 @@ pub async fn load_member(
     let done = match done.as_deref().map(FormKey::parse) {
         Some(Ok(key)) => {
             loyalty::forms::outcome::<loyalty::roster::Outcome>(&state.db, session.staff.id, &key)
-                .await
-                .map_err(internal)?
+                .await?
                 .map(|o| match o {
                     loyalty::roster::Outcome::Adjusted { delta, balance } => {
                         MemberDone::Adjusted { delta, balance }
@@ -357,10 +321,10 @@ pub async fn adjust_member_points(
     key: String,
     points: String,
     reason: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let back = format!(
@@ -373,11 +337,9 @@ pub async fn adjust_member_points(
     };
     let done = async {
         let key = loyalty::forms::FormKey::parse(&key)?;
-        let delta: i64 = points
-            .trim()
-            .trim_start_matches('+')
-            .parse()
-            .map_err(|_| loyalty::Error::invalid("points", loyalty::error::Invalid::Format))?;
+        let delta: i64 = points.trim().trim_start_matches('+').parse().map_err(|_| {
+            loyalty::Error::invalid("adjust_points", loyalty::error::Invalid::Format)
+        })?;
         let m = loyalty::till::member_by_no(&state.db, &brand, &member).await?;
         let clock = loyalty::SystemClock;
         loyalty::roster::adjust_points(
@@ -396,7 +358,7 @@ pub async fn adjust_member_points(
     .await;
     match done {
         Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
-        Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with(&back, e)?,
     }
     Ok(())
 }
@@ -406,10 +368,10 @@ pub async fn grant_member_coupon(
     member: String,
     key: String,
     template: i64,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let back = format!(
@@ -440,7 +402,7 @@ pub async fn grant_member_coupon(
     .await;
     match done {
         Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
-        Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with(&back, e)?,
     }
     Ok(())
 }
@@ -457,11 +419,11 @@ pub async fn grant_segment_coupon(
     #[server(default)] joined_from: String,
     #[server(default)] joined_to: String,
     #[server(default)] visits: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
     use crate::functions::admin::urlencode as enc;
     use crate::functions::setup::edge::actor;
-    use crate::server::{portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, brand, _) = match manager::<()>(&state, "/admin/members").await? {
@@ -503,10 +465,7 @@ pub async fn grant_segment_coupon(
     .await;
     match done {
         Ok(key) => see_other(&format!("{back}&done={}", key.as_str())),
-        Err(loyalty::Error::Invalid {
-            field: "segment", ..
-        }) => see_other(&format!("{back}&error=segment_too_large")),
-        Err(e) => see_other(&format!("{back}&error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with(&back, e)?,
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! members of one segment, the churn-risk list with lifetime values, and
 //! their CSV exports. Thin edges over `loyalty::insight`.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -246,9 +247,9 @@ pub mod edge {
 pub async fn load_segments(
     window: Option<i64>,
     segment: Option<String>,
-) -> Result<StaffLoad<SegmentsPage>, ServerFnError> {
+) -> Result<StaffLoad<SegmentsPage>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
     use loyalty::insight::Segment;
 
     let state = portal_state()?;
@@ -259,18 +260,14 @@ pub async fn load_segments(
     let window_days = edge::window(window);
     let segment = segment.as_deref().and_then(Segment::parse);
     let (rfm, members, churn, at_risk) =
-        edge::compute(&state.db, &brand, window_days, segment, Some(SHOWN))
-            .await
-            .map_err(internal)?;
+        edge::compute(&state.db, &brand, window_days, segment, Some(SHOWN)).await?;
     let members_total = segment
         .and_then(|s| rfm.counts.iter().find(|c| c.0 == s))
         .map(|c| c.1)
         .unwrap_or(0);
     let lang = brand.default_language;
     // Every template names past campaigns; the active ones may start one.
-    let all = loyalty::coupons::all_templates(&state.db, brand.id)
-        .await
-        .map_err(internal)?;
+    let all = loyalty::coupons::all_templates(&state.db, brand.id).await?;
     let all_titles: Vec<(i64, String)> = all.iter().map(|t| (t.id.0, t.rule.title(lang))).collect();
     let templates: Vec<(i64, String)> = all
         .iter()
@@ -279,8 +276,7 @@ pub async fn load_segments(
         .map(|(_, line)| line.clone())
         .collect();
     let campaigns = loyalty::roster::campaigns(&state.db, brand.id, 20)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|c| CampaignLine {
             audience: c.audience,
@@ -329,7 +325,7 @@ pub async fn grant_rfm_campaign(
     template: i64,
     segment: String,
     window: i64,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
     use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other};
@@ -362,17 +358,7 @@ pub async fn grant_rfm_campaign(
     .await;
     match done {
         Ok(_) => see_other(&format!("{back}&queued=1#campaigns")),
-        Err(loyalty::Error::Invalid {
-            field: "segment", ..
-        }) => see_other(&format!("{back}&error=segment_too_large")),
-        Err(loyalty::Error::FormAlreadyUsed) => {
-            see_other(&format!("{back}&error=form_already_used"))
-        }
-        Err(loyalty::Error::Invalid { .. }) => see_other(&format!("{back}&error=invalid_form_key")),
-        Err(loyalty::Error::CouponOfferNotFound | loyalty::Error::StoreNotFound) => {
-            see_other(&format!("{back}&error=invalid_template"))
-        }
-        Err(e) => return Err(crate::server::internal(e)),
+        Err(e) => crate::server::see_other_with(&back, e)?,
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Stores, tables and their QR sheets (owners only): thin edges over
 //! `loyalty::setup`, each write audited in its transaction.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -126,25 +127,12 @@ pub mod edge {
             ip: crate::functions::admin::edge::ip(),
         }
     }
-
-    /// The refusal key of a setup error, or the error itself.
-    pub fn refusal(e: loyalty::Error) -> Result<String, ServerFnError> {
-        use loyalty::Error as E;
-        Ok(match e {
-            E::StoreCodeTaken => "store_code_taken".into(),
-            E::TableLabelTaken => "table_label_taken".into(),
-            E::StoreNotFound => "invalid_store".into(),
-            E::TableNotFound => "table_not_found".into(),
-            E::Invalid { field, .. } => format!("invalid_{field}"),
-            e => return Err(crate::server::internal(e)),
-        })
-    }
 }
 
 #[server(prefix = "/fn", endpoint = "load_stores")]
-pub async fn load_stores() -> Result<StaffLoad<StoresPage>, ServerFnError> {
+pub async fn load_stores() -> Result<StaffLoad<StoresPage>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, "/admin/stores").await? {
@@ -152,13 +140,8 @@ pub async fn load_stores() -> Result<StaffLoad<StoresPage>, ServerFnError> {
         Err(refused) => return Ok(refused),
     };
     let mut stores = Vec::new();
-    for s in loyalty::stores::list(&state.db, brand.id)
-        .await
-        .map_err(internal)?
-    {
-        let (line, _) = edge::store_tables(&state, &brand, s.id.0)
-            .await
-            .map_err(internal)?;
+    for s in loyalty::stores::list(&state.db, brand.id).await? {
+        let (line, _) = edge::store_tables(&state, &brand, s.id.0).await?;
         stores.push(line);
     }
     Ok(StaffLoad::Page(Box::new(StoresPage {
@@ -174,16 +157,16 @@ pub async fn save_store(
     code: String,
     name: String,
     #[server(default)] address: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let (session, _, _) = match owner::<()>(&state, "/admin/stores").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let saved = loyalty::setup::save_store(
         &mut tx,
         &loyalty::SystemClock,
@@ -198,18 +181,18 @@ pub async fn save_store(
     .await;
     match saved {
         Ok(store) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("/admin/stores?saved=1#store-{}", store.id.0));
         }
-        Err(e) => see_other(&format!("/admin/stores?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with("/admin/stores", e)?,
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "load_tables")]
-pub async fn load_tables(store: i64) -> Result<StaffLoad<TablesPage>, ServerFnError> {
+pub async fn load_tables(store: i64) -> Result<StaffLoad<TablesPage>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state};
+    use crate::server::portal_state;
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, &format!("/admin/stores/{store}")).await? {
@@ -226,7 +209,7 @@ pub async fn load_tables(store: i64) -> Result<StaffLoad<TablesPage>, ServerFnEr
             crate::server::set_status(http::StatusCode::NOT_FOUND);
             Ok(StaffLoad::Forbidden(info))
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -238,9 +221,9 @@ pub async fn add_tables(
     prefix: String,
     #[server(default)] from: Option<u32>,
     #[server(default)] count: Option<u32>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let back = format!("/admin/stores/{store}");
@@ -252,11 +235,11 @@ pub async fn add_tables(
     {
         Ok(l) => l,
         Err(e) => {
-            see_other(&format!("{back}?error={}", edge::refusal(e)?));
+            see_other_with(&back, e)?;
             return Ok(());
         }
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let added = loyalty::setup::add_tables(
         &mut tx,
         &loyalty::SystemClock,
@@ -268,19 +251,19 @@ pub async fn add_tables(
     .await;
     match added {
         Ok(_) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!("{back}?saved=1"));
         }
-        Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with(&back, e)?,
     }
     Ok(())
 }
 
 /// A new QR code for a table: the printed card stops working.
 #[server(prefix = "/fn", endpoint = "new_table_code")]
-pub async fn new_table_code(store: i64, table: i64) -> Result<(), ServerFnError> {
+pub async fn new_table_code(store: i64, table: i64) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state, see_other};
+    use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
     let back = format!("/admin/stores/{store}");
@@ -288,7 +271,7 @@ pub async fn new_table_code(store: i64, table: i64) -> Result<(), ServerFnError>
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
-    let mut tx = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let mut tx = state.db.begin().await?;
     let done = loyalty::setup::regenerate_table(
         &mut tx,
         &loyalty::SystemClock,
@@ -298,21 +281,21 @@ pub async fn new_table_code(store: i64, table: i64) -> Result<(), ServerFnError>
     .await;
     match done {
         Ok(t) => {
-            tx.commit().await.map_err(|e| internal(e.into()))?;
+            tx.commit().await?;
             see_other(&format!(
                 "/admin/stores/{}?saved=1#table-{}",
                 t.store_id.0, t.id.0
             ));
         }
-        Err(e) => see_other(&format!("{back}?error={}", edge::refusal(e)?)),
+        Err(e) => see_other_with(&back, e)?,
     }
     Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "load_qr_sheet")]
-pub async fn load_qr_sheet(store: i64) -> Result<StaffLoad<QrSheet>, ServerFnError> {
+pub async fn load_qr_sheet(store: i64) -> Result<StaffLoad<QrSheet>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{internal, portal_state, qr_svg};
+    use crate::server::{portal_state, qr_svg};
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, &format!("/admin/stores/{store}/qr")).await? {
@@ -336,6 +319,6 @@ pub async fn load_qr_sheet(store: i64) -> Result<StaffLoad<QrSheet>, ServerFnErr
             crate::server::set_status(http::StatusCode::NOT_FOUND);
             Ok(StaffLoad::Forbidden(info))
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(e.into()),
     }
 }

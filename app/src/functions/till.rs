@@ -3,6 +3,7 @@
 //! when the form was shown, so a double click records once. Any signed-in
 //! staff member may use a till, at the stores they work at.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -62,8 +63,6 @@ pub struct TillPage {
     pub store: Option<i64>,
     pub member: Option<TillMember>,
     pub done: Option<TillDone>,
-    /// A refusal in the staff member's language (a coupon's conditions).
-    pub refusal: Option<String>,
     /// Fresh keys for the purchase, coupon and points forms.
     pub keys: [String; 3],
 }
@@ -79,11 +78,9 @@ pub struct TillQuery {
 mod edge {
     use super::*;
     use crate::functions::admin::edge::signed_in;
-    use crate::server::{internal, see_other, PortalState};
+    use crate::server::{see_other, PortalState};
     use loyalty::brands::Brand;
     use loyalty::till::{self, Desk};
-
-    pub const REFUSAL_COOKIE: &str = "tc_till_refusal";
 
     pub fn till_url(store: i64, member: Option<&str>) -> String {
         match member {
@@ -97,10 +94,7 @@ mod edge {
 
     /// The signed-in staff member's till at `store`, or None when the
     /// request has been answered (sent to sign in, or refused the store).
-    pub async fn desk(
-        state: &PortalState,
-        store: i64,
-    ) -> Result<Option<(Desk, Brand)>, ServerFnError> {
+    pub async fn desk(state: &PortalState, store: i64) -> Result<Option<(Desk, Brand)>, AppError> {
         let (session, brand, _) = match signed_in::<()>(state, "/admin/till").await? {
             Ok(s) => s,
             Err(_) => return Ok(None),
@@ -108,53 +102,25 @@ mod edge {
         let ip = crate::functions::admin::edge::ip();
         match till::desk(&state.db, &session, loyalty::stores::StoreId(store), ip).await {
             Ok(desk) => Ok(Some((desk, brand))),
-            Err(loyalty::Error::StoreNotFound) => {
-                see_other("/admin/till?error=invalid_store");
+            Err(e) => {
+                crate::server::see_other_with("/admin/till", e)?;
                 Ok(None)
             }
-            Err(e) => Err(internal(e)),
         }
     }
 
     /// Sends the cashier back to the till with the outcome or the refusal.
     pub fn answer(
-        state: &PortalState,
-        brand: &Brand,
         back: &str,
         result: loyalty::Result<(till::FormKey, till::Outcome)>,
-    ) -> Result<(), ServerFnError> {
-        use loyalty::Error as E;
-        let error = match result {
+    ) -> Result<(), AppError> {
+        match result {
             Ok((key, _)) => {
                 see_other(&format!("{back}&done={}", key.as_str()));
-                return Ok(());
+                Ok(())
             }
-            Err(E::MemberNotFound) => "member_not_found".to_owned(),
-            Err(E::OrderAlreadyRecorded) => "order_already_recorded".to_owned(),
-            Err(E::InsufficientPoints) => "not_enough_points".to_owned(),
-            Err(E::PointsCapExceeded { max_points }) => format!("points_cap&max={max_points}"),
-            Err(E::CouponNotFound) => "coupon_not_found".to_owned(),
-            Err(E::RequestInProgress) => "in_progress".to_owned(),
-            Err(E::CouponRefused(r)) => {
-                let lang = brand.default_language;
-                crate::server::put_signed_cookie(state, REFUSAL_COOKIE, &r.sentence(lang), 60);
-                "coupon_refused".to_owned()
-            }
-            Err(E::FormAlreadyUsed) => "form_already_used".to_owned(),
-            Err(E::Invalid {
-                field: field @ ("amount" | "bill" | "order" | "points" | "form_key"),
-                reason,
-            }) => {
-                if field == "order" && reason == loyalty::error::Invalid::Empty {
-                    "order_required".to_owned()
-                } else {
-                    format!("invalid_{field}")
-                }
-            }
-            Err(e) => return Err(internal(e)),
-        };
-        see_other(&format!("{back}&error={error}"));
-        Ok(())
+            Err(e) => crate::server::see_other_with(back, e),
+        }
     }
 
     /// The key the form was shown with; a mangled one is refused rather
@@ -174,9 +140,9 @@ mod edge {
 }
 
 #[server(prefix = "/fn", endpoint = "load_till")]
-pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFnError> {
+pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError> {
     use crate::functions::admin::edge::signed_in;
-    use crate::server::{internal, portal_state, take_signed_cookie};
+    use crate::server::portal_state;
     use loyalty::till::{self, FormKey, Outcome};
 
     let state = portal_state()?;
@@ -185,8 +151,7 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFn
         Err(refused) => return Ok(refused),
     };
     let stores: Vec<(i64, String)> = till::stores_for(&state.db, &session)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
         .collect();
@@ -200,9 +165,7 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFn
     let member = match (&query.member, store) {
         (Some(no), Some(_)) => match till::member_by_no(&state.db, &brand, no).await {
             Ok(m) => {
-                let shown = till::show(&state.db, &clock, &brand, &m)
-                    .await
-                    .map_err(internal)?;
+                let shown = till::show(&state.db, &clock, &brand, &m).await?;
                 let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
                 Some(TillMember {
                     member_no: shown.member_no,
@@ -231,14 +194,13 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFn
                 })
             }
             Err(loyalty::Error::MemberNotFound) => None,
-            Err(e) => return Err(internal(e)),
+            Err(e) => return Err(e.into()),
         },
         _ => None,
     };
     let done = match query.done.as_deref().map(FormKey::parse) {
         Some(Ok(key)) => till::outcome(&state.db, &session, &key)
-            .await
-            .map_err(internal)?
+            .await?
             .map(|o| match o {
                 Outcome::Purchase {
                     order_id,
@@ -288,7 +250,6 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFn
         store,
         member,
         done,
-        refusal: take_signed_cookie(&state, edge::REFUSAL_COOKIE),
         keys: [key(), key(), key()],
     })))
 }
@@ -296,8 +257,8 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, ServerFn
 /// Finds the member the cashier scanned or typed. A POST, so a phone number
 /// never lands in a URL or a log; the till then names the member by number.
 #[server(prefix = "/fn", endpoint = "till_find")]
-pub async fn till_find(store: i64, q: String) -> Result<(), ServerFnError> {
-    use crate::server::{internal, portal_state, see_other};
+pub async fn till_find(store: i64, q: String) -> Result<(), AppError> {
+    use crate::server::{portal_state, see_other};
 
     let state = portal_state()?;
     let Some((desk, brand)) = edge::desk(&state, store).await? else {
@@ -308,11 +269,7 @@ pub async fn till_find(store: i64, q: String) -> Result<(), ServerFnError> {
             .await;
     match found {
         Ok(m) => see_other(&edge::till_url(desk.store.id.0, Some(m.member_no.as_str()))),
-        Err(loyalty::Error::MemberNotFound) => see_other(&format!(
-            "{}&error=member_not_found",
-            edge::till_url(desk.store.id.0, None)
-        )),
-        Err(e) => return Err(internal(e)),
+        Err(e) => crate::server::see_other_with(&edge::till_url(desk.store.id.0, None), e)?,
     }
     Ok(())
 }
@@ -324,7 +281,7 @@ pub async fn till_purchase(
     key: String,
     order: String,
     amount: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::server::portal_state;
     use loyalty::till;
 
@@ -344,7 +301,7 @@ pub async fn till_purchase(
             .map(|o| (key, o))
     }
     .await;
-    edge::answer(&state, &brand, &back, result)
+    edge::answer(&back, result)
 }
 
 #[server(prefix = "/fn", endpoint = "till_coupon")]
@@ -356,7 +313,7 @@ pub async fn till_coupon(
     #[server(default)] code: Option<String>,
     #[server(default)] typed: String,
     bill: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::server::portal_state;
     use loyalty::till;
 
@@ -385,7 +342,7 @@ pub async fn till_coupon(
         .map(|o| (key, o))
     }
     .await;
-    edge::answer(&state, &brand, &back, result)
+    edge::answer(&back, result)
 }
 
 #[server(prefix = "/fn", endpoint = "till_points")]
@@ -396,7 +353,7 @@ pub async fn till_points(
     order: String,
     points: String,
     bill: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::server::portal_state;
     use loyalty::till;
 
@@ -428,5 +385,5 @@ pub async fn till_points(
         .map(|o| (key, o))
     }
     .await;
-    edge::answer(&state, &brand, &back, result)
+    edge::answer(&back, result)
 }

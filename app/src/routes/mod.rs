@@ -63,7 +63,7 @@ pub(crate) fn loaded_page<T, Fut, S>(
 ) -> impl leptos::prelude::IntoView
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, leptos::prelude::ServerFnError>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::error::AppError>> + Send + 'static,
     S: Fn(T) -> leptos::prelude::AnyView + Copy + Send + Sync + 'static,
 {
     use leptos::prelude::*;
@@ -90,7 +90,7 @@ pub(crate) fn staff_page<T, Fut>(
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     Fut: std::future::Future<
-            Output = Result<crate::functions::admin::StaffLoad<T>, leptos::prelude::ServerFnError>,
+            Output = Result<crate::functions::admin::StaffLoad<T>, crate::error::AppError>,
         > + Send
         + 'static,
 {

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::error::{sentence, AppError};
 use crate::functions::offers::{load_offer_editor, load_offers, EditorPage, OffersPage};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
@@ -89,25 +90,9 @@ pub fn AdminOfferEditor() -> impl IntoView {
     )
 }
 
-fn refusal_text(locale: Locale, key: &str) -> String {
-    match key {
-        "template_threshold_fen" => td_string!(locale, tpl_err_threshold),
-        "template_amount_off_fen" => td_string!(locale, tpl_err_amount),
-        "template_percent_off" => td_string!(locale, tpl_err_percent),
-        "template_max_off_fen" => td_string!(locale, tpl_err_max_off),
-        "template_gift_item" => td_string!(locale, tpl_err_gift),
-        "template_minutes" => td_string!(locale, tpl_err_minutes),
-        "template_validity" | "template_valid_days" => td_string!(locale, tpl_err_validity),
-        "template_stores" => td_string!(locale, tpl_err_stores),
-        "template_stock_total"
-        | "template_per_member_limit"
-        | "template_points_price"
-        | "template_min_tier_rank" => {
-            td_string!(locale, tpl_err_numbers)
-        }
-        _ => td_string!(locale, tpl_err_kind),
-    }
-    .to_string()
+/// A refusal of the editor's form, beside the form.
+fn refusal_text(locale: Locale, e: &AppError) -> String {
+    sentence(locale, e).unwrap_or_else(|| td_string!(locale, tpl_err_kind).to_string())
 }
 
 #[component]
@@ -115,10 +100,8 @@ fn Editor(page: EditorPage) -> impl IntoView {
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
     let f = page.form.clone();
-    let error = leptos_router::hooks::use_query_map()
-        .get_untracked()
-        .get("error")
-        .filter(|e| e.starts_with("template_"));
+    let query = leptos_router::hooks::use_query_map().get_untracked();
+    let error = AppError::from_query(|name| query.get(name));
     let kinds = [
         (
             "amount_off",
@@ -173,7 +156,7 @@ fn Editor(page: EditorPage) -> impl IntoView {
             </section>
         }
         .into_any(),
-        Err(key) => view! { <p class="alert error" role="alert">{refusal_text(locale, &key)}</p> }.into_any(),
+        Err(e) => view! { <p class="alert error" role="alert">{refusal_text(locale, &e)}</p> }.into_any(),
     });
     view! {
         <Page locale title=td_string!(locale, cpn_new).to_string() brand>

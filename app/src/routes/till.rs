@@ -215,10 +215,7 @@ fn Till(page: TillPage) -> impl IntoView {
         .store
         .and_then(|s| page.stores.iter().find(|(id, _)| *id == s))
         .map(|(_, name)| name.clone());
-    let alert = match page.refusal.clone() {
-        Some(sentence) => view! { <p class="alert error" role="alert">{sentence}</p> }.into_any(),
-        None => view! { <Notice locale /> }.into_any(),
-    };
+    let alert = view! { <Notice locale /> };
     let body = match page.store {
         None if page.stores.is_empty() => {
             view! { <p class="alert error" role="alert">{td_string!(locale, till_no_store)}</p> }.into_any()

@@ -16,7 +16,7 @@ use sqlx::AnyConnection;
 pub use code::CouponCode;
 pub use rule::{clock_time, yuan, Kind, Rule, Window};
 
-use crate::brands::{Brand, BrandId, Language};
+use crate::brands::{Brand, BrandId};
 use crate::error::{store_not_found, Invalid};
 use crate::members::MemberId;
 use crate::money::{ExternalId, Fen};
@@ -146,95 +146,44 @@ impl Refusal {
 }
 
 impl Refusal {
-    /// The refusal as the cashier (or the member) should hear it, in their
-    /// language, with dates in the brand's calendar.
-    pub fn sentence(&self, lang: Language) -> String {
-        use Language::{En, ZhCn, ZhTw};
-        let yuan_of = |fen: i64| format!("¥{}", yuan(fen));
-        match (self, lang) {
-            (Refusal::AlreadyRedeemed { date, store, .. }, ZhCn) if store.is_empty() => {
-                format!("这张券已于 {date} 使用。")
-            }
-            (Refusal::AlreadyRedeemed { date, store, .. }, ZhTw) if store.is_empty() => {
-                format!("這張券已於 {date} 使用。")
-            }
-            (Refusal::AlreadyRedeemed { date, store, .. }, En) if store.is_empty() => {
-                format!("This coupon was already used on {date}.")
-            }
-            (Refusal::AlreadyRedeemed { date, store, .. }, ZhCn) => {
-                format!("这张券已于 {date} 在 {store} 使用。")
-            }
-            (Refusal::AlreadyRedeemed { date, store, .. }, ZhTw) => {
-                format!("這張券已於 {date} 在 {store} 使用。")
-            }
-            (Refusal::AlreadyRedeemed { date, store, .. }, En) => {
-                format!("This coupon was already used on {date} at {store}.")
-            }
-            (Refusal::Expired { date, .. }, ZhCn) => format!("这张券已于 {date} 过期。"),
-            (Refusal::Expired { date, .. }, ZhTw) => format!("這張券已於 {date} 過期。"),
-            (Refusal::Expired { date, .. }, En) => format!("This coupon expired on {date}."),
-            (Refusal::NotStarted { date, .. }, ZhCn) => format!("这张券 {date} 起可用。"),
-            (Refusal::NotStarted { date, .. }, ZhTw) => format!("這張券 {date} 起可用。"),
-            (Refusal::NotStarted { date, .. }, En) => format!("This coupon is valid from {date}."),
-            (Refusal::BelowThreshold { need_fen, bill_fen }, ZhCn) => format!(
-                "这张券需消费满 {}，本单 {}。",
-                yuan_of(*need_fen),
-                yuan_of(*bill_fen)
-            ),
-            (Refusal::BelowThreshold { need_fen, bill_fen }, ZhTw) => format!(
-                "這張券需消費滿 {}，本單 {}。",
-                yuan_of(*need_fen),
-                yuan_of(*bill_fen)
-            ),
-            (Refusal::BelowThreshold { need_fen, bill_fen }, En) => format!(
-                "This coupon needs a bill of {}; this one is {}.",
-                yuan_of(*need_fen),
-                yuan_of(*bill_fen)
-            ),
-            (Refusal::WrongStore, ZhCn) => "这张券不能在本店使用。".into(),
-            (Refusal::WrongStore, ZhTw) => "這張券不能在本店使用。".into(),
-            (Refusal::WrongStore, En) => "This coupon is not valid at this store.".into(),
-            (Refusal::WrongDay { weekdays }, _) => {
-                let when = Rule::voucher(1)
-                    .on_weekdays(weekdays)
-                    .window_text(lang)
-                    .unwrap_or_default();
-                match lang {
-                    ZhCn => format!("这张券今天不能用：{when}。"),
-                    ZhTw => format!("這張券今天不能用：{when}。"),
-                    En => format!("This coupon is not valid today ({when})."),
+    /// What a sentence about the refusal needs: which condition failed
+    /// (`reason`) and its figures, dates in the brand's calendar.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = vec![("reason", self.reason().to_owned())];
+        match self {
+            Refusal::AlreadyRedeemed { date, store, .. } => {
+                params.push(("date", date.clone()));
+                if !store.is_empty() {
+                    params.push(("store", store.clone()));
                 }
             }
-            (Refusal::TooEarly { from_minute }, ZhCn) => {
-                format!("这张券 {} 前不可用。", clock_time(*from_minute))
+            Refusal::Expired { date, .. } | Refusal::NotStarted { date, .. } => {
+                params.push(("date", date.clone()))
             }
-            (Refusal::TooEarly { from_minute }, ZhTw) => {
-                format!("這張券 {} 前不可用。", clock_time(*from_minute))
+            Refusal::BelowThreshold { need_fen, bill_fen } => {
+                params.push(("need_fen", need_fen.to_string()));
+                params.push(("bill_fen", bill_fen.to_string()));
             }
-            (Refusal::TooEarly { from_minute }, En) => format!(
-                "This coupon is not valid before {}.",
-                clock_time(*from_minute)
-            ),
-            (Refusal::TooLate { until_minute }, ZhCn) => {
-                format!("这张券 {} 后不可用。", clock_time(*until_minute))
+            Refusal::WrongDay { weekdays } => {
+                let mut days = weekdays.clone();
+                days.sort_unstable();
+                days.dedup();
+                let days: Vec<String> = days.iter().map(i8::to_string).collect();
+                params.push(("weekdays", days.join(",")));
             }
-            (Refusal::TooLate { until_minute }, ZhTw) => {
-                format!("這張券 {} 後不可用。", clock_time(*until_minute))
-            }
-            (Refusal::TooLate { until_minute }, En) => format!(
-                "This coupon is not valid after {}.",
-                clock_time(*until_minute)
-            ),
-            (Refusal::TierTooLow { .. }, ZhCn) => "这张券需要更高的会员等级。".into(),
-            (Refusal::TierTooLow { .. }, ZhTw) => "這張券需要更高的會員等級。".into(),
-            (Refusal::TierTooLow { .. }, En) => "This coupon needs a higher member tier.".into(),
+            Refusal::TooEarly { from_minute } => params.push(("from", clock_time(*from_minute))),
+            Refusal::TooLate { until_minute } => params.push(("until", clock_time(*until_minute))),
+            Refusal::TierTooLow { needed_rank } => params.push(("rank", needed_rank.to_string())),
+            Refusal::WrongStore => {}
         }
+        params
     }
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.sentence(Language::En))
+        // For logs: the sentence is the edge's, in the reader's language.
+        write!(f, "{} ({})", self.code(), self.reason())
     }
 }
 

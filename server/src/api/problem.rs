@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use app::error::AppError;
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
@@ -55,53 +57,31 @@ impl IntoResponse for Problem {
     }
 }
 
-/// The core's refusals as the API names them; anything unexpected is a 500
-/// whose detail goes to the log, not to the caller.
+/// The core's refusals keep their code, with the status of the one table
+/// (`app::error::status`); anything unexpected is a 500 whose detail went
+/// to the log, not to the caller.
 impl From<loyalty::Error> for Problem {
     fn from(e: loyalty::Error) -> Problem {
-        use loyalty::Error as E;
-        let status = match &e {
-            E::MemberNotFound
-            | E::CouponNotFound
-            | E::CouponOfferNotFound
-            | E::PurchaseNotFound
-            | E::RedemptionNotFound
-            | E::BrandNotFound
-            | E::StoreNotFound => StatusCode::NOT_FOUND,
-            E::OrderAlreadyRecorded
-            | E::RefundAlreadyRecorded
-            | E::RedemptionAlreadyVoided
-            | E::RequestInProgress => StatusCode::CONFLICT,
-            E::CouponRefused(r) if r.code() == "coupon_already_redeemed" => StatusCode::CONFLICT,
-            E::CouponRefused(_)
-            | E::CouponNotOffered
-            | E::CouponOutOfStock
-            | E::CouponLimitReached => StatusCode::UNPROCESSABLE_ENTITY,
-            E::RefundExceedsPurchase
-            | E::InsufficientPoints
-            | E::PointsCapExceeded { .. }
-            | E::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            E::Invalid { .. } => StatusCode::BAD_REQUEST,
-            _ if e.is_unavailable() => {
-                tracing::error!(error = %e, "API request failed: the database is unavailable");
-                let mut problem = Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "The database is unavailable just now; nothing was changed. Retry with the same Idempotency-Key.",
-                );
-                problem.retry_after = Some(5);
-                return problem;
-            }
-            _ => {
-                tracing::error!(error = %e, "API request failed");
-                return Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "Something went wrong on our side; nothing was changed. Retry with the same Idempotency-Key.",
-                );
-            }
-        };
-        Problem::new(status, e.code(), detail(&e))
+        let detail = detail(&e);
+        let e = AppError::from(e);
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if e.is_unavailable() {
+            let mut problem = Problem::new(
+                status,
+                &e.code,
+                "The database is unavailable just now; nothing was changed. Retry with the same Idempotency-Key.",
+            );
+            problem.retry_after = Some(5);
+            return problem;
+        }
+        if status.is_server_error() {
+            return Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong on our side; nothing was changed. Retry with the same Idempotency-Key.",
+            );
+        }
+        Problem::new(status, &e.code, detail)
     }
 }
 
@@ -123,7 +103,9 @@ fn detail(e: &loyalty::Error) -> String {
         }
         E::RedemptionNotFound => "No redemption with this id at this store.".into(),
         E::CouponNotFound => "No coupon of this brand has this code.".into(),
-        E::CouponRefused(r) => r.sentence(loyalty::brands::Language::En),
+        E::CouponRefused(_) => {
+            app::error::sentence(app::i18n::Locale::en, &AppError::carrying(e)).unwrap_or_default()
+        }
         E::RedemptionAlreadyVoided => "This redemption is already voided.".into(),
         E::IdempotencyKeyReused => {
             "This Idempotency-Key was used with a different request; use a new key.".into()
@@ -139,13 +121,12 @@ fn detail(e: &loyalty::Error) -> String {
 /// else the brand's default. Coupon refusals are the sentences a cashier
 /// reads out; the rest keep their English detail.
 pub fn localized(e: loyalty::Error, lang: loyalty::brands::Language) -> Problem {
-    match &e {
-        loyalty::Error::CouponRefused(r) => {
-            let sentence = r.sentence(lang);
-            let mut p = Problem::from(e);
-            p.detail = sentence;
-            p
-        }
-        _ => Problem::from(e),
+    let sentence = matches!(e, loyalty::Error::CouponRefused(_))
+        .then(|| app::error::sentence(app::locale::to_locale(lang), &AppError::carrying(&e)))
+        .flatten();
+    let mut p = Problem::from(e);
+    if let Some(sentence) = sentence {
+        p.detail = sentence;
     }
+    p
 }

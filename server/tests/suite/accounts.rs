@@ -93,7 +93,10 @@ async fn an_owner_adds_a_cashier_who_signs_in_with_the_password_shown_once() {
             ],
         )
         .await;
-    assert_eq!(location(&r), "/admin/staff?error=invalid_stores");
+    assert_eq!(
+        location(&r),
+        "/admin/staff?error=invalid_input&field=staff_stores&reason=format"
+    );
     assert!(boss
         .page(&location(&r))
         .await
@@ -286,7 +289,10 @@ async fn staff_change_their_own_password_and_other_sessions_end() {
             ],
         )
         .await;
-    assert_eq!(location(&r), "/admin/password?error=invalid_password");
+    assert_eq!(
+        location(&r),
+        "/admin/password?error=invalid_input&field=password&reason=too_short&min=10"
+    );
 
     let r = here
         .post(
@@ -388,7 +394,7 @@ async fn only_the_brands_owner_manages_its_accounts() {
         )
         .await;
     assert!(
-        location(&r).contains("error=invalid_store"),
+        location(&r).contains("error=store_not_found"),
         "another brand's store: {}",
         location(&r)
     );

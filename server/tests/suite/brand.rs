@@ -70,12 +70,12 @@ async fn the_owner_renames_the_brand_and_allows_one_site_to_frame_it() {
     for (form, error, sentence) in [
         (
             profile("x", "#1f6f5c", "Mars/Base", ""),
-            "invalid_time_zone",
+            "time_zone",
             "没有这个时区",
         ),
         (
             profile("x", "#1f6f5c", "Asia/Shanghai", "shop.example.com/path"),
-            "invalid_embed_origins",
+            "embed_origins",
             "网站地址需要是",
         ),
         (
@@ -85,22 +85,26 @@ async fn the_owner_renames_the_brand_and_allows_one_site_to_frame_it() {
                 "Asia/Shanghai",
                 "https://a.com 'unsafe-inline'",
             ),
-            "invalid_embed_origins",
+            "embed_origins",
             "网站地址需要是",
         ),
         (
             profile("x", "red", "Asia/Shanghai", ""),
-            "invalid_theme_color",
+            "theme_color",
             "请选择一种颜色",
         ),
         (
             profile(" ", "#1f6f5c", "Asia/Shanghai", ""),
-            "invalid_name",
+            "name",
             "请填写名称",
         ),
     ] {
         let r = boss.post("/fn/save_brand_profile", &form).await;
-        assert_eq!(location(&r), format!("/admin/brand?error={error}"));
+        let to = location(&r);
+        assert!(
+            to.starts_with(&format!("/admin/brand?error=invalid_input&field={error}&")),
+            "{to}"
+        );
         assert!(boss.page(&location(&r)).await.contains(sentence), "{error}");
     }
     assert!(common::body_text(app.get("/r/demo", &[]).await)
@@ -154,7 +158,10 @@ async fn new_terms_get_a_new_version_and_new_members_accept_it() {
             &[("version", "2026-12"), ("text", "悄悄改了")],
         )
         .await;
-    assert_eq!(location(&r), "/admin/brand?error=terms_need_version#terms");
+    assert_eq!(
+        location(&r),
+        "/admin/brand?error=invalid_input&field=terms_version&reason=empty#terms"
+    );
 
     let mut member = Browser::new(&app);
     member.join("13800138000", true).await;
@@ -187,9 +194,15 @@ async fn changed_points_rules_apply_at_the_till() {
         ]
     };
     let r = boss.post("/fn/save_brand_rules", &rules("1", "150")).await;
-    assert_eq!(location(&r), "/admin/brand?error=invalid_redeem_cap#rules");
+    assert_eq!(
+        location(&r),
+        "/admin/brand?error=invalid_input&field=redeem_cap&reason=format#rules"
+    );
     let r = boss.post("/fn/save_brand_rules", &rules("abc", "30")).await;
-    assert_eq!(location(&r), "/admin/brand?error=invalid_earn#rules");
+    assert_eq!(
+        location(&r),
+        "/admin/brand?error=invalid_input&field=earn&reason=format#rules"
+    );
     assert!(boss
         .page(&location(&r))
         .await
@@ -330,7 +343,7 @@ async fn the_owner_renames_tiers_and_lowers_a_threshold_that_the_next_bill_meets
     let r = boss.post("/fn/save_brand_tiers", &form(&falling)).await;
     assert_eq!(
         location(&r),
-        "/admin/brand?error=invalid_tier_threshold#tiers"
+        "/admin/brand?error=invalid_input&field=tier_threshold&reason=format#tiers"
     );
     assert!(boss.page(&location(&r)).await.contains("门槛需逐级升高"));
 
@@ -426,11 +439,14 @@ async fn the_owner_uploads_a_logo_that_members_see_and_nothing_but_an_image_pass
     .await;
     assert_eq!(
         location(&svg),
-        "/admin/brand?error=logo_type#logo",
+        "/admin/brand?error=invalid_input&field=logo&reason=format#logo",
         "no SVG, whatever it is called"
     );
     let huge = upload(&boss, &[0x89; 60 * 1024], None).await;
-    assert_eq!(location(&huge), "/admin/brand?error=logo_size#logo");
+    assert_eq!(
+        location(&huge),
+        "/admin/brand?error=invalid_input&field=logo&reason=too_long&max=49152#logo"
+    );
 
     let ok = upload(&boss, png, None).await;
     assert_eq!(location(&ok), "/admin/brand?saved=1#logo");

@@ -82,14 +82,17 @@ async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
     );
 
     let missing = alice.post("/fn/send_feedback", &form("", "忘了打分")).await;
-    assert_eq!(location(&missing), "/r/demo/feedback?error=nps_missing");
-    let explained = alice.page("/r/demo/feedback?error=nps_missing").await;
+    assert_eq!(
+        location(&missing),
+        "/r/demo/feedback?error=invalid_input&field=nps&reason=empty"
+    );
+    let explained = alice.page(&location(&missing)).await;
     assert!(explained.contains("请先选择 0–10 分的推荐意愿。"));
     let long = "好".repeat(1001);
     let too_long = alice.post("/fn/send_feedback", &form("9", &long)).await;
     assert_eq!(
         location(&too_long),
-        "/r/demo/feedback?error=invalid_comment"
+        "/r/demo/feedback?error=invalid_input&field=comment&reason=too_long&max=1000"
     );
 
     let sent = alice

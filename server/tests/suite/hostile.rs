@@ -598,7 +598,7 @@ async fn malformed_bytes_deep_json_and_oversized_bodies_are_clear_client_errors(
         .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let text = body_text(r).await;
-    assert!(text.contains("太大"), "{text}");
+    assert!(text.contains("超过 64 KB"), "{text}");
 }
 
 #[both_databases]

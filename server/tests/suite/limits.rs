@@ -41,7 +41,7 @@ async fn sign_in_codes_are_limited_across_two_processes() {
         let mut phone_b = moved(&phone_a, &two);
         let r = phone_b.request_code("13700137000").await;
         assert!(
-            location(&r).contains("error=resend_wait"),
+            location(&r).contains("error=code_resend_too_soon"),
             "{db}: {}",
             location(&r)
         );

@@ -105,9 +105,12 @@ async fn six_wrong_codes_lock_the_code_even_against_the_right_one() {
         let r = phone.verify(wrong).await;
         last = location(&r);
     }
-    assert!(last.starts_with("/r/demo/join?error=code_dead"), "{last}");
+    assert!(
+        last.starts_with("/r/demo/join?error=code_too_many_tries"),
+        "{last}"
+    );
     let right = phone.verify(&code).await;
-    assert!(location(&right).starts_with("/r/demo/join?error=code_dead"));
+    assert!(location(&right).starts_with("/r/demo/join?error=code_too_many_tries"));
     assert!(
         !phone.cookies.keys().any(|k| k.starts_with("tc_m")),
         "never signed in"
@@ -119,7 +122,7 @@ async fn joining_without_accepting_the_terms_is_refused_and_keeps_the_code() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
     let refused = phone.join(PHONE, false).await;
-    assert_eq!(location(&refused), "/r/demo/join?error=terms");
+    assert_eq!(location(&refused), "/r/demo/join?error=terms_not_accepted");
     let code = app.sender.last_code("+8613800138000").unwrap();
     let signed = phone.verify(&code).await;
     assert_eq!(location(&signed), "/r/demo/card?welcome=1");
@@ -136,7 +139,10 @@ async fn a_malformed_phone_is_refused_with_the_number_kept_in_the_form() {
         )
         .await;
     let to = location(&r);
-    assert!(to.starts_with("/r/demo/join?error=phone_invalid"), "{to}");
+    assert!(
+        to.starts_with("/r/demo/join?error=invalid_input&field=phone"),
+        "{to}"
+    );
     let page = phone.page(&to).await;
     assert!(page.contains("手机号格式不正确"));
     assert!(page.contains("value=\"12345\""));
@@ -151,7 +157,7 @@ async fn asking_again_within_a_minute_says_how_long_to_wait() {
     let again = phone.post("/fn/resend_code", &[("slug", "demo")]).await;
     let to = location(&again);
     assert!(
-        to.starts_with("/r/demo/join?error=resend_wait&secs="),
+        to.starts_with("/r/demo/join?error=code_resend_too_soon&secs="),
         "{to}"
     );
     let page = phone.page(&to).await;
@@ -165,7 +171,7 @@ async fn a_provider_outage_is_a_clear_message_not_an_error_page() {
     app.sender.fail(true);
     let mut phone = Browser::new(&app);
     let r = phone.request_code(PHONE).await;
-    assert_eq!(location(&r), "/r/demo/join?error=not_delivered");
+    assert_eq!(location(&r), "/r/demo/join?error=code_not_delivered");
 }
 
 #[both_databases]
@@ -418,7 +424,10 @@ async fn the_profile_is_saved_and_shown_back() {
             ],
         )
         .await;
-    assert_eq!(location(&bad), "/r/demo/me?error=invalid_birthday");
+    assert_eq!(
+        location(&bad),
+        "/r/demo/me?error=invalid_input&field=birthday&reason=format"
+    );
 }
 
 #[both_databases]

@@ -85,7 +85,7 @@ async fn an_owner_previews_creates_and_pauses_a_coupon_members_can_claim() {
         )
         .await;
     assert!(
-        location(&r).contains("error=template_percent_off"),
+        location(&r).contains("error=invalid_input&field=percent_off"),
         "{}",
         location(&r)
     );
@@ -127,7 +127,7 @@ async fn managers_make_coupons_for_their_own_stores_only() {
 
     let r = mgr.post("/fn/create_offer", &offer(&[])).await;
     assert!(
-        location(&r).contains("error=template_stores"),
+        location(&r).contains("error=invalid_input&field=stores"),
         "brand-wide is the owner's call: {}",
         location(&r)
     );
@@ -135,7 +135,7 @@ async fn managers_make_coupons_for_their_own_stores_only() {
         .post("/fn/create_offer", &offer(&[("stores[]", first.as_str())]))
         .await;
     assert!(
-        location(&r).contains("error=template_stores"),
+        location(&r).contains("error=invalid_input&field=stores"),
         "another store: {}",
         location(&r)
     );
@@ -164,7 +164,7 @@ async fn managers_make_coupons_for_their_own_stores_only() {
         )
         .await;
     assert!(
-        location(&r).contains("error=coupon_not_found"),
+        location(&r).contains("error=coupon_offer_not_found"),
         "{}",
         location(&r)
     );
@@ -183,7 +183,7 @@ async fn managers_make_coupons_for_their_own_stores_only() {
             &[("id", &demo_template.to_string()), ("active", "false")],
         )
         .await;
-    assert!(location(&r).contains("error=coupon_not_found"));
+    assert!(location(&r).contains("error=coupon_offer_not_found"));
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM coupon_templates").await,
         before + 1,

@@ -102,7 +102,7 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
         )
         .await;
     assert!(
-        location(&r).ends_with("error=invalid_reason"),
+        location(&r).ends_with("error=invalid_input&field=reason&reason=empty"),
         "{}",
         location(&r)
     );
@@ -132,7 +132,7 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
         )
         .await;
     assert!(
-        location(&r).ends_with("error=coupon_not_found"),
+        location(&r).ends_with("error=coupon_offer_not_found"),
         "{}",
         location(&r)
     );
@@ -250,7 +250,7 @@ async fn a_filtered_segment_gets_a_coupon_each_once() {
     ];
     let sneaky = manager.post("/fn/grant_segment_coupon", &form).await;
     assert!(
-        location(&sneaky).ends_with("error=coupon_not_found"),
+        location(&sneaky).ends_with("error=coupon_offer_not_found"),
         "{}",
         location(&sneaky)
     );

@@ -247,7 +247,7 @@ async fn only_the_brands_owner_touches_its_stores_and_tables() {
         .post("/fn/add_tables", &[("store", &demo_store), ("prefix", "Z")])
         .await;
     assert!(
-        location(&r).ends_with("error=invalid_store"),
+        location(&r).ends_with("error=store_not_found"),
         "{}",
         location(&r)
     );
@@ -263,7 +263,7 @@ async fn only_the_brands_owner_touches_its_stores_and_tables() {
         )
         .await;
     assert!(
-        location(&r).ends_with("error=invalid_store"),
+        location(&r).ends_with("error=store_not_found"),
         "{}",
         location(&r)
     );
