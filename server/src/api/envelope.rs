@@ -1,18 +1,29 @@
 //! The idempotency envelope around every POST: claim the key, run the
 //! operation in a transaction, store its response in that same transaction.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use std::future::{ready, Future};
+
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use loyalty::api_keys::ApiCaller;
+use loyalty::db::Tx;
 use loyalty::idempotency::{self, Claim, Owner};
 use loyalty::SystemClock;
 use serde::Serialize;
 
+use super::extract::IdempotencyKey;
 use super::Problem;
 use crate::http::AppState;
 
+/// What an operation writes through: the transaction's connection, which
+/// the core's writes take. (Not `&mut Tx` itself: a closure over a type
+/// with a lifetime of its own trips the compiler's proof that the handler's
+/// future is `Send`.)
+type Connection = <Tx as std::ops::Deref>::Target;
+
 pub const REPLAYED: &str = "idempotent-replayed";
 
-pub enum Begin {
+enum Begin {
     /// Seen before: the stored response, marked as replayed.
     Replay(Response),
     /// New: run it, then `finish`.
@@ -33,32 +44,14 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-pub async fn begin(
+async fn begin(
     state: &AppState,
     api_key: i64,
-    headers: &HeaderMap,
+    key: &IdempotencyKey,
     path: &str,
     body: &[u8],
 ) -> Result<Begin, Problem> {
-    let key = headers
-        .get("idempotency-key")
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_missing",
-                "Idempotency-Key is missing.",
-            )
-        })?
-        .to_str()
-        .ok()
-        .and_then(|k| idempotency::check_key(k).ok())
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_invalid",
-                "The Idempotency-Key must be 1–255 visible ASCII characters.",
-            )
-        })?;
+    let key = key.check()?;
     let fingerprint = idempotency::fingerprint("POST", path, body);
     match idempotency::claim(&state.portal.db, &SystemClock, api_key, key, &fingerprint).await? {
         Claim::Owned(owner) => Ok(Begin::Run(owner)),
@@ -73,16 +66,74 @@ pub async fn begin(
     }
 }
 
+/// Runs an operation once per Idempotency-Key, in a transaction: a request
+/// seen before gets the stored response. `path` and `body` are what the key
+/// is bound to: the path as routed (its parameters decoded) and the body's
+/// bytes as sent. The operation's answer is a 200.
+///
+/// An `Err` is a refusal before the key was claimed (a malformed key, one
+/// reused with another request, one still running): nothing is kept.
+pub async fn run<T: Serialize>(
+    state: &AppState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    path: &str,
+    body: &[u8],
+    operation: impl AsyncFnOnce(&mut Connection) -> Result<T, Problem>,
+) -> Result<Response, Problem> {
+    let nothing_to_prepare = ready(Ok(()));
+    run_prepared(
+        state,
+        caller,
+        key,
+        path,
+        body,
+        nothing_to_prepare,
+        async move |tx, ()| operation(tx).await,
+    )
+    .await
+}
+
+/// `run`, with a step that reads what the operation needs (such as the
+/// member) after the key is claimed but before the transaction opens: a
+/// transaction must never wait for a second pooled connection, or a burst
+/// of requests would starve each other.
+pub async fn run_prepared<P, T: Serialize>(
+    state: &AppState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    path: &str,
+    body: &[u8],
+    prepare: impl Future<Output = Result<P, Problem>>,
+    operation: impl AsyncFnOnce(&mut Connection, P) -> Result<T, Problem>,
+) -> Result<Response, Problem> {
+    let claim = match begin(state, caller.key_id, key, path, body).await? {
+        Begin::Run(claim) => claim,
+        Begin::Replay(response) => return Ok(response),
+    };
+    let prepared = match prepare.await {
+        Ok(p) => p,
+        Err(problem) => return Ok(refuse(state, claim, problem).await),
+    };
+    let mut tx = match state.portal.db.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return Ok(refuse(state, claim, loyalty::Error::from(e).into()).await),
+    };
+    let result = operation(&mut tx, prepared).await;
+    Ok(finish(state, claim, tx, result).await)
+}
+
 /// Commits the effect with its response, or (on a refusal) rolls it back
 /// and stores the refusal, or (on a server error) frees the key for a retry.
-pub async fn finish<T: Serialize>(
+async fn finish<T: Serialize>(
     state: &AppState,
     claim: Owner,
-    mut tx: loyalty::db::Tx,
-    result: Result<(StatusCode, T), Problem>,
+    mut tx: Tx,
+    result: Result<T, Problem>,
 ) -> Response {
     match result {
-        Ok((status, value)) => {
+        Ok(value) => {
+            let status = StatusCode::OK;
             let body = serde_json::to_string(&value).unwrap_or_default();
             match idempotency::complete(&mut tx, &SystemClock, claim, status.as_u16(), &body).await
             {
@@ -114,7 +165,7 @@ pub async fn finish<T: Serialize>(
 /// Answers a refusal before or during the operation (its effects, if any,
 /// already rolled back): a 4xx is stored for retries, anything else frees
 /// the key so a retry runs afresh.
-pub async fn refuse(state: &AppState, claim: Owner, problem: Problem) -> Response {
+async fn refuse(state: &AppState, claim: Owner, problem: Problem) -> Response {
     if !problem.status().is_client_error() {
         let _ = idempotency::release(&state.portal.db, claim).await;
         return problem.into_response();

@@ -1,19 +1,24 @@
 //! The endpoints. Each reads like its line in `API.md`.
 
+use std::future::ready;
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
+use loyalty::api_keys::ApiCaller;
+use loyalty::brands::{Brand, Language};
 use loyalty::members::{self, MemberRef};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::phone::Phone;
 use loyalty::{coupons, points, tiers, SystemClock};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::envelope::{self, Begin};
+use super::envelope;
+use super::extract::{IdempotencyKey, JsonBody};
 use super::Problem;
 use crate::http::AppState;
 
@@ -73,6 +78,32 @@ pub struct LookupResponse {
     pub coupons: Vec<CouponOut>,
 }
 
+impl LookupResponse {
+    fn new(
+        brand: &Brand,
+        m: members::Member,
+        tier: &tiers::Tier,
+        wallet: &[coupons::Held],
+    ) -> Self {
+        LookupResponse {
+            member_id: m.id.0,
+            member_no: m.member_no.as_str().to_owned(),
+            display_name: m.display_name,
+            tier: TierOut {
+                code: tier.code.clone(),
+                name: tier.name(brand.default_language).to_owned(),
+                discount_pct: tier.discount_pct,
+            },
+            points: m.points_balance,
+            coupons: wallet
+                .iter()
+                .filter(|h| h.coupon.usable(loyalty::Clock::now_ms(&SystemClock)))
+                .map(|h| CouponOut::new(brand, &h.coupon, &h.template))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LookupQuery {
@@ -82,14 +113,20 @@ pub struct LookupQuery {
     pub phone: Option<String>,
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    serde_json::from_slice(body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("The JSON body is not valid: {e}."),
-        )
-    })
+impl LookupQuery {
+    fn member(&self) -> Result<MemberField, Problem> {
+        match (&self.member, &self.phone) {
+            (Some(code), _) => Ok(MemberField::Code(code.clone())),
+            (None, Some(phone)) => Ok(MemberField::Phone {
+                phone: phone.clone(),
+            }),
+            (None, None) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+                "Name the member with ?member=CODE or ?phone=+86….",
+            )),
+        }
+    }
 }
 
 fn field_id(field: &'static str, value: &str) -> Result<ExternalId, Problem> {
@@ -115,59 +152,38 @@ fn amount(field: &'static str, fen: i64) -> Result<Fen, Problem> {
     })
 }
 
-/// The header is checked before the body, so a request missing both hears
-/// about the key first (it decides whether a retry is safe at all).
-fn require_key(headers: &HeaderMap) -> Result<(), Problem> {
-    if headers.contains_key("idempotency-key") {
-        Ok(())
-    } else {
-        Err(Problem::new(
+fn point_count(points: i64) -> Result<i64, Problem> {
+    if points <= 0 || points > 1_000_000_000 {
+        return Err(Problem::new(
             StatusCode::BAD_REQUEST,
-            "idempotency_key_missing",
-            "Every POST needs an Idempotency-Key header (1–255 characters), reused on retries.",
-        ))
+            "invalid_input",
+            "points must be a positive whole number.",
+        ));
     }
+    Ok(points)
 }
 
-async fn begin_tx(state: &AppState) -> Result<loyalty::db::Tx, Problem> {
-    state
-        .portal
-        .db
-        .begin()
-        .await
-        .map_err(|e| Problem::from(loyalty::Error::from(e)))
+fn occurred_at(rfc3339: &str) -> Result<i64, Problem> {
+    let time = rfc3339.parse::<jiff::Timestamp>().map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "occurred_at must be an RFC 3339 time, like 2026-11-25T12:30:00+08:00.",
+        )
+    })?;
+    Ok(time.as_millisecond())
 }
 
-/// Runs an operation once per Idempotency-Key, inside the envelope. The
-/// `prepare` step (reads, such as finding the member) runs before the
-/// transaction opens: a transaction must never wait for a second pooled
-/// connection, or a burst of requests would starve each other.
-macro_rules! idempotent {
-    ($state:expr, $caller:expr, $headers:expr, $path:expr, $bytes:expr,
-     prepare: $prepare:expr, |$tx:ident, $prepared:ident| $body:expr) => {{
-        let claim = match envelope::begin(&$state, $caller.key_id, &$headers, &$path, &$bytes).await
-        {
-            Ok(Begin::Run(claim)) => claim,
-            Ok(Begin::Replay(response)) => return response,
-            Err(problem) => return problem.into_response(),
-        };
-        let $prepared = match $prepare {
-            Ok(p) => p,
-            Err(problem) => return envelope::refuse(&$state, claim, problem).await,
-        };
-        let mut $tx = match begin_tx(&$state).await {
-            Ok(tx) => tx,
-            Err(problem) => return envelope::refuse(&$state, claim, problem).await,
-        };
-        let result = $body;
-        envelope::finish(&$state, claim, $tx, result).await
-    }};
+/// A redemption id from the path; one that is not a number names none.
+fn redemption_id(path: &str) -> Result<i64, Problem> {
+    path.parse()
+        .map_err(|_| loyalty::Error::RedemptionNotFound.into())
 }
 
 /// Finds the member a request names, before any transaction opens.
 async fn find_member(
     state: &AppState,
-    caller: &loyalty::api_keys::ApiCaller,
+    caller: &ApiCaller,
     who: &MemberField,
 ) -> Result<members::Member, Problem> {
     let who = who.resolve()?;
@@ -195,54 +211,14 @@ pub async fn lookup(
     Caller(caller): Caller,
     Query(q): Query<LookupQuery>,
 ) -> Result<Json<LookupResponse>, Problem> {
-    let who = match (&q.member, &q.phone) {
-        (Some(code), _) => MemberField::Code(code.clone()).resolve()?,
-        (None, Some(phone)) => MemberField::Phone {
-            phone: phone.clone(),
-        }
-        .resolve()?,
-        (None, None) => {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_input",
-                "Name the member with ?member=CODE or ?phone=+86….",
-            ))
-        }
-    };
+    let m = find_member(&state, &caller, &q.member()?).await?;
     let db = &state.portal.db;
-    let m = members::identify(
-        db,
-        &SystemClock,
-        &state.portal.secret,
-        caller.brand.id,
-        &who,
-    )
-    .await?;
-    let mut conn = db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| Problem::from(loyalty::Error::from(e)))?;
+    let mut conn = db.pool().acquire().await.map_err(loyalty::Error::from)?;
     let table = tiers::load(&mut conn, caller.brand.id).await?;
     drop(conn);
-    let tier = table.by_rank(m.tier_rank);
     let wallet = coupons::wallet(db, &SystemClock, caller.brand.id, m.id).await?;
-    Ok(Json(LookupResponse {
-        member_id: m.id.0,
-        member_no: m.member_no.as_str().to_owned(),
-        display_name: m.display_name,
-        tier: TierOut {
-            code: tier.code.clone(),
-            name: tier.name(caller.brand.default_language).to_owned(),
-            discount_pct: tier.discount_pct,
-        },
-        points: m.points_balance,
-        coupons: wallet
-            .iter()
-            .filter(|h| h.coupon.usable(loyalty::Clock::now_ms(&SystemClock)))
-            .map(|h| CouponOut::new(&caller.brand, &h.coupon, &h.template))
-            .collect(),
-    }))
+    let tier = table.by_rank(m.tier_rank);
+    Ok(Json(LookupResponse::new(&caller.brand, m, tier, &wallet)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -268,6 +244,18 @@ pub struct PurchaseResponse {
     pub tier_changed: bool,
 }
 
+impl From<points::PurchaseRecorded> for PurchaseResponse {
+    fn from(r: points::PurchaseRecorded) -> Self {
+        PurchaseResponse {
+            purchase_id: r.purchase_id,
+            points_earned: r.points_earned,
+            points_balance: r.points_balance,
+            tier: r.tier.into(),
+            tier_changed: r.tier_changed,
+        }
+    }
+}
+
 /// Records a paid bill: points, and an upgrade when it reaches a tier.
 #[utoipa::path(
     post, path = "/purchases", request_body = PurchaseRequest, tag = "purchases",
@@ -284,68 +272,21 @@ pub struct PurchaseResponse {
 pub async fn purchase(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let input = match purchase_input(&bytes) {
-        Ok(i) => i,
-        Err(p) => return p.into_response(),
-    };
-    let (req, order_id, fen, occurred_at) = input;
-    idempotent!(state, caller, headers, "/api/v1/purchases", bytes,
-        prepare: find_member(&state, &caller, &req.member).await,
-        |tx, m| {
-        async {
-            let r = points::record_purchase(
-                &mut tx,
-                &SystemClock,
-                &caller.brand,
-                caller.store,
-                m.id,
-                &order_id,
-                fen,
-                occurred_at,
-            )
-            .await?;
-            Ok((
-                StatusCode::OK,
-                PurchaseResponse {
-                    purchase_id: r.purchase_id,
-                    points_earned: r.points_earned,
-                    points_balance: r.points_balance,
-                    tier: r.tier.into(),
-                    tier_changed: r.tier_changed,
-                },
-            ))
-        }
-        .await
-    })
-}
-
-type PurchaseInput = (PurchaseRequest, ExternalId, Fen, Option<i64>);
-
-fn purchase_input(bytes: &[u8]) -> Result<PurchaseInput, Problem> {
-    let req: PurchaseRequest = parse(bytes)?;
-    let order_id = field_id("order_id", &req.order_id)?;
+    key: IdempotencyKey,
+    JsonBody { value: req, raw }: JsonBody<PurchaseRequest>,
+) -> Result<Response, Problem> {
+    let order = field_id("order_id", &req.order_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
-    let occurred_at = match &req.occurred_at {
-        None => None,
-        Some(s) => Some(
-            s.parse::<jiff::Timestamp>()
-                .map_err(|_| {
-                    Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_input",
-                        "occurred_at must be an RFC 3339 time, like 2026-11-25T12:30:00+08:00.",
-                    )
-                })?
-                .as_millisecond(),
-        ),
-    };
-    Ok((req, order_id, fen, occurred_at))
+    let at = req.occurred_at.as_deref().map(occurred_at).transpose()?;
+    let member = find_member(&state, &caller, &req.member);
+    let path = "/api/v1/purchases";
+    envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
+        let (brand, store) = (&caller.brand, caller.store);
+        let r =
+            points::record_purchase(tx, &SystemClock, brand, store, m.id, &order, fen, at).await?;
+        Ok(PurchaseResponse::from(r))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -382,49 +323,24 @@ pub async fn refund(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(order_id): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let input = (|| -> Result<_, Problem> {
-        let req: RefundRequest = parse(&bytes)?;
-        Ok((
-            field_id("order_id", &order_id)?,
-            field_id("refund_id", &req.refund_id)?,
-            amount("amount_fen", req.amount_fen)?,
-            req,
-        ))
-    })();
-    let (order, refund_id, fen, req) = match input {
-        Ok(i) => i,
-        Err(p) => return p.into_response(),
-    };
+    key: IdempotencyKey,
+    JsonBody { value: req, raw }: JsonBody<RefundRequest>,
+) -> Result<Response, Problem> {
+    let order = field_id("order_id", &order_id)?;
+    let refund_id = field_id("refund_id", &req.refund_id)?;
+    let fen = amount("amount_fen", req.amount_fen)?;
     let path = format!("/api/v1/purchases/{order_id}/refunds");
-    idempotent!(state, caller, headers, path, bytes, prepare: Ok::<_, Problem>(()), |tx, _none| {
-        async {
-            let r = points::record_refund(
-                &mut tx,
-                &SystemClock,
-                &caller.brand,
-                caller.store,
-                &order,
-                &refund_id,
-                fen,
-            )
-            .await?;
-            Ok((
-                StatusCode::OK,
-                RefundResponse {
-                    refund_id: req.refund_id.trim().to_owned(),
-                    points_reversed: r.points_reversed,
-                    points_balance: r.points_balance,
-                },
-            ))
-        }
-        .await
+    envelope::run(&state, &caller, &key, &path, &raw, async |tx| {
+        let (brand, store) = (&caller.brand, caller.store);
+        let r =
+            points::record_refund(tx, &SystemClock, brand, store, &order, &refund_id, fen).await?;
+        Ok(RefundResponse {
+            refund_id: req.refund_id.trim().to_owned(),
+            points_reversed: r.points_reversed,
+            points_balance: r.points_balance,
+        })
     })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -445,6 +361,16 @@ pub struct RedeemResponse {
     pub points_balance: i64,
 }
 
+impl From<points::PointsRedeemed> for RedeemResponse {
+    fn from(r: points::PointsRedeemed) -> Self {
+        RedeemResponse {
+            redemption_id: r.redemption_id,
+            value_fen: r.value_fen,
+            points_balance: r.points_balance,
+        }
+    }
+}
+
 /// Pays part of a bill with points (积分抵现).
 #[utoipa::path(
     post, path = "/points/redeem", request_body = RedeemRequest, tag = "points",
@@ -458,63 +384,23 @@ pub struct RedeemResponse {
 pub async fn redeem_points(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let input = (|| -> Result<_, Problem> {
-        let req: RedeemRequest = parse(&bytes)?;
-        if req.points <= 0 || req.points > 1_000_000_000 {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_input",
-                "points must be a positive whole number.",
-            ));
-        }
-        let bill = req
-            .amount_fen
-            .map(|f| amount("amount_fen", f))
-            .transpose()?;
-        Ok((field_id("order_id", &req.order_id)?, bill, req))
-    })();
-    let (order, bill, req) = match input {
-        Ok(i) => i,
-        Err(p) => return p.into_response(),
-    };
-    idempotent!(
-        state,
-        caller,
-        headers,
-        "/api/v1/points/redeem",
-        bytes,
-        prepare: find_member(&state, &caller, &req.member).await,
-        |tx, m| {
-            async {
-                let r = points::redeem(
-                    &mut tx,
-                    &SystemClock,
-                    &caller.brand,
-                    caller.store,
-                    m.id,
-                    &order,
-                    req.points,
-                    bill,
-                )
-                .await?;
-                Ok((
-                    StatusCode::OK,
-                    RedeemResponse {
-                        redemption_id: r.redemption_id,
-                        value_fen: r.value_fen,
-                        points_balance: r.points_balance,
-                    },
-                ))
-            }
-            .await
-        }
-    )
+    key: IdempotencyKey,
+    JsonBody { value: req, raw }: JsonBody<RedeemRequest>,
+) -> Result<Response, Problem> {
+    let count = point_count(req.points)?;
+    let bill = req
+        .amount_fen
+        .map(|f| amount("amount_fen", f))
+        .transpose()?;
+    let order = field_id("order_id", &req.order_id)?;
+    let member = find_member(&state, &caller, &req.member);
+    let path = "/api/v1/points/redeem";
+    envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
+        let (brand, store) = (&caller.brand, caller.store);
+        let r = points::redeem(tx, &SystemClock, brand, store, m.id, &order, count, bill).await?;
+        Ok(RedeemResponse::from(r))
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -538,31 +424,18 @@ pub struct VoidResponse {
 pub async fn void_points(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(redemption_id): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let Ok(id) = redemption_id.parse::<i64>() else {
-        return Problem::from(loyalty::Error::RedemptionNotFound).into_response();
-    };
-    let path = format!("/api/v1/points/redemptions/{redemption_id}/void");
-    idempotent!(state, caller, headers, path, bytes, prepare: Ok::<_, Problem>(()), |tx, _none| {
-        async {
-            let balance =
-                points::void_redemption(&mut tx, &SystemClock, &caller.brand, caller.store, id)
-                    .await?;
-            Ok((
-                StatusCode::OK,
-                VoidResponse {
-                    points_balance: balance,
-                },
-            ))
-        }
-        .await
+    Path(redemption): Path<String>,
+    key: IdempotencyKey,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = redemption_id(&redemption)?;
+    let path = format!("/api/v1/points/redemptions/{redemption}/void");
+    envelope::run(&state, &caller, &key, &path, &body, async |tx| {
+        let points_balance =
+            points::void_redemption(tx, &SystemClock, &caller.brand, caller.store, id).await?;
+        Ok(VoidResponse { points_balance })
     })
+    .await
 }
 
 /// A coupon as the POS sees it.
@@ -584,7 +457,7 @@ pub struct CouponOut {
 }
 
 impl CouponOut {
-    fn new(brand: &loyalty::brands::Brand, c: &coupons::Coupon, t: &coupons::Template) -> Self {
+    fn new(brand: &Brand, c: &coupons::Coupon, t: &coupons::Template) -> Self {
         CouponOut {
             code: c.code.as_str().to_owned(),
             title: t.rule.title(brand.default_language),
@@ -603,16 +476,27 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// The till's language: its `Accept-Language`, else the brand's default.
-fn caller_language(
-    headers: &HeaderMap,
-    brand: &loyalty::brands::Brand,
-) -> loyalty::brands::Language {
+fn caller_language(headers: &HeaderMap, brand: &Brand) -> Language {
     headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(app::locale::from_accept_language)
-        .and_then(|l| loyalty::brands::Language::from_tag(app::i18n::I18nLocaleTrait::as_str(l)))
+        .and_then(|l| Language::from_tag(app::i18n::I18nLocaleTrait::as_str(l)))
         .unwrap_or(brand.default_language)
+}
+
+/// Would this coupon apply to this bill, here and now?
+async fn quote_coupon(
+    state: &AppState,
+    caller: &ApiCaller,
+    code: &str,
+    bill: Fen,
+) -> Result<coupons::Quote, loyalty::Error> {
+    let Some(code) = coupons::CouponCode::parse(code) else {
+        return Err(loyalty::Error::CouponNotFound);
+    };
+    let (db, brand, store) = (&state.portal.db, &caller.brand, caller.store);
+    coupons::validate(db, &SystemClock, brand, store, &code, bill).await
 }
 
 fn coupon_code(input: &str) -> Result<coupons::CouponCode, Problem> {
@@ -647,6 +531,40 @@ pub struct ValidateResponse {
     pub coupon: Option<CouponOut>,
 }
 
+impl ValidateResponse {
+    /// A coupon that does not apply is an answer that says why, in the
+    /// till's language; anything else that went wrong is a problem.
+    fn new(
+        quote: Result<coupons::Quote, loyalty::Error>,
+        brand: &Brand,
+        language: Language,
+    ) -> Result<Self, Problem> {
+        use loyalty::Error as E;
+        match quote {
+            Ok(q) => Ok(ValidateResponse {
+                valid: true,
+                discount_fen: q.discount_fen,
+                reason_code: None,
+                reason: None,
+                detail: None,
+                coupon: Some(CouponOut::new(brand, &q.coupon, &q.template)),
+            }),
+            Err(e @ (E::CouponRefused(_) | E::CouponNotFound)) => Ok(ValidateResponse {
+                valid: false,
+                discount_fen: 0,
+                reason_code: Some(e.code().to_owned()),
+                reason: match &e {
+                    E::CouponRefused(r) => Some(r.reason().to_owned()),
+                    _ => None,
+                },
+                detail: Some(super::problem::localized(e, language).detail),
+                coupon: None,
+            }),
+            Err(e) => Err(Problem::from(e)),
+        }
+    }
+}
+
 /// Checks a coupon against a bill without using it.
 #[utoipa::path(
     post, path = "/coupons/validate", request_body = ValidateRequest, tag = "coupons",
@@ -659,66 +577,20 @@ pub struct ValidateResponse {
 pub async fn validate_coupon(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    key: IdempotencyKey,
     headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let input = (|| -> Result<_, Problem> {
-        let req: ValidateRequest = parse(&bytes)?;
-        Ok((req.code.clone(), amount("amount_fen", req.amount_fen)?))
-    })();
-    let (code, bill) = match input {
-        Ok(i) => i,
-        Err(p) => return p.into_response(),
-    };
+    JsonBody { value: req, raw }: JsonBody<ValidateRequest>,
+) -> Result<Response, Problem> {
+    let bill = amount("amount_fen", req.amount_fen)?;
     // Nothing changes, so the check runs before the envelope's transaction.
-    let answer = async {
-        let Some(parsed) = coupons::CouponCode::parse(&code) else {
-            return Err(loyalty::Error::CouponNotFound);
-        };
-        coupons::validate(
-            &state.portal.db,
-            &SystemClock,
-            &caller.brand,
-            caller.store,
-            &parsed,
-            bill,
-        )
-        .await
-    }
-    .await;
-    let response = match answer {
-        Ok(q) => Ok(ValidateResponse {
-            valid: true,
-            discount_fen: q.discount_fen,
-            reason_code: None,
-            reason: None,
-            detail: None,
-            coupon: Some(CouponOut::new(&caller.brand, &q.coupon, &q.template)),
-        }),
-        Err(e @ (loyalty::Error::CouponRefused(_) | loyalty::Error::CouponNotFound)) => {
-            let reason = match &e {
-                loyalty::Error::CouponRefused(r) => Some(r.reason().to_owned()),
-                _ => None,
-            };
-            Ok(ValidateResponse {
-                valid: false,
-                discount_fen: 0,
-                reason_code: Some(e.code().to_owned()),
-                reason,
-                detail: Some(
-                    super::problem::localized(e, caller_language(&headers, &caller.brand)).detail,
-                ),
-                coupon: None,
-            })
-        }
-        Err(e) => Err(Problem::from(e)),
-    };
-    idempotent!(state, caller, headers, "/api/v1/coupons/validate", bytes,
-        prepare: response,
-        |_tx, answer| Ok::<_, Problem>((StatusCode::OK, answer)))
+    let quote = quote_coupon(&state, &caller, &req.code, bill).await;
+    let language = caller_language(&headers, &caller.brand);
+    let answer = ready(ValidateResponse::new(quote, &caller.brand, language));
+    let path = "/api/v1/coupons/validate";
+    envelope::run_prepared(&state, &caller, &key, path, &raw, answer, async |_, a| {
+        Ok(a)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -739,6 +611,16 @@ pub struct CouponRedeemResponse {
     pub coupon: CouponOut,
 }
 
+impl CouponRedeemResponse {
+    fn new(brand: &Brand, r: coupons::Redeemed) -> Self {
+        CouponRedeemResponse {
+            redemption_id: r.redemption_id,
+            discount_fen: r.discount_fen,
+            coupon: CouponOut::new(brand, &r.coupon, &r.template),
+        }
+    }
+}
+
 /// Uses a coupon on a bill, exactly once.
 #[utoipa::path(
     post, path = "/coupons/redeem", request_body = CouponRedeemRequest, tag = "coupons",
@@ -753,42 +635,23 @@ pub struct CouponRedeemResponse {
 pub async fn redeem_coupon(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    key: IdempotencyKey,
     headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let input = (|| -> Result<_, Problem> {
-        let req: CouponRedeemRequest = parse(&bytes)?;
-        Ok((
-            field_id("order_id", &req.order_id)?,
-            amount("amount_fen", req.amount_fen)?,
-            req.code,
-        ))
-    })();
-    let (order, bill, code) = match input {
-        Ok(i) => i,
-        Err(p) => return p.into_response(),
-    };
-    idempotent!(state, caller, headers, "/api/v1/coupons/redeem", bytes,
-        prepare: coupon_code(&code),
-        |tx, code| {
-        async {
-            let r = coupons::redeem(&mut tx, &SystemClock, &caller.brand, caller.store, &code, &order, bill)
-                .await
-                .map_err(|e| super::problem::localized(e, caller_language(&headers, &caller.brand)))?;
-            Ok((
-                StatusCode::OK,
-                CouponRedeemResponse {
-                    redemption_id: r.redemption_id,
-                    discount_fen: r.discount_fen,
-                    coupon: CouponOut::new(&caller.brand, &r.coupon, &r.template),
-                },
-            ))
-        }
-        .await
+    JsonBody { value: req, raw }: JsonBody<CouponRedeemRequest>,
+) -> Result<Response, Problem> {
+    let order = field_id("order_id", &req.order_id)?;
+    let bill = amount("amount_fen", req.amount_fen)?;
+    let language = caller_language(&headers, &caller.brand);
+    let code = ready(coupon_code(&req.code));
+    let path = "/api/v1/coupons/redeem";
+    envelope::run_prepared(&state, &caller, &key, path, &raw, code, async |tx, code| {
+        let (brand, store) = (&caller.brand, caller.store);
+        let r = coupons::redeem(tx, &SystemClock, brand, store, &code, &order, bill)
+            .await
+            .map_err(|e| super::problem::localized(e, language))?;
+        Ok(CouponRedeemResponse::new(brand, r))
     })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -819,31 +682,22 @@ pub struct CouponVoidResponse {
 pub async fn void_coupon(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(redemption_id): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    if let Err(p) = require_key(&headers) {
-        return p.into_response();
-    }
-    let Ok(id) = redemption_id.parse::<i64>() else {
-        return Problem::from(loyalty::Error::RedemptionNotFound).into_response();
-    };
-    let path = format!("/api/v1/redemptions/{redemption_id}/void");
-    idempotent!(state, caller, headers, path, bytes, prepare: Ok::<_, Problem>(()), |tx, _none| {
-        async {
-            let (code, status) =
-                coupons::void_redemption(&mut tx, &SystemClock, &caller.brand, caller.store, id).await?;
-            Ok((
-                StatusCode::OK,
-                CouponVoidResponse {
-                    coupon: CouponState {
-                        code: code.as_str().to_owned(),
-                        status: status.as_str().to_owned(),
-                    },
-                },
-            ))
-        }
-        .await
+    Path(redemption): Path<String>,
+    key: IdempotencyKey,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = redemption_id(&redemption)?;
+    // Under either route's name: the two are one request.
+    let path = format!("/api/v1/redemptions/{redemption}/void");
+    envelope::run(&state, &caller, &key, &path, &body, async |tx| {
+        let (code, status) =
+            coupons::void_redemption(tx, &SystemClock, &caller.brand, caller.store, id).await?;
+        Ok(CouponVoidResponse {
+            coupon: CouponState {
+                code: code.as_str().to_owned(),
+                status: status.as_str().to_owned(),
+            },
+        })
     })
+    .await
 }

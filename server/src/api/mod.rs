@@ -7,6 +7,7 @@
 
 mod auth;
 mod envelope;
+mod extract;
 mod handlers;
 pub(crate) mod problem;
 

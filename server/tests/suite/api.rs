@@ -698,3 +698,207 @@ async fn sixty_four_simultaneous_api_redemptions_of_one_coupon_succeed_once() {
     }
     assert_eq!((ok, taken), (1, 63));
 }
+
+fn replayed(response: &Response) -> bool {
+    header_str(response, "idempotent-replayed".parse().unwrap()) == "true"
+}
+
+#[both_databases]
+async fn a_refused_body_or_field_is_not_kept_under_its_key_so_the_fixed_request_runs() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let (status, broken, _) = pos
+        .send(
+            Request::post("/api/v1/purchases")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", "fix-me"),
+            Body::from("{not json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(broken["code"], "invalid_body");
+    let bad = json!({"order_id": "F-1", "member": member_no, "amount_fen": 0});
+    let (status, refused, response) = pos.post("/api/v1/purchases", "fix-me", bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["code"], "invalid_input");
+    assert!(!replayed(&response));
+    let fixed = json!({"order_id": "F-1", "member": member_no, "amount_fen": 1_000});
+    let (status, first, response) = pos.post("/api/v1/purchases", "fix-me", fixed.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["points_earned"], 10);
+    assert!(!replayed(&response), "the fixed request ran");
+    let (status, again, response) = pos.post("/api/v1/purchases", "fix-me", fixed).await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert!(replayed(&response));
+    // Once the key holds an answer, a broken body is still refused as
+    // broken, and the stored answer stands.
+    let (status, broken, response) = pos
+        .send(
+            Request::post("/api/v1/purchases")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", "fix-me"),
+            Body::from("{not json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(broken["code"], "invalid_body");
+    assert!(!replayed(&response));
+}
+
+#[both_databases]
+async fn a_malformed_key_is_refused_after_the_body_and_fields_are_checked() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let long = "k".repeat(256);
+    let send = |key: &str, path: &str, body: &str| {
+        pos.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", key),
+            Body::from(body.to_owned()),
+        )
+    };
+    let good = json!({"order_id": "M-1", "member": member_no, "amount_fen": 1_000}).to_string();
+    let bad_field = json!({"order_id": "M-1", "member": member_no, "amount_fen": -1}).to_string();
+    for (key, path, body, code) in [
+        (
+            long.as_str(),
+            "/api/v1/purchases",
+            "{not json",
+            "invalid_body",
+        ),
+        (&long, "/api/v1/purchases", &bad_field, "invalid_input"),
+        (&long, "/api/v1/purchases", &good, "idempotency_key_invalid"),
+        ("", "/api/v1/purchases", &good, "idempotency_key_invalid"),
+        (
+            "a\tb",
+            "/api/v1/purchases",
+            &good,
+            "idempotency_key_invalid",
+        ),
+        (
+            &long,
+            "/api/v1/points/redemptions/abc/void",
+            "{}",
+            "redemption_not_found",
+        ),
+        (
+            &long,
+            "/api/v1/coupons/validate",
+            r#"{"code":"2345623456","amount_fen":0}"#,
+            "invalid_input",
+        ),
+    ] {
+        let (_, problem, _) = send(key, path, body).await;
+        assert_eq!(problem["code"], code, "{path} {body}: {problem}");
+    }
+    // Without any key, the missing key comes first, even before a bad id.
+    let (status, keyless, _) = pos
+        .send(
+            Request::post("/api/v1/points/redemptions/abc/void"),
+            Body::from("{}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(keyless["code"], "idempotency_key_missing");
+    let (_, looked) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(looked["points"], 0, "nothing ran");
+}
+
+#[both_databases]
+async fn a_refusal_once_the_key_is_claimed_is_kept_and_replayed() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    for body in [
+        json!({"order_id": "R-1", "member": "99999999", "amount_fen": 1_000}),
+        json!({"order_id": "R-1", "member": {"phone": "not a phone"}, "amount_fen": 1_000}),
+    ] {
+        let key = format!("refused-{}", body["member"]);
+        let (status, first, response) = pos.post("/api/v1/purchases", &key, body.clone()).await;
+        assert!(status.is_client_error(), "{first}");
+        assert!(!replayed(&response));
+        let (again_status, again, response) = pos.post("/api/v1/purchases", &key, body).await;
+        assert_eq!((again_status, &again), (status, &first));
+        assert!(replayed(&response), "{again}");
+    }
+    let (status, missing, _) = pos
+        .post("/api/v1/points/redemptions/424242/void", "gone", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["code"], "redemption_not_found");
+    let (status, _, response) = pos
+        .post("/api/v1/points/redemptions/424242/void", "gone", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(replayed(&response));
+    // An id that is not a number was never claimed: not kept.
+    for _ in 0..2 {
+        let (status, _, response) = pos
+            .post(
+                "/api/v1/points/redemptions/abc/void",
+                "not-a-number",
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(!replayed(&response));
+    }
+    let (_, looked) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(looked["points"], 0);
+}
+
+#[both_databases]
+async fn a_replay_needs_the_same_body_bytes_and_the_same_decoded_path() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let post_raw = |path: &str, key: &str, body: String| {
+        pos.send(
+            Request::post(path).header("idempotency-key", key.to_owned()),
+            Body::from(body),
+        )
+    };
+    // No Content-Type, and a body the POS wrote by hand: the bytes count,
+    // not the JSON they mean.
+    let compact = format!(r#"{{"order_id":"B-1","member":"{member_no}","amount_fen":10000}}"#);
+    let (status, first, _) = post_raw("/api/v1/purchases", "bytes", format!("{compact}\n")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, again, response) =
+        post_raw("/api/v1/purchases", "bytes", format!("{compact}\n")).await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert!(replayed(&response));
+    let (status, reused, _) = post_raw("/api/v1/purchases", "bytes", compact).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reused["code"], "idempotency_key_reused");
+
+    // The order id in the path counts as decoded: %2D is a dash.
+    let refund = json!({"refund_id": "RF-1", "amount_fen": 1_000});
+    let (status, first, _) = pos
+        .post("/api/v1/purchases/B%2D1/refunds", "refund", refund.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, again, response) = pos
+        .post("/api/v1/purchases/B-1/refunds", "refund", refund)
+        .await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert!(replayed(&response));
+
+    // The two names of a coupon void are one request; a void reads no body.
+    let (status, first, _) = post_raw("/api/v1/redemptions/424242/void", "void", "x".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{first}");
+    let (status, again, response) = post_raw(
+        "/api/v1/coupons/redemptions/424242/void",
+        "void",
+        "x".into(),
+    )
+    .await;
+    assert_eq!((status, &again), (StatusCode::NOT_FOUND, &first));
+    assert!(replayed(&response));
+}
