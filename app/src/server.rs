@@ -6,13 +6,14 @@ use http::header::{CONTENT_SECURITY_POLICY, COOKIE, SET_COOKIE};
 use http::{request::Parts, HeaderValue};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
+use loyalty::access::Cashier;
 use loyalty::brands::{Brand, BrandId, BrandSlug};
 use loyalty::delivery::CodeSender;
 use loyalty::members::MemberId;
 use loyalty::otp::OtpPolicy;
 use loyalty::phone::Phone;
 use loyalty::sessions::{SessionPolicy, SessionToken};
-use loyalty::staff_sessions::{StaffPolicy, StaffSession};
+use loyalty::staff_sessions::StaffPolicy;
 use loyalty::{Db, ServerSecret, SystemClock};
 use std::sync::Arc;
 
@@ -164,15 +165,11 @@ pub fn staff_cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// The staff member signed in on this request, if any.
-pub async fn current_staff(state: &PortalState) -> Result<Option<StaffSession>, AppError> {
-    let Some(token) = staff_token(state) else {
-        return Ok(None);
-    };
-    Ok(
-        loyalty::staff_sessions::resolve(&state.db, &SystemClock, &state.staff_sessions, &token)
-            .await?,
-    )
+/// The capability of the staff member signed in on this request, if any.
+pub async fn current_staff(state: &PortalState) -> Result<Option<Cashier>, AppError> {
+    staff_from_parts(state, &request_parts()?)
+        .await
+        .map_err(AppError::from)
 }
 
 pub fn staff_token(state: &PortalState) -> Option<SessionToken> {
@@ -365,11 +362,12 @@ pub fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The staff member signed in on a request outside Leptos (an axum handler).
+/// The capability of the staff member signed in on a request, from its
+/// cookie and address (a server function's, or a plain axum handler's).
 pub async fn staff_from_parts(
     state: &PortalState,
     parts: &Parts,
-) -> Result<Option<StaffSession>, loyalty::Error> {
+) -> Result<Option<Cashier>, loyalty::Error> {
     let jar = request_cookies(parts);
     let Some(token) = jar
         .get(staff_cookie_name(state.secure_cookies))
@@ -377,7 +375,8 @@ pub async fn staff_from_parts(
     else {
         return Ok(None);
     };
-    loyalty::staff_sessions::resolve(&state.db, &SystemClock, &state.staff_sessions, &token).await
+    let ip = Some(client_ip(parts));
+    loyalty::access::staff(&state.db, &SystemClock, &state.staff_sessions, &token, ip).await
 }
 
 /// One pooled connection, for reads and single statements outside a transaction.

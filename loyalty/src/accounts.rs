@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Change};
 use crate::brands::{check_name, BrandId};
 use crate::error::Invalid;
 use crate::staff::{self, Role, Staff, StaffId};
@@ -109,12 +109,13 @@ async fn find(conn: &mut AnyConnection, brand: BrandId, id: StaffId) -> Result<R
 pub async fn create(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     role: Role,
     login: &str,
     display_name: &str,
     stores: &[StoreId],
 ) -> Result<(Staff, String)> {
+    let actor = &who.actor();
     let stores = check_stores(role, stores)?;
     let password = staff::generate_password();
     let made = staff::create(
@@ -150,13 +151,14 @@ pub async fn create(
 pub async fn update(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     id: StaffId,
     role: Role,
     display_name: &str,
     stores: &[StoreId],
     active: bool,
 ) -> Result<()> {
+    let actor = &who.actor();
     // The brand's row lock puts concurrent account changes in a line, so
     // two owners demoting each other at once cannot leave the brand with none.
     sqlx::query("UPDATE brands SET name = name WHERE id = $1")
@@ -230,9 +232,10 @@ pub async fn update(
 pub async fn reset_password(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     id: StaffId,
 ) -> Result<String> {
+    let actor = &who.actor();
     find(conn, actor.brand, id).await?;
     if actor.staff == Some(id) {
         // One's own password is changed knowing the current one; a reset
@@ -276,9 +279,10 @@ pub async fn reset_password(
 pub async fn unlock(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     id: StaffId,
 ) -> Result<()> {
+    let actor = &who.actor();
     let before = find(conn, actor.brand, id).await?;
     sqlx::query(
         "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE brand_id = $1 AND id = $2",

@@ -197,6 +197,16 @@ async fn active(db: &Db, brand: BrandId) -> Result<Vec<Automation>> {
 pub async fn create(
     db: &Db,
     clock: &dyn Clock,
+    who: &crate::access::Owner,
+    new: NewAutomation,
+) -> Result<AutomationId> {
+    create_by(db, clock, &who.actor(), new).await
+}
+
+/// The same, for the command line's demo seeding.
+pub(crate) async fn create_by(
+    db: &Db,
+    clock: &dyn Clock,
     actor: &Actor,
     new: NewAutomation,
 ) -> Result<AutomationId> {
@@ -254,10 +264,11 @@ pub async fn create(
 pub async fn set_active(
     db: &Db,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     id: AutomationId,
     active: bool,
 ) -> Result<()> {
+    let actor = &who.actor();
     let mut tx = db.begin().await?;
     let before: Option<(i64,)> =
         sqlx::query_as("SELECT active FROM automations WHERE brand_id = $1 AND id = $2")

@@ -5,7 +5,7 @@
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Change};
 use crate::brands::{check_name, Brand, Language, ThemeColor};
 use crate::error::Invalid;
 use crate::feedback::{self, RewardRule};
@@ -107,10 +107,11 @@ pub fn check_signature(input: &str) -> Result<String> {
 pub async fn save_profile(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     before: &Brand,
     p: Profile,
 ) -> Result<()> {
+    let actor = &who.actor();
     let name = check_name("name", &p.name, 80)?;
     let time_zone = check_time_zone(&p.time_zone)?;
     let signature = check_signature(&p.sms_signature)?;
@@ -151,11 +152,12 @@ pub async fn save_profile(
 pub async fn publish_terms(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     before: &Brand,
     version: &str,
     text: &str,
 ) -> Result<()> {
+    let actor = &who.actor();
     let version = version.trim();
     if version.is_empty() || version.chars().count() > 20 || version.chars().any(char::is_control) {
         return Err(Error::invalid("terms_version", Invalid::Format));
@@ -197,11 +199,12 @@ pub async fn publish_terms(
 pub async fn save_rules(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     brand: &Brand,
     new: LoyaltyRules,
     reward: RewardRule,
 ) -> Result<()> {
+    let actor = &who.actor();
     let check = |ok: bool, field: &'static str| {
         if ok {
             Ok(())
@@ -347,9 +350,10 @@ pub struct TierEdit {
 pub async fn save_tiers(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     edits: &[TierEdit],
 ) -> Result<()> {
+    let actor = &who.actor();
     let table = crate::tiers::load(conn, actor.brand).await?;
     let tiers = table.tiers();
     if edits.len() != tiers.len() {
@@ -440,9 +444,10 @@ pub fn logo_type(bytes: &[u8]) -> Option<&'static str> {
 pub async fn save_logo(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     bytes: Option<&[u8]>,
 ) -> Result<()> {
+    let actor = &who.actor();
     let now = clock.now_ms();
     let after = match bytes {
         Some(bytes) => {

@@ -80,7 +80,22 @@ pub async fn rule(conn: &mut AnyConnection, brand: BrandId) -> Result<Rule> {
 }
 
 /// Changes the reward (owners, in the console), with its audit row.
-pub async fn set_rule(db: &Db, clock: &dyn Clock, actor: &Actor, new: Rule) -> Result<()> {
+pub async fn set_rule(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Owner,
+    new: Rule,
+) -> Result<()> {
+    set_rule_by(db, clock, &who.actor(), new).await
+}
+
+/// The same, for the command line's demo seeding.
+pub(crate) async fn set_rule_by(
+    db: &Db,
+    clock: &dyn Clock,
+    actor: &Actor,
+    new: Rule,
+) -> Result<()> {
     new.check()?;
     let mut tx = db.begin().await?;
     let before = rule(&mut tx, actor.brand).await?;

@@ -4,7 +4,7 @@
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Change};
 use crate::coupons::{self, NewTemplate, Template, TemplateId};
 use crate::error::Invalid;
 use crate::stores::StoreId;
@@ -24,10 +24,11 @@ pub fn within(scope: Option<&[StoreId]>, stores: Option<&[StoreId]>) -> bool {
 pub async fn create(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
-    scope: Option<&[StoreId]>,
+    who: &crate::access::Manager,
     t: &NewTemplate,
 ) -> Result<TemplateId> {
+    let actor = &who.actor();
+    let scope = who.scope();
     if !within(scope, t.stores.as_deref()) {
         return Err(Error::invalid("stores", Invalid::Format));
     }
@@ -56,11 +57,12 @@ pub async fn create(
 pub async fn set_active(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
-    scope: Option<&[StoreId]>,
+    who: &crate::access::Manager,
     id: TemplateId,
     active: bool,
 ) -> Result<Template> {
+    let actor = &who.actor();
+    let scope = who.scope();
     let t = coupons::template(conn, actor.brand, id).await?;
     if !within(scope, t.stores.as_deref()) {
         return Err(Error::CouponOfferNotFound);

@@ -93,7 +93,7 @@ async fn add_demo_marketing(db: &Db, clock: &dyn Clock, brand: brands::BrandId) 
         staff: None,
         ip: None,
     };
-    crate::checkin::set_rule(
+    crate::checkin::set_rule_by(
         db,
         clock,
         &actor,
@@ -104,7 +104,7 @@ async fn add_demo_marketing(db: &Db, clock: &dyn Clock, brand: brands::BrandId) 
         },
     )
     .await?;
-    crate::referrals::set_reward(
+    crate::referrals::set_reward_by(
         db,
         clock,
         &actor,
@@ -129,7 +129,7 @@ async fn add_demo_marketing(db: &Db, clock: &dyn Clock, brand: brands::BrandId) 
             "好久不见！山野小馆送您 50 积分，期待您再来坐坐。",
         ),
     ] {
-        automation::create(
+        automation::create_by(
             db,
             clock,
             &actor,

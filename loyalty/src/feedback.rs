@@ -10,7 +10,6 @@ use crate::brands::{Brand, BrandId};
 use crate::error::{store_not_found, Invalid};
 use crate::members::MemberId;
 use crate::phone::Phone;
-use crate::staff::StaffId;
 use crate::stores::StoreId;
 use crate::tables::TableId;
 use crate::{coupons, points, rules, Clock, Db, Error, Result};
@@ -634,12 +633,11 @@ async fn in_scope(
 pub async fn reply(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: BrandId,
-    scope: Option<&[StoreId]>,
-    staff: StaffId,
+    who: &crate::access::Manager,
     id: FeedbackId,
     text: &str,
 ) -> Result<()> {
+    let (brand, scope, staff) = (who.brand().id, who.scope(), who.staff.id);
     in_scope(conn, brand, scope, id).await?;
     let text = clean_text("reply", text, REPLY_MAX)?;
     if text.is_empty() {
@@ -670,11 +668,11 @@ pub async fn reply(
 pub async fn set_handled(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: BrandId,
-    scope: Option<&[StoreId]>,
+    who: &crate::access::Manager,
     id: FeedbackId,
     handled: bool,
 ) -> Result<()> {
+    let (brand, scope) = (who.brand().id, who.scope());
     in_scope(conn, brand, scope, id).await?;
     let done = sqlx::query("UPDATE feedback SET handled_at = $1 WHERE brand_id = $2 AND id = $3")
         .bind(handled.then(|| clock.now_ms()))

@@ -4,6 +4,7 @@
 //! Every operation below a brand takes the acting brand as an argument, so a
 //! query that forgets the tenant does not compile.
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;

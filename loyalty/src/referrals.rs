@@ -167,7 +167,22 @@ pub async fn reward(conn: &mut AnyConnection, brand: BrandId) -> Result<Reward> 
 }
 
 /// Changes the reward (owners, in the console), with its audit row.
-pub async fn set_reward(db: &Db, clock: &dyn Clock, actor: &Actor, new: Reward) -> Result<()> {
+pub async fn set_reward(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Owner,
+    new: Reward,
+) -> Result<()> {
+    set_reward_by(db, clock, &who.actor(), new).await
+}
+
+/// The same, for the command line's demo seeding.
+pub(crate) async fn set_reward_by(
+    db: &Db,
+    clock: &dyn Clock,
+    actor: &Actor,
+    new: Reward,
+) -> Result<()> {
     for (field, p) in [
         ("referral_referrer_points", new.referrer_points),
         ("referral_friend_points", new.friend_points),

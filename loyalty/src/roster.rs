@@ -207,12 +207,13 @@ pub async fn adjust_points(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
-    actor: &Actor,
+    who: &crate::access::Manager,
     key: &FormKey,
     member: MemberId,
     delta: i64,
     reason: &str,
 ) -> Result<Outcome> {
+    let actor = &who.actor();
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
     let hash = forms::fingerprint("adjust", member.0, &[&delta.to_string(), reason.trim()]);
     let mut tx = db.begin().await?;
@@ -241,12 +242,13 @@ pub async fn grant_coupon(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
-    actor: &Actor,
-    scope: Option<&[crate::stores::StoreId]>,
+    who: &crate::access::Manager,
     key: &FormKey,
     member: MemberId,
     template: TemplateId,
 ) -> Result<Outcome> {
+    let actor = &who.actor();
+    let scope = who.scope();
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
     may_give(db, brand, scope, template).await?;
     let hash = forms::fingerprint("grant", member.0, &[&template.0.to_string()]);
@@ -295,12 +297,13 @@ pub async fn grant_to_segment(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
-    actor: &Actor,
-    scope: Option<&[crate::stores::StoreId]>,
+    who: &crate::access::Manager,
     key: &FormKey,
     filter: &Filter,
     template: TemplateId,
 ) -> Result<SegmentOutcome> {
+    let actor = &who.actor();
+    let scope = who.scope();
     may_give(db, brand, scope, template).await?;
     let audience = serde_json::to_string(filter).expect("a filter serializes");
     let described = filter.described().to_string();
@@ -329,7 +332,7 @@ pub async fn grant_to_segment(
 /// refused before anything is issued, and a run cut short finishes when the
 /// form is sent again. Each batch of members is audited with the batch.
 #[allow(clippy::too_many_arguments)]
-pub async fn grant_to_members<'a, F, Fut>(
+pub(crate) async fn grant_to_members<'a, F, Fut>(
     db: &'a Db,
     clock: &'a dyn Clock,
     brand: &Brand,
@@ -443,14 +446,15 @@ pub async fn queue_rfm_campaign(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
-    actor: &Actor,
+    who: &crate::access::Manager,
     key: &FormKey,
     segment: crate::insight::Segment,
     window_days: i64,
     template: TemplateId,
 ) -> Result<i64> {
+    let actor = &who.actor();
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
-    may_give(db, brand, None, template).await?;
+    may_give(db, brand, who.scope(), template).await?;
     let audience = format!("rfm:{}:{window_days}", segment.as_str());
     let hash = forms::fingerprint("segment", template.0, &[&audience]);
     // Worked out before the transaction: it reads every purchase.

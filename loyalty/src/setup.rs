@@ -4,7 +4,7 @@
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Change};
 use crate::brands::Brand;
 use crate::error::Invalid;
 use crate::stores::{self, NewStore, Store, StoreId};
@@ -18,10 +18,11 @@ pub const MAX_BATCH: u32 = 100;
 pub async fn save_store(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     id: Option<StoreId>,
     new: NewStore,
 ) -> Result<Store> {
+    let actor = &who.actor();
     let (store, before) = match id {
         None => (stores::create(conn, clock, actor.brand, new).await?, None),
         Some(id) => {
@@ -73,11 +74,12 @@ pub fn batch_labels(prefix: &str, from: u32, count: u32) -> Result<Vec<String>> 
 pub async fn add_tables(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     brand: &Brand,
     store: StoreId,
     labels: &[String],
 ) -> Result<Vec<DiningTable>> {
+    let actor = &who.actor();
     let mut made = Vec::with_capacity(labels.len());
     for label in labels {
         made.push(tables::create(conn, clock, brand, store, label).await?);
@@ -98,9 +100,10 @@ pub async fn add_tables(
 pub async fn regenerate_table(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    actor: &Actor,
+    who: &crate::access::Owner,
     table: TableId,
 ) -> Result<DiningTable> {
+    let actor = &who.actor();
     let t = tables::regenerate(conn, actor.brand, table).await?;
     let change = Change {
         action: "table.new_code",

@@ -220,11 +220,12 @@ pub async fn change_password(
     db: &Db,
     clock: &dyn Clock,
     policy: &StaffPolicy,
-    actor: &crate::audit::Actor,
+    who: &crate::access::Cashier,
     token: &SessionToken,
     current: &str,
     new: &str,
 ) -> Result<()> {
+    let actor = &who.actor();
     crate::staff::check_password(new)?;
     let staff = actor.staff.ok_or(Error::StaffSignInFailed)?;
     let now = clock.now_ms();
@@ -342,14 +343,19 @@ pub async fn resolve(
         .await?;
     }
     let mut conn = db.pool().acquire().await?;
+    Ok(Some(session_of(&mut conn, StaffId(staff)).await?))
+}
+
+/// A staff member's session as it stands: role, brand and stores.
+pub(crate) async fn session_of(conn: &mut AnyConnection, staff: StaffId) -> Result<StaffSession> {
     let row: LoginRow = sqlx::query_as(
         "SELECT id, brand_id, login, role, display_name, password_hash, active \
          FROM staff WHERE id = $1",
     )
-    .bind(staff)
+    .bind(staff.0)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Some(load(&mut conn, row).await?))
+    load(conn, row).await
 }
 
 /// Signs out: the token stops working at once.

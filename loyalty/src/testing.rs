@@ -367,3 +367,42 @@ pub async fn join_member(
     tx.commit().await.expect("commit");
     m.id
 }
+
+/// The capability of staff member `staff`, as a signed-in session would
+/// give it (tests of the core have no session token to present).
+pub async fn staff_capability(db: &Db, staff: crate::staff::StaffId) -> crate::access::Cashier {
+    crate::access::Cashier::for_tests(db, staff, None)
+        .await
+        .expect("the staff member exists")
+}
+
+/// An owner of `brand` (a fresh account) and their capability.
+pub async fn owner(db: &Db, brand: crate::brands::BrandId) -> crate::access::Owner {
+    let mut conn = db.acquire().await.expect("a connection");
+    let login = format!("owner{}", rand::thread_rng().gen_range(100_000..1_000_000));
+    let made = crate::staff::create(
+        &mut conn,
+        &crate::SystemClock,
+        brand,
+        crate::staff::Role::Owner,
+        &login,
+        "Test owner",
+        "a long test password",
+    )
+    .await
+    .expect("an owner account");
+    drop(conn);
+    staff_capability(db, made.id)
+        .await
+        .manager()
+        .and_then(|m| m.owner())
+        .expect("an owner's session is an owner's capability")
+}
+
+/// The manager's (or owner's) capability of staff member `staff`.
+pub async fn manager(db: &Db, staff: crate::staff::StaffId) -> crate::access::Manager {
+    staff_capability(db, staff)
+        .await
+        .manager()
+        .unwrap_or_else(|| panic!("staff member {} manages", staff.0))
+}

@@ -62,39 +62,35 @@ pub enum Outcome {
 /// A staff member at one store's till.
 #[derive(Debug, Clone)]
 pub struct Desk {
-    pub session: StaffSession,
-    pub store: Store,
-    pub actor: Actor,
+    session: StaffSession,
+    store: Store,
+    actor: Actor,
+}
+
+impl Desk {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
 }
 
 /// The till of `store` for this session: refused (as not found, revealing
 /// nothing) when the store is another brand's or not one they work at.
-pub async fn desk(
-    db: &Db,
-    session: &StaffSession,
-    store: StoreId,
-    ip: Option<String>,
-) -> Result<Desk> {
-    let brand = session.staff.brand_id;
-    if session.scope().is_some_and(|s| !s.contains(&store)) {
+pub async fn desk(db: &Db, staff: &crate::access::Cashier, store: StoreId) -> Result<Desk> {
+    if !staff.reaches(store) {
         return Err(Error::StoreNotFound);
     }
-    let store = stores::find(db, brand, store).await?;
+    let store = stores::find(db, staff.brand().id, store).await?;
     Ok(Desk {
-        session: session.clone(),
-        actor: Actor {
-            brand,
-            staff: Some(session.staff.id),
-            ip,
-        },
+        session: (**staff).clone(),
+        actor: staff.actor(),
         store,
     })
 }
 
 /// The stores a session may open a till at, by name.
-pub async fn stores_for(db: &Db, session: &StaffSession) -> Result<Vec<Store>> {
-    let all = stores::list(db, session.staff.brand_id).await?;
-    Ok(match session.scope() {
+pub async fn stores_for(db: &Db, staff: &crate::access::Cashier) -> Result<Vec<Store>> {
+    let all = stores::list(db, staff.brand().id).await?;
+    Ok(match staff.scope() {
         None => all,
         Some(mine) => all.into_iter().filter(|s| mine.contains(&s.id)).collect(),
     })
@@ -118,8 +114,12 @@ async fn settle(
 }
 
 /// The outcome of a till form this staff member submitted, to confirm on screen.
-pub async fn outcome(db: &Db, session: &StaffSession, key: &FormKey) -> Result<Option<Outcome>> {
-    forms::outcome(db, session.staff.id, key).await
+pub async fn outcome(
+    db: &Db,
+    staff: &crate::access::Cashier,
+    key: &FormKey,
+) -> Result<Option<Outcome>> {
+    forms::outcome(db, staff.staff.id, key).await
 }
 
 fn order_or_key(order: Option<ExternalId>, key: &FormKey) -> ExternalId {

@@ -262,6 +262,24 @@ fn failed(e: impl Into<AppError>) -> Response {
     page
 }
 
+/// The owner's capability on a plain handler's request; anyone else hears
+/// `not_owner`, and the signed-out are sent to sign in and come back `here`.
+async fn owner_of(
+    portal: &PortalState,
+    parts: &axum::http::request::Parts,
+    here: &str,
+    not_owner: StatusCode,
+) -> Result<loyalty::access::Owner, Response> {
+    match app::server::staff_from_parts(portal, parts).await {
+        Ok(Some(staff)) => staff
+            .manager()
+            .and_then(|manager| manager.owner())
+            .ok_or_else(|| not_owner.into_response()),
+        Ok(None) => Err(Redirect::to(&format!("/admin?next={here}")).into_response()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 /// A refused form of a plain handler: back to the form with the error, as
 /// a server function would.
 fn refused(back: &str, e: impl Into<AppError>) -> Response {
@@ -578,11 +596,9 @@ async fn upload_logo(
     form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let portal = &state.portal;
-    let session = match app::server::staff_from_parts(portal, &parts).await {
-        Ok(Some(s)) if s.staff.role == loyalty::staff::Role::Owner => s,
-        Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
-        Ok(None) => return Redirect::to("/admin?next=/admin/brand").into_response(),
-        Err(e) => return failed(e),
+    let owner = match owner_of(portal, &parts, "/admin/brand", StatusCode::FORBIDDEN).await {
+        Ok(owner) => owner,
+        Err(answer) => return answer,
     };
     let back = |e: AppError| refused("/admin/brand#logo", e);
     let Ok(mut form) = form else {
@@ -609,18 +625,13 @@ async fn upload_logo(
     if logo.is_none() && !remove {
         return back(AppError::new("logo_missing"));
     }
-    let actor = loyalty::audit::Actor {
-        brand: session.staff.brand_id,
-        staff: Some(session.staff.id),
-        ip: Some(app::server::client_ip(&parts)),
-    };
     let Ok(mut tx) = portal.db.begin().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
     let saved = loyalty::brand_setup::save_logo(
         &mut tx,
         &loyalty::SystemClock,
-        &actor,
+        &owner,
         if remove { None } else { logo.as_deref() },
     )
     .await;
@@ -714,19 +725,10 @@ async fn qr_sheet_svg(
 ) -> Response {
     let (parts, _) = req.into_parts();
     let portal = &state.portal;
-    let session = match app::server::staff_from_parts(portal, &parts).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            return Redirect::to(&format!("/admin?next=/admin/stores/{store}/qr")).into_response()
-        }
-        Err(e) => return failed(e),
-    };
-    if session.staff.role != loyalty::staff::Role::Owner {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let brand = match loyalty::brands::find(&portal.db, session.staff.brand_id).await {
-        Ok(brand) => brand,
-        Err(e) => return failed(e),
+    let here = format!("/admin/stores/{store}/qr");
+    let brand = match owner_of(portal, &parts, &here, StatusCode::NOT_FOUND).await {
+        Ok(owner) => owner.brand().clone(),
+        Err(answer) => return answer,
     };
     let (line, tables) =
         match app::functions::setup::edge::store_tables(portal, &brand, store).await {
@@ -767,17 +769,9 @@ async fn segments_csv(
 ) -> Response {
     let (parts, _) = req.into_parts();
     let portal = &state.portal;
-    let session = match app::server::staff_from_parts(portal, &parts).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Redirect::to("/admin?next=/admin/segments").into_response(),
-        Err(e) => return failed(e),
-    };
-    if session.staff.role != loyalty::staff::Role::Owner {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let brand = match loyalty::brands::find(&portal.db, session.staff.brand_id).await {
-        Ok(brand) => brand,
-        Err(e) => return failed(e),
+    let brand = match owner_of(portal, &parts, "/admin/segments", StatusCode::NOT_FOUND).await {
+        Ok(owner) => owner.brand().clone(),
+        Err(answer) => return answer,
     };
     let segment = match q.segment.as_deref() {
         None | Some("") => None,

@@ -107,7 +107,6 @@ pub async fn create_staff(
     #[server(default)] stores: Vec<i64>,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -122,7 +121,7 @@ pub async fn create_staff(
             loyalty::accounts::create(
                 &mut tx,
                 &loyalty::SystemClock,
-                &actor(&session),
+                &session,
                 role,
                 &login,
                 &display_name,
@@ -152,7 +151,6 @@ pub async fn update_staff(
     #[server(default)] active: Option<String>,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -167,7 +165,7 @@ pub async fn update_staff(
             loyalty::accounts::update(
                 &mut tx,
                 &loyalty::SystemClock,
-                &actor(&session),
+                &session,
                 loyalty::staff::StaffId(id),
                 role,
                 &display_name,
@@ -192,7 +190,6 @@ pub async fn update_staff(
 #[server(prefix = "/fn", endpoint = "staff_access")]
 pub async fn staff_access(id: i64, action: String) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -201,14 +198,14 @@ pub async fn staff_access(id: i64, action: String) -> Result<(), AppError> {
         Err(_) => return Ok(()),
     };
     let clock = loyalty::SystemClock;
-    let actor = actor(&session);
+    let actor = &session;
     let target = loyalty::staff::StaffId(id);
     let mut tx = state.db.begin().await?;
     let done = match action.as_str() {
-        "reset" => loyalty::accounts::reset_password(&mut tx, &clock, &actor, target)
+        "reset" => loyalty::accounts::reset_password(&mut tx, &clock, actor, target)
             .await
             .map(Some),
-        "unlock" => loyalty::accounts::unlock(&mut tx, &clock, &actor, target)
+        "unlock" => loyalty::accounts::unlock(&mut tx, &clock, actor, target)
             .await
             .map(|()| None),
         _ => Err(loyalty::Error::invalid(
@@ -253,7 +250,6 @@ pub async fn change_my_password(
     confirm: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::edge::signed_in;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with, staff_token};
 
     let state = portal_state()?;
@@ -272,7 +268,7 @@ pub async fn change_my_password(
         &state.db,
         &loyalty::SystemClock,
         &state.staff_sessions,
-        &actor(&session),
+        &session,
         &token,
         &current,
         &new,

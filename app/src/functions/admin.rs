@@ -86,64 +86,72 @@ pub struct ReportPage {
 pub(crate) mod edge {
     use super::*;
     use crate::server::{current_staff, see_other, PortalState};
+    use loyalty::access::{Cashier, Manager, Owner};
     use loyalty::brands::Brand;
-    use loyalty::staff_sessions::StaffSession;
 
-    /// The signed-in staff member (any role) and their brand; when signed
-    /// out, the request has been sent to the sign-in page.
+    /// The signed-in staff member's capability (any role) and their brand;
+    /// when signed out, the request has been sent to the sign-in page.
     pub async fn signed_in<T>(
         state: &PortalState,
         here: &str,
-    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, AppError> {
-        let Some(session) = current_staff(state).await? else {
+    ) -> Result<Result<(Cashier, Brand, StaffInfo), StaffLoad<T>>, AppError> {
+        let Some(staff) = current_staff(state).await? else {
             see_other(&format!("/admin?next={}", super::urlencode(here)));
             return Ok(Err(StaffLoad::SignedOut));
         };
-        let brand = loyalty::brands::find(&state.db, session.staff.brand_id).await?;
+        let brand = staff.brand().clone();
         let info = StaffInfo {
             brand: BrandInfo::from(&brand),
-            display_name: session.staff.display_name.clone(),
-            role: session.staff.role.as_str().to_owned(),
+            display_name: staff.staff.display_name.clone(),
+            role: staff.staff.role.as_str().to_owned(),
         };
-        Ok(Ok((session, brand, info)))
+        Ok(Ok((staff, brand, info)))
     }
 
-    /// The signed-in manager or owner and their brand; anyone else has been
-    /// redirected (signed out) or gets `Forbidden`.
+    /// What a signed-in staff member gets on a page that is not for their role.
+    fn forbidden<T>(info: StaffInfo) -> StaffLoad<T> {
+        crate::server::set_status(http::StatusCode::FORBIDDEN);
+        StaffLoad::Forbidden(info)
+    }
+
+    /// A manager's (or owner's) capability and their brand; anyone else has
+    /// been redirected (signed out) or gets `Forbidden`.
     pub async fn manager<T>(
         state: &PortalState,
         here: &str,
-    ) -> Result<Result<(StaffSession, Brand, StaffInfo), StaffLoad<T>>, AppError> {
-        let (session, brand, info) = match signed_in(state, here).await? {
-            Ok(s) => s,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        if !session.manages() {
-            crate::server::set_status(http::StatusCode::FORBIDDEN);
-            return Ok(Err(StaffLoad::Forbidden(info)));
-        }
-        Ok(Ok((session, brand, info)))
+    ) -> Result<Result<(Manager, Brand, StaffInfo), StaffLoad<T>>, AppError> {
+        Ok(match signed_in(state, here).await? {
+            Ok((staff, brand, info)) => match staff.manager() {
+                Some(manager) => Ok((manager, brand, info)),
+                None => Err(forbidden(info)),
+            },
+            Err(refused) => Err(refused),
+        })
+    }
+
+    /// The owner's capability and their brand; anyone else has been
+    /// redirected (signed out) or gets `Forbidden`.
+    pub async fn owner<T>(
+        state: &PortalState,
+        here: &str,
+    ) -> Result<Result<(Owner, Brand, StaffInfo), StaffLoad<T>>, AppError> {
+        Ok(match manager(state, here).await? {
+            Ok((manager, brand, info)) => match manager.owner() {
+                Some(owner) => Ok((owner, brand, info)),
+                None => Err(forbidden(info)),
+            },
+            Err(refused) => Err(refused),
+        })
     }
 
     /// Appends a staff write to the audit log, in the write's transaction.
     pub async fn audit(
         conn: &mut sqlx::AnyConnection,
-        session: &StaffSession,
+        staff: &Cashier,
         change: loyalty::audit::Change<'_>,
     ) -> Result<(), AppError> {
-        let actor = loyalty::audit::Actor {
-            brand: session.staff.brand_id,
-            staff: Some(session.staff.id),
-            ip: ip(),
-        };
+        let actor = staff.actor();
         Ok(loyalty::audit::record(conn, &loyalty::SystemClock, &actor, change).await?)
-    }
-
-    /// The client's address, for the audit log.
-    pub fn ip() -> Option<String> {
-        crate::server::request_parts()
-            .ok()
-            .map(|p| crate::server::client_ip(&p))
     }
 }
 
@@ -227,14 +235,13 @@ pub async fn load_staff() -> Result<Option<StaffInfo>, AppError> {
     use crate::server::{current_staff, portal_state};
 
     let state = portal_state()?;
-    let Some(session) = current_staff(&state).await? else {
+    let Some(staff) = current_staff(&state).await? else {
         return Ok(None);
     };
-    let brand = loyalty::brands::find(&state.db, session.staff.brand_id).await?;
     Ok(Some(StaffInfo {
-        brand: BrandInfo::from(&brand),
-        display_name: session.staff.display_name,
-        role: session.staff.role.as_str().to_owned(),
+        brand: BrandInfo::from(staff.brand()),
+        display_name: staff.staff.display_name.clone(),
+        role: staff.staff.role.as_str().to_owned(),
     }))
 }
 
@@ -307,7 +314,7 @@ pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), 
     use loyalty::feedback::{self, FeedbackId};
 
     let state = portal_state()?;
-    let (session, brand, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
+    let (session, _, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
@@ -317,9 +324,7 @@ pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), 
     match feedback::reply(
         &mut tx,
         &loyalty::SystemClock,
-        brand.id,
-        session.scope(),
-        session.staff.id,
+        &session,
         FeedbackId(id),
         &reply,
     )
@@ -349,7 +354,7 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), A
     use loyalty::feedback::{self, FeedbackId};
 
     let state = portal_state()?;
-    let (session, brand, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
+    let (session, _, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
         Ok(s) => s,
         Err(_) => return Ok(()),
     };
@@ -358,8 +363,7 @@ pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), A
     match feedback::set_handled(
         &mut tx,
         &loyalty::SystemClock,
-        brand.id,
-        session.scope(),
+        &session,
         FeedbackId(id),
         handled,
     )
@@ -440,31 +444,7 @@ pub struct KeysPage {
 const NEW_KEY_COOKIE: &str = "tc_new_key";
 
 #[cfg(feature = "ssr")]
-pub(crate) async fn owner<T>(
-    state: &crate::server::PortalState,
-    here: &str,
-) -> Result<
-    Result<
-        (
-            loyalty::staff_sessions::StaffSession,
-            loyalty::brands::Brand,
-            StaffInfo,
-        ),
-        StaffLoad<T>,
-    >,
-    AppError,
-> {
-    match edge::manager(state, here).await? {
-        Ok((session, brand, info)) if session.staff.role == loyalty::staff::Role::Owner => {
-            Ok(Ok((session, brand, info)))
-        }
-        Ok((_, _, info)) => {
-            crate::server::set_status(http::StatusCode::FORBIDDEN);
-            Ok(Err(StaffLoad::Forbidden(info)))
-        }
-        Err(refused) => Ok(Err(refused)),
-    }
-}
+pub(crate) use edge::owner;
 
 #[server(prefix = "/fn", endpoint = "load_keys")]
 pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {

@@ -174,7 +174,6 @@ pub async fn create_automation(
     #[server(default)] message: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::automation::{NewAutomation, Trigger};
 
@@ -190,7 +189,7 @@ pub async fn create_automation(
             points: edge::number("points", &points)?,
             message: Some(message),
         };
-        loyalty::automation::create(&state.db, &loyalty::SystemClock, &actor(&session), new).await
+        loyalty::automation::create(&state.db, &loyalty::SystemClock, &session, new).await
     }
     .await;
     match made {
@@ -203,7 +202,6 @@ pub async fn create_automation(
 #[server(prefix = "/fn", endpoint = "pause_automation")]
 pub async fn pause_automation(id: i64, active: bool) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -214,7 +212,7 @@ pub async fn pause_automation(id: i64, active: bool) -> Result<(), AppError> {
     let done = loyalty::automation::set_active(
         &state.db,
         &loyalty::SystemClock,
-        &actor(&session),
+        &session,
         loyalty::automation::AutomationId(id),
         active,
     )
@@ -233,7 +231,6 @@ pub async fn save_checkin(
     streak_bonus: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -247,7 +244,7 @@ pub async fn save_checkin(
             streak_days: edge::number("checkin_streak_days", &streak_days)?.unwrap_or(7),
             streak_bonus: edge::number("checkin_streak_bonus", &streak_bonus)?.unwrap_or(0),
         };
-        loyalty::checkin::set_rule(&state.db, &loyalty::SystemClock, &actor(&session), rule).await
+        loyalty::checkin::set_rule(&state.db, &loyalty::SystemClock, &session, rule).await
     }
     .await;
     match saved {
@@ -264,7 +261,6 @@ pub async fn save_referral(
     #[server(default)] coupon: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -279,8 +275,7 @@ pub async fn save_referral(
             friend_points: edge::number("referral_friend_points", &friend_points)?.unwrap_or(0),
             friend_coupon: edge::number("template", &coupon)?.map(loyalty::coupons::TemplateId),
         };
-        loyalty::referrals::set_reward(&state.db, &loyalty::SystemClock, &actor(&session), reward)
-            .await
+        loyalty::referrals::set_reward(&state.db, &loyalty::SystemClock, &session, reward).await
     }
     .await;
     match saved {

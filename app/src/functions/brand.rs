@@ -158,7 +158,6 @@ pub async fn save_brand_profile(
     #[server(default)] sms_signature: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::brand_setup::{self, Profile};
 
@@ -181,14 +180,7 @@ pub async fn save_brand_profile(
             embed_origins: brand_setup::parse_origins(&embed_origins)?,
             sms_signature,
         };
-        brand_setup::save_profile(
-            &mut tx,
-            &loyalty::SystemClock,
-            &actor(&session),
-            &brand,
-            profile,
-        )
-        .await
+        brand_setup::save_profile(&mut tx, &loyalty::SystemClock, &session, &brand, profile).await
     }
     .await;
     match saved {
@@ -207,7 +199,6 @@ pub async fn publish_brand_terms(
     #[server(default)] text: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -219,7 +210,7 @@ pub async fn publish_brand_terms(
     let done = loyalty::brand_setup::publish_terms(
         &mut tx,
         &loyalty::SystemClock,
-        &actor(&session),
+        &session,
         &brand,
         &version,
         &text,
@@ -248,7 +239,6 @@ pub async fn save_brand_rules(
     #[server(default)] feedback_coupon: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::error::Invalid;
 
@@ -291,7 +281,7 @@ pub async fn save_brand_rules(
         loyalty::brand_setup::save_rules(
             &mut tx,
             &loyalty::SystemClock,
-            &actor(&session),
+            &session,
             &brand,
             conn_rules,
             reward,
@@ -320,7 +310,6 @@ pub async fn save_brand_tiers(
     #[server(default)] multiple: Vec<String>,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::brand_setup::TierEdit;
     use loyalty::error::Invalid;
@@ -355,13 +344,7 @@ pub async fn save_brand_tiers(
     let mut tx = state.db.begin().await?;
     let saved = match edits {
         Ok(edits) => {
-            loyalty::brand_setup::save_tiers(
-                &mut tx,
-                &loyalty::SystemClock,
-                &actor(&session),
-                &edits,
-            )
-            .await
+            loyalty::brand_setup::save_tiers(&mut tx, &loyalty::SystemClock, &session, &edits).await
         }
         Err(e) => Err(e),
     };

@@ -356,7 +356,6 @@ pub async fn create_offer(
     #[server(default)] welcome: Option<String>,
 ) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -388,16 +387,7 @@ pub async fn create_offer(
     };
     let mut tx = state.db.begin().await?;
     let made = match edge::template(&brand, &form) {
-        Ok(t) => {
-            loyalty::coupon_setup::create(
-                &mut tx,
-                &loyalty::SystemClock,
-                &actor(&session),
-                session.scope(),
-                &t,
-            )
-            .await
-        }
+        Ok(t) => loyalty::coupon_setup::create(&mut tx, &loyalty::SystemClock, &session, &t).await,
         Err(e) => Err(e),
     };
     match made {
@@ -416,7 +406,6 @@ pub async fn create_offer(
 #[server(prefix = "/fn", endpoint = "pause_offer")]
 pub async fn pause_offer(id: i64, active: bool) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -428,8 +417,7 @@ pub async fn pause_offer(id: i64, active: bool) -> Result<(), AppError> {
     let done = loyalty::coupon_setup::set_active(
         &mut tx,
         &loyalty::SystemClock,
-        &actor(&session),
-        session.scope(),
+        &session,
         loyalty::coupons::TemplateId(id),
         active,
     )

@@ -323,7 +323,6 @@ pub async fn adjust_member_points(
     reason: String,
 ) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -343,14 +342,7 @@ pub async fn adjust_member_points(
         let m = loyalty::till::member_by_no(&state.db, &brand, &member).await?;
         let clock = loyalty::SystemClock;
         loyalty::roster::adjust_points(
-            &state.db,
-            &clock,
-            &brand,
-            &actor(&session),
-            &key,
-            m.id,
-            delta,
-            &reason,
+            &state.db, &clock, &brand, &session, &key, m.id, delta, &reason,
         )
         .await
         .map(|_| key)
@@ -370,7 +362,6 @@ pub async fn grant_member_coupon(
     template: i64,
 ) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -390,8 +381,7 @@ pub async fn grant_member_coupon(
             &state.db,
             &clock,
             &brand,
-            &actor(&session),
-            session.scope(),
+            &session,
             &key,
             m.id,
             loyalty::coupons::TemplateId(template),
@@ -422,7 +412,6 @@ pub async fn grant_segment_coupon(
 ) -> Result<(), AppError> {
     use crate::functions::admin::edge::manager;
     use crate::functions::admin::urlencode as enc;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other, see_other_with};
 
     let state = portal_state()?;
@@ -453,8 +442,7 @@ pub async fn grant_segment_coupon(
             &state.db,
             &loyalty::SystemClock,
             &brand,
-            &actor(&session),
-            session.scope(),
+            &session,
             &key,
             &edge::filter(&brand, &query),
             loyalty::coupons::TemplateId(template),

@@ -327,7 +327,6 @@ pub async fn grant_rfm_campaign(
     window: i64,
 ) -> Result<(), AppError> {
     use crate::functions::admin::owner;
-    use crate::functions::setup::edge::actor;
     use crate::server::{portal_state, see_other};
 
     let state = portal_state()?;
@@ -347,7 +346,7 @@ pub async fn grant_rfm_campaign(
             &state.db,
             &loyalty::SystemClock,
             &brand,
-            &actor(&session),
+            &session,
             &key,
             seg,
             window,

@@ -119,14 +119,6 @@ pub mod edge {
         out.push_str("</svg>");
         Some(out)
     }
-
-    pub fn actor(session: &loyalty::staff_sessions::StaffSession) -> loyalty::audit::Actor {
-        loyalty::audit::Actor {
-            brand: session.staff.brand_id,
-            staff: Some(session.staff.id),
-            ip: crate::functions::admin::edge::ip(),
-        }
-    }
 }
 
 #[server(prefix = "/fn", endpoint = "load_stores")]
@@ -170,7 +162,7 @@ pub async fn save_store(
     let saved = loyalty::setup::save_store(
         &mut tx,
         &loyalty::SystemClock,
-        &edge::actor(&session),
+        &session,
         id.map(loyalty::stores::StoreId),
         loyalty::stores::NewStore {
             code,
@@ -243,7 +235,7 @@ pub async fn add_tables(
     let added = loyalty::setup::add_tables(
         &mut tx,
         &loyalty::SystemClock,
-        &edge::actor(&session),
+        &session,
         &brand,
         loyalty::stores::StoreId(store),
         &labels,
@@ -275,7 +267,7 @@ pub async fn new_table_code(store: i64, table: i64) -> Result<(), AppError> {
     let done = loyalty::setup::regenerate_table(
         &mut tx,
         &loyalty::SystemClock,
-        &edge::actor(&session),
+        &session,
         loyalty::tables::TableId(table),
     )
     .await;

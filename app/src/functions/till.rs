@@ -99,8 +99,7 @@ mod edge {
             Ok(s) => s,
             Err(_) => return Ok(None),
         };
-        let ip = crate::functions::admin::edge::ip();
-        match till::desk(&state.db, &session, loyalty::stores::StoreId(store), ip).await {
+        match till::desk(&state.db, &session, loyalty::stores::StoreId(store)).await {
             Ok(desk) => Ok(Some((desk, brand))),
             Err(e) => {
                 crate::server::see_other_with("/admin/till", e)?;
@@ -268,8 +267,11 @@ pub async fn till_find(store: i64, q: String) -> Result<(), AppError> {
         loyalty::till::find_member(&state.db, &loyalty::SystemClock, &state.secret, &brand, &q)
             .await;
     match found {
-        Ok(m) => see_other(&edge::till_url(desk.store.id.0, Some(m.member_no.as_str()))),
-        Err(e) => crate::server::see_other_with(&edge::till_url(desk.store.id.0, None), e)?,
+        Ok(m) => see_other(&edge::till_url(
+            desk.store().id.0,
+            Some(m.member_no.as_str()),
+        )),
+        Err(e) => crate::server::see_other_with(&edge::till_url(desk.store().id.0, None), e)?,
     }
     Ok(())
 }

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use loyalty::audit::Actor;
 use loyalty::automation::{self, NewAutomation, Trigger};
 use loyalty::brands::Brand;
 use loyalty::checkin::{self, Rule};
@@ -46,12 +45,8 @@ impl Shop {
         }
     }
 
-    fn owner(&self) -> Actor {
-        Actor {
-            brand: self.brand.id,
-            staff: None,
-            ip: None,
-        }
+    async fn owner(&self) -> loyalty::access::Owner {
+        loyalty::testing::owner(&self.db, self.brand.id).await
     }
 
     async fn template(&self) -> TemplateId {
@@ -73,7 +68,7 @@ impl Shop {
             points,
             message: Some("老马家想您了".into()),
         };
-        automation::create(&self.db, &self.clock, &self.owner(), new)
+        automation::create(&self.db, &self.clock, &self.owner().await, new)
             .await
             .unwrap();
     }
@@ -372,7 +367,7 @@ db_test!(
             streak_days: 3,
             streak_bonus: 20,
         };
-        checkin::set_rule(&shop.db, &shop.clock, &shop.owner(), rule).await.unwrap();
+        checkin::set_rule(&shop.db, &shop.clock, &shop.owner().await, rule).await.unwrap();
         let day1 = checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
         assert_eq!((day1.streak, day1.points, day1.bonus, day1.repeated), (1, 5, 0, false));
         let again = checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();

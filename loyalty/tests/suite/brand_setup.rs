@@ -1,7 +1,6 @@
 //! Brand settings on both backends: profile with embed origins, terms with
 //! versions, rules with the feedback reward, and the tier table.
 
-use loyalty::audit::Actor;
 use loyalty::brand_setup::{self, Profile, TierEdit};
 use loyalty::brands::{self, Language, ThemeColor};
 use loyalty::feedback::RewardRule;
@@ -13,7 +12,7 @@ db_test!(
     async fn an_owner_changes_every_brand_setting_and_each_is_audited(db) {
         let clock = FixedClock::at(T0);
         let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
-        let actor = Actor { brand: brand.id, staff: None, ip: None };
+        let actor = loyalty::testing::owner(&db, brand.id).await;
 
         let mut tx = db.begin().await.unwrap();
         brand_setup::save_profile(&mut tx, &clock, &actor, &brand, Profile {
@@ -92,7 +91,7 @@ db_test!(
     async fn a_logo_is_stored_as_bytes_and_versioned(db) {
         let clock = FixedClock::at(T0);
         let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
-        let actor = Actor { brand: brand.id, staff: None, ip: None };
+        let actor = loyalty::testing::owner(&db, brand.id).await;
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\x00";
         let mut tx = db.begin().await.unwrap();
         assert!(brand_setup::save_logo(&mut tx, &clock, &actor, Some(b"<svg/>")).await.is_err());

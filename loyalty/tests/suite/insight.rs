@@ -126,7 +126,7 @@ db_test!(
                 .unwrap();
             tx.commit().await.unwrap();
         }
-        let actor = loyalty::audit::Actor { brand: brand.id, staff: Some(owner.id), ip: None };
+        let actor = loyalty::testing::manager(&db, owner.id).await;
         let key = FormKey::generate();
         let queue = || {
             loyalty::roster::queue_rfm_campaign(&db, &clock, &brand, &actor, &key, Segment::ImportantValue, 90, template)

@@ -2,7 +2,6 @@
 //! them, never to themselves or in a loop, and both are rewarded once,
 //! after the friend's first purchase, however often the job runs.
 
-use loyalty::audit::Actor;
 use loyalty::money::{ExternalId, Fen};
 use loyalty::referrals::{self, Linked, Reward};
 use loyalty::{db_test, members, points, FixedClock};
@@ -13,7 +12,7 @@ db_test!(
     async fn both_are_rewarded_once_after_the_friends_first_purchase(db) {
         let clock = FixedClock::at(T0);
         let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
-        let owner = Actor { brand: brand.id, staff: None, ip: None };
+        let owner = loyalty::testing::owner(&db, brand.id).await;
         referrals::set_reward(
             &db,
             &clock,

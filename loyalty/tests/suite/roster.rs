@@ -1,7 +1,6 @@
 //! The console's members on both backends: search and filters, points
 //! adjusted by hand with a reason, coupons granted, each form acted on once.
 
-use loyalty::audit::Actor;
 use loyalty::coupons::{self, NewTemplate, Rule};
 use loyalty::forms::FormKey;
 use loyalty::money::{ExternalId, Fen};
@@ -69,7 +68,7 @@ db_test!(
         let mut tx = db.begin().await.unwrap();
         let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
         tx.commit().await.unwrap();
-        let actor = Actor { brand: brand.id, staff: Some(boss.id), ip: Some("10.0.0.1".into()) };
+        let actor = loyalty::testing::manager(&db, boss.id).await;
         let m = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
         let start = members::find(&db, brand.id, m).await.unwrap().points_balance;
 
@@ -101,8 +100,8 @@ db_test!(
         let template = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(1_000))).await.unwrap();
         drop(conn);
         let key = FormKey::generate();
-        let granted = roster::grant_coupon(&db, &clock, &brand, &actor, None, &key, m, template).await.unwrap();
-        assert_eq!(granted, roster::grant_coupon(&db, &clock, &brand, &actor, None, &key, m, template).await.unwrap());
+        let granted = roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap();
+        assert_eq!(granted, roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap());
         let held = coupons::wallet(&db, &clock, brand.id, m).await.unwrap();
         assert_eq!(held.iter().filter(|h| h.template.id == template).count(), 1, "granted once");
 
@@ -118,7 +117,7 @@ db_test!(
         let mut tx = db.begin().await.unwrap();
         let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
         tx.commit().await.unwrap();
-        let actor = Actor { brand: brand.id, staff: Some(boss.id), ip: None };
+        let actor = loyalty::testing::manager(&db, boss.id).await;
         for phone in ["13800138000", "13900139000", "13700137000"] {
             loyalty::testing::join_member(&db, &clock, &brand, phone).await;
         }
@@ -127,9 +126,9 @@ db_test!(
         drop(conn);
         let key = FormKey::generate();
         let everyone = Filter::default();
-        let first = roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &everyone, limited).await.unwrap();
+        let first = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
         assert_eq!((first.matched, first.issued, first.skipped, first.out_of_stock), (3, 2, 1, true));
-        let again = roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &everyone, limited).await.unwrap();
+        let again = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
         assert_eq!(again, first, "the same form: the same outcome, nothing more");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 2, "never past the stock");
@@ -140,7 +139,7 @@ db_test!(
         let other = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(300))).await.unwrap();
         drop(conn);
         assert!(matches!(
-            roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &everyone, other).await,
+            roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, other).await,
             Err(Error::FormAlreadyUsed)
         ));
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(other.0).fetch_one(db.pool()).await.unwrap();
@@ -155,7 +154,7 @@ db_test!(
         let mut tx = db.begin().await.unwrap();
         let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
         tx.commit().await.unwrap();
-        let actor = Actor { brand: brand.id, staff: Some(boss.id), ip: None };
+        let actor = loyalty::testing::manager(&db, boss.id).await;
         let mut ids = Vec::new();
         for i in 0..250 {
             ids.push(loyalty::testing::join_member(&db, &clock, &brand, &format!("1380000{i:04}")).await);
@@ -176,18 +175,23 @@ db_test!(
         assert!(loyalty::forms::claim::<roster::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
         tx.commit().await.unwrap();
 
-        let done = roster::grant_to_segment(&db, &clock, &brand, &actor, None, &key, &Filter::default(), gift).await.unwrap();
+        let done = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &Filter::default(), gift).await.unwrap();
         assert_eq!((done.matched, done.issued, done.skipped), (250, 220, 30), "more than one page of 200, and no second coupon");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(gift.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 250, "one each");
 
         // A manager may not give a brand-wide coupon, or one for another store.
+        let mut tx = db.begin().await.unwrap();
+        let made = loyalty::staff::create(&mut tx, &clock, brand.id, loyalty::staff::Role::Manager, "store.mgr", "店长", "a long test password").await.unwrap();
+        loyalty::staff_sessions::assign_stores(&mut tx, brand.id, made.id, &[store]).await.unwrap();
+        tx.commit().await.unwrap();
+        let manager = loyalty::testing::manager(&db, made.id).await;
         assert!(matches!(
-            roster::grant_to_segment(&db, &clock, &brand, &actor, Some(&[store]), &FormKey::generate(), &Filter::default(), gift).await,
+            roster::grant_to_segment(&db, &clock, &brand, &manager, &FormKey::generate(), &Filter::default(), gift).await,
             Err(Error::CouponOfferNotFound)
         ));
         assert!(matches!(
-            roster::grant_coupon(&db, &clock, &brand, &actor, Some(&[store]), &FormKey::generate(), ids[0], gift).await,
+            roster::grant_coupon(&db, &clock, &brand, &manager, &FormKey::generate(), ids[0], gift).await,
             Err(Error::CouponOfferNotFound)
         ));
     }

@@ -131,6 +131,7 @@ db_test!(
         }
         let (session, _) = staff_sessions::sign_in(&db, &clock, &StaffPolicy::default(), "laoma.mgr", PASSWORD).await.unwrap();
         assert_eq!(session.scope(), Some(&[second][..]));
+        let manager = loyalty::testing::manager(&db, session.staff.id).await;
         let seen = feedback::inbox(
             &db,
             brand.id,
@@ -142,10 +143,10 @@ db_test!(
         assert_eq!(seen[0].comment, "店 1");
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            feedback::reply(&mut tx, &clock, brand.id, session.scope(), session.staff.id, ids[0], "不是你的店").await,
+            feedback::reply(&mut tx, &clock, &manager, ids[0], "不是你的店").await,
             Err(Error::FeedbackNotFound)
         ));
-        feedback::reply(&mut tx, &clock, brand.id, session.scope(), session.staff.id, ids[1], "谢谢").await.unwrap();
+        feedback::reply(&mut tx, &clock, &manager, ids[1], "谢谢").await.unwrap();
         tx.commit().await.unwrap();
         let report = feedback::report(&db, brand.id, session.scope(), None, None).await.unwrap();
         assert_eq!(report.len(), 1);
@@ -192,13 +193,12 @@ db_test!(
 db_test!(
     async fn an_owner_manages_accounts_and_staff_change_their_own_password(db) {
         use loyalty::accounts;
-        use loyalty::audit::Actor;
         let clock = FixedClock::at(T0);
         let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
         let mut tx = db.begin().await.unwrap();
         let owner = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", PASSWORD).await.unwrap();
         tx.commit().await.unwrap();
-        let actor = Actor { brand: brand.id, staff: Some(owner.id), ip: None };
+        let actor = loyalty::testing::manager(&db, owner.id).await.owner().unwrap();
         let policy = StaffPolicy::default();
 
         let mut tx = db.begin().await.unwrap();
@@ -220,7 +220,7 @@ db_test!(
         let (_, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &second).await.unwrap();
 
         // Their own change: a wrong current password counts, the right one works.
-        let me = Actor { brand: brand.id, staff: Some(cashier.id), ip: None };
+        let me = loyalty::testing::staff_capability(&db, cashier.id).await;
         assert!(matches!(
             staff_sessions::change_password(&db, &clock, &policy, &me, &token, "wrong one!", "new passphrase 1").await,
             Err(Error::StaffSignInFailed)

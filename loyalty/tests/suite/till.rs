@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use loyalty::access::Cashier;
 use loyalty::brands::Brand;
 use loyalty::coupons::{self, NewTemplate, Refusal, Rule, Source};
 use loyalty::members::{self, MemberId};
 use loyalty::staff::{self, Role};
-use loyalty::staff_sessions::StaffSession;
 use loyalty::stores::{self, NewStore, StoreId};
 use loyalty::till::{self, FormKey, Outcome};
 use loyalty::{audit, db_test, member_code, Db, Error, FixedClock, ServerSecret};
@@ -51,7 +51,8 @@ impl Till {
         }
     }
 
-    async fn staff(&self, role: Role, login: &str, stores: &[StoreId]) -> StaffSession {
+    /// A staff member's capability, signed in at the counter's 10.0.0.7.
+    async fn staff(&self, role: Role, login: &str, stores: &[StoreId]) -> Cashier {
         let mut tx = self.db.begin().await.unwrap();
         let s = staff::create(
             &mut tx,
@@ -68,10 +69,9 @@ impl Till {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        StaffSession {
-            staff: s,
-            stores: stores.to_vec(),
-        }
+        Cashier::for_tests(&self.db, s.id, Some("10.0.0.7".into()))
+            .await
+            .unwrap()
     }
 
     async fn member(&self, national: &str) -> members::Member {
@@ -95,7 +95,7 @@ db_test!(
     async fn a_purchase_form_submitted_twice_records_once_and_confirms_twice(db) {
         let t = Till::open(db).await;
         let cashier = t.staff(Role::Cashier, "till.one", &[t.store]).await;
-        let desk = till::desk(&t.db, &cashier, t.store, Some("10.0.0.7".into())).await.unwrap();
+        let desk = till::desk(&t.db, &cashier, t.store).await.unwrap();
         let m = t.member("13800138000").await;
         let key = FormKey::generate();
         let first = till::purchase(&t.db, &t.clock, &t.brand, &desk, &key, &m, None, fen("128.50")).await.unwrap();
@@ -142,7 +142,7 @@ db_test!(
     async fn concurrent_submissions_of_one_form_record_one_purchase(db) {
         let t = Arc::new(Till::open(db).await);
         let cashier = t.staff(Role::Cashier, "till.one", &[t.store]).await;
-        let desk = Arc::new(till::desk(&t.db, &cashier, t.store, None).await.unwrap());
+        let desk = Arc::new(till::desk(&t.db, &cashier, t.store).await.unwrap());
         let m = Arc::new(t.member("13800138000").await);
         let key = FormKey::generate();
         let mut tasks = Vec::new();
@@ -169,17 +169,17 @@ db_test!(
         let cashier = t.staff(Role::Cashier, "till.one", &[t.store]).await;
         let manager = t.staff(Role::Manager, "mgr.two", &[t.other_store]).await;
         let owner = t.staff(Role::Owner, "boss", &[]).await;
-        assert!(till::desk(&t.db, &cashier, t.store, None).await.is_ok());
-        assert!(matches!(till::desk(&t.db, &cashier, t.other_store, None).await, Err(Error::StoreNotFound)));
-        assert!(matches!(till::desk(&t.db, &manager, t.store, None).await, Err(Error::StoreNotFound)));
-        assert!(till::desk(&t.db, &owner, t.other_store, None).await.is_ok());
+        assert!(till::desk(&t.db, &cashier, t.store).await.is_ok());
+        assert!(matches!(till::desk(&t.db, &cashier, t.other_store).await, Err(Error::StoreNotFound)));
+        assert!(matches!(till::desk(&t.db, &manager, t.store).await, Err(Error::StoreNotFound)));
+        assert!(till::desk(&t.db, &owner, t.other_store).await.is_ok());
         let names: Vec<_> = till::stores_for(&t.db, &cashier).await.unwrap().into_iter().map(|s| s.name).collect();
         assert_eq!(names, ["一店"]);
         assert_eq!(till::stores_for(&t.db, &owner).await.unwrap().len(), 2);
 
         // Another brand's store is not found, even for an owner.
         let (_, foreign) = loyalty::testing::brand_with_store(&t.db, &t.clock, "xibei").await;
-        assert!(matches!(till::desk(&t.db, &owner, foreign, None).await, Err(Error::StoreNotFound)));
+        assert!(matches!(till::desk(&t.db, &owner, foreign).await, Err(Error::StoreNotFound)));
     }
 );
 
@@ -187,7 +187,7 @@ db_test!(
     async fn a_coupon_and_points_are_taken_once_each_and_audited(db) {
         let t = Till::open(db).await;
         let cashier = t.staff(Role::Cashier, "till.one", &[t.store]).await;
-        let desk = till::desk(&t.db, &cashier, t.store, None).await.unwrap();
+        let desk = till::desk(&t.db, &cashier, t.store).await.unwrap();
         let m = t.member("13800138000").await;
         let mut conn = t.db.acquire().await.unwrap();
         let template = coupons::create_template(&mut conn, &t.clock, t.brand.id, &NewTemplate::new(Rule::amount_off(10_000, 2_000))).await.unwrap();
@@ -241,7 +241,7 @@ db_test!(
     async fn the_audit_log_refuses_changes_and_deletions(db) {
         let t = Till::open(db).await;
         let cashier = t.staff(Role::Cashier, "till.one", &[t.store]).await;
-        let desk = till::desk(&t.db, &cashier, t.store, None).await.unwrap();
+        let desk = till::desk(&t.db, &cashier, t.store).await.unwrap();
         let m = t.member("13800138000").await;
         till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("50")).await.unwrap();
         assert!(sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(t.db.pool()).await.is_err());

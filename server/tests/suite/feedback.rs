@@ -113,23 +113,24 @@ async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
         &mut tx,
         &loyalty::SystemClock,
         brand.id,
-        Role::Manager,
-        "demo.manager",
-        "经理",
+        Role::Owner,
+        "demo.boss",
+        "老板",
         "correct horse battery",
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
+    let manager = loyalty::testing::manager(db, owner.id).await;
     let item = feedback::inbox(db, brand.id, &InboxFilter::default())
         .await
         .unwrap()[0]
         .id;
+    let mut tx = db.begin().await.unwrap();
     feedback::reply(
         &mut tx,
         &loyalty::SystemClock,
-        brand.id,
-        None,
-        owner.id,
+        &manager,
         item,
         "谢谢！欢迎再来。",
     )

@@ -1,0 +1,164 @@
+//! Who may do what, decided here and nowhere else.
+//!
+//! A capability is a value only this module makes, from a live staff
+//! session: [`Cashier`] (any signed-in staff member, at the tills of their
+//! stores), [`Manager`] (a manager of some stores, or an owner of all of
+//! them) and [`Owner`] (the whole brand). Each carries its brand, so an
+//! operation that takes one acts in that brand and no other. An owner is a
+//! manager and a manager is a cashier (`Deref`), never the other way round:
+//! an operation that needs an [`Owner`] does not compile with a [`Manager`].
+//!
+//! ```compile_fail
+//! // A manager's capability cannot create staff accounts: only an owner's can.
+//! async fn mint(conn: &mut sqlx::AnyConnection, manager: &loyalty::access::Manager) {
+//!     let _ = loyalty::accounts::create(
+//!         conn,
+//!         &loyalty::SystemClock,
+//!         manager,
+//!         loyalty::staff::Role::Manager,
+//!         "login",
+//!         "Name",
+//!         &[],
+//!     )
+//!     .await;
+//! }
+//! ```
+//!
+//! ```no_run
+//! // The same call with an owner's capability compiles.
+//! async fn mint(conn: &mut sqlx::AnyConnection, owner: &loyalty::access::Owner) {
+//!     let _ = loyalty::accounts::create(
+//!         conn,
+//!         &loyalty::SystemClock,
+//!         owner,
+//!         loyalty::staff::Role::Manager,
+//!         "login",
+//!         "Name",
+//!         &[],
+//!     )
+//!     .await;
+//! }
+//! ```
+
+use std::ops::Deref;
+
+use crate::audit::Actor;
+use crate::brands::{self, Brand};
+use crate::sessions::SessionToken;
+use crate::staff::Role;
+use crate::staff_sessions::{StaffPolicy, StaffSession};
+use crate::stores::StoreId;
+use crate::{Clock, Db, Result};
+
+/// A signed-in staff member of a brand, of any role.
+#[derive(Debug, Clone)]
+pub struct Cashier {
+    session: StaffSession,
+    brand: Brand,
+    ip: Option<String>,
+}
+
+/// A manager of some stores, or an owner.
+#[derive(Debug, Clone)]
+pub struct Manager(Cashier);
+
+/// The owner of a brand.
+#[derive(Debug, Clone)]
+pub struct Owner(Manager);
+
+/// The staff member signed in with `token`, from `ip`: the one way to a
+/// capability. None when the session is over, unknown or deactivated.
+pub async fn staff(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &StaffPolicy,
+    token: &SessionToken,
+    ip: Option<String>,
+) -> Result<Option<Cashier>> {
+    let Some(session) = crate::staff_sessions::resolve(db, clock, policy, token).await? else {
+        return Ok(None);
+    };
+    let brand = brands::find(db, session.staff.brand_id).await?;
+    Ok(Some(Cashier { session, brand, ip }))
+}
+
+impl Cashier {
+    pub fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    /// The stores this staff member is limited to; None: all of the brand.
+    pub fn scope(&self) -> Option<&[StoreId]> {
+        self.session.scope()
+    }
+
+    /// Whether `store` is within their reach.
+    pub fn reaches(&self, store: StoreId) -> bool {
+        self.scope().is_none_or(|mine| mine.contains(&store))
+    }
+
+    /// Who the audit log names.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            brand: self.brand.id,
+            staff: Some(self.session.staff.id),
+            ip: self.ip.clone(),
+        }
+    }
+
+    /// The manager's (or owner's) capability, if that is their role.
+    pub fn manager(self) -> Option<Manager> {
+        match self.session.staff.role {
+            Role::Owner | Role::Manager => Some(Manager(self)),
+            Role::Cashier => None,
+        }
+    }
+}
+
+impl Manager {
+    /// The owner's capability, if that is their role.
+    pub fn owner(self) -> Option<Owner> {
+        match self.0.session.staff.role {
+            Role::Owner => Some(Owner(self)),
+            _ => None,
+        }
+    }
+}
+
+/// The session is readable by anyone (name, role, stores); it grants nothing.
+impl Deref for Cashier {
+    type Target = StaffSession;
+    fn deref(&self) -> &StaffSession {
+        &self.session
+    }
+}
+
+impl Deref for Manager {
+    type Target = Cashier;
+    fn deref(&self) -> &Cashier {
+        &self.0
+    }
+}
+
+impl Deref for Owner {
+    type Target = Manager;
+    fn deref(&self) -> &Manager {
+        &self.0
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Cashier {
+    /// For tests of the core: a capability without a session token.
+    pub async fn for_tests(
+        db: &Db,
+        staff: crate::staff::StaffId,
+        ip: Option<String>,
+    ) -> Result<Cashier> {
+        let mut conn = db.acquire().await?;
+        let session = crate::staff_sessions::session_of(&mut conn, staff).await?;
+        drop(conn);
+        let brand = brands::find(db, session.staff.brand_id).await?;
+        Ok(Cashier { session, brand, ip })
+    }
+}
