@@ -4,11 +4,16 @@
 use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::accounts::ChangeMyPassword;
+use crate::functions::accounts::CreateStaff;
+use crate::functions::accounts::StaffAccess;
+use crate::functions::accounts::UpdateStaff;
 use crate::functions::accounts::{load_accounts, load_password_page, AccountLine, AccountsPage};
 use crate::functions::admin::StaffInfo;
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminStaff() -> impl IntoView {
@@ -82,7 +87,7 @@ fn account_view(locale: Locale, stores: &[(i64, String)], a: &AccountLine) -> im
         <section class="panel" id=prefix.clone()>
             <h2>{a.display_name.clone()} " " <span class="muted mono">{a.login.clone()}</span></h2>
             {(!state.is_empty()).then(|| view! { <p class="alert note">{state}</p> })}
-            <form class="stack" method="post" action="/fn/update_staff">
+            <form class="stack" method="post" action=UpdateStaff::PATH>
                 <input type="hidden" name="id" value=a.id.to_string() />
                 <label for=name_id.clone()>{td_string!(locale, staff_name)}</label>
                 <input id=name_id name="display_name" required maxlength="40" value=a.display_name.clone() />
@@ -101,14 +106,14 @@ fn account_view(locale: Locale, stores: &[(i64, String)], a: &AccountLine) -> im
                 <button class="button primary" type="submit">{td_string!(locale, setup_save)}</button>
             </form>
             {(!a.is_me).then(|| view! {
-                <form method="post" action="/fn/staff_access">
+                <form method="post" action=StaffAccess::PATH>
                     <input type="hidden" name="id" value=a.id.to_string() />
                     <input type="hidden" name="action" value="reset" />
                     <button class="button secondary" type="submit">{td_string!(locale, staff_reset)}</button>
                 </form>
             })}
             {a.locked.then(|| view! {
-                <form method="post" action="/fn/staff_access">
+                <form method="post" action=StaffAccess::PATH>
                     <input type="hidden" name="id" value=a.id.to_string() />
                     <input type="hidden" name="action" value="unlock" />
                     <button class="button secondary" type="submit">{td_string!(locale, staff_unlock)}</button>
@@ -142,7 +147,7 @@ fn Accounts(page: AccountsPage) -> impl IntoView {
             <h1>{td_string!(locale, admin_staff)}</h1>
             <Notice locale />
             {fresh}
-            <form class="stack panel" method="post" action="/fn/create_staff">
+            <form class="stack panel" method="post" action=CreateStaff::PATH>
                 <h2>{td_string!(locale, staff_add)}</h2>
                 <label for="new-login">{td_string!(locale, admin_login)}</label>
                 <input id="new-login" name="login" required minlength="3" maxlength="40" autocapitalize="none" autocomplete="off" />
@@ -172,7 +177,7 @@ fn PasswordForm(staff: StaffInfo) -> impl IntoView {
             {console_nav(locale, &staff)}
             <h1>{td_string!(locale, staff_change_password)}</h1>
             <Notice locale />
-            <form class="stack panel" method="post" action="/fn/change_my_password">
+            <form class="stack panel" method="post" action=ChangeMyPassword::PATH>
                 <input type="text" name="username" autocomplete="username" value=staff.display_name.clone() hidden />
                 <label for="current">{td_string!(locale, staff_current_password)}</label>
                 <input id="current" name="current" type="password" required autocomplete="current-password" maxlength="128" />

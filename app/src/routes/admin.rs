@@ -6,12 +6,19 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::admin::CreateApiKey;
+use crate::functions::admin::MarkFeedback;
+use crate::functions::admin::ReplyFeedback;
+use crate::functions::admin::RevokeApiKey;
+use crate::functions::admin::StaffSignIn;
+use crate::functions::admin::StaffSignOut;
 use crate::functions::admin::{
     load_audit, load_inbox, load_keys, load_report, load_staff, AuditPage, InboxItem, InboxPage,
     InboxQuery, KeysPage, ReportLine, ReportPage, StaffInfo,
 };
 use crate::i18n::*;
 use crate::routes::{loaded_page, page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 /// `/admin`: sign in, or the way into the console when already signed in.
 #[component]
@@ -40,7 +47,7 @@ fn Login(staff: Option<StaffInfo>) -> impl IntoView {
         }
         .into_any(),
         None => view! {
-            <form class="stack panel" method="post" action="/fn/staff_sign_in">
+            <form class="stack panel" method="post" action=StaffSignIn::PATH>
                 <input type="hidden" name="next" value=next />
                 <label for="login">{td_string!(locale, admin_login)}</label>
                 <input id="login" name="login" autocomplete="username" autocapitalize="none" required maxlength="40" />
@@ -63,7 +70,7 @@ fn Login(staff: Option<StaffInfo>) -> impl IntoView {
 #[component]
 fn SignOut(locale: Locale) -> impl IntoView {
     view! {
-        <form method="post" action="/fn/staff_sign_out">
+        <form method="post" action=StaffSignOut::PATH>
             <button class="button secondary" type="submit">{td_string!(locale, sign_out)}</button>
         </form>
     }
@@ -174,14 +181,14 @@ fn inbox_item(locale: Locale, back: &str, f: &InboxItem) -> impl IntoView {
             {f.reply.clone().map(|r| view! {
                 <div class="reply"><p class="reply-head">{td_string!(locale, admin_replied)}</p><p class="prose">{r}</p></div>
             })}
-            <form class="stack" method="post" action="/fn/reply_feedback">
+            <form class="stack" method="post" action=ReplyFeedback::PATH>
                 <input type="hidden" name="id" value=f.id.to_string() />
                 <input type="hidden" name="back" value=back.to_owned() />
                 <label for=reply_id.clone()>{td_string!(locale, admin_reply)}</label>
                 <textarea id=reply_id name="reply" rows="2" maxlength="1000" required></textarea>
                 <button class="button primary" type="submit">{td_string!(locale, admin_send_reply)}</button>
             </form>
-            <form method="post" action="/fn/mark_feedback">
+            <form method="post" action=MarkFeedback::PATH>
                 <input type="hidden" name="id" value=f.id.to_string() />
                 <input type="hidden" name="back" value=back.to_owned() />
                 <input type="hidden" name="handled" value=(!f.handled).to_string() />
@@ -397,7 +404,7 @@ fn Keys(page: KeysPage) -> impl IntoView {
                             <td>{state}</td>
                             <td>
                                 {(!k.revoked).then(|| view! {
-                                    <form method="post" action="/fn/revoke_api_key">
+                                    <form method="post" action=RevokeApiKey::PATH>
                                         <input type="hidden" name="id" value=k.id.to_string() />
                                         <button class="button danger small" type="submit">{td_string!(locale, admin_key_revoke)}</button>
                                     </form>
@@ -439,7 +446,7 @@ fn Keys(page: KeysPage) -> impl IntoView {
             <h1>{td_string!(locale, admin_keys)}</h1>
             <Notice locale />
             {fresh}
-            <form class="stack panel" method="post" action="/fn/create_api_key">
+            <form class="stack panel" method="post" action=CreateApiKey::PATH>
                 <label for="key-store">{td_string!(locale, admin_store)}</label>
                 <select id="key-store" name="store">{options}</select>
                 <label for="key-name">{td_string!(locale, admin_key_name)}</label>

@@ -4,10 +4,15 @@
 use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::automation::CreateAutomation;
+use crate::functions::automation::PauseAutomation;
+use crate::functions::automation::SaveCheckin;
+use crate::functions::automation::SaveReferral;
 use crate::functions::automation::{load_automation, AutomationPage, JobLine};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminAutomation() -> impl IntoView {
@@ -89,7 +94,7 @@ fn Automation(page: AutomationPage) -> impl IntoView {
                     <td>{a.gives.clone()}</td>
                     <td class="num">{a.given}</td>
                     <td>
-                        <form method="post" action="/fn/pause_automation">
+                        <form method="post" action=PauseAutomation::PATH>
                             <input type="hidden" name="id" value=a.id.to_string() />
                             <input type="hidden" name="active" value=(!a.active).to_string() />
                             <button class="button secondary small" type="submit">
@@ -171,7 +176,7 @@ fn Automation(page: AutomationPage) -> impl IntoView {
             }}
             <section class="panel">
                 <h2>{td_string!(locale, auto_new)}</h2>
-                <form method="post" action="/fn/create_automation" class="stack">
+                <form method="post" action=CreateAutomation::PATH class="stack">
                     <label for="trigger">{td_string!(locale, auto_when)}</label>
                     <select id="trigger" name="trigger" required>{triggers}</select>
                     <label for="param">{td_string!(locale, auto_param)}</label>
@@ -193,7 +198,7 @@ fn Automation(page: AutomationPage) -> impl IntoView {
             <section class="panel" id="checkin">
                 <h2>{td_string!(locale, checkin_title)}</h2>
                 <p class="hint">{td_string!(locale, checkin_intro)}</p>
-                <form method="post" action="/fn/save_checkin" class="stack">
+                <form method="post" action=SaveCheckin::PATH class="stack">
                     <label for="ci-points">{td_string!(locale, checkin_points)}</label>
                     <input id="ci-points" name="points" type="number" min="0" max="10000" required value=page.checkin_points.to_string() />
                     <label for="ci-days">{td_string!(locale, checkin_streak_days)}</label>
@@ -206,7 +211,7 @@ fn Automation(page: AutomationPage) -> impl IntoView {
             <section class="panel" id="referral">
                 <h2>{td_string!(locale, referral_title)}</h2>
                 <p class="hint">{td_string!(locale, referral_intro)}</p>
-                <form method="post" action="/fn/save_referral" class="stack">
+                <form method="post" action=SaveReferral::PATH class="stack">
                     <label for="ref-referrer">{td_string!(locale, referral_referrer_points)}</label>
                     <input id="ref-referrer" name="referrer_points" type="number" min="0" max="100000" required value=page.referrer_points.to_string() />
                     <label for="ref-friend">{td_string!(locale, referral_friend_points)}</label>

@@ -5,10 +5,15 @@
 use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::brand::PublishBrandTerms;
+use crate::functions::brand::SaveBrandProfile;
+use crate::functions::brand::SaveBrandRules;
+use crate::functions::brand::SaveBrandTiers;
 use crate::functions::brand::{load_brand_settings, BrandSettings};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminBrand() -> impl IntoView {
@@ -101,7 +106,7 @@ fn Settings(page: BrandSettings) -> impl IntoView {
             <h1>{td_string!(locale, admin_brand)}</h1>
             <Notice locale />
 
-            <form class="stack panel" method="post" action="/fn/save_brand_profile" id="profile">
+            <form class="stack panel" method="post" action=SaveBrandProfile::PATH id="profile">
                 <h2>{td_string!(locale, brand_profile)}</h2>
                 <label for="brand-name">{td_string!(locale, brand_name)}</label>
                 <input id="brand-name" name="name" required maxlength="80" value=page.name.clone() />
@@ -137,7 +142,7 @@ fn Settings(page: BrandSettings) -> impl IntoView {
                 </div>
             </form>
 
-            <form class="stack panel" method="post" action="/fn/publish_brand_terms" id="terms">
+            <form class="stack panel" method="post" action=PublishBrandTerms::PATH id="terms">
                 <h2>{td_string!(locale, brand_terms)}</h2>
                 <p class="muted">{td_string!(locale, brand_terms_hint)}</p>
                 <label for="terms-version">{td_string!(locale, brand_terms_version)}</label>
@@ -148,14 +153,14 @@ fn Settings(page: BrandSettings) -> impl IntoView {
                 <button class="button primary" type="submit">{td_string!(locale, brand_terms_publish)}</button>
             </form>
 
-            <form class="stack panel" method="post" action="/fn/save_brand_tiers" id="tiers">
+            <form class="stack panel" method="post" action=SaveBrandTiers::PATH id="tiers">
                 <h2>{td_string!(locale, brand_tiers)}</h2>
                 <p class="muted">{td_string!(locale, brand_tiers_hint)}</p>
                 {tier_rows}
                 <button class="button primary" type="submit">{td_string!(locale, setup_save)}</button>
             </form>
 
-            <form class="stack panel" method="post" action="/fn/save_brand_rules" id="rules">
+            <form class="stack panel" method="post" action=SaveBrandRules::PATH id="rules">
                 <h2>{td_string!(locale, brand_rules)}</h2>
                 <label for="earn">{td_string!(locale, brand_earn)}</label>
                 <input id="earn" name="earn_yuan" inputmode="decimal" required maxlength="8" value=page.earn_yuan.clone() />

@@ -2,9 +2,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand, RotatingCode};
+use crate::functions::automation::CheckIn;
 use crate::functions::members::{load_member, CheckinView, MemberLoad, MemberPage};
 use crate::i18n::*;
 use crate::routes::{page_locale, NotFound, ServerError};
+use leptos::server_fn::ServerFn as _;
 
 /// Loads the signed-in member for `page` ("card" or "me") and renders `view`;
 /// signed out, the loader has already redirected to the join form.
@@ -79,7 +81,7 @@ fn checkin_panel(locale: Locale, slug: &str, c: CheckinView) -> impl IntoView {
                     .into_any()
             } else {
                 view! {
-                    <form method="post" action="/fn/check_in">
+                    <form method="post" action=CheckIn::PATH>
                         <input type="hidden" name="slug" value=slug.to_owned() />
                         <button class="button primary" type="submit">
                             {td_string!(locale, card_checkin, points = c.points)}

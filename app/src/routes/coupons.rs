@@ -7,12 +7,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::coupons::TakeCoupon;
 use crate::functions::coupons::{
     load_coupon, load_offers, load_wallet, ClaimLoad, ClaimPage, CouponDetail, CouponLoad,
     CouponView, OfferView, RuleView, WalletLoad, WalletPage, TABS,
 };
 use crate::i18n::*;
 use crate::routes::{loaded_page, page_locale, NotFound};
+use leptos::server_fn::ServerFn as _;
 
 fn brand_param() -> String {
     use_params_map()
@@ -275,7 +277,7 @@ fn offer_item(locale: Locale, slug: &str, nonce: &str, o: &OfferView) -> impl In
                 None => td_string!(locale, offer_claim).to_string(),
             };
             view! {
-                <form class="offer-form" method="post" action="/fn/take_coupon">
+                <form class="offer-form" method="post" action=TakeCoupon::PATH>
                     <input type="hidden" name="slug" value=slug.to_owned() />
                     <input type="hidden" name="template" value=o.template.to_string() />
                     <input type="hidden" name="nonce" value=nonce.to_owned() />

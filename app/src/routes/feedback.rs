@@ -7,12 +7,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CommentBox, Notice, Page, PageBrand};
+use crate::functions::feedback::SendFeedback;
 use crate::functions::feedback::{
     load_feedback_form, load_my_feedback, load_thanks, FeedbackView, FormLoad, FormPage, MineLoad,
     MinePage, ThanksPage,
 };
 use crate::i18n::*;
 use crate::routes::{loaded_page, page_locale, NotFound};
+use leptos::server_fn::ServerFn as _;
 
 fn brand_param() -> String {
     use_params_map()
@@ -137,7 +139,7 @@ fn Form(page: FormPage) -> impl IntoView {
             <Notice locale />
             <h1>{td_string!(locale, feedback_title)}</h1>
             {reward}
-            <form class="stack feedback-form" method="post" action="/fn/send_feedback">
+            <form class="stack feedback-form" method="post" action=SendFeedback::PATH>
                 <input type="hidden" name="slug" value=slug.clone() />
                 <fieldset class="nps">
                     <legend>{td_string!(locale, feedback_nps)}</legend>

@@ -2,9 +2,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand, ResendButton};
+use crate::functions::members::RequestCode;
+use crate::functions::members::ResendCode;
+use crate::functions::members::VerifyCode;
 use crate::functions::members::{load_join, JoinPage, PendingCode};
 use crate::i18n::*;
 use crate::routes::{page_locale, NotFound, ServerError};
+use leptos::server_fn::ServerFn as _;
 
 /// Country codes offered on the join form, mainland China first.
 const COUNTRIES: [&str; 11] = [
@@ -107,7 +111,7 @@ fn PhoneStep(
         .collect_view();
     view! {
         <p class="lead">{td_string!(locale, join_intro)}</p>
-        <form class="stack" method="post" action="/fn/request_code">
+        <form class="stack" method="post" action=RequestCode::PATH>
             <input type="hidden" name="slug" value=slug />
             <input type="hidden" name="next" value=next />
             <label for="country">{td_string!(locale, phone_country)}</label>
@@ -157,7 +161,7 @@ fn CodeStep(locale: Locale, slug: String, next: String, pending: PendingCode) ->
         <p class="lead">
             {td_string!(locale, code_sent_to, phone = pending.masked_phone.clone())}
         </p>
-        <form class="stack" method="post" action="/fn/verify_code">
+        <form class="stack" method="post" action=VerifyCode::PATH>
             <input type="hidden" name="slug" value=slug.clone() />
             <input type="hidden" name="next" value=next.clone() />
             <label for="code">{td_string!(locale, code_label)}</label>
@@ -178,7 +182,7 @@ fn CodeStep(locale: Locale, slug: String, next: String, pending: PendingCode) ->
                 {td_string!(locale, verify_submit)}
             </button>
         </form>
-        <form class="row" method="post" action="/fn/resend_code">
+        <form class="row" method="post" action=ResendCode::PATH>
             <input type="hidden" name="slug" value=slug.clone() />
             <input type="hidden" name="next" value=next />
             <ResendButton wait_secs=pending.resend_in locale />

@@ -7,10 +7,13 @@ use leptos_router::hooks::use_location;
 
 use crate::components::{Notice, Page, PageBrand};
 use crate::error::{sentence, AppError};
+use crate::functions::offers::CreateOffer;
+use crate::functions::offers::PauseOffer;
 use crate::functions::offers::{load_offer_editor, load_offers, EditorPage, OffersPage};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminOffers() -> impl IntoView {
@@ -44,7 +47,7 @@ fn Offers(page: OffersPage) -> impl IntoView {
                     <td class="num">{t.issued.clone()}</td>
                     <td>{offered}</td>
                     <td>
-                        <form method="post" action="/fn/pause_offer">
+                        <form method="post" action=PauseOffer::PATH>
                             <input type="hidden" name="id" value=t.id.to_string() />
                             <input type="hidden" name="active" value=(!t.active).to_string() />
                             <button class="button secondary small" type="submit">
@@ -166,7 +169,7 @@ fn Editor(page: EditorPage) -> impl IntoView {
             {error.map(|e| view! { <p class="alert error" role="alert">{refusal_text(locale, &e)}</p> })}
             {if page.preview.is_some() { None } else { Some(view! { <p class="muted">{td_string!(locale, tpl_preview_hint)}</p> }) }}
             {preview}
-            <form class="stack panel" method="post" action="/fn/create_offer">
+            <form class="stack panel" method="post" action=CreateOffer::PATH>
                 <label for="kind">{td_string!(locale, tpl_kind)}</label>
                 <select id="kind" name="kind" required>{kinds}</select>
                 <label for="amount">{td_string!(locale, tpl_amount)}</label>

@@ -1,10 +1,14 @@
 use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::members::DeleteAccount;
 use crate::functions::members::MemberPage;
+use crate::functions::members::SaveProfile;
+use crate::functions::members::SignOut;
 use crate::i18n::*;
 use crate::routes::card::member_route;
 use crate::routes::page_locale;
+use leptos::server_fn::ServerFn as _;
 
 /// `/r/{brand}/me`: profile, consent, language, and "my data".
 #[component]
@@ -101,7 +105,7 @@ fn Profile(page: MemberPage) -> impl IntoView {
                     " · " {td_string!(locale, card_member_no)} ": "
                     <span class="mono">{page.member_no.clone()}</span>
                 </p>
-                <form class="stack" method="post" action="/fn/save_profile">
+                <form class="stack" method="post" action=SaveProfile::PATH>
                     <input type="hidden" name="slug" value=slug.clone() />
                     <label for="display_name">{td_string!(locale, profile_name)}</label>
                     <input id="display_name" name="display_name" maxlength="40" autocomplete="nickname" value=p.display_name.clone() />
@@ -156,7 +160,7 @@ fn Profile(page: MemberPage) -> impl IntoView {
             </section>
             <nav class="member-nav" aria-label=td_string!(locale, member_nav)>
                 <a class="button secondary" href=format!("/r/{slug}/card")>{td_string!(locale, nav_card)}</a>
-                <form method="post" action="/fn/sign_out">
+                <form method="post" action=SignOut::PATH>
                     <input type="hidden" name="slug" value=slug.clone() />
                     <button class="button secondary" type="submit">{td_string!(locale, sign_out)}</button>
                 </form>
@@ -171,7 +175,7 @@ fn Profile(page: MemberPage) -> impl IntoView {
             <section class="panel danger" id="delete">
                 <h2>{td_string!(locale, delete_title)}</h2>
                 <p>{td_string!(locale, delete_body)}</p>
-                <form class="stack" method="post" action="/fn/delete_account">
+                <form class="stack" method="post" action=DeleteAccount::PATH>
                     <input type="hidden" name="slug" value=slug.clone() />
                     <label class="check">
                         <input type="checkbox" name="confirm" required />

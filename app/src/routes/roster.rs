@@ -6,6 +6,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::roster::AdjustMemberPoints;
+use crate::functions::roster::GrantMemberCoupon;
+use crate::functions::roster::GrantSegmentCoupon;
 use crate::functions::roster::{
     load_member, load_members, MemberDone, MemberPage, MembersPage, MembersQuery,
 };
@@ -13,6 +16,7 @@ use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::profile::diet_name;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminMembers() -> impl IntoView {
@@ -139,7 +143,7 @@ fn Members(page: MembersPage) -> impl IntoView {
                     .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
                     .collect_view();
                 view! {
-                    <form class="stack panel" method="post" action="/fn/grant_segment_coupon">
+                    <form class="stack panel" method="post" action=GrantSegmentCoupon::PATH>
                         <h2>{td_string!(locale, members_segment)}</h2>
                         <p class="muted">{td_string!(locale, members_segment_hint)}</p>
                         <input type="hidden" name="key" value=page.key.clone() />
@@ -289,7 +293,7 @@ fn Member(page: MemberPage) -> impl IntoView {
                 </dl>
             </section>
 
-            <form class="stack panel" method="post" action="/fn/adjust_member_points">
+            <form class="stack panel" method="post" action=AdjustMemberPoints::PATH>
                 <h2>{td_string!(locale, members_adjust)}</h2>
                 <input type="hidden" name="member" value=no.clone() />
                 <input type="hidden" name="key" value=page.keys[0].clone() />
@@ -300,7 +304,7 @@ fn Member(page: MemberPage) -> impl IntoView {
                 <button class="button primary" type="submit">{td_string!(locale, members_adjust)}</button>
             </form>
 
-            <form class="stack panel" method="post" action="/fn/grant_member_coupon">
+            <form class="stack panel" method="post" action=GrantMemberCoupon::PATH>
                 <h2>{td_string!(locale, members_grant)}</h2>
                 <input type="hidden" name="member" value=no.clone() />
                 <input type="hidden" name="key" value=page.keys[1].clone() />

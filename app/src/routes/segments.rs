@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::segments::GrantRfmCampaign;
 use crate::functions::segments::{
     load_segments, CampaignLine, SegmentMember, SegmentsPage, WINDOWS,
 };
@@ -13,6 +14,7 @@ use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::points::yuan;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminSegments() -> impl IntoView {
@@ -239,7 +241,7 @@ fn Segments(page: SegmentsPage) -> impl IntoView {
             .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
             .collect_view();
         let campaign = (!page.templates.is_empty() && page.members_total > 0).then(|| view! {
-            <form class="stack" method="post" action="/fn/grant_rfm_campaign">
+            <form class="stack" method="post" action=GrantRfmCampaign::PATH>
                 <h3>{td_string!(locale, seg_campaign, segment = name.clone())}</h3>
                 <p class="muted">{td_string!(locale, seg_campaign_hint, total = page.members_total)}</p>
                 <input type="hidden" name="key" value=page.key.clone() />

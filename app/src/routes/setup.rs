@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::setup::AddTables;
+use crate::functions::setup::NewTableCode;
+use crate::functions::setup::SaveStore;
 use crate::functions::setup::{
     load_qr_sheet, load_stores, load_tables, QrSheet, StoreLine, StoresPage, TablesPage,
     CARDS_PER_PAGE,
@@ -12,6 +15,7 @@ use crate::functions::setup::{
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 fn store_param() -> i64 {
     use_params_map()
@@ -60,7 +64,7 @@ fn Stores(page: StoresPage) -> impl IntoView {
                             {td_string!(locale, setup_manage_tables)} " (" {td_string!(locale, setup_tables_count, n = s.tables)} ")"
                         </a>
                     </p>
-                    <form class="stack" method="post" action="/fn/save_store">
+                    <form class="stack" method="post" action=SaveStore::PATH>
                         <input type="hidden" name="id" value=s.id.to_string() />
                         {store_fields(locale, &prefix, Some(s))}
                         <button class="button primary" type="submit">{td_string!(locale, setup_save)}</button>
@@ -75,7 +79,7 @@ fn Stores(page: StoresPage) -> impl IntoView {
             <h1>{td_string!(locale, admin_stores)}</h1>
             <Notice locale />
             {stores}
-            <form class="stack panel" method="post" action="/fn/save_store">
+            <form class="stack panel" method="post" action=SaveStore::PATH>
                 <h2>{td_string!(locale, setup_add_store)}</h2>
                 {store_fields(locale, "new-store", None)}
                 <button class="button primary" type="submit">{td_string!(locale, setup_add_store)}</button>
@@ -108,7 +112,7 @@ fn Tables(page: TablesPage) -> impl IntoView {
                     <th scope="row">{t.label.clone()}</th>
                     <td><a class="small-link mono" href=t.url.clone()>{t.url.clone()}</a></td>
                     <td>
-                        <form method="post" action="/fn/new_table_code">
+                        <form method="post" action=NewTableCode::PATH>
                             <input type="hidden" name="store" value=store.to_string() />
                             <input type="hidden" name="table" value=t.id.to_string() />
                             <button class="button secondary small" type="submit">{td_string!(locale, setup_new_code)}</button>
@@ -139,14 +143,14 @@ fn Tables(page: TablesPage) -> impl IntoView {
                 }
                 .into_any()
             }}
-            <form class="stack panel" method="post" action="/fn/add_tables">
+            <form class="stack panel" method="post" action=AddTables::PATH>
                 <h2>{td_string!(locale, setup_add_one)}</h2>
                 <input type="hidden" name="store" value=store.to_string() />
                 <label for="one-label">{td_string!(locale, setup_table_label)}</label>
                 <input id="one-label" name="prefix" required maxlength="20" />
                 <button class="button primary" type="submit">{td_string!(locale, setup_add_one)}</button>
             </form>
-            <form class="stack panel" method="post" action="/fn/add_tables">
+            <form class="stack panel" method="post" action=AddTables::PATH>
                 <h2>{td_string!(locale, setup_batch)}</h2>
                 <input type="hidden" name="store" value=store.to_string() />
                 <label for="batch-prefix">{td_string!(locale, setup_prefix)}</label>

@@ -6,11 +6,16 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::functions::till::TillCoupon;
+use crate::functions::till::TillFind;
+use crate::functions::till::TillPoints;
+use crate::functions::till::TillPurchase;
 use crate::functions::till::{load_till, TillDone, TillMember, TillPage, TillQuery};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::points::yuan;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 
 #[component]
 pub fn AdminTill() -> impl IntoView {
@@ -153,7 +158,7 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
             <a class="small-link" href=format!("/admin/till?store={store}")>{td_string!(locale, till_next_member)}</a>
         </section>
 
-        <form class="stack panel" method="post" action="/fn/till_purchase">
+        <form class="stack panel" method="post" action=TillPurchase::PATH>
             <h2>{td_string!(locale, till_purchase)}</h2>
             {member_fields(store, &no, &keys[0])}
             <label for="amount">{td_string!(locale, till_amount)}</label>
@@ -163,7 +168,7 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
             <button class="button primary" type="submit">{td_string!(locale, till_record)}</button>
         </form>
 
-        <form class="stack panel" method="post" action="/fn/till_coupon">
+        <form class="stack panel" method="post" action=TillCoupon::PATH>
             <h2>{td_string!(locale, till_use_coupon)}</h2>
             {member_fields(store, &no, &keys[1])}
             <fieldset class="till-coupons">
@@ -179,7 +184,7 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
             <button class="button primary" type="submit">{td_string!(locale, till_redeem)}</button>
         </form>
 
-        <form class="stack panel" method="post" action="/fn/till_points">
+        <form class="stack panel" method="post" action=TillPoints::PATH>
             <h2>{td_string!(locale, till_points_pay)}</h2>
             {member_fields(store, &no, &keys[2])}
             <label for="points">{td_string!(locale, till_points_to_use)}</label>
@@ -222,7 +227,7 @@ fn Till(page: TillPage) -> impl IntoView {
         }
         None => ().into_any(),
         Some(store) => view! {
-            <form class="stack panel" method="post" action="/fn/till_find">
+            <form class="stack panel" method="post" action=TillFind::PATH>
                 <input type="hidden" name="store" value=store.to_string() />
                 <label for="q">{td_string!(locale, till_lookup_label)}</label>
                 <input id="q" name="q" autocomplete="off" required maxlength="40" class="till-lookup"
