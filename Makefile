@@ -64,9 +64,11 @@ chromium:
 ## ---- make run -----------------------------------------------------------------
 
 # The browser's half: WebAssembly, its JavaScript, the stylesheet and the
-# static files, hashed and precompressed into target/site (xtask/).
+# static files, hashed and precompressed into target/site (xtask/). Built
+# linted, exactly as make test builds it, so neither command rebuilds what
+# the other built.
 site: deps
-	@cargo xtask site
+	@$(LINT_ENV) cargo xtask site
 
 build: site
 	@cargo build --release --quiet --package server --bin tablecard
@@ -106,7 +108,7 @@ test-e2e: check chromium
 # local one that scripts/postgres-up installs and starts.
 bench: deps chromium
 	@start=$$(date +%s); \
-	  cargo xtask site; \
+	  $(LINT_ENV) cargo xtask site; \
 	  cargo build --release --quiet --package server --bin tablecard; \
 	  cargo build --release --quiet --package bench; \
 	  pg=$${TABLECARD_BENCH_POSTGRES_URL:-$${TABLECARD_TEST_POSTGRES_URL:-$$(scripts/postgres-up)}}; \
