@@ -89,13 +89,6 @@ impl AppError {
         Some(AppError { code, params })
     }
 
-    /// The field an `invalid_input` names.
-    pub fn field(&self) -> Option<&str> {
-        (self.code == "invalid_input")
-            .then(|| self.param("field"))
-            .flatten()
-    }
-
     /// Ok for what the sender's form can explain (a refusal, or a text
     /// message the provider would not take: try again shortly); Err for a
     /// failure of ours, which no form should swallow.

@@ -47,11 +47,21 @@ impl Pos<'_> {
     }
 
     async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value, Response) {
+        self.post_text(path, key, body.to_string()).await
+    }
+
+    /// A JSON POST of these exact bytes, well-formed or not.
+    async fn post_text(
+        &self,
+        path: &str,
+        key: &str,
+        body: impl Into<String>,
+    ) -> (StatusCode, Value, Response) {
         self.send(
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/json")
                 .header("idempotency-key", key),
-            Body::from(body.to_string()),
+            Body::from(body.into()),
         )
         .await
     }
@@ -382,14 +392,7 @@ async fn bad_bodies_are_400_problems_not_500s() {
     let app = spawn_app().await;
     let (key, _, member_no) = setup(&app).await;
     let pos = Pos { app: &app, key };
-    let (status, broken, _) = pos
-        .send(
-            Request::post("/api/v1/purchases")
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", "b1"),
-            Body::from("{not json"),
-        )
-        .await;
+    let (status, broken, _) = pos.post_text("/api/v1/purchases", "b1", "{not json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(broken["code"], "invalid_body");
     // Without a key, the missing key is what the POS hears about first.
@@ -709,12 +712,7 @@ async fn a_refused_body_or_field_is_not_kept_under_its_key_so_the_fixed_request_
     let (key, _, member_no) = setup(&app).await;
     let pos = Pos { app: &app, key };
     let (status, broken, _) = pos
-        .send(
-            Request::post("/api/v1/purchases")
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", "fix-me"),
-            Body::from("{not json"),
-        )
+        .post_text("/api/v1/purchases", "fix-me", "{not json")
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(broken["code"], "invalid_body");
@@ -734,12 +732,7 @@ async fn a_refused_body_or_field_is_not_kept_under_its_key_so_the_fixed_request_
     // Once the key holds an answer, a broken body is still refused as
     // broken, and the stored answer stands.
     let (status, broken, response) = pos
-        .send(
-            Request::post("/api/v1/purchases")
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", "fix-me"),
-            Body::from("{not json"),
-        )
+        .post_text("/api/v1/purchases", "fix-me", "{not json")
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(broken["code"], "invalid_body");
