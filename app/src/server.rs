@@ -119,6 +119,19 @@ pub async fn current_member(
     member_from_parts(state, &request_parts()?, brand).await
 }
 
+/// The member signed in to `brand` on this request, as the capability the
+/// core's member operations take.
+pub async fn signed_in_member(
+    state: &PortalState,
+    brand: Brand,
+) -> Result<Option<loyalty::access::Member>, AppError> {
+    let Some(token) = session_token(state, brand.id) else {
+        return Ok(None);
+    };
+    let policy = &state.sessions;
+    Ok(loyalty::access::member(&state.db, &SystemClock, policy, brand, &token).await?)
+}
+
 pub fn session_token(state: &PortalState, brand: BrandId) -> Option<SessionToken> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);

@@ -10,9 +10,9 @@
 //!
 //! ```compile_fail
 //! // A manager's capability cannot create staff accounts: only an owner's can.
-//! async fn mint(conn: &mut sqlx::AnyConnection, manager: &loyalty::access::Manager) {
+//! async fn mint(db: &loyalty::Db, manager: &loyalty::access::Manager) {
 //!     let _ = loyalty::accounts::create(
-//!         conn,
+//!         db,
 //!         &loyalty::SystemClock,
 //!         manager,
 //!         loyalty::staff::Role::Manager,
@@ -26,9 +26,9 @@
 //!
 //! ```no_run
 //! // The same call with an owner's capability compiles.
-//! async fn mint(conn: &mut sqlx::AnyConnection, owner: &loyalty::access::Owner) {
+//! async fn mint(db: &loyalty::Db, owner: &loyalty::access::Owner) {
 //!     let _ = loyalty::accounts::create(
-//!         conn,
+//!         db,
 //!         &loyalty::SystemClock,
 //!         owner,
 //!         loyalty::staff::Role::Manager,
@@ -44,7 +44,8 @@ use std::ops::Deref;
 
 use crate::audit::Actor;
 use crate::brands::{self, Brand};
-use crate::sessions::SessionToken;
+use crate::members::MemberId;
+use crate::sessions::{SessionPolicy, SessionToken};
 use crate::staff::Role;
 use crate::staff_sessions::{StaffPolicy, StaffSession};
 use crate::stores::StoreId;
@@ -144,6 +145,45 @@ impl Deref for Owner {
     type Target = Manager;
     fn deref(&self) -> &Manager {
         &self.0
+    }
+}
+
+/// A diner signed in to one brand: what a member's own pages and forms act
+/// as. Made only from a live member session of that brand.
+#[derive(Debug, Clone)]
+pub struct Member {
+    brand: Brand,
+    id: MemberId,
+}
+
+/// The member signed in to `brand` with `token`; None when the session is
+/// over, unknown, of another brand, or the member has left.
+pub async fn member(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &SessionPolicy,
+    brand: Brand,
+    token: &SessionToken,
+) -> Result<Option<Member>> {
+    let id = crate::sessions::resolve(db, clock, policy, brand.id, token).await?;
+    Ok(id.map(|id| Member { brand, id }))
+}
+
+impl Member {
+    pub fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    pub fn id(&self) -> MemberId {
+        self.id
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Member {
+    /// For tests of the core: a member's capability without a session.
+    pub fn for_tests(brand: Brand, id: MemberId) -> Member {
+        Member { brand, id }
     }
 }
 

@@ -107,7 +107,7 @@ async fn find(conn: &mut AnyConnection, brand: BrandId, id: StaffId) -> Result<R
 
 /// A new account; returns it with its first password, to hand over once.
 pub async fn create(
-    conn: &mut AnyConnection,
+    db: &Db,
     clock: &dyn Clock,
     who: &crate::access::Owner,
     role: Role,
@@ -115,6 +115,8 @@ pub async fn create(
     display_name: &str,
     stores: &[StoreId],
 ) -> Result<(Staff, String)> {
+    let mut tx = db.begin().await?;
+    let conn: &mut AnyConnection = &mut tx;
     let actor = &who.actor();
     let stores = check_stores(role, stores)?;
     let password = staff::generate_password();
@@ -142,6 +144,7 @@ pub async fn create(
         })),
     };
     audit::record(conn, clock, actor, change).await?;
+    tx.commit().await?;
     Ok((made, password))
 }
 
@@ -149,7 +152,7 @@ pub async fn create(
 /// Deactivating ends its sessions at once.
 #[allow(clippy::too_many_arguments)]
 pub async fn update(
-    conn: &mut AnyConnection,
+    db: &Db,
     clock: &dyn Clock,
     who: &crate::access::Owner,
     id: StaffId,
@@ -158,6 +161,8 @@ pub async fn update(
     stores: &[StoreId],
     active: bool,
 ) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let conn: &mut AnyConnection = &mut tx;
     let actor = &who.actor();
     // The brand's row lock puts concurrent account changes in a line, so
     // two owners demoting each other at once cannot leave the brand with none.
@@ -194,7 +199,7 @@ pub async fn update(
     .fetch_one(&mut *conn)
     .await?;
     if owners == 0 {
-        // The caller's transaction rolls the change back.
+        // Dropping the transaction rolls the change back.
         return Err(Error::StaffSelfChange);
     }
     if !active {
@@ -224,19 +229,23 @@ pub async fn update(
             "stores": stores.iter().map(|s| s.0).collect::<Vec<_>>(),
         })),
     };
-    audit::record(conn, clock, actor, change).await
+    audit::record(conn, clock, actor, change).await?;
+    Ok(tx.commit().await?)
 }
 
 /// A new generated password for someone who forgot theirs; their sessions
-/// end and any lock is lifted. Returns the password, to hand over once.
+/// end and any lock is lifted. Returns their login and the password, to
+/// hand over once.
 pub async fn reset_password(
-    conn: &mut AnyConnection,
+    db: &Db,
     clock: &dyn Clock,
     who: &crate::access::Owner,
     id: StaffId,
-) -> Result<String> {
+) -> Result<(String, String)> {
+    let mut tx = db.begin().await?;
+    let conn: &mut AnyConnection = &mut tx;
     let actor = &who.actor();
-    find(conn, actor.brand, id).await?;
+    let login = find(conn, actor.brand, id).await?.login;
     if actor.staff == Some(id) {
         // One's own password is changed knowing the current one; a reset
         // here would end one's own session with the new password unseen.
@@ -272,16 +281,19 @@ pub async fn reset_password(
         after: None,
     };
     audit::record(conn, clock, actor, change).await?;
-    Ok(password)
+    tx.commit().await?;
+    Ok((login, password))
 }
 
 /// Lifts a lock from wrong passwords.
 pub async fn unlock(
-    conn: &mut AnyConnection,
+    db: &Db,
     clock: &dyn Clock,
     who: &crate::access::Owner,
     id: StaffId,
 ) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let conn: &mut AnyConnection = &mut tx;
     let actor = &who.actor();
     let before = find(conn, actor.brand, id).await?;
     sqlx::query(
@@ -299,7 +311,8 @@ pub async fn unlock(
         before: Some(json!({ "locked_until": before.locked_until })),
         after: Some(json!({ "locked_until": null })),
     };
-    audit::record(conn, clock, actor, change).await
+    audit::record(conn, clock, actor, change).await?;
+    Ok(tx.commit().await?)
 }
 
 #[cfg(test)]

@@ -125,6 +125,53 @@ pub async fn list(db: &Db, brand: BrandId, store: StoreId) -> Result<Vec<KeyInfo
     Ok(rows)
 }
 
+/// An owner's new key for one of their stores, audited. The key itself is
+/// shown once and never stored.
+pub async fn create_as(
+    db: &Db,
+    clock: &dyn Clock,
+    owner: &crate::access::Owner,
+    store: StoreId,
+    name: &str,
+) -> Result<NewKey> {
+    let name = if name.trim().is_empty() { "POS" } else { name };
+    let mut tx = db.begin().await?;
+    let key = create(&mut tx, clock, owner.brand().id, store, name).await?;
+    let change = crate::audit::Change {
+        action: "api_key.create",
+        store: Some(store),
+        target_type: "api_key",
+        target_id: Some(key.id),
+        before: None,
+        after: Some(serde_json::json!({ "name": name.trim(), "prefix": key.prefix })),
+    };
+    crate::audit::record(&mut tx, clock, &owner.actor(), change).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// An owner withdraws one of their brand's keys, audited; a key already
+/// revoked (or not theirs) is `ApiKeyNotFound`.
+pub async fn revoke_as(
+    db: &Db,
+    clock: &dyn Clock,
+    owner: &crate::access::Owner,
+    key: i64,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    revoke(&mut tx, clock, owner.brand().id, key).await?;
+    let change = crate::audit::Change {
+        action: "api_key.revoke",
+        store: None,
+        target_type: "api_key",
+        target_id: Some(key),
+        before: Some(serde_json::json!({ "revoked": false })),
+        after: Some(serde_json::json!({ "revoked": true })),
+    };
+    crate::audit::record(&mut tx, clock, &owner.actor(), change).await?;
+    Ok(tx.commit().await?)
+}
+
 pub async fn revoke(
     conn: &mut AnyConnection,
     clock: &dyn Clock,

@@ -2,11 +2,12 @@
 //! that may frame the portal, the member terms with their version, and the
 //! points rules. Each change is audited in its transaction.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Change};
-use crate::brands::{check_name, Brand, Language, ThemeColor};
+use crate::brands::{check_name, Language, ThemeColor};
 use crate::error::Invalid;
 use crate::feedback::{self, RewardRule};
 use crate::rules::{self, LoyaltyRules};
@@ -91,6 +92,121 @@ pub struct Profile {
     pub sms_signature: String,
 }
 
+/// The brand profile form as a browser sends it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileForm {
+    pub name: String,
+    pub theme_color: String,
+    pub default_locale: String,
+    pub time_zone: String,
+    pub embed_origins: String,
+    pub sms_signature: String,
+}
+
+impl ProfileForm {
+    pub fn profile(self) -> Result<Profile> {
+        let theme_color = ThemeColor::parse(&self.theme_color)
+            .map_err(|_| Error::invalid("theme_color", Invalid::Format))?;
+        let default_language = Language::from_tag(&self.default_locale)
+            .ok_or(Error::invalid("default_locale", Invalid::Format))?;
+        Ok(Profile {
+            name: self.name,
+            theme_color,
+            default_language,
+            time_zone: self.time_zone,
+            embed_origins: parse_origins(&self.embed_origins)?,
+            sms_signature: self.sms_signature,
+        })
+    }
+}
+
+/// The points rules form as a browser sends it (the bonus weekdays, ticked
+/// boxes, come beside it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RulesForm {
+    pub earn_yuan: String,
+    pub signup_bonus: String,
+    pub expiry_months: String,
+    pub redeem_points_per_yuan: String,
+    pub redeem_cap_pct: String,
+    pub bonus_multiple: String,
+    pub feedback_points: String,
+    pub feedback_coupon: String,
+}
+
+impl RulesForm {
+    /// The brand's `current` rules changed as the form says, and the
+    /// feedback reward. Weekdays are 1 (Monday) to 7.
+    pub fn rules(
+        self,
+        mut current: LoyaltyRules,
+        bonus_weekdays: Vec<i8>,
+    ) -> Result<(LoyaltyRules, RewardRule)> {
+        use crate::forms::{number, optional_number, thousandths};
+        current.earn_fen_per_point = thousandths("earn", &self.earn_yuan)? / 10;
+        current.signup_bonus_points = number("signup_bonus", &self.signup_bonus)?;
+        current.expiry_months = Some(number("expiry", &self.expiry_months)?).filter(|m| *m != 0);
+        current.redeem_points_per_yuan = number("redeem_rate", &self.redeem_points_per_yuan)?;
+        current.redeem_cap_pct = number("redeem_cap", &self.redeem_cap_pct)?;
+        let mut days: Vec<i8> = bonus_weekdays
+            .into_iter()
+            .filter(|d| (1..=7).contains(d))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        current.bonus_weekdays = days;
+        current.bonus_multiplier_permille = thousandths("bonus", &self.bonus_multiple)?;
+        let reward = RewardRule {
+            points: number("feedback_points", &self.feedback_points)?,
+            coupon: optional_number("feedback_coupon", &self.feedback_coupon)?
+                .map(crate::coupons::TemplateId),
+        };
+        Ok((current, reward))
+    }
+}
+
+/// The tiers form: one entry per tier in each list, lowest tier first.
+#[derive(Debug, Clone, Default)]
+pub struct TiersForm {
+    pub name_zh_cn: Vec<String>,
+    pub name_zh_tw: Vec<String>,
+    pub name_en: Vec<String>,
+    pub threshold: Vec<String>,
+    pub discount: Vec<String>,
+    pub multiple: Vec<String>,
+}
+
+impl TiersForm {
+    pub fn edits(&self) -> Result<Vec<TierEdit>> {
+        (0..self.name_zh_cn.len())
+            .map(|i| {
+                let get = |v: &Vec<String>| v.get(i).cloned().unwrap_or_default();
+                let threshold = get(&self.threshold);
+                let threshold_fen = if threshold.trim() == "0" {
+                    0
+                } else {
+                    crate::till::parse_yuan("tier_threshold", &threshold)
+                        .map_err(|_| Error::invalid("tier_threshold", Invalid::Format))?
+                        .get()
+                };
+                Ok(TierEdit {
+                    name_zh_cn: get(&self.name_zh_cn),
+                    name_zh_tw: get(&self.name_zh_tw),
+                    name_en: get(&self.name_en),
+                    threshold_fen,
+                    discount_pct: crate::forms::number("tier_discount", &get(&self.discount))?,
+                    multiplier_permille: crate::forms::thousandths(
+                        "tier_multiplier",
+                        &get(&self.multiple),
+                    )?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// An SMS signature: 2–20 characters, without the brackets the provider adds.
 pub fn check_signature(input: &str) -> Result<String> {
     let s = input.trim().trim_matches(['【', '】', '[', ']']).trim();
@@ -108,9 +224,9 @@ pub async fn save_profile(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     who: &crate::access::Owner,
-    before: &Brand,
     p: Profile,
 ) -> Result<()> {
+    let before = who.brand();
     let actor = &who.actor();
     let name = check_name("name", &p.name, 80)?;
     let time_zone = check_time_zone(&p.time_zone)?;
@@ -153,10 +269,10 @@ pub async fn publish_terms(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     who: &crate::access::Owner,
-    before: &Brand,
     version: &str,
     text: &str,
 ) -> Result<()> {
+    let before = who.brand();
     let actor = &who.actor();
     let version = version.trim();
     if version.is_empty() || version.chars().count() > 20 || version.chars().any(char::is_control) {
@@ -200,10 +316,10 @@ pub async fn save_rules(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     who: &crate::access::Owner,
-    brand: &Brand,
     new: LoyaltyRules,
     reward: RewardRule,
 ) -> Result<()> {
+    let brand = who.brand();
     let actor = &who.actor();
     let check = |ok: bool, field: &'static str| {
         if ok {

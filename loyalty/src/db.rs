@@ -230,6 +230,18 @@ impl Db {
         Ok(tx)
     }
 
+    /// Runs `work` in one transaction (see [`Db::begin`]): committed when it
+    /// returns `Ok`, rolled back when it returns an error.
+    pub async fn in_transaction<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> crate::Result<T>,
+    ) -> crate::Result<T> {
+        let mut tx = self.begin().await?;
+        let out = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

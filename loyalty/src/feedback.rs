@@ -234,6 +234,74 @@ pub struct Submission {
     pub client: String,
 }
 
+/// The feedback form as a browser sends it; every field may be missing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedbackForm {
+    pub nps: Option<String>,
+    pub food: Option<String>,
+    pub service: Option<String>,
+    pub ambience: Option<String>,
+    pub comment: Option<String>,
+    pub visit_date: Option<String>,
+    pub store: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+impl FeedbackForm {
+    /// What the form says, from `member` (signed in) or a guest at `table`,
+    /// sent from `client`. A guest's contact phone is kept; a member's
+    /// phone is already known.
+    pub fn submission(
+        self,
+        member: Option<MemberId>,
+        table: Option<TableId>,
+        client: String,
+    ) -> Result<Submission> {
+        let filled = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let number = |v: &Option<String>| filled(v).and_then(|s| s.parse::<i64>().ok());
+        let nps = number(&self.nps)
+            .filter(|n| (0..=10).contains(n))
+            .ok_or(Error::invalid("nps", Invalid::Empty))?;
+        let visit_date = filled(&self.visit_date)
+            .map(|d| {
+                d.parse()
+                    .map_err(|_| Error::invalid("visit_date", Invalid::Format))
+            })
+            .transpose()?;
+        let contact_phone = match filled(&self.contact_phone) {
+            Some(p) if member.is_none() => Some(Phone::parse("86", &p)?),
+            _ => None,
+        };
+        Ok(Submission {
+            member,
+            contact_phone,
+            store: number(&self.store).map(StoreId),
+            table,
+            nps,
+            stars: Stars {
+                food: number(&self.food),
+                service: number(&self.service),
+                ambience: number(&self.ambience),
+            },
+            comment: self.comment.unwrap_or_default(),
+            visit_date,
+            client,
+        })
+    }
+}
+
+/// Records a feedback and its reward, in one transaction: see [`submit`].
+pub async fn send(db: &Db, clock: &dyn Clock, brand: &Brand, s: Submission) -> Result<Submitted> {
+    db.in_transaction(async |tx| submit(tx, clock, brand, s).await)
+        .await
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
     pub id: FeedbackId,
@@ -629,8 +697,69 @@ async fn in_scope(
 }
 
 /// Answers a feedback; the member sees it on their feedback page. A second
-/// reply replaces the first (a correction), and marks it handled.
+/// reply replaces the first (a correction), and marks it handled. Audited.
 pub async fn reply(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    id: FeedbackId,
+    text: &str,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    write_reply(&mut tx, clock, who, id, text).await?;
+    let after = serde_json::json!({ "reply_chars": text.trim().chars().count() });
+    audited(&mut tx, clock, who, "feedback.reply", id, None, after).await?;
+    Ok(tx.commit().await?)
+}
+
+/// Marks a feedback as dealt with (or not) without replying. Audited.
+pub async fn set_handled(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    id: FeedbackId,
+    handled: bool,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    write_handled(&mut tx, clock, who, id, handled).await?;
+    let (before, after) = (
+        serde_json::json!({ "handled": !handled }),
+        serde_json::json!({ "handled": handled }),
+    );
+    audited(
+        &mut tx,
+        clock,
+        who,
+        "feedback.handled",
+        id,
+        Some(before),
+        after,
+    )
+    .await?;
+    Ok(tx.commit().await?)
+}
+
+async fn audited(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    action: &str,
+    id: FeedbackId,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+) -> Result<()> {
+    let change = crate::audit::Change {
+        action,
+        store: None,
+        target_type: "feedback",
+        target_id: Some(id.0),
+        before,
+        after: Some(after),
+    };
+    crate::audit::record(conn, clock, &who.actor(), change).await
+}
+
+async fn write_reply(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     who: &crate::access::Manager,
@@ -664,8 +793,7 @@ pub async fn reply(
     }
 }
 
-/// Marks a feedback as dealt with (or not) without replying.
-pub async fn set_handled(
+async fn write_handled(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     who: &crate::access::Manager,

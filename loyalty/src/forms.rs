@@ -54,6 +54,66 @@ impl FormKey {
     }
 }
 
+/// A whole number typed into a form's `field`, with an optional sign
+/// (`+50`, `-20`, `30`).
+pub fn signed_number(field: &'static str, input: &str) -> Result<i64> {
+    input
+        .trim()
+        .trim_start_matches('+')
+        .parse()
+        .map_err(|_| Error::invalid(field, Invalid::Format))
+}
+
+/// A decimal with up to three places (`1.5`, `0.25`), in thousandths.
+pub fn thousandths(field: &'static str, input: &str) -> Result<i64> {
+    let bad = || Error::invalid(field, Invalid::Format);
+    let s = input.trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && frac.is_empty() || whole.len() > 6 || frac.len() > 3 {
+        return Err(bad());
+    }
+    if !digits(whole) || !digits(frac) {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let frac: i64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    Ok(whole * 1000 + frac)
+}
+
+/// A whole number typed into a form's `field`.
+pub fn number(field: &'static str, input: &str) -> Result<i64> {
+    input
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid(field, Invalid::Format))
+}
+
+/// An optional whole number: blank is None, anything else must be one.
+pub fn optional_number(field: &'static str, input: &str) -> Result<Option<i64>> {
+    match input.trim() {
+        "" => Ok(None),
+        n => n
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid(field, Invalid::Format)),
+    }
+}
+
+/// A count typed into a form's `field`: a whole number above zero.
+pub fn count(field: &'static str, input: &str) -> Result<i64> {
+    input
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &i64| *n > 0)
+        .ok_or(Error::invalid(field, Invalid::Format))
+}
+
 /// What a form said, as a hash: the action, where, and every field.
 pub fn fingerprint(action: &str, scope: i64, fields: &[&str]) -> String {
     use sha2::{Digest, Sha256};

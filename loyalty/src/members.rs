@@ -438,6 +438,80 @@ pub struct Profile {
     pub language: Option<Language>,
 }
 
+/// The profile form as a browser sends it: text fields, and ticked boxes
+/// present (any value) or absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileForm {
+    pub display_name: String,
+    pub birthday_month: String,
+    pub birthday_day: String,
+    pub birth_year: String,
+    pub gender: String,
+    pub diet_vegetarian: Option<String>,
+    pub diet_vegan: Option<String>,
+    pub diet_halal: Option<String>,
+    pub diet_no_spicy: Option<String>,
+    pub diet_no_pork: Option<String>,
+    pub diet_no_beef: Option<String>,
+    pub diet_no_seafood: Option<String>,
+    pub diet_low_sugar: Option<String>,
+    pub allergies: String,
+    pub marketing: Option<String>,
+    pub language: String,
+}
+
+impl ProfileForm {
+    /// The profile the form describes; a birthday must be a month and a day
+    /// (the year may stay blank), or all blank.
+    pub fn profile(self) -> Result<Profile> {
+        let number = |s: &str| s.trim().parse::<u16>().ok();
+        let blank = |s: &str| s.trim().is_empty();
+        let birthday = match (number(&self.birthday_month), number(&self.birthday_day)) {
+            (None, None) if blank(&self.birthday_month) && blank(&self.birthday_day) => None,
+            (Some(m), Some(d)) if m <= 12 && d <= 31 => {
+                let year =
+                    (!blank(&self.birth_year)).then(|| number(&self.birth_year).unwrap_or(0));
+                Some(Birthday::new(m as u8, d as u8, year)?)
+            }
+            _ => return Err(Error::invalid("birthday", Invalid::Format)),
+        };
+        let ticked = [
+            (Diet::Vegetarian, self.diet_vegetarian),
+            (Diet::Vegan, self.diet_vegan),
+            (Diet::Halal, self.diet_halal),
+            (Diet::NoSpicy, self.diet_no_spicy),
+            (Diet::NoPork, self.diet_no_pork),
+            (Diet::NoBeef, self.diet_no_beef),
+            (Diet::NoSeafood, self.diet_no_seafood),
+            (Diet::LowSugar, self.diet_low_sugar),
+        ];
+        Ok(Profile {
+            display_name: self.display_name,
+            birthday,
+            gender: Gender::parse(&self.gender).unwrap_or_default(),
+            dietary: ticked
+                .into_iter()
+                .filter_map(|(d, on)| on.map(|_| d))
+                .collect(),
+            allergies: self.allergies,
+            marketing: self.marketing.is_some(),
+            language: Language::from_tag(&self.language),
+        })
+    }
+}
+
+/// A member changes their own profile.
+pub async fn save_profile(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Member,
+    profile: Profile,
+) -> Result<Member> {
+    let mut conn = db.acquire().await?;
+    update_profile(&mut conn, clock, who.brand().id, who.id(), profile).await
+}
+
 fn check_free_text(field: &'static str, s: &str, max: usize) -> Result<String> {
     let s = s.trim();
     if s.chars().count() > max {
@@ -572,6 +646,13 @@ pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberEx
             .collect(),
         feedback: crate::feedback::mine(db, brand.id, member).await?,
     })
+}
+
+/// A member deletes their own account (PIPL's right to deletion): see
+/// [`erase`].
+pub async fn leave(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<()> {
+    db.in_transaction(async |tx| erase(tx, clock, who.brand().id, who.id()).await)
+        .await
 }
 
 /// Deletes a member's account: every personal field is cleared in place (the

@@ -206,13 +206,13 @@ pub enum Outcome {
 pub async fn adjust_points(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     who: &crate::access::Manager,
     key: &FormKey,
     member: MemberId,
     delta: i64,
     reason: &str,
 ) -> Result<Outcome> {
+    let brand = who.brand();
     let actor = &who.actor();
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
     let hash = forms::fingerprint("adjust", member.0, &[&delta.to_string(), reason.trim()]);
@@ -241,12 +241,12 @@ pub async fn adjust_points(
 pub async fn grant_coupon(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     who: &crate::access::Manager,
     key: &FormKey,
     member: MemberId,
     template: TemplateId,
 ) -> Result<Outcome> {
+    let brand = who.brand();
     let actor = &who.actor();
     let scope = who.scope();
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
@@ -296,12 +296,12 @@ pub struct SegmentOutcome {
 pub async fn grant_to_segment(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     who: &crate::access::Manager,
     key: &FormKey,
     filter: &Filter,
     template: TemplateId,
 ) -> Result<SegmentOutcome> {
+    let brand = who.brand();
     let actor = &who.actor();
     let scope = who.scope();
     may_give(db, brand, scope, template).await?;
@@ -445,13 +445,13 @@ where
 pub async fn queue_rfm_campaign(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     who: &crate::access::Manager,
     key: &FormKey,
     segment: crate::insight::Segment,
     window_days: i64,
     template: TemplateId,
 ) -> Result<i64> {
+    let brand = who.brand();
     let actor = &who.actor();
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
     may_give(db, brand, who.scope(), template).await?;

@@ -5,7 +5,6 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Change};
-use crate::brands::Brand;
 use crate::error::Invalid;
 use crate::stores::{self, NewStore, Store, StoreId};
 use crate::tables::{self, DiningTable, TableId};
@@ -75,11 +74,10 @@ pub async fn add_tables(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     who: &crate::access::Owner,
-    brand: &Brand,
     store: StoreId,
     labels: &[String],
 ) -> Result<Vec<DiningTable>> {
-    let actor = &who.actor();
+    let (actor, brand) = (&who.actor(), who.brand());
     let mut made = Vec::with_capacity(labels.len());
     for label in labels {
         made.push(tables::create(conn, clock, brand, store, label).await?);

@@ -22,6 +22,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// A role as a form names it.
+    pub fn parse(s: &str) -> Result<Role> {
+        match s {
+            "owner" => Ok(Role::Owner),
+            "manager" => Ok(Role::Manager),
+            "cashier" => Ok(Role::Cashier),
+            _ => Err(Error::invalid("role", Invalid::Format)),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",

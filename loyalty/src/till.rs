@@ -63,6 +63,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Desk {
     session: StaffSession,
+    brand: Brand,
     store: Store,
     actor: Actor,
 }
@@ -70,6 +71,10 @@ pub struct Desk {
 impl Desk {
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn brand(&self) -> &Brand {
+        &self.brand
     }
 }
 
@@ -82,6 +87,7 @@ pub async fn desk(db: &Db, staff: &crate::access::Cashier, store: StoreId) -> Re
     let store = stores::find(db, staff.brand().id, store).await?;
     Ok(Desk {
         session: (**staff).clone(),
+        brand: staff.brand().clone(),
         actor: staff.actor(),
         store,
     })
@@ -131,13 +137,13 @@ fn order_or_key(order: Option<ExternalId>, key: &FormKey) -> ExternalId {
 pub async fn purchase(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     desk: &Desk,
     key: &FormKey,
     member: &Member,
     order: Option<ExternalId>,
     amount: Fen,
 ) -> Result<Outcome> {
+    let brand = &desk.brand;
     let amount_text = amount.get().to_string();
     let hash = fingerprint(
         "purchase",
@@ -196,7 +202,6 @@ pub async fn purchase(
 pub async fn redeem_coupon(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     desk: &Desk,
     key: &FormKey,
     member: &Member,
@@ -204,6 +209,7 @@ pub async fn redeem_coupon(
     order: Option<ExternalId>,
     bill: Fen,
 ) -> Result<Outcome> {
+    let brand = &desk.brand;
     let bill_text = bill.get().to_string();
     let hash = fingerprint(
         "coupon",
@@ -259,7 +265,6 @@ pub async fn redeem_coupon(
 pub async fn redeem_points(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
     desk: &Desk,
     key: &FormKey,
     member: &Member,
@@ -267,6 +272,7 @@ pub async fn redeem_points(
     points_to_use: i64,
     bill: Fen,
 ) -> Result<Outcome> {
+    let brand = &desk.brand;
     let (points_text, bill_text) = (points_to_use.to_string(), bill.get().to_string());
     let hash = fingerprint(
         "points",

@@ -3,8 +3,18 @@
 
 use leptos::prelude::*;
 
-use crate::functions::members::CardCode;
 use crate::i18n::*;
+
+/// The rotating code as the card shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CardCode {
+    pub digits: String,
+    pub grouped: String,
+    /// The QR code as an SVG document, drawn on the server.
+    pub qr_svg: String,
+    /// Milliseconds until the code changes.
+    pub refresh_in_ms: i64,
+}
 
 /// The rotating member code: QR and digits, replaced with the next code the
 /// moment the current one runs out, without reloading the page.

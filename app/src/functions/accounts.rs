@@ -6,6 +6,12 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
+use crate::functions::form::staff_form;
+use loyalty::access::Cashier;
+use loyalty::error::Invalid;
+use loyalty::staff::{Role, StaffId};
+use loyalty::stores::StoreId;
+use loyalty::{accounts, SystemClock};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountLine {
@@ -36,19 +42,6 @@ mod edge {
     /// HttpOnly cookie that lives a minute: never in a URL, gone once read.
     pub const NEW_PASSWORD_COOKIE: &str = "tc_new_password";
 
-    pub fn role(s: &str) -> loyalty::Result<loyalty::staff::Role> {
-        use loyalty::staff::Role;
-        match s {
-            "owner" => Ok(Role::Owner),
-            "manager" => Ok(Role::Manager),
-            "cashier" => Ok(Role::Cashier),
-            _ => Err(loyalty::Error::invalid(
-                "role",
-                loyalty::error::Invalid::Format,
-            )),
-        }
-    }
-
     /// Shows `password` for `login` once, to the owner who made it.
     pub fn hand_over(state: &crate::server::PortalState, owner: i64, login: &str, password: &str) {
         let value = format!("{owner}|{login}|{password}");
@@ -56,7 +49,6 @@ mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_accounts")]
 pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::{portal_state, take_signed_cookie};
@@ -106,40 +98,23 @@ pub async fn create_staff(
     role: String,
     #[server(default)] stores: Vec<i64>,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/staff").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let stores: Vec<_> = stores.into_iter().map(loyalty::stores::StoreId).collect();
-    let mut tx = state.db.begin().await?;
-    let made = match edge::role(&role) {
-        Ok(role) => {
-            loyalty::accounts::create(
-                &mut tx,
-                &loyalty::SystemClock,
-                &session,
-                role,
-                &login,
-                &display_name,
-                &stores,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    match made {
-        Ok((staff, password)) => {
-            tx.commit().await?;
-            edge::hand_over(&state, session.staff.id.0, &staff.login, &password);
-            see_other(&format!("/admin/staff#staff-{}", staff.id.0));
-        }
-        Err(e) => see_other_with("/admin/staff", e)?,
-    }
-    Ok(())
+    let stores: Vec<_> = stores.into_iter().map(StoreId).collect();
+    staff_form("/admin/staff", async |state, owner| {
+        let role = Role::parse(&role)?;
+        let (staff, password) = accounts::create(
+            &state.db,
+            &SystemClock,
+            &owner,
+            role,
+            &login,
+            &display_name,
+            &stores,
+        )
+        .await?;
+        edge::hand_over(state, owner.staff.id.0, &staff.login, &password);
+        Ok(format!("/admin/staff#staff-{}", staff.id.0))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "update_staff")]
@@ -150,88 +125,46 @@ pub async fn update_staff(
     #[server(default)] stores: Vec<i64>,
     #[server(default)] active: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/staff").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let stores: Vec<_> = stores.into_iter().map(loyalty::stores::StoreId).collect();
-    let mut tx = state.db.begin().await?;
-    let done = match edge::role(&role) {
-        Ok(role) => {
-            loyalty::accounts::update(
-                &mut tx,
-                &loyalty::SystemClock,
-                &session,
-                loyalty::staff::StaffId(id),
-                role,
-                &display_name,
-                &stores,
-                active.is_some(),
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(()) => {
-            tx.commit().await?;
-            see_other(&format!("/admin/staff?saved=1#staff-{id}"));
-        }
-        Err(e) => see_other_with(&format!("/admin/staff#staff-{id}"), e)?,
-    }
-    Ok(())
+    let stores: Vec<_> = stores.into_iter().map(StoreId).collect();
+    staff_form(&format!("/admin/staff#staff-{id}"), async |state, owner| {
+        let (role, active) = (Role::parse(&role)?, active.is_some());
+        let target = StaffId(id);
+        accounts::update(
+            &state.db,
+            &SystemClock,
+            &owner,
+            target,
+            role,
+            &display_name,
+            &stores,
+            active,
+        )
+        .await?;
+        Ok(format!("/admin/staff?saved=1#staff-{id}"))
+    })
+    .await
 }
 
 /// `action`: `reset` (a new generated password) or `unlock`.
 #[server(prefix = "/fn", endpoint = "staff_access")]
 pub async fn staff_access(id: i64, action: String) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/staff").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let clock = loyalty::SystemClock;
-    let actor = &session;
-    let target = loyalty::staff::StaffId(id);
-    let mut tx = state.db.begin().await?;
-    let done = match action.as_str() {
-        "reset" => loyalty::accounts::reset_password(&mut tx, &clock, actor, target)
-            .await
-            .map(Some),
-        "unlock" => loyalty::accounts::unlock(&mut tx, &clock, actor, target)
-            .await
-            .map(|()| None),
-        _ => Err(loyalty::Error::invalid(
-            "action",
-            loyalty::error::Invalid::Format,
-        )),
-    };
-    match done {
-        Ok(password) => {
-            let login: Option<(String,)> = sqlx::query_as("SELECT login FROM staff WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            if let (Some(password), Some((login,))) = (password, login) {
-                edge::hand_over(&state, session.staff.id.0, &login, &password);
+    staff_form("/admin/staff", async |state, owner| {
+        let (db, target) = (&state.db, StaffId(id));
+        match action.as_str() {
+            "reset" => {
+                let (login, password) =
+                    accounts::reset_password(db, &SystemClock, &owner, target).await?;
+                edge::hand_over(state, owner.staff.id.0, &login, &password);
             }
-            see_other(&format!("/admin/staff?saved=1#staff-{id}"));
+            "unlock" => accounts::unlock(db, &SystemClock, &owner, target).await?,
+            _ => return Err(loyalty::Error::invalid("action", Invalid::Format).into()),
         }
-        Err(e) => see_other_with("/admin/staff", e)?,
-    }
-    Ok(())
+        Ok(format!("/admin/staff?saved=1#staff-{id}"))
+    })
+    .await
 }
 
 /// Whether a staff member is signed in, for the password page.
-#[server(prefix = "/fn", endpoint = "load_password_page")]
 pub async fn load_password_page() -> Result<StaffLoad<StaffInfo>, AppError> {
     use crate::functions::admin::edge::signed_in;
     use crate::server::portal_state;
@@ -249,38 +182,30 @@ pub async fn change_my_password(
     new: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::edge::signed_in;
-    use crate::server::{portal_state, see_other, see_other_with, staff_token};
-
-    let state = portal_state()?;
-    let (session, _, _) = match signed_in::<()>(&state, "/admin/password").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    if new != confirm {
-        return see_other_with("/admin/password", AppError::new("password_mismatch"));
-    }
-    let Some(token) = staff_token(&state) else {
-        see_other("/admin");
-        return Ok(());
-    };
-    let changed = loyalty::staff_sessions::change_password(
-        &state.db,
-        &loyalty::SystemClock,
-        &state.staff_sessions,
-        &session,
-        &token,
-        &current,
-        &new,
-    )
-    .await;
-    match changed {
-        Ok(()) => see_other("/admin/password?saved=1"),
-        // Here the only password in question is the current one.
-        Err(loyalty::Error::StaffSignInFailed) => {
-            see_other_with("/admin/password", AppError::new("wrong_current_password"))?
+    use loyalty::staff_sessions;
+    staff_form("/admin/password", async |state, me: Cashier| {
+        if new != confirm {
+            return Err(AppError::new("password_mismatch"));
         }
-        Err(e) => see_other_with("/admin/password", e)?,
-    }
-    Ok(())
+        // The session the capability came from is this cookie's.
+        let token = crate::server::staff_token(state).ok_or(loyalty::Error::StaffSignInFailed)?;
+        let policy = &state.staff_sessions;
+        match staff_sessions::change_password(
+            &state.db,
+            &SystemClock,
+            policy,
+            &me,
+            &token,
+            &current,
+            &new,
+        )
+        .await
+        {
+            Ok(()) => Ok("/admin/password?saved=1".to_owned()),
+            // Here the only password in question is the current one.
+            Err(loyalty::Error::StaffSignInFailed) => Err(AppError::new("wrong_current_password")),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }

@@ -6,7 +6,9 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::functions::form::staff_form;
 use crate::functions::members::BrandInfo;
+use loyalty::SystemClock;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffInfo {
@@ -143,16 +145,6 @@ pub(crate) mod edge {
             Err(refused) => Err(refused),
         })
     }
-
-    /// Appends a staff write to the audit log, in the write's transaction.
-    pub async fn audit(
-        conn: &mut sqlx::AnyConnection,
-        staff: &Cashier,
-        change: loyalty::audit::Change<'_>,
-    ) -> Result<(), AppError> {
-        let actor = staff.actor();
-        Ok(loyalty::audit::record(conn, &loyalty::SystemClock, &actor, change).await?)
-    }
 }
 
 /// Percent-encodes a path for a `next=` parameter.
@@ -230,7 +222,6 @@ pub async fn staff_sign_out() -> Result<(), AppError> {
 
 /// Whether this browser is signed in to the console (the sign-in page then
 /// offers the way in instead of the form).
-#[server(prefix = "/fn", endpoint = "load_staff")]
 pub async fn load_staff() -> Result<Option<StaffInfo>, AppError> {
     use crate::server::{current_staff, portal_state};
 
@@ -245,7 +236,6 @@ pub async fn load_staff() -> Result<Option<StaffInfo>, AppError> {
     }))
 }
 
-#[server(prefix = "/fn", endpoint = "load_inbox")]
 pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppError> {
     use crate::server::portal_state;
     use loyalty::feedback::{self, InboxFilter, Segment};
@@ -310,85 +300,32 @@ pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppEr
 
 #[server(prefix = "/fn", endpoint = "reply_feedback")]
 pub async fn reply_feedback(id: i64, reply: String, back: String) -> Result<(), AppError> {
-    use crate::server::{portal_state, see_other, see_other_with};
     use loyalty::feedback::{self, FeedbackId};
-
-    let state = portal_state()?;
-    let (session, _, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
     let back = safe_back(&back);
     let sep = if back.contains('?') { '&' } else { '?' };
-    let mut tx = state.db.begin().await?;
-    match feedback::reply(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        FeedbackId(id),
-        &reply,
-    )
+    staff_form(&format!("{back}#f{id}"), async |state, manager| {
+        feedback::reply(&state.db, &SystemClock, &manager, FeedbackId(id), &reply).await?;
+        Ok(format!("{back}{sep}replied={id}#f{id}"))
+    })
     .await
-    {
-        Ok(()) => {
-            let change = loyalty::audit::Change {
-                action: "feedback.reply",
-                store: None,
-                target_type: "feedback",
-                target_id: Some(id),
-                before: None,
-                after: Some(serde_json::json!({ "reply_chars": reply.chars().count() })),
-            };
-            edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await?;
-            see_other(&format!("{back}{sep}replied={id}#f{id}"));
-        }
-        Err(e) => see_other_with(&format!("{back}#f{id}"), e)?,
-    }
-    Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "mark_feedback")]
 pub async fn mark_feedback(id: i64, handled: bool, back: String) -> Result<(), AppError> {
-    use crate::server::{portal_state, see_other};
     use loyalty::feedback::{self, FeedbackId};
-
-    let state = portal_state()?;
-    let (session, _, _) = match edge::manager::<()>(&state, "/admin/feedback").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let back = safe_back(&back);
-    let mut tx = state.db.begin().await?;
-    match feedback::set_handled(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        FeedbackId(id),
-        handled,
-    )
-    .await
-    {
-        Ok(()) => {
-            let change = loyalty::audit::Change {
-                action: "feedback.handled",
-                store: None,
-                target_type: "feedback",
-                target_id: Some(id),
-                before: Some(serde_json::json!({ "handled": !handled })),
-                after: Some(serde_json::json!({ "handled": handled })),
-            };
-            edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await?;
-            see_other(&format!("{back}#f{id}"))
+    let back = format!("{}#f{id}", safe_back(&back));
+    staff_form(&back, async |state, manager| {
+        match feedback::set_handled(&state.db, &SystemClock, &manager, FeedbackId(id), handled)
+            .await
+        {
+            // Gone, or outside the manager's stores: the page shows what is.
+            Ok(()) | Err(loyalty::Error::FeedbackNotFound) => Ok(back.clone()),
+            Err(e) => Err(e.into()),
         }
-        Err(loyalty::Error::FeedbackNotFound) => see_other(&format!("{back}#f{id}")),
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
+    })
+    .await
 }
 
-#[server(prefix = "/fn", endpoint = "load_report")]
 pub async fn load_report() -> Result<StaffLoad<ReportPage>, AppError> {
     use crate::server::portal_state;
 
@@ -446,7 +383,6 @@ const NEW_KEY_COOKIE: &str = "tc_new_key";
 #[cfg(feature = "ssr")]
 pub(crate) use edge::owner;
 
-#[server(prefix = "/fn", endpoint = "load_keys")]
 pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
     use crate::server::{portal_state, take_signed_cookie};
 
@@ -485,76 +421,30 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
 
 #[server(prefix = "/fn", endpoint = "create_api_key")]
 pub async fn create_api_key(store: i64, name: String) -> Result<(), AppError> {
-    use crate::server::{portal_state, put_signed_cookie, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let name = if name.trim().is_empty() {
-        "POS".to_owned()
-    } else {
-        name
-    };
-    let mut tx = state.db.begin().await?;
-    match loyalty::api_keys::create(
-        &mut tx,
-        &loyalty::SystemClock,
-        brand.id,
-        loyalty::stores::StoreId(store),
-        &name,
-    )
+    use crate::server::put_signed_cookie;
+    use loyalty::{api_keys, stores::StoreId};
+    staff_form("/admin/keys", async |state, owner| {
+        let key =
+            api_keys::create_as(&state.db, &SystemClock, &owner, StoreId(store), &name).await?;
+        let value = format!("{}|{}", owner.staff.id.0, key.key);
+        put_signed_cookie(state, NEW_KEY_COOKIE, &value, 60);
+        Ok("/admin/keys".to_owned())
+    })
     .await
-    {
-        Ok(key) => {
-            let change = loyalty::audit::Change {
-                action: "api_key.create",
-                store: Some(loyalty::stores::StoreId(store)),
-                target_type: "api_key",
-                target_id: Some(key.id),
-                before: None,
-                after: Some(serde_json::json!({ "name": name, "prefix": key.prefix })),
-            };
-            edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await?;
-            let value = format!("{}|{}", session.staff.id.0, key.key);
-            put_signed_cookie(&state, NEW_KEY_COOKIE, &value, 60);
-            see_other("/admin/keys");
-        }
-        Err(e) => see_other_with("/admin/keys", e)?,
-    }
-    Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
-    use crate::server::{portal_state, see_other};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match owner::<()>(&state, "/admin/keys").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let mut tx = state.db.begin().await?;
-    match loyalty::api_keys::revoke(&mut tx, &loyalty::SystemClock, brand.id, id).await {
-        Ok(()) => {
-            let change = loyalty::audit::Change {
-                action: "api_key.revoke",
-                store: None,
-                target_type: "api_key",
-                target_id: Some(id),
-                before: Some(serde_json::json!({ "revoked": false })),
-                after: Some(serde_json::json!({ "revoked": true })),
-            };
-            edge::audit(&mut tx, &session, change).await?;
-            tx.commit().await?;
-            see_other("/admin/keys?saved=1")
-        }
-        Err(loyalty::Error::ApiKeyNotFound) => see_other("/admin/keys?saved=1"),
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
+    staff_form(
+        "/admin/keys",
+        async |state, owner| match loyalty::api_keys::revoke_as(&state.db, &SystemClock, &owner, id)
+            .await
+        {
+            Ok(()) | Err(loyalty::Error::ApiKeyNotFound) => Ok("/admin/keys?saved=1".to_owned()),
+            Err(e) => Err(e.into()),
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -583,7 +473,6 @@ pub struct AuditPage {
 pub const AUDIT_PAGE: i64 = 50;
 
 /// `/admin/audit`: the brand's audit log, newest first (owners only).
-#[server(prefix = "/fn", endpoint = "load_audit")]
 pub async fn load_audit(before: Option<i64>) -> Result<StaffLoad<AuditPage>, AppError> {
     use crate::server::portal_state;
 

@@ -7,8 +7,12 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
+use crate::functions::form::{member_form, staff_form};
 #[cfg(feature = "ssr")]
 use crate::i18n::*;
+use loyalty::coupons::TemplateId;
+use loyalty::forms::optional_number as number;
+use loyalty::SystemClock;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutomationLine {
@@ -52,7 +56,6 @@ pub struct AutomationPage {
 pub mod edge {
     use super::*;
     use loyalty::automation::Trigger;
-    use loyalty::Error;
 
     pub fn when(locale: Locale, t: Trigger) -> String {
         match t {
@@ -73,20 +76,8 @@ pub mod edge {
             }
         }
     }
-
-    /// A number field: blank is None, anything else must be a whole number.
-    pub fn number(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
-        match s.trim() {
-            "" => Ok(None),
-            n => n
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::invalid(field, loyalty::error::Invalid::Format)),
-        }
-    }
 }
 
-#[server(prefix = "/fn", endpoint = "load_automation")]
 pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::portal_state;
@@ -173,55 +164,28 @@ pub async fn create_automation(
     #[server(default)] points: String,
     #[server(default)] message: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-    use loyalty::automation::{NewAutomation, Trigger};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let made = async {
+    use loyalty::automation::{self, NewAutomation, Trigger};
+    staff_form("/admin/automation", async |state, owner| {
         let new = NewAutomation {
-            trigger: Trigger::parse(&trigger, edge::number("days", &param)?)?,
-            template: edge::number("template", &template)?.map(loyalty::coupons::TemplateId),
-            points: edge::number("points", &points)?,
+            trigger: Trigger::parse(&trigger, number("days", &param)?)?,
+            template: number("template", &template)?.map(TemplateId),
+            points: number("points", &points)?,
             message: Some(message),
         };
-        loyalty::automation::create(&state.db, &loyalty::SystemClock, &session, new).await
-    }
-    .await;
-    match made {
-        Ok(id) => see_other(&format!("/admin/automation?saved=1#a{}", id.0)),
-        Err(e) => see_other_with("/admin/automation", e)?,
-    }
-    Ok(())
+        let id = automation::create(&state.db, &SystemClock, &owner, new).await?;
+        Ok(format!("/admin/automation?saved=1#a{}", id.0))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "pause_automation")]
 pub async fn pause_automation(id: i64, active: bool) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let done = loyalty::automation::set_active(
-        &state.db,
-        &loyalty::SystemClock,
-        &session,
-        loyalty::automation::AutomationId(id),
-        active,
-    )
-    .await;
-    match done {
-        Ok(()) => see_other(&format!("/admin/automation?saved=1#a{id}")),
-        Err(e) => see_other_with("/admin/automation", e)?,
-    }
-    Ok(())
+    use loyalty::automation::{self, AutomationId};
+    staff_form("/admin/automation", async |state, owner| {
+        automation::set_active(&state.db, &SystemClock, &owner, AutomationId(id), active).await?;
+        Ok(format!("/admin/automation?saved=1#a{id}"))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "save_checkin")]
@@ -230,28 +194,17 @@ pub async fn save_checkin(
     streak_days: String,
     streak_bonus: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let saved = async {
-        let rule = loyalty::checkin::Rule {
-            points: edge::number("checkin_points", &points)?.unwrap_or(0),
-            streak_days: edge::number("checkin_streak_days", &streak_days)?.unwrap_or(7),
-            streak_bonus: edge::number("checkin_streak_bonus", &streak_bonus)?.unwrap_or(0),
+    use loyalty::checkin;
+    staff_form("/admin/automation#checkin", async |state, owner| {
+        let rule = checkin::Rule {
+            points: number("checkin_points", &points)?.unwrap_or(0),
+            streak_days: number("checkin_streak_days", &streak_days)?.unwrap_or(7),
+            streak_bonus: number("checkin_streak_bonus", &streak_bonus)?.unwrap_or(0),
         };
-        loyalty::checkin::set_rule(&state.db, &loyalty::SystemClock, &session, rule).await
-    }
-    .await;
-    match saved {
-        Ok(()) => see_other("/admin/automation?saved=1#checkin"),
-        Err(e) => see_other_with("/admin/automation#checkin", e)?,
-    }
-    Ok(())
+        checkin::set_rule(&state.db, &SystemClock, &owner, rule).await?;
+        Ok("/admin/automation?saved=1#checkin".to_owned())
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "save_referral")]
@@ -260,51 +213,31 @@ pub async fn save_referral(
     friend_points: String,
     #[server(default)] coupon: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/automation").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let saved = async {
-        let reward = loyalty::referrals::Reward {
-            referrer_points: edge::number("referral_referrer_points", &referrer_points)?
-                .unwrap_or(0),
-            friend_points: edge::number("referral_friend_points", &friend_points)?.unwrap_or(0),
-            friend_coupon: edge::number("template", &coupon)?.map(loyalty::coupons::TemplateId),
+    use loyalty::referrals;
+    staff_form("/admin/automation#referral", async |state, owner| {
+        let reward = referrals::Reward {
+            referrer_points: number("referral_referrer_points", &referrer_points)?.unwrap_or(0),
+            friend_points: number("referral_friend_points", &friend_points)?.unwrap_or(0),
+            friend_coupon: number("template", &coupon)?.map(TemplateId),
         };
-        loyalty::referrals::set_reward(&state.db, &loyalty::SystemClock, &session, reward).await
-    }
-    .await;
-    match saved {
-        Ok(()) => see_other("/admin/automation?saved=1#referral"),
-        Err(e) => see_other_with("/admin/automation#referral", e)?,
-    }
-    Ok(())
+        referrals::set_reward(&state.db, &SystemClock, &owner, reward).await?;
+        Ok("/admin/automation?saved=1#referral".to_owned())
+    })
+    .await
 }
 
 /// The member's check-in button on the card: a plain form post; back to the
 /// card with what it gave.
 #[server(prefix = "/fn", endpoint = "check_in")]
 pub async fn check_in(slug: String) -> Result<(), AppError> {
-    use crate::server::{current_member, find_brand, portal_state, see_other};
-
-    let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
-        return Ok(());
-    };
-    let card = format!("/r/{}/card", brand.slug);
-    let Some(member) = current_member(&state, brand.id).await? else {
-        see_other(&format!("/r/{}/join?next={card}", brand.slug));
-        return Ok(());
-    };
-    match loyalty::checkin::check_in(&state.db, &loyalty::SystemClock, &brand, member).await {
-        Ok(c) if c.repeated => see_other(&format!("{card}?checked=again")),
-        Ok(c) => see_other(&format!("{card}?checked={}&bonus={}", c.points, c.bonus)),
-        Err(e) => crate::server::see_other_with(&card, e)?,
-    }
-    Ok(())
+    member_form(&slug, "card", async |state, member, card| {
+        let c = loyalty::checkin::check_in(&state.db, &SystemClock, member.brand(), member.id())
+            .await?;
+        Ok(if c.repeated {
+            format!("{card}?checked=again")
+        } else {
+            format!("{card}?checked={}&bonus={}", c.points, c.bonus)
+        })
+    })
+    .await
 }

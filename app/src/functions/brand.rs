@@ -5,7 +5,10 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
+use crate::functions::form::staff_form;
 use leptos::prelude::*;
+use loyalty::access::Owner;
+use loyalty::{brand_setup, SystemClock};
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -62,31 +65,8 @@ mod edge {
         let s = format!("{}.{:03}", v / 1000, v % 1000);
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
-
-    /// `1.5` → 1500; at most three decimals.
-    pub fn parse_thousandths(field: &'static str, s: &str) -> loyalty::Result<i64> {
-        let bad = || loyalty::Error::invalid(field, loyalty::error::Invalid::Format);
-        let s = s.trim();
-        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-        if whole.is_empty() && frac.is_empty()
-            || whole.len() > 6
-            || frac.len() > 3
-            || !whole.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let whole: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| bad())?
-        };
-        let frac: i64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
-        Ok(whole * 1000 + frac)
-    }
 }
 
-#[server(prefix = "/fn", endpoint = "load_brand_settings")]
 pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::portal_state;
@@ -150,47 +130,17 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
 
 #[server(prefix = "/fn", endpoint = "save_brand_profile")]
 pub async fn save_brand_profile(
-    name: String,
-    theme_color: String,
-    default_locale: String,
-    time_zone: String,
-    #[server(default)] embed_origins: String,
-    #[server(default)] sms_signature: String,
+    #[server(flatten)] form: brand_setup::ProfileForm,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-    use loyalty::brand_setup::{self, Profile};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match owner::<()>(&state, "/admin/brand").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let mut tx = state.db.begin().await?;
-    let saved = async {
-        let profile = Profile {
-            name,
-            theme_color: loyalty::brands::ThemeColor::parse(&theme_color).map_err(|_| {
-                loyalty::Error::invalid("theme_color", loyalty::error::Invalid::Format)
-            })?,
-            default_language: loyalty::brands::Language::from_tag(&default_locale).ok_or(
-                loyalty::Error::invalid("default_locale", loyalty::error::Invalid::Format),
-            )?,
-            time_zone,
-            embed_origins: brand_setup::parse_origins(&embed_origins)?,
-            sms_signature,
+    staff_form("/admin/brand", async |state, owner| {
+        let profile = form.profile()?;
+        let save = async |tx: &mut sqlx::AnyConnection| {
+            brand_setup::save_profile(tx, &SystemClock, &owner, profile).await
         };
-        brand_setup::save_profile(&mut tx, &loyalty::SystemClock, &session, &brand, profile).await
-    }
-    .await;
-    match saved {
-        Ok(()) => {
-            tx.commit().await?;
-            see_other("/admin/brand?saved=1");
-        }
-        Err(e) => see_other_with("/admin/brand", e)?,
-    }
-    Ok(())
+        state.db.in_transaction(save).await?;
+        Ok("/admin/brand?saved=1".to_owned())
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "publish_brand_terms")]
@@ -198,105 +148,31 @@ pub async fn publish_brand_terms(
     version: String,
     #[server(default)] text: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match owner::<()>(&state, "/admin/brand").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let mut tx = state.db.begin().await?;
-    let done = loyalty::brand_setup::publish_terms(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        &brand,
-        &version,
-        &text,
-    )
-    .await;
-    match done {
-        Ok(()) => {
-            tx.commit().await?;
-            see_other("/admin/brand?saved=1#terms");
-        }
-        Err(e) => see_other_with("/admin/brand#terms", e)?,
-    }
-    Ok(())
+    staff_form("/admin/brand#terms", async |state, owner| {
+        let publish = async |tx: &mut sqlx::AnyConnection| {
+            brand_setup::publish_terms(tx, &SystemClock, &owner, &version, &text).await
+        };
+        state.db.in_transaction(publish).await?;
+        Ok("/admin/brand?saved=1#terms".to_owned())
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "save_brand_rules")]
 pub async fn save_brand_rules(
-    earn_yuan: String,
-    signup_bonus: String,
-    expiry_months: String,
-    redeem_points_per_yuan: String,
-    redeem_cap_pct: String,
+    #[server(flatten)] form: brand_setup::RulesForm,
     #[server(default)] bonus_weekdays: Vec<i8>,
-    bonus_multiple: String,
-    feedback_points: String,
-    #[server(default)] feedback_coupon: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-    use loyalty::error::Invalid;
-
-    let state = portal_state()?;
-    let (session, brand, _) = match owner::<()>(&state, "/admin/brand").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let number = |field: &'static str, s: &str| -> loyalty::Result<i64> {
-        s.trim()
-            .parse()
-            .map_err(|_| loyalty::Error::invalid(field, Invalid::Format))
-    };
-    let mut tx = state.db.begin().await?;
-    let saved = async {
-        let mut conn_rules = loyalty::rules::load(&mut tx, &brand).await?;
-        conn_rules.earn_fen_per_point = edge::parse_thousandths("earn", &earn_yuan)? / 10;
-        conn_rules.signup_bonus_points = number("signup_bonus", &signup_bonus)?;
-        conn_rules.expiry_months = match number("expiry", &expiry_months)? {
-            0 => None,
-            m => Some(m),
+    staff_form("/admin/brand#rules", async |state, owner: Owner| {
+        let save = async |tx: &mut sqlx::AnyConnection| {
+            let current = loyalty::rules::load(tx, owner.brand()).await?;
+            let (rules, reward) = form.rules(current, bonus_weekdays)?;
+            brand_setup::save_rules(tx, &SystemClock, &owner, rules, reward).await
         };
-        conn_rules.redeem_points_per_yuan = number("redeem_rate", &redeem_points_per_yuan)?;
-        conn_rules.redeem_cap_pct = number("redeem_cap", &redeem_cap_pct)?;
-        let mut days: Vec<i8> = bonus_weekdays
-            .into_iter()
-            .filter(|d| (1..=7).contains(d))
-            .collect();
-        days.sort_unstable();
-        days.dedup();
-        conn_rules.bonus_weekdays = days;
-        conn_rules.bonus_multiplier_permille = edge::parse_thousandths("bonus", &bonus_multiple)?;
-        let reward = loyalty::feedback::RewardRule {
-            points: number("feedback_points", &feedback_points)?,
-            coupon: match feedback_coupon.trim() {
-                "" => None,
-                t => Some(loyalty::coupons::TemplateId(number("feedback_coupon", t)?)),
-            },
-        };
-        loyalty::brand_setup::save_rules(
-            &mut tx,
-            &loyalty::SystemClock,
-            &session,
-            &brand,
-            conn_rules,
-            reward,
-        )
-        .await
-    }
-    .await;
-    match saved {
-        Ok(()) => {
-            tx.commit().await?;
-            see_other("/admin/brand?saved=1#rules");
-        }
-        Err(e) => see_other_with("/admin/brand#rules", e)?,
-    }
-    Ok(())
+        state.db.in_transaction(save).await?;
+        Ok("/admin/brand?saved=1#rules".to_owned())
+    })
+    .await
 }
 
 /// The tier table, lowest first, as the form's parallel lists.
@@ -309,51 +185,21 @@ pub async fn save_brand_tiers(
     #[server(default)] discount: Vec<String>,
     #[server(default)] multiple: Vec<String>,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-    use loyalty::brand_setup::TierEdit;
-    use loyalty::error::Invalid;
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/brand").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
+    let form = brand_setup::TiersForm {
+        name_zh_cn,
+        name_zh_tw,
+        name_en,
+        threshold,
+        discount,
+        multiple,
     };
-    let edits: loyalty::Result<Vec<TierEdit>> = (0..name_zh_cn.len())
-        .map(|i| {
-            let get = |v: &Vec<String>| v.get(i).cloned().unwrap_or_default();
-            Ok(TierEdit {
-                name_zh_cn: get(&name_zh_cn),
-                name_zh_tw: get(&name_zh_tw),
-                name_en: get(&name_en),
-                threshold_fen: if get(&threshold).trim() == "0" {
-                    0
-                } else {
-                    loyalty::till::parse_yuan("tier_threshold", &get(&threshold))
-                        .map_err(|_| loyalty::Error::invalid("tier_threshold", Invalid::Format))?
-                        .get()
-                },
-                discount_pct: get(&discount)
-                    .trim()
-                    .parse()
-                    .map_err(|_| loyalty::Error::invalid("tier_discount", Invalid::Format))?,
-                multiplier_permille: edge::parse_thousandths("tier_multiplier", &get(&multiple))?,
-            })
-        })
-        .collect();
-    let mut tx = state.db.begin().await?;
-    let saved = match edits {
-        Ok(edits) => {
-            loyalty::brand_setup::save_tiers(&mut tx, &loyalty::SystemClock, &session, &edits).await
-        }
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(()) => {
-            tx.commit().await?;
-            see_other("/admin/brand?saved=1#tiers");
-        }
-        Err(e) => see_other_with("/admin/brand#tiers", e)?,
-    }
-    Ok(())
+    staff_form("/admin/brand#tiers", async |state, owner| {
+        let edits = form.edits()?;
+        let save = async |tx: &mut sqlx::AnyConnection| {
+            brand_setup::save_tiers(tx, &SystemClock, &owner, &edits).await
+        };
+        state.db.in_transaction(save).await?;
+        Ok("/admin/brand?saved=1#tiers".to_owned())
+    })
+    .await
 }

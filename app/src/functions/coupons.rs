@@ -207,7 +207,6 @@ mod build {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_wallet")]
 pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons::{self, Status};
@@ -254,7 +253,6 @@ pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, AppErr
     })))
 }
 
-#[server(prefix = "/fn", endpoint = "load_coupon")]
 pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons;
@@ -285,7 +283,6 @@ pub async fn load_coupon(slug: String, code: String) -> Result<CouponLoad, AppEr
     })))
 }
 
-#[server(prefix = "/fn", endpoint = "load_claim_offers")]
 pub async fn load_offers(slug: String) -> Result<ClaimLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::coupons::{self, OfferBlock};
@@ -338,64 +335,18 @@ pub async fn load_offers(slug: String) -> Result<ClaimLoad, AppError> {
 /// centre again with the reason it did not work.
 #[server(prefix = "/fn", endpoint = "take_coupon")]
 pub async fn take_coupon(slug: String, template: i64, nonce: String) -> Result<(), AppError> {
-    use crate::server::{current_member, find_brand, portal_state, see_other};
-    use loyalty::coupons::{self, Source, TemplateId};
-
-    let state = portal_state()?;
-    let Some(brand) = find_brand(&state.db, &slug).await? else {
-        see_other("/");
-        return Ok(());
-    };
-    let claim = format!("/r/{}/claim", brand.slug);
-    let Some(member) = current_member(&state, brand.id).await? else {
-        see_other(&format!("/r/{0}/join?next={claim}", brand.slug));
-        return Ok(());
-    };
-    let nonce: String = nonce
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(32)
-        .collect();
-    let key = format!("claim:{nonce}:{template}");
-    let priced = coupons::templates(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .find(|t| t.id.0 == template)
-        .map(|t| t.points_price.is_some());
-    let source = if priced == Some(true) {
-        Source::Exchange
-    } else {
-        Source::Claim
-    };
-    let mut tx = state.db.begin().await?;
-    let issued = coupons::issue(
-        &mut tx,
-        &loyalty::SystemClock,
-        &brand,
-        member,
-        TemplateId(template),
-        source,
-        (!nonce.is_empty()).then_some(key.as_str()),
-    )
-    .await;
-    match issued {
-        Ok(issued) => {
-            tx.commit().await?;
-            see_other(&format!(
-                "/r/{}/coupons/{}?taken={}",
-                brand.slug,
-                issued.coupon.code.as_str(),
-                if issued.coupon.points_paid > 0 {
-                    "exchange"
-                } else {
-                    "claim"
-                }
-            ));
-            Ok(())
-        }
-        Err(e) => {
-            drop(tx);
-            crate::server::see_other_with(&claim, e)
-        }
-    }
+    use loyalty::coupons::{self, TemplateId};
+    crate::functions::form::member_form(&slug, "claim", async |state, member, _| {
+        let clock = loyalty::SystemClock;
+        let issued =
+            coupons::take(&state.db, &clock, &member, TemplateId(template), &nonce).await?;
+        let how = if issued.coupon.points_paid > 0 {
+            "exchange"
+        } else {
+            "claim"
+        };
+        let (slug, code) = (&member.brand().slug, issued.coupon.code.as_str());
+        Ok(format!("/r/{slug}/coupons/{code}?taken={how}"))
+    })
+    .await
 }

@@ -1,7 +1,6 @@
 //! `/admin/dashboard` (owners and managers): the brand at a glance.
 
 use crate::error::AppError;
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -33,7 +32,6 @@ pub struct DashboardPage {
     pub feedback: Vec<RecentFeedback>,
 }
 
-#[server(prefix = "/fn", endpoint = "load_dashboard")]
 pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
     use crate::functions::admin::edge::manager;
     use crate::server::portal_state;

@@ -77,7 +77,6 @@ fn table_visit(
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_feedback_form")]
 pub async fn load_feedback_form(slug: String) -> Result<FormLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
 
@@ -127,92 +126,48 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, AppError> {
 #[server(prefix = "/fn", endpoint = "send_feedback")]
 pub async fn send_feedback(
     slug: String,
-    nps: Option<String>,
-    food: Option<String>,
-    service: Option<String>,
-    ambience: Option<String>,
-    comment: Option<String>,
-    visit_date: Option<String>,
-    store: Option<String>,
-    contact_phone: Option<String>,
+    #[server(flatten)] form: loyalty::feedback::FeedbackForm,
 ) -> Result<(), AppError> {
-    use crate::server::{
-        client_ip, current_member, find_brand, portal_state, request_parts, see_other,
-    };
-    use loyalty::error::Invalid;
-    use loyalty::feedback::{self, Stars, Submission};
-    use loyalty::Error;
+    use crate::server::{client_ip, current_member, find_brand, portal_state, request_parts};
+    use crate::server::{see_other, see_other_with};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
         see_other("/");
         return Ok(());
     };
-    let form = format!("/r/{}/feedback", brand.slug);
-    let member = current_member(&state, brand.id).await?;
-    let table = table_visit(&state, brand.id);
+    let back = format!("/r/{}/feedback", brand.slug);
+    // A member, or a guest at a table: anyone else joins first.
+    let (member, table) = (
+        current_member(&state, brand.id).await?,
+        table_visit(&state, brand.id),
+    );
     if member.is_none() && table.is_none() {
-        see_other(&format!("/r/{0}/join?next={form}", brand.slug));
+        see_other(&format!("/r/{}/join?next={back}", brand.slug));
         return Ok(());
     }
-    let refuse = |e: Error| crate::server::see_other_with(&form, e);
-    let number = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
-    let Some(nps) = number(&nps).filter(|n| (0..=10).contains(n)) else {
-        return refuse(Error::invalid("nps", Invalid::Empty));
+    let client = client_ip(&request_parts()?);
+    let send = async || {
+        let submission = form.submission(member, table, client)?;
+        loyalty::feedback::send(&state.db, &loyalty::SystemClock, &brand, submission).await
     };
-    let visit_date = match visit_date
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(d) => match d.parse() {
-            Ok(d) => Some(d),
-            Err(_) => return refuse(Error::invalid("visit_date", Invalid::Format)),
-        },
-    };
-    let contact_phone = match contact_phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(p) if member.is_none() => match loyalty::phone::Phone::parse("86", p) {
-            Ok(p) => Some(p),
-            Err(e) => return refuse(e),
-        },
-        _ => None,
-    };
-    let submission = Submission {
-        member,
-        contact_phone,
-        store: number(&store).map(loyalty::stores::StoreId),
-        table,
-        nps,
-        stars: Stars {
-            food: number(&food),
-            service: number(&service),
-            ambience: number(&ambience),
-        },
-        comment: comment.unwrap_or_default(),
-        visit_date,
-        client: client_ip(&request_parts()?),
-    };
-    let mut tx = state.db.begin().await?;
-    match feedback::submit(&mut tx, &loyalty::SystemClock, &brand, submission).await {
+    match send().await {
         Ok(sent) => {
-            tx.commit().await?;
-            let mut to = format!("{form}/thanks?points={}", sent.reward_points);
-            if sent.reward_coupon.is_some() {
-                to.push_str("&coupon=1");
-            }
-            see_other(&to);
-            Ok(())
+            let coupon = if sent.reward_coupon.is_some() {
+                "&coupon=1"
+            } else {
+                ""
+            };
+            see_other(&format!(
+                "{back}/thanks?points={}{coupon}",
+                sent.reward_points
+            ));
         }
-        Err(e) => refuse(e),
+        Err(e) => see_other_with(&back, e)?,
     }
+    Ok(())
 }
 
-#[server(prefix = "/fn", endpoint = "load_thanks")]
 pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, AppError> {
     use crate::server::{current_member, find_brand, portal_state};
 
@@ -228,7 +183,6 @@ pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, AppError> {
 }
 
 /// The member's feedback and the replies; opening it marks the replies read.
-#[server(prefix = "/fn", endpoint = "load_my_feedback")]
 pub async fn load_my_feedback(slug: String) -> Result<MineLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::feedback;

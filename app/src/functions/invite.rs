@@ -2,7 +2,6 @@
 //! and how many friends joined through it. Thin over `loyalty::referrals`.
 
 use crate::error::AppError;
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::members::BrandInfo;
@@ -30,7 +29,6 @@ pub enum InviteLoad {
     Invite(Box<InvitePage>),
 }
 
-#[server(prefix = "/fn", endpoint = "load_invite")]
 pub async fn load_invite(slug: String) -> Result<InviteLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, qr_svg, see_other};
 

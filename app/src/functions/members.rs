@@ -7,7 +7,9 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
+use crate::functions::form::member_form;
 use leptos::prelude::*;
+use loyalty::SystemClock;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Locale;
@@ -55,16 +57,7 @@ pub struct JoinPage {
     pub signed_in: bool,
 }
 
-/// The rotating code as the card shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardCode {
-    pub digits: String,
-    pub grouped: String,
-    /// The QR code as an SVG document, drawn on the server.
-    pub qr_svg: String,
-    /// Milliseconds until the code changes.
-    pub refresh_in_ms: i64,
-}
+pub use crate::components::CardCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileView {
@@ -175,6 +168,41 @@ mod edge {
         .unwrap_or_else(|| format!("/r/{}/card", brand.slug))
     }
 
+    /// A member has just signed in (or joined) with a code: their cookie,
+    /// the join's loose ends (a friend's link is followed: the reward comes
+    /// with the first purchase; a refused link changes nothing), their own
+    /// language. Returns where they go next.
+    pub async fn signed_in(
+        state: &crate::server::PortalState,
+        brand: &Brand,
+        signed: &loyalty::members::SignedIn,
+        next: Option<&str>,
+    ) -> String {
+        use crate::server::{forget_join, forget_referral, referral_code, remember_language};
+        crate::server::set_session_cookie(state, brand.id, &signed.token);
+        forget_join(state);
+        if let Some(code) = referral_code(brand.id) {
+            if signed.joined {
+                let (db, clock, member) = (&state.db, &loyalty::SystemClock, signed.member.id);
+                // The member has joined whatever happens here.
+                if let Err(e) = loyalty::referrals::link(db, clock, brand.id, member, &code).await {
+                    tracing::error!(error = %e, "linking a referral failed");
+                }
+            }
+            forget_referral(state);
+        }
+        // The member's own language, once chosen, follows them to every device.
+        if let Some(language) = signed.member.language {
+            remember_language(state, language.tag());
+        }
+        let to = safe_next(brand, next);
+        match (signed.joined, to.contains('?')) {
+            (false, _) => to,
+            (true, true) => format!("{to}&welcome=1"),
+            (true, false) => format!("{to}?welcome=1"),
+        }
+    }
+
     pub fn join_url(brand: &Brand, query: &str, next: Option<&str>) -> String {
         let mut url = format!("/r/{}/join", brand.slug);
         let mut sep = '?';
@@ -203,7 +231,6 @@ mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_join")]
 pub async fn load_join(slug: String) -> Result<Option<JoinPage>, AppError> {
     use crate::server::{current_member, find_brand, pending_join, portal_state};
     use loyalty::Clock as _;
@@ -353,85 +380,40 @@ pub async fn verify_code(
     marketing: Option<String>,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{forget_join, pending_join, portal_state, see_other, set_session_cookie};
+    use crate::server::{pending_join, portal_state, see_other};
     use loyalty::members::{self, Consent};
-    use loyalty::otp::LoginCode;
 
     let state = portal_state()?;
     let Some(brand) = edge::form_brand(&state, &slug).await? else {
         return Ok(());
     };
-    let next = next.as_deref();
-    let Some(pending) = pending_join(&state, brand.id).filter(|p| p.sent_at > 0) else {
-        see_other(&edge::join_url(
-            &brand,
-            &AppError::new("code_missing").query(),
-            next,
-        ));
-        return Ok(());
-    };
-    let result = match LoginCode::parse(&code) {
-        Ok(code) => {
+    let (terms_accepted, marketing) = (terms.is_some(), marketing.is_some());
+    let signed = async {
+        let pending = pending_join(&state, brand.id).filter(|p| p.sent_at > 0);
+        let phone = pending.ok_or(AppError::new("code_missing"))?.phone;
+        let code = loyalty::otp::LoginCode::parse(&code)?;
+        let consent = Consent {
+            terms_accepted,
+            marketing,
+        };
+        let (secret, otp, sessions) = (&state.secret, &state.otp, &state.sessions);
+        let clock = &SystemClock;
+        Ok::<_, AppError>(
             members::sign_in(
-                &state.db,
-                &loyalty::SystemClock,
-                &state.secret,
-                &state.otp,
-                &state.sessions,
-                &brand,
-                &pending.phone,
-                &code,
-                Consent {
-                    terms_accepted: terms.is_some(),
-                    marketing: marketing.is_some(),
-                },
+                &state.db, clock, secret, otp, sessions, &brand, &phone, &code, consent,
             )
-            .await
-        }
-        Err(e) => Err(e),
+            .await?,
+        )
     };
-    match result {
-        Ok(signed) => {
-            set_session_cookie(&state, brand.id, &signed.token);
-            forget_join(&state);
-            // Joined through a friend's link: link the two (the reward
-            // follows the first purchase). A refused link changes nothing.
-            if let Some(code) = crate::server::referral_code(brand.id) {
-                if signed.joined {
-                    // The member has joined whatever happens here.
-                    if let Err(e) = loyalty::referrals::link(
-                        &state.db,
-                        &loyalty::SystemClock,
-                        brand.id,
-                        signed.member.id,
-                        &code,
-                    )
-                    .await
-                    {
-                        tracing::error!(error = %e, "linking a referral failed");
-                    }
-                }
-                crate::server::forget_referral(&state);
-            }
-            // The member's own language, once chosen, follows them to every device.
-            if let Some(language) = signed.member.language {
-                crate::server::remember_language(&state, language.tag());
-            }
-            let to = edge::safe_next(&brand, next);
-            let to = if signed.joined {
-                format!("{to}{}welcome=1", if to.contains('?') { '&' } else { '?' })
-            } else {
-                to
-            };
-            see_other(&to);
-            Ok(())
-        }
-        Err(e) => {
-            let query = crate::error::AppError::from(e).refused()?.query();
-            see_other(&edge::join_url(&brand, &query, next));
-            Ok(())
-        }
+    match signed.await {
+        Ok(signed) => see_other(&edge::signed_in(&state, &brand, &signed, next.as_deref()).await),
+        Err(e) => see_other(&edge::join_url(
+            &brand,
+            &e.refused()?.query(),
+            next.as_deref(),
+        )),
     }
+    Ok(())
 }
 
 #[server(prefix = "/fn", endpoint = "sign_out")]
@@ -474,7 +456,6 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
 
 /// The card and profile pages' data; signed out, a redirect to the join form
 /// that brings the member back here afterwards.
-#[server(prefix = "/fn", endpoint = "load_my_card")]
 pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::members;
@@ -557,134 +538,37 @@ pub async fn next_card_code(slug: String) -> Result<Option<CardCode>, AppError> 
 #[server(prefix = "/fn", endpoint = "save_profile")]
 pub async fn save_profile(
     slug: String,
-    display_name: String,
-    birthday_month: String,
-    birthday_day: String,
-    birth_year: String,
-    gender: String,
-    diet_vegetarian: Option<String>,
-    diet_vegan: Option<String>,
-    diet_halal: Option<String>,
-    diet_no_spicy: Option<String>,
-    diet_no_pork: Option<String>,
-    diet_no_beef: Option<String>,
-    diet_no_seafood: Option<String>,
-    diet_low_sugar: Option<String>,
-    allergies: String,
-    marketing: Option<String>,
-    language: String,
+    #[server(flatten)] form: loyalty::members::ProfileForm,
 ) -> Result<(), AppError> {
-    use crate::server::{current_member, portal_state, see_other};
-    use loyalty::brands::Language;
-    use loyalty::members::{self, Birthday, Diet, Gender, Profile};
-
-    let state = portal_state()?;
-    let Some(brand) = edge::form_brand(&state, &slug).await? else {
-        return Ok(());
-    };
-    let me = format!("/r/{}/me", brand.slug);
-    let Some(member_id) = current_member(&state, brand.id).await? else {
-        see_other(&edge::join_url(&brand, "", Some(&me)));
-        return Ok(());
-    };
-    let number = |s: &str| s.trim().parse::<u16>().ok();
-    let birthday = match (number(&birthday_month), number(&birthday_day)) {
-        (None, None) if birthday_month.trim().is_empty() && birthday_day.trim().is_empty() => {
-            Ok(None)
+    member_form(&slug, "me", async |state, member, me| {
+        let profile = form.profile()?;
+        let language = profile.language;
+        loyalty::members::save_profile(&state.db, &SystemClock, &member, profile).await?;
+        if let Some(language) = language {
+            crate::server::remember_language(state, language.tag());
         }
-        (Some(m), Some(d)) if m <= 12 && d <= 31 => {
-            let year = if birth_year.trim().is_empty() {
-                None
-            } else {
-                Some(number(&birth_year).unwrap_or(0))
-            };
-            Birthday::new(m as u8, d as u8, year).map(Some)
-        }
-        _ => Err(loyalty::Error::Invalid {
-            field: "birthday",
-            reason: loyalty::error::Invalid::Format,
-        }),
-    };
-    let birthday = match birthday {
-        Ok(b) => b,
-        Err(e) => {
-            return crate::server::see_other_with(&me, e);
-        }
-    };
-    let ticked = [
-        (Diet::Vegetarian, diet_vegetarian),
-        (Diet::Vegan, diet_vegan),
-        (Diet::Halal, diet_halal),
-        (Diet::NoSpicy, diet_no_spicy),
-        (Diet::NoPork, diet_no_pork),
-        (Diet::NoBeef, diet_no_beef),
-        (Diet::NoSeafood, diet_no_seafood),
-        (Diet::LowSugar, diet_low_sugar),
-    ];
-    let language = Language::from_tag(&language);
-    let profile = Profile {
-        display_name,
-        birthday,
-        gender: Gender::parse(&gender).unwrap_or_default(),
-        dietary: ticked
-            .into_iter()
-            .filter_map(|(d, on)| on.map(|_| d))
-            .collect(),
-        allergies,
-        marketing: marketing.is_some(),
-        language,
-    };
-    let mut conn = crate::server::connection(&state).await?;
-    match members::update_profile(
-        &mut conn,
-        &loyalty::SystemClock,
-        brand.id,
-        member_id,
-        profile,
-    )
+        Ok(format!("{me}?saved=1"))
+    })
     .await
-    {
-        Ok(_) => {
-            if let Some(language) = language {
-                crate::server::remember_language(&state, language.tag());
-            }
-            see_other(&format!("{me}?saved=1"));
-            Ok(())
-        }
-        Err(e) => crate::server::see_other_with(&me, e),
-    }
 }
 
 /// Deletes the member's account after an explicit confirmation.
 #[server(prefix = "/fn", endpoint = "delete_account")]
 pub async fn delete_account(slug: String, confirm: Option<String>) -> Result<(), AppError> {
-    use crate::server::{clear_session_cookie, current_member, portal_state, see_other};
-
-    let state = portal_state()?;
-    let Some(brand) = edge::form_brand(&state, &slug).await? else {
-        return Ok(());
-    };
-    let Some(member_id) = current_member(&state, brand.id).await? else {
-        see_other(&edge::join_url(&brand, "", None));
-        return Ok(());
-    };
-    if confirm.is_none() {
-        return crate::server::see_other_with(
-            &format!("/r/{}/me#delete", brand.slug),
-            AppError::new("confirm_delete"),
-        );
-    }
-    let mut tx = state.db.begin().await?;
-    loyalty::members::erase(&mut tx, &loyalty::SystemClock, brand.id, member_id).await?;
-    tx.commit().await?;
-    clear_session_cookie(&state, brand.id);
-    see_other(&format!("/r/{}?notice=deleted", brand.slug));
-    Ok(())
+    use crate::server::clear_session_cookie;
+    member_form(&slug, "me#delete", async |state, member, _| {
+        if confirm.is_none() {
+            return Err(AppError::new("confirm_delete"));
+        }
+        loyalty::members::leave(&state.db, &SystemClock, &member).await?;
+        clear_session_cookie(state, member.brand().id);
+        Ok(format!("/r/{}?notice=deleted", member.brand().slug))
+    })
+    .await
 }
 
 /// The brand's own member terms for `/r/{brand}/privacy`; empty when the
 /// brand uses the standard text (or does not exist).
-#[server(prefix = "/fn", endpoint = "load_terms_text")]
 pub async fn load_terms_text(slug: String) -> Result<String, AppError> {
     use crate::server::{find_brand, portal_state};
 

@@ -8,6 +8,7 @@ pub mod brand;
 pub mod coupons;
 pub mod dashboard;
 pub mod feedback;
+pub mod form;
 pub mod invite;
 pub mod members;
 pub mod offers;

@@ -5,7 +5,10 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
+use crate::functions::form::staff_form;
 use leptos::prelude::*;
+use loyalty::access::Manager;
+use loyalty::{coupon_setup, SystemClock};
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -213,7 +216,6 @@ pub mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_offer_list")]
 pub async fn load_offers() -> Result<StaffLoad<OffersPage>, AppError> {
     use crate::functions::admin::edge::manager;
     use crate::server::portal_state;
@@ -288,7 +290,6 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, AppError> {
 }
 
 /// The editor; `query` is the preview's query string (empty: a blank form).
-#[server(prefix = "/fn", endpoint = "load_offer_editor")]
 pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, AppError> {
     use crate::functions::admin::edge::manager;
     use crate::server::portal_state;
@@ -355,14 +356,6 @@ pub async fn create_offer(
     #[server(default)] points_price: String,
     #[server(default)] welcome: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::edge::manager;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match manager::<()>(&state, "/admin/coupons/new").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
     let form = TemplateForm {
         kind,
         amount,
@@ -385,49 +378,31 @@ pub async fn create_offer(
         points_price,
         welcome,
     };
-    let mut tx = state.db.begin().await?;
-    let made = match edge::template(&brand, &form) {
-        Ok(t) => loyalty::coupon_setup::create(&mut tx, &loyalty::SystemClock, &session, &t).await,
-        Err(e) => Err(e),
-    };
-    match made {
-        Ok(id) => {
-            tx.commit().await?;
-            see_other(&format!("/admin/coupons?saved=1#t{}", id.0));
-        }
-        Err(e) => {
-            let back = serde_qs::to_string(&form).unwrap_or_default();
-            see_other_with(&format!("/admin/coupons/new?{back}"), e)?;
-        }
-    }
-    Ok(())
+    // Refused, the editor opens again with everything as it was typed.
+    let back = format!(
+        "/admin/coupons/new?{}",
+        serde_qs::to_string(&form).unwrap_or_default()
+    );
+    staff_form(&back, async |state, manager: Manager| {
+        let template = edge::template(manager.brand(), &form)?;
+        let create = async |tx: &mut sqlx::AnyConnection| {
+            coupon_setup::create(tx, &SystemClock, &manager, &template).await
+        };
+        let id = state.db.in_transaction(create).await?;
+        Ok(format!("/admin/coupons?saved=1#t{}", id.0))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "pause_offer")]
 pub async fn pause_offer(id: i64, active: bool) -> Result<(), AppError> {
-    use crate::functions::admin::edge::manager;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match manager::<()>(&state, "/admin/coupons").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let mut tx = state.db.begin().await?;
-    let done = loyalty::coupon_setup::set_active(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        loyalty::coupons::TemplateId(id),
-        active,
-    )
-    .await;
-    match done {
-        Ok(_) => {
-            tx.commit().await?;
-            see_other(&format!("/admin/coupons?saved=1#t{id}"));
-        }
-        Err(e) => see_other_with("/admin/coupons", e)?,
-    }
-    Ok(())
+    let template = loyalty::coupons::TemplateId(id);
+    staff_form("/admin/coupons", async |state, manager| {
+        let set = async |tx: &mut sqlx::AnyConnection| {
+            coupon_setup::set_active(tx, &SystemClock, &manager, template, active).await
+        };
+        state.db.in_transaction(set).await?;
+        Ok(format!("/admin/coupons?saved=1#t{id}"))
+    })
+    .await
 }

@@ -2,7 +2,6 @@
 //! the history.
 
 use crate::error::AppError;
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::members::{BrandInfo, TierNames};
@@ -44,7 +43,6 @@ pub enum PointsLoad {
 
 pub const PAGE_SIZE: i64 = 20;
 
-#[server(prefix = "/fn", endpoint = "load_points")]
 pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
     use loyalty::{members, points, rules, tiers};

@@ -25,7 +25,6 @@ pub struct TableVisit {
 }
 
 /// The landing page of `/r/{slug}`; None when no such brand exists.
-#[server(prefix = "/fn", endpoint = "load_brand_page")]
 pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, AppError> {
     use crate::server::{portal_state, visit_from_request};
     use loyalty::brands::{self, BrandSlug};

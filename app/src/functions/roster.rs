@@ -3,7 +3,9 @@
 //! `loyalty::roster`.
 
 use crate::error::AppError;
+use crate::functions::form::staff_form;
 use leptos::prelude::*;
+use loyalty::access::Manager;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -108,7 +110,29 @@ pub struct MemberPage {
     pub keys: [String; 2],
 }
 
-#[cfg(feature = "ssr")]
+impl MembersQuery {
+    /// The members page this query shows (its filters, not its page).
+    fn url(&self) -> String {
+        use crate::functions::admin::urlencode as enc;
+        format!(
+            "/admin/members?q={}&tier={}&joined_from={}&joined_to={}&visits={}",
+            enc(&self.q),
+            enc(&self.tier),
+            enc(&self.joined_from),
+            enc(&self.joined_to),
+            enc(&self.visits)
+        )
+    }
+}
+
+/// A member's console page.
+fn member_url(member_no: &str) -> String {
+    format!(
+        "/admin/members/{}",
+        crate::functions::admin::urlencode(member_no)
+    )
+}
+
 mod edge {
     use super::*;
 
@@ -142,7 +166,6 @@ mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_members")]
 pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, AppError> {
     use crate::functions::admin::edge::manager;
     use crate::server::portal_state;
@@ -212,7 +235,6 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
     })))
 }
 
-#[server(prefix = "/fn", endpoint = "load_roster_member")]
 pub async fn load_member(
     no: String,
     done: Option<String>,
@@ -322,37 +344,25 @@ pub async fn adjust_member_points(
     points: String,
     reason: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::edge::manager;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let back = format!(
-        "/admin/members/{}",
-        crate::functions::admin::urlencode(&member)
-    );
-    let (session, brand, _) = match manager::<()>(&state, &back).await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let done = async {
-        let key = loyalty::forms::FormKey::parse(&key)?;
-        let delta: i64 = points.trim().trim_start_matches('+').parse().map_err(|_| {
-            loyalty::Error::invalid("adjust_points", loyalty::error::Invalid::Format)
-        })?;
-        let m = loyalty::till::member_by_no(&state.db, &brand, &member).await?;
-        let clock = loyalty::SystemClock;
-        loyalty::roster::adjust_points(
-            &state.db, &clock, &brand, &session, &key, m.id, delta, &reason,
+    use loyalty::{forms, roster, till, SystemClock};
+    let back = member_url(&member);
+    staff_form(&back, async |state, manager: Manager| {
+        let key = forms::FormKey::parse(&key)?;
+        let delta = forms::signed_number("adjust_points", &points)?;
+        let m = till::member_by_no(&state.db, manager.brand(), &member).await?;
+        roster::adjust_points(
+            &state.db,
+            &SystemClock,
+            &manager,
+            &key,
+            m.id,
+            delta,
+            &reason,
         )
-        .await
-        .map(|_| key)
-    }
-    .await;
-    match done {
-        Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
-        Err(e) => see_other_with(&back, e)?,
-    }
-    Ok(())
+        .await?;
+        Ok(format!("{back}?done={}", key.as_str()))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "grant_member_coupon")]
@@ -361,40 +371,16 @@ pub async fn grant_member_coupon(
     key: String,
     template: i64,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::edge::manager;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let back = format!(
-        "/admin/members/{}",
-        crate::functions::admin::urlencode(&member)
-    );
-    let (session, brand, _) = match manager::<()>(&state, &back).await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let done = async {
-        let key = loyalty::forms::FormKey::parse(&key)?;
-        let m = loyalty::till::member_by_no(&state.db, &brand, &member).await?;
-        let clock = loyalty::SystemClock;
-        loyalty::roster::grant_coupon(
-            &state.db,
-            &clock,
-            &brand,
-            &session,
-            &key,
-            m.id,
-            loyalty::coupons::TemplateId(template),
-        )
-        .await
-        .map(|_| key)
-    }
-    .await;
-    match done {
-        Ok(key) => see_other(&format!("{back}?done={}", key.as_str())),
-        Err(e) => see_other_with(&back, e)?,
-    }
-    Ok(())
+    use loyalty::{coupons::TemplateId, forms, roster, till, SystemClock};
+    let back = member_url(&member);
+    staff_form(&back, async |state, manager: Manager| {
+        let key = forms::FormKey::parse(&key)?;
+        let m = till::member_by_no(&state.db, manager.brand(), &member).await?;
+        let template = TemplateId(template);
+        roster::grant_coupon(&state.db, &SystemClock, &manager, &key, m.id, template).await?;
+        Ok(format!("{back}?done={}", key.as_str()))
+    })
+    .await
 }
 
 /// Gives every member the filters match one coupon (at most
@@ -404,56 +390,17 @@ pub async fn grant_member_coupon(
 pub async fn grant_segment_coupon(
     key: String,
     template: i64,
-    #[server(default)] q: String,
-    #[server(default)] tier: String,
-    #[server(default)] joined_from: String,
-    #[server(default)] joined_to: String,
-    #[server(default)] visits: String,
+    #[server(flatten)] query: MembersQuery,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::edge::manager;
-    use crate::functions::admin::urlencode as enc;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match manager::<()>(&state, "/admin/members").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let query = MembersQuery {
-        q,
-        tier,
-        joined_from,
-        joined_to,
-        visits,
-        page: 0,
-        done: String::new(),
-    };
-    let back = format!(
-        "/admin/members?q={}&tier={}&joined_from={}&joined_to={}&visits={}",
-        enc(&query.q),
-        enc(&query.tier),
-        enc(&query.joined_from),
-        enc(&query.joined_to),
-        enc(&query.visits)
-    );
-    let done = async {
-        let key = loyalty::forms::FormKey::parse(&key)?;
-        loyalty::roster::grant_to_segment(
-            &state.db,
-            &loyalty::SystemClock,
-            &brand,
-            &session,
-            &key,
-            &edge::filter(&brand, &query),
-            loyalty::coupons::TemplateId(template),
-        )
-        .await
-        .map(|_| key)
-    }
-    .await;
-    match done {
-        Ok(key) => see_other(&format!("{back}&done={}", key.as_str())),
-        Err(e) => see_other_with(&back, e)?,
-    }
-    Ok(())
+    use loyalty::{coupons::TemplateId, forms, roster, SystemClock};
+    let back = query.url();
+    staff_form(&back, async |state, manager: Manager| {
+        let key = forms::FormKey::parse(&key)?;
+        let filter = edge::filter(manager.brand(), &query);
+        let template = TemplateId(template);
+        roster::grant_to_segment(&state.db, &SystemClock, &manager, &key, &filter, template)
+            .await?;
+        Ok(format!("{back}&done={}", key.as_str()))
+    })
+    .await
 }

@@ -243,7 +243,6 @@ pub mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_segments")]
 pub async fn load_segments(
     window: Option<i64>,
     segment: Option<String>,
@@ -326,38 +325,30 @@ pub async fn grant_rfm_campaign(
     segment: String,
     window: i64,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other};
-
-    let state = portal_state()?;
-    let (session, brand, _) = match owner::<()>(&state, "/admin/segments").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
+    use loyalty::{coupons::TemplateId, forms, insight::Segment, roster, SystemClock};
     let window = edge::window(Some(window));
-    let Some(seg) = loyalty::insight::Segment::parse(&segment) else {
-        see_other(&format!("/admin/segments?window={window}"));
-        return Ok(());
+    let segment = Segment::parse(&segment);
+    let back = match segment {
+        Some(s) => format!("/admin/segments?window={window}&segment={}", s.as_str()),
+        None => format!("/admin/segments?window={window}"),
     };
-    let back = format!("/admin/segments?window={window}&segment={}", seg.as_str());
-    let done = async {
-        let key = loyalty::forms::FormKey::parse(&key)?;
-        loyalty::roster::queue_rfm_campaign(
+    crate::functions::form::staff_form(&back, async |state, owner: loyalty::access::Owner| {
+        let Some(segment) = segment else {
+            return Ok(back.clone());
+        };
+        let key = forms::FormKey::parse(&key)?;
+        let template = TemplateId(template);
+        roster::queue_rfm_campaign(
             &state.db,
-            &loyalty::SystemClock,
-            &brand,
-            &session,
+            &SystemClock,
+            &owner,
             &key,
-            seg,
+            segment,
             window,
-            loyalty::coupons::TemplateId(template),
+            template,
         )
-        .await
-    }
-    .await;
-    match done {
-        Ok(_) => see_other(&format!("{back}&queued=1#campaigns")),
-        Err(e) => crate::server::see_other_with(&back, e)?,
-    }
-    Ok(())
+        .await?;
+        Ok(format!("{back}&queued=1#campaigns"))
+    })
+    .await
 }

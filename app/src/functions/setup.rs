@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
+use crate::functions::form::staff_form;
+use loyalty::{setup, SystemClock};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreLine {
@@ -121,7 +123,6 @@ pub mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_stores")]
 pub async fn load_stores() -> Result<StaffLoad<StoresPage>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::portal_state;
@@ -150,38 +151,25 @@ pub async fn save_store(
     name: String,
     #[server(default)] address: String,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let (session, _, _) = match owner::<()>(&state, "/admin/stores").await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let mut tx = state.db.begin().await?;
-    let saved = loyalty::setup::save_store(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        id.map(loyalty::stores::StoreId),
-        loyalty::stores::NewStore {
-            code,
-            name,
-            address,
-        },
-    )
-    .await;
-    match saved {
-        Ok(store) => {
-            tx.commit().await?;
-            see_other(&format!("/admin/stores?saved=1#store-{}", store.id.0));
-        }
-        Err(e) => see_other_with("/admin/stores", e)?,
-    }
-    Ok(())
+    use loyalty::stores::{NewStore, StoreId};
+    staff_form("/admin/stores", async |state, owner| {
+        let (id, new) = (
+            id.map(StoreId),
+            NewStore {
+                code,
+                name,
+                address,
+            },
+        );
+        let store = state
+            .db
+            .in_transaction(async |tx| setup::save_store(tx, &SystemClock, &owner, id, new).await)
+            .await?;
+        Ok(format!("/admin/stores?saved=1#store-{}", store.id.0))
+    })
+    .await
 }
 
-#[server(prefix = "/fn", endpoint = "load_tables")]
 pub async fn load_tables(store: i64) -> Result<StaffLoad<TablesPage>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::portal_state;
@@ -214,77 +202,36 @@ pub async fn add_tables(
     #[server(default)] from: Option<u32>,
     #[server(default)] count: Option<u32>,
 ) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
     let back = format!("/admin/stores/{store}");
-    let (session, brand, _) = match owner::<()>(&state, &back).await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let labels = match loyalty::setup::batch_labels(&prefix, from.unwrap_or(0), count.unwrap_or(1))
-    {
-        Ok(l) => l,
-        Err(e) => {
-            see_other_with(&back, e)?;
-            return Ok(());
-        }
-    };
-    let mut tx = state.db.begin().await?;
-    let added = loyalty::setup::add_tables(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        &brand,
-        loyalty::stores::StoreId(store),
-        &labels,
-    )
-    .await;
-    match added {
-        Ok(_) => {
-            tx.commit().await?;
-            see_other(&format!("{back}?saved=1"));
-        }
-        Err(e) => see_other_with(&back, e)?,
-    }
-    Ok(())
+    staff_form(&back, async |state, owner| {
+        let labels = setup::batch_labels(&prefix, from.unwrap_or(0), count.unwrap_or(1))?;
+        let store = loyalty::stores::StoreId(store);
+        let add = async |tx: &mut sqlx::AnyConnection| {
+            setup::add_tables(tx, &SystemClock, &owner, store, &labels).await
+        };
+        state.db.in_transaction(add).await?;
+        Ok(format!("{back}?saved=1"))
+    })
+    .await
 }
 
 /// A new QR code for a table: the printed card stops working.
 #[server(prefix = "/fn", endpoint = "new_table_code")]
 pub async fn new_table_code(store: i64, table: i64) -> Result<(), AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::{portal_state, see_other, see_other_with};
-
-    let state = portal_state()?;
-    let back = format!("/admin/stores/{store}");
-    let (session, _, _) = match owner::<()>(&state, &back).await? {
-        Ok(s) => s,
-        Err(_) => return Ok(()),
-    };
-    let mut tx = state.db.begin().await?;
-    let done = loyalty::setup::regenerate_table(
-        &mut tx,
-        &loyalty::SystemClock,
-        &session,
-        loyalty::tables::TableId(table),
-    )
-    .await;
-    match done {
-        Ok(t) => {
-            tx.commit().await?;
-            see_other(&format!(
-                "/admin/stores/{}?saved=1#table-{}",
-                t.store_id.0, t.id.0
-            ));
-        }
-        Err(e) => see_other_with(&back, e)?,
-    }
-    Ok(())
+    let table = loyalty::tables::TableId(table);
+    staff_form(&format!("/admin/stores/{store}"), async |state, owner| {
+        let new = async |tx: &mut sqlx::AnyConnection| {
+            setup::regenerate_table(tx, &SystemClock, &owner, table).await
+        };
+        let t = state.db.in_transaction(new).await?;
+        Ok(format!(
+            "/admin/stores/{}?saved=1#table-{}",
+            t.store_id.0, t.id.0
+        ))
+    })
+    .await
 }
 
-#[server(prefix = "/fn", endpoint = "load_qr_sheet")]
 pub async fn load_qr_sheet(store: i64) -> Result<StaffLoad<QrSheet>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::{portal_state, qr_svg};

@@ -77,9 +77,11 @@ pub struct TillQuery {
 #[cfg(feature = "ssr")]
 mod edge {
     use super::*;
-    use crate::functions::admin::edge::signed_in;
-    use crate::server::{see_other, PortalState};
-    use loyalty::brands::Brand;
+    use crate::functions::form::staff_form;
+    use crate::server::PortalState;
+    use loyalty::access::Cashier;
+    use loyalty::members::Member;
+    use loyalty::stores::StoreId;
     use loyalty::till::{self, Desk};
 
     pub fn till_url(store: i64, member: Option<&str>) -> String {
@@ -92,40 +94,36 @@ mod edge {
         }
     }
 
-    /// The signed-in staff member's till at `store`, or None when the
-    /// request has been answered (sent to sign in, or refused the store).
-    pub async fn desk(state: &PortalState, store: i64) -> Result<Option<(Desk, Brand)>, AppError> {
-        let (session, brand, _) = match signed_in::<()>(state, "/admin/till").await? {
-            Ok(s) => s,
-            Err(_) => return Ok(None),
-        };
-        match till::desk(&state.db, &session, loyalty::stores::StoreId(store)).await {
-            Ok(desk) => Ok(Some((desk, brand))),
-            Err(e) => {
-                crate::server::see_other_with("/admin/till", e)?;
-                Ok(None)
-            }
-        }
-    }
-
-    /// Sends the cashier back to the till with the outcome or the refusal.
-    pub fn answer(
-        back: &str,
-        result: loyalty::Result<(till::FormKey, till::Outcome)>,
+    /// The one shell of the till's forms: the signed-in staff member's till
+    /// at `store` (refused: back to the till with the reason), the member the
+    /// form is for and the form's key, then `work`; afterwards back to the
+    /// member at the till, with the outcome or the refusal.
+    pub async fn till_form(
+        store: i64,
+        member: &str,
+        key: &str,
+        work: impl AsyncFnOnce(
+            &PortalState,
+            &Desk,
+            &till::FormKey,
+            &Member,
+        ) -> loyalty::Result<till::Outcome>,
     ) -> Result<(), AppError> {
-        match result {
-            Ok((key, _)) => {
-                see_other(&format!("{back}&done={}", key.as_str()));
-                Ok(())
-            }
-            Err(e) => crate::server::see_other_with(back, e),
-        }
-    }
-
-    /// The key the form was shown with; a mangled one is refused rather
-    /// than replaced, which would give up the protection against a double click.
-    pub fn key(input: &str) -> loyalty::Result<till::FormKey> {
-        till::FormKey::parse(input)
+        let back = till_url(store, Some(member));
+        staff_form(&back, async |state, cashier: Cashier| {
+            let desk = match till::desk(&state.db, &cashier, StoreId(store)).await {
+                Ok(desk) => desk,
+                // Not a store of theirs: the till, not this store's page.
+                Err(e) => return Ok(AppError::from(e).refused()?.back_to("/admin/till")),
+            };
+            // A mangled key is refused rather than replaced, which would
+            // give up the protection against a double click.
+            let key = till::FormKey::parse(key)?;
+            let m = till::member_by_no(&state.db, cashier.brand(), member).await?;
+            work(state, &desk, &key, &m).await?;
+            Ok(format!("{back}&done={}", key.as_str()))
+        })
+        .await
     }
 
     /// An optional POS order number: blank means the till makes one up.
@@ -138,7 +136,6 @@ mod edge {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "load_till")]
 pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError> {
     use crate::functions::admin::edge::signed_in;
     use crate::server::portal_state;
@@ -257,23 +254,14 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError
 /// never lands in a URL or a log; the till then names the member by number.
 #[server(prefix = "/fn", endpoint = "till_find")]
 pub async fn till_find(store: i64, q: String) -> Result<(), AppError> {
-    use crate::server::{portal_state, see_other};
-
-    let state = portal_state()?;
-    let Some((desk, brand)) = edge::desk(&state, store).await? else {
-        return Ok(());
-    };
-    let found =
-        loyalty::till::find_member(&state.db, &loyalty::SystemClock, &state.secret, &brand, &q)
-            .await;
-    match found {
-        Ok(m) => see_other(&edge::till_url(
-            desk.store().id.0,
-            Some(m.member_no.as_str()),
-        )),
-        Err(e) => crate::server::see_other_with(&edge::till_url(desk.store().id.0, None), e)?,
-    }
-    Ok(())
+    use loyalty::{access::Cashier, stores::StoreId, till, SystemClock};
+    let back = edge::till_url(store, None);
+    crate::functions::form::staff_form(&back, async |state, cashier: Cashier| {
+        let desk = till::desk(&state.db, &cashier, StoreId(store)).await?;
+        let m = till::find_member(&state.db, &SystemClock, &state.secret, desk.brand(), &q).await?;
+        Ok(edge::till_url(store, Some(m.member_no.as_str())))
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "till_purchase")]
@@ -284,26 +272,13 @@ pub async fn till_purchase(
     order: String,
     amount: String,
 ) -> Result<(), AppError> {
-    use crate::server::portal_state;
-    use loyalty::till;
-
-    let state = portal_state()?;
-    let Some((desk, brand)) = edge::desk(&state, store).await? else {
-        return Ok(());
-    };
-    let back = edge::till_url(store, Some(&member));
-    let clock = loyalty::SystemClock;
-    let result = async {
-        let key = edge::key(&key)?;
+    use loyalty::{till, SystemClock};
+    edge::till_form(store, &member, &key, async |state, desk, key, m| {
         let amount = till::parse_yuan("amount", &amount)?;
         let order = edge::order(&order)?;
-        let m = till::member_by_no(&state.db, &brand, &member).await?;
-        till::purchase(&state.db, &clock, &brand, &desk, &key, &m, order, amount)
-            .await
-            .map(|o| (key, o))
-    }
-    .await;
-    edge::answer(&back, result)
+        till::purchase(&state.db, &SystemClock, desk, key, m, order, amount).await
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "till_coupon")]
@@ -316,35 +291,19 @@ pub async fn till_coupon(
     #[server(default)] typed: String,
     bill: String,
 ) -> Result<(), AppError> {
-    use crate::server::portal_state;
-    use loyalty::till;
-
-    let state = portal_state()?;
-    let Some((desk, brand)) = edge::desk(&state, store).await? else {
-        return Ok(());
-    };
-    let back = edge::till_url(store, Some(&member));
-    let clock = loyalty::SystemClock;
-    let result = async {
-        let key = edge::key(&key)?;
+    use loyalty::{coupons::CouponCode, till, SystemClock};
+    edge::till_form(store, &member, &key, async |state, desk, key, m| {
         let bill = till::parse_yuan("bill", &bill)?;
         let order = edge::order(&order)?;
-        let typed = if typed.trim().is_empty() {
-            code.unwrap_or_default()
-        } else {
-            typed
-        };
-        let code =
-            loyalty::coupons::CouponCode::parse(&typed).ok_or(loyalty::Error::CouponNotFound)?;
-        let m = till::member_by_no(&state.db, &brand, &member).await?;
-        till::redeem_coupon(
-            &state.db, &clock, &brand, &desk, &key, &m, &code, order, bill,
-        )
-        .await
-        .map(|o| (key, o))
-    }
-    .await;
-    edge::answer(&back, result)
+        // A code typed at the till wins over one picked from the wallet.
+        let typed = Some(typed)
+            .filter(|t| !t.trim().is_empty())
+            .or(code)
+            .unwrap_or_default();
+        let code = CouponCode::parse(&typed).ok_or(loyalty::Error::CouponNotFound)?;
+        till::redeem_coupon(&state.db, &SystemClock, desk, key, m, &code, order, bill).await
+    })
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "till_points")]
@@ -356,36 +315,12 @@ pub async fn till_points(
     points: String,
     bill: String,
 ) -> Result<(), AppError> {
-    use crate::server::portal_state;
-    use loyalty::till;
-
-    let state = portal_state()?;
-    let Some((desk, brand)) = edge::desk(&state, store).await? else {
-        return Ok(());
-    };
-    let back = edge::till_url(store, Some(&member));
-    let clock = loyalty::SystemClock;
-    let result = async {
-        let key = edge::key(&key)?;
+    use loyalty::{money::ExternalId, till, SystemClock};
+    edge::till_form(store, &member, &key, async |state, desk, key, m| {
         let bill = till::parse_yuan("bill", &bill)?;
-        let order = loyalty::money::ExternalId::parse("order", &order)?;
-        let points: i64 =
-            points
-                .trim()
-                .parse()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or(loyalty::Error::invalid(
-                    "points",
-                    loyalty::error::Invalid::Format,
-                ))?;
-        let m = till::member_by_no(&state.db, &brand, &member).await?;
-        till::redeem_points(
-            &state.db, &clock, &brand, &desk, &key, &m, order, points, bill,
-        )
-        .await
-        .map(|o| (key, o))
-    }
-    .await;
-    edge::answer(&back, result)
+        let order = ExternalId::parse("order", &order)?;
+        let points = loyalty::forms::count("points", &points)?;
+        till::redeem_points(&state.db, &SystemClock, desk, key, m, order, points, bill).await
+    })
+    .await
 }

@@ -619,6 +619,37 @@ pub struct Issued {
 /// welcome gift, a staff grant or a campaign. `request_key` makes a retry or
 /// a double tap find the coupon the first one issued.
 #[allow(clippy::too_many_arguments)]
+/// A member takes a coupon offered on the claim page: free ones are claimed,
+/// priced ones bought with points. `nonce` is the form's, so the same form
+/// sent twice gives one coupon.
+pub async fn take(
+    db: &Db,
+    clock: &dyn Clock,
+    member: &crate::access::Member,
+    template: TemplateId,
+    nonce: &str,
+) -> Result<Issued> {
+    let brand = member.brand();
+    let nonce: String = nonce
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(32)
+        .collect();
+    let key = format!("claim:{nonce}:{}", template.0);
+    let priced = templates(db, brand.id)
+        .await?
+        .into_iter()
+        .any(|t| t.id == template && t.points_price.is_some());
+    let source = if priced {
+        Source::Exchange
+    } else {
+        Source::Claim
+    };
+    let key = (!nonce.is_empty()).then_some(key.as_str());
+    db.in_transaction(async |tx| issue(tx, clock, brand, member.id(), template, source, key).await)
+        .await
+}
+
 pub async fn issue(
     conn: &mut AnyConnection,
     clock: &dyn Clock,

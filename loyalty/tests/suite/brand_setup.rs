@@ -15,7 +15,7 @@ db_test!(
         let actor = loyalty::testing::owner(&db, brand.id).await;
 
         let mut tx = db.begin().await.unwrap();
-        brand_setup::save_profile(&mut tx, &clock, &actor, &brand, Profile {
+        brand_setup::save_profile(&mut tx, &clock, &actor, Profile {
             name: "老马家".into(),
             theme_color: ThemeColor::parse("#1f6f5c").unwrap(),
             default_language: Language::ZhTw,
@@ -31,10 +31,10 @@ db_test!(
 
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            brand_setup::publish_terms(&mut tx, &clock, &actor, &b, &b.terms_version, "新的条款").await,
+            brand_setup::publish_terms(&mut tx, &clock, &actor, &b.terms_version, "新的条款").await,
             Err(Error::Invalid { field: "terms_version", .. })
         ));
-        brand_setup::publish_terms(&mut tx, &clock, &actor, &b, "v2", "新的条款").await.unwrap();
+        brand_setup::publish_terms(&mut tx, &clock, &actor, "v2", "新的条款").await.unwrap();
         tx.commit().await.unwrap();
         let b = brands::find(&db, brand.id).await.unwrap();
         assert_eq!((b.terms_version.as_str(), b.terms_text.as_str()), ("v2", "新的条款"));
@@ -46,8 +46,8 @@ db_test!(
         r.redeem_cap_pct = 30;
         let mut tx = db.begin().await.unwrap();
         let bad = rules::LoyaltyRules { redeem_cap_pct: 101, ..r.clone() };
-        assert!(brand_setup::save_rules(&mut tx, &clock, &actor, &b, bad, RewardRule { points: 5, coupon: None }).await.is_err());
-        brand_setup::save_rules(&mut tx, &clock, &actor, &b, r, RewardRule { points: 5, coupon: None }).await.unwrap();
+        assert!(brand_setup::save_rules(&mut tx, &clock, &actor, bad, RewardRule { points: 5, coupon: None }).await.is_err());
+        brand_setup::save_rules(&mut tx, &clock, &actor, r, RewardRule { points: 5, coupon: None }).await.unwrap();
         tx.commit().await.unwrap();
         let mut conn = db.acquire().await.unwrap();
         assert_eq!(rules::load(&mut conn, &b).await.unwrap().earn_fen_per_point, 50);

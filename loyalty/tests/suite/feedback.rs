@@ -206,9 +206,7 @@ db_test!(
         assert_eq!(detractors.len(), 1);
         assert_eq!(detractors[0].comment, "太咸了", "tags are stripped");
 
-        let mut tx = db.begin().await.unwrap();
-        feedback::reply(&mut tx, &shop.clock, &loyalty::testing::manager(&db, staff).await, low.id, "抱歉，已提醒厨师少放盐。").await.unwrap();
-        tx.commit().await.unwrap();
+        feedback::reply(&db, &shop.clock, &loyalty::testing::manager(&db, staff).await, low.id, "抱歉，已提醒厨师少放盐。").await.unwrap();
         assert_eq!(feedback::unseen_replies(&db, shop.brand.id, alice).await.unwrap(), 1);
         assert_eq!(feedback::unseen_replies(&db, shop.brand.id, bob).await.unwrap(), 0);
         let hers = feedback::mine(&db, shop.brand.id, alice).await.unwrap();
@@ -229,9 +227,8 @@ db_test!(
         // Another brand's staff cannot answer it.
         let (other, _) = loyalty::testing::brand_with_store(&db, &shop.clock, "other").await;
         let stranger = loyalty::testing::owner(&db, other.id).await;
-        let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            feedback::reply(&mut tx, &shop.clock, &stranger, low.id, "hi").await,
+            feedback::reply(&db, &shop.clock, &stranger, low.id, "hi").await,
             Err(Error::FeedbackNotFound)
         ));
         assert!(feedback::inbox(&db, other.id, &InboxFilter::default()).await.unwrap().is_empty());

@@ -129,7 +129,7 @@ db_test!(
         let actor = loyalty::testing::manager(&db, owner.id).await;
         let key = FormKey::generate();
         let queue = || {
-            loyalty::roster::queue_rfm_campaign(&db, &clock, &brand, &actor, &key, Segment::ImportantValue, 90, template)
+            loyalty::roster::queue_rfm_campaign(&db, &clock, &actor, &key, Segment::ImportantValue, 90, template)
         };
         let id = queue().await.unwrap();
         assert_eq!(queue().await.unwrap(), id, "the same form, the same campaign");

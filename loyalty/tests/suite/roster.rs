@@ -74,21 +74,21 @@ db_test!(
 
         let key = FormKey::generate();
         assert!(matches!(
-            roster::adjust_points(&db, &clock, &brand, &actor, &FormKey::generate(), m, 50, "  ").await,
+            roster::adjust_points(&db, &clock, &actor, &FormKey::generate(), m, 50, "  ").await,
             Err(Error::Invalid { field: "reason", .. })
         ));
-        let first = roster::adjust_points(&db, &clock, &brand, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap();
-        assert_eq!(first, roster::adjust_points(&db, &clock, &brand, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap());
+        let first = roster::adjust_points(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap();
+        assert_eq!(first, roster::adjust_points(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap());
         assert_eq!(first, Outcome::Adjusted { delta: 50, balance: start + 50 });
         assert!(matches!(
-            roster::adjust_points(&db, &clock, &brand, &actor, &key, m, 500, "另一件事").await,
+            roster::adjust_points(&db, &clock, &actor, &key, m, 500, "另一件事").await,
             Err(Error::FormAlreadyUsed)
         ));
         assert!(matches!(
-            roster::adjust_points(&db, &clock, &brand, &actor, &FormKey::generate(), m, -(start + 51), "扣多了").await,
+            roster::adjust_points(&db, &clock, &actor, &FormKey::generate(), m, -(start + 51), "扣多了").await,
             Err(Error::InsufficientPoints)
         ));
-        let down = roster::adjust_points(&db, &clock, &brand, &actor, &FormKey::generate(), m, -20, "误加").await.unwrap();
+        let down = roster::adjust_points(&db, &clock, &actor, &FormKey::generate(), m, -20, "误加").await.unwrap();
         assert_eq!(down, Outcome::Adjusted { delta: -20, balance: start + 30 });
         assert_eq!(members::find(&db, brand.id, m).await.unwrap().points_balance, start + 30);
         let history = points::history(&db, brand.id, m, None, 10).await.unwrap();
@@ -100,8 +100,8 @@ db_test!(
         let template = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(1_000))).await.unwrap();
         drop(conn);
         let key = FormKey::generate();
-        let granted = roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap();
-        assert_eq!(granted, roster::grant_coupon(&db, &clock, &brand, &actor, &key, m, template).await.unwrap());
+        let granted = roster::grant_coupon(&db, &clock, &actor, &key, m, template).await.unwrap();
+        assert_eq!(granted, roster::grant_coupon(&db, &clock, &actor, &key, m, template).await.unwrap());
         let held = coupons::wallet(&db, &clock, brand.id, m).await.unwrap();
         assert_eq!(held.iter().filter(|h| h.template.id == template).count(), 1, "granted once");
 
@@ -126,9 +126,9 @@ db_test!(
         drop(conn);
         let key = FormKey::generate();
         let everyone = Filter::default();
-        let first = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
+        let first = roster::grant_to_segment(&db, &clock, &actor, &key, &everyone, limited).await.unwrap();
         assert_eq!((first.matched, first.issued, first.skipped, first.out_of_stock), (3, 2, 1, true));
-        let again = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, limited).await.unwrap();
+        let again = roster::grant_to_segment(&db, &clock, &actor, &key, &everyone, limited).await.unwrap();
         assert_eq!(again, first, "the same form: the same outcome, nothing more");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 2, "never past the stock");
@@ -139,7 +139,7 @@ db_test!(
         let other = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(300))).await.unwrap();
         drop(conn);
         assert!(matches!(
-            roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &everyone, other).await,
+            roster::grant_to_segment(&db, &clock, &actor, &key, &everyone, other).await,
             Err(Error::FormAlreadyUsed)
         ));
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(other.0).fetch_one(db.pool()).await.unwrap();
@@ -175,7 +175,7 @@ db_test!(
         assert!(loyalty::forms::claim::<roster::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
         tx.commit().await.unwrap();
 
-        let done = roster::grant_to_segment(&db, &clock, &brand, &actor, &key, &Filter::default(), gift).await.unwrap();
+        let done = roster::grant_to_segment(&db, &clock, &actor, &key, &Filter::default(), gift).await.unwrap();
         assert_eq!((done.matched, done.issued, done.skipped), (250, 220, 30), "more than one page of 200, and no second coupon");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(gift.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 250, "one each");
@@ -187,11 +187,11 @@ db_test!(
         tx.commit().await.unwrap();
         let manager = loyalty::testing::manager(&db, made.id).await;
         assert!(matches!(
-            roster::grant_to_segment(&db, &clock, &brand, &manager, &FormKey::generate(), &Filter::default(), gift).await,
+            roster::grant_to_segment(&db, &clock, &manager, &FormKey::generate(), &Filter::default(), gift).await,
             Err(Error::CouponOfferNotFound)
         ));
         assert!(matches!(
-            roster::grant_coupon(&db, &clock, &brand, &manager, &FormKey::generate(), ids[0], gift).await,
+            roster::grant_coupon(&db, &clock, &manager, &FormKey::generate(), ids[0], gift).await,
             Err(Error::CouponOfferNotFound)
         ));
     }

@@ -141,13 +141,11 @@ db_test!(
         .unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].comment, "店 1");
-        let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            feedback::reply(&mut tx, &clock, &manager, ids[0], "不是你的店").await,
+            feedback::reply(&db, &clock, &manager, ids[0], "不是你的店").await,
             Err(Error::FeedbackNotFound)
         ));
-        feedback::reply(&mut tx, &clock, &manager, ids[1], "谢谢").await.unwrap();
-        tx.commit().await.unwrap();
+        feedback::reply(&db, &clock, &manager, ids[1], "谢谢").await.unwrap();
         let report = feedback::report(&db, brand.id, session.scope(), None, None).await.unwrap();
         assert_eq!(report.len(), 1);
         assert_eq!(report[0].store.as_deref(), Some("二店"));
@@ -201,21 +199,15 @@ db_test!(
         let actor = loyalty::testing::manager(&db, owner.id).await.owner().unwrap();
         let policy = StaffPolicy::default();
 
-        let mut tx = db.begin().await.unwrap();
-        let (cashier, first) = accounts::create(&mut tx, &clock, &actor, Role::Cashier, "till", "收银", &[store]).await.unwrap();
-        tx.commit().await.unwrap();
+        let (cashier, first) = accounts::create(&db, &clock, &actor, Role::Cashier, "till", "收银", &[store]).await.unwrap();
         let (session, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &first).await.unwrap();
         assert_eq!(session.stores, [store]);
 
         // Deactivating ends the session; reactivating and resetting gives a new password.
-        let mut tx = db.begin().await.unwrap();
-        accounts::update(&mut tx, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], false).await.unwrap();
-        tx.commit().await.unwrap();
+        accounts::update(&db, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], false).await.unwrap();
         assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
-        let mut tx = db.begin().await.unwrap();
-        accounts::update(&mut tx, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], true).await.unwrap();
-        let second = accounts::reset_password(&mut tx, &clock, &actor, cashier.id).await.unwrap();
-        tx.commit().await.unwrap();
+        accounts::update(&db, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], true).await.unwrap();
+        let (_, second) = accounts::reset_password(&db, &clock, &actor, cashier.id).await.unwrap();
         assert!(staff_sessions::sign_in(&db, &clock, &policy, "till", &first).await.is_err());
         let (_, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &second).await.unwrap();
 
@@ -230,19 +222,15 @@ db_test!(
         staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
 
         // The owner may not demote themselves; a lock is lifted by unlock.
-        let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            accounts::update(&mut tx, &clock, &actor, owner.id, Role::Manager, "老板", &[store], true).await,
+            accounts::update(&db, &clock, &actor, owner.id, Role::Manager, "老板", &[store], true).await,
             Err(Error::StaffSelfChange)
         ));
-        drop(tx);
         for _ in 0..5 {
             let _ = staff_sessions::sign_in(&db, &clock, &policy, "till", "wrong password").await;
         }
         assert!(matches!(staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await, Err(Error::StaffLocked { .. })));
-        let mut tx = db.begin().await.unwrap();
-        accounts::unlock(&mut tx, &clock, &actor, cashier.id).await.unwrap();
-        tx.commit().await.unwrap();
+        accounts::unlock(&db, &clock, &actor, cashier.id).await.unwrap();
         staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
         let listed = accounts::list(&db, brand.id).await.unwrap();
         assert_eq!(listed.len(), 2);

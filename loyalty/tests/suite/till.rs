@@ -98,8 +98,8 @@ db_test!(
         let desk = till::desk(&t.db, &cashier, t.store).await.unwrap();
         let m = t.member("13800138000").await;
         let key = FormKey::generate();
-        let first = till::purchase(&t.db, &t.clock, &t.brand, &desk, &key, &m, None, fen("128.50")).await.unwrap();
-        let again = till::purchase(&t.db, &t.clock, &t.brand, &desk, &key, &m, None, fen("128.50")).await.unwrap();
+        let first = till::purchase(&t.db, &t.clock, &desk, &key, &m, None, fen("128.50")).await.unwrap();
+        let again = till::purchase(&t.db, &t.clock, &desk, &key, &m, None, fen("128.50")).await.unwrap();
         assert_eq!(first, again, "the second submission shows the first outcome");
         let Outcome::Purchase { points_earned, points_balance, ref order_id, .. } = first else { panic!("{first:?}") };
         assert!(points_earned > 0);
@@ -116,13 +116,13 @@ db_test!(
         assert!(rows[0].after.as_deref().unwrap().contains("\"amount_fen\":12850"));
 
         // A new form is a new bill.
-        till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("10")).await.unwrap();
+        till::purchase(&t.db, &t.clock, &desk, &FormKey::generate(), &m, None, fen("10")).await.unwrap();
         let (purchases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchases").fetch_one(t.db.pool()).await.unwrap();
         assert_eq!(purchases, 2);
         // The old form sent again with other figures (Back, new bill) is
         // refused, not answered with the old bill's outcome.
         assert!(matches!(
-            till::purchase(&t.db, &t.clock, &t.brand, &desk, &key, &m, None, fen("99")).await,
+            till::purchase(&t.db, &t.clock, &desk, &key, &m, None, fen("99")).await,
             Err(Error::FormAlreadyUsed)
         ));
         // Another staff member cannot read this form's outcome.
@@ -130,9 +130,9 @@ db_test!(
         assert_eq!(till::outcome(&t.db, &other, &key).await.unwrap(), None);
         // A POS order number typed twice on two forms is refused the second time.
         let order = loyalty::money::ExternalId::parse("order_id", "POS-1").unwrap();
-        till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, Some(order.clone()), fen("20")).await.unwrap();
+        till::purchase(&t.db, &t.clock, &desk, &FormKey::generate(), &m, Some(order.clone()), fen("20")).await.unwrap();
         assert!(matches!(
-            till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, Some(order), fen("20")).await,
+            till::purchase(&t.db, &t.clock, &desk, &FormKey::generate(), &m, Some(order), fen("20")).await,
             Err(Error::OrderAlreadyRecorded)
         ));
     }
@@ -149,7 +149,7 @@ db_test!(
         for _ in 0..8 {
             let (t, desk, m, key) = (t.clone(), desk.clone(), m.clone(), key.clone());
             tasks.push(tokio::spawn(async move {
-                till::purchase(&t.db, &t.clock, &t.brand, &desk, &key, &m, None, fen("100")).await
+                till::purchase(&t.db, &t.clock, &desk, &key, &m, None, fen("100")).await
             }));
         }
         let mut outcomes = Vec::new();
@@ -203,32 +203,32 @@ db_test!(
         // A failed try frees its form: the same form works once corrected.
         let key = FormKey::generate();
         assert!(matches!(
-            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &m, &issued.coupon.code, None, fen("50")).await,
+            till::redeem_coupon(&t.db, &t.clock, &desk, &key, &m, &issued.coupon.code, None, fen("50")).await,
             Err(Error::CouponRefused(Refusal::BelowThreshold { .. }))
         ));
         // Another member's coupon is not taken at this member's till.
         let stranger = t.member("13900139000").await;
         assert!(matches!(
-            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &stranger, &issued.coupon.code, None, fen("150")).await,
+            till::redeem_coupon(&t.db, &t.clock, &desk, &FormKey::generate(), &stranger, &issued.coupon.code, None, fen("150")).await,
             Err(Error::CouponNotFound)
         ));
-        let r = till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &m, &issued.coupon.code, None, fen("150")).await.unwrap();
-        assert_eq!(r, till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &key, &m, &issued.coupon.code, None, fen("150")).await.unwrap());
+        let r = till::redeem_coupon(&t.db, &t.clock, &desk, &key, &m, &issued.coupon.code, None, fen("150")).await.unwrap();
+        assert_eq!(r, till::redeem_coupon(&t.db, &t.clock, &desk, &key, &m, &issued.coupon.code, None, fen("150")).await.unwrap());
         let Outcome::Coupon { discount_fen, ref member_no, .. } = r else { panic!("{r:?}") };
         assert_eq!(discount_fen, 2_000);
         assert_eq!(member_no, m.member_no.as_str());
         assert!(matches!(
-            till::redeem_coupon(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, &issued.coupon.code, None, fen("150")).await,
+            till::redeem_coupon(&t.db, &t.clock, &desk, &FormKey::generate(), &m, &issued.coupon.code, None, fen("150")).await,
             Err(Error::CouponRefused(Refusal::AlreadyRedeemed { .. }))
         ));
         assert!(till::show(&t.db, &t.clock, &t.brand, &m).await.unwrap().coupons.is_empty());
 
         // Points: earn some, then pay with them.
-        till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("1000")).await.unwrap();
+        till::purchase(&t.db, &t.clock, &desk, &FormKey::generate(), &m, None, fen("1000")).await.unwrap();
         let m = members::find(&t.db, t.brand.id, m.id).await.unwrap();
         let before = m.points_balance;
         let order = loyalty::money::ExternalId::parse("order", "POS-9").unwrap();
-        let r = till::redeem_points(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, order, 100, fen("200")).await.unwrap();
+        let r = till::redeem_points(&t.db, &t.clock, &desk, &FormKey::generate(), &m, order, 100, fen("200")).await.unwrap();
         let Outcome::Points { points_balance, value_fen, .. } = r else { panic!("{r:?}") };
         assert_eq!(points_balance, before - 100);
         assert!(value_fen > 0);
@@ -243,7 +243,7 @@ db_test!(
         let cashier = t.staff(Role::Cashier, "till.one", &[t.store]).await;
         let desk = till::desk(&t.db, &cashier, t.store).await.unwrap();
         let m = t.member("13800138000").await;
-        till::purchase(&t.db, &t.clock, &t.brand, &desk, &FormKey::generate(), &m, None, fen("50")).await.unwrap();
+        till::purchase(&t.db, &t.clock, &desk, &FormKey::generate(), &m, None, fen("50")).await.unwrap();
         assert!(sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(t.db.pool()).await.is_err());
         assert!(sqlx::query("DELETE FROM audit_log").execute(t.db.pool()).await.is_err());
         assert_eq!(t.audit_rows().await[0].action, "till.purchase");

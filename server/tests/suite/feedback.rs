@@ -126,9 +126,8 @@ async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
         .await
         .unwrap()[0]
         .id;
-    let mut tx = db.begin().await.unwrap();
     feedback::reply(
-        &mut tx,
+        db,
         &loyalty::SystemClock,
         &manager,
         item,
@@ -136,7 +135,6 @@ async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
 
     let card = alice.page("/r/demo/card").await;
     assert!(card.contains("1 条新回复"), "a new reply shows on the card");

@@ -33,7 +33,6 @@ use loyalty::stores;
 /// it is its own check that refuses. `{…}` are the victim's ids.
 const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
     // Members' own functions, on the demo brand.
-    ("load_join", &[("slug", "demo")]),
     (
         "request_code",
         &[
@@ -47,7 +46,6 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
         "verify_code",
         &[("slug", "demo"), ("code", "000000"), ("terms", "on")],
     ),
-    ("load_my_card", &[("slug", "demo"), ("page", "card")]),
     ("next_card_code", &[("slug", "demo")]),
     (
         "save_profile",
@@ -63,33 +61,21 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("delete_account", &[("slug", "demo"), ("confirm", "on")]),
-    ("load_terms_text", &[("slug", "demo")]),
-    ("load_wallet", &[("slug", "demo"), ("tab", "usable")]),
-    ("load_coupon", &[("slug", "demo"), ("code", "{coupon}")]),
-    ("load_claim_offers", &[("slug", "demo")]),
     (
         "take_coupon",
         &[("slug", "demo"), ("template", "{offer}"), ("nonce", "n1")],
     ),
-    ("load_points", &[("slug", "demo")]),
     ("check_in", &[("slug", "demo")]),
-    ("load_invite", &[("slug", "demo")]),
-    ("load_feedback_form", &[("slug", "demo")]),
     (
         "send_feedback",
         &[("slug", "demo"), ("nps", "0"), ("comment", "hijacked")],
     ),
-    ("load_thanks", &[("slug", "demo")]),
-    ("load_my_feedback", &[("slug", "demo")]),
-    ("load_brand_page", &[("slug", "demo")]),
     ("visit_table", &[("token", "{table_token}")]),
     // The console.
     (
         "staff_sign_in",
         &[("login", "no-such-login"), ("password", "not the password")],
     ),
-    ("load_staff", &[]),
-    ("load_password_page", &[]),
     (
         "change_my_password",
         &[
@@ -98,7 +84,6 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("confirm", "new passphrase!"),
         ],
     ),
-    ("load_accounts", &[]),
     (
         "create_staff",
         &[
@@ -119,15 +104,6 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("staff_access", &[("id", "{staff}"), ("action", "reset")]),
     (
-        "load_inbox",
-        &[
-            ("query[segment]", ""),
-            ("query[unanswered]", "false"),
-            ("query[from]", ""),
-            ("query[to]", ""),
-        ],
-    ),
-    (
         "reply_feedback",
         &[
             ("id", "{feedback}"),
@@ -143,24 +119,8 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("back", "/admin/feedback"),
         ],
     ),
-    ("load_report", &[]),
-    ("load_keys", &[]),
     ("create_api_key", &[("store", "{store2}"), ("name", "x")]),
     ("revoke_api_key", &[("id", "{key_id}")]),
-    ("load_audit", &[]),
-    ("load_dashboard", &[]),
-    (
-        "load_members",
-        &[
-            ("query[q]", ""),
-            ("query[tier]", ""),
-            ("query[joined_from]", ""),
-            ("query[joined_to]", ""),
-            ("query[visits]", ""),
-            ("query[page]", "0"),
-        ],
-    ),
-    ("load_roster_member", &[("no", "{member}")]),
     (
         "adjust_member_points",
         &[
@@ -186,7 +146,6 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("q", ""),
         ],
     ),
-    ("load_segments", &[("segment", "general_develop")]),
     (
         "grant_rfm_campaign",
         &[
@@ -196,7 +155,6 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("window", "180"),
         ],
     ),
-    ("load_automation", &[]),
     (
         "create_automation",
         &[("trigger", "join"), ("points", "10"), ("message", "")],
@@ -210,7 +168,6 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
         "save_referral",
         &[("referrer_points", "1"), ("friend_points", "1")],
     ),
-    ("load_brand_settings", &[]),
     (
         "save_brand_profile",
         &[
@@ -249,11 +206,8 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("multiple[]", "1"),
         ],
     ),
-    ("load_offer_list", &[]),
-    ("load_offer_editor", &[("query", "")]),
     ("create_offer", &[("kind", "voucher"), ("amount", "10")]),
     ("pause_offer", &[("id", "{offer}"), ("active", "false")]),
-    ("load_stores", &[]),
     (
         "save_store",
         &[
@@ -263,16 +217,10 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("address", ""),
         ],
     ),
-    ("load_tables", &[("store", "{store2}")]),
     ("add_tables", &[("store", "{store2}"), ("prefix", "Z")]),
     (
         "new_table_code",
         &[("store", "{store2}"), ("table", "{table2}")],
-    ),
-    ("load_qr_sheet", &[("store", "{store2}")]),
-    (
-        "load_till",
-        &[("query[store]", "{store2}"), ("query[member]", "{member}")],
     ),
     ("till_find", &[("store", "{store2}"), ("q", "{member}")]),
     (
@@ -998,7 +946,7 @@ async fn no_state_change_can_be_forged_from_another_site() {
             targets.push((path, vec![("lang".into(), "en".into())]));
         }
     }
-    assert!(targets.len() > 60, "{} state changes", targets.len());
+    assert!(targets.len() > 40, "{} state changes", targets.len());
     let mut owner = staff_browser(&app, "boss").await;
     let mut member = Browser::new(&app);
     member.join("13900139000", true).await;
