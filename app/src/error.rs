@@ -347,8 +347,8 @@ fn refusal_sentence(locale: Locale, e: &AppError) -> String {
         (_, "threshold") => td_string!(
             locale,
             refusal_threshold,
-            need = crate::routes::points::yuan(e.number("need_fen")),
-            bill = crate::routes::points::yuan(e.number("bill_fen"))
+            need = loyalty::money::yuan(e.number("need_fen")),
+            bill = loyalty::money::yuan(e.number("bill_fen"))
         )
         .to_string(),
         (_, "store") => td_string!(locale, refusal_store).to_string(),

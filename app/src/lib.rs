@@ -10,6 +10,8 @@ pub mod locale;
 // Everything below renders or runs on the server only: the WebAssembly a
 // phone downloads holds the islands, the language tables and nothing else.
 #[cfg(feature = "ssr")]
+pub mod coupon_text;
+#[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod functions;

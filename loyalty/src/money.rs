@@ -32,10 +32,44 @@ impl Fen {
         self.0
     }
 
-    /// `¥12.34`, for people.
+    /// `¥12.34`, for people: see [`yuan`].
     pub fn yuan(self) -> String {
-        format!("¥{}.{:02}", self.0 / 100, self.0 % 100)
+        yuan(self.0)
     }
+}
+
+/// Money for people, the one way every page, message and document of the
+/// portal writes it: `¥3,200`, `¥12.50`, `-¥8` (thousands grouped, cents
+/// only when there are any).
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}¥{}", yuan_figure(fen.abs()))
+}
+
+/// The figure of [`yuan`] without the currency sign, where the words
+/// around it already say 元: `满3,200减50`, `12.50元代金券`.
+pub fn yuan_figure(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    let digits = (fen / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match fen % 100 {
+        0 => format!("{sign}{grouped}"),
+        cents => format!("{sign}{grouped}.{cents:02}"),
+    }
+}
+
+/// Money for files a spreadsheet reads (CSV exports): `3200.00`, `-8.00`.
+pub fn yuan_decimal(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", fen / 100, fen % 100)
 }
 
 /// An identifier chosen by the POS (order, refund): 1–100 printable ASCII
@@ -66,6 +100,19 @@ impl ExternalId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_reads_one_way_everywhere() {
+        assert_eq!(yuan(320_000), "¥3,200");
+        assert_eq!(yuan(1_250), "¥12.50");
+        assert_eq!(yuan(-800), "-¥8");
+        assert_eq!(yuan(0), "¥0");
+        assert_eq!(yuan(123_456_789), "¥1,234,567.89");
+        assert_eq!(yuan_figure(20_000), "200");
+        assert_eq!(yuan_decimal(320_000), "3200.00");
+        assert_eq!(yuan_decimal(-5), "-0.05");
+        assert_eq!(Fen::new(1_234).unwrap().yuan(), "¥12.34");
+    }
 
     #[test]
     fn amounts_are_whole_fen_within_bounds() {

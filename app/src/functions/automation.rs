@@ -92,7 +92,12 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
     let templates: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
         .await?
         .into_iter()
-        .map(|t| (t.id.0, t.rule.title(lang)))
+        .map(|t| {
+            (
+                t.id.0,
+                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
+            )
+        })
         .collect();
     let automations = loyalty::automation::list(&state.db, brand.id)
         .await?

@@ -97,7 +97,12 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
     let templates = loyalty::coupons::templates(&state.db, brand.id)
         .await?
         .into_iter()
-        .map(|t| (t.id.0, t.rule.title(lang)))
+        .map(|t| {
+            (
+                t.id.0,
+                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
+            )
+        })
         .collect();
     // Fen per point as yuan: 100 → 1, 50 → 0.5.
     let earn_yuan = edge::thousandths(rules.earn_fen_per_point * 10);

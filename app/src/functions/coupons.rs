@@ -143,14 +143,18 @@ mod build {
     pub fn rule_view(t: &Template, tiers: &TierTable, store_names: &[(i64, String)]) -> RuleView {
         let r = &t.rule;
         let mut conditions = Vec::new();
-        if r.threshold_text(Language::En).is_some() {
-            conditions.push(localized(|l| r.threshold_text(l).unwrap_or_default()));
+        use crate::coupon_text::{threshold, title, window};
+        use crate::locale::to_locale;
+        if threshold(Locale::en, r).is_some() {
+            conditions.push(localized(|l| {
+                threshold(to_locale(l), r).unwrap_or_default()
+            }));
         }
-        if r.window_text(Language::En).is_some() {
-            conditions.push(localized(|l| r.window_text(l).unwrap_or_default()));
+        if window(Locale::en, r).is_some() {
+            conditions.push(localized(|l| window(to_locale(l), r).unwrap_or_default()));
         }
         RuleView {
-            title: localized(|l| r.title(l)),
+            title: localized(|l| title(to_locale(l), r)),
             kind: r.kind.as_str().to_owned(),
             conditions,
             min_tier: (t.min_tier_rank > 0)

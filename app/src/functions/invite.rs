@@ -57,7 +57,9 @@ pub async fn load_invite(slug: String) -> Result<InviteLoad, AppError> {
             let offered = t.active
                 && t.ends_at.is_none_or(|end| now < end)
                 && t.stock_total.is_none_or(|total| t.stock_issued < total);
-            offered.then(|| t.rule.title(brand.default_language))
+            offered.then(|| {
+                crate::coupon_text::title(crate::locale::to_locale(brand.default_language), &t.rule)
+            })
         }
         None => None,
     };

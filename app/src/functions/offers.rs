@@ -206,9 +206,12 @@ pub mod edge {
     pub fn words(brand: &loyalty::brands::Brand, t: &NewTemplate) -> Vec<String> {
         let lang = brand.default_language;
         [
-            Some(t.rule.title(lang)),
-            t.rule.threshold_text(lang),
-            t.rule.window_text(lang),
+            Some(crate::coupon_text::title(
+                crate::locale::to_locale(lang),
+                &t.rule,
+            )),
+            crate::coupon_text::threshold(crate::locale::to_locale(lang), &t.rule),
+            crate::coupon_text::window(crate::locale::to_locale(lang), &t.rule),
         ]
         .into_iter()
         .flatten()
@@ -246,10 +249,10 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, AppError> {
             };
             TemplateLine {
                 id: t.id.0,
-                title: t.rule.title(lang),
+                title: crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
                 conditions: [
-                    t.rule.threshold_text(lang),
-                    t.rule.window_text(lang),
+                    crate::coupon_text::threshold(crate::locale::to_locale(lang), &t.rule),
+                    crate::coupon_text::window(crate::locale::to_locale(lang), &t.rule),
                     Some(validity),
                 ]
                 .into_iter()

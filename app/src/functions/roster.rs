@@ -196,7 +196,12 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
         .await?
         .into_iter()
         .filter(|t| loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
-        .map(|t| (t.id.0, t.rule.title(lang)))
+        .map(|t| {
+            (
+                t.id.0,
+                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
+            )
+        })
         .collect();
     let segment_done = match loyalty::forms::FormKey::parse(&query.done) {
         Ok(key) => loyalty::forms::outcome::<loyalty::roster::SegmentOutcome>(
@@ -274,7 +279,12 @@ pub async fn load_member(
         .await?
         .into_iter()
         .filter(|t| t.active && loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
-        .map(|t| (t.id.0, t.rule.title(lang)))
+        .map(|t| {
+            (
+                t.id.0,
+                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
+            )
+        })
         .collect();
     let done = match done.as_deref().map(FormKey::parse) {
         Some(Ok(key)) => {
@@ -316,7 +326,7 @@ pub async fn load_member(
             .into_iter()
             .map(|h| HeldRow {
                 code: h.coupon.code.grouped(),
-                title: h.template.rule.title(lang),
+                title: crate::coupon_text::title(crate::locale::to_locale(lang), &h.template.rule),
                 status: h.coupon.status(now).as_str().to_owned(),
                 until: edge::day(&brand, h.coupon.valid_until),
             })

@@ -189,10 +189,6 @@ pub mod edge {
         Ok((rfm, members, churn, at_risk))
     }
 
-    fn yuan(fen: i64) -> String {
-        format!("{}.{:02}", fen / 100, fen % 100)
-    }
-
     /// A segment's members (or, with `segment` None, the churn list) as CSV
     /// with a header row in the brand's language. Every cell is guarded
     /// against spreadsheet formulas; phones are masked.
@@ -223,7 +219,7 @@ pub mod edge {
         out.push_str("\r\n");
         for m in rows {
             let figure = if segment.is_some() {
-                yuan(m.figure)
+                loyalty::money::yuan_decimal(m.figure)
             } else {
                 m.figure.to_string()
             };
@@ -234,7 +230,7 @@ pub mod edge {
                 m.days_since.to_string(),
                 m.visits.to_string(),
                 figure,
-                yuan(m.lifetime_fen),
+                loyalty::money::yuan_decimal(m.lifetime_fen),
             ];
             out.push_str(&cells.map(|c| csv_cell(&c)).join(","));
             out.push_str("\r\n");
@@ -267,7 +263,15 @@ pub async fn load_segments(
     let lang = brand.default_language;
     // Every template names past campaigns; the active ones may start one.
     let all = loyalty::coupons::all_templates(&state.db, brand.id).await?;
-    let all_titles: Vec<(i64, String)> = all.iter().map(|t| (t.id.0, t.rule.title(lang))).collect();
+    let all_titles: Vec<(i64, String)> = all
+        .iter()
+        .map(|t| {
+            (
+                t.id.0,
+                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
+            )
+        })
+        .collect();
     let templates: Vec<(i64, String)> = all
         .iter()
         .zip(&all_titles)

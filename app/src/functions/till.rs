@@ -156,7 +156,7 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError
         .store
         .and_then(|s| stores.iter().find(|(id, _)| *id == s).map(|(id, _)| *id))
         .or_else(|| (stores.len() == 1).then(|| stores[0].0));
-    let lang = brand.default_language;
+    let locale = crate::locale::to_locale(brand.default_language);
     let clock = loyalty::SystemClock;
     let member = match (&query.member, store) {
         (Some(no), Some(_)) => match till::member_by_no(&state.db, &brand, no).await {
@@ -175,15 +175,8 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError
                         .iter()
                         .map(|h| CouponAtTill {
                             code: h.coupon.code.grouped(),
-                            title: h.template.rule.title(lang),
-                            conditions: [
-                                h.template.rule.threshold_text(lang),
-                                h.template.rule.window_text(lang),
-                            ]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" · "),
+                            title: crate::coupon_text::title(locale, &h.template.rule),
+                            conditions: crate::coupon_text::conditions(locale, &h.template.rule),
                             until: day(h.coupon.valid_until),
                         })
                         .collect(),

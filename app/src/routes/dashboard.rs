@@ -7,8 +7,8 @@ use crate::components::{Page, PageBrand};
 use crate::functions::dashboard::{load_dashboard, DashboardPage};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
-use crate::routes::points::yuan;
 use crate::routes::{page_locale, staff_page};
+use loyalty::money::yuan;
 
 #[component]
 pub fn AdminDashboard() -> impl IntoView {

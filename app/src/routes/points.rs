@@ -27,22 +27,7 @@ pub fn PointsRoute() -> impl IntoView {
     )
 }
 
-/// `¥3,200` or `¥12.50`.
-pub fn yuan(fen: i64) -> String {
-    let whole = fen / 100;
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    match fen % 100 {
-        0 => format!("¥{grouped}"),
-        cents => format!("¥{grouped}.{cents:02}"),
-    }
-}
+use loyalty::money::yuan;
 
 /// A ledger row's reason in the member's words (the card's history and the
 /// console's member page).
@@ -155,18 +140,5 @@ fn Points(page: PointsPage) -> impl IntoView {
                 </a>
             </nav>
         </Page>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::yuan;
-
-    #[test]
-    fn yuan_groups_thousands_and_keeps_cents_only_when_there_are_any() {
-        assert_eq!(yuan(320_000), "¥3,200");
-        assert_eq!(yuan(1_250), "¥12.50");
-        assert_eq!(yuan(0), "¥0");
-        assert_eq!(yuan(123_456_789), "¥1,234,567.89");
     }
 }

@@ -12,9 +12,9 @@ use crate::functions::segments::{
 };
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
-use crate::routes::points::yuan;
 use crate::routes::{page_locale, staff_page};
 use leptos::server_fn::ServerFn as _;
+use loyalty::money::yuan;
 
 #[component]
 pub fn AdminSegments() -> impl IntoView {

@@ -13,9 +13,9 @@ use crate::functions::till::TillPurchase;
 use crate::functions::till::{load_till, TillDone, TillMember, TillPage, TillQuery};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
-use crate::routes::points::yuan;
 use crate::routes::{page_locale, staff_page};
 use leptos::server_fn::ServerFn as _;
+use loyalty::money::yuan;
 
 #[component]
 pub fn AdminTill() -> impl IntoView {

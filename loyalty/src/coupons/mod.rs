@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 pub use code::CouponCode;
-pub use rule::{clock_time, yuan, Kind, Rule, Window};
+pub use rule::{clock_time, Kind, Rule, Window};
 
 use crate::brands::{Brand, BrandId};
 use crate::error::{store_not_found, Invalid};

@@ -1,13 +1,12 @@
-//! A coupon's rule and the pure arithmetic and wording over it: what it takes
-//! off a bill, when in the week it may be used, and how it reads in each of
-//! the portal's languages ("满200减50", "8折，最高减30元", "每周三 11:00–14:00
-//! 可用"). No database here, so the rules are property-tested.
+//! A coupon's rule and the pure arithmetic over it: what it takes off a bill
+//! and when in the week it may be used. How it reads ("满200减50") is the
+//! pages' business (`app::coupon_text`, from the locale files). No database
+//! here, so the rules are property-tested.
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::brands::Language;
 use crate::error::Invalid;
 use crate::money::Fen;
 use crate::{Error, Result};
@@ -262,167 +261,17 @@ impl Rule {
         }
         Window::Open
     }
-
-    /// The coupon's name, from its rule: 满200减50, 8折，最高减30元, 20元代金券.
-    pub fn title(&self, lang: Language) -> String {
-        let off = yuan(self.amount_off_fen.unwrap_or(0));
-        let threshold = yuan(self.threshold_fen);
-        let item = self.gift_item.as_deref().unwrap_or("");
-        match (self.kind, lang) {
-            (Kind::AmountOff, Language::ZhCn) => format!("满{threshold}减{off}"),
-            (Kind::AmountOff, Language::ZhTw) => format!("滿{threshold}減{off}"),
-            (Kind::AmountOff, Language::En) => format!("¥{off} off ¥{threshold}+"),
-            (Kind::Voucher, Language::ZhCn | Language::ZhTw) => format!("{off}元代金券"),
-            (Kind::Voucher, Language::En) => format!("¥{off} voucher"),
-            (Kind::Gift, Language::ZhCn) => format!("赠送{item}"),
-            (Kind::Gift, Language::ZhTw) => format!("贈送{item}"),
-            (Kind::Gift, Language::En) => format!("Free {item}"),
-            (Kind::PercentOff, _) => {
-                let pct = self.percent_off.unwrap_or(0);
-                let base = match lang {
-                    Language::En => format!("{pct}% off"),
-                    _ => format!("{}折", zhe(pct)),
-                };
-                match (self.max_off_fen, lang) {
-                    (None, _) => base,
-                    (Some(cap), Language::ZhCn) => format!("{base}，最高减{}元", yuan(cap)),
-                    (Some(cap), Language::ZhTw) => format!("{base}，最高減{}元", yuan(cap)),
-                    (Some(cap), Language::En) => format!("{base}, up to ¥{}", yuan(cap)),
-                }
-            }
-        }
-    }
-
-    /// The minimum bill, when it is not already in the title.
-    pub fn threshold_text(&self, lang: Language) -> Option<String> {
-        if self.threshold_fen == 0 || self.kind == Kind::AmountOff {
-            return None;
-        }
-        let t = yuan(self.threshold_fen);
-        Some(match lang {
-            Language::ZhCn => format!("消费满{t}元可用"),
-            Language::ZhTw => format!("消費滿{t}元可用"),
-            Language::En => format!("For bills of ¥{t} or more"),
-        })
-    }
-
-    /// When in the week it may be used: "每周三 11:00–14:00 可用".
-    pub fn window_text(&self, lang: Language) -> Option<String> {
-        if self.weekdays.is_empty() && self.minutes.is_none() {
-            return None;
-        }
-        let days = if self.weekdays.is_empty() {
-            None
-        } else {
-            let mut days = self.weekdays.clone();
-            days.sort_unstable();
-            days.dedup();
-            Some(match lang {
-                Language::ZhCn => format!(
-                    "每周{}",
-                    days.iter()
-                        .map(|d| ZH_DAYS[(*d - 1) as usize])
-                        .collect::<Vec<_>>()
-                        .join("、")
-                ),
-                Language::ZhTw => format!(
-                    "每週{}",
-                    days.iter()
-                        .map(|d| ZH_DAYS[(*d - 1) as usize])
-                        .collect::<Vec<_>>()
-                        .join("、")
-                ),
-                Language::En => days
-                    .iter()
-                    .map(|d| EN_DAYS[(*d - 1) as usize])
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        };
-        let hours = self
-            .minutes
-            .map(|(from, until)| format!("{}–{}", clock_time(from), clock_time(until)));
-        let when = [days, hours]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        Some(match lang {
-            Language::ZhCn | Language::ZhTw => format!("{when} 可用"),
-            Language::En => format!("Valid {when}"),
-        })
-    }
 }
-
-const ZH_DAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
-const EN_DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// `11:00` from minutes after midnight; 1440 is `24:00`.
 pub fn clock_time(minute: i64) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
-/// Yuan without needless decimals: 20000 → "200", 1250 → "12.5".
-pub fn yuan(fen: i64) -> String {
-    let whole = fen / 100;
-    match fen % 100 {
-        0 => whole.to_string(),
-        c if c % 10 == 0 => format!("{whole}.{}", c / 10),
-        c => format!("{whole}.{c:02}"),
-    }
-}
-
-/// The Chinese way to say a percentage off: 20 → 8, 15 → 85, 12 → 88.
-fn zhe(percent_off: i64) -> String {
-    let pay = 100 - percent_off;
-    if pay % 10 == 0 {
-        (pay / 10).to_string()
-    } else {
-        pay.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn titles_read_like_the_menu_board() {
-        let r = Rule::amount_off(20_000, 5_000);
-        assert_eq!(r.title(Language::ZhCn), "满200减50");
-        assert_eq!(r.title(Language::ZhTw), "滿200減50");
-        assert_eq!(r.title(Language::En), "¥50 off ¥200+");
-        let r = Rule::percent_off(20, Some(3_000));
-        assert_eq!(r.title(Language::ZhCn), "8折，最高减30元");
-        assert_eq!(r.title(Language::En), "20% off, up to ¥30");
-        assert_eq!(Rule::percent_off(15, None).title(Language::ZhCn), "85折");
-        assert_eq!(Rule::voucher(1_250).title(Language::ZhCn), "12.5元代金券");
-        assert_eq!(Rule::gift("酸梅汤").title(Language::ZhCn), "赠送酸梅汤");
-        let w = Rule::percent_off(20, None)
-            .on_weekdays(&[3])
-            .between(660, 840);
-        assert_eq!(
-            w.window_text(Language::ZhCn).unwrap(),
-            "每周三 11:00–14:00 可用"
-        );
-        assert_eq!(
-            w.window_text(Language::ZhTw).unwrap(),
-            "每週三 11:00–14:00 可用"
-        );
-        assert_eq!(
-            w.window_text(Language::En).unwrap(),
-            "Valid Wed 11:00–14:00"
-        );
-        assert_eq!(Rule::voucher(100).window_text(Language::ZhCn), None);
-        assert_eq!(
-            Rule::voucher(2_000)
-                .with_threshold(10_000)
-                .threshold_text(Language::ZhCn)
-                .unwrap(),
-            "消费满100元可用"
-        );
-    }
 
     #[test]
     fn the_classic_coupons_take_what_they_say() {

@@ -460,7 +460,7 @@ impl CouponOut {
     fn new(brand: &Brand, c: &coupons::Coupon, t: &coupons::Template) -> Self {
         CouponOut {
             code: c.code.as_str().to_owned(),
-            title: t.rule.title(brand.default_language),
+            title: app::coupon_text::title(app::locale::to_locale(brand.default_language), &t.rule),
             kind: t.rule.kind.as_str().to_owned(),
             gift_item: t.rule.gift_item.clone(),
             stacks_with_tier_discount: t.stacks_with_tier,

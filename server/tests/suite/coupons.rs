@@ -5,7 +5,7 @@ use crate::common;
 
 use axum::http::StatusCode;
 use common::{location, spawn_app, Browser, TestApp};
-use loyalty::brands::{self, Brand, BrandSlug, Language};
+use loyalty::brands::{self, Brand, BrandSlug};
 use loyalty::coupons::{self, CouponCode, Template};
 use loyalty::members::MemberId;
 use loyalty::money::{ExternalId, Fen};
@@ -23,7 +23,7 @@ async fn template(app: &TestApp, title: &str) -> Template {
         .await
         .unwrap()
         .into_iter()
-        .find(|t| t.rule.title(Language::ZhCn) == title)
+        .find(|t| app::coupon_text::title(app::i18n::Locale::zh_CN, &t.rule) == title)
         .unwrap_or_else(|| panic!("no demo coupon {title}"))
 }
 
