@@ -102,6 +102,65 @@ pub async fn stores_for(db: &Db, staff: &crate::access::Cashier) -> Result<Vec<S
     })
 }
 
+/// Everything the till screen shows, from one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    /// The stores this staff member may open a till at, by name.
+    pub stores: Vec<Store>,
+    /// The till's store: the one asked for if it is theirs, else their only
+    /// one; None until one is chosen (or when they have none).
+    pub store: Option<StoreId>,
+    /// The member the till is serving, when one was asked for and found.
+    pub member: Option<MemberAtTill>,
+    /// What the form with the `done` key did, when it was this person's.
+    pub done: Option<Outcome>,
+    /// Fresh keys for the purchase, coupon and points forms.
+    pub keys: [FormKey; 3],
+    /// The brand's time zone, for the coupons' dates.
+    pub time_zone: String,
+}
+
+/// The till screen for `staff`, at `store`, serving the member numbered
+/// `member`, confirming the form keyed `done`.
+pub async fn screen(
+    db: &Db,
+    clock: &dyn Clock,
+    staff: &crate::access::Cashier,
+    store: Option<StoreId>,
+    member: Option<&str>,
+    done: Option<&str>,
+) -> Result<Screen> {
+    let stores = stores_for(db, staff).await?;
+    let store = store
+        .filter(|s| stores.iter().any(|t| t.id == *s))
+        .or_else(|| (stores.len() == 1).then(|| stores[0].id));
+    let brand = staff.brand();
+    let member = match (member, store) {
+        (Some(no), Some(_)) => match member_by_no(db, brand, no).await {
+            Ok(m) => Some(show(db, clock, brand, &m).await?),
+            Err(Error::MemberNotFound) => None,
+            Err(e) => return Err(e),
+        },
+        _ => None,
+    };
+    let done = match done.map(FormKey::parse) {
+        Some(Ok(key)) => outcome(db, staff, &key).await?,
+        _ => None,
+    };
+    Ok(Screen {
+        stores,
+        store,
+        member,
+        done,
+        keys: [
+            FormKey::generate(),
+            FormKey::generate(),
+            FormKey::generate(),
+        ],
+        time_zone: brand.time_zone.clone(),
+    })
+}
+
 /// What a till form said, as a hash: the action, the store and every field.
 fn fingerprint(action: &str, desk: &Desk, fields: &[&str]) -> String {
     forms::fingerprint(action, desk.store.id.0, fields)

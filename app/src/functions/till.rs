@@ -10,61 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::functions::admin::{StaffInfo, StaffLoad};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CouponAtTill {
-    /// Grouped for reading aloud: `ABCDE-FGHJK`.
-    pub code: String,
-    pub title: String,
-    /// Conditions in one line: minimum bill, days and hours.
-    pub conditions: String,
-    pub until: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TillMember {
-    pub member_no: String,
-    pub display_name: String,
-    pub phone_masked: String,
-    pub tier_name: String,
-    pub discount_pct: i64,
-    pub points: i64,
-    pub coupons: Vec<CouponAtTill>,
-}
-
-/// What the last form did, to confirm on screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TillDone {
-    Purchase {
-        amount_fen: i64,
-        points_earned: i64,
-        points_balance: i64,
-        new_tier: Option<String>,
-        order_id: String,
-    },
-    Coupon {
-        code: String,
-        bill_fen: i64,
-        discount_fen: i64,
-        order_id: String,
-    },
-    Points {
-        points: i64,
-        value_fen: i64,
-        points_balance: i64,
-        order_id: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TillPage {
     pub staff: StaffInfo,
-    /// The stores this staff member may open a till at.
-    pub stores: Vec<(i64, String)>,
-    /// The till's store; None until one is chosen (or there is none).
-    pub store: Option<i64>,
-    pub member: Option<TillMember>,
-    pub done: Option<TillDone>,
-    /// Fresh keys for the purchase, coupon and points forms.
-    pub keys: [String; 3],
+    pub screen: loyalty::till::Screen,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,108 +86,26 @@ mod edge {
 
 pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError> {
     use crate::functions::admin::edge::signed_in;
-    use crate::server::portal_state;
-    use loyalty::till::{self, FormKey, Outcome};
+    use loyalty::{stores::StoreId, till, SystemClock};
 
-    let state = portal_state()?;
-    let (session, brand, info) = match signed_in(&state, "/admin/till").await? {
+    let state = crate::server::portal_state()?;
+    let (staff, _, info) = match signed_in(&state, "/admin/till").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let stores: Vec<(i64, String)> = till::stores_for(&state.db, &session)
-        .await?
-        .into_iter()
-        .map(|s| (s.id.0, s.name))
-        .collect();
-    // The store asked for if it is one of theirs, else their only one.
-    let store = query
-        .store
-        .and_then(|s| stores.iter().find(|(id, _)| *id == s).map(|(id, _)| *id))
-        .or_else(|| (stores.len() == 1).then(|| stores[0].0));
-    let locale = crate::locale::to_locale(brand.default_language);
-    let clock = loyalty::SystemClock;
-    let member = match (&query.member, store) {
-        (Some(no), Some(_)) => match till::member_by_no(&state.db, &brand, no).await {
-            Ok(m) => {
-                let shown = till::show(&state.db, &clock, &brand, &m).await?;
-                let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
-                Some(TillMember {
-                    member_no: shown.member_no,
-                    display_name: shown.display_name,
-                    phone_masked: shown.phone_masked,
-                    tier_name: shown.tier_name,
-                    discount_pct: shown.discount_pct,
-                    points: shown.points,
-                    coupons: shown
-                        .coupons
-                        .iter()
-                        .map(|h| CouponAtTill {
-                            code: h.coupon.code.grouped(),
-                            title: crate::coupon_text::title(locale, &h.template.rule),
-                            conditions: crate::coupon_text::conditions(locale, &h.template.rule),
-                            until: day(h.coupon.valid_until),
-                        })
-                        .collect(),
-                })
-            }
-            Err(loyalty::Error::MemberNotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        _ => None,
-    };
-    let done = match query.done.as_deref().map(FormKey::parse) {
-        Some(Ok(key)) => till::outcome(&state.db, &session, &key)
-            .await?
-            .map(|o| match o {
-                Outcome::Purchase {
-                    order_id,
-                    amount_fen,
-                    points_earned,
-                    points_balance,
-                    new_tier,
-                    ..
-                } => TillDone::Purchase {
-                    amount_fen,
-                    points_earned,
-                    points_balance,
-                    new_tier,
-                    order_id,
-                },
-                Outcome::Coupon {
-                    order_id,
-                    code,
-                    bill_fen,
-                    discount_fen,
-                    ..
-                } => TillDone::Coupon {
-                    code,
-                    bill_fen,
-                    discount_fen,
-                    order_id,
-                },
-                Outcome::Points {
-                    order_id,
-                    points,
-                    value_fen,
-                    points_balance,
-                    ..
-                } => TillDone::Points {
-                    points,
-                    value_fen,
-                    points_balance,
-                    order_id,
-                },
-            }),
-        _ => None,
-    };
-    let key = || FormKey::generate().as_str().to_owned();
+    let (store, member, done) = (query.store.map(StoreId), query.member, query.done);
+    let screen = till::screen(
+        &state.db,
+        &SystemClock,
+        &staff,
+        store,
+        member.as_deref(),
+        done.as_deref(),
+    )
+    .await?;
     Ok(StaffLoad::Page(Box::new(TillPage {
         staff: info,
-        stores,
-        store,
-        member,
-        done,
-        keys: [key(), key(), key()],
+        screen,
     })))
 }
 

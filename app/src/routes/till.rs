@@ -6,16 +6,18 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::coupon_text;
 use crate::functions::till::TillCoupon;
 use crate::functions::till::TillFind;
 use crate::functions::till::TillPoints;
 use crate::functions::till::TillPurchase;
-use crate::functions::till::{load_till, TillDone, TillMember, TillPage, TillQuery};
+use crate::functions::till::{load_till, TillPage, TillQuery};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
 use leptos::server_fn::ServerFn as _;
 use loyalty::money::yuan;
+use loyalty::till::{FormKey, MemberAtTill, Outcome};
 
 #[component]
 pub fn AdminTill() -> impl IntoView {
@@ -31,14 +33,15 @@ pub fn AdminTill() -> impl IntoView {
     )
 }
 
-fn done_view(locale: Locale, done: &TillDone) -> impl IntoView {
+fn done_view(locale: Locale, done: &Outcome) -> impl IntoView {
     let (lines, order) = match done {
-        TillDone::Purchase {
+        Outcome::Purchase {
             amount_fen,
             points_earned,
             points_balance,
             new_tier,
             order_id,
+            ..
         } => {
             let mut lines = vec![td_string!(
                 locale,
@@ -53,11 +56,12 @@ fn done_view(locale: Locale, done: &TillDone) -> impl IntoView {
             }
             (lines, order_id.clone())
         }
-        TillDone::Coupon {
+        Outcome::Coupon {
             code,
             bill_fen,
             discount_fen,
             order_id,
+            ..
         } => (
             vec![td_string!(
                 locale,
@@ -69,11 +73,12 @@ fn done_view(locale: Locale, done: &TillDone) -> impl IntoView {
             .to_string()],
             order_id.clone(),
         ),
-        TillDone::Points {
+        Outcome::Points {
             points,
             value_fen,
             points_balance,
             order_id,
+            ..
         } => (
             vec![td_string!(
                 locale,
@@ -103,7 +108,13 @@ fn member_fields(store: i64, member: &str, key: &str) -> impl IntoView {
     }
 }
 
-fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -> impl IntoView {
+fn member_view(
+    locale: Locale,
+    store: i64,
+    m: &MemberAtTill,
+    keys: &[FormKey; 3],
+    time_zone: &str,
+) -> impl IntoView {
     let tier = if m.discount_pct > 0 {
         td_string!(
             locale,
@@ -121,12 +132,15 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
         m.coupons
             .iter()
             .enumerate()
-            .map(|(i, c)| {
+            .map(|(i, held)| {
                 let id = format!("coupon-{i}");
                 let label_for = id.clone();
+                let rule = &held.template.rule;
+                let (code, title) = (held.coupon.code.grouped(), coupon_text::title(locale, rule));
+                let until = loyalty::rules::local_date(time_zone, held.coupon.valid_until);
                 let detail = [
-                    c.conditions.clone(),
-                    td_string!(locale, till_until, date = c.until.clone()).to_string(),
+                    coupon_text::conditions(locale, rule),
+                    td_string!(locale, till_until, date = until).to_string(),
                 ]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -134,10 +148,10 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
                 .join(" · ");
                 view! {
                     <label class="till-coupon" for=label_for>
-                        <input type="radio" id=id name="code" value=c.code.clone() checked=i == 0 />
+                        <input type="radio" id=id name="code" value=code.clone() checked=i == 0 />
                         <span>
-                            <strong>{c.title.clone()}</strong>
-                            <span class="mono">" " {c.code.clone()}</span>
+                            <strong>{title}</strong>
+                            <span class="mono">" " {code}</span>
                             <span class="muted till-coupon-detail">{detail}</span>
                         </span>
                     </label>
@@ -160,7 +174,7 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
 
         <form class="stack panel" method="post" action=TillPurchase::PATH>
             <h2>{td_string!(locale, till_purchase)}</h2>
-            {member_fields(store, &no, &keys[0])}
+            {member_fields(store, &no, keys[0].as_str())}
             <label for="amount">{td_string!(locale, till_amount)}</label>
             <input id="amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
             <label for="order">{td_string!(locale, till_order)}</label>
@@ -170,7 +184,7 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
 
         <form class="stack panel" method="post" action=TillCoupon::PATH>
             <h2>{td_string!(locale, till_use_coupon)}</h2>
-            {member_fields(store, &no, &keys[1])}
+            {member_fields(store, &no, keys[1].as_str())}
             <fieldset class="till-coupons">
                 <legend>{td_string!(locale, till_coupons)}</legend>
                 {coupons}
@@ -186,7 +200,7 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
 
         <form class="stack panel" method="post" action=TillPoints::PATH>
             <h2>{td_string!(locale, till_points_pay)}</h2>
-            {member_fields(store, &no, &keys[2])}
+            {member_fields(store, &no, keys[2].as_str())}
             <label for="points">{td_string!(locale, till_points_to_use)}</label>
             <input id="points" name="points" inputmode="numeric" autocomplete="off" required maxlength="12" />
             <label for="points-bill">{td_string!(locale, till_bill)}</label>
@@ -202,11 +216,17 @@ fn member_view(locale: Locale, store: i64, m: &TillMember, keys: &[String; 3]) -
 fn Till(page: TillPage) -> impl IntoView {
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
-    let chooser = (page.stores.len() > 1).then(|| {
-        let options = page
-            .stores
+    let (staff, page) = (page.staff, page.screen);
+    let stores: Vec<(i64, String)> = page
+        .stores
+        .iter()
+        .map(|s| (s.id.0, s.name.clone()))
+        .collect();
+    let current = page.store.map(|s| s.0);
+    let chooser = (stores.len() > 1).then(|| {
+        let options = stores
             .iter()
-            .map(|(id, name)| view! { <option value=id.to_string() selected=page.store == Some(*id)>{name.clone()}</option> })
+            .map(|(id, name)| view! { <option value=id.to_string() selected=current == Some(*id)>{name.clone()}</option> })
             .collect_view();
         view! {
             <form class="filters" method="get" action="/admin/till">
@@ -216,13 +236,12 @@ fn Till(page: TillPage) -> impl IntoView {
             </form>
         }
     });
-    let store_name = page
-        .store
-        .and_then(|s| page.stores.iter().find(|(id, _)| *id == s))
+    let store_name = current
+        .and_then(|s| stores.iter().find(|(id, _)| *id == s))
         .map(|(_, name)| name.clone());
     let alert = view! { <Notice locale /> };
-    let body = match page.store {
-        None if page.stores.is_empty() => {
+    let body = match current {
+        None if stores.is_empty() => {
             view! { <p class="alert error" role="alert">{td_string!(locale, till_no_store)}</p> }.into_any()
         }
         None => ().into_any(),
@@ -235,13 +254,13 @@ fn Till(page: TillPage) -> impl IntoView {
                 <p class="muted" id="q-hint">{td_string!(locale, till_lookup_hint)}</p>
                 <button class="button primary" type="submit">{td_string!(locale, till_find)}</button>
             </form>
-            {page.member.as_ref().map(|m| member_view(locale, store, m, &page.keys))}
+            {page.member.as_ref().map(|m| member_view(locale, store, m, &page.keys, &page.time_zone))}
         }
         .into_any(),
     };
     view! {
         <Page locale title=td_string!(locale, admin_till).to_string() brand>
-            {console_nav(locale, &page.staff)}
+            {console_nav(locale, &staff)}
             <h1>{td_string!(locale, admin_till)} {store_name.map(|n| format!(" · {n}"))}</h1>
             {chooser}
             {alert}
