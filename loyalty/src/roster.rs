@@ -201,6 +201,73 @@ pub enum Outcome {
     Granted { code: String, template: i64 },
 }
 
+/// Everything a member's console page shows, from one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberFile {
+    pub member: crate::members::Member,
+    /// Their tier's name, in the brand's language.
+    pub tier_name: String,
+    /// The newest 30 entries of their points ledger.
+    pub ledger: Vec<points::LedgerEntry>,
+    pub coupons: Vec<coupons::Held>,
+    /// Their newest 10 feedbacks, of the stores within the viewer's reach.
+    pub feedback: Vec<crate::feedback::Feedback>,
+    /// The active coupons this viewer may grant.
+    pub templates: Vec<coupons::Template>,
+    /// What the form with the `done` key did, when it was this viewer's.
+    pub done: Option<Outcome>,
+    /// Fresh keys for the adjustment and the grant forms.
+    pub keys: [FormKey; 2],
+    pub time_zone: String,
+    pub now_ms: i64,
+}
+
+/// The console's page of the member numbered `no`, as `who` may see it.
+pub async fn member_file(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    no: &str,
+    done: Option<&str>,
+) -> Result<MemberFile> {
+    let brand = who.brand();
+    let member = crate::till::member_by_no(db, brand, no).await?;
+    let mut conn = db.acquire().await?;
+    let tiers = crate::tiers::load(&mut conn, brand.id).await?;
+    drop(conn);
+    let tier_name = tiers
+        .by_rank(member.tier_rank)
+        .name(brand.default_language)
+        .to_owned();
+    let ledger = points::history(db, brand.id, member.id, None, 30).await?;
+    let coupons = coupons::wallet(db, clock, brand.id, member.id).await?;
+    let mut feedback = crate::feedback::of_member(db, brand.id, member.id, who.scope()).await?;
+    feedback.truncate(10);
+    let within =
+        |t: &coupons::Template| crate::coupon_setup::within(who.scope(), t.stores.as_deref());
+    let templates = coupons::templates(db, brand.id)
+        .await?
+        .into_iter()
+        .filter(|t| t.active && within(t))
+        .collect();
+    let done = match done.map(FormKey::parse) {
+        Some(Ok(key)) => forms::outcome(db, who.staff.id, &key).await?,
+        _ => None,
+    };
+    Ok(MemberFile {
+        member,
+        tier_name,
+        ledger,
+        coupons,
+        feedback,
+        templates,
+        done,
+        keys: [FormKey::generate(), FormKey::generate()],
+        time_zone: brand.time_zone.clone(),
+        now_ms: clock.now_ms(),
+    })
+}
+
 /// Adds or takes points by hand, with the reason staff must give.
 #[allow(clippy::too_many_arguments)]
 pub async fn adjust_points(

@@ -54,60 +54,9 @@ pub struct MembersPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LedgerRow {
-    pub when: String,
-    /// earn, spend, expire, adjust, reverse
-    pub kind: String,
-    pub amount: i64,
-    pub reason: String,
-    pub store: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldRow {
-    pub code: String,
-    pub title: String,
-    /// available, used, expired
-    pub status: String,
-    pub until: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeedbackRow {
-    pub day: String,
-    pub nps: i64,
-    pub comment: String,
-    pub reply: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MemberDone {
-    Adjusted { delta: i64, balance: i64 },
-    Granted { code: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberPage {
     pub staff: StaffInfo,
-    pub member_no: String,
-    pub display_name: String,
-    pub phone_masked: String,
-    pub tier: String,
-    pub points: i64,
-    pub joined: String,
-    /// `3月8日`-style month and day, when given.
-    pub birthday: Option<(u8, u8)>,
-    pub dietary: Vec<String>,
-    pub allergies: String,
-    pub marketing: bool,
-    pub ledger: Vec<LedgerRow>,
-    pub coupons: Vec<HeldRow>,
-    pub feedback: Vec<FeedbackRow>,
-    /// (template id, title) a coupon can be granted from.
-    pub templates: Vec<(i64, String)>,
-    pub done: Option<MemberDone>,
-    /// Fresh keys for the adjustment and the grant forms.
-    pub keys: [String; 2],
+    pub file: loyalty::roster::MemberFile,
 }
 
 impl MembersQuery {
@@ -245,106 +194,20 @@ pub async fn load_member(
     done: Option<String>,
 ) -> Result<StaffLoad<MemberPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::portal_state;
-    use loyalty::forms::FormKey;
-
-    let state = portal_state()?;
-    let (session, brand, info) = match manager(
-        &state,
-        &format!("/admin/members/{}", crate::functions::admin::urlencode(&no)),
-    )
-    .await?
-    {
+    let state = crate::server::portal_state()?;
+    let (manager, _, staff) = match manager(&state, &member_url(&no)).await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let m = match loyalty::till::member_by_no(&state.db, &brand, &no).await {
-        Ok(m) => m,
+    let clock = &loyalty::SystemClock;
+    match loyalty::roster::member_file(&state.db, clock, &manager, &no, done.as_deref()).await {
+        Ok(file) => Ok(StaffLoad::Page(Box::new(MemberPage { staff, file }))),
         Err(loyalty::Error::MemberNotFound) => {
             crate::server::set_status(http::StatusCode::NOT_FOUND);
-            return Ok(StaffLoad::Forbidden(info));
+            Ok(StaffLoad::Forbidden(staff))
         }
-        Err(e) => return Err(e.into()),
-    };
-    let clock = loyalty::SystemClock;
-    let lang = brand.default_language;
-    let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
-    drop(conn);
-    let ledger = loyalty::points::history(&state.db, brand.id, m.id, None, 30).await?;
-    let now = loyalty::Clock::now_ms(&clock);
-    let wallet = loyalty::coupons::wallet(&state.db, &clock, brand.id, m.id).await?;
-    let feedback = loyalty::feedback::of_member(&state.db, brand.id, m.id, session.scope()).await?;
-    let templates = loyalty::coupons::templates(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .filter(|t| t.active && loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
-        .map(|t| {
-            (
-                t.id.0,
-                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
-            )
-        })
-        .collect();
-    let done = match done.as_deref().map(FormKey::parse) {
-        Some(Ok(key)) => {
-            loyalty::forms::outcome::<loyalty::roster::Outcome>(&state.db, session.staff.id, &key)
-                .await?
-                .map(|o| match o {
-                    loyalty::roster::Outcome::Adjusted { delta, balance } => {
-                        MemberDone::Adjusted { delta, balance }
-                    }
-                    loyalty::roster::Outcome::Granted { code, .. } => MemberDone::Granted { code },
-                })
-        }
-        _ => None,
-    };
-    let key = || FormKey::generate().as_str().to_owned();
-    Ok(StaffLoad::Page(Box::new(MemberPage {
-        staff: info,
-        member_no: m.member_no.as_str().to_owned(),
-        display_name: m.display_name.clone(),
-        phone_masked: m.phone.masked(),
-        tier: table.by_rank(m.tier_rank).name(lang).to_owned(),
-        points: m.points_balance,
-        joined: edge::day(&brand, m.created_at),
-        birthday: m.birthday.map(|b| (b.month, b.day)),
-        dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
-        allergies: m.allergies.clone(),
-        marketing: m.marketing_consent(),
-        ledger: ledger
-            .into_iter()
-            .map(|e| LedgerRow {
-                when: loyalty::rules::local_datetime(&brand.time_zone, e.created_at),
-                amount: e.amount,
-                kind: e.kind.as_str().to_owned(),
-                reason: e.reason,
-                store: e.store_name,
-            })
-            .collect(),
-        coupons: wallet
-            .into_iter()
-            .map(|h| HeldRow {
-                code: h.coupon.code.grouped(),
-                title: crate::coupon_text::title(crate::locale::to_locale(lang), &h.template.rule),
-                status: h.coupon.status(now).as_str().to_owned(),
-                until: edge::day(&brand, h.coupon.valid_until),
-            })
-            .collect(),
-        feedback: feedback
-            .into_iter()
-            .take(10)
-            .map(|f| FeedbackRow {
-                day: f.day,
-                nps: f.nps,
-                comment: f.comment,
-                reply: f.reply,
-            })
-            .collect(),
-        templates,
-        done,
-        keys: [key(), key()],
-    })))
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[server(prefix = "/fn", endpoint = "adjust_member_points")]

@@ -6,12 +6,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand};
+use crate::coupon_text;
 use crate::functions::roster::AdjustMemberPoints;
 use crate::functions::roster::GrantMemberCoupon;
 use crate::functions::roster::GrantSegmentCoupon;
-use crate::functions::roster::{
-    load_member, load_members, MemberDone, MemberPage, MembersPage, MembersQuery,
-};
+use crate::functions::roster::{load_member, load_members, MemberPage, MembersPage, MembersQuery};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::profile::diet_name;
@@ -190,27 +189,32 @@ fn status_label(locale: Locale, status: &str) -> String {
 
 #[component]
 fn Member(page: MemberPage) -> impl IntoView {
+    use loyalty::roster::Outcome;
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
+    let (staff, page) = (page.staff, page.file);
+    let zone = page.time_zone.clone();
+    let day = move |ms: i64| loyalty::rules::local_date(&zone, ms);
     let done = page.done.clone().map(|d| {
         let text = match d {
-            MemberDone::Adjusted { delta, balance } => td_string!(
+            Outcome::Adjusted { delta, balance } => td_string!(
                 locale,
                 members_adjusted,
                 delta = format!("{delta:+}"),
                 balance = balance
             )
             .to_string(),
-            MemberDone::Granted { code } => {
+            Outcome::Granted { code, .. } => {
                 td_string!(locale, members_granted, code = code).to_string()
             }
         };
         view! { <p class="alert ok" role="status">{text}</p> }
     });
-    let diets = page
+    let m = &page.member;
+    let diets = m
         .dietary
         .iter()
-        .map(|d| diet_name(locale, d))
+        .map(|d| diet_name(locale, d.as_str()))
         .collect::<Vec<_>>()
         .join("、");
     let ledger = page
@@ -219,10 +223,10 @@ fn Member(page: MemberPage) -> impl IntoView {
         .map(|e| {
             view! {
                 <tr>
-                    <td class="nowrap">{e.when.clone()}</td>
+                    <td class="nowrap">{loyalty::rules::local_datetime(&page.time_zone, e.created_at)}</td>
                     <td class="num">{format!("{:+}", e.amount)}</td>
-                    <td>{crate::routes::points::entry_label(locale, &e.kind, &e.reason)}</td>
-                    <td>{e.store.clone().unwrap_or_default()}</td>
+                    <td>{crate::routes::points::entry_label(locale, e.kind.as_str(), &e.reason)}</td>
+                    <td>{e.store_name.clone().unwrap_or_default()}</td>
                 </tr>
             }
         })
@@ -230,13 +234,14 @@ fn Member(page: MemberPage) -> impl IntoView {
     let coupons = page
         .coupons
         .iter()
-        .map(|c| {
+        .map(|h| {
+            let status = h.coupon.status(page.now_ms).as_str();
             view! {
                 <li>
-                    <strong>{c.title.clone()}</strong> " "
-                    <span class="mono">{c.code.clone()}</span> " · "
-                    {status_label(locale, &c.status)} " · "
-                    <span class="muted">{td_string!(locale, till_until, date = c.until.clone())}</span>
+                    <strong>{coupon_text::title(locale, &h.template.rule)}</strong> " "
+                    <span class="mono">{h.coupon.code.grouped()}</span> " · "
+                    {status_label(locale, status)} " · "
+                    <span class="muted">{td_string!(locale, till_until, date = day(h.coupon.valid_until))}</span>
                 </li>
             }
         })
@@ -257,17 +262,20 @@ fn Member(page: MemberPage) -> impl IntoView {
     let templates = page
         .templates
         .iter()
-        .map(|(id, title)| view! { <option value=id.to_string()>{title.clone()}</option> })
+        .map(|t| view! { <option value=t.id.0.to_string()>{coupon_text::title(locale, &t.rule)}</option> })
         .collect_view();
-    let no = page.member_no.clone();
-    let title = if page.display_name.is_empty() {
+    let no = m.member_no.as_str().to_owned();
+    let (phone, points, joined) = (m.phone.masked(), m.points_balance, day(m.created_at));
+    let birthday = m.birthday.map(|b| format!("{:02}-{:02}", b.month, b.day));
+    let (allergies, marketing) = (m.allergies.clone(), m.marketing_consent());
+    let title = if m.display_name.is_empty() {
         td_string!(locale, till_member_no, no = no.clone()).to_string()
     } else {
-        page.display_name.clone()
+        m.display_name.clone()
     };
     view! {
         <Page locale title=title.clone() brand>
-            {console_nav(locale, &page.staff)}
+            {console_nav(locale, &staff)}
             <p><a class="small-link" href="/admin/members">{td_string!(locale, admin_members)}</a></p>
             <h1>{title}</h1>
             <Notice locale />
@@ -275,28 +283,28 @@ fn Member(page: MemberPage) -> impl IntoView {
             <section class="panel">
                 <dl class="facts">
                     <dt>{td_string!(locale, members_no)}</dt><dd class="mono">{no.clone()}</dd>
-                    <dt>{td_string!(locale, profile_phone)}</dt><dd class="mono">{page.phone_masked.clone()}</dd>
-                    <dt>{td_string!(locale, members_tier)}</dt><dd>{page.tier.clone()}</dd>
-                    <dt>{td_string!(locale, points_balance)}</dt><dd>{page.points}</dd>
-                    <dt>{td_string!(locale, members_joined)}</dt><dd>{page.joined.clone()}</dd>
-                    {page.birthday.map(|(m, d)| view! {
-                        <dt>{td_string!(locale, profile_birthday)}</dt><dd>{format!("{m:02}-{d:02}")}</dd>
+                    <dt>{td_string!(locale, profile_phone)}</dt><dd class="mono">{phone}</dd>
+                    <dt>{td_string!(locale, members_tier)}</dt><dd>{page.tier_name.clone()}</dd>
+                    <dt>{td_string!(locale, points_balance)}</dt><dd>{points}</dd>
+                    <dt>{td_string!(locale, members_joined)}</dt><dd>{joined}</dd>
+                    {birthday.map(|b| view! {
+                        <dt>{td_string!(locale, profile_birthday)}</dt><dd>{b}</dd>
                     })}
                     {(!diets.is_empty()).then(|| view! {
                         <dt>{td_string!(locale, profile_dietary)}</dt><dd>{diets.clone()}</dd>
                     })}
-                    {(!page.allergies.is_empty()).then(|| view! {
-                        <dt>{td_string!(locale, profile_allergies)}</dt><dd>{page.allergies.clone()}</dd>
+                    {(!allergies.is_empty()).then(|| view! {
+                        <dt>{td_string!(locale, profile_allergies)}</dt><dd>{allergies.clone()}</dd>
                     })}
                     <dt>{td_string!(locale, profile_marketing)}</dt>
-                    <dd>{if page.marketing { td_string!(locale, members_yes) } else { td_string!(locale, members_no_consent) }}</dd>
+                    <dd>{if marketing { td_string!(locale, members_yes) } else { td_string!(locale, members_no_consent) }}</dd>
                 </dl>
             </section>
 
             <form class="stack panel" method="post" action=AdjustMemberPoints::PATH>
                 <h2>{td_string!(locale, members_adjust)}</h2>
                 <input type="hidden" name="member" value=no.clone() />
-                <input type="hidden" name="key" value=page.keys[0].clone() />
+                <input type="hidden" name="key" value=page.keys[0].as_str().to_owned() />
                 <label for="adjust-points">{td_string!(locale, members_adjust_points)}</label>
                 <input id="adjust-points" name="points" inputmode="numeric" required maxlength="9" placeholder="+100 / -50" />
                 <label for="adjust-reason">{td_string!(locale, members_adjust_reason)}</label>
@@ -307,7 +315,7 @@ fn Member(page: MemberPage) -> impl IntoView {
             <form class="stack panel" method="post" action=GrantMemberCoupon::PATH>
                 <h2>{td_string!(locale, members_grant)}</h2>
                 <input type="hidden" name="member" value=no.clone() />
-                <input type="hidden" name="key" value=page.keys[1].clone() />
+                <input type="hidden" name="key" value=page.keys[1].as_str().to_owned() />
                 <label for="grant-template">{td_string!(locale, members_grant_which)}</label>
                 <select id="grant-template" name="template">{templates}</select>
                 <button class="button primary" type="submit">{td_string!(locale, members_grant)}</button>

@@ -95,7 +95,10 @@ async fn a_cashier_finds_a_member_and_records_a_purchase_once_however_often_it_i
     assert!(!page.contains("13800138000"), "and never shown in full");
     // What the server loaded to render the page stays on the server: the
     // till's data (the brand's time zone among it) is not serialized into it.
-    assert!(!page.contains("Asia/Shanghai"), "no loaded data rides along");
+    assert!(
+        !page.contains("Asia/Shanghai"),
+        "no loaded data rides along"
+    );
     let member_no = at.rsplit("m=").next().unwrap().to_owned();
     let key = field_after(&page, "/fn/till_purchase", "key");
 
