@@ -8,12 +8,12 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use loyalty::access::Cashier;
 use loyalty::brands::{Brand, BrandId, BrandSlug};
-use loyalty::delivery::CodeSender;
+use loyalty::marketing::delivery::CodeSender;
+use loyalty::members::otp::OtpPolicy;
+use loyalty::members::phone::Phone;
+use loyalty::members::sessions::{SessionPolicy, SessionToken};
 use loyalty::members::MemberId;
-use loyalty::otp::OtpPolicy;
-use loyalty::phone::Phone;
-use loyalty::sessions::{SessionPolicy, SessionToken};
-use loyalty::staff_sessions::StaffPolicy;
+use loyalty::staff::sessions::StaffPolicy;
 use loyalty::{Db, ServerSecret, SystemClock};
 use std::sync::Arc;
 
@@ -109,7 +109,16 @@ pub async fn member_from_parts(
     else {
         return Ok(None);
     };
-    Ok(loyalty::sessions::resolve(&state.db, &SystemClock, &state.sessions, brand, &token).await?)
+    Ok(
+        loyalty::members::sessions::resolve(
+            &state.db,
+            &SystemClock,
+            &state.sessions,
+            brand,
+            &token,
+        )
+        .await?,
+    )
 }
 
 pub async fn current_member(
@@ -289,7 +298,7 @@ pub fn referral_code(brand: BrandId) -> Option<String> {
     let value = jar.get(REFERRAL_COOKIE)?.value().to_owned();
     let (id, code) = value.split_once('|')?;
     (id.parse::<i64>().ok()? == brand.0)
-        .then(|| loyalty::referrals::parse_code(code))
+        .then(|| loyalty::marketing::referrals::parse_code(code))
         .flatten()
 }
 
@@ -393,7 +402,7 @@ pub async fn staff_from_parts(
 }
 
 /// One pooled connection, for reads and single statements outside a transaction.
-pub async fn connection(state: &PortalState) -> Result<loyalty::db::Conn, AppError> {
+pub async fn connection(state: &PortalState) -> Result<loyalty::infra::db::Conn, AppError> {
     Ok(state.db.acquire().await?)
 }
 

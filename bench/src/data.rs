@@ -3,12 +3,12 @@
 //! ledger rows and a few available coupons), so a million members take a
 //! minute instead of an hour of one-by-one joins.
 
-use loyalty::api_keys;
+use loyalty::brands::api_keys;
+use loyalty::brands::stores::{self, NewStore, StoreId};
 use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
 use loyalty::coupons::{self, Kind, NewTemplate, Rule, TemplateId};
+use loyalty::members::sessions::{self, SessionPolicy};
 use loyalty::members::MemberId;
-use loyalty::sessions::{self, SessionPolicy};
-use loyalty::stores::{self, NewStore, StoreId};
 use loyalty::{Backend, Db, SystemClock};
 
 pub const DAY_MS: i64 = 86_400_000;

@@ -640,14 +640,14 @@ async fn rate_check(w: &Arc<Workload>, limit: u32) -> RateLimitCheck {
 /// script `end2end/bench/phone.mjs`.
 async fn phone(s: &Settings) -> Result<serde_json::Value, String> {
     use loyalty::brands::{self, BrandSlug};
+    use loyalty::members::phone::Phone;
+    use loyalty::members::sessions::{self, SessionPolicy};
     use loyalty::members::{self, Consent};
-    use loyalty::phone::Phone;
-    use loyalty::sessions::{self, SessionPolicy};
     use loyalty::SystemClock;
 
     let url = format!("sqlite://{}", s.work.join("phone.db").display());
     let db = open(&url).await;
-    loyalty::demo::seed(&db, &SystemClock)
+    loyalty::infra::demo::seed(&db, &SystemClock)
         .await
         .map_err(|e| format!("demo seed: {e}"))?;
     let brand = brands::find_by_slug(&db, &BrandSlug::parse("demo").expect("slug"))

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use loyalty::coupons::{self, CouponCode};
-use loyalty::idempotency::{self, Claim};
+use loyalty::infra::idempotency::{self, Claim};
 use loyalty::members::{self, MemberRef};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::{api_keys, points, rate_limits, Backend, Db, ServerSecret, SystemClock};
+use loyalty::{
+    brands::api_keys, infra::rate_limits, points, Backend, Db, ServerSecret, SystemClock,
+};
 use serde::Serialize;
 use serde_json::json;
 

@@ -3,11 +3,11 @@
 //! is accepted stays within what the schema and the logs can hold.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use loyalty::forms::FormKey;
-use loyalty::idempotency::check_key;
+use loyalty::infra::forms::FormKey;
+use loyalty::infra::idempotency::check_key;
 use loyalty::money::{ExternalId, Fen};
-use loyalty::otp::LoginCode;
-use loyalty::sessions::SessionToken;
+use loyalty::members::otp::LoginCode;
+use loyalty::members::sessions::SessionToken;
 
 fuzz_target!(|input: &str| {
     if let Ok(key) = check_key(input) {

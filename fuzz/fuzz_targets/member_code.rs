@@ -3,7 +3,7 @@
 //! they promise.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use loyalty::member_code::looks_like_code;
+use loyalty::members::member_code::looks_like_code;
 use loyalty::members::MemberNo;
 
 fuzz_target!(|input: &str| {

@@ -3,7 +3,7 @@
 //! that parses again to itself, and its masked form hides the middle.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use loyalty::phone::Phone;
+use loyalty::members::phone::Phone;
 
 fuzz_target!(|input: &str| {
     let (country, national) = input.split_once('|').unwrap_or(("86", input));

@@ -2,7 +2,7 @@
 //! parses is canonical.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use loyalty::tables::TableToken;
+use loyalty::brands::tables::TableToken;
 
 fuzz_target!(|input: &str| {
     if let Ok(token) = TableToken::parse(input) {

@@ -3,7 +3,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use loyalty::feedback::clean_text;
-use loyalty::insight::csv_cell;
+use loyalty::marketing::insight::csv_cell;
 
 fuzz_target!(|input: &str| {
     if let Ok(clean) = clean_text("comment", input, 1000) {

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use loyalty::insight::{self, ChurnRule};
+use loyalty::marketing::insight::{self, ChurnRule};
 use loyalty::{Clock, FixedClock};
 
 const DAY: i64 = 24 * 60 * 60 * 1000;

@@ -8,10 +8,10 @@
 //! manager and a manager is a cashier (`Deref`), never the other way round:
 //! an operation that needs an [`Owner`] does not compile with a [`Manager`].
 //!
-//! ```compile_fail
+//! ```compile_fail,E0308
 //! // A manager's capability cannot create staff accounts: only an owner's can.
 //! async fn mint(db: &loyalty::Db, manager: &loyalty::access::Manager) {
-//!     let _ = loyalty::accounts::create(
+//!     let _ = loyalty::staff::accounts::create(
 //!         db,
 //!         &loyalty::SystemClock,
 //!         manager,
@@ -27,7 +27,7 @@
 //! ```no_run
 //! // The same call with an owner's capability compiles.
 //! async fn mint(db: &loyalty::Db, owner: &loyalty::access::Owner) {
-//!     let _ = loyalty::accounts::create(
+//!     let _ = loyalty::staff::accounts::create(
 //!         db,
 //!         &loyalty::SystemClock,
 //!         owner,
@@ -42,13 +42,13 @@
 
 use std::ops::Deref;
 
-use crate::audit::Actor;
+use crate::brands::stores::StoreId;
 use crate::brands::{self, Brand};
+use crate::members::sessions::{SessionPolicy, SessionToken};
 use crate::members::MemberId;
-use crate::sessions::{SessionPolicy, SessionToken};
+use crate::staff::audit::Actor;
+use crate::staff::sessions::{StaffPolicy, StaffSession};
 use crate::staff::Role;
-use crate::staff_sessions::{StaffPolicy, StaffSession};
-use crate::stores::StoreId;
 use crate::{Clock, Db, Result};
 
 /// A signed-in staff member of a brand, of any role.
@@ -76,7 +76,7 @@ pub async fn staff(
     token: &SessionToken,
     ip: Option<String>,
 ) -> Result<Option<Cashier>> {
-    let Some(session) = crate::staff_sessions::resolve(db, clock, policy, token).await? else {
+    let Some(session) = crate::staff::sessions::resolve(db, clock, policy, token).await? else {
         return Ok(None);
     };
     let brand = brands::find(db, session.staff.brand_id).await?;
@@ -165,7 +165,7 @@ pub async fn member(
     brand: Brand,
     token: &SessionToken,
 ) -> Result<Option<Member>> {
-    let id = crate::sessions::resolve(db, clock, policy, brand.id, token).await?;
+    let id = crate::members::sessions::resolve(db, clock, policy, brand.id, token).await?;
     Ok(id.map(|id| Member { brand, id }))
 }
 
@@ -196,7 +196,7 @@ impl Cashier {
         ip: Option<String>,
     ) -> Result<Cashier> {
         let mut conn = db.acquire().await?;
-        let session = crate::staff_sessions::session_of(&mut conn, staff).await?;
+        let session = crate::staff::sessions::session_of(&mut conn, staff).await?;
         drop(conn);
         let brand = brands::find(db, session.staff.brand_id).await?;
         Ok(Cashier { session, brand, ip })

@@ -4,7 +4,7 @@
 
 use rand::Rng;
 
-use crate::db::{Db, DbOptions};
+use crate::infra::db::{Db, DbOptions};
 
 pub const POSTGRES_URL_VAR: &str = "TABLECARD_TEST_POSTGRES_URL";
 
@@ -140,7 +140,7 @@ async fn sqlite_template() -> &'static std::path::Path {
         .get_or_init(|| async {
             use sha2::{Digest, Sha256};
             let mut digest = Sha256::new();
-            for m in crate::db::SQLITE_MIGRATIONS.iter() {
+            for m in crate::infra::db::SQLITE_MIGRATIONS.iter() {
                 digest.update(m.version.to_le_bytes());
                 digest.update(&*m.checksum);
             }
@@ -171,11 +171,11 @@ async fn sqlite_template() -> &'static std::path::Path {
 /// nor SQLite's own.
 pub async fn table_names(db: &Db) -> Vec<String> {
     let sql = match db.backend() {
-        crate::db::Backend::Sqlite => {
+        crate::infra::db::Backend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' \
              AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' ORDER BY name"
         }
-        crate::db::Backend::Postgres => {
+        crate::infra::db::Backend::Postgres => {
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
              AND table_name NOT LIKE '\\_sqlx%' ESCAPE '\\' ORDER BY table_name"
@@ -191,8 +191,8 @@ pub async fn table_names(db: &Db) -> Vec<String> {
 /// A table's columns, in their order.
 pub async fn column_names(db: &Db, table: &str) -> Vec<String> {
     let sql = match db.backend() {
-        crate::db::Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
-        crate::db::Backend::Postgres => {
+        crate::infra::db::Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+        crate::infra::db::Backend::Postgres => {
             "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
         }
@@ -241,8 +241,8 @@ macro_rules! db_test {
 /// A code sender that keeps what it was asked to send, for tests to read.
 #[derive(Debug, Default, Clone)]
 pub struct CapturingSender {
-    sent: std::sync::Arc<std::sync::Mutex<Vec<crate::delivery::CodeMessage>>>,
-    notices: std::sync::Arc<std::sync::Mutex<Vec<crate::delivery::Notice>>>,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<crate::marketing::delivery::CodeMessage>>>,
+    notices: std::sync::Arc<std::sync::Mutex<Vec<crate::marketing::delivery::Notice>>>,
     failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -280,13 +280,15 @@ impl CapturingSender {
 }
 
 #[async_trait::async_trait]
-impl crate::delivery::CodeSender for CapturingSender {
+impl crate::marketing::delivery::CodeSender for CapturingSender {
     async fn send(
         &self,
-        message: &crate::delivery::CodeMessage,
-    ) -> Result<(), crate::delivery::DeliveryError> {
+        message: &crate::marketing::delivery::CodeMessage,
+    ) -> Result<(), crate::marketing::delivery::DeliveryError> {
         if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(crate::delivery::DeliveryError("provider down".into()));
+            return Err(crate::marketing::delivery::DeliveryError(
+                "provider down".into(),
+            ));
         }
         self.sent.lock().unwrap().push(message.clone());
         Ok(())
@@ -294,10 +296,12 @@ impl crate::delivery::CodeSender for CapturingSender {
 
     async fn notify(
         &self,
-        notice: &crate::delivery::Notice,
-    ) -> Result<(), crate::delivery::DeliveryError> {
+        notice: &crate::marketing::delivery::Notice,
+    ) -> Result<(), crate::marketing::delivery::DeliveryError> {
         if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(crate::delivery::DeliveryError("provider down".into()));
+            return Err(crate::marketing::delivery::DeliveryError(
+                "provider down".into(),
+            ));
         }
         self.notices.lock().unwrap().push(notice.clone());
         Ok(())
@@ -310,9 +314,9 @@ pub async fn brand_with_store(
     db: &crate::Db,
     clock: &dyn crate::Clock,
     slug: &str,
-) -> (crate::brands::Brand, crate::stores::StoreId) {
+) -> (crate::brands::Brand, crate::brands::stores::StoreId) {
+    use crate::brands::stores::{self, NewStore};
     use crate::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
-    use crate::stores::{self, NewStore};
     let mut tx = db.begin().await.expect("begin");
     let brand = brands::create(
         &mut tx,
@@ -356,7 +360,7 @@ pub async fn join_member(
         &mut tx,
         clock,
         brand,
-        &crate::phone::Phone::parse("86", national).expect("phone"),
+        &crate::members::phone::Phone::parse("86", national).expect("phone"),
         Consent {
             terms_accepted: true,
             marketing: false,

@@ -44,13 +44,13 @@ impl AppState {
             Some(key) => loyalty::ServerSecret::from_master(key.as_bytes()),
             None => loyalty::ServerSecret::random(),
         };
-        let sender: std::sync::Arc<dyn loyalty::delivery::CodeSender> = match &config.code_delivery
-        {
-            CodeDelivery::Log => std::sync::Arc::new(loyalty::delivery::LogSender),
-            CodeDelivery::Webhook { url, secret } => std::sync::Arc::new(
-                crate::webhook::WebhookSender::new(url.clone(), secret.clone()),
-            ),
-        };
+        let sender: std::sync::Arc<dyn loyalty::marketing::delivery::CodeSender> =
+            match &config.code_delivery {
+                CodeDelivery::Log => std::sync::Arc::new(loyalty::marketing::delivery::LogSender),
+                CodeDelivery::Webhook { url, secret } => std::sync::Arc::new(
+                    crate::webhook::WebhookSender::new(url.clone(), secret.clone()),
+                ),
+            };
         let backend = db.backend();
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
         portal.secure_cookies = config.secure_cookies();
@@ -628,7 +628,7 @@ async fn upload_logo(
     let Ok(mut tx) = portal.db.begin().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let saved = loyalty::brand_setup::save_logo(
+    let saved = loyalty::brands::settings::save_logo(
         &mut tx,
         &loyalty::SystemClock,
         &owner,
@@ -653,7 +653,7 @@ async fn brand_logo(
     let Ok(Some(brand)) = app::server::find_brand(&state.portal.db, &slug).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match loyalty::brand_setup::logo(&state.portal.db, brand.id).await {
+    match loyalty::brands::settings::logo(&state.portal.db, brand.id).await {
         Ok(Some((kind, bytes))) => (
             [
                 (header::CONTENT_TYPE, kind),
@@ -690,7 +690,7 @@ async fn follow_invite(
         return StatusCode::NOT_FOUND.into_response();
     };
     let join = format!("/r/{}/join", brand.slug.as_str());
-    let Some(code) = loyalty::referrals::parse_code(&code) else {
+    let Some(code) = loyalty::marketing::referrals::parse_code(&code) else {
         return Redirect::to(&join).into_response();
     };
     let secure = if state.portal.secure_cookies {
@@ -775,7 +775,7 @@ async fn segments_csv(
     };
     let segment = match q.segment.as_deref() {
         None | Some("") => None,
-        Some(s) => match loyalty::insight::Segment::parse(s) {
+        Some(s) => match loyalty::marketing::insight::Segment::parse(s) {
             Some(s) => Some(s),
             None => return StatusCode::NOT_FOUND.into_response(),
         },

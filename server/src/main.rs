@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use loyalty::brands::{self, BrandSlug, NewBrand};
-use loyalty::{demo, staff, Db, SystemClock};
+use loyalty::{infra::demo, staff, Db, SystemClock};
 
 use server::config::{Config, LogFormat};
 use server::http;
@@ -176,22 +176,22 @@ fn worker_name() -> String {
 /// Forgets what has served its purpose; each failure is logged and the
 /// rest still runs.
 async fn purge(db: &loyalty::Db) {
-    if let Err(e) = loyalty::otp::purge_old(db, &SystemClock).await {
+    if let Err(e) = loyalty::members::otp::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old one-time codes failed");
     }
-    if let Err(e) = loyalty::idempotency::purge_old(db, &SystemClock).await {
+    if let Err(e) = loyalty::infra::idempotency::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old idempotency records failed");
     }
     if let Err(e) = loyalty::feedback::purge_limits(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old feedback counters failed");
     }
-    if let Err(e) = loyalty::till::purge_forms(db, &SystemClock).await {
+    if let Err(e) = loyalty::staff::till::purge_forms(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old till forms failed");
     }
-    if let Err(e) = loyalty::rate_limits::purge_old(db, &SystemClock).await {
+    if let Err(e) = loyalty::infra::rate_limits::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging API rate windows failed");
     }
-    if let Err(e) = loyalty::jobs::purge_old(db, &SystemClock).await {
+    if let Err(e) = loyalty::infra::jobs::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old job runs failed");
     }
 }
@@ -217,13 +217,13 @@ async fn serve(config: &Config) -> CliResult {
     // idempotency records and other counters past their use.
     tokio::spawn({
         let db = db.clone();
-        let runner = loyalty::jobs::Runner::new(worker_name(), state.portal.sender.clone());
+        let runner = loyalty::infra::jobs::Runner::new(worker_name(), state.portal.sender.clone());
         async move {
             let mut minute = tokio::time::interval(std::time::Duration::from_secs(60));
             let mut ticks: u64 = 0;
             loop {
                 minute.tick().await;
-                match loyalty::jobs::run_due(&db, &SystemClock, &runner).await {
+                match loyalty::infra::jobs::run_due(&db, &SystemClock, &runner).await {
                     Ok(ran)
                         if ran.failed > 0
                             || ran.points_expired > 0
@@ -272,7 +272,7 @@ async fn serve(config: &Config) -> CliResult {
     Ok(())
 }
 
-fn describe(s: &loyalty::backup::Summary) -> String {
+fn describe(s: &loyalty::infra::backup::Summary) -> String {
     format!(
         "{} ({:.1} MB): {} brands, {} members, {} ledger rows, schema {}; integrity and balances checked",
         s.path.display(),
@@ -285,13 +285,14 @@ fn describe(s: &loyalty::backup::Summary) -> String {
 }
 
 async fn backup(config: &Config, file: &Path) -> CliResult {
-    if loyalty::db::backend_of(&config.database_url).ok() == Some(loyalty::Backend::Postgres) {
-        return Err(loyalty::backup::POSTGRES_GUIDANCE.to_owned());
+    if loyalty::infra::db::backend_of(&config.database_url).ok() == Some(loyalty::Backend::Postgres)
+    {
+        return Err(loyalty::infra::backup::POSTGRES_GUIDANCE.to_owned());
     }
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| e.to_string())?;
-    let summary = loyalty::backup::backup(&db, file)
+    let summary = loyalty::infra::backup::backup(&db, file)
         .await
         .map_err(|e| e.to_string());
     db.close().await;
@@ -300,8 +301,8 @@ async fn backup(config: &Config, file: &Path) -> CliResult {
 }
 
 async fn restore(config: &Config, file: &Path) -> CliResult {
-    let Some(target) = loyalty::backup::sqlite_path(&config.database_url) else {
-        return Err(loyalty::backup::POSTGRES_GUIDANCE.to_owned());
+    let Some(target) = loyalty::infra::backup::sqlite_path(&config.database_url) else {
+        return Err(loyalty::infra::backup::POSTGRES_GUIDANCE.to_owned());
     };
     // The file is replaced under a running server's feet otherwise.
     if std::net::TcpStream::connect_timeout(
@@ -316,7 +317,7 @@ async fn restore(config: &Config, file: &Path) -> CliResult {
         ));
     }
     let now = loyalty::Clock::now_ms(&SystemClock) / 1000;
-    let (summary, kept) = loyalty::backup::restore(file, &target, now)
+    let (summary, kept) = loyalty::infra::backup::restore(file, &target, now)
         .await
         .map_err(|e| e.to_string())?;
     println!("Restored {}", describe(&summary));
@@ -418,7 +419,7 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
 
 async fn unlock_staff(config: &Config, login: &str) -> CliResult {
     let db = migrate(config).await?;
-    match loyalty::staff_sessions::unlock(&db, login).await {
+    match loyalty::staff::sessions::unlock(&db, login).await {
         Ok(true) => {
             println!(
                 "Unlocked {}: it may sign in again.",
@@ -446,7 +447,7 @@ async fn create_api_key(
             true => format!("brand {slug} does not exist"),
             false => e.to_string(),
         })?;
-    let stores = loyalty::stores::list(&db, brand.id)
+    let stores = loyalty::brands::stores::list(&db, brand.id)
         .await
         .map_err(|e| e.to_string())?;
     let Some(found) = stores
@@ -460,7 +461,7 @@ async fn create_api_key(
         ));
     };
     let mut tx = db.begin().await.map_err(|e| e.to_string())?;
-    let key = loyalty::api_keys::create(&mut tx, &SystemClock, brand.id, found.id, name)
+    let key = loyalty::brands::api_keys::create(&mut tx, &SystemClock, brand.id, found.id, name)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;

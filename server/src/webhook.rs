@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use loyalty::delivery::{CodeMessage, CodeSender, DeliveryError, Notice, MARKETING_TEMPLATE};
+use loyalty::marketing::delivery::{
+    CodeMessage, CodeSender, DeliveryError, Notice, MARKETING_TEMPLATE,
+};
 use sha2::Sha256;
 
 pub const SIGNATURE_HEADER: &str = "x-tablecard-signature";

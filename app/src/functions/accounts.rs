@@ -1,5 +1,5 @@
 //! Staff accounts (owners) and one's own password (everyone): thin edges
-//! over `loyalty::accounts` and `loyalty::staff_sessions::change_password`.
+//! over `loyalty::staff::accounts` and `loyalty::staff::sessions::change_password`.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::functions::admin::{StaffInfo, StaffLoad};
 use crate::functions::form::staff_form;
 use loyalty::access::Cashier;
+use loyalty::brands::stores::StoreId;
 use loyalty::error::Invalid;
 use loyalty::staff::{Role, StaffId};
-use loyalty::stores::StoreId;
-use loyalty::{accounts, SystemClock};
+use loyalty::{staff::accounts, SystemClock};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountLine {
@@ -59,7 +59,7 @@ pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, AppError> {
         Err(refused) => return Ok(refused),
     };
     let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
-    let accounts = loyalty::accounts::list(&state.db, brand.id)
+    let accounts = loyalty::staff::accounts::list(&state.db, brand.id)
         .await?
         .into_iter()
         .map(|a| AccountLine {
@@ -73,7 +73,7 @@ pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, AppError> {
             stores: a.stores.iter().map(|s| s.0).collect(),
         })
         .collect();
-    let stores = loyalty::stores::list(&state.db, brand.id)
+    let stores = loyalty::brands::stores::list(&state.db, brand.id)
         .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
@@ -182,7 +182,7 @@ pub async fn change_my_password(
     new: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    use loyalty::staff_sessions;
+    use loyalty::staff;
     staff_form("/admin/password", async |state, me: Cashier| {
         if new != confirm {
             return Err(AppError::new("password_mismatch"));
@@ -190,7 +190,7 @@ pub async fn change_my_password(
         // The session the capability came from is this cookie's.
         let token = crate::server::staff_token(state).ok_or(loyalty::Error::StaffSignInFailed)?;
         let policy = &state.staff_sessions;
-        match staff_sessions::change_password(
+        match staff::sessions::change_password(
             &state.db,
             &SystemClock,
             policy,

@@ -181,7 +181,7 @@ pub async fn staff_sign_in(
 ) -> Result<(), AppError> {
     use crate::server::{portal_state, see_other, see_other_with, set_staff_cookie};
     let state = portal_state()?;
-    match loyalty::staff_sessions::sign_in(
+    match loyalty::staff::sessions::sign_in(
         &state.db,
         &loyalty::SystemClock,
         &state.staff_sessions,
@@ -213,7 +213,7 @@ pub async fn staff_sign_out() -> Result<(), AppError> {
 
     let state = portal_state()?;
     if let Some(token) = staff_token(&state) {
-        loyalty::staff_sessions::end(&state.db, &loyalty::SystemClock, &token).await?;
+        loyalty::staff::sessions::end(&state.db, &loyalty::SystemClock, &token).await?;
     }
     clear_staff_cookie(&state);
     see_other("/admin?notice=signed_out");
@@ -238,8 +238,8 @@ pub async fn load_staff() -> Result<Option<StaffInfo>, AppError> {
 
 pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppError> {
     use crate::server::portal_state;
+    use loyalty::brands::stores::StoreId;
     use loyalty::feedback::{self, InboxFilter, Segment};
-    use loyalty::stores::StoreId;
 
     let state = portal_state()?;
     let (session, brand, info) = match edge::manager(&state, "/admin/feedback").await? {
@@ -247,7 +247,7 @@ pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppEr
         Err(refused) => return Ok(refused),
     };
     let scope = session.scope().map(<[_]>::to_vec);
-    let stores: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
+    let stores: Vec<(i64, String)> = loyalty::brands::stores::list(&state.db, brand.id)
         .await?
         .into_iter()
         .filter(|s| scope.as_ref().is_none_or(|within| within.contains(&s.id)))
@@ -391,10 +391,10 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
+    let day = |ms: i64| loyalty::points::rules::local_date(&brand.time_zone, ms);
     let mut stores = Vec::new();
-    for store in loyalty::stores::list(&state.db, brand.id).await? {
-        let keys = loyalty::api_keys::list(&state.db, brand.id, store.id)
+    for store in loyalty::brands::stores::list(&state.db, brand.id).await? {
+        let keys = loyalty::brands::api_keys::list(&state.db, brand.id, store.id)
             .await?
             .into_iter()
             .map(|k| KeyLine {
@@ -422,7 +422,7 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
 #[server(prefix = "/fn", endpoint = "create_api_key")]
 pub async fn create_api_key(store: i64, name: String) -> Result<(), AppError> {
     use crate::server::put_signed_cookie;
-    use loyalty::{api_keys, stores::StoreId};
+    use loyalty::{brands::api_keys, brands::stores::StoreId};
     staff_form("/admin/keys", async |state, owner| {
         let key =
             api_keys::create_as(&state.db, &SystemClock, &owner, StoreId(store), &name).await?;
@@ -437,8 +437,13 @@ pub async fn create_api_key(store: i64, name: String) -> Result<(), AppError> {
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     staff_form(
         "/admin/keys",
-        async |state, owner| match loyalty::api_keys::revoke_as(&state.db, &SystemClock, &owner, id)
-            .await
+        async |state, owner| match loyalty::brands::api_keys::revoke_as(
+            &state.db,
+            &SystemClock,
+            &owner,
+            id,
+        )
+        .await
         {
             Ok(()) | Err(loyalty::Error::ApiKeyNotFound) => Ok("/admin/keys?saved=1".to_owned()),
             Err(e) => Err(e.into()),
@@ -481,7 +486,7 @@ pub async fn load_audit(before: Option<i64>) -> Result<StaffLoad<AuditPage>, App
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let mut rows = loyalty::audit::list(&state.db, brand.id, before, AUDIT_PAGE + 1).await?;
+    let mut rows = loyalty::staff::audit::list(&state.db, brand.id, before, AUDIT_PAGE + 1).await?;
     let older = (rows.len() as i64 > AUDIT_PAGE).then(|| {
         rows.truncate(AUDIT_PAGE as usize);
         rows.last().map(|r| r.id)
@@ -493,7 +498,7 @@ pub async fn load_audit(before: Option<i64>) -> Result<StaffLoad<AuditPage>, App
             .into_iter()
             .map(|r| AuditLine {
                 id: r.id,
-                at: loyalty::rules::local_datetime(&brand.time_zone, r.at),
+                at: loyalty::points::rules::local_datetime(&brand.time_zone, r.at),
                 who: r.staff.map(|(name, login)| format!("{name} ({login})")),
                 store: r.store,
                 action: r.action,

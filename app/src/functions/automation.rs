@@ -1,6 +1,6 @@
 //! `/admin/automation` (owners): the brand's triggers, the scheduler's last
 //! runs and the check-in reward; and the member's check-in button. Thin
-//! edges over `loyalty::automation`, `loyalty::jobs` and `loyalty::checkin`.
+//! edges over `loyalty::marketing::automation`, `loyalty::infra::jobs` and `loyalty::points::checkin`.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -11,7 +11,7 @@ use crate::functions::form::{member_form, staff_form};
 #[cfg(feature = "ssr")]
 use crate::i18n::*;
 use loyalty::coupons::TemplateId;
-use loyalty::forms::optional_number as number;
+use loyalty::infra::forms::optional_number as number;
 use loyalty::SystemClock;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +55,7 @@ pub struct AutomationPage {
 #[cfg(feature = "ssr")]
 pub mod edge {
     use super::*;
-    use loyalty::automation::Trigger;
+    use loyalty::marketing::automation::Trigger;
 
     pub fn when(locale: Locale, t: Trigger) -> String {
         match t {
@@ -99,7 +99,7 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
             )
         })
         .collect();
-    let automations = loyalty::automation::list(&state.db, brand.id)
+    let automations = loyalty::marketing::automation::list(&state.db, brand.id)
         .await?
         .into_iter()
         .map(|a| {
@@ -127,15 +127,15 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
             }
         })
         .collect();
-    let runs = loyalty::jobs::last_runs(&state.db, brand.id).await?;
-    let jobs = loyalty::jobs::Job::ALL
+    let runs = loyalty::infra::jobs::last_runs(&state.db, brand.id).await?;
+    let jobs = loyalty::infra::jobs::Job::ALL
         .iter()
         .map(|job| {
             let run = runs.iter().find(|r| r.job == *job);
             JobLine {
                 job: job.as_str().to_owned(),
                 last: run
-                    .map(|r| loyalty::rules::local_datetime(&brand.time_zone, r.started_at))
+                    .map(|r| loyalty::points::rules::local_datetime(&brand.time_zone, r.started_at))
                     .unwrap_or_default(),
                 duration_ms: run.and_then(|r| r.duration_ms()),
                 outcome: run.map(|r| r.outcome.clone()).unwrap_or_default(),
@@ -145,8 +145,8 @@ pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
         })
         .collect();
     let mut conn = crate::server::connection(&state).await?;
-    let rule = loyalty::checkin::rule(&mut conn, brand.id).await?;
-    let referral = loyalty::referrals::reward(&mut conn, brand.id).await?;
+    let rule = loyalty::points::checkin::rule(&mut conn, brand.id).await?;
+    let referral = loyalty::marketing::referrals::reward(&mut conn, brand.id).await?;
     Ok(StaffLoad::Page(Box::new(AutomationPage {
         staff: info,
         automations,
@@ -169,7 +169,7 @@ pub async fn create_automation(
     #[server(default)] points: String,
     #[server(default)] message: String,
 ) -> Result<(), AppError> {
-    use loyalty::automation::{self, NewAutomation, Trigger};
+    use loyalty::marketing::automation::{self, NewAutomation, Trigger};
     staff_form("/admin/automation", async |state, owner| {
         let new = NewAutomation {
             trigger: Trigger::parse(&trigger, number("days", &param)?)?,
@@ -185,7 +185,7 @@ pub async fn create_automation(
 
 #[server(prefix = "/fn", endpoint = "pause_automation")]
 pub async fn pause_automation(id: i64, active: bool) -> Result<(), AppError> {
-    use loyalty::automation::{self, AutomationId};
+    use loyalty::marketing::automation::{self, AutomationId};
     staff_form("/admin/automation", async |state, owner| {
         automation::set_active(&state.db, &SystemClock, &owner, AutomationId(id), active).await?;
         Ok(format!("/admin/automation?saved=1#a{id}"))
@@ -199,7 +199,7 @@ pub async fn save_checkin(
     streak_days: String,
     streak_bonus: String,
 ) -> Result<(), AppError> {
-    use loyalty::checkin;
+    use loyalty::points::checkin;
     staff_form("/admin/automation#checkin", async |state, owner| {
         let rule = checkin::Rule {
             points: number("checkin_points", &points)?.unwrap_or(0),
@@ -218,7 +218,7 @@ pub async fn save_referral(
     friend_points: String,
     #[server(default)] coupon: String,
 ) -> Result<(), AppError> {
-    use loyalty::referrals;
+    use loyalty::marketing::referrals;
     staff_form("/admin/automation#referral", async |state, owner| {
         let reward = referrals::Reward {
             referrer_points: number("referral_referrer_points", &referrer_points)?.unwrap_or(0),
@@ -236,8 +236,13 @@ pub async fn save_referral(
 #[server(prefix = "/fn", endpoint = "check_in")]
 pub async fn check_in(slug: String) -> Result<(), AppError> {
     member_form(&slug, "card", async |state, member, card| {
-        let c = loyalty::checkin::check_in(&state.db, &SystemClock, member.brand(), member.id())
-            .await?;
+        let c = loyalty::points::checkin::check_in(
+            &state.db,
+            &SystemClock,
+            member.brand(),
+            member.id(),
+        )
+        .await?;
         Ok(if c.repeated {
             format!("{card}?checked=again")
         } else {

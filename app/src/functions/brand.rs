@@ -1,5 +1,5 @@
 //! `/admin/brand` (owners): the brand's profile and embedding, its member
-//! terms, and its points rules. Thin edges over `loyalty::brand_setup`.
+//! terms, and its points rules. Thin edges over `loyalty::brands::settings`.
 
 // Server functions take a form's fields as arguments; forms have many.
 #![allow(clippy::too_many_arguments)]
@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::functions::form::staff_form;
 use leptos::prelude::*;
 use loyalty::access::Owner;
-use loyalty::{brand_setup, SystemClock};
+use loyalty::{brands, SystemClock};
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -77,9 +77,9 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
         Err(refused) => return Ok(refused),
     };
     let mut conn = crate::server::connection(&state).await?;
-    let rules = loyalty::rules::load(&mut conn, &brand).await?;
+    let rules = loyalty::points::rules::load(&mut conn, &brand).await?;
     let reward = loyalty::feedback::reward_rule(&mut conn, brand.id).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
+    let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
     drop(conn);
     let tiers = table
         .tiers()
@@ -135,12 +135,12 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
 
 #[server(prefix = "/fn", endpoint = "save_brand_profile")]
 pub async fn save_brand_profile(
-    #[server(flatten)] form: brand_setup::ProfileForm,
+    #[server(flatten)] form: brands::settings::ProfileForm,
 ) -> Result<(), AppError> {
     staff_form("/admin/brand", async |state, owner| {
         let profile = form.profile()?;
         let save = async |tx: &mut sqlx::AnyConnection| {
-            brand_setup::save_profile(tx, &SystemClock, &owner, profile).await
+            brands::settings::save_profile(tx, &SystemClock, &owner, profile).await
         };
         state.db.in_transaction(save).await?;
         Ok("/admin/brand?saved=1".to_owned())
@@ -155,7 +155,7 @@ pub async fn publish_brand_terms(
 ) -> Result<(), AppError> {
     staff_form("/admin/brand#terms", async |state, owner| {
         let publish = async |tx: &mut sqlx::AnyConnection| {
-            brand_setup::publish_terms(tx, &SystemClock, &owner, &version, &text).await
+            brands::settings::publish_terms(tx, &SystemClock, &owner, &version, &text).await
         };
         state.db.in_transaction(publish).await?;
         Ok("/admin/brand?saved=1#terms".to_owned())
@@ -165,14 +165,14 @@ pub async fn publish_brand_terms(
 
 #[server(prefix = "/fn", endpoint = "save_brand_rules")]
 pub async fn save_brand_rules(
-    #[server(flatten)] form: brand_setup::RulesForm,
+    #[server(flatten)] form: brands::settings::RulesForm,
     #[server(default)] bonus_weekdays: Vec<i8>,
 ) -> Result<(), AppError> {
     staff_form("/admin/brand#rules", async |state, owner: Owner| {
         let save = async |tx: &mut sqlx::AnyConnection| {
-            let current = loyalty::rules::load(tx, owner.brand()).await?;
+            let current = loyalty::points::rules::load(tx, owner.brand()).await?;
             let (rules, reward) = form.rules(current, bonus_weekdays)?;
-            brand_setup::save_rules(tx, &SystemClock, &owner, rules, reward).await
+            brands::settings::save_rules(tx, &SystemClock, &owner, rules, reward).await
         };
         state.db.in_transaction(save).await?;
         Ok("/admin/brand?saved=1#rules".to_owned())
@@ -190,7 +190,7 @@ pub async fn save_brand_tiers(
     #[server(default)] discount: Vec<String>,
     #[server(default)] multiple: Vec<String>,
 ) -> Result<(), AppError> {
-    let form = brand_setup::TiersForm {
+    let form = brands::settings::TiersForm {
         name_zh_cn,
         name_zh_tw,
         name_en,
@@ -201,7 +201,7 @@ pub async fn save_brand_tiers(
     staff_form("/admin/brand#tiers", async |state, owner| {
         let edits = form.edits()?;
         let save = async |tx: &mut sqlx::AnyConnection| {
-            brand_setup::save_tiers(tx, &SystemClock, &owner, &edits).await
+            brands::settings::save_tiers(tx, &SystemClock, &owner, &edits).await
         };
         state.db.in_transaction(save).await?;
         Ok("/admin/brand?saved=1#tiers".to_owned())

@@ -129,8 +129,8 @@ mod build {
     use super::*;
     use loyalty::brands::{Brand, Language};
     use loyalty::coupons::{Held, Template};
-    use loyalty::rules::local_date;
-    use loyalty::tiers::TierTable;
+    use loyalty::points::rules::local_date;
+    use loyalty::points::tiers::TierTable;
 
     fn localized(f: impl Fn(Language) -> String) -> Localized {
         Localized {
@@ -200,9 +200,9 @@ mod build {
         brand: &Brand,
     ) -> Result<(TierTable, Vec<(i64, String)>), loyalty::Error> {
         let mut conn = db.pool().acquire().await?;
-        let tiers = loyalty::tiers::load(&mut conn, brand.id).await?;
+        let tiers = loyalty::points::tiers::load(&mut conn, brand.id).await?;
         drop(conn);
-        let stores = loyalty::stores::list(db, brand.id)
+        let stores = loyalty::brands::stores::list(db, brand.id)
             .await?
             .into_iter()
             .map(|s| (s.id.0, s.name))
@@ -316,7 +316,7 @@ pub async fn load_offers(slug: String) -> Result<ClaimLoad, AppError> {
                 valid_until: o
                     .template
                     .ends_at
-                    .map(|e| loyalty::rules::local_date(&brand.time_zone, e - 1)),
+                    .map(|e| loyalty::points::rules::local_date(&brand.time_zone, e - 1)),
                 stock_left: o.template.stock_left(),
                 held: o.held,
                 blocked: o.blocked.map(|b| {

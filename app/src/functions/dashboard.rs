@@ -41,8 +41,13 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let s = loyalty::dashboard::summary(&state.db, &loyalty::SystemClock, &brand, session.scope())
-        .await?;
+    let s = loyalty::marketing::dashboard::summary(
+        &state.db,
+        &loyalty::SystemClock,
+        &brand,
+        session.scope(),
+    )
+    .await?;
     let filter = loyalty::feedback::InboxFilter {
         within: session.scope().map(<[_]>::to_vec),
         ..Default::default()

@@ -70,9 +70,9 @@ pub struct ThanksPage {
 fn table_visit(
     state: &crate::server::PortalState,
     brand: loyalty::brands::BrandId,
-) -> Option<loyalty::tables::TableId> {
+) -> Option<loyalty::brands::tables::TableId> {
     match crate::server::visit_from_request(&state.cookie_key) {
-        Some((b, table)) if b == brand.0 => Some(loyalty::tables::TableId(table)),
+        Some((b, table)) if b == brand.0 => Some(loyalty::brands::tables::TableId(table)),
         _ => None,
     }
 }
@@ -87,7 +87,7 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, AppError> {
     let member = current_member(&state, brand.id).await?;
     let table = table_visit(&state, brand.id);
     let visit = match table {
-        Some(t) => loyalty::tables::find_in_brand(&state.db, brand.id, t)
+        Some(t) => loyalty::brands::tables::find_in_brand(&state.db, brand.id, t)
             .await
             .ok()
             .map(|v| TableVisit {
@@ -100,7 +100,7 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, AppError> {
         see_other(&format!("/r/{0}/join?next=/r/{0}/feedback", brand.slug));
         return Ok(FormLoad::SignedOut);
     }
-    let stores = loyalty::stores::list(&state.db, brand.id)
+    let stores = loyalty::brands::stores::list(&state.db, brand.id)
         .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
@@ -109,7 +109,7 @@ pub async fn load_feedback_form(slug: String) -> Result<FormLoad, AppError> {
     let rule = loyalty::feedback::reward_rule(&mut conn, brand.id).await?;
     drop(conn);
     Ok(FormLoad::Form(Box::new(FormPage {
-        today: loyalty::rules::local_date(
+        today: loyalty::points::rules::local_date(
             &brand.time_zone,
             loyalty::Clock::now_ms(&loyalty::SystemClock),
         ),
@@ -200,7 +200,7 @@ pub async fn load_my_feedback(slug: String) -> Result<MineLoad, AppError> {
     };
     let items = feedback::mine(&state.db, brand.id, member).await?;
     feedback::mark_replies_seen(&state.db, &loyalty::SystemClock, brand.id, member).await?;
-    let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
+    let day = |ms: i64| loyalty::points::rules::local_date(&brand.time_zone, ms);
     Ok(MineLoad::Mine(Box::new(MinePage {
         brand: BrandInfo::from(&brand),
         items: items

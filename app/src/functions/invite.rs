@@ -1,5 +1,5 @@
 //! `/r/{brand}/invite`: the member's referral link and QR, what it gives,
-//! and how many friends joined through it. Thin over `loyalty::referrals`.
+//! and how many friends joined through it. Thin over `loyalty::marketing::referrals`.
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -40,14 +40,14 @@ pub async fn load_invite(slug: String) -> Result<InviteLoad, AppError> {
         see_other(&format!("/r/{0}/join?next=/r/{0}/invite", brand.slug));
         return Ok(InviteLoad::SignedOut);
     };
-    let code = loyalty::referrals::code_for(&state.db, brand.id, member).await?;
+    let code = loyalty::marketing::referrals::code_for(&state.db, brand.id, member).await?;
     let link = format!(
         "{}/r/{}/invite/{code}",
         state.public_url.trim_end_matches('/'),
         brand.slug
     );
     let mut conn = crate::server::connection(&state).await?;
-    let reward = loyalty::referrals::reward(&mut conn, brand.id).await?;
+    let reward = loyalty::marketing::referrals::reward(&mut conn, brand.id).await?;
     // A coupon that could not be given now (paused, ended, out of stock)
     // is not promised.
     let now = loyalty::Clock::now_ms(&loyalty::SystemClock);
@@ -64,7 +64,8 @@ pub async fn load_invite(slug: String) -> Result<InviteLoad, AppError> {
         None => None,
     };
     drop(conn);
-    let (joined, rewarded) = loyalty::referrals::stats(&state.db, brand.id, member).await?;
+    let (joined, rewarded) =
+        loyalty::marketing::referrals::stats(&state.db, brand.id, member).await?;
     Ok(InviteLoad::Invite(Box::new(InvitePage {
         brand: BrandInfo::from(&brand),
         qr_svg: qr_svg(&link),

@@ -109,8 +109,8 @@ pub struct TierNames {
 }
 
 #[cfg(feature = "ssr")]
-impl From<&loyalty::tiers::Tier> for TierNames {
-    fn from(t: &loyalty::tiers::Tier) -> Self {
+impl From<&loyalty::points::tiers::Tier> for TierNames {
+    fn from(t: &loyalty::points::tiers::Tier) -> Self {
         TierNames {
             code: t.code.clone(),
             zh_cn: t.name_zh_cn.clone(),
@@ -185,7 +185,9 @@ mod edge {
             if signed.joined {
                 let (db, clock, member) = (&state.db, &loyalty::SystemClock, signed.member.id);
                 // The member has joined whatever happens here.
-                if let Err(e) = loyalty::referrals::link(db, clock, brand.id, member, &code).await {
+                if let Err(e) =
+                    loyalty::marketing::referrals::link(db, clock, brand.id, member, &code).await
+                {
                     tracing::error!(error = %e, "linking a referral failed");
                 }
             }
@@ -271,7 +273,7 @@ pub async fn request_code(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::{client_ip, portal_state, request_parts, see_other};
-    use loyalty::phone::Phone;
+    use loyalty::members::phone::Phone;
 
     let state = portal_state()?;
     let Some(brand) = edge::form_brand(&state, &slug).await? else {
@@ -324,7 +326,7 @@ pub async fn resend_code(slug: String, next: Option<String>) -> Result<(), AppEr
 async fn send_code(
     state: &crate::server::PortalState,
     brand: &loyalty::brands::Brand,
-    phone: loyalty::phone::Phone,
+    phone: loyalty::members::phone::Phone,
     ip: &str,
     next: Option<&str>,
 ) -> Result<(), AppError> {
@@ -336,7 +338,7 @@ async fn send_code(
         .0
         .and_then(|l| Language::from_tag(crate::i18n::I18nLocaleTrait::as_str(l)))
         .unwrap_or(brand.default_language);
-    let sent = loyalty::otp::send(
+    let sent = loyalty::members::otp::send(
         &state.db,
         &loyalty::SystemClock,
         &state.secret,
@@ -391,7 +393,7 @@ pub async fn verify_code(
     let signed = async {
         let pending = pending_join(&state, brand.id).filter(|p| p.sent_at > 0);
         let phone = pending.ok_or(AppError::new("code_missing"))?.phone;
-        let code = loyalty::otp::LoginCode::parse(&code)?;
+        let code = loyalty::members::otp::LoginCode::parse(&code)?;
         let consent = Consent {
             terms_accepted,
             marketing,
@@ -425,7 +427,7 @@ pub async fn sign_out(slug: String) -> Result<(), AppError> {
         return Ok(());
     };
     if let Some(token) = session_token(&state, brand.id) {
-        loyalty::sessions::end(&state.db, &loyalty::SystemClock, brand.id, &token).await?;
+        loyalty::members::sessions::end(&state.db, &loyalty::SystemClock, brand.id, &token).await?;
     }
     clear_session_cookie(&state, brand.id);
     see_other(&format!("/r/{}?notice=signed_out", brand.slug));
@@ -437,7 +439,7 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
     use loyalty::Clock as _;
 
     let clock = loyalty::SystemClock;
-    let code = loyalty::member_code::current(
+    let code = loyalty::members::member_code::current(
         &state.secret,
         &clock,
         member.brand_id,
@@ -479,7 +481,8 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppEr
         loyalty::coupons::usable_count(&state.db, &loyalty::SystemClock, brand.id, member_id)
             .await? as usize;
     let today =
-        loyalty::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id).await?;
+        loyalty::points::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id)
+            .await?;
     let checkin = today.rule.is_on().then_some(CheckinView {
         done: today.done,
         streak: today.streak,
@@ -497,7 +500,7 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppEr
         points: m.points_balance,
         tier: {
             let mut conn = crate::server::connection(&state).await?;
-            let table = loyalty::tiers::load(&mut conn, brand.id).await?;
+            let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
             TierNames::from(table.by_rank(m.tier_rank))
         },
         code: card_code(&state, &m),

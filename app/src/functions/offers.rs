@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::functions::form::staff_form;
 use leptos::prelude::*;
 use loyalty::access::Manager;
-use loyalty::{coupon_setup, SystemClock};
+use loyalty::{coupons, SystemClock};
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -82,7 +82,7 @@ pub mod edge {
         if s.trim().is_empty() {
             return Ok(None);
         }
-        loyalty::till::parse_yuan(field, s)
+        loyalty::staff::till::parse_yuan(field, s)
             .map(|f| Some(f.get()))
             .map_err(|_| Error::invalid(field, Invalid::Format))
     }
@@ -165,14 +165,14 @@ pub mod edge {
         let starts_at = match f.starts.trim() {
             "" => None,
             d => Some(
-                loyalty::rules::local_midnight(zone, d, 0)
+                loyalty::points::rules::local_midnight(zone, d, 0)
                     .ok_or(Error::invalid("validity", Invalid::Format))?,
             ),
         };
         let ends_at = match f.ends.trim() {
             "" => None,
             d => Some(
-                loyalty::rules::local_midnight(zone, d, 1)
+                loyalty::points::rules::local_midnight(zone, d, 1)
                     .ok_or(Error::invalid("validity", Invalid::Format))?,
             ),
         };
@@ -189,7 +189,7 @@ pub mod edge {
             stores: (!f.stores.is_empty()).then(|| {
                 f.stores
                     .iter()
-                    .map(|s| loyalty::stores::StoreId(*s))
+                    .map(|s| loyalty::brands::stores::StoreId(*s))
                     .collect()
             }),
             min_tier_rank: number("min_tier_rank", &f.min_tier)?.unwrap_or(0),
@@ -230,12 +230,12 @@ pub async fn load_offers() -> Result<StaffLoad<OffersPage>, AppError> {
     };
     let lang = brand.default_language;
     let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
-    let names: Vec<(i64, String)> = loyalty::stores::list(&state.db, brand.id)
+    let names: Vec<(i64, String)> = loyalty::brands::stores::list(&state.db, brand.id)
         .await?
         .into_iter()
         .map(|s| (s.id.0, s.name))
         .collect();
-    let day = |ms: i64| loyalty::rules::local_date(&brand.time_zone, ms);
+    let day = |ms: i64| loyalty::points::rules::local_date(&brand.time_zone, ms);
     let templates = loyalty::coupons::all_templates(&state.db, brand.id)
         .await?
         .into_iter()
@@ -313,14 +313,14 @@ pub async fn load_offer_editor(query: String) -> Result<StaffLoad<EditorPage>, A
             .map_err(AppError::from)
     });
     let scope = session.scope().map(<[_]>::to_vec);
-    let stores = loyalty::stores::list(&state.db, brand.id)
+    let stores = loyalty::brands::stores::list(&state.db, brand.id)
         .await?
         .into_iter()
         .filter(|s| scope.as_ref().is_none_or(|m| m.contains(&s.id)))
         .map(|s| (s.id.0, s.name))
         .collect();
     let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
+    let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
     let lang = brand.default_language;
     Ok(StaffLoad::Page(Box::new(EditorPage {
         staff: info,
@@ -389,7 +389,7 @@ pub async fn create_offer(
     staff_form(&back, async |state, manager: Manager| {
         let template = edge::template(manager.brand(), &form)?;
         let create = async |tx: &mut sqlx::AnyConnection| {
-            coupon_setup::create(tx, &SystemClock, &manager, &template).await
+            coupons::setup::create(tx, &SystemClock, &manager, &template).await
         };
         let id = state.db.in_transaction(create).await?;
         Ok(format!("/admin/coupons?saved=1#t{}", id.0))
@@ -402,7 +402,7 @@ pub async fn pause_offer(id: i64, active: bool) -> Result<(), AppError> {
     let template = loyalty::coupons::TemplateId(id);
     staff_form("/admin/coupons", async |state, manager| {
         let set = async |tx: &mut sqlx::AnyConnection| {
-            coupon_setup::set_active(tx, &SystemClock, &manager, template, active).await
+            coupons::setup::set_active(tx, &SystemClock, &manager, template, active).await
         };
         state.db.in_transaction(set).await?;
         Ok(format!("/admin/coupons?saved=1#t{id}"))

@@ -45,7 +45,7 @@ pub const PAGE_SIZE: i64 = 20;
 
 pub async fn load_points(slug: String, before: Option<i64>) -> Result<PointsLoad, AppError> {
     use crate::server::{current_member, find_brand, portal_state, see_other};
-    use loyalty::{members, points, rules, tiers};
+    use loyalty::{members, points, points::rules, points::tiers};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {

@@ -40,13 +40,17 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, AppError
     };
     let visit = match visit_from_request(&state.cookie_key) {
         Some((brand_id, table_id)) if brand_id == brand.id.0 => {
-            loyalty::tables::find_in_brand(&state.db, brand.id, loyalty::tables::TableId(table_id))
-                .await
-                .ok()
-                .map(|v| TableVisit {
-                    store_name: v.store_name,
-                    table_label: v.table_label,
-                })
+            loyalty::brands::tables::find_in_brand(
+                &state.db,
+                brand.id,
+                loyalty::brands::tables::TableId(table_id),
+            )
+            .await
+            .ok()
+            .map(|v| TableVisit {
+                store_name: v.store_name,
+                table_label: v.table_label,
+            })
         }
         _ => None,
     };
@@ -69,7 +73,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, AppError
 #[server(prefix = "/fn", endpoint = "visit_table")]
 pub async fn visit_table(token: String) -> Result<bool, AppError> {
     use crate::server::{portal_state, remember_visit};
-    use loyalty::tables::{self, TableToken};
+    use loyalty::brands::tables::{self, TableToken};
 
     let state = portal_state()?;
     let Ok(token) = TableToken::parse(&token) else {

@@ -1,6 +1,6 @@
 //! The console's members (owners and managers): search, one member's page,
 //! points adjusted by hand, a coupon granted. Thin edges over
-//! `loyalty::roster`.
+//! `loyalty::marketing::roster`.
 
 use crate::error::AppError;
 use crate::functions::form::staff_form;
@@ -56,7 +56,7 @@ pub struct MembersPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberPage {
     pub staff: StaffInfo,
-    pub file: loyalty::roster::MemberFile,
+    pub file: loyalty::marketing::roster::MemberFile,
 }
 
 impl MembersQuery {
@@ -86,17 +86,20 @@ mod edge {
     use super::*;
 
     pub fn day(brand: &loyalty::brands::Brand, ms: i64) -> String {
-        loyalty::rules::local_date(&brand.time_zone, ms)
+        loyalty::points::rules::local_date(&brand.time_zone, ms)
     }
 
     /// Midnight of `YYYY-MM-DD` (plus days) in the brand's zone.
     pub fn start_of(brand: &loyalty::brands::Brand, date: &str, plus_days: i64) -> Option<i64> {
-        loyalty::rules::local_midnight(&brand.time_zone, date, plus_days)
+        loyalty::points::rules::local_midnight(&brand.time_zone, date, plus_days)
     }
 
     /// The roster filter a members query describes.
-    pub fn filter(brand: &loyalty::brands::Brand, query: &MembersQuery) -> loyalty::roster::Filter {
-        loyalty::roster::Filter {
+    pub fn filter(
+        brand: &loyalty::brands::Brand,
+        query: &MembersQuery,
+    ) -> loyalty::marketing::roster::Filter {
+        loyalty::marketing::roster::Filter {
             query: query.q.chars().take(40).collect(),
             tier_rank: query.tier.parse().ok(),
             joined_from: start_of(brand, &query.joined_from, 0),
@@ -118,7 +121,7 @@ mod edge {
 pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, AppError> {
     use crate::functions::admin::edge::manager;
     use crate::server::portal_state;
-    use loyalty::roster;
+    use loyalty::marketing::roster;
 
     let state = portal_state()?;
     let (session, brand, info) = match manager(&state, "/admin/members").await? {
@@ -126,7 +129,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
         Err(refused) => return Ok(refused),
     };
     let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::tiers::load(&mut conn, brand.id).await?;
+    let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
     drop(conn);
     let lang = brand.default_language;
     let filter = edge::filter(&brand, &query);
@@ -144,7 +147,7 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
     let templates = loyalty::coupons::templates(&state.db, brand.id)
         .await?
         .into_iter()
-        .filter(|t| loyalty::coupon_setup::within(session.scope(), t.stores.as_deref()))
+        .filter(|t| loyalty::coupons::setup::within(session.scope(), t.stores.as_deref()))
         .map(|t| {
             (
                 t.id.0,
@@ -152,8 +155,8 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
             )
         })
         .collect();
-    let segment_done = match loyalty::forms::FormKey::parse(&query.done) {
-        Ok(key) => loyalty::forms::outcome::<loyalty::roster::SegmentOutcome>(
+    let segment_done = match loyalty::infra::forms::FormKey::parse(&query.done) {
+        Ok(key) => loyalty::infra::forms::outcome::<loyalty::marketing::roster::SegmentOutcome>(
             &state.db,
             session.staff.id,
             &key,
@@ -164,7 +167,9 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
     };
     Ok(StaffLoad::Page(Box::new(MembersPage {
         templates,
-        key: loyalty::forms::FormKey::generate().as_str().to_owned(),
+        key: loyalty::infra::forms::FormKey::generate()
+            .as_str()
+            .to_owned(),
         segment_done,
         staff: info,
         tiers: table
@@ -200,7 +205,9 @@ pub async fn load_member(
         Err(refused) => return Ok(refused),
     };
     let clock = &loyalty::SystemClock;
-    match loyalty::roster::member_file(&state.db, clock, &manager, &no, done.as_deref()).await {
+    match loyalty::marketing::roster::member_file(&state.db, clock, &manager, &no, done.as_deref())
+        .await
+    {
         Ok(file) => Ok(StaffLoad::Page(Box::new(MemberPage { staff, file }))),
         Err(loyalty::Error::MemberNotFound) => {
             crate::server::set_status(http::StatusCode::NOT_FOUND);
@@ -217,7 +224,7 @@ pub async fn adjust_member_points(
     points: String,
     reason: String,
 ) -> Result<(), AppError> {
-    use loyalty::{forms, roster, till, SystemClock};
+    use loyalty::{infra::forms, marketing::roster, staff::till, SystemClock};
     let back = member_url(&member);
     staff_form(&back, async |state, manager: Manager| {
         let key = forms::FormKey::parse(&key)?;
@@ -244,7 +251,7 @@ pub async fn grant_member_coupon(
     key: String,
     template: i64,
 ) -> Result<(), AppError> {
-    use loyalty::{coupons::TemplateId, forms, roster, till, SystemClock};
+    use loyalty::{coupons::TemplateId, infra::forms, marketing::roster, staff::till, SystemClock};
     let back = member_url(&member);
     staff_form(&back, async |state, manager: Manager| {
         let key = forms::FormKey::parse(&key)?;
@@ -257,7 +264,7 @@ pub async fn grant_member_coupon(
 }
 
 /// Gives every member the filters match one coupon (at most
-/// `loyalty::roster::MAX_SEGMENT`); a resent form gives nobody a second.
+/// `loyalty::marketing::roster::MAX_SEGMENT`); a resent form gives nobody a second.
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "grant_segment_coupon")]
 pub async fn grant_segment_coupon(
@@ -265,7 +272,7 @@ pub async fn grant_segment_coupon(
     template: i64,
     #[server(flatten)] query: MembersQuery,
 ) -> Result<(), AppError> {
-    use loyalty::{coupons::TemplateId, forms, roster, SystemClock};
+    use loyalty::{coupons::TemplateId, infra::forms, marketing::roster, SystemClock};
     let back = query.url();
     staff_form(&back, async |state, manager: Manager| {
         let key = forms::FormKey::parse(&key)?;

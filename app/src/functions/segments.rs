@@ -1,6 +1,6 @@
 //! `/admin/segments` (owners): RFM segments with counts and a chart, the
 //! members of one segment, the churn-risk list with lifetime values, and
-//! their CSV exports. Thin edges over `loyalty::insight`.
+//! their CSV exports. Thin edges over `loyalty::marketing::insight`.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -71,7 +71,7 @@ pub mod edge {
     use super::*;
     use crate::i18n::*;
     use loyalty::brands::Brand;
-    use loyalty::insight::{self, csv_cell, ChurnRule, Segment};
+    use loyalty::marketing::insight::{self, csv_cell, ChurnRule, Segment};
     use std::collections::HashMap;
 
     pub fn window(w: Option<i64>) -> i64 {
@@ -106,7 +106,7 @@ pub mod edge {
             .into_iter()
             .map(|(id, phone, name)| {
                 let masked = phone
-                    .and_then(|p| loyalty::phone::Phone::parse_e164(&p).ok())
+                    .and_then(|p| loyalty::members::phone::Phone::parse_e164(&p).ok())
                     .map(|p| p.masked())
                     .unwrap_or_default();
                 (id, (masked, name))
@@ -245,7 +245,7 @@ pub async fn load_segments(
 ) -> Result<StaffLoad<SegmentsPage>, AppError> {
     use crate::functions::admin::owner;
     use crate::server::portal_state;
-    use loyalty::insight::Segment;
+    use loyalty::marketing::insight::Segment;
 
     let state = portal_state()?;
     let (_, brand, info) = match owner(&state, "/admin/segments").await? {
@@ -278,7 +278,7 @@ pub async fn load_segments(
         .filter(|(t, _)| t.active)
         .map(|(_, line)| line.clone())
         .collect();
-    let campaigns = loyalty::roster::campaigns(&state.db, brand.id, 20)
+    let campaigns = loyalty::marketing::roster::campaigns(&state.db, brand.id, 20)
         .await?
         .into_iter()
         .map(|c| CampaignLine {
@@ -288,7 +288,7 @@ pub async fn load_segments(
                 .find(|t| t.0 == c.template.0)
                 .map(|t| t.1.clone())
                 .unwrap_or_default(),
-            date: loyalty::rules::local_date(&brand.time_zone, c.created_at),
+            date: loyalty::points::rules::local_date(&brand.time_zone, c.created_at),
             issued: c.issued,
             redeemed: c.redeemed,
             bills_fen: c.bills_fen,
@@ -299,7 +299,9 @@ pub async fn load_segments(
         .collect();
     Ok(StaffLoad::Page(Box::new(SegmentsPage {
         templates,
-        key: loyalty::forms::FormKey::generate().as_str().to_owned(),
+        key: loyalty::infra::forms::FormKey::generate()
+            .as_str()
+            .to_owned(),
         campaigns,
         staff: info,
         window_days,
@@ -329,7 +331,10 @@ pub async fn grant_rfm_campaign(
     segment: String,
     window: i64,
 ) -> Result<(), AppError> {
-    use loyalty::{coupons::TemplateId, forms, insight::Segment, roster, SystemClock};
+    use loyalty::{
+        coupons::TemplateId, infra::forms, marketing::insight::Segment, marketing::roster,
+        SystemClock,
+    };
     let window = edge::window(Some(window));
     let segment = Segment::parse(&segment);
     let back = match segment {

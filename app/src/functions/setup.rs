@@ -1,5 +1,5 @@
 //! Stores, tables and their QR sheets (owners only): thin edges over
-//! `loyalty::setup`, each write audited in its transaction.
+//! `loyalty::brands::setup`, each write audited in its transaction.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
 use crate::functions::form::staff_form;
-use loyalty::{setup, SystemClock};
+use loyalty::{brands::setup, SystemClock};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreLine {
@@ -60,8 +60,8 @@ pub const CARDS_PER_PAGE: usize = 8;
 #[cfg(feature = "ssr")]
 pub mod edge {
     use super::*;
+    use loyalty::brands::stores::StoreId;
     use loyalty::brands::Brand;
-    use loyalty::stores::StoreId;
 
     /// The store and its tables, with the address each QR code opens.
     pub async fn store_tables(
@@ -69,8 +69,8 @@ pub mod edge {
         brand: &Brand,
         id: i64,
     ) -> loyalty::Result<(StoreLine, Vec<TableLine>)> {
-        let store = loyalty::stores::find(&state.db, brand.id, StoreId(id)).await?;
-        let tables: Vec<TableLine> = loyalty::tables::list(&state.db, brand.id, store.id)
+        let store = loyalty::brands::stores::find(&state.db, brand.id, StoreId(id)).await?;
+        let tables: Vec<TableLine> = loyalty::brands::tables::list(&state.db, brand.id, store.id)
             .await?
             .into_iter()
             .map(|t| TableLine {
@@ -133,7 +133,7 @@ pub async fn load_stores() -> Result<StaffLoad<StoresPage>, AppError> {
         Err(refused) => return Ok(refused),
     };
     let mut stores = Vec::new();
-    for s in loyalty::stores::list(&state.db, brand.id).await? {
+    for s in loyalty::brands::stores::list(&state.db, brand.id).await? {
         let (line, _) = edge::store_tables(&state, &brand, s.id.0).await?;
         stores.push(line);
     }
@@ -151,7 +151,7 @@ pub async fn save_store(
     name: String,
     #[server(default)] address: String,
 ) -> Result<(), AppError> {
-    use loyalty::stores::{NewStore, StoreId};
+    use loyalty::brands::stores::{NewStore, StoreId};
     staff_form("/admin/stores", async |state, owner| {
         let (id, new) = (
             id.map(StoreId),
@@ -205,7 +205,7 @@ pub async fn add_tables(
     let back = format!("/admin/stores/{store}");
     staff_form(&back, async |state, owner| {
         let labels = setup::batch_labels(&prefix, from.unwrap_or(0), count.unwrap_or(1))?;
-        let store = loyalty::stores::StoreId(store);
+        let store = loyalty::brands::stores::StoreId(store);
         let add = async |tx: &mut sqlx::AnyConnection| {
             setup::add_tables(tx, &SystemClock, &owner, store, &labels).await
         };
@@ -218,7 +218,7 @@ pub async fn add_tables(
 /// A new QR code for a table: the printed card stops working.
 #[server(prefix = "/fn", endpoint = "new_table_code")]
 pub async fn new_table_code(store: i64, table: i64) -> Result<(), AppError> {
-    let table = loyalty::tables::TableId(table);
+    let table = loyalty::brands::tables::TableId(table);
     staff_form(&format!("/admin/stores/{store}"), async |state, owner| {
         let new = async |tx: &mut sqlx::AnyConnection| {
             setup::regenerate_table(tx, &SystemClock, &owner, table).await

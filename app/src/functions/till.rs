@@ -1,4 +1,4 @@
-//! The cashier's screen (`/admin/till`): thin edges over `loyalty::till`.
+//! The cashier's screen (`/admin/till`): thin edges over `loyalty::staff::till`.
 //! Every form posts, answers 303 back to the till, and carries a key drawn
 //! when the form was shown, so a double click records once. Any signed-in
 //! staff member may use a till, at the stores they work at.
@@ -12,7 +12,7 @@ use crate::functions::admin::{StaffInfo, StaffLoad};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TillPage {
     pub staff: StaffInfo,
-    pub screen: loyalty::till::Screen,
+    pub screen: loyalty::staff::till::Screen,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,9 +28,9 @@ mod edge {
     use crate::functions::form::staff_form;
     use crate::server::PortalState;
     use loyalty::access::Cashier;
+    use loyalty::brands::stores::StoreId;
     use loyalty::members::Member;
-    use loyalty::stores::StoreId;
-    use loyalty::till::{self, Desk};
+    use loyalty::staff::till::{self, Desk};
 
     pub fn till_url(store: i64, member: Option<&str>) -> String {
         match member {
@@ -86,7 +86,7 @@ mod edge {
 
 pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError> {
     use crate::functions::admin::edge::signed_in;
-    use loyalty::{stores::StoreId, till, SystemClock};
+    use loyalty::{brands::stores::StoreId, staff::till, SystemClock};
 
     let state = crate::server::portal_state()?;
     let (staff, _, info) = match signed_in(&state, "/admin/till").await? {
@@ -113,7 +113,7 @@ pub async fn load_till(query: TillQuery) -> Result<StaffLoad<TillPage>, AppError
 /// never lands in a URL or a log; the till then names the member by number.
 #[server(prefix = "/fn", endpoint = "till_find")]
 pub async fn till_find(store: i64, q: String) -> Result<(), AppError> {
-    use loyalty::{access::Cashier, stores::StoreId, till, SystemClock};
+    use loyalty::{access::Cashier, brands::stores::StoreId, staff::till, SystemClock};
     let back = edge::till_url(store, None);
     crate::functions::form::staff_form(&back, async |state, cashier: Cashier| {
         let desk = till::desk(&state.db, &cashier, StoreId(store)).await?;
@@ -131,7 +131,7 @@ pub async fn till_purchase(
     order: String,
     amount: String,
 ) -> Result<(), AppError> {
-    use loyalty::{till, SystemClock};
+    use loyalty::{staff::till, SystemClock};
     edge::till_form(store, &member, &key, async |state, desk, key, m| {
         let amount = till::parse_yuan("amount", &amount)?;
         let order = edge::order(&order)?;
@@ -150,7 +150,7 @@ pub async fn till_coupon(
     #[server(default)] typed: String,
     bill: String,
 ) -> Result<(), AppError> {
-    use loyalty::{coupons::CouponCode, till, SystemClock};
+    use loyalty::{coupons::CouponCode, staff::till, SystemClock};
     edge::till_form(store, &member, &key, async |state, desk, key, m| {
         let bill = till::parse_yuan("bill", &bill)?;
         let order = edge::order(&order)?;
@@ -174,11 +174,11 @@ pub async fn till_points(
     points: String,
     bill: String,
 ) -> Result<(), AppError> {
-    use loyalty::{money::ExternalId, till, SystemClock};
+    use loyalty::{money::ExternalId, staff::till, SystemClock};
     edge::till_form(store, &member, &key, async |state, desk, key, m| {
         let bill = till::parse_yuan("bill", &bill)?;
         let order = ExternalId::parse("order", &order)?;
-        let points = loyalty::forms::count("points", &points)?;
+        let points = loyalty::infra::forms::count("points", &points)?;
         till::redeem_points(&state.db, &SystemClock, desk, key, m, order, points, bill).await
     })
     .await

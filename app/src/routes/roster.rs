@@ -189,12 +189,12 @@ fn status_label(locale: Locale, status: &str) -> String {
 
 #[component]
 fn Member(page: MemberPage) -> impl IntoView {
-    use loyalty::roster::Outcome;
+    use loyalty::marketing::roster::Outcome;
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
     let (staff, page) = (page.staff, page.file);
     let zone = page.time_zone.clone();
-    let day = move |ms: i64| loyalty::rules::local_date(&zone, ms);
+    let day = move |ms: i64| loyalty::points::rules::local_date(&zone, ms);
     let done = page.done.clone().map(|d| {
         let text = match d {
             Outcome::Adjusted { delta, balance } => td_string!(
@@ -223,7 +223,7 @@ fn Member(page: MemberPage) -> impl IntoView {
         .map(|e| {
             view! {
                 <tr>
-                    <td class="nowrap">{loyalty::rules::local_datetime(&page.time_zone, e.created_at)}</td>
+                    <td class="nowrap">{loyalty::points::rules::local_datetime(&page.time_zone, e.created_at)}</td>
                     <td class="num">{format!("{:+}", e.amount)}</td>
                     <td>{crate::routes::points::entry_label(locale, e.kind.as_str(), &e.reason)}</td>
                     <td>{e.store_name.clone().unwrap_or_default()}</td>

@@ -17,7 +17,7 @@ use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
 use leptos::server_fn::ServerFn as _;
 use loyalty::money::yuan;
-use loyalty::till::{FormKey, MemberAtTill, Outcome};
+use loyalty::staff::till::{FormKey, MemberAtTill, Outcome};
 
 #[component]
 pub fn AdminTill() -> impl IntoView {
@@ -137,7 +137,7 @@ fn member_view(
                 let label_for = id.clone();
                 let rule = &held.template.rule;
                 let (code, title) = (held.coupon.code.grouped(), coupon_text::title(locale, rule));
-                let until = loyalty::rules::local_date(time_zone, held.coupon.valid_until);
+                let until = loyalty::points::rules::local_date(time_zone, held.coupon.valid_until);
                 let detail = [
                     coupon_text::conditions(locale, rule),
                     td_string!(locale, till_until, date = until).to_string(),

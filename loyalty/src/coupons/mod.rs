@@ -7,6 +7,8 @@
 //! `(template, member, seq)`, a redemption by `status = 'available'` in the
 //! UPDATE that marks it (and a unique index on active redemptions).
 
+pub mod setup;
+
 mod code;
 mod rule;
 
@@ -16,12 +18,12 @@ use sqlx::AnyConnection;
 pub use code::CouponCode;
 pub use rule::{clock_time, Kind, Rule, Window};
 
+use crate::brands::stores::StoreId;
 use crate::brands::{Brand, BrandId};
 use crate::error::{store_not_found, Invalid};
 use crate::members::MemberId;
 use crate::money::{ExternalId, Fen};
 use crate::points;
-use crate::stores::StoreId;
 use crate::{Clock, Db, Error, Result};
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -871,7 +873,7 @@ async fn already_redeemed(
     };
     Error::CouponRefused(Refusal::AlreadyRedeemed {
         at_ms,
-        date: crate::rules::local_date(&brand.time_zone, at_ms),
+        date: crate::points::rules::local_date(&brand.time_zone, at_ms),
         store,
     })
 }
@@ -888,7 +890,7 @@ async fn check(
     now: i64,
 ) -> Result<i64> {
     let refuse = |r: Refusal| Err(Error::CouponRefused(r));
-    let date = |ms: i64| crate::rules::local_date(&brand.time_zone, ms);
+    let date = |ms: i64| crate::points::rules::local_date(&brand.time_zone, ms);
     if coupon.redeemed {
         return Err(already_redeemed(conn, brand, coupon.id, coupon.issued_at).await);
     }
@@ -1212,7 +1214,7 @@ pub async fn offers(
 
 /// The names of a template's stores, for the coupon's detail.
 pub async fn store_names(db: &Db, brand: BrandId, stores: &[StoreId]) -> Result<Vec<String>> {
-    let all = crate::stores::list(db, brand).await?;
+    let all = crate::brands::stores::list(db, brand).await?;
     Ok(all
         .into_iter()
         .filter(|s| stores.contains(&s.id))

@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
-use loyalty::automation::{self, NewAutomation, Trigger};
+use loyalty::brands::stores::StoreId;
 use loyalty::brands::Brand;
-use loyalty::checkin::{self, Rule};
 use loyalty::coupons::{self, NewTemplate, Rule as CouponRule, Source, TemplateId};
-use loyalty::jobs::{self, Job, Runner};
+use loyalty::infra::jobs::{self, Job, Runner};
+use loyalty::marketing::automation::{self, NewAutomation, Trigger};
 use loyalty::members::{self, Birthday, MemberId, Profile};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::stores::StoreId;
+use loyalty::points::checkin::{self, Rule};
 use loyalty::testing::CapturingSender;
 use loyalty::{db_test, points, Db, Error, FixedClock};
 

@@ -1,10 +1,10 @@
 //! Brand settings on both backends: profile with embed origins, terms with
 //! versions, rules with the feedback reward, and the tier table.
 
-use loyalty::brand_setup::{self, Profile, TierEdit};
+use loyalty::brands::settings::{self, Profile, TierEdit};
 use loyalty::brands::{self, Language, ThemeColor};
 use loyalty::feedback::RewardRule;
-use loyalty::{db_test, rules, tiers, Error, FixedClock};
+use loyalty::{db_test, points::rules, points::tiers, Error, FixedClock};
 
 const T0: i64 = 1_795_579_200_000;
 
@@ -15,12 +15,12 @@ db_test!(
         let actor = loyalty::testing::owner(&db, brand.id).await;
 
         let mut tx = db.begin().await.unwrap();
-        brand_setup::save_profile(&mut tx, &clock, &actor, Profile {
+        settings::save_profile(&mut tx, &clock, &actor, Profile {
             name: "老马家".into(),
             theme_color: ThemeColor::parse("#1f6f5c").unwrap(),
             default_language: Language::ZhTw,
             time_zone: "Asia/Taipei".into(),
-            embed_origins: brand_setup::parse_origins("https://laoma.example.com").unwrap(),
+            embed_origins: settings::parse_origins("https://laoma.example.com").unwrap(),
             sms_signature: "【老马家】".into(),
         }).await.unwrap();
         tx.commit().await.unwrap();
@@ -31,10 +31,10 @@ db_test!(
 
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            brand_setup::publish_terms(&mut tx, &clock, &actor, &b.terms_version, "新的条款").await,
+            settings::publish_terms(&mut tx, &clock, &actor, &b.terms_version, "新的条款").await,
             Err(Error::Invalid { field: "terms_version", .. })
         ));
-        brand_setup::publish_terms(&mut tx, &clock, &actor, "v2", "新的条款").await.unwrap();
+        settings::publish_terms(&mut tx, &clock, &actor, "v2", "新的条款").await.unwrap();
         tx.commit().await.unwrap();
         let b = brands::find(&db, brand.id).await.unwrap();
         assert_eq!((b.terms_version.as_str(), b.terms_text.as_str()), ("v2", "新的条款"));
@@ -46,8 +46,8 @@ db_test!(
         r.redeem_cap_pct = 30;
         let mut tx = db.begin().await.unwrap();
         let bad = rules::LoyaltyRules { redeem_cap_pct: 101, ..r.clone() };
-        assert!(brand_setup::save_rules(&mut tx, &clock, &actor, bad, RewardRule { points: 5, coupon: None }).await.is_err());
-        brand_setup::save_rules(&mut tx, &clock, &actor, r, RewardRule { points: 5, coupon: None }).await.unwrap();
+        assert!(settings::save_rules(&mut tx, &clock, &actor, bad, RewardRule { points: 5, coupon: None }).await.is_err());
+        settings::save_rules(&mut tx, &clock, &actor, r, RewardRule { points: 5, coupon: None }).await.unwrap();
         tx.commit().await.unwrap();
         let mut conn = db.acquire().await.unwrap();
         assert_eq!(rules::load(&mut conn, &b).await.unwrap().earn_fen_per_point, 50);
@@ -70,19 +70,19 @@ db_test!(
         edits[1].name_zh_cn = "银卡VIP".into();
         edits[1].threshold_fen = 50_000;
         let mut tx = db.begin().await.unwrap();
-        brand_setup::save_tiers(&mut tx, &clock, &actor, &edits).await.unwrap();
+        settings::save_tiers(&mut tx, &clock, &actor, &edits).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = db.begin().await.unwrap();
         edits[1].name_zh_cn = "不会保存".into();
         edits[2].threshold_fen = 1;
-        assert!(brand_setup::save_tiers(&mut tx, &clock, &actor, &edits).await.is_err(), "thresholds must rise");
+        assert!(settings::save_tiers(&mut tx, &clock, &actor, &edits).await.is_err(), "thresholds must rise");
         drop(tx);
         let mut conn = db.acquire().await.unwrap();
         let t = tiers::load(&mut conn, b.id).await.unwrap();
         assert_eq!((t.by_rank(1).name_zh_cn.as_str(), t.by_rank(1).threshold_fen), ("银卡VIP", 50_000), "the refused save changed nothing");
         drop(conn);
 
-        let actions: Vec<_> = loyalty::audit::list(&db, b.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<_> = loyalty::staff::audit::list(&db, b.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["brand.tiers", "brand.rules", "brand.terms", "brand.update"]);
     }
 );
@@ -94,16 +94,16 @@ db_test!(
         let actor = loyalty::testing::owner(&db, brand.id).await;
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\x00";
         let mut tx = db.begin().await.unwrap();
-        assert!(brand_setup::save_logo(&mut tx, &clock, &actor, Some(b"<svg/>")).await.is_err());
-        brand_setup::save_logo(&mut tx, &clock, &actor, Some(png)).await.unwrap();
+        assert!(settings::save_logo(&mut tx, &clock, &actor, Some(b"<svg/>")).await.is_err());
+        settings::save_logo(&mut tx, &clock, &actor, Some(png)).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(brands::find(&db, brand.id).await.unwrap().logo_version, T0);
-        let (kind, bytes) = brand_setup::logo(&db, brand.id).await.unwrap().unwrap();
+        let (kind, bytes) = settings::logo(&db, brand.id).await.unwrap().unwrap();
         assert_eq!((kind.as_str(), bytes.as_slice()), ("image/png", &png[..]));
         let mut tx = db.begin().await.unwrap();
-        brand_setup::save_logo(&mut tx, &clock, &actor, None).await.unwrap();
+        settings::save_logo(&mut tx, &clock, &actor, None).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(brands::find(&db, brand.id).await.unwrap().logo_version, 0);
-        assert!(brand_setup::logo(&db, brand.id).await.unwrap().is_none());
+        assert!(settings::logo(&db, brand.id).await.unwrap().is_none());
     }
 );

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use loyalty::brands::stores::{self, NewStore, StoreId};
 use loyalty::brands::Brand;
 use loyalty::coupons::{
     self, CouponCode, Issued, NewTemplate, Refusal, Rule, Source, Status, TemplateId,
@@ -11,7 +12,6 @@ use loyalty::coupons::{
 use loyalty::members::{self, MemberId};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::points;
-use loyalty::stores::{self, NewStore, StoreId};
 use loyalty::testing::join_member;
 use loyalty::{db_test, Db, Error, FixedClock};
 

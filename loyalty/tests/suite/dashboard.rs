@@ -1,8 +1,8 @@
 //! The dashboard's figures on both backends, against a hand-counted day.
 
+use loyalty::brands::stores::{self, NewStore};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::stores::{self, NewStore};
-use loyalty::{dashboard, db_test, points, FixedClock};
+use loyalty::{db_test, marketing::dashboard, points, FixedClock};
 
 /// 2026-11-25 12:00 in Shanghai.
 const T0: i64 = 1_795_579_200_000;

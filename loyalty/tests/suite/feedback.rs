@@ -2,14 +2,14 @@
 //! member, store and brand day, anonymous feedback from a table, rate
 //! limits, replies only the author sees, the inbox filters and the report.
 
+use loyalty::brands::stores::StoreId;
 use loyalty::brands::Brand;
 use loyalty::coupons::{self, NewTemplate, Rule};
 use loyalty::feedback::{self, InboxFilter, RewardRule, Segment, Stars, Submission};
 use loyalty::members::{self, MemberId};
 use loyalty::staff::{self, Role, StaffId};
-use loyalty::stores::StoreId;
 use loyalty::testing::join_member;
-use loyalty::{db_test, points, tables, Db, Error, FixedClock};
+use loyalty::{brands::tables, db_test, points, Db, Error, FixedClock};
 
 /// 2026-11-25 12:00 in Shanghai.
 const T0: i64 = 1_795_579_200_000;
@@ -140,7 +140,7 @@ db_test!(
         let mut form = shop.form(None, 4, "等了四十分钟");
         form.store = None;
         form.table = Some(table.id);
-        form.contact_phone = Some(loyalty::phone::Phone::parse("86", "13900139000").unwrap());
+        form.contact_phone = Some(loyalty::members::phone::Phone::parse("86", "13900139000").unwrap());
         let sent = shop.send(form).await.unwrap();
         assert_eq!(sent.reward_points, 0, "no member, no points");
         let inbox = feedback::inbox(&db, shop.brand.id, &InboxFilter::default()).await.unwrap();
@@ -261,11 +261,11 @@ db_test!(
     async fn naming_another_store_from_the_list_earns_nothing_more_the_same_day(db) {
         let shop = Shop::open(db.clone()).await;
         let mut tx = db.begin().await.unwrap();
-        let second = loyalty::stores::create(
+        let second = loyalty::brands::stores::create(
             &mut tx,
             &shop.clock,
             shop.brand.id,
-            loyalty::stores::NewStore { code: "S2".into(), name: "二店".into(), address: String::new() },
+            loyalty::brands::stores::NewStore { code: "S2".into(), name: "二店".into(), address: String::new() },
         )
         .await
         .unwrap()

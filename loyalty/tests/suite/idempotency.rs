@@ -2,8 +2,8 @@
 //! requests race, replays after completion, refusal of another body, and
 //! take-over of a claim abandoned by a crash.
 
-use loyalty::idempotency::{self, Claim};
-use loyalty::{api_keys, db_test, Error, FixedClock};
+use loyalty::infra::idempotency::{self, Claim};
+use loyalty::{brands::api_keys, db_test, Error, FixedClock};
 
 const T0: i64 = 1_795_579_200_000;
 

@@ -1,7 +1,7 @@
 //! RFM segments, churn risk and lifetime value on a small set of members
 //! whose figures were worked out by hand.
 
-use loyalty::insight::{self, ChurnRule, Segment};
+use loyalty::marketing::insight::{self, ChurnRule, Segment};
 use loyalty::members::MemberId;
 use loyalty::money::{ExternalId, Fen};
 use loyalty::{db_test, points, FixedClock};
@@ -99,7 +99,7 @@ db_test!(
 db_test!(
     async fn a_queued_campaign_gives_each_member_one_coupon_in_batches_until_stock_runs_out(db) {
         use loyalty::coupons::{self, NewTemplate, Rule};
-        use loyalty::forms::FormKey;
+        use loyalty::infra::forms::FormKey;
         use loyalty::staff::{self, Role};
 
         let clock = FixedClock::at(T0);
@@ -129,19 +129,19 @@ db_test!(
         let actor = loyalty::testing::manager(&db, owner.id).await;
         let key = FormKey::generate();
         let queue = || {
-            loyalty::roster::queue_rfm_campaign(&db, &clock, &actor, &key, Segment::ImportantValue, 90, template)
+            loyalty::marketing::roster::queue_rfm_campaign(&db, &clock, &actor, &key, Segment::ImportantValue, 90, template)
         };
         let id = queue().await.unwrap();
         assert_eq!(queue().await.unwrap(), id, "the same form, the same campaign");
-        let report = loyalty::roster::campaigns(&db, brand.id, 10).await.unwrap();
+        let report = loyalty::marketing::roster::campaigns(&db, brand.id, 10).await.unwrap();
         assert_eq!(report[0].progress, Some((0, 3)));
         // No time left: nothing yet; then the rest, as far as the stock goes.
-        let none = loyalty::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::ZERO).await.unwrap();
+        let none = loyalty::marketing::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::ZERO).await.unwrap();
         assert_eq!(none, 0);
-        let given = loyalty::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap();
+        let given = loyalty::marketing::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap();
         assert_eq!(given, 2);
-        let report = loyalty::roster::campaigns(&db, brand.id, 10).await.unwrap();
+        let report = loyalty::marketing::roster::campaigns(&db, brand.id, 10).await.unwrap();
         assert_eq!((report[0].progress, report[0].issued, report[0].out_of_stock), (None, 2, true));
-        assert_eq!(loyalty::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap(), 0);
+        assert_eq!(loyalty::marketing::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap(), 0);
     }
 );

@@ -3,12 +3,12 @@
 //! to the sum of their ledger rows and of their lots, never negative, and
 //! points payments take from the lots that expire first.
 
+use loyalty::brands::stores::StoreId;
 use loyalty::brands::Brand;
+use loyalty::members::phone::Phone;
 use loyalty::members::{self, Consent, MemberId};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::phone::Phone;
 use loyalty::points;
-use loyalty::stores::StoreId;
 use loyalty::testing::TestDb;
 use loyalty::{Db, Error, FixedClock};
 use proptest::prelude::*;

@@ -2,12 +2,12 @@
 //! erasure, on a real database, on both backends.
 
 use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::members::otp::{self, LoginCode, OtpPolicy};
+use loyalty::members::phone::Phone;
+use loyalty::members::sessions::{self, SessionPolicy};
 use loyalty::members::{self, Birthday, Consent, Diet, Gender, Profile};
-use loyalty::otp::{self, LoginCode, OtpPolicy};
-use loyalty::phone::Phone;
-use loyalty::sessions::{self, SessionPolicy};
 use loyalty::testing::CapturingSender;
-use loyalty::{db_test, member_code, Db, Error, FixedClock, ServerSecret};
+use loyalty::{db_test, members::member_code, Db, Error, FixedClock, ServerSecret};
 
 const T0: i64 = 1_764_000_000_000;
 const MINUTE: i64 = 60_000;

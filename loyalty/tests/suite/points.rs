@@ -1,13 +1,13 @@
 //! The points ledger on a real database, on both backends: purchases,
 //! refunds, points as payment, voids, expiry, tiers and concurrency.
 
+use loyalty::brands::stores::StoreId;
 use loyalty::brands::Brand;
 use loyalty::members::{self, MemberId};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::points;
-use loyalty::rules::{self, LoyaltyRules};
-use loyalty::stores::StoreId;
-use loyalty::{db_test, tiers, Db, Error, FixedClock};
+use loyalty::points::rules::{self, LoyaltyRules};
+use loyalty::{db_test, points::tiers, Db, Error, FixedClock};
 
 /// 2026-11-25 12:00 in Shanghai, a Wednesday.
 const T0: i64 = 1_795_579_200_000;
@@ -375,15 +375,15 @@ db_test!(
         let m = shop.member("13800138000").await;
         shop.buy(m, "A-1", 120_000).await.unwrap(); // silver
         let sender = std::sync::Arc::new(loyalty::testing::CapturingSender::default());
-        let runner = loyalty::jobs::Runner::new("test", sender);
-        let first = loyalty::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
+        let runner = loyalty::infra::jobs::Runner::new("test", sender);
+        let first = loyalty::infra::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
         assert_eq!(first.tier_reviews, 1);
         assert_eq!(first.members_moved, 0);
-        let again = loyalty::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
+        let again = loyalty::infra::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
         assert_eq!(again.tier_reviews, 0, "once per month");
         // Thirteen months on, the spend has left the window and the points expired.
         shop.clock.advance_ms(400 * DAY);
-        let later = loyalty::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
+        let later = loyalty::infra::jobs::run_due(&db, &shop.clock, &runner).await.unwrap();
         assert_eq!(later.tier_reviews, 1);
         assert_eq!(later.members_moved, 1);
         assert_eq!(later.points_expired, 1200);

@@ -2,7 +2,7 @@
 //! race (as from several server processes), a key's minute lets exactly its
 //! quota through, tells the rest how long to wait, and the next minute opens.
 
-use loyalty::{api_keys, db_test, rate_limits, FixedClock};
+use loyalty::{brands::api_keys, db_test, infra::rate_limits, FixedClock};
 
 // 2026-11-25 12:00:00 UTC, on a minute boundary.
 const T0: i64 = 1_795_579_200_000;

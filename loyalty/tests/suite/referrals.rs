@@ -2,8 +2,8 @@
 //! them, never to themselves or in a loop, and both are rewarded once,
 //! after the friend's first purchase, however often the job runs.
 
+use loyalty::marketing::referrals::{self, Linked, Reward};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::referrals::{self, Linked, Reward};
 use loyalty::{db_test, members, points, FixedClock};
 
 const T0: i64 = 1_795_573_800_000;

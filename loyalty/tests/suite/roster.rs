@@ -2,9 +2,9 @@
 //! adjusted by hand with a reason, coupons granted, each form acted on once.
 
 use loyalty::coupons::{self, NewTemplate, Rule};
-use loyalty::forms::FormKey;
+use loyalty::infra::forms::FormKey;
+use loyalty::marketing::roster::{self, Filter, Outcome};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::roster::{self, Filter, Outcome};
 use loyalty::staff::{self, Role};
 use loyalty::{db_test, members, points, Error, FixedClock};
 
@@ -105,7 +105,7 @@ db_test!(
         let held = coupons::wallet(&db, &clock, brand.id, m).await.unwrap();
         assert_eq!(held.iter().filter(|h| h.template.id == template).count(), 1, "granted once");
 
-        let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<_> = loyalty::staff::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["member.grant_coupon", "member.adjust_points", "member.adjust_points"]);
     }
 );
@@ -132,7 +132,7 @@ db_test!(
         assert_eq!(again, first, "the same form: the same outcome, nothing more");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 2, "never past the stock");
-        let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<_> = loyalty::staff::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["segment.grant_coupon"]);
         // The same key with another template is refused before anything is given.
         let mut conn = db.acquire().await.unwrap();
@@ -171,8 +171,8 @@ db_test!(
         for m in &ids[..30] {
             coupons::issue(&mut tx, &clock, &brand, *m, gift, coupons::Source::Campaign, Some(&request)).await.unwrap();
         }
-        let hash = loyalty::forms::fingerprint("segment", gift.0, &[&serde_json::to_string(&Filter::default()).unwrap()]);
-        assert!(loyalty::forms::claim::<roster::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
+        let hash = loyalty::infra::forms::fingerprint("segment", gift.0, &[&serde_json::to_string(&Filter::default()).unwrap()]);
+        assert!(loyalty::infra::forms::claim::<roster::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
         tx.commit().await.unwrap();
 
         let done = roster::grant_to_segment(&db, &clock, &actor, &key, &Filter::default(), gift).await.unwrap();
@@ -183,7 +183,7 @@ db_test!(
         // A manager may not give a brand-wide coupon, or one for another store.
         let mut tx = db.begin().await.unwrap();
         let made = loyalty::staff::create(&mut tx, &clock, brand.id, loyalty::staff::Role::Manager, "store.mgr", "店长", "a long test password").await.unwrap();
-        loyalty::staff_sessions::assign_stores(&mut tx, brand.id, made.id, &[store]).await.unwrap();
+        loyalty::staff::sessions::assign_stores(&mut tx, brand.id, made.id, &[store]).await.unwrap();
         tx.commit().await.unwrap();
         let manager = loyalty::testing::manager(&db, made.id).await;
         assert!(matches!(

@@ -1,10 +1,10 @@
 //! Staff sign-in on both backends: sessions, the lockout, and a manager who
 //! sees only their stores' feedback.
 
+use loyalty::brands::stores::{self, NewStore};
 use loyalty::feedback::{self, InboxFilter, Stars, Submission};
+use loyalty::staff::sessions::{self, StaffPolicy};
 use loyalty::staff::{self, Role};
-use loyalty::staff_sessions::{self, StaffPolicy};
-use loyalty::stores::{self, NewStore};
 use loyalty::{db_test, Error, FixedClock};
 
 const T0: i64 = 1_795_579_200_000;
@@ -19,19 +19,19 @@ db_test!(
         tx.commit().await.unwrap();
         let policy = StaffPolicy::default();
         assert!(matches!(
-            staff_sessions::sign_in(&db, &clock, &policy, "nobody", PASSWORD).await,
+            sessions::sign_in(&db, &clock, &policy, "nobody", PASSWORD).await,
             Err(Error::StaffSignInFailed)
         ));
-        let (session, token) = staff_sessions::sign_in(&db, &clock, &policy, " LaoMa.Owner ", PASSWORD).await.unwrap();
+        let (session, token) = sessions::sign_in(&db, &clock, &policy, " LaoMa.Owner ", PASSWORD).await.unwrap();
         assert_eq!(session.staff.role, Role::Owner);
         assert_eq!(session.scope(), None, "an owner sees the whole brand");
-        let again = staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap().unwrap();
+        let again = sessions::resolve(&db, &clock, &policy, &token).await.unwrap().unwrap();
         assert_eq!(again.staff.id, session.staff.id);
         clock.advance_ms(policy.idle_ms + 1);
-        assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None, "idle too long");
-        let (_, token) = staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
-        staff_sessions::end(&db, &clock, &token).await.unwrap();
-        assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
+        assert_eq!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None, "idle too long");
+        let (_, token) = sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+        sessions::end(&db, &clock, &token).await.unwrap();
+        assert_eq!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
     }
 );
 
@@ -45,24 +45,24 @@ db_test!(
         let policy = StaffPolicy::default();
         for _ in 0..4 {
             assert!(matches!(
-                staff_sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+                sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
                 Err(Error::StaffSignInFailed)
             ));
         }
         assert!(matches!(
-            staff_sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+            sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
             Err(Error::StaffLocked { wait_secs: 900 })
         ));
         assert!(matches!(
-            staff_sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await,
+            sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await,
             Err(Error::StaffLocked { .. })
         ));
         clock.advance_ms(15 * 60_000);
-        staff_sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await.unwrap();
         // A success resets the count: four more wrong ones do not lock.
         for _ in 0..4 {
             assert!(matches!(
-                staff_sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+                sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
                 Err(Error::StaffSignInFailed)
             ));
         }
@@ -78,16 +78,16 @@ db_test!(
         tx.commit().await.unwrap();
         let policy = StaffPolicy::default();
         for _ in 0..5 {
-            let _ = staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", "wrong password").await;
+            let _ = sessions::sign_in(&db, &clock, &policy, "laoma.owner", "wrong password").await;
         }
         assert!(matches!(
-            staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await,
+            sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await,
             Err(Error::StaffLocked { .. })
         ));
-        assert!(staff_sessions::unlock(&db, " LaoMa.Owner ").await.unwrap());
-        assert!(!staff_sessions::unlock(&db, "nobody").await.unwrap());
-        staff_sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
-        let log = loyalty::audit::list(&db, brand.id, None, 5).await.unwrap();
+        assert!(sessions::unlock(&db, " LaoMa.Owner ").await.unwrap());
+        assert!(!sessions::unlock(&db, "nobody").await.unwrap());
+        sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+        let log = loyalty::staff::audit::list(&db, brand.id, None, 5).await.unwrap();
         assert_eq!(log[0].action, "staff.unlock");
         assert_eq!(log[0].staff, None, "the command line acted");
     }
@@ -103,7 +103,7 @@ db_test!(
             .unwrap()
             .id;
         let manager = staff::create(&mut tx, &clock, brand.id, Role::Manager, "laoma.mgr", "经理", PASSWORD).await.unwrap();
-        staff_sessions::assign_stores(&mut tx, brand.id, manager.id, &[second]).await.unwrap();
+        sessions::assign_stores(&mut tx, brand.id, manager.id, &[second]).await.unwrap();
         tx.commit().await.unwrap();
         let mut ids = Vec::new();
         for (i, store) in [first, second].into_iter().enumerate() {
@@ -129,7 +129,7 @@ db_test!(
             tx.commit().await.unwrap();
             ids.push(sent.id);
         }
-        let (session, _) = staff_sessions::sign_in(&db, &clock, &StaffPolicy::default(), "laoma.mgr", PASSWORD).await.unwrap();
+        let (session, _) = sessions::sign_in(&db, &clock, &StaffPolicy::default(), "laoma.mgr", PASSWORD).await.unwrap();
         assert_eq!(session.scope(), Some(&[second][..]));
         let manager = loyalty::testing::manager(&db, session.staff.id).await;
         let seen = feedback::inbox(
@@ -163,7 +163,7 @@ db_test!(
         for i in 0..20 {
             let (db, clock) = (db.clone(), clock.clone());
             tasks.push(tokio::spawn(async move {
-                staff_sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", &format!("guess number {i}"))
+                sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", &format!("guess number {i}"))
                     .await
             }));
         }
@@ -182,7 +182,7 @@ db_test!(
             .unwrap();
         assert_eq!(failures, 5);
         assert!(matches!(
-            staff_sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", PASSWORD).await,
+            sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", PASSWORD).await,
             Err(Error::StaffLocked { .. })
         ));
     }
@@ -190,7 +190,7 @@ db_test!(
 
 db_test!(
     async fn an_owner_manages_accounts_and_staff_change_their_own_password(db) {
-        use loyalty::accounts;
+        use loyalty::staff::accounts;
         let clock = FixedClock::at(T0);
         let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
         let mut tx = db.begin().await.unwrap();
@@ -200,26 +200,26 @@ db_test!(
         let policy = StaffPolicy::default();
 
         let (cashier, first) = accounts::create(&db, &clock, &actor, Role::Cashier, "till", "收银", &[store]).await.unwrap();
-        let (session, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &first).await.unwrap();
+        let (session, token) = sessions::sign_in(&db, &clock, &policy, "till", &first).await.unwrap();
         assert_eq!(session.stores, [store]);
 
         // Deactivating ends the session; reactivating and resetting gives a new password.
         accounts::update(&db, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], false).await.unwrap();
-        assert_eq!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
+        assert_eq!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
         accounts::update(&db, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], true).await.unwrap();
         let (_, second) = accounts::reset_password(&db, &clock, &actor, cashier.id).await.unwrap();
-        assert!(staff_sessions::sign_in(&db, &clock, &policy, "till", &first).await.is_err());
-        let (_, token) = staff_sessions::sign_in(&db, &clock, &policy, "till", &second).await.unwrap();
+        assert!(sessions::sign_in(&db, &clock, &policy, "till", &first).await.is_err());
+        let (_, token) = sessions::sign_in(&db, &clock, &policy, "till", &second).await.unwrap();
 
         // Their own change: a wrong current password counts, the right one works.
         let me = loyalty::testing::staff_capability(&db, cashier.id).await;
         assert!(matches!(
-            staff_sessions::change_password(&db, &clock, &policy, &me, &token, "wrong one!", "new passphrase 1").await,
+            sessions::change_password(&db, &clock, &policy, &me, &token, "wrong one!", "new passphrase 1").await,
             Err(Error::StaffSignInFailed)
         ));
-        staff_sessions::change_password(&db, &clock, &policy, &me, &token, &second, "new passphrase 1").await.unwrap();
-        assert!(staff_sessions::resolve(&db, &clock, &policy, &token).await.unwrap().is_some(), "this session stays");
-        staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
+        sessions::change_password(&db, &clock, &policy, &me, &token, &second, "new passphrase 1").await.unwrap();
+        assert!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap().is_some(), "this session stays");
+        sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
 
         // The owner may not demote themselves; a lock is lifted by unlock.
         assert!(matches!(
@@ -227,14 +227,14 @@ db_test!(
             Err(Error::StaffSelfChange)
         ));
         for _ in 0..5 {
-            let _ = staff_sessions::sign_in(&db, &clock, &policy, "till", "wrong password").await;
+            let _ = sessions::sign_in(&db, &clock, &policy, "till", "wrong password").await;
         }
-        assert!(matches!(staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await, Err(Error::StaffLocked { .. })));
+        assert!(matches!(sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await, Err(Error::StaffLocked { .. })));
         accounts::unlock(&db, &clock, &actor, cashier.id).await.unwrap();
-        staff_sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
         let listed = accounts::list(&db, brand.id).await.unwrap();
         assert_eq!(listed.len(), 2);
-        let actions: Vec<_> = loyalty::audit::list(&db, brand.id, None, 20).await.unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<_> = loyalty::staff::audit::list(&db, brand.id, None, 20).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["staff.unlock", "staff.password", "staff.reset_password", "staff.update", "staff.update", "staff.create"]);
     }
 );

@@ -1,9 +1,9 @@
 //! Brands, stores and tables on a real database, on both backends.
 
+use loyalty::brands::stores::{self, NewStore};
+use loyalty::brands::tables::{self, TableToken};
 use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
-use loyalty::stores::{self, NewStore};
-use loyalty::tables::{self, TableToken};
-use loyalty::{db_test, demo, staff, Db, Error, FixedClock};
+use loyalty::{db_test, infra::demo, staff, Db, Error, FixedClock};
 
 const T0: i64 = 1_764_000_000_000;
 

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use loyalty::access::Cashier;
+use loyalty::brands::stores::{self, NewStore, StoreId};
 use loyalty::brands::Brand;
 use loyalty::coupons::{self, NewTemplate, Refusal, Rule, Source};
 use loyalty::members::{self, MemberId};
+use loyalty::staff::till::{self, FormKey, Outcome};
 use loyalty::staff::{self, Role};
-use loyalty::stores::{self, NewStore, StoreId};
-use loyalty::till::{self, FormKey, Outcome};
-use loyalty::{audit, db_test, member_code, Db, Error, FixedClock, ServerSecret};
+use loyalty::{db_test, members::member_code, staff::audit, Db, Error, FixedClock, ServerSecret};
 
 const T0: i64 = 1_795_579_200_000;
 const PASSWORD: &str = "correct horse battery";
@@ -65,7 +65,7 @@ impl Till {
         )
         .await
         .unwrap();
-        loyalty::staff_sessions::assign_stores(&mut tx, self.brand.id, s.id, stores)
+        loyalty::staff::sessions::assign_stores(&mut tx, self.brand.id, s.id, stores)
             .await
             .unwrap();
         tx.commit().await.unwrap();

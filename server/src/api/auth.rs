@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use loyalty::api_keys::{self, ApiCaller};
+use loyalty::brands::api_keys::{self, ApiCaller};
 use loyalty::SystemClock;
 
 use super::Problem;
@@ -16,7 +16,7 @@ use crate::http::AppState;
 
 /// Requests per minute each key may make. On PostgreSQL, where several
 /// server processes may share the database, the count lives in the database
-/// (`loyalty::rate_limits`, fixed minute windows); on SQLite, which one
+/// (`loyalty::infra::rate_limits`, fixed minute windows); on SQLite, which one
 /// process serves, a token bucket in memory spares every API read a write.
 #[derive(Clone)]
 pub enum RateLimiter {
@@ -48,7 +48,7 @@ impl RateLimiter {
                     .as_secs(),
             },
             RateLimiter::Shared { per_minute } => {
-                match loyalty::rate_limits::take(db, &SystemClock, key, *per_minute)
+                match loyalty::infra::rate_limits::take(db, &SystemClock, key, *per_minute)
                     .await
                     .map_err(Problem::from)?
                 {

@@ -5,9 +5,9 @@ use std::future::{ready, Future};
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use loyalty::api_keys::ApiCaller;
-use loyalty::db::Tx;
-use loyalty::idempotency::{self, Claim, Owner};
+use loyalty::brands::api_keys::ApiCaller;
+use loyalty::infra::db::Tx;
+use loyalty::infra::idempotency::{self, Claim, Owner};
 use loyalty::SystemClock;
 use serde::Serialize;
 

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use loyalty::idempotency;
+use loyalty::infra::idempotency;
 use serde::de::DeserializeOwned;
 
 use super::Problem;

@@ -7,12 +7,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use loyalty::api_keys::ApiCaller;
+use loyalty::brands::api_keys::ApiCaller;
 use loyalty::brands::{Brand, Language};
+use loyalty::members::phone::Phone;
 use loyalty::members::{self, MemberRef};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::phone::Phone;
-use loyalty::{coupons, points, tiers, SystemClock};
+use loyalty::{coupons, points, points::tiers, SystemClock};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

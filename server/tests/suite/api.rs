@@ -7,10 +7,10 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use common::{body_text, header_str, spawn_app, spawn_app_with, TestApp};
+use loyalty::brands::stores::{self, NewStore};
 use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
+use loyalty::members::phone::Phone;
 use loyalty::members::{self, Consent};
-use loyalty::phone::Phone;
-use loyalty::stores::{self, NewStore};
 use serde_json::{json, Value};
 
 struct Pos<'a> {
@@ -76,7 +76,7 @@ async fn setup(app: &TestApp) -> (String, String, String) {
         .unwrap();
     let store = stores::list(db, demo.id).await.unwrap()[0].id;
     let mut tx = db.begin().await.unwrap();
-    let key = loyalty::api_keys::create(&mut tx, &clock, demo.id, store, "test POS")
+    let key = loyalty::brands::api_keys::create(&mut tx, &clock, demo.id, store, "test POS")
         .await
         .unwrap()
         .key;
@@ -117,7 +117,7 @@ async fn setup(app: &TestApp) -> (String, String, String) {
     .await
     .unwrap();
     let other_key =
-        loyalty::api_keys::create(&mut tx, &clock, other.id, other_store.id, "their POS")
+        loyalty::brands::api_keys::create(&mut tx, &clock, other.id, other_store.id, "their POS")
             .await
             .unwrap()
             .key;
@@ -498,9 +498,12 @@ async fn a_duplicate_while_the_first_is_still_running_is_409_request_in_progress
         .fetch_one(app._db.db.pool())
         .await
         .unwrap();
-    let hash =
-        loyalty::idempotency::fingerprint("POST", "/api/v1/purchases", body.to_string().as_bytes());
-    loyalty::idempotency::claim(
+    let hash = loyalty::infra::idempotency::fingerprint(
+        "POST",
+        "/api/v1/purchases",
+        body.to_string().as_bytes(),
+    );
+    loyalty::infra::idempotency::claim(
         &app._db.db,
         &loyalty::SystemClock,
         api_key_id,

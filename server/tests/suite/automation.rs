@@ -8,7 +8,7 @@ use crate::common;
 
 use axum::http::StatusCode;
 use common::{console_staff, location, spawn_app, staff_browser, Browser, TestApp};
-use loyalty::jobs::{self, Runner};
+use loyalty::infra::jobs::{self, Runner};
 use loyalty::testing::CapturingSender;
 
 async fn run_jobs(app: &TestApp) -> jobs::Ran {
@@ -247,7 +247,7 @@ async fn a_friend_joins_through_an_invitation_and_both_are_rewarded_after_a_firs
         loyalty::brands::find_by_slug(db, &loyalty::brands::BrandSlug::parse("demo").unwrap())
             .await
             .unwrap();
-    let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
+    let store = loyalty::brands::stores::list(db, demo.id).await.unwrap()[0].id;
     let (bob_id,): (i64,) = sqlx::query_as("SELECT id FROM members WHERE phone = '+8613900139000'")
         .fetch_one(db.pool())
         .await

@@ -42,7 +42,7 @@ fn claim_form(page: &str, template: i64) -> Option<String> {
 
 async fn member_id(app: &TestApp) -> MemberId {
     let brand = demo(app).await;
-    let phone = loyalty::phone::Phone::parse("86", "13800138000").unwrap();
+    let phone = loyalty::members::phone::Phone::parse("86", "13800138000").unwrap();
     let mut conn = app._db.db.pool().acquire().await.unwrap();
     loyalty::members::find_by_phone(&mut conn, brand.id, &phone)
         .await
@@ -186,7 +186,10 @@ async fn points_buy_a_coupon_and_a_used_coupon_moves_to_the_used_tab() {
     let mut phone = Browser::new(&app);
     phone.join("13800138000", true).await;
     let brand = demo(&app).await;
-    let store = loyalty::stores::list(&app._db.db, brand.id).await.unwrap()[0].id;
+    let store = loyalty::brands::stores::list(&app._db.db, brand.id)
+        .await
+        .unwrap()[0]
+        .id;
     let member = member_id(&app).await;
     let db = &app._db.db;
     let mut tx = db.begin().await.unwrap();

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use loyalty::brands::{self, BrandSlug};
 use loyalty::coupons::{self, NewTemplate, Rule, Source};
+use loyalty::members::phone::Phone;
+use loyalty::members::sessions::{self, SessionPolicy};
 use loyalty::members::{self, Consent};
-use loyalty::phone::Phone;
-use loyalty::sessions::{self, SessionPolicy};
 use loyalty::{Db, SystemClock};
 use serde_json::{json, Value};
 
@@ -414,9 +414,9 @@ pub(crate) async fn prepare(
     let brand = brands::find_by_slug(&db, &BrandSlug::parse("demo").unwrap())
         .await
         .unwrap();
-    let store = loyalty::stores::list(&db, brand.id).await.unwrap()[0].id;
+    let store = loyalty::brands::stores::list(&db, brand.id).await.unwrap()[0].id;
     let mut tx = db.begin().await.unwrap();
-    let key = loyalty::api_keys::create(&mut tx, &clock, brand.id, store, "crash POS")
+    let key = loyalty::brands::api_keys::create(&mut tx, &clock, brand.id, store, "crash POS")
         .await
         .unwrap()
         .key;
@@ -559,7 +559,7 @@ async fn crash_run(target: Target) {
     let mut server = start(&target, port);
     wait_ready(&world.client, &world.base).await;
     let deadline = Instant::now()
-        + Duration::from_millis(loyalty::idempotency::ABANDONED_AFTER_MS as u64 + 60_000);
+        + Duration::from_millis(loyalty::infra::idempotency::ABANDONED_AFTER_MS as u64 + 60_000);
     loop {
         let pending = world.unanswered();
         if pending.is_empty() {

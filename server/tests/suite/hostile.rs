@@ -615,7 +615,7 @@ async fn a_stale_rotating_code_or_a_forged_cookie_opens_nothing() {
     let secret = loyalty::ServerSecret::from_master(b"http-test-secret-key-long-enough-0123456789");
     let no = loyalty::members::MemberNo::parse(&no).unwrap();
     let code_at = |ms: i64| {
-        loyalty::member_code::current(
+        loyalty::members::member_code::current(
             &secret,
             &loyalty::FixedClock::at(ms),
             loyalty::brands::BrandId(brand),

@@ -519,9 +519,9 @@ async fn till_purchase(app: &common::TestApp, phone: &str, order: &str, fen: i64
     let brand = loyalty::brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
         .await
         .unwrap();
-    let store = loyalty::stores::list(db, brand.id).await.unwrap()[0].id;
+    let store = loyalty::brands::stores::list(db, brand.id).await.unwrap()[0].id;
     let mut tx = db.begin().await.unwrap();
-    let phone = loyalty::phone::Phone::parse("86", phone).unwrap();
+    let phone = loyalty::members::phone::Phone::parse("86", phone).unwrap();
     let member = loyalty::members::find_by_phone(&mut tx, brand.id, &phone)
         .await
         .unwrap()

@@ -70,7 +70,7 @@ async fn key_and_member(app: &TestApp) -> String {
         loyalty::brands::find_by_slug(db, &loyalty::brands::BrandSlug::parse("demo").unwrap())
             .await
             .unwrap();
-    let phone = loyalty::phone::Phone::parse("86", "13800138000").unwrap();
+    let phone = loyalty::members::phone::Phone::parse("86", "13800138000").unwrap();
     let consent = loyalty::members::Consent {
         terms_accepted: true,
         marketing: false,

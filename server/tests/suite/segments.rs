@@ -43,7 +43,7 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     let demo = brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
         .await
         .unwrap();
-    let store = loyalty::stores::list(db, demo.id).await.unwrap()[0].id;
+    let store = loyalty::brands::stores::list(db, demo.id).await.unwrap()[0].id;
     let members: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, member_no FROM members WHERE brand_id = $1 ORDER BY id")
             .bind(demo.id.0)
@@ -164,16 +164,16 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     assert!(html.contains("已开始发券"), "the owner is told it started");
     assert!(html.contains("发放中 0 / 1"), "and sees its progress");
     // The scheduler gives the coupons; a resent form queues nothing more.
-    let runner = loyalty::jobs::Runner::new(
+    let runner = loyalty::infra::jobs::Runner::new(
         "test",
         std::sync::Arc::new(loyalty::testing::CapturingSender::default()),
     );
-    loyalty::jobs::run_due(db, &loyalty::SystemClock, &runner)
+    loyalty::infra::jobs::run_due(db, &loyalty::SystemClock, &runner)
         .await
         .unwrap();
     let again = boss.post("/fn/grant_rfm_campaign", &form).await;
     assert!(location(&again).contains("queued=1"));
-    loyalty::roster::run_campaigns(
+    loyalty::marketing::roster::run_campaigns(
         db,
         &loyalty::SystemClock,
         &demo,

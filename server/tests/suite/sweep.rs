@@ -25,9 +25,9 @@ use serde_json::{json, Value};
 use crate::common::{
     self, body_text, console_staff, location, spawn_app, staff_browser, Browser, TestApp,
 };
+use loyalty::brands::stores;
 use loyalty::brands::{self, BrandSlug};
 use loyalty::staff::{self, Role};
-use loyalty::stores;
 
 /// Every server function with a complete form, so that the function runs and
 /// it is its own check that refuses. `{…}` are the victim's ids.
@@ -345,7 +345,7 @@ async fn victim(app: &TestApp) -> Victim {
     let all = stores::list(db, demo.id).await.unwrap();
     let (first, second) = (all[0].id, all[1].id);
     let mut tx = db.begin().await.unwrap();
-    let key = loyalty::api_keys::create(&mut tx, &clock, demo.id, first, "victim POS")
+    let key = loyalty::brands::api_keys::create(&mut tx, &clock, demo.id, first, "victim POS")
         .await
         .unwrap();
     tx.commit().await.unwrap();

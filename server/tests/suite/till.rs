@@ -18,8 +18,8 @@ async fn stores(app: &TestApp) -> (i64, i64, i64) {
     let other = brands::find_by_slug(db, &BrandSlug::parse("other").unwrap())
         .await
         .unwrap();
-    let mine = loyalty::stores::list(db, demo.id).await.unwrap();
-    let theirs = loyalty::stores::list(db, other.id).await.unwrap();
+    let mine = loyalty::brands::stores::list(db, demo.id).await.unwrap();
+    let theirs = loyalty::brands::stores::list(db, other.id).await.unwrap();
     (mine[0].id.0, mine[1].id.0, theirs[0].id.0)
 }
 

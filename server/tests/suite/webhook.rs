@@ -7,9 +7,9 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use loyalty::brands::Language;
-use loyalty::delivery::{CodeMessage, CodeSender, LOGIN_TEMPLATE};
-use loyalty::otp::LoginCode;
-use loyalty::phone::Phone;
+use loyalty::marketing::delivery::{CodeMessage, CodeSender, LOGIN_TEMPLATE};
+use loyalty::members::otp::LoginCode;
+use loyalty::members::phone::Phone;
 use server::webhook::{signature, WebhookSender, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;

@@ -10,15 +10,15 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request};
 use axum::response::Response;
-use loyalty::demo::{self, DemoSeed};
+use loyalty::infra::demo::{self, DemoSeed};
 use loyalty::testing::{CapturingSender, TestDb};
 use server::config::Config;
 use server::http::{router, AppState};
 use tower::ServiceExt;
 
+use loyalty::brands::stores::{self, NewStore};
 use loyalty::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
 use loyalty::staff::{self, Role};
-use loyalty::stores::{self, NewStore};
 
 pub struct TestApp {
     pub router: axum::Router,
@@ -354,7 +354,7 @@ pub async fn console_staff(app: &TestApp) {
     )
     .await
     .unwrap();
-    loyalty::staff_sessions::assign_stores(&mut tx, demo.id, manager.id, &[second])
+    loyalty::staff::sessions::assign_stores(&mut tx, demo.id, manager.id, &[second])
         .await
         .unwrap();
     let cashier = staff::create(
@@ -368,7 +368,7 @@ pub async fn console_staff(app: &TestApp) {
     )
     .await
     .unwrap();
-    loyalty::staff_sessions::assign_stores(&mut tx, demo.id, cashier.id, &[first])
+    loyalty::staff::sessions::assign_stores(&mut tx, demo.id, cashier.id, &[first])
         .await
         .unwrap();
     let other = brands::create(
@@ -448,10 +448,15 @@ pub async fn api_key(app: &TestApp, slug: &str) -> String {
         .unwrap();
     let store = stores::list(db, brand.id).await.unwrap()[0].id;
     let mut tx = db.begin().await.unwrap();
-    let key =
-        loyalty::api_keys::create(&mut tx, &loyalty::SystemClock, brand.id, store, "test POS")
-            .await
-            .unwrap();
+    let key = loyalty::brands::api_keys::create(
+        &mut tx,
+        &loyalty::SystemClock,
+        brand.id,
+        store,
+        "test POS",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     key.key
 }

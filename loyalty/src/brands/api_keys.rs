@@ -1,0 +1,194 @@
+//! Store API keys for the POS: shown once at creation, stored as SHA-256.
+//! A key acts for exactly one store of one brand.
+
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+use crate::brands::stores::StoreId;
+use crate::brands::{Brand, BrandId};
+use crate::infra::secret::hex;
+use crate::{brands, Clock, Db, Error, Result};
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// `tck_` and 40 base32 characters: 200 bits.
+const SECRET_LEN: usize = 40;
+
+/// The key as the POS holds it. Only ever shown once.
+pub struct NewKey {
+    pub id: i64,
+    pub key: String,
+    pub prefix: String,
+}
+
+fn hash(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+pub async fn create(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    store: StoreId,
+    name: &str,
+) -> Result<NewKey> {
+    let name = brands::check_name("name", name, 60)?;
+    let mut rng = rand::rngs::OsRng;
+    let secret: String = (0..SECRET_LEN)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    let key = format!("tck_{secret}");
+    let prefix = key[..12].to_owned();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO api_keys (brand_id, store_id, name, prefix, key_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(brand.0)
+    .bind(store.0)
+    .bind(&name)
+    .bind(&prefix)
+    .bind(hash(&key))
+    .bind(clock.now_ms())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| match crate::error::violation(&e) {
+        Some(crate::error::Violation::ForeignKey) => Error::StoreNotFound,
+        _ => e.into(),
+    })?;
+    Ok(NewKey { id, key, prefix })
+}
+
+/// Who a request's key speaks for.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    pub key_id: i64,
+    pub brand: Brand,
+    pub store: StoreId,
+}
+
+/// The live key matching `presented`, if any. Marks it used (at most once a
+/// minute, so a busy till does not turn every read into a write).
+pub async fn authenticate(
+    db: &Db,
+    clock: &dyn Clock,
+    presented: &str,
+) -> Result<Option<ApiCaller>> {
+    if !presented.starts_with("tck_") || presented.len() != 4 + SECRET_LEN {
+        return Ok(None);
+    }
+    let row: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, brand_id, store_id, last_used_at FROM api_keys \
+         WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(hash(presented))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((id, brand, store, last_used)) = row else {
+        return Ok(None);
+    };
+    let now = clock.now_ms();
+    if last_used.is_none_or(|t| now - t > 60_000) {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(db.pool())
+            .await?;
+    }
+    let brand = brands::find(db, BrandId(brand)).await?;
+    Ok(Some(ApiCaller {
+        key_id: id,
+        brand,
+        store: StoreId(store),
+    }))
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn list(db: &Db, brand: BrandId, store: StoreId) -> Result<Vec<KeyInfo>> {
+    let rows: Vec<KeyInfo> = sqlx::query_as(
+        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+         WHERE brand_id = $1 AND store_id = $2 ORDER BY id",
+    )
+    .bind(brand.0)
+    .bind(store.0)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows)
+}
+
+/// An owner's new key for one of their stores, audited. The key itself is
+/// shown once and never stored.
+pub async fn create_as(
+    db: &Db,
+    clock: &dyn Clock,
+    owner: &crate::access::Owner,
+    store: StoreId,
+    name: &str,
+) -> Result<NewKey> {
+    let name = if name.trim().is_empty() { "POS" } else { name };
+    let mut tx = db.begin().await?;
+    let key = create(&mut tx, clock, owner.brand().id, store, name).await?;
+    let change = crate::staff::audit::Change {
+        action: "api_key.create",
+        store: Some(store),
+        target_type: "api_key",
+        target_id: Some(key.id),
+        before: None,
+        after: Some(serde_json::json!({ "name": name.trim(), "prefix": key.prefix })),
+    };
+    crate::staff::audit::record(&mut tx, clock, &owner.actor(), change).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// An owner withdraws one of their brand's keys, audited; a key already
+/// revoked (or not theirs) is `ApiKeyNotFound`.
+pub async fn revoke_as(
+    db: &Db,
+    clock: &dyn Clock,
+    owner: &crate::access::Owner,
+    key: i64,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    revoke(&mut tx, clock, owner.brand().id, key).await?;
+    let change = crate::staff::audit::Change {
+        action: "api_key.revoke",
+        store: None,
+        target_type: "api_key",
+        target_id: Some(key),
+        before: Some(serde_json::json!({ "revoked": false })),
+        after: Some(serde_json::json!({ "revoked": true })),
+    };
+    crate::staff::audit::record(&mut tx, clock, &owner.actor(), change).await?;
+    Ok(tx.commit().await?)
+}
+
+pub async fn revoke(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    key: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND brand_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(clock.now_ms())
+    .bind(key)
+    .bind(brand.0)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::ApiKeyNotFound)
+    }
+}

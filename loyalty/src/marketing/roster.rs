@@ -1,0 +1,796 @@
+//! Members as the console sees them: search with filters, one member's
+//! page, and the two things staff do to a member by hand, a points
+//! adjustment with a reason and a coupon granted. Phones are shown masked.
+//! Both writes are forms acted on once (`forms`) and audited.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::brands::{Brand, BrandId};
+use crate::coupons::{self, Source, TemplateId};
+use crate::infra::forms::{self, FormKey};
+use crate::members::phone::Phone;
+use crate::members::MemberId;
+use crate::staff::audit::{self, Actor, Change};
+use crate::{points, Clock, Db, Error, Result};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// What to look for; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// A member number, a phone (whole, or its last four digits) or a name.
+    pub query: String,
+    pub tier_rank: Option<i64>,
+    /// Joined on or after / before these moments.
+    pub joined_from: Option<i64>,
+    pub joined_to: Option<i64>,
+    /// Last visit within this many days.
+    pub active_within_days: Option<i64>,
+    /// No visit for at least this many days (or never).
+    pub idle_for_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub id: MemberId,
+    pub member_no: String,
+    pub display_name: String,
+    pub phone_masked: String,
+    pub tier_rank: i64,
+    pub points: i64,
+    pub joined_at: i64,
+    pub last_visit_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    member_no: String,
+    display_name: String,
+    phone: Option<String>,
+    tier_rank: i64,
+    points_balance: i64,
+    created_at: i64,
+    last_visit: Option<i64>,
+}
+
+/// One page (at most 200) of members matching `filter`, newest first; and
+/// whether there are more after it.
+pub async fn search(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Line>, bool)> {
+    matching(db, clock, brand, filter, offset, limit.clamp(1, 200)).await
+}
+
+async fn matching(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Line>, bool)> {
+    let now = clock.now_ms();
+    let q = filter.query.trim();
+    let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
+    // Which column the query names: the number, a whole phone, a phone's
+    // last four digits, or else a name.
+    let (text_sql, text): (&str, String) = if q.is_empty() {
+        (" AND $7 = ''", String::new())
+    } else if digits.len() == 8 && digits.len() == q.len() {
+        (" AND m.member_no = $7", digits)
+    } else if let Ok(phone) = Phone::parse("86", q) {
+        (" AND m.phone = $7", phone.as_str().to_owned())
+    } else if digits.len() == 4 && digits.len() == q.len() {
+        (" AND m.phone LIKE $7", format!("%{digits}"))
+    } else {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        (
+            " AND m.display_name LIKE $7 ESCAPE '\\'",
+            format!("%{escaped}%"),
+        )
+    };
+    let sql = format!(
+        "SELECT * FROM (SELECT m.id, m.member_no, m.display_name, m.phone, m.tier_rank, m.points_balance, \
+         m.created_at, (SELECT MAX(p.occurred_at) FROM purchases p WHERE p.member_id = m.id) AS last_visit \
+         FROM members m WHERE m.brand_id = $1 AND m.status = 'active'{text_sql} \
+         AND ($2 < 0 OR m.tier_rank = $2) AND m.created_at >= $3 AND m.created_at < $4) x \
+         WHERE ($5 < 0 OR x.last_visit >= $5) AND ($6 < 0 OR x.last_visit IS NULL OR x.last_visit < $6) \
+         ORDER BY x.id DESC LIMIT $8 OFFSET $9"
+    );
+    let limit = limit.max(1);
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(brand.0)
+        .bind(filter.tier_rank.unwrap_or(-1))
+        .bind(filter.joined_from.unwrap_or(0))
+        .bind(filter.joined_to.unwrap_or(i64::MAX))
+        .bind(
+            filter
+                .active_within_days
+                .map_or(-1, |d| now - d.max(0) * DAY_MS),
+        )
+        .bind(filter.idle_for_days.map_or(-1, |d| now - d.max(0) * DAY_MS))
+        .bind(text)
+        .bind(limit + 1)
+        .bind(offset.max(0))
+        .fetch_all(db.pool())
+        .await?;
+    let more = rows.len() as i64 > limit;
+    Ok((
+        rows.into_iter()
+            .take(limit as usize)
+            .map(|r| Line {
+                id: MemberId(r.id),
+                member_no: r.member_no,
+                display_name: r.display_name,
+                phone_masked: r
+                    .phone
+                    .as_deref()
+                    .and_then(|p| Phone::parse_e164(p).ok())
+                    .map(|p| p.masked())
+                    .unwrap_or_default(),
+                tier_rank: r.tier_rank,
+                points: r.points_balance,
+                joined_at: r.created_at,
+                last_visit_at: r.last_visit,
+            })
+            .collect(),
+        more,
+    ))
+}
+
+impl Filter {
+    /// The filter for the audit log: what kind of query, never a phone or a
+    /// name in clear.
+    fn described(&self) -> serde_json::Value {
+        let q = self.query.trim();
+        let digits = q.chars().filter(|c| c.is_ascii_digit()).count();
+        let query = if q.is_empty() {
+            json!(null)
+        } else if digits == 8 && digits == q.len() {
+            json!({ "member_no": q })
+        } else if let Ok(phone) = Phone::parse("86", q) {
+            json!({ "phone": phone.masked() })
+        } else if digits == 4 && digits == q.len() {
+            json!({ "phone_ends": "****" })
+        } else {
+            json!({ "name": "…" })
+        };
+        json!({
+            "query": query, "tier_rank": self.tier_rank, "joined_from": self.joined_from,
+            "joined_to": self.joined_to, "active_within_days": self.active_within_days,
+            "idle_for_days": self.idle_for_days,
+        })
+    }
+}
+
+/// Refuses a template a manager may not give: one for the whole brand or
+/// for stores that are not theirs.
+async fn may_give(
+    db: &Db,
+    brand: &Brand,
+    scope: Option<&[crate::brands::stores::StoreId]>,
+    template: TemplateId,
+) -> Result<()> {
+    if scope.is_none() {
+        return Ok(());
+    }
+    let mut conn = db.acquire().await?;
+    let t = coupons::template(&mut conn, brand.id, template).await?;
+    if crate::coupons::setup::within(scope, t.stores.as_deref()) {
+        Ok(())
+    } else {
+        Err(Error::CouponOfferNotFound)
+    }
+}
+
+/// What an adjustment or a grant did, to confirm (and confirm again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Adjusted { delta: i64, balance: i64 },
+    Granted { code: String, template: i64 },
+}
+
+/// Everything a member's console page shows, from one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberFile {
+    pub member: crate::members::Member,
+    /// Their tier's name, in the brand's language.
+    pub tier_name: String,
+    /// The newest 30 entries of their points ledger.
+    pub ledger: Vec<points::LedgerEntry>,
+    pub coupons: Vec<coupons::Held>,
+    /// Their newest 10 feedbacks, of the stores within the viewer's reach.
+    pub feedback: Vec<crate::feedback::Feedback>,
+    /// The active coupons this viewer may grant.
+    pub templates: Vec<coupons::Template>,
+    /// What the form with the `done` key did, when it was this viewer's.
+    pub done: Option<Outcome>,
+    /// Fresh keys for the adjustment and the grant forms.
+    pub keys: [FormKey; 2],
+    pub time_zone: String,
+    pub now_ms: i64,
+}
+
+/// The console's page of the member numbered `no`, as `who` may see it.
+pub async fn member_file(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    no: &str,
+    done: Option<&str>,
+) -> Result<MemberFile> {
+    let brand = who.brand();
+    let member = crate::staff::till::member_by_no(db, brand, no).await?;
+    let mut conn = db.acquire().await?;
+    let tiers = crate::points::tiers::load(&mut conn, brand.id).await?;
+    drop(conn);
+    let tier_name = tiers
+        .by_rank(member.tier_rank)
+        .name(brand.default_language)
+        .to_owned();
+    let ledger = points::history(db, brand.id, member.id, None, 30).await?;
+    let coupons = coupons::wallet(db, clock, brand.id, member.id).await?;
+    let mut feedback = crate::feedback::of_member(db, brand.id, member.id, who.scope()).await?;
+    feedback.truncate(10);
+    let within =
+        |t: &coupons::Template| crate::coupons::setup::within(who.scope(), t.stores.as_deref());
+    let templates = coupons::templates(db, brand.id)
+        .await?
+        .into_iter()
+        .filter(|t| t.active && within(t))
+        .collect();
+    let done = match done.map(FormKey::parse) {
+        Some(Ok(key)) => forms::outcome(db, who.staff.id, &key).await?,
+        _ => None,
+    };
+    Ok(MemberFile {
+        member,
+        tier_name,
+        ledger,
+        coupons,
+        feedback,
+        templates,
+        done,
+        keys: [FormKey::generate(), FormKey::generate()],
+        time_zone: brand.time_zone.clone(),
+        now_ms: clock.now_ms(),
+    })
+}
+
+/// Adds or takes points by hand, with the reason staff must give.
+#[allow(clippy::too_many_arguments)]
+pub async fn adjust_points(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    key: &FormKey,
+    member: MemberId,
+    delta: i64,
+    reason: &str,
+) -> Result<Outcome> {
+    let brand = who.brand();
+    let actor = &who.actor();
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let hash = forms::fingerprint("adjust", member.0, &[&delta.to_string(), reason.trim()]);
+    let mut tx = db.begin().await?;
+    if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
+        return Ok(done);
+    }
+    let balance = points::adjust(&mut tx, clock, brand, member, delta, reason, staff).await?;
+    let change = Change {
+        action: "member.adjust_points",
+        store: None,
+        target_type: "member",
+        target_id: Some(member.0),
+        before: Some(json!({ "points": balance - delta })),
+        after: Some(json!({ "points": balance, "reason": reason.trim() })),
+    };
+    audit::record(&mut tx, clock, actor, change).await?;
+    let outcome = Outcome::Adjusted { delta, balance };
+    forms::settle(&mut tx, staff, key, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Gives a member a coupon from a template, by hand.
+#[allow(clippy::too_many_arguments)]
+pub async fn grant_coupon(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    key: &FormKey,
+    member: MemberId,
+    template: TemplateId,
+) -> Result<Outcome> {
+    let brand = who.brand();
+    let actor = &who.actor();
+    let scope = who.scope();
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    may_give(db, brand, scope, template).await?;
+    let hash = forms::fingerprint("grant", member.0, &[&template.0.to_string()]);
+    let mut tx = db.begin().await?;
+    if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
+        return Ok(done);
+    }
+    let issued =
+        coupons::issue(&mut tx, clock, brand, member, template, Source::Staff, None).await?;
+    let change = Change {
+        action: "member.grant_coupon",
+        store: None,
+        target_type: "member",
+        target_id: Some(member.0),
+        before: None,
+        after: Some(json!({ "coupon": issued.coupon.id, "template": template.0 })),
+    };
+    audit::record(&mut tx, clock, actor, change).await?;
+    let outcome = Outcome::Granted {
+        code: issued.coupon.code.grouped(),
+        template: template.0,
+    };
+    forms::settle(&mut tx, staff, key, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// At most this many members get a coupon from one segment form; a larger
+/// campaign belongs to the scheduled jobs of the marketing work.
+pub const MAX_SEGMENT: i64 = 5_000;
+
+/// What giving a segment a coupon did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentOutcome {
+    pub matched: i64,
+    pub issued: i64,
+    /// Members the template's limits or tier kept out, or who had it already.
+    pub skipped: i64,
+    pub out_of_stock: bool,
+}
+
+/// Gives every member matching `filter` one coupon of `template` (a small
+/// campaign); see [`grant_to_members`].
+#[allow(clippy::too_many_arguments)]
+pub async fn grant_to_segment(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    key: &FormKey,
+    filter: &Filter,
+    template: TemplateId,
+) -> Result<SegmentOutcome> {
+    let brand = who.brand();
+    let actor = &who.actor();
+    let scope = who.scope();
+    may_give(db, brand, scope, template).await?;
+    let audience = serde_json::to_string(filter).expect("a filter serializes");
+    let described = filter.described().to_string();
+    grant_to_members(
+        db,
+        clock,
+        brand,
+        actor,
+        key,
+        &audience,
+        &described,
+        template,
+        |db| async move {
+            let (members, more) = matching(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
+            Ok((members.into_iter().map(|m| m.id).collect(), more))
+        },
+    )
+    .await
+}
+
+/// Gives each member `members` finds one coupon of `template`: a campaign,
+/// recorded in `campaigns` for its report. The form's key is claimed first,
+/// in its own transaction, with the audience the form named; each member's
+/// coupon carries the key as its request key. So sending the form again
+/// gives nobody a second coupon, sending it again with another audience is
+/// refused before anything is issued, and a run cut short finishes when the
+/// form is sent again. Each batch of members is audited with the batch.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn grant_to_members<'a, F, Fut>(
+    db: &'a Db,
+    clock: &'a dyn Clock,
+    brand: &Brand,
+    actor: &Actor,
+    key: &FormKey,
+    audience: &str,
+    described: &str,
+    template: TemplateId,
+    members: F,
+) -> Result<SegmentOutcome>
+where
+    F: FnOnce(&'a Db) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<MemberId>, bool)>>,
+{
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let hash = forms::fingerprint("segment", template.0, &[audience]);
+    let request = format!("segment:{}", key.as_str());
+    let mut tx = db.begin().await?;
+    match forms::claim::<SegmentOutcome>(&mut tx, clock, staff, key, &hash).await {
+        Ok(Some(done)) => return Ok(done),
+        // Fresh: claimed. In progress: a run cut short (or still going);
+        // going through the members again is safe, their request keys see
+        // to it.
+        Ok(None) | Err(Error::RequestInProgress) => {}
+        Err(e) => return Err(e),
+    }
+    sqlx::query(
+        "INSERT INTO campaigns (brand_id, request_key, template_id, audience, staff_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_key) DO NOTHING",
+    )
+    .bind(brand.id.0)
+    .bind(&request)
+    .bind(template.0)
+    .bind(described.chars().take(200).collect::<String>())
+    .bind(staff.0)
+    .bind(clock.now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (members, more) = members(db).await?;
+    if more {
+        return Err(Error::invalid(
+            "segment",
+            crate::error::Invalid::TooLong {
+                max: MAX_SEGMENT as usize,
+            },
+        ));
+    }
+    let mut out = SegmentOutcome {
+        matched: members.len() as i64,
+        issued: 0,
+        skipped: 0,
+        out_of_stock: false,
+    };
+    for chunk in members.chunks(100) {
+        let mut tx = db.begin().await?;
+        let mut issued = 0;
+        for m in chunk {
+            match coupons::issue(
+                &mut tx,
+                clock,
+                brand,
+                *m,
+                template,
+                Source::Campaign,
+                Some(&request),
+            )
+            .await
+            {
+                Ok(i) if !i.repeated => issued += 1,
+                Ok(_) => out.skipped += 1,
+                Err(Error::CouponOutOfStock) => {
+                    out.out_of_stock = true;
+                    break;
+                }
+                Err(Error::CouponLimitReached | Error::CouponRefused(_)) => out.skipped += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        if issued > 0 {
+            let change = Change {
+                action: "segment.grant_coupon",
+                store: None,
+                target_type: "coupon_template",
+                target_id: Some(template.0),
+                before: None,
+                after: Some(json!({ "audience": described, "issued": issued })),
+            };
+            audit::record(&mut tx, clock, actor, change).await?;
+        }
+        tx.commit().await?;
+        out.issued += issued;
+        if out.out_of_stock {
+            out.skipped = out.matched - out.issued;
+            break;
+        }
+    }
+    let mut tx = db.begin().await?;
+    forms::settle(&mut tx, staff, key, &out).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Queues a campaign: one coupon of `template` for every member of an RFM
+/// segment (over `window_days`), however many. The form's key, the
+/// campaign and its members are written in one transaction, so a resent
+/// form finds the same campaign; the scheduler then gives the coupons a
+/// batch at a time ([`run_campaigns`]). Returns the campaign's id.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_rfm_campaign(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    key: &FormKey,
+    segment: crate::marketing::insight::Segment,
+    window_days: i64,
+    template: TemplateId,
+) -> Result<i64> {
+    let brand = who.brand();
+    let actor = &who.actor();
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    may_give(db, brand, who.scope(), template).await?;
+    let audience = format!("rfm:{}:{window_days}", segment.as_str());
+    let hash = forms::fingerprint("segment", template.0, &[&audience]);
+    // Worked out before the transaction: it reads every purchase.
+    let rfm = crate::marketing::insight::rfm(db, clock, brand.id, window_days).await?;
+    let members: Vec<i64> = rfm
+        .members
+        .iter()
+        .filter(|m| m.segment == segment)
+        .map(|m| m.member_id)
+        .collect();
+    let mut tx = db.begin().await?;
+    if let Some(id) = forms::claim::<i64>(&mut tx, clock, staff, key, &hash).await? {
+        return Ok(id);
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO campaigns (brand_id, request_key, template_id, audience, staff_id, created_at, state, total) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) RETURNING id",
+    )
+    .bind(brand.id.0)
+    .bind(format!("segment:{}", key.as_str()))
+    .bind(template.0)
+    .bind(&audience)
+    .bind(staff.0)
+    .bind(clock.now_ms())
+    .bind(members.len() as i64)
+    .fetch_one(&mut *tx)
+    .await?;
+    for chunk in members.chunks(500) {
+        // Ids are numbers: they go into the statement as they are.
+        let values = chunk
+            .iter()
+            .map(|m| format!("({id}, {m})"))
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(&format!(
+            "INSERT INTO campaign_members (campaign_id, member_id) VALUES {values}"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let change = Change {
+        action: "campaign.queue",
+        store: None,
+        target_type: "coupon_template",
+        target_id: Some(template.0),
+        before: None,
+        after: Some(json!({ "audience": audience, "members": members.len() })),
+    };
+    audit::record(&mut tx, clock, actor, change).await?;
+    forms::settle(&mut tx, staff, key, &id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Gives queued campaigns' coupons, 200 members per transaction, until
+/// `budget` has passed (the rest waits for the next minute). Each member is
+/// given once: the row leaves `pending` in the transaction that issues the
+/// coupon, and the coupon carries the campaign's request key. Returns the
+/// coupons issued.
+pub async fn run_campaigns(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    budget: std::time::Duration,
+) -> Result<u64> {
+    let started = std::time::Instant::now();
+    let queued: Vec<(i64, i64, String, i64)> = sqlx::query_as(
+        "SELECT id, template_id, request_key, staff_id FROM campaigns \
+         WHERE brand_id = $1 AND state = 'queued' ORDER BY id",
+    )
+    .bind(brand.id.0)
+    .fetch_all(db.pool())
+    .await?;
+    let mut given = 0;
+    for (campaign, template, request, staff) in queued {
+        let actor = Actor {
+            brand: brand.id,
+            staff: Some(crate::staff::StaffId(staff)),
+            ip: None,
+        };
+        loop {
+            if started.elapsed() > budget {
+                return Ok(given);
+            }
+            let pending: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT c.member_id, m.status FROM campaign_members c JOIN members m ON m.id = c.member_id \
+                 WHERE c.campaign_id = $1 AND c.state = 'pending' ORDER BY c.member_id LIMIT 200",
+            )
+            .bind(campaign)
+            .fetch_all(db.pool())
+            .await?;
+            if pending.is_empty() {
+                sqlx::query(
+                    "UPDATE campaigns SET state = 'done', finished_at = $1 WHERE id = $2 AND state = 'queued'",
+                )
+                .bind(clock.now_ms())
+                .bind(campaign)
+                .execute(db.pool())
+                .await?;
+                break;
+            }
+            let mut tx = db.begin().await?;
+            let mut issued = 0;
+            let mut out_of_stock = false;
+            for (member, status) in &pending {
+                let state = if status != "active" {
+                    // Erased since the campaign was queued.
+                    "skipped"
+                } else {
+                    match coupons::issue(
+                        &mut tx,
+                        clock,
+                        brand,
+                        MemberId(*member),
+                        TemplateId(template),
+                        Source::Campaign,
+                        Some(&request),
+                    )
+                    .await
+                    {
+                        Ok(i) if !i.repeated => {
+                            issued += 1;
+                            "issued"
+                        }
+                        Ok(_) => "issued",
+                        Err(Error::CouponOutOfStock) => {
+                            out_of_stock = true;
+                            break;
+                        }
+                        Err(
+                            Error::CouponLimitReached
+                            | Error::CouponRefused(_)
+                            | Error::CouponNotOffered
+                            | Error::MemberNotFound,
+                        ) => "skipped",
+                        Err(e) => return Err(e),
+                    }
+                };
+                sqlx::query(
+                    "UPDATE campaign_members SET state = $1 \
+                     WHERE campaign_id = $2 AND member_id = $3 AND state = 'pending'",
+                )
+                .bind(state)
+                .bind(campaign)
+                .bind(member)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if out_of_stock {
+                sqlx::query(
+                    "UPDATE campaign_members SET state = 'skipped' WHERE campaign_id = $1 AND state = 'pending'",
+                )
+                .bind(campaign)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE campaigns SET state = 'done', out_of_stock = 1, finished_at = $1 \
+                     WHERE id = $2 AND state = 'queued'",
+                )
+                .bind(clock.now_ms())
+                .bind(campaign)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if issued > 0 {
+                let change = Change {
+                    action: "segment.grant_coupon",
+                    store: None,
+                    target_type: "coupon_template",
+                    target_id: Some(template),
+                    before: None,
+                    after: Some(json!({ "campaign": campaign, "issued": issued })),
+                };
+                audit::record(&mut tx, clock, &actor, change).await?;
+            }
+            tx.commit().await?;
+            given += issued;
+            if out_of_stock {
+                break;
+            }
+        }
+    }
+    Ok(given)
+}
+
+/// A campaign's report: what it gave and what that brought back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignReport {
+    pub id: i64,
+    pub audience: String,
+    pub template: TemplateId,
+    pub created_at: i64,
+    pub issued: i64,
+    pub redeemed: i64,
+    /// The bills the coupons were redeemed against, and their discounts.
+    pub bills_fen: i64,
+    pub discount_fen: i64,
+    /// Still being given by the scheduler: (members done, members in all).
+    pub progress: Option<(i64, i64)>,
+    pub out_of_stock: bool,
+}
+
+/// The brand's latest campaigns, newest first.
+pub async fn campaigns(db: &Db, brand: BrandId, limit: i64) -> Result<Vec<CampaignReport>> {
+    type Row = (
+        i64,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        i64,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.audience, c.template_id, c.created_at, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM coupons k \
+             WHERE k.brand_id = c.brand_id AND k.request_key = c.request_key), \
+           CAST(COUNT(r.id) AS BIGINT), \
+           CAST(COALESCE(SUM(r.bill_fen), 0) AS BIGINT), CAST(COALESCE(SUM(r.discount_fen), 0) AS BIGINT), \
+           c.state, c.total, c.out_of_stock, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM campaign_members m \
+             WHERE m.campaign_id = c.id AND m.state <> 'pending') \
+         FROM campaigns c \
+         LEFT JOIN coupons k ON k.brand_id = c.brand_id AND k.request_key = c.request_key \
+         LEFT JOIN coupon_redemptions r ON r.coupon_id = k.id AND r.status = 'active' \
+         WHERE c.brand_id = $1 \
+         GROUP BY c.id, c.audience, c.template_id, c.created_at, c.brand_id, c.request_key, \
+                  c.state, c.total, c.out_of_stock \
+         ORDER BY c.id DESC LIMIT $2",
+    )
+    .bind(brand.0)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                audience,
+                template,
+                created_at,
+                issued,
+                redeemed,
+                bills_fen,
+                discount_fen,
+                state,
+                total,
+                out_of_stock,
+                done,
+            )| {
+                CampaignReport {
+                    progress: (state == "queued").then_some((done, total)),
+                    out_of_stock: out_of_stock != 0,
+                    id,
+                    audience,
+                    template: TemplateId(template),
+                    created_at,
+                    issued,
+                    redeemed,
+                    bills_fen,
+                    discount_fen,
+                }
+            },
+        )
+        .collect())
+}

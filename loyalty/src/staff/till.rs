@@ -1,0 +1,516 @@
+//! The cashier's screen (收银台): find a member, record a purchase, take a
+//! coupon or points against a bill. These run the same core operations as
+//! the POS API (`points::record_purchase`, `coupons::redeem`,
+//! `points::redeem`); what this module adds is what a person at a till
+//! needs:
+//!
+//! - **Once per form.** Each form carries a key drawn when it was shown. The
+//!   first submission claims the key in the transaction that does the work
+//!   and stores the outcome with it; a double click, a resubmitted form or a
+//!   retry after a lost response finds the claim and shows the same outcome
+//!   again, and nothing is recorded twice.
+//! - **Where the staff member works.** A cashier or manager acts only at
+//!   their stores; an owner at any store of the brand.
+//! - **An audit row** for every write, in the same transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use crate::brands::stores::{self, Store, StoreId};
+use crate::brands::Brand;
+use crate::coupons::{self, CouponCode};
+use crate::error::Invalid;
+use crate::infra::forms;
+use crate::members::{Member, MemberNo};
+use crate::money::{ExternalId, Fen};
+use crate::staff::audit::{self, Actor, Change};
+use crate::staff::sessions::StaffSession;
+use crate::{points, Clock, Db, Error, Result};
+
+pub use crate::infra::forms::{purge_forms, FormKey, FORM_KEEP_MS};
+
+/// What a till action did, shown on screen (and shown again on a resubmit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Purchase {
+        member_no: String,
+        order_id: String,
+        amount_fen: i64,
+        points_earned: i64,
+        points_balance: i64,
+        /// The tier's name when this bill moved the member up.
+        new_tier: Option<String>,
+    },
+    Coupon {
+        member_no: String,
+        order_id: String,
+        code: String,
+        bill_fen: i64,
+        discount_fen: i64,
+    },
+    Points {
+        member_no: String,
+        order_id: String,
+        points: i64,
+        value_fen: i64,
+        points_balance: i64,
+    },
+}
+
+/// A staff member at one store's till.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    session: StaffSession,
+    brand: Brand,
+    store: Store,
+    actor: Actor,
+}
+
+impl Desk {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn brand(&self) -> &Brand {
+        &self.brand
+    }
+}
+
+/// The till of `store` for this session: refused (as not found, revealing
+/// nothing) when the store is another brand's or not one they work at.
+pub async fn desk(db: &Db, staff: &crate::access::Cashier, store: StoreId) -> Result<Desk> {
+    if !staff.reaches(store) {
+        return Err(Error::StoreNotFound);
+    }
+    let store = stores::find(db, staff.brand().id, store).await?;
+    Ok(Desk {
+        session: (**staff).clone(),
+        brand: staff.brand().clone(),
+        actor: staff.actor(),
+        store,
+    })
+}
+
+/// The stores a session may open a till at, by name.
+pub async fn stores_for(db: &Db, staff: &crate::access::Cashier) -> Result<Vec<Store>> {
+    let all = stores::list(db, staff.brand().id).await?;
+    Ok(match staff.scope() {
+        None => all,
+        Some(mine) => all.into_iter().filter(|s| mine.contains(&s.id)).collect(),
+    })
+}
+
+/// Everything the till screen shows, from one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    /// The stores this staff member may open a till at, by name.
+    pub stores: Vec<Store>,
+    /// The till's store: the one asked for if it is theirs, else their only
+    /// one; None until one is chosen (or when they have none).
+    pub store: Option<StoreId>,
+    /// The member the till is serving, when one was asked for and found.
+    pub member: Option<MemberAtTill>,
+    /// What the form with the `done` key did, when it was this person's.
+    pub done: Option<Outcome>,
+    /// Fresh keys for the purchase, coupon and points forms.
+    pub keys: [FormKey; 3],
+    /// The brand's time zone, for the coupons' dates.
+    pub time_zone: String,
+}
+
+/// The till screen for `staff`, at `store`, serving the member numbered
+/// `member`, confirming the form keyed `done`.
+pub async fn screen(
+    db: &Db,
+    clock: &dyn Clock,
+    staff: &crate::access::Cashier,
+    store: Option<StoreId>,
+    member: Option<&str>,
+    done: Option<&str>,
+) -> Result<Screen> {
+    let stores = stores_for(db, staff).await?;
+    let store = store
+        .filter(|s| stores.iter().any(|t| t.id == *s))
+        .or_else(|| (stores.len() == 1).then(|| stores[0].id));
+    let brand = staff.brand();
+    let member = match (member, store) {
+        (Some(no), Some(_)) => match member_by_no(db, brand, no).await {
+            Ok(m) => Some(show(db, clock, brand, &m).await?),
+            Err(Error::MemberNotFound) => None,
+            Err(e) => return Err(e),
+        },
+        _ => None,
+    };
+    let done = match done.map(FormKey::parse) {
+        Some(Ok(key)) => outcome(db, staff, &key).await?,
+        _ => None,
+    };
+    Ok(Screen {
+        stores,
+        store,
+        member,
+        done,
+        keys: [
+            FormKey::generate(),
+            FormKey::generate(),
+            FormKey::generate(),
+        ],
+        time_zone: brand.time_zone.clone(),
+    })
+}
+
+/// What a till form said, as a hash: the action, the store and every field.
+fn fingerprint(action: &str, desk: &Desk, fields: &[&str]) -> String {
+    forms::fingerprint(action, desk.store.id.0, fields)
+}
+
+async fn settle(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    outcome: &Outcome,
+    change: Change<'_>,
+) -> Result<()> {
+    audit::record(conn, clock, &desk.actor, change).await?;
+    forms::settle(conn, desk.session.staff.id, key, outcome).await
+}
+
+/// The outcome of a till form this staff member submitted, to confirm on screen.
+pub async fn outcome(
+    db: &Db,
+    staff: &crate::access::Cashier,
+    key: &FormKey,
+) -> Result<Option<Outcome>> {
+    forms::outcome(db, staff.staff.id, key).await
+}
+
+fn order_or_key(order: Option<ExternalId>, key: &FormKey) -> ExternalId {
+    order.unwrap_or_else(|| key.order_id())
+}
+
+/// A bill the member paid: points at their tier, and an upgrade when due.
+#[allow(clippy::too_many_arguments)]
+pub async fn purchase(
+    db: &Db,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    order: Option<ExternalId>,
+    amount: Fen,
+) -> Result<Outcome> {
+    let brand = &desk.brand;
+    let amount_text = amount.get().to_string();
+    let hash = fingerprint(
+        "purchase",
+        desk,
+        &[
+            member.member_no.as_str(),
+            order.as_ref().map_or("", |o| o.as_str()),
+            &amount_text,
+        ],
+    );
+    let mut tx = db.begin().await?;
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
+        return Ok(o);
+    }
+    let order = order_or_key(order, key);
+    let r = points::record_purchase(
+        &mut tx,
+        clock,
+        brand,
+        desk.store.id,
+        member.id,
+        &order,
+        amount,
+        None,
+    )
+    .await?;
+    let outcome = Outcome::Purchase {
+        member_no: member.member_no.as_str().to_owned(),
+        order_id: order.as_str().to_owned(),
+        amount_fen: amount.get(),
+        points_earned: r.points_earned,
+        points_balance: r.points_balance,
+        new_tier: r.tier_changed.then(|| r.tier.name.clone()),
+    };
+    let change = Change {
+        action: "till.purchase",
+        store: Some(desk.store.id),
+        target_type: "member",
+        target_id: Some(member.id.0),
+        before: Some(json!({ "points": r.points_balance - r.points_earned })),
+        after: Some(json!({
+            "order_id": order.as_str(),
+            "amount_fen": amount.get(),
+            "points": r.points_balance,
+            "purchase_id": r.purchase_id,
+        })),
+    };
+    settle(&mut tx, clock, desk, key, &outcome, change).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// A coupon of the member on screen used on a bill. Another member's
+/// coupon is "not found" here: the till serves one member at a time.
+#[allow(clippy::too_many_arguments)]
+pub async fn redeem_coupon(
+    db: &Db,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    code: &CouponCode,
+    order: Option<ExternalId>,
+    bill: Fen,
+) -> Result<Outcome> {
+    let brand = &desk.brand;
+    let bill_text = bill.get().to_string();
+    let hash = fingerprint(
+        "coupon",
+        desk,
+        &[
+            member.member_no.as_str(),
+            code.as_str(),
+            order.as_ref().map_or("", |o| o.as_str()),
+            &bill_text,
+        ],
+    );
+    let mut tx = db.begin().await?;
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
+        return Ok(o);
+    }
+    let order = order_or_key(order, key);
+    let r = coupons::redeem(&mut tx, clock, brand, desk.store.id, code, &order, bill).await?;
+    if r.coupon.member_id != member.id {
+        // Dropping the transaction undoes the redemption.
+        return Err(Error::CouponNotFound);
+    }
+    let member_no = member.member_no.as_str().to_owned();
+    let outcome = Outcome::Coupon {
+        member_no,
+        order_id: order.as_str().to_owned(),
+        code: code.grouped(),
+        bill_fen: bill.get(),
+        discount_fen: r.discount_fen,
+    };
+    let change = Change {
+        action: "till.coupon",
+        store: Some(desk.store.id),
+        target_type: "coupon",
+        target_id: Some(r.coupon.id),
+        before: Some(json!({ "status": "available" })),
+        after: Some(json!({
+            "status": "redeemed",
+            "order_id": order.as_str(),
+            "bill_fen": bill.get(),
+            "discount_fen": r.discount_fen,
+            "redemption_id": r.redemption_id,
+        })),
+    };
+    settle(&mut tx, clock, desk, key, &outcome, change).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Points as payment against a bill. The order number is required: the
+/// brand's cap is per bill, and payments split over several forms of one
+/// order count together.
+#[allow(clippy::too_many_arguments)]
+pub async fn redeem_points(
+    db: &Db,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    order: ExternalId,
+    points_to_use: i64,
+    bill: Fen,
+) -> Result<Outcome> {
+    let brand = &desk.brand;
+    let (points_text, bill_text) = (points_to_use.to_string(), bill.get().to_string());
+    let hash = fingerprint(
+        "points",
+        desk,
+        &[
+            member.member_no.as_str(),
+            order.as_str(),
+            &points_text,
+            &bill_text,
+        ],
+    );
+    let mut tx = db.begin().await?;
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
+        return Ok(o);
+    }
+    let r = points::redeem(
+        &mut tx,
+        clock,
+        brand,
+        desk.store.id,
+        member.id,
+        &order,
+        points_to_use,
+        Some(bill),
+    )
+    .await?;
+    let outcome = Outcome::Points {
+        member_no: member.member_no.as_str().to_owned(),
+        order_id: order.as_str().to_owned(),
+        points: points_to_use,
+        value_fen: r.value_fen,
+        points_balance: r.points_balance,
+    };
+    let change = Change {
+        action: "till.points",
+        store: Some(desk.store.id),
+        target_type: "member",
+        target_id: Some(member.id.0),
+        before: Some(json!({ "points": r.points_balance + points_to_use })),
+        after: Some(json!({
+            "points": r.points_balance,
+            "order_id": order.as_str(),
+            "value_fen": r.value_fen,
+            "redemption_id": r.redemption_id,
+        })),
+    };
+    settle(&mut tx, clock, desk, key, &outcome, change).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Turns what a cashier types for an amount, `128`, `128.5`, `¥1,280.00`,
+/// into fen; more than two decimals, a sign or letters are refused.
+pub fn parse_yuan(field: &'static str, input: &str) -> Result<Fen> {
+    let bad = || Error::invalid(field, Invalid::Format);
+    let s: String = input
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c == '，' { ',' } else { c })
+        .collect();
+    if s.is_empty() {
+        return Err(Error::invalid(field, Invalid::Empty));
+    }
+    let (grouped, frac) = s.split_once('.').unwrap_or((&s, ""));
+    // Commas only as thousands separators: `1,280` yes, `12,80` never (it
+    // would be a hundred times the bill).
+    let groups: Vec<&str> = grouped.split(',').collect();
+    if groups.len() > 1
+        && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
+    {
+        return Err(bad());
+    }
+    let whole = groups.concat();
+    let whole = whole.as_str();
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || whole.len() > 12
+    {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    Fen::positive(whole * 100 + cents).map_err(|_| bad())
+}
+
+/// What the till shows about a member: never the phone in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAtTill {
+    pub member_no: String,
+    pub display_name: String,
+    pub phone_masked: String,
+    pub tier_name: String,
+    pub discount_pct: i64,
+    pub points: i64,
+    pub coupons: Vec<coupons::Held>,
+}
+
+/// A member found at the till, with their usable coupons.
+pub async fn show(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: &Brand,
+    member: &Member,
+) -> Result<MemberAtTill> {
+    let mut conn = db.acquire().await?;
+    let table = crate::points::tiers::load(&mut conn, brand.id).await?;
+    drop(conn);
+    let tier = table.by_rank(member.tier_rank);
+    let now = clock.now_ms();
+    let coupons = coupons::wallet(db, clock, brand.id, member.id)
+        .await?
+        .into_iter()
+        .filter(|h| h.coupon.usable(now))
+        .collect();
+    Ok(MemberAtTill {
+        member_no: member.member_no.as_str().to_owned(),
+        display_name: member.display_name.clone(),
+        phone_masked: member.phone.masked(),
+        tier_name: tier.name(brand.default_language).to_owned(),
+        discount_pct: tier.discount_pct,
+        points: member.points_balance,
+        coupons,
+    })
+}
+
+/// A member by what the cashier typed or scanned: the rotating card code,
+/// the member number, or a phone (+86 by default).
+pub async fn find_member(
+    db: &Db,
+    clock: &dyn Clock,
+    secret: &crate::ServerSecret,
+    brand: &Brand,
+    input: &str,
+) -> Result<Member> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let who = if compact.len() == 11 && compact.starts_with('1') || compact.starts_with('+') {
+        let phone = crate::members::phone::Phone::parse("86", &compact)
+            .map_err(|_| Error::MemberNotFound)?;
+        crate::members::MemberRef::Phone(phone)
+    } else {
+        crate::members::MemberRef::Code(compact)
+    };
+    crate::members::identify(db, clock, secret, brand.id, &who).await
+}
+
+/// A member by number, for the till's follow-up forms.
+pub async fn member_by_no(db: &Db, brand: &Brand, no: &str) -> Result<Member> {
+    let no = MemberNo::parse(no).map_err(|_| Error::MemberNotFound)?;
+    crate::members::find_by_no(db, brand.id, &no).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_typed_at_a_till_become_fen() {
+        assert_eq!(parse_yuan("a", "128").unwrap().get(), 12_800);
+        assert_eq!(parse_yuan("a", "128.5").unwrap().get(), 12_850);
+        assert_eq!(parse_yuan("a", " ¥1,280.05 ").unwrap().get(), 128_005);
+        assert_eq!(parse_yuan("a", ".5").unwrap().get(), 50);
+        assert_eq!(parse_yuan("a", "12,345,678").unwrap().get(), 1_234_567_800);
+        assert_eq!(parse_yuan("a", "1，280").unwrap().get(), 128_000);
+        for bad in [
+            "", "-5", "1.234", "12a", "1e3", "0", "0.00", ".", "1.2.3", "12,80", ",280", "1,28",
+            "1234,567", "1,,280",
+        ] {
+            assert!(parse_yuan("a", bad).is_err(), "{bad:?}");
+        }
+    }
+}
