@@ -161,21 +161,29 @@ pub async fn screen(
     })
 }
 
-/// What a till form said, as a hash: the action, the store and every field.
-fn fingerprint(action: &str, desk: &Desk, fields: &[&str]) -> String {
-    forms::fingerprint(action, desk.store.id.0, fields)
-}
-
-async fn settle(
-    conn: &mut AnyConnection,
+/// The one shape of every till write, in one transaction: the form's key is
+/// claimed with a hash of what the form said (the same form sent again gets
+/// its first outcome back; the key reused for another form is refused), the
+/// work runs, and its audit entry and outcome are settled under the key.
+async fn at_desk(
+    db: &Db,
     clock: &dyn Clock,
     desk: &Desk,
     key: &FormKey,
-    outcome: &Outcome,
-    change: Change<'_>,
-) -> Result<()> {
-    audit::record(conn, clock, &desk.actor, change).await?;
-    forms::settle(conn, desk.session.staff.id, key, outcome).await
+    action: &str,
+    fields: &[&str],
+    work: impl AsyncFnOnce(&mut AnyConnection) -> Result<(Outcome, Change<'static>)>,
+) -> Result<Outcome> {
+    let hash = forms::fingerprint(action, desk.store.id.0, fields);
+    let mut tx = db.begin().await?;
+    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
+        return Ok(o);
+    }
+    let (outcome, change) = work(&mut tx).await?;
+    audit::record(&mut tx, clock, &desk.actor, change).await?;
+    forms::settle(&mut tx, desk.session.staff.id, key, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// The outcome of a till form this staff member submitted, to confirm on screen.
@@ -202,57 +210,38 @@ pub async fn purchase(
     order: Option<ExternalId>,
     amount: Fen,
 ) -> Result<Outcome> {
-    let brand = &desk.brand;
     let amount_text = amount.get().to_string();
-    let hash = fingerprint(
-        "purchase",
-        desk,
-        &[
-            member.member_no.as_str(),
-            order.as_ref().map_or("", |o| o.as_str()),
-            &amount_text,
-        ],
-    );
-    let mut tx = db.begin().await?;
-    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
-        return Ok(o);
-    }
-    let order = order_or_key(order, key);
-    let r = points::record_purchase(
-        &mut tx,
-        clock,
-        brand,
-        desk.store.id,
-        member.id,
-        &order,
-        amount,
-        None,
-    )
-    .await?;
-    let outcome = Outcome::Purchase {
-        member_no: member.member_no.as_str().to_owned(),
-        order_id: order.as_str().to_owned(),
-        amount_fen: amount.get(),
-        points_earned: r.points_earned,
-        points_balance: r.points_balance,
-        new_tier: r.tier_changed.then(|| r.tier.name.clone()),
-    };
-    let change = Change {
-        action: "till.purchase",
-        store: Some(desk.store.id),
-        target_type: "member",
-        target_id: Some(member.id.0),
-        before: Some(json!({ "points": r.points_balance - r.points_earned })),
-        after: Some(json!({
-            "order_id": order.as_str(),
-            "amount_fen": amount.get(),
-            "points": r.points_balance,
-            "purchase_id": r.purchase_id,
-        })),
-    };
-    settle(&mut tx, clock, desk, key, &outcome, change).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    let typed = order.as_ref().map_or("", |o| o.as_str());
+    let fields = [member.member_no.as_str(), typed, &amount_text];
+    let order = order_or_key(order.clone(), key);
+    at_desk(db, clock, desk, key, "purchase", &fields, async |tx| {
+        let (brand, store) = (&desk.brand, desk.store.id);
+        let r = points::record_purchase(tx, clock, brand, store, member.id, &order, amount, None)
+            .await?;
+        let outcome = Outcome::Purchase {
+            member_no: member.member_no.as_str().to_owned(),
+            order_id: order.as_str().to_owned(),
+            amount_fen: amount.get(),
+            points_earned: r.points_earned,
+            points_balance: r.points_balance,
+            new_tier: r.tier_changed.then(|| r.tier.name.clone()),
+        };
+        let change = Change {
+            action: "till.purchase",
+            store: Some(store),
+            target_type: "member",
+            target_id: Some(member.id.0),
+            before: Some(json!({ "points": r.points_balance - r.points_earned })),
+            after: Some(json!({
+                "order_id": order.as_str(),
+                "amount_fen": amount.get(),
+                "points": r.points_balance,
+                "purchase_id": r.purchase_id,
+            })),
+        };
+        Ok((outcome, change))
+    })
+    .await
 }
 
 /// A coupon of the member on screen used on a bill. Another member's
@@ -268,53 +257,41 @@ pub async fn redeem_coupon(
     order: Option<ExternalId>,
     bill: Fen,
 ) -> Result<Outcome> {
-    let brand = &desk.brand;
     let bill_text = bill.get().to_string();
-    let hash = fingerprint(
-        "coupon",
-        desk,
-        &[
-            member.member_no.as_str(),
-            code.as_str(),
-            order.as_ref().map_or("", |o| o.as_str()),
-            &bill_text,
-        ],
-    );
-    let mut tx = db.begin().await?;
-    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
-        return Ok(o);
-    }
-    let order = order_or_key(order, key);
-    let r = coupons::redeem(&mut tx, clock, brand, desk.store.id, code, &order, bill).await?;
-    if r.coupon.member_id != member.id {
-        // Dropping the transaction undoes the redemption.
-        return Err(Error::CouponNotFound);
-    }
-    let member_no = member.member_no.as_str().to_owned();
-    let outcome = Outcome::Coupon {
-        member_no,
-        order_id: order.as_str().to_owned(),
-        code: code.grouped(),
-        bill_fen: bill.get(),
-        discount_fen: r.discount_fen,
-    };
-    let change = Change {
-        action: "till.coupon",
-        store: Some(desk.store.id),
-        target_type: "coupon",
-        target_id: Some(r.coupon.id),
-        before: Some(json!({ "status": "available" })),
-        after: Some(json!({
-            "status": "redeemed",
-            "order_id": order.as_str(),
-            "bill_fen": bill.get(),
-            "discount_fen": r.discount_fen,
-            "redemption_id": r.redemption_id,
-        })),
-    };
-    settle(&mut tx, clock, desk, key, &outcome, change).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    let typed = order.as_ref().map_or("", |o| o.as_str());
+    let fields = [member.member_no.as_str(), code.as_str(), typed, &bill_text];
+    let order = order_or_key(order.clone(), key);
+    at_desk(db, clock, desk, key, "coupon", &fields, async |tx| {
+        let (brand, store) = (&desk.brand, desk.store.id);
+        let r = coupons::redeem(tx, clock, brand, store, code, &order, bill).await?;
+        if r.coupon.member_id != member.id {
+            // Dropping the transaction undoes the redemption.
+            return Err(Error::CouponNotFound);
+        }
+        let outcome = Outcome::Coupon {
+            member_no: member.member_no.as_str().to_owned(),
+            order_id: order.as_str().to_owned(),
+            code: code.grouped(),
+            bill_fen: bill.get(),
+            discount_fen: r.discount_fen,
+        };
+        let change = Change {
+            action: "till.coupon",
+            store: Some(store),
+            target_type: "coupon",
+            target_id: Some(r.coupon.id),
+            before: Some(json!({ "status": "available" })),
+            after: Some(json!({
+                "status": "redeemed",
+                "order_id": order.as_str(),
+                "bill_fen": bill.get(),
+                "discount_fen": r.discount_fen,
+                "redemption_id": r.redemption_id,
+            })),
+        };
+        Ok((outcome, change))
+    })
+    .await
 }
 
 /// Points as payment against a bill. The order number is required: the
@@ -331,56 +308,49 @@ pub async fn redeem_points(
     points_to_use: i64,
     bill: Fen,
 ) -> Result<Outcome> {
-    let brand = &desk.brand;
     let (points_text, bill_text) = (points_to_use.to_string(), bill.get().to_string());
-    let hash = fingerprint(
-        "points",
-        desk,
-        &[
-            member.member_no.as_str(),
-            order.as_str(),
-            &points_text,
-            &bill_text,
-        ],
-    );
-    let mut tx = db.begin().await?;
-    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
-        return Ok(o);
-    }
-    let r = points::redeem(
-        &mut tx,
-        clock,
-        brand,
-        desk.store.id,
-        member.id,
-        &order,
-        points_to_use,
-        Some(bill),
-    )
-    .await?;
-    let outcome = Outcome::Points {
-        member_no: member.member_no.as_str().to_owned(),
-        order_id: order.as_str().to_owned(),
-        points: points_to_use,
-        value_fen: r.value_fen,
-        points_balance: r.points_balance,
-    };
-    let change = Change {
-        action: "till.points",
-        store: Some(desk.store.id),
-        target_type: "member",
-        target_id: Some(member.id.0),
-        before: Some(json!({ "points": r.points_balance + points_to_use })),
-        after: Some(json!({
-            "points": r.points_balance,
-            "order_id": order.as_str(),
-            "value_fen": r.value_fen,
-            "redemption_id": r.redemption_id,
-        })),
-    };
-    settle(&mut tx, clock, desk, key, &outcome, change).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    let fields = [
+        member.member_no.as_str(),
+        order.as_str(),
+        &points_text,
+        &bill_text,
+    ];
+    at_desk(db, clock, desk, key, "points", &fields, async |tx| {
+        let (brand, store, bill) = (&desk.brand, desk.store.id, Some(bill));
+        let r = points::redeem(
+            tx,
+            clock,
+            brand,
+            store,
+            member.id,
+            &order,
+            points_to_use,
+            bill,
+        )
+        .await?;
+        let outcome = Outcome::Points {
+            member_no: member.member_no.as_str().to_owned(),
+            order_id: order.as_str().to_owned(),
+            points: points_to_use,
+            value_fen: r.value_fen,
+            points_balance: r.points_balance,
+        };
+        let change = Change {
+            action: "till.points",
+            store: Some(store),
+            target_type: "member",
+            target_id: Some(member.id.0),
+            before: Some(json!({ "points": r.points_balance + points_to_use })),
+            after: Some(json!({
+                "points": r.points_balance,
+                "order_id": order.as_str(),
+                "value_fen": r.value_fen,
+                "redemption_id": r.redemption_id,
+            })),
+        };
+        Ok((outcome, change))
+    })
+    .await
 }
 
 /// Turns what a cashier types for an amount, `128`, `128.5`, `¥1,280.00`,
