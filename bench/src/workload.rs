@@ -266,12 +266,12 @@ impl Workload {
                 .await?
                 .ok_or(loyalty::Error::ApiKeyNotFound)?;
             if db.backend() == Backend::Postgres {
-                let _ = rate_limits::take(&db, &clock, caller.key_id, 100_000).await?;
+                let _ = rate_limits::take(&db, &clock, caller.key_id(), 100_000).await?;
             }
             let bytes = serde_json::to_vec(&body).expect("json");
             let fingerprint = idempotency::fingerprint("POST", path, &bytes);
             let Claim::Owned(owner) =
-                idempotency::claim(&db, &clock, caller.key_id, &order, &fingerprint).await?
+                idempotency::claim(&db, &clock, caller.key_id(), &order, &fingerprint).await?
             else {
                 return Err(loyalty::Error::RequestInProgress);
             };
@@ -280,13 +280,13 @@ impl Workload {
             let response = match endpoint {
                 Endpoint::Purchase => {
                     let who = MemberRef::Code(body["member"].as_str().unwrap_or_default().into());
-                    let m = members::identify(&db, &clock, &secret, caller.brand.id, &who).await?;
+                    let m = members::identify(&db, &clock, &secret, caller.brand().id, &who).await?;
                     let mut tx = db.begin().await?;
                     let r = points::record_purchase(
                         &mut tx,
                         &clock,
-                        &caller.brand,
-                        caller.store,
+                        caller.brand(),
+                        caller.store(),
                         m.id,
                         &order_id,
                         bill,
@@ -301,7 +301,7 @@ impl Workload {
                     let code = CouponCode::parse(body["code"].as_str().unwrap_or_default())
                         .ok_or(loyalty::Error::CouponNotFound)?;
                     let mut tx = db.begin().await?;
-                    let r = coupons::redeem(&mut tx, &clock, &caller.brand, caller.store, &code, &order_id, bill)
+                    let r = coupons::redeem(&mut tx, &clock, caller.brand(), caller.store(), &code, &order_id, bill)
                         .await?;
                     let out = json!({"redemption_id": r.redemption_id, "discount_fen": r.discount_fen,
                         "coupon": r.coupon.code.as_str()});

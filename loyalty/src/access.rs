@@ -148,6 +148,39 @@ impl Deref for Owner {
     }
 }
 
+/// A store's POS, by the API key it presented: what the POS API acts as.
+/// Made only by `brands::api_keys::authenticate` from a live key.
+#[derive(Debug, Clone)]
+pub struct PosKey {
+    key_id: i64,
+    brand: Brand,
+    store: StoreId,
+}
+
+impl PosKey {
+    pub(crate) fn new(key_id: i64, brand: Brand, store: StoreId) -> PosKey {
+        PosKey {
+            key_id,
+            brand,
+            store,
+        }
+    }
+
+    /// The key's id: its rate limit and its idempotency records are its own.
+    pub fn key_id(&self) -> i64 {
+        self.key_id
+    }
+
+    pub fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    /// The store the key was issued for; every write it makes is there.
+    pub fn store(&self) -> StoreId {
+        self.store
+    }
+}
+
 /// A diner signed in to one brand: what a member's own pages and forms act
 /// as. Made only from a live member session of that brand.
 #[derive(Debug, Clone)]

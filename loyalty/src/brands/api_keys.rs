@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::brands::stores::StoreId;
-use crate::brands::{Brand, BrandId};
+use crate::brands::BrandId;
 use crate::infra::secret::hex;
 use crate::{brands, Clock, Db, Error, Result};
 
@@ -59,21 +59,13 @@ pub async fn create(
     Ok(NewKey { id, key, prefix })
 }
 
-/// Who a request's key speaks for.
-#[derive(Debug, Clone)]
-pub struct ApiCaller {
-    pub key_id: i64,
-    pub brand: Brand,
-    pub store: StoreId,
-}
-
 /// The live key matching `presented`, if any. Marks it used (at most once a
 /// minute, so a busy till does not turn every read into a write).
 pub async fn authenticate(
     db: &Db,
     clock: &dyn Clock,
     presented: &str,
-) -> Result<Option<ApiCaller>> {
+) -> Result<Option<crate::access::PosKey>> {
     if !presented.starts_with("tck_") || presented.len() != 4 + SECRET_LEN {
         return Ok(None);
     }
@@ -96,11 +88,7 @@ pub async fn authenticate(
             .await?;
     }
     let brand = brands::find(db, BrandId(brand)).await?;
-    Ok(Some(ApiCaller {
-        key_id: id,
-        brand,
-        store: StoreId(store),
-    }))
+    Ok(Some(crate::access::PosKey::new(id, brand, StoreId(store))))
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use loyalty::brands::api_keys::{self, ApiCaller};
+use loyalty::access::PosKey;
+use loyalty::brands::api_keys;
 use loyalty::SystemClock;
 
 use super::Problem;
@@ -69,7 +70,7 @@ impl RateLimiter {
 
 /// The store a request acts for. Extracting it authenticates the key and
 /// applies its rate limit.
-pub struct Caller(pub ApiCaller);
+pub struct Caller(pub PosKey);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
@@ -97,7 +98,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| unauthorized("This API key is not valid (unknown or revoked)."))?;
         state
             .api_limiter
-            .check(&state.portal.db, caller.key_id)
+            .check(&state.portal.db, caller.key_id())
             .await?;
         Ok(Caller(caller))
     }

@@ -5,7 +5,7 @@ use std::future::{ready, Future};
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use loyalty::brands::api_keys::ApiCaller;
+use loyalty::access::PosKey;
 use loyalty::infra::db::Tx;
 use loyalty::infra::idempotency::{self, Claim, Owner};
 use loyalty::SystemClock;
@@ -75,7 +75,7 @@ async fn begin(
 /// reused with another request, one still running): nothing is kept.
 pub async fn run<T: Serialize>(
     state: &AppState,
-    caller: &ApiCaller,
+    caller: &PosKey,
     key: &IdempotencyKey,
     path: &str,
     body: &[u8],
@@ -100,14 +100,14 @@ pub async fn run<T: Serialize>(
 /// of requests would starve each other.
 pub async fn run_prepared<P, T: Serialize>(
     state: &AppState,
-    caller: &ApiCaller,
+    caller: &PosKey,
     key: &IdempotencyKey,
     path: &str,
     body: &[u8],
     prepare: impl Future<Output = Result<P, Problem>>,
     operation: impl AsyncFnOnce(&mut Connection, P) -> Result<T, Problem>,
 ) -> Result<Response, Problem> {
-    let claim = match begin(state, caller.key_id, key, path, body).await? {
+    let claim = match begin(state, caller.key_id(), key, path, body).await? {
         Begin::Run(claim) => claim,
         Begin::Replay(response) => return Ok(response),
     };

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use loyalty::brands::api_keys::ApiCaller;
+use loyalty::access::PosKey;
 use loyalty::brands::{Brand, Language};
 use loyalty::members::phone::Phone;
 use loyalty::members::{self, MemberRef};
@@ -183,7 +183,7 @@ fn redemption_id(path: &str) -> Result<i64, Problem> {
 /// Finds the member a request names, before any transaction opens.
 async fn find_member(
     state: &AppState,
-    caller: &ApiCaller,
+    caller: &PosKey,
     who: &MemberField,
 ) -> Result<members::Member, Problem> {
     let who = who.resolve()?;
@@ -191,7 +191,7 @@ async fn find_member(
         &state.portal.db,
         &SystemClock,
         &state.portal.secret,
-        caller.brand.id,
+        caller.brand().id,
         &who,
     )
     .await?)
@@ -214,11 +214,11 @@ pub async fn lookup(
     let m = find_member(&state, &caller, &q.member()?).await?;
     let db = &state.portal.db;
     let mut conn = db.pool().acquire().await.map_err(loyalty::Error::from)?;
-    let table = tiers::load(&mut conn, caller.brand.id).await?;
+    let table = tiers::load(&mut conn, caller.brand().id).await?;
     drop(conn);
-    let wallet = coupons::wallet(db, &SystemClock, caller.brand.id, m.id).await?;
+    let wallet = coupons::wallet(db, &SystemClock, caller.brand().id, m.id).await?;
     let tier = table.by_rank(m.tier_rank);
-    Ok(Json(LookupResponse::new(&caller.brand, m, tier, &wallet)))
+    Ok(Json(LookupResponse::new(caller.brand(), m, tier, &wallet)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -281,7 +281,7 @@ pub async fn purchase(
     let member = find_member(&state, &caller, &req.member);
     let path = "/api/v1/purchases";
     envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let (brand, store) = (&caller.brand, caller.store);
+        let (brand, store) = (caller.brand(), caller.store());
         let r =
             points::record_purchase(tx, &SystemClock, brand, store, m.id, &order, fen, at).await?;
         Ok(PurchaseResponse::from(r))
@@ -331,7 +331,7 @@ pub async fn refund(
     let fen = amount("amount_fen", req.amount_fen)?;
     let path = format!("/api/v1/purchases/{order_id}/refunds");
     envelope::run(&state, &caller, &key, &path, &raw, async |tx| {
-        let (brand, store) = (&caller.brand, caller.store);
+        let (brand, store) = (caller.brand(), caller.store());
         let r =
             points::record_refund(tx, &SystemClock, brand, store, &order, &refund_id, fen).await?;
         Ok(RefundResponse {
@@ -396,7 +396,7 @@ pub async fn redeem_points(
     let member = find_member(&state, &caller, &req.member);
     let path = "/api/v1/points/redeem";
     envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let (brand, store) = (&caller.brand, caller.store);
+        let (brand, store) = (caller.brand(), caller.store());
         let r = points::redeem(tx, &SystemClock, brand, store, m.id, &order, count, bill).await?;
         Ok(RedeemResponse::from(r))
     })
@@ -432,7 +432,7 @@ pub async fn void_points(
     let path = format!("/api/v1/points/redemptions/{redemption}/void");
     envelope::run(&state, &caller, &key, &path, &body, async |tx| {
         let points_balance =
-            points::void_redemption(tx, &SystemClock, &caller.brand, caller.store, id).await?;
+            points::void_redemption(tx, &SystemClock, caller.brand(), caller.store(), id).await?;
         Ok(VoidResponse { points_balance })
     })
     .await
@@ -488,14 +488,14 @@ fn caller_language(headers: &HeaderMap, brand: &Brand) -> Language {
 /// Would this coupon apply to this bill, here and now?
 async fn quote_coupon(
     state: &AppState,
-    caller: &ApiCaller,
+    caller: &PosKey,
     code: &str,
     bill: Fen,
 ) -> Result<coupons::Quote, loyalty::Error> {
     let Some(code) = coupons::CouponCode::parse(code) else {
         return Err(loyalty::Error::CouponNotFound);
     };
-    let (db, brand, store) = (&state.portal.db, &caller.brand, caller.store);
+    let (db, brand, store) = (&state.portal.db, caller.brand(), caller.store());
     coupons::validate(db, &SystemClock, brand, store, &code, bill).await
 }
 
@@ -584,8 +584,8 @@ pub async fn validate_coupon(
     let bill = amount("amount_fen", req.amount_fen)?;
     // Nothing changes, so the check runs before the envelope's transaction.
     let quote = quote_coupon(&state, &caller, &req.code, bill).await;
-    let language = caller_language(&headers, &caller.brand);
-    let answer = ready(ValidateResponse::new(quote, &caller.brand, language));
+    let language = caller_language(&headers, caller.brand());
+    let answer = ready(ValidateResponse::new(quote, caller.brand(), language));
     let path = "/api/v1/coupons/validate";
     envelope::run_prepared(&state, &caller, &key, path, &raw, answer, async |_, a| {
         Ok(a)
@@ -641,11 +641,11 @@ pub async fn redeem_coupon(
 ) -> Result<Response, Problem> {
     let order = field_id("order_id", &req.order_id)?;
     let bill = amount("amount_fen", req.amount_fen)?;
-    let language = caller_language(&headers, &caller.brand);
+    let language = caller_language(&headers, caller.brand());
     let code = ready(coupon_code(&req.code));
     let path = "/api/v1/coupons/redeem";
     envelope::run_prepared(&state, &caller, &key, path, &raw, code, async |tx, code| {
-        let (brand, store) = (&caller.brand, caller.store);
+        let (brand, store) = (caller.brand(), caller.store());
         let r = coupons::redeem(tx, &SystemClock, brand, store, &code, &order, bill)
             .await
             .map_err(|e| super::problem::localized(e, language))?;
@@ -691,7 +691,7 @@ pub async fn void_coupon(
     let path = format!("/api/v1/redemptions/{redemption}/void");
     envelope::run(&state, &caller, &key, &path, &body, async |tx| {
         let (code, status) =
-            coupons::void_redemption(tx, &SystemClock, &caller.brand, caller.store, id).await?;
+            coupons::void_redemption(tx, &SystemClock, caller.brand(), caller.store(), id).await?;
         Ok(CouponVoidResponse {
             coupon: CouponState {
                 code: code.as_str().to_owned(),
