@@ -212,48 +212,31 @@ mod build {
 }
 
 pub async fn load_wallet(slug: String, tab: String) -> Result<WalletLoad, AppError> {
-    use crate::server::{current_member, find_brand, portal_state, see_other};
+    use crate::server::{find_brand, portal_state, see_other, signed_in_member};
     use loyalty::coupons::{self, Status};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
         return Ok(WalletLoad::NoBrand);
     };
-    let Some(member) = current_member(&state, brand.id).await? else {
+    let Some(member) = signed_in_member(&state, brand.clone()).await? else {
         see_other(&format!("/r/{0}/join?next=/r/{0}/coupons", brand.slug));
         return Ok(WalletLoad::SignedOut);
     };
     let clock = loyalty::SystemClock;
+    let tab = Status::parse(&tab).unwrap_or(Status::Available);
+    let w = coupons::wallet_page(&state.db, &clock, &member, tab).await?;
+    let stores: Vec<(i64, String)> = w.stores.into_iter().map(|s| (s.id.0, s.name)).collect();
     let now = loyalty::Clock::now_ms(&clock);
-    let held = coupons::wallet(&state.db, &clock, brand.id, member).await?;
-    let (tiers, stores) = build::context(&state.db, &brand).await?;
-    let tab = TABS
-        .into_iter()
-        .find(|t| *t == tab)
-        .unwrap_or("available")
-        .to_owned();
-    let count = |s: Status| held.iter().filter(|h| h.status == s).count();
-    let counts = [
-        count(Status::Available),
-        count(Status::Used),
-        count(Status::Expired),
-    ];
-    let mut shown: Vec<_> = held.iter().filter(|h| h.status.as_str() == tab).collect();
-    if tab == "available" {
-        // What runs out first comes first.
-        shown.sort_by_key(|h| h.coupon.valid_until);
-    }
+    let view = |h: &coupons::Held| {
+        let rule = build::rule_view(&h.template, &w.tiers, &stores);
+        build::coupon_view(&brand, h, rule, now)
+    };
     Ok(WalletLoad::Wallet(Box::new(WalletPage {
         brand: BrandInfo::from(&brand),
-        counts,
-        coupons: shown
-            .into_iter()
-            .map(|h| {
-                let rule = build::rule_view(&h.template, &tiers, &stores);
-                build::coupon_view(&brand, h, rule, now)
-            })
-            .collect(),
-        tab,
+        counts: w.counts,
+        coupons: w.shown.iter().map(view).collect(),
+        tab: w.tab.as_str().to_owned(),
     })))
 }
 

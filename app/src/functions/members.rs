@@ -459,64 +459,59 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
 /// The card and profile pages' data; signed out, a redirect to the join form
 /// that brings the member back here afterwards.
 pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppError> {
-    use crate::server::{current_member, find_brand, portal_state, see_other};
-    use loyalty::members;
+    use crate::server::{find_brand, portal_state, see_other, signed_in_member};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
         return Ok(MemberLoad::NoBrand);
     };
     let page = if page == "me" { "me" } else { "card" };
-    let Some(member_id) = current_member(&state, brand.id).await? else {
+    let Some(member) = signed_in_member(&state, brand.clone()).await? else {
         let back = format!("/r/{}/{page}", brand.slug);
         see_other(&edge::join_url(&brand, "", Some(&back)));
         return Ok(MemberLoad::SignedOut);
     };
-    let m = match members::find(&state.db, brand.id, member_id).await {
-        Ok(m) => m,
-        Err(e) => return Err(e.into()),
-    };
-    let unseen_replies = loyalty::feedback::unseen_replies(&state.db, brand.id, member_id).await?;
-    let usable_coupons =
-        loyalty::coupons::usable_count(&state.db, &loyalty::SystemClock, brand.id, member_id)
-            .await? as usize;
-    let today =
-        loyalty::points::checkin::today(&state.db, &loyalty::SystemClock, &brand, member_id)
-            .await?;
-    let checkin = today.rule.is_on().then_some(CheckinView {
-        done: today.done,
-        streak: today.streak,
-        points: today.rule.points,
-        streak_days: today.rule.streak_days,
-        streak_bonus: today.rule.streak_bonus,
-    });
-    Ok(MemberLoad::Member(Box::new(MemberPage {
-        checkin,
-        usable_coupons,
-        unseen_replies,
-        brand: BrandInfo::from(&brand),
-        member_no: m.member_no.as_str().to_owned(),
-        display_name: m.display_name.clone(),
-        points: m.points_balance,
-        tier: {
-            let mut conn = crate::server::connection(&state).await?;
-            let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
-            TierNames::from(table.by_rank(m.tier_rank))
-        },
-        code: card_code(&state, &m),
-        profile: ProfileView {
-            masked_phone: m.phone.masked(),
+    let card = loyalty::members::card(&state.db, &SystemClock, &member).await?;
+    let code = card_code(&state, &card.member);
+    Ok(MemberLoad::Member(Box::new(MemberPage::new(
+        &brand, card, code,
+    ))))
+}
+
+impl MemberPage {
+    fn new(brand: &loyalty::brands::Brand, card: loyalty::members::Card, code: CardCode) -> Self {
+        let m = card.member;
+        let marketing = m.marketing_consent();
+        MemberPage {
+            checkin: card.checkin.map(|today| CheckinView {
+                done: today.done,
+                streak: today.streak,
+                points: today.rule.points,
+                streak_days: today.rule.streak_days,
+                streak_bonus: today.rule.streak_bonus,
+            }),
+            usable_coupons: card.usable_coupons as usize,
+            unseen_replies: card.unseen_replies,
+            brand: BrandInfo::from(brand),
+            member_no: m.member_no.as_str().to_owned(),
             display_name: m.display_name.clone(),
-            birthday_month: m.birthday.map(|b| b.month),
-            birthday_day: m.birthday.map(|b| b.day),
-            birth_year: m.birthday.and_then(|b| b.year),
-            gender: m.gender.as_str().to_owned(),
-            dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
-            allergies: m.allergies.clone(),
-            marketing: m.marketing_consent(),
-            language: m.language.map(|l| l.tag().to_owned()),
-        },
-    })))
+            points: m.points_balance,
+            tier: TierNames::from(&card.tier),
+            code,
+            profile: ProfileView {
+                masked_phone: m.phone.masked(),
+                display_name: m.display_name,
+                birthday_month: m.birthday.map(|b| b.month),
+                birthday_day: m.birthday.map(|b| b.day),
+                birth_year: m.birthday.and_then(|b| b.year),
+                gender: m.gender.as_str().to_owned(),
+                dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
+                marketing,
+                allergies: m.allergies,
+                language: m.language.map(|l| l.tag().to_owned()),
+            },
+        }
+    }
 }
 
 /// The card's island asks for the next code when the current one runs out.

@@ -547,6 +547,12 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 3] = [Status::Available, Status::Used, Status::Expired];
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Available => "available",
@@ -1085,6 +1091,46 @@ pub async fn void_redemption(
 }
 
 /// A member's coupons, newest first, with their status now.
+/// The member's wallet page: one tab of their coupons (what runs out first
+/// comes first among the available ones), how many each tab holds, and what
+/// their conditions name (the brand's tiers and stores).
+#[derive(Debug, Clone)]
+pub struct WalletPage {
+    pub tab: Status,
+    /// Available, used, expired.
+    pub counts: [usize; 3],
+    pub shown: Vec<Held>,
+    pub tiers: crate::points::tiers::TierTable,
+    pub stores: Vec<crate::brands::stores::Store>,
+}
+
+/// The signed-in member's wallet, at `tab`.
+pub async fn wallet_page(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Member,
+    tab: Status,
+) -> Result<WalletPage> {
+    let brand = who.brand();
+    let held = wallet(db, clock, brand.id, who.id()).await?;
+    let counts = Status::ALL.map(|s| held.iter().filter(|h| h.status == s).count());
+    let mut shown: Vec<Held> = held.into_iter().filter(|h| h.status == tab).collect();
+    if tab == Status::Available {
+        shown.sort_by_key(|h| h.coupon.valid_until);
+    }
+    let mut conn = db.acquire().await?;
+    let tiers = crate::points::tiers::load(&mut conn, brand.id).await?;
+    drop(conn);
+    let stores = crate::brands::stores::list(db, brand.id).await?;
+    Ok(WalletPage {
+        tab,
+        counts,
+        shown,
+        tiers,
+        stores,
+    })
+}
+
 pub async fn wallet(
     db: &Db,
     clock: &dyn Clock,

@@ -655,6 +655,39 @@ pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberEx
     })
 }
 
+/// Everything a member's card and profile show, from one call.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub member: Member,
+    pub tier: crate::points::tiers::Tier,
+    /// Replies to their feedback they have not read yet.
+    pub unseen_replies: i64,
+    /// Coupons they can use now.
+    pub usable_coupons: i64,
+    /// Today's check-in, when the brand offers one.
+    pub checkin: Option<crate::points::checkin::Today>,
+}
+
+/// The signed-in member's card.
+pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<Card> {
+    let (brand, id) = (who.brand(), who.id());
+    let member = find(db, brand.id, id).await?;
+    let mut conn = db.acquire().await?;
+    let tier = crate::points::tiers::load(&mut conn, brand.id)
+        .await?
+        .by_rank(member.tier_rank)
+        .clone();
+    drop(conn);
+    let today = crate::points::checkin::today(db, clock, brand, id).await?;
+    Ok(Card {
+        member,
+        tier,
+        unseen_replies: crate::feedback::unseen_replies(db, brand.id, id).await?,
+        usable_coupons: crate::coupons::usable_count(db, clock, brand.id, id).await?,
+        checkin: today.rule.is_on().then_some(today),
+    })
+}
+
 /// A member deletes their own account (PIPL's right to deletion): see
 /// [`erase`].
 pub async fn leave(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<()> {
