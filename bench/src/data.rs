@@ -313,8 +313,7 @@ mod tests {
         let used = coupons::redeem(
             &mut tx,
             &SystemClock,
-            &t.brand,
-            t.store,
+            &loyalty::access::PosKey::for_tests(&t.brand, t.store),
             &code,
             &ExternalId::parse("order_id", "T-1").unwrap(),
             Fen::positive(10_000).unwrap(),

@@ -285,8 +285,7 @@ impl Workload {
                     let r = points::record_purchase(
                         &mut tx,
                         &clock,
-                        caller.brand(),
-                        caller.store(),
+                        &caller,
                         m.id,
                         &order_id,
                         bill,
@@ -301,7 +300,7 @@ impl Workload {
                     let code = CouponCode::parse(body["code"].as_str().unwrap_or_default())
                         .ok_or(loyalty::Error::CouponNotFound)?;
                     let mut tx = db.begin().await?;
-                    let r = coupons::redeem(&mut tx, &clock, caller.brand(), caller.store(), &code, &order_id, bill)
+                    let r = coupons::redeem(&mut tx, &clock, &caller, &code, &order_id, bill)
                         .await?;
                     let out = json!({"redemption_id": r.redemption_id, "discount_fen": r.discount_fen,
                         "coupon": r.coupon.code.as_str()});

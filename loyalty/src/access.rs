@@ -148,6 +148,32 @@ impl Deref for Owner {
     }
 }
 
+/// Where a sale is rung up: a staff member's till at one store
+/// (`staff::till::Desk`) or a store's POS key ([`PosKey`]). The counter's
+/// operations (purchases, points and coupon redemptions, voids) take one,
+/// so they run only for the brand and store a live session or key speaks
+/// for. Only the core implements it.
+pub trait Counter: sealed::Sealed + Send + Sync {
+    fn brand(&self) -> &Brand;
+    fn store(&self) -> StoreId;
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for PosKey {}
+
+impl Counter for PosKey {
+    fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    fn store(&self) -> StoreId {
+        self.store
+    }
+}
+
 /// A store's POS, by the API key it presented: what the POS API acts as.
 /// Made only by `brands::api_keys::authenticate` from a live key.
 #[derive(Debug, Clone)]
@@ -209,6 +235,14 @@ impl Member {
 
     pub fn id(&self) -> MemberId {
         self.id
+    }
+}
+
+#[cfg(feature = "testing")]
+impl PosKey {
+    /// For tests of the core: a store's counter without an API key.
+    pub fn for_tests(brand: &Brand, store: StoreId) -> PosKey {
+        PosKey::new(0, brand.clone(), store)
     }
 }
 

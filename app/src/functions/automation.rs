@@ -236,13 +236,7 @@ pub async fn save_referral(
 #[server(prefix = "/fn", endpoint = "check_in")]
 pub async fn check_in(slug: String) -> Result<(), AppError> {
     member_form(&slug, "card", async |state, member, card| {
-        let c = loyalty::points::checkin::check_in(
-            &state.db,
-            &SystemClock,
-            member.brand(),
-            member.id(),
-        )
-        .await?;
+        let c = loyalty::points::checkin::check_in(&state.db, &SystemClock, &member).await?;
         Ok(if c.repeated {
             format!("{card}?checked=again")
         } else {

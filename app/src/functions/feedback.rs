@@ -184,22 +184,22 @@ pub async fn load_thanks(slug: String) -> Result<Option<ThanksPage>, AppError> {
 
 /// The member's feedback and the replies; opening it marks the replies read.
 pub async fn load_my_feedback(slug: String) -> Result<MineLoad, AppError> {
-    use crate::server::{current_member, find_brand, portal_state, see_other};
+    use crate::server::{find_brand, portal_state, see_other, signed_in_member};
     use loyalty::feedback;
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
         return Ok(MineLoad::NoBrand);
     };
-    let Some(member) = current_member(&state, brand.id).await? else {
+    let Some(member) = signed_in_member(&state, brand.clone()).await? else {
         see_other(&format!(
             "/r/{0}/join?next=/r/{0}/feedback/mine",
             brand.slug
         ));
         return Ok(MineLoad::SignedOut);
     };
-    let items = feedback::mine(&state.db, brand.id, member).await?;
-    feedback::mark_replies_seen(&state.db, &loyalty::SystemClock, brand.id, member).await?;
+    let items = feedback::mine(&state.db, brand.id, member.id()).await?;
+    feedback::mark_replies_seen(&state.db, &loyalty::SystemClock, &member).await?;
     let day = |ms: i64| loyalty::points::rules::local_date(&brand.time_zone, ms);
     Ok(MineLoad::Mine(Box::new(MinePage {
         brand: BrandInfo::from(&brand),

@@ -993,12 +993,12 @@ pub struct Redeemed {
 pub async fn redeem(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: &Brand,
-    store: StoreId,
+    at: &dyn crate::access::Counter,
     code: &CouponCode,
     order_id: &ExternalId,
     bill: Fen,
 ) -> Result<Redeemed> {
+    let (brand, store) = (at.brand(), at.store());
     let now = clock.now_ms();
     let (coupon, template) = find_by_code(conn, brand.id, code).await?;
     let discount_fen = check(conn, brand, store, &coupon, &template, bill.get(), now).await?;
@@ -1045,10 +1045,10 @@ pub async fn redeem(
 pub async fn void_redemption(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: &Brand,
-    store: StoreId,
+    at: &dyn crate::access::Counter,
     redemption_id: i64,
 ) -> Result<(CouponCode, Status)> {
+    let (brand, store) = (at.brand(), at.store());
     let now = clock.now_ms();
     let voided: Option<(i64,)> = sqlx::query_as(
         "UPDATE coupon_redemptions SET status = 'voided', voided_at = $1 \

@@ -614,9 +614,9 @@ pub async fn unseen_replies(db: &Db, brand: BrandId, member: MemberId) -> Result
 pub async fn mark_replies_seen(
     db: &Db,
     clock: &dyn Clock,
-    brand: BrandId,
-    member: MemberId,
+    who: &crate::access::Member,
 ) -> Result<()> {
+    let (brand, member) = (who.brand().id, who.id());
     sqlx::query(
         "UPDATE feedback SET reply_seen_at = $1 \
          WHERE brand_id = $2 AND member_id = $3 AND replied_at IS NOT NULL AND reply_seen_at IS NULL",

@@ -200,9 +200,9 @@ pub struct CheckedIn {
 pub async fn check_in(
     db: &Db,
     clock: &dyn Clock,
-    brand: &Brand,
-    member: MemberId,
+    who: &crate::access::Member,
 ) -> Result<CheckedIn> {
+    let (brand, member) = (who.brand(), who.id());
     let mut tx = db.begin().await?;
     let rule = rule(&mut tx, brand.id).await?;
     if !rule.is_on() {

@@ -292,13 +292,13 @@ pub const BACKDATE_LIMIT_MS: i64 = 90 * 86_400_000;
 pub async fn record_purchase(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: &Brand,
-    store: StoreId,
+    at: &dyn crate::access::Counter,
     member: MemberId,
     order_id: &ExternalId,
     amount: Fen,
     occurred_at: Option<i64>,
 ) -> Result<PurchaseRecorded> {
+    let (brand, store) = (at.brand(), at.store());
     if amount.get() == 0 {
         return Err(Error::invalid("amount_fen", crate::error::Invalid::Empty));
     }
@@ -501,13 +501,13 @@ pub struct PointsRedeemed {
 pub async fn redeem(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: &Brand,
-    store: StoreId,
+    at: &dyn crate::access::Counter,
     member: MemberId,
     order_id: &ExternalId,
     points: i64,
     bill: Option<Fen>,
 ) -> Result<PointsRedeemed> {
+    let (brand, store) = (at.brand(), at.store());
     if points <= 0 {
         return Err(Error::invalid("points", crate::error::Invalid::Format));
     }
@@ -589,10 +589,10 @@ fn max_points_for(rules: &rules::LoyaltyRules, room_fen: i64) -> i64 {
 pub async fn void_redemption(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    brand: &Brand,
-    store: StoreId,
+    at: &dyn crate::access::Counter,
     redemption: i64,
 ) -> Result<i64> {
+    let (brand, store) = (at.brand(), at.store());
     let voided: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE point_redemptions SET status = 'voided', voided_at = $1 \
          WHERE id = $2 AND brand_id = $3 AND store_id = $4 AND status = 'active' \

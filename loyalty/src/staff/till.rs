@@ -68,6 +68,18 @@ pub struct Desk {
     actor: Actor,
 }
 
+impl crate::access::sealed::Sealed for Desk {}
+
+impl crate::access::Counter for Desk {
+    fn brand(&self) -> &Brand {
+        &self.brand
+    }
+
+    fn store(&self) -> StoreId {
+        self.store.id
+    }
+}
+
 impl Desk {
     pub fn store(&self) -> &Store {
         &self.store
@@ -215,9 +227,8 @@ pub async fn purchase(
     let fields = [member.member_no.as_str(), typed, &amount_text];
     let order = order_or_key(order.clone(), key);
     at_desk(db, clock, desk, key, "purchase", &fields, async |tx| {
-        let (brand, store) = (&desk.brand, desk.store.id);
-        let r = points::record_purchase(tx, clock, brand, store, member.id, &order, amount, None)
-            .await?;
+        let store = desk.store.id;
+        let r = points::record_purchase(tx, clock, desk, member.id, &order, amount, None).await?;
         let outcome = Outcome::Purchase {
             member_no: member.member_no.as_str().to_owned(),
             order_id: order.as_str().to_owned(),
@@ -262,8 +273,8 @@ pub async fn redeem_coupon(
     let fields = [member.member_no.as_str(), code.as_str(), typed, &bill_text];
     let order = order_or_key(order.clone(), key);
     at_desk(db, clock, desk, key, "coupon", &fields, async |tx| {
-        let (brand, store) = (&desk.brand, desk.store.id);
-        let r = coupons::redeem(tx, clock, brand, store, code, &order, bill).await?;
+        let store = desk.store.id;
+        let r = coupons::redeem(tx, clock, desk, code, &order, bill).await?;
         if r.coupon.member_id != member.id {
             // Dropping the transaction undoes the redemption.
             return Err(Error::CouponNotFound);
@@ -316,18 +327,8 @@ pub async fn redeem_points(
         &bill_text,
     ];
     at_desk(db, clock, desk, key, "points", &fields, async |tx| {
-        let (brand, store, bill) = (&desk.brand, desk.store.id, Some(bill));
-        let r = points::redeem(
-            tx,
-            clock,
-            brand,
-            store,
-            member.id,
-            &order,
-            points_to_use,
-            bill,
-        )
-        .await?;
+        let (store, bill) = (desk.store.id, Some(bill));
+        let r = points::redeem(tx, clock, desk, member.id, &order, points_to_use, bill).await?;
         let outcome = Outcome::Points {
             member_no: member.member_no.as_str().to_owned(),
             order_id: order.as_str().to_owned(),

@@ -107,8 +107,7 @@ impl Shop {
         points::record_purchase(
             &mut tx,
             &self.clock,
-            &self.brand,
-            self.store,
+            &loyalty::access::PosKey::for_tests(&self.brand, self.store),
             member,
             &ExternalId::parse("order_id", order).unwrap(),
             Fen::new(fen).unwrap(),
@@ -358,8 +357,9 @@ db_test!(
     async fn check_in_counts_once_a_day_and_rewards_a_streak(db) {
         let shop = Shop::open(db).await;
         let m = shop.member("13800138000", None, false).await;
+        let me = loyalty::access::Member::for_tests(shop.brand.clone(), m);
         assert!(matches!(
-            checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await,
+            checkin::check_in(&shop.db, &shop.clock, &me).await,
             Err(Error::CheckInOff)
         ));
         let rule = Rule {
@@ -368,27 +368,27 @@ db_test!(
             streak_bonus: 20,
         };
         checkin::set_rule(&shop.db, &shop.clock, &shop.owner().await, rule).await.unwrap();
-        let day1 = checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
+        let day1 = checkin::check_in(&shop.db, &shop.clock, &me).await.unwrap();
         assert_eq!((day1.streak, day1.points, day1.bonus, day1.repeated), (1, 5, 0, false));
-        let again = checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
+        let again = checkin::check_in(&shop.db, &shop.clock, &me).await.unwrap();
         assert!(again.repeated);
         assert_eq!(shop.balance(m).await, 5);
         shop.clock.advance_ms(DAY);
-        checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
+        checkin::check_in(&shop.db, &shop.clock, &me).await.unwrap();
         shop.clock.advance_ms(DAY);
-        let day3 = checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
+        let day3 = checkin::check_in(&shop.db, &shop.clock, &me).await.unwrap();
         assert_eq!((day3.streak, day3.bonus, day3.points_balance), (3, 20, 35));
         // A day missed starts the streak again.
         shop.clock.advance_ms(2 * DAY);
         let today = checkin::today(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
         assert_eq!((today.done, today.streak), (false, 0));
-        let restart = checkin::check_in(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
+        let restart = checkin::check_in(&shop.db, &shop.clock, &me).await.unwrap();
         assert_eq!(restart.streak, 1);
         // Two taps at once: one check-in.
         shop.clock.advance_ms(DAY);
         let (a, b) = tokio::join!(
-            checkin::check_in(&shop.db, &shop.clock, &shop.brand, m),
-            checkin::check_in(&shop.db, &shop.clock, &shop.brand, m)
+            checkin::check_in(&shop.db, &shop.clock, &me),
+            checkin::check_in(&shop.db, &shop.clock, &me)
         );
         assert_eq!(u8::from(a.unwrap().repeated) + u8::from(b.unwrap().repeated), 1);
         assert_eq!(shop.balance(m).await, 45);

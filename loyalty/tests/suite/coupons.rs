@@ -93,8 +93,7 @@ impl Shop {
         let r = coupons::redeem(
             &mut tx,
             &self.clock,
-            &self.brand,
-            store,
+            &loyalty::access::PosKey::for_tests(&self.brand, store),
             code,
             &ExternalId::parse("order_id", order).unwrap(),
             Fen::new(bill).unwrap(),
@@ -111,8 +110,7 @@ impl Shop {
         points::record_purchase(
             &mut tx,
             &self.clock,
-            &self.brand,
-            self.store,
+            &loyalty::access::PosKey::for_tests(&self.brand, self.store),
             member,
             &ExternalId::parse("order_id", order).unwrap(),
             Fen::new(fen).unwrap(),
@@ -177,7 +175,7 @@ db_test!(
 
         let mut tx = db.begin().await.unwrap();
         let (back, status) =
-            coupons::void_redemption(&mut tx, &shop.clock, &shop.brand, shop.store, used.redemption_id)
+            coupons::void_redemption(&mut tx, &shop.clock, &loyalty::access::PosKey::for_tests(&shop.brand, shop.store), used.redemption_id)
                 .await
                 .unwrap();
         tx.commit().await.unwrap();
@@ -188,7 +186,7 @@ db_test!(
         shop.clock.set_ms(T0);
         let mut tx = db.begin().await.unwrap();
         assert!(matches!(
-            coupons::void_redemption(&mut tx, &shop.clock, &shop.brand, shop.store, used.redemption_id).await,
+            coupons::void_redemption(&mut tx, &shop.clock, &loyalty::access::PosKey::for_tests(&shop.brand, shop.store), used.redemption_id).await,
             Err(Error::RedemptionAlreadyVoided)
         ));
         drop(tx);
@@ -339,11 +337,7 @@ db_test!(
         let code = shop.issue(m, t, Source::Staff, None).await.unwrap().coupon.code;
         let (other, other_store) = loyalty::testing::brand_with_store(&db, &shop.clock, "other").await;
         let mut tx = db.begin().await.unwrap();
-        let r = coupons::redeem(
-            &mut tx,
-            &shop.clock,
-            &other,
-            other_store,
+        let r = coupons::redeem(&mut tx, &shop.clock, &loyalty::access::PosKey::for_tests(&other, other_store),
             &code,
             &ExternalId::parse("order_id", "X").unwrap(),
             Fen::new(10_000).unwrap(),

@@ -24,7 +24,7 @@ db_test!(
             let (db, clock, brand) = (&db, &clock, &brand);
             async move {
                 let mut tx = db.begin().await.unwrap();
-                points::record_purchase(&mut tx, clock, brand, store, member, &ExternalId::parse("o", order).unwrap(), Fen::new(fen).unwrap(), Some(at)).await.unwrap();
+                points::record_purchase(&mut tx, clock, &loyalty::access::PosKey::for_tests(brand, store), member, &ExternalId::parse("o", order).unwrap(), Fen::new(fen).unwrap(), Some(at)).await.unwrap();
                 tx.commit().await.unwrap();
             }
         };

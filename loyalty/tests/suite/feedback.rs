@@ -215,7 +215,7 @@ db_test!(
         let his = feedback::mine(&db, shop.brand.id, bob).await.unwrap();
         assert_eq!(his.len(), 1);
         assert_eq!(his[0].reply, None);
-        feedback::mark_replies_seen(&db, &shop.clock, shop.brand.id, alice).await.unwrap();
+        feedback::mark_replies_seen(&db, &shop.clock, &loyalty::access::Member::for_tests(shop.brand.clone(), alice)).await.unwrap();
         assert_eq!(feedback::unseen_replies(&db, shop.brand.id, alice).await.unwrap(), 0);
 
         let open = feedback::inbox(&db, shop.brand.id, &InboxFilter { unanswered: true, ..InboxFilter::default() })

@@ -37,11 +37,7 @@ db_test!(
             // Each visit sent on its day (a POS may not backdate by months).
             clock.set_ms(T0 + day * DAY);
             let mut tx = db.begin().await.unwrap();
-            points::record_purchase(
-                &mut tx,
-                &clock,
-                &brand,
-                store,
+            points::record_purchase(&mut tx, &clock, &loyalty::access::PosKey::for_tests(&brand, store),
                 *m,
                 &ExternalId::parse("order_id", &format!("O-{i}")).unwrap(),
                 Fen::new(yuan * 100).unwrap(),
@@ -121,7 +117,7 @@ db_test!(
         for (i, phone) in ["13800000001", "13800000002", "13800000003"].iter().enumerate() {
             let m = loyalty::testing::join_member(&db, &clock, &brand, phone).await;
             let mut tx = db.begin().await.unwrap();
-            points::record_purchase(&mut tx, &clock, &brand, store, m, &ExternalId::parse("order_id", &format!("Q-{i}")).unwrap(), Fen::new(5_000).unwrap(), None)
+            points::record_purchase(&mut tx, &clock, &loyalty::access::PosKey::for_tests(&brand, store), m, &ExternalId::parse("order_id", &format!("Q-{i}")).unwrap(), Fen::new(5_000).unwrap(), None)
                 .await
                 .unwrap();
             tx.commit().await.unwrap();

@@ -110,8 +110,7 @@ async fn apply(w: &mut World, op: &Op) {
             let r = points::record_purchase(
                 &mut tx,
                 &w.clock,
-                &w.brand,
-                w.store,
+                &loyalty::access::PosKey::for_tests(&w.brand, w.store),
                 w.members[*member],
                 &ExternalId::parse("order_id", &order).unwrap(),
                 Fen::new(*fen).unwrap(),
@@ -155,8 +154,7 @@ async fn apply(w: &mut World, op: &Op) {
             match points::redeem(
                 &mut tx,
                 &w.clock,
-                &w.brand,
-                w.store,
+                &loyalty::access::PosKey::for_tests(&w.brand, w.store),
                 member,
                 &ExternalId::parse("order_id", "R").unwrap(),
                 *n,
@@ -188,7 +186,14 @@ async fn apply(w: &mut World, op: &Op) {
             let Some(id) = w.redemptions.get(*redemption).copied() else {
                 return;
             };
-            match points::void_redemption(&mut tx, &w.clock, &w.brand, w.store, id).await {
+            match points::void_redemption(
+                &mut tx,
+                &w.clock,
+                &loyalty::access::PosKey::for_tests(&w.brand, w.store),
+                id,
+            )
+            .await
+            {
                 Ok(_) => true,
                 Err(Error::RedemptionAlreadyVoided) => false,
                 Err(e) => panic!("void: {e:?}"),

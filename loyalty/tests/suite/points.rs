@@ -46,8 +46,7 @@ impl Shop {
         let r = points::record_purchase(
             &mut tx,
             &self.clock,
-            &self.brand,
-            self.store,
+            &loyalty::access::PosKey::for_tests(&self.brand, self.store),
             member,
             &ExternalId::parse("order_id", order).unwrap(),
             Fen::new(fen).unwrap(),
@@ -93,8 +92,7 @@ impl Shop {
         let r = points::redeem(
             &mut tx,
             &self.clock,
-            &self.brand,
-            self.store,
+            &loyalty::access::PosKey::for_tests(&self.brand, self.store),
             member,
             &ExternalId::parse("order_id", "R-1").unwrap(),
             points_,
@@ -109,8 +107,13 @@ impl Shop {
 
     async fn void(&self, redemption: i64) -> Result<i64, Error> {
         let mut tx = self.db.begin().await.unwrap();
-        let r = points::void_redemption(&mut tx, &self.clock, &self.brand, self.store, redemption)
-            .await;
+        let r = points::void_redemption(
+            &mut tx,
+            &self.clock,
+            &loyalty::access::PosKey::for_tests(&self.brand, self.store),
+            redemption,
+        )
+        .await;
         if r.is_ok() {
             tx.commit().await.unwrap();
         }
@@ -159,11 +162,7 @@ db_test!(
             let order = order.to_owned();
             async move {
                 let mut tx = shop.db.begin().await.unwrap();
-                let r = points::record_purchase(
-                    &mut tx,
-                    &shop.clock,
-                    &shop.brand,
-                    shop.store,
+                let r = points::record_purchase(&mut tx, &shop.clock, &loyalty::access::PosKey::for_tests(&shop.brand, shop.store),
                     m,
                     &ExternalId::parse("order_id", &order).unwrap(),
                     Fen::new(10_000).unwrap(),
@@ -402,8 +401,7 @@ db_test!(
             let shop = &shop;
             async move {
                 let mut tx = shop.db.begin().await.unwrap();
-                let r = points::redeem(
-                    &mut tx, &shop.clock, &shop.brand, shop.store, m,
+                let r = points::redeem(&mut tx, &shop.clock, &loyalty::access::PosKey::for_tests(&shop.brand, shop.store), m,
                     &ExternalId::parse("order_id", "SMALL").unwrap(), points_, None,
                 )
                 .await;

@@ -44,7 +44,7 @@ db_test!(
         // Nothing before Bob's first purchase.
         assert_eq!(referrals::reward_due(&db, &clock, &brand).await.unwrap(), 0);
         let mut tx = db.begin().await.unwrap();
-        points::record_purchase(&mut tx, &clock, &brand, store, bob, &ExternalId::parse("order_id", "B-1").unwrap(), Fen::new(1_000).unwrap(), None)
+        points::record_purchase(&mut tx, &clock, &loyalty::access::PosKey::for_tests(&brand, store), bob, &ExternalId::parse("order_id", "B-1").unwrap(), Fen::new(1_000).unwrap(), None)
             .await
             .unwrap();
         tx.commit().await.unwrap();

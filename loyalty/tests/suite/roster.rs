@@ -23,9 +23,9 @@ db_test!(
         // a visited 40 days ago (and spent enough for a tier), b yesterday, c never.
         let mut tx = db.begin().await.unwrap();
         let order = ExternalId::parse("o", "A-1").unwrap();
-        points::record_purchase(&mut tx, &clock, &brand, store, a, &order, Fen::new(500_000).unwrap(), Some(T0 + DAY - 40 * DAY)).await.unwrap();
+        points::record_purchase(&mut tx, &clock, &loyalty::access::PosKey::for_tests(&brand, store), a, &order, Fen::new(500_000).unwrap(), Some(T0 + DAY - 40 * DAY)).await.unwrap();
         let order = ExternalId::parse("o", "B-1").unwrap();
-        points::record_purchase(&mut tx, &clock, &brand, store, b, &order, Fen::new(5_000).unwrap(), Some(T0)).await.unwrap();
+        points::record_purchase(&mut tx, &clock, &loyalty::access::PosKey::for_tests(&brand, store), b, &order, Fen::new(5_000).unwrap(), Some(T0)).await.unwrap();
         tx.commit().await.unwrap();
         clock.advance_ms(DAY);
 

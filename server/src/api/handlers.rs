@@ -281,9 +281,7 @@ pub async fn purchase(
     let member = find_member(&state, &caller, &req.member);
     let path = "/api/v1/purchases";
     envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let (brand, store) = (caller.brand(), caller.store());
-        let r =
-            points::record_purchase(tx, &SystemClock, brand, store, m.id, &order, fen, at).await?;
+        let r = points::record_purchase(tx, &SystemClock, &caller, m.id, &order, fen, at).await?;
         Ok(PurchaseResponse::from(r))
     })
     .await
@@ -396,8 +394,7 @@ pub async fn redeem_points(
     let member = find_member(&state, &caller, &req.member);
     let path = "/api/v1/points/redeem";
     envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let (brand, store) = (caller.brand(), caller.store());
-        let r = points::redeem(tx, &SystemClock, brand, store, m.id, &order, count, bill).await?;
+        let r = points::redeem(tx, &SystemClock, &caller, m.id, &order, count, bill).await?;
         Ok(RedeemResponse::from(r))
     })
     .await
@@ -431,8 +428,7 @@ pub async fn void_points(
     let id = redemption_id(&redemption)?;
     let path = format!("/api/v1/points/redemptions/{redemption}/void");
     envelope::run(&state, &caller, &key, &path, &body, async |tx| {
-        let points_balance =
-            points::void_redemption(tx, &SystemClock, caller.brand(), caller.store(), id).await?;
+        let points_balance = points::void_redemption(tx, &SystemClock, &caller, id).await?;
         Ok(VoidResponse { points_balance })
     })
     .await
@@ -645,8 +641,8 @@ pub async fn redeem_coupon(
     let code = ready(coupon_code(&req.code));
     let path = "/api/v1/coupons/redeem";
     envelope::run_prepared(&state, &caller, &key, path, &raw, code, async |tx, code| {
-        let (brand, store) = (caller.brand(), caller.store());
-        let r = coupons::redeem(tx, &SystemClock, brand, store, &code, &order, bill)
+        let brand = caller.brand();
+        let r = coupons::redeem(tx, &SystemClock, &caller, &code, &order, bill)
             .await
             .map_err(|e| super::problem::localized(e, language))?;
         Ok(CouponRedeemResponse::new(brand, r))
@@ -690,8 +686,7 @@ pub async fn void_coupon(
     // Under either route's name: the two are one request.
     let path = format!("/api/v1/redemptions/{redemption}/void");
     envelope::run(&state, &caller, &key, &path, &body, async |tx| {
-        let (code, status) =
-            coupons::void_redemption(tx, &SystemClock, caller.brand(), caller.store(), id).await?;
+        let (code, status) = coupons::void_redemption(tx, &SystemClock, &caller, id).await?;
         Ok(CouponVoidResponse {
             coupon: CouponState {
                 code: code.as_str().to_owned(),

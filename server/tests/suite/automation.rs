@@ -256,8 +256,7 @@ async fn a_friend_joins_through_an_invitation_and_both_are_rewarded_after_a_firs
     loyalty::points::record_purchase(
         &mut tx,
         &loyalty::SystemClock,
-        &demo,
-        store,
+        &loyalty::access::PosKey::for_tests(&demo, store),
         loyalty::members::MemberId(bob_id),
         &loyalty::money::ExternalId::parse("order_id", "R-1").unwrap(),
         loyalty::money::Fen::new(100).unwrap(),

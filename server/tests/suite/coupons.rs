@@ -196,8 +196,7 @@ async fn points_buy_a_coupon_and_a_used_coupon_moves_to_the_used_tab() {
     loyalty::points::record_purchase(
         &mut tx,
         &loyalty::SystemClock,
-        &brand,
-        store,
+        &loyalty::access::PosKey::for_tests(&brand, store),
         member,
         &ExternalId::parse("order_id", "A-1").unwrap(),
         Fen::new(15_000).unwrap(),
@@ -239,8 +238,7 @@ async fn points_buy_a_coupon_and_a_used_coupon_moves_to_the_used_tab() {
     coupons::redeem(
         &mut tx,
         &loyalty::SystemClock,
-        &brand,
-        store,
+        &loyalty::access::PosKey::for_tests(&brand, store),
         &CouponCode::parse(&code).unwrap(),
         &ExternalId::parse("order_id", "A-2").unwrap(),
         Fen::new(3_000).unwrap(),

@@ -529,8 +529,7 @@ async fn till_purchase(app: &common::TestApp, phone: &str, order: &str, fen: i64
     loyalty::points::record_purchase(
         &mut tx,
         &loyalty::SystemClock,
-        &brand,
-        store,
+        &loyalty::access::PosKey::for_tests(&brand, store),
         member.id,
         &loyalty::money::ExternalId::parse("order_id", order).unwrap(),
         loyalty::money::Fen::new(fen).unwrap(),

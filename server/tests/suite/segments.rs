@@ -69,8 +69,7 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
         loyalty::points::record_purchase(
             &mut tx,
             &loyalty::FixedClock::at(now - days_ago * DAY),
-            &demo,
-            store,
+            &loyalty::access::PosKey::for_tests(&demo, store),
             loyalty::members::MemberId(member),
             &ExternalId::parse("order_id", &format!("S-{i}")).unwrap(),
             Fen::new(yuan * 100).unwrap(),
@@ -198,8 +197,7 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
     loyalty::coupons::redeem(
         &mut tx,
         &loyalty::SystemClock,
-        &demo,
-        store,
+        &loyalty::access::PosKey::for_tests(&demo, store),
         &loyalty::coupons::CouponCode::parse(&code).unwrap(),
         &ExternalId::parse("order_id", "C-1").unwrap(),
         Fen::new(50_000).unwrap(),
