@@ -55,11 +55,7 @@ pub async fn staff_form<R: Role>(
         crate::server::set_status(http::StatusCode::FORBIDDEN);
         return Ok(());
     };
-    match work(&state, capability).await {
-        Ok(to) => see_other(&to),
-        Err(e) => see_other_with(back, e)?,
-    }
-    Ok(())
+    end(back, work(&state, capability).await)
 }
 
 /// Runs a member's form `work` on the brand `slug` as the member signed in
@@ -78,16 +74,20 @@ pub async fn member_form(
         return Ok(());
     };
     let back = format!("/r/{}/{page}", brand.slug);
+    let join = super::members::edge::join_url(&brand, "", Some(&back));
     let Some(member) = signed_in_member(&state, brand).await? else {
-        see_other(&format!(
-            "/r/{slug}/join?next={}",
-            super::admin::urlencode(&back)
-        ));
+        see_other(&join);
         return Ok(());
     };
-    match work(&state, member, &back).await {
+    end(&back, work(&state, member, &back).await)
+}
+
+/// Ends a form's post: a 303 to where the work said, or back to the form
+/// with the refusal (a failure of ours stays an error).
+fn end(back: &str, done: Result<String, AppError>) -> Result<(), AppError> {
+    match done {
         Ok(to) => see_other(&to),
-        Err(e) => see_other_with(&back, e)?,
+        Err(e) => see_other_with(back, e)?,
     }
     Ok(())
 }

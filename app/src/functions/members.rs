@@ -140,7 +140,7 @@ pub enum MemberLoad {
 }
 
 #[cfg(feature = "ssr")]
-mod edge {
+pub(crate) mod edge {
     use loyalty::brands::Brand;
 
     /// The brand a form names; an unknown one sends the browser home.
@@ -221,16 +221,7 @@ mod edge {
         url
     }
 
-    pub fn urlencode(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
+    pub use crate::functions::admin::urlencode;
 }
 
 pub async fn load_join(slug: String) -> Result<Option<JoinPage>, AppError> {

@@ -13,6 +13,7 @@ use sqlx::AnyConnection;
 
 use crate::error::Invalid;
 use crate::money::ExternalId;
+use crate::staff::audit::{Actor, Change};
 use crate::staff::StaffId;
 use crate::{Clock, Db, Error, Result};
 
@@ -183,6 +184,31 @@ pub async fn settle<T: Serialize>(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The one shape of a staff form's write, in one transaction: the key is
+/// claimed with the hash of what the form said (the same form sent again
+/// gets its first outcome back; the key reused for another form is
+/// refused), `work` runs, and its audit entry and outcome are settled under
+/// the key before the commit.
+pub async fn once<T: Serialize + DeserializeOwned>(
+    db: &Db,
+    clock: &dyn Clock,
+    actor: &Actor,
+    key: &FormKey,
+    hash: &str,
+    work: impl AsyncFnOnce(&mut AnyConnection) -> Result<(T, Change<'static>)>,
+) -> Result<T> {
+    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
+    let mut tx = db.begin().await?;
+    if let Some(done) = claim(&mut tx, clock, staff, key, hash).await? {
+        return Ok(done);
+    }
+    let (outcome, change) = work(&mut tx).await?;
+    crate::staff::audit::record(&mut tx, clock, actor, change).await?;
+    settle(&mut tx, staff, key, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// The outcome of a form this staff member submitted, to confirm on screen.

@@ -279,28 +279,22 @@ pub async fn adjust_points(
     delta: i64,
     reason: &str,
 ) -> Result<Outcome> {
-    let brand = who.brand();
-    let actor = &who.actor();
+    let (brand, actor) = (who.brand(), &who.actor());
     let staff = actor.staff.ok_or(Error::StaffNotFound)?;
     let hash = forms::fingerprint("adjust", member.0, &[&delta.to_string(), reason.trim()]);
-    let mut tx = db.begin().await?;
-    if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
-        return Ok(done);
-    }
-    let balance = points::adjust(&mut tx, clock, brand, member, delta, reason, staff).await?;
-    let change = Change {
-        action: "member.adjust_points",
-        store: None,
-        target_type: "member",
-        target_id: Some(member.0),
-        before: Some(json!({ "points": balance - delta })),
-        after: Some(json!({ "points": balance, "reason": reason.trim() })),
-    };
-    audit::record(&mut tx, clock, actor, change).await?;
-    let outcome = Outcome::Adjusted { delta, balance };
-    forms::settle(&mut tx, staff, key, &outcome).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    forms::once(db, clock, actor, key, &hash, async |tx| {
+        let balance = points::adjust(tx, clock, brand, member, delta, reason, staff).await?;
+        let change = Change {
+            action: "member.adjust_points",
+            store: None,
+            target_type: "member",
+            target_id: Some(member.0),
+            before: Some(json!({ "points": balance - delta })),
+            after: Some(json!({ "points": balance, "reason": reason.trim() })),
+        };
+        Ok((Outcome::Adjusted { delta, balance }, change))
+    })
+    .await
 }
 
 /// Gives a member a coupon from a template, by hand.
@@ -314,33 +308,29 @@ pub async fn grant_coupon(
     template: TemplateId,
 ) -> Result<Outcome> {
     let brand = who.brand();
-    let actor = &who.actor();
-    let scope = who.scope();
-    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
-    may_give(db, brand, scope, template).await?;
+    may_give(db, brand, who.scope(), template).await?;
     let hash = forms::fingerprint("grant", member.0, &[&template.0.to_string()]);
-    let mut tx = db.begin().await?;
-    if let Some(done) = forms::claim(&mut tx, clock, staff, key, &hash).await? {
-        return Ok(done);
-    }
-    let issued =
-        coupons::issue(&mut tx, clock, brand, member, template, Source::Staff, None).await?;
-    let change = Change {
-        action: "member.grant_coupon",
-        store: None,
-        target_type: "member",
-        target_id: Some(member.0),
-        before: None,
-        after: Some(json!({ "coupon": issued.coupon.id, "template": template.0 })),
-    };
-    audit::record(&mut tx, clock, actor, change).await?;
-    let outcome = Outcome::Granted {
-        code: issued.coupon.code.grouped(),
-        template: template.0,
-    };
-    forms::settle(&mut tx, staff, key, &outcome).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    forms::once(db, clock, &who.actor(), key, &hash, async |tx| {
+        let issued =
+            coupons::issue(tx, clock, brand, member, template, Source::Staff, None).await?;
+        let change = Change {
+            action: "member.grant_coupon",
+            store: None,
+            target_type: "member",
+            target_id: Some(member.0),
+            before: None,
+            after: Some(json!({ "coupon": issued.coupon.id, "template": template.0 })),
+        };
+        let code = issued.coupon.code.grouped();
+        Ok((
+            Outcome::Granted {
+                code,
+                template: template.0,
+            },
+            change,
+        ))
+    })
+    .await
 }
 
 /// At most this many members get a coupon from one segment form; a larger
@@ -532,10 +522,7 @@ pub async fn queue_rfm_campaign(
         .filter(|m| m.segment == segment)
         .map(|m| m.member_id)
         .collect();
-    let mut tx = db.begin().await?;
-    if let Some(id) = forms::claim::<i64>(&mut tx, clock, staff, key, &hash).await? {
-        return Ok(id);
-    }
+    forms::once(db, clock, actor, key, &hash, async |tx| {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO campaigns (brand_id, request_key, template_id, audience, staff_id, created_at, state, total) \
          VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) RETURNING id",
@@ -570,10 +557,9 @@ pub async fn queue_rfm_campaign(
         before: None,
         after: Some(json!({ "audience": audience, "members": members.len() })),
     };
-    audit::record(&mut tx, clock, actor, change).await?;
-    forms::settle(&mut tx, staff, key, &id).await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok((id, change))
+    })
+    .await
 }
 
 /// Gives queued campaigns' coupons, 200 members per transaction, until

@@ -24,8 +24,7 @@ use crate::error::Invalid;
 use crate::infra::forms;
 use crate::members::{Member, MemberNo};
 use crate::money::{ExternalId, Fen};
-use crate::staff::audit::{self, Actor, Change};
-use crate::staff::sessions::StaffSession;
+use crate::staff::audit::{Actor, Change};
 use crate::{points, Clock, Db, Error, Result};
 
 pub use crate::infra::forms::{purge_forms, FormKey, FORM_KEEP_MS};
@@ -62,7 +61,6 @@ pub enum Outcome {
 /// A staff member at one store's till.
 #[derive(Debug, Clone)]
 pub struct Desk {
-    session: StaffSession,
     brand: Brand,
     store: Store,
     actor: Actor,
@@ -98,7 +96,6 @@ pub async fn desk(db: &Db, staff: &crate::access::Cashier, store: StoreId) -> Re
     }
     let store = stores::find(db, staff.brand().id, store).await?;
     Ok(Desk {
-        session: (**staff).clone(),
         brand: staff.brand().clone(),
         actor: staff.actor(),
         store,
@@ -173,10 +170,8 @@ pub async fn screen(
     })
 }
 
-/// The one shape of every till write, in one transaction: the form's key is
-/// claimed with a hash of what the form said (the same form sent again gets
-/// its first outcome back; the key reused for another form is refused), the
-/// work runs, and its audit entry and outcome are settled under the key.
+/// Every till write is a staff form acted on once ([`forms::once`]); the
+/// hash of what it said names the action and the till's store.
 async fn at_desk(
     db: &Db,
     clock: &dyn Clock,
@@ -187,15 +182,7 @@ async fn at_desk(
     work: impl AsyncFnOnce(&mut AnyConnection) -> Result<(Outcome, Change<'static>)>,
 ) -> Result<Outcome> {
     let hash = forms::fingerprint(action, desk.store.id.0, fields);
-    let mut tx = db.begin().await?;
-    if let Some(o) = forms::claim(&mut tx, clock, desk.session.staff.id, key, &hash).await? {
-        return Ok(o);
-    }
-    let (outcome, change) = work(&mut tx).await?;
-    audit::record(&mut tx, clock, &desk.actor, change).await?;
-    forms::settle(&mut tx, desk.session.staff.id, key, &outcome).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    forms::once(db, clock, &desk.actor, key, &hash, work).await
 }
 
 /// The outcome of a till form this staff member submitted, to confirm on screen.
