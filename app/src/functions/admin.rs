@@ -237,22 +237,14 @@ pub async fn load_staff() -> Result<Option<StaffInfo>, AppError> {
 }
 
 pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppError> {
-    use crate::server::portal_state;
     use loyalty::brands::stores::StoreId;
     use loyalty::feedback::{self, InboxFilter, Segment};
-
-    let state = portal_state()?;
-    let (session, brand, info) = match edge::manager(&state, "/admin/feedback").await? {
+    let state = crate::server::portal_state()?;
+    let (manager, brand, staff) = match edge::manager(&state, "/admin/feedback").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let scope = session.scope().map(<[_]>::to_vec);
-    let stores: Vec<(i64, String)> = loyalty::brands::stores::list(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .filter(|s| scope.as_ref().is_none_or(|within| within.contains(&s.id)))
-        .map(|s| (s.id.0, s.name))
-        .collect();
+    let stores = loyalty::brands::stores::list(&state.db, brand.id).await?;
     let filter = InboxFilter {
         segment: Segment::parse(&query.segment),
         unanswered: query.unanswered,
@@ -260,42 +252,54 @@ pub async fn load_inbox(query: InboxQuery) -> Result<StaffLoad<InboxPage>, AppEr
         store: query.store.map(StoreId),
         from: query.from.parse().ok(),
         to: query.to.parse().ok(),
-        within: scope,
     };
-    let items = feedback::inbox(&state.db, brand.id, &filter).await?;
-    let mut back = format!(
-        "/admin/feedback?segment={}&store={}&from={}&to={}",
-        urlencode(&query.segment),
-        query.store.map(|s| s.to_string()).unwrap_or_default(),
-        urlencode(&query.from),
-        urlencode(&query.to)
-    );
-    if query.unanswered {
-        back.push_str("&unanswered=on");
-    }
+    let items = feedback::inbox(&state.db, &manager, &filter).await?;
     Ok(StaffLoad::Page(Box::new(InboxPage {
-        staff: info,
-        stores,
-        back,
-        items: items
-            .into_iter()
-            .map(|f| InboxItem {
-                id: f.id.0,
-                is_member: f.member.is_some(),
-                who: f.member_no.or(f.contact),
-                day: f.day,
-                store: f.store,
-                table: f.table,
-                segment: Segment::of(f.nps).as_str().to_owned(),
-                nps: f.nps,
-                stars: [f.stars.food, f.stars.service, f.stars.ambience],
-                comment: f.comment,
-                reply: f.reply,
-                handled: f.handled,
-            })
+        staff,
+        stores: (stores.into_iter())
+            .filter(|s| manager.scope().is_none_or(|within| within.contains(&s.id)))
+            .map(|s| (s.id.0, s.name))
             .collect(),
+        back: query.url(),
+        items: items.into_iter().map(InboxItem::from).collect(),
         query,
     })))
+}
+
+impl InboxQuery {
+    /// The inbox this query shows, to come back to after a reply.
+    fn url(&self) -> String {
+        let mut back = format!(
+            "/admin/feedback?segment={}&store={}&from={}&to={}",
+            urlencode(&self.segment),
+            self.store.map(|s| s.to_string()).unwrap_or_default(),
+            urlencode(&self.from),
+            urlencode(&self.to)
+        );
+        if self.unanswered {
+            back.push_str("&unanswered=on");
+        }
+        back
+    }
+}
+
+impl From<loyalty::feedback::Feedback> for InboxItem {
+    fn from(f: loyalty::feedback::Feedback) -> InboxItem {
+        InboxItem {
+            id: f.id.0,
+            is_member: f.member.is_some(),
+            who: f.member_no.or(f.contact),
+            day: f.day,
+            store: f.store,
+            table: f.table,
+            segment: loyalty::feedback::Segment::of(f.nps).as_str().to_owned(),
+            nps: f.nps,
+            stars: [f.stars.food, f.stars.service, f.stars.ambience],
+            comment: f.comment,
+            reply: f.reply,
+            handled: f.handled,
+        }
+    }
 }
 
 #[server(prefix = "/fn", endpoint = "reply_feedback")]

@@ -55,7 +55,46 @@ pub struct AutomationPage {
 #[cfg(feature = "ssr")]
 pub mod edge {
     use super::*;
-    use loyalty::marketing::automation::Trigger;
+    use loyalty::infra::jobs::{Job, LastRun};
+    use loyalty::marketing::automation::{Automation, Trigger};
+
+    /// An automation as the page lists it: when, and what it gives.
+    pub fn line(locale: Locale, a: &Automation, templates: &[(i64, String)]) -> AutomationLine {
+        let mut gives = Vec::new();
+        if let Some(t) = a.template {
+            let title = (templates.iter().find(|(id, _)| *id == t.0))
+                .map(|(_, title)| title.clone())
+                .unwrap_or_default();
+            gives.push(td_string!(locale, auto_gives_coupon, title = title).to_string());
+        }
+        if let Some(p) = a.points {
+            gives.push(td_string!(locale, auto_gives_points, points = p).to_string());
+        }
+        if a.message.is_some() {
+            gives.push(td_string!(locale, auto_gives_message).to_string());
+        }
+        AutomationLine {
+            id: a.id.0,
+            when: when(locale, a.trigger),
+            gives: gives.join(" · "),
+            given: a.given,
+            active: a.active,
+        }
+    }
+
+    /// A scheduled job and its newest run, in the brand's calendar.
+    pub fn job_line(brand: &loyalty::brands::Brand, job: Job, run: Option<&LastRun>) -> JobLine {
+        JobLine {
+            job: job.as_str().to_owned(),
+            last: run
+                .map(|r| loyalty::points::rules::local_datetime(&brand.time_zone, r.started_at))
+                .unwrap_or_default(),
+            duration_ms: run.and_then(|r| r.duration_ms()),
+            outcome: run.map(|r| r.outcome.clone()).unwrap_or_default(),
+            failed: run.is_some_and(|r| r.failed),
+            attempts: run.map_or(0, |r| r.attempts),
+        }
+    }
 
     pub fn when(locale: Locale, t: Trigger) -> String {
         match t {
@@ -79,82 +118,32 @@ pub mod edge {
 }
 
 pub async fn load_automation() -> Result<StaffLoad<AutomationPage>, AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::portal_state;
-
-    let state = portal_state()?;
-    let (_, brand, info) = match owner(&state, "/admin/automation").await? {
-        Ok(s) => s,
-        Err(refused) => return Ok(refused),
-    };
-    let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
-    let lang = brand.default_language;
-    let templates: Vec<(i64, String)> = loyalty::coupons::all_templates(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.id.0,
-                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
-            )
-        })
+    let state = crate::server::portal_state()?;
+    let (owner, brand, staff) =
+        match crate::functions::admin::owner(&state, "/admin/automation").await? {
+            Ok(s) => s,
+            Err(refused) => return Ok(refused),
+        };
+    let screen = loyalty::marketing::automation::screen(&state.db, &owner).await?;
+    let locale = crate::locale::to_locale(brand.default_language);
+    let templates: Vec<(i64, String)> = (screen.templates.iter())
+        .map(|t| (t.id.0, crate::coupon_text::title(locale, &t.rule)))
         .collect();
-    let automations = loyalty::marketing::automation::list(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .map(|a| {
-            let mut gives = Vec::new();
-            if let Some(t) = a.template {
-                let title = templates
-                    .iter()
-                    .find(|(id, _)| *id == t.0)
-                    .map(|(_, title)| title.clone())
-                    .unwrap_or_default();
-                gives.push(td_string!(locale, auto_gives_coupon, title = title).to_string());
-            }
-            if let Some(p) = a.points {
-                gives.push(td_string!(locale, auto_gives_points, points = p).to_string());
-            }
-            if a.message.is_some() {
-                gives.push(td_string!(locale, auto_gives_message).to_string());
-            }
-            AutomationLine {
-                id: a.id.0,
-                when: edge::when(locale, a.trigger),
-                gives: gives.join(" · "),
-                given: a.given,
-                active: a.active,
-            }
-        })
+    let automations = (screen.automations.iter())
+        .map(|a| edge::line(locale, a, &templates))
         .collect();
-    let runs = loyalty::infra::jobs::last_runs(&state.db, brand.id).await?;
-    let jobs = loyalty::infra::jobs::Job::ALL
-        .iter()
-        .map(|job| {
-            let run = runs.iter().find(|r| r.job == *job);
-            JobLine {
-                job: job.as_str().to_owned(),
-                last: run
-                    .map(|r| loyalty::points::rules::local_datetime(&brand.time_zone, r.started_at))
-                    .unwrap_or_default(),
-                duration_ms: run.and_then(|r| r.duration_ms()),
-                outcome: run.map(|r| r.outcome.clone()).unwrap_or_default(),
-                failed: run.is_some_and(|r| r.failed),
-                attempts: run.map(|r| r.attempts).unwrap_or(0),
-            }
-        })
+    let jobs = (screen.jobs.iter())
+        .map(|(job, run)| edge::job_line(&brand, *job, run.as_ref()))
         .collect();
-    let mut conn = crate::server::connection(&state).await?;
-    let rule = loyalty::points::checkin::rule(&mut conn, brand.id).await?;
-    let referral = loyalty::marketing::referrals::reward(&mut conn, brand.id).await?;
+    let (checkin, referral) = (screen.checkin, screen.referral);
     Ok(StaffLoad::Page(Box::new(AutomationPage {
-        staff: info,
+        staff,
         automations,
         templates,
         jobs,
-        checkin_points: rule.points,
-        checkin_streak_days: rule.streak_days,
-        checkin_streak_bonus: rule.streak_bonus,
+        checkin_points: checkin.points,
+        checkin_streak_days: checkin.streak_days,
+        checkin_streak_bonus: checkin.streak_bonus,
         referrer_points: referral.referrer_points,
         friend_points: referral.friend_points,
         friend_coupon: referral.friend_coupon.map(|t| t.0),

@@ -68,46 +68,17 @@ mod edge {
 }
 
 pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError> {
-    use crate::functions::admin::owner;
-    use crate::server::portal_state;
-
-    let state = portal_state()?;
-    let (_, brand, info) = match owner(&state, "/admin/brand").await? {
+    let state = crate::server::portal_state()?;
+    let (owner, brand, staff) = match crate::functions::admin::owner(&state, "/admin/brand").await?
+    {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let mut conn = crate::server::connection(&state).await?;
-    let rules = loyalty::points::rules::load(&mut conn, &brand).await?;
-    let reward = loyalty::feedback::reward_rule(&mut conn, brand.id).await?;
-    let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
-    drop(conn);
-    let tiers = table
-        .tiers()
-        .iter()
-        .map(|t| TierLine {
-            name_zh_cn: t.name_zh_cn.clone(),
-            name_zh_tw: t.name_zh_tw.clone(),
-            name_en: t.name_en.clone(),
-            threshold: edge::thousandths(t.threshold_fen * 10),
-            discount_pct: t.discount_pct,
-            multiple: edge::thousandths(t.multiplier_permille),
-        })
-        .collect();
-    let lang = brand.default_language;
-    let templates = loyalty::coupons::templates(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.id.0,
-                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
-            )
-        })
-        .collect();
-    // Fen per point as yuan: 100 → 1, 50 → 0.5.
-    let earn_yuan = edge::thousandths(rules.earn_fen_per_point * 10);
+    let screen = loyalty::brands::settings::screen(&state.db, &owner).await?;
+    let (rules, reward) = (&screen.rules, screen.feedback_reward);
+    let locale = crate::locale::to_locale(brand.default_language);
     Ok(StaffLoad::Page(Box::new(BrandSettings {
-        staff: info,
+        staff,
         name: brand.name.clone(),
         theme_color: brand.theme_color.as_str().to_owned(),
         default_locale: brand.default_language.tag().to_owned(),
@@ -117,7 +88,8 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
         slug: brand.slug.as_str().to_owned(),
         terms_version: brand.terms_version.clone(),
         terms_text: brand.terms_text.clone(),
-        earn_yuan,
+        // Fen per point as yuan: 100 → 1, 50 → 0.5.
+        earn_yuan: edge::thousandths(rules.earn_fen_per_point * 10),
         signup_bonus: rules.signup_bonus_points,
         expiry_months: rules.expiry_months.unwrap_or(0),
         redeem_points_per_yuan: rules.redeem_points_per_yuan,
@@ -126,11 +98,27 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
         bonus_multiple: edge::thousandths(rules.bonus_multiplier_permille),
         feedback_points: reward.points,
         feedback_coupon: reward.coupon.map(|t| t.0),
-        templates,
-        tiers,
+        templates: (screen.templates.iter())
+            .map(|t| (t.id.0, crate::coupon_text::title(locale, &t.rule)))
+            .collect(),
+        tiers: screen.tiers.tiers().iter().map(TierLine::from).collect(),
         logo: (brand.logo_version > 0)
             .then(|| format!("/r/{}/logo?v={}", brand.slug, brand.logo_version)),
     })))
+}
+
+#[cfg(feature = "ssr")]
+impl From<&loyalty::points::tiers::Tier> for TierLine {
+    fn from(t: &loyalty::points::tiers::Tier) -> TierLine {
+        TierLine {
+            name_zh_cn: t.name_zh_cn.clone(),
+            name_zh_tw: t.name_zh_tw.clone(),
+            name_en: t.name_en.clone(),
+            threshold: edge::thousandths(t.threshold_fen * 10),
+            discount_pct: t.discount_pct,
+            multiple: edge::thousandths(t.multiplier_permille),
+        }
+    }
 }
 
 #[server(prefix = "/fn", endpoint = "save_brand_profile")]

@@ -48,11 +48,8 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
         session.scope(),
     )
     .await?;
-    let filter = loyalty::feedback::InboxFilter {
-        within: session.scope().map(<[_]>::to_vec),
-        ..Default::default()
-    };
-    let feedback = loyalty::feedback::inbox(&state.db, brand.id, &filter)
+    let filter = loyalty::feedback::InboxFilter::default();
+    let feedback = loyalty::feedback::inbox(&state.db, &session, &filter)
         .await?
         .into_iter()
         .take(5)

@@ -78,6 +78,54 @@ pub mod edge {
     use loyalty::error::Invalid;
     use loyalty::Error;
 
+    /// A template as the list shows it, in the brand's language.
+    pub fn line(
+        brand: &loyalty::brands::Brand,
+        stores: &[loyalty::brands::stores::Store],
+        t: &loyalty::coupons::Template,
+    ) -> TemplateLine {
+        let locale = crate::locale::to_locale(brand.default_language);
+        let day = |ms: i64| loyalty::points::rules::local_date(&brand.time_zone, ms);
+        let validity = match (t.ends_at, t.valid_days) {
+            (Some(end), _) => {
+                td_string!(locale, offer_valid_until, date = day(end - 1)).to_string()
+            }
+            (None, Some(d)) => td_string!(locale, offer_valid_days, days = d).to_string(),
+            _ => String::new(),
+        };
+        let conditions = [
+            crate::coupon_text::threshold(locale, &t.rule),
+            crate::coupon_text::window(locale, &t.rule),
+            Some(validity),
+        ];
+        let offered = [
+            t.welcome.then_some("welcome"),
+            t.claimable.then_some("claim"),
+            t.points_price.map(|_| "exchange"),
+        ];
+        TemplateLine {
+            id: t.id.0,
+            title: crate::coupon_text::title(locale, &t.rule),
+            conditions: (conditions.into_iter().flatten())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            stores: match &t.stores {
+                None => String::new(),
+                Some(ids) => (stores.iter().filter(|s| ids.contains(&s.id)))
+                    .map(|s| s.name.clone())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            },
+            issued: match t.stock_total {
+                Some(total) => format!("{} / {total}", t.stock_issued),
+                None => t.stock_issued.to_string(),
+            },
+            offered: offered.into_iter().flatten().collect::<Vec<_>>().join(","),
+            active: t.active,
+        }
+    }
+
     fn yuan(field: &'static str, s: &str) -> loyalty::Result<Option<i64>> {
         if s.trim().is_empty() {
             return Ok(None);
@@ -221,74 +269,18 @@ pub mod edge {
 
 pub async fn load_offers() -> Result<StaffLoad<OffersPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::portal_state;
-
-    let state = portal_state()?;
-    let (_, brand, info) = match manager(&state, "/admin/coupons").await? {
+    let state = crate::server::portal_state()?;
+    let (_, brand, staff) = match manager(&state, "/admin/coupons").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let lang = brand.default_language;
-    let locale = crate::functions::members::BrandInfo::from(&brand).default_locale;
-    let names: Vec<(i64, String)> = loyalty::brands::stores::list(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .map(|s| (s.id.0, s.name))
-        .collect();
-    let day = |ms: i64| loyalty::points::rules::local_date(&brand.time_zone, ms);
-    let templates = loyalty::coupons::all_templates(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            let validity = match (t.ends_at, t.valid_days) {
-                (Some(end), _) => {
-                    td_string!(locale, offer_valid_until, date = day(end - 1)).to_string()
-                }
-                (None, Some(d)) => td_string!(locale, offer_valid_days, days = d).to_string(),
-                _ => String::new(),
-            };
-            TemplateLine {
-                id: t.id.0,
-                title: crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
-                conditions: [
-                    crate::coupon_text::threshold(crate::locale::to_locale(lang), &t.rule),
-                    crate::coupon_text::window(crate::locale::to_locale(lang), &t.rule),
-                    Some(validity),
-                ]
-                .into_iter()
-                .flatten()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" · "),
-                stores: match &t.stores {
-                    None => String::new(),
-                    Some(ids) => names
-                        .iter()
-                        .filter(|(id, _)| ids.iter().any(|s| s.0 == *id))
-                        .map(|(_, n)| n.clone())
-                        .collect::<Vec<_>>()
-                        .join("、"),
-                },
-                issued: match t.stock_total {
-                    Some(total) => format!("{} / {total}", t.stock_issued),
-                    None => t.stock_issued.to_string(),
-                },
-                offered: [
-                    t.welcome.then_some("welcome"),
-                    t.claimable.then_some("claim"),
-                    t.points_price.map(|_| "exchange"),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(","),
-                active: t.active,
-            }
-        })
-        .collect();
+    let stores = loyalty::brands::stores::list(&state.db, brand.id).await?;
+    let templates = loyalty::coupons::all_templates(&state.db, brand.id).await?;
     Ok(StaffLoad::Page(Box::new(OffersPage {
-        staff: info,
-        templates,
+        staff,
+        templates: (templates.iter())
+            .map(|t| edge::line(&brand, &stores, t))
+            .collect(),
     })))
 }
 

@@ -1,11 +1,13 @@
 //! The console's members (owners and managers): search, one member's page,
 //! points adjusted by hand, a coupon granted. Thin edges over
-//! `loyalty::marketing::roster`.
+//! `loyalty::members::roster`, `points::adjustments`, `coupons::grants` and
+//! `marketing::campaigns`.
 
 use crate::error::AppError;
 use crate::functions::form::staff_form;
 use leptos::prelude::*;
 use loyalty::access::Manager;
+use loyalty::members::roster;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -56,7 +58,7 @@ pub struct MembersPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberPage {
     pub staff: StaffInfo,
-    pub file: loyalty::marketing::roster::MemberFile,
+    pub file: loyalty::members::roster::MemberFile,
 }
 
 impl MembersQuery {
@@ -98,8 +100,8 @@ mod edge {
     pub fn filter(
         brand: &loyalty::brands::Brand,
         query: &MembersQuery,
-    ) -> loyalty::marketing::roster::Filter {
-        loyalty::marketing::roster::Filter {
+    ) -> loyalty::members::roster::Filter {
+        loyalty::members::roster::Filter {
             query: query.q.chars().take(40).collect(),
             tier_rank: query.tier.parse().ok(),
             joined_from: start_of(brand, &query.joined_from, 0),
@@ -120,76 +122,36 @@ mod edge {
 
 pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>, AppError> {
     use crate::functions::admin::edge::manager;
-    use crate::server::portal_state;
-    use loyalty::marketing::roster;
-
-    let state = portal_state()?;
-    let (session, brand, info) = match manager(&state, "/admin/members").await? {
+    let state = crate::server::portal_state()?;
+    let (manager, brand, staff) = match manager(&state, "/admin/members").await? {
         Ok(s) => s,
         Err(refused) => return Ok(refused),
     };
-    let mut conn = crate::server::connection(&state).await?;
-    let table = loyalty::points::tiers::load(&mut conn, brand.id).await?;
-    drop(conn);
-    let lang = brand.default_language;
     let filter = edge::filter(&brand, &query);
-    const PAGE: i64 = 50;
     let page = query.page.clamp(0, 10_000);
-    let (lines, more) = roster::search(
-        &state.db,
-        &loyalty::SystemClock,
-        brand.id,
-        &filter,
-        page * PAGE,
-        PAGE,
-    )
-    .await?;
-    let templates = loyalty::coupons::templates(&state.db, brand.id)
-        .await?
-        .into_iter()
-        .filter(|t| loyalty::coupons::setup::within(session.scope(), t.stores.as_deref()))
-        .map(|t| {
-            (
-                t.id.0,
-                crate::coupon_text::title(crate::locale::to_locale(lang), &t.rule),
-            )
-        })
-        .collect();
-    let segment_done = match loyalty::infra::forms::FormKey::parse(&query.done) {
-        Ok(key) => loyalty::infra::forms::outcome::<loyalty::marketing::roster::SegmentOutcome>(
-            &state.db,
-            session.staff.id,
-            &key,
-        )
-        .await?
-        .map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
-        Err(_) => None,
-    };
+    let done = Some(query.done.as_str());
+    let clock = &loyalty::SystemClock;
+    let roster = roster::list(&state.db, clock, &manager, &filter, page, done).await?;
+    let locale = crate::locale::to_locale(brand.default_language);
+    let rows = roster.lines.iter().map(|l| MemberRow {
+        member_no: l.member_no.clone(),
+        display_name: l.display_name.clone(),
+        phone_masked: l.phone_masked.clone(),
+        tier: roster.tier_name(l.tier_rank).to_owned(),
+        points: l.points,
+        joined: edge::day(&brand, l.joined_at),
+        last_visit: l.last_visit_at.map(|t| edge::day(&brand, t)),
+    });
     Ok(StaffLoad::Page(Box::new(MembersPage {
-        templates,
-        key: loyalty::infra::forms::FormKey::generate()
-            .as_str()
-            .to_owned(),
-        segment_done,
-        staff: info,
-        tiers: table
-            .tiers()
-            .iter()
-            .map(|t| (t.rank, t.name(lang).to_owned()))
+        rows: rows.collect(),
+        templates: (roster.templates.iter())
+            .map(|t| (t.id.0, crate::coupon_text::title(locale, &t.rule)))
             .collect(),
-        rows: lines
-            .into_iter()
-            .map(|l| MemberRow {
-                member_no: l.member_no,
-                display_name: l.display_name,
-                phone_masked: l.phone_masked,
-                tier: table.by_rank(l.tier_rank).name(lang).to_owned(),
-                points: l.points,
-                joined: edge::day(&brand, l.joined_at),
-                last_visit: l.last_visit_at.map(|t| edge::day(&brand, t)),
-            })
-            .collect(),
-        more,
+        key: roster.key.as_str().to_owned(),
+        segment_done: (roster.done).map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
+        staff,
+        tiers: roster.tiers,
+        more: roster.more,
         query: MembersQuery { page, ..query },
     })))
 }
@@ -205,9 +167,7 @@ pub async fn load_member(
         Err(refused) => return Ok(refused),
     };
     let clock = &loyalty::SystemClock;
-    match loyalty::marketing::roster::member_file(&state.db, clock, &manager, &no, done.as_deref())
-        .await
-    {
+    match roster::member_file(&state.db, clock, &manager, &no, done.as_deref()).await {
         Ok(file) => Ok(StaffLoad::Page(Box::new(MemberPage { staff, file }))),
         Err(loyalty::Error::MemberNotFound) => {
             crate::server::set_status(http::StatusCode::NOT_FOUND);
@@ -224,13 +184,13 @@ pub async fn adjust_member_points(
     points: String,
     reason: String,
 ) -> Result<(), AppError> {
-    use loyalty::{infra::forms, marketing::roster, staff::till, SystemClock};
+    use loyalty::{infra::forms, points::adjustments, staff::till, SystemClock};
     let back = member_url(&member);
     staff_form(&back, async |state, manager: Manager| {
         let key = forms::FormKey::parse(&key)?;
         let delta = forms::signed_number("adjust_points", &points)?;
         let m = till::member_by_no(&state.db, manager.brand(), &member).await?;
-        roster::adjust_points(
+        adjustments::by_hand(
             &state.db,
             &SystemClock,
             &manager,
@@ -251,20 +211,25 @@ pub async fn grant_member_coupon(
     key: String,
     template: i64,
 ) -> Result<(), AppError> {
-    use loyalty::{coupons::TemplateId, infra::forms, marketing::roster, staff::till, SystemClock};
+    use loyalty::{
+        coupons::{grants, TemplateId},
+        infra::forms,
+        staff::till,
+        SystemClock,
+    };
     let back = member_url(&member);
     staff_form(&back, async |state, manager: Manager| {
         let key = forms::FormKey::parse(&key)?;
         let m = till::member_by_no(&state.db, manager.brand(), &member).await?;
         let template = TemplateId(template);
-        roster::grant_coupon(&state.db, &SystemClock, &manager, &key, m.id, template).await?;
+        grants::by_hand(&state.db, &SystemClock, &manager, &key, m.id, template).await?;
         Ok(format!("{back}?done={}", key.as_str()))
     })
     .await
 }
 
 /// Gives every member the filters match one coupon (at most
-/// `loyalty::marketing::roster::MAX_SEGMENT`); a resent form gives nobody a second.
+/// `loyalty::marketing::campaigns::MAX_SEGMENT`); a resent form gives nobody a second.
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "grant_segment_coupon")]
 pub async fn grant_segment_coupon(
@@ -272,13 +237,13 @@ pub async fn grant_segment_coupon(
     template: i64,
     #[server(flatten)] query: MembersQuery,
 ) -> Result<(), AppError> {
-    use loyalty::{coupons::TemplateId, infra::forms, marketing::roster, SystemClock};
+    use loyalty::{coupons::TemplateId, infra::forms, marketing::campaigns, SystemClock};
     let back = query.url();
     staff_form(&back, async |state, manager: Manager| {
         let key = forms::FormKey::parse(&key)?;
         let filter = edge::filter(manager.brand(), &query);
         let template = TemplateId(template);
-        roster::grant_to_segment(&state.db, &SystemClock, &manager, &key, &filter, template)
+        campaigns::grant_to_segment(&state.db, &SystemClock, &manager, &key, &filter, template)
             .await?;
         Ok(format!("{back}&done={}", key.as_str()))
     })

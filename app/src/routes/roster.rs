@@ -189,7 +189,7 @@ fn status_label(locale: Locale, status: &str) -> String {
 
 #[component]
 fn Member(page: MemberPage) -> impl IntoView {
-    use loyalty::marketing::roster::Outcome;
+    use loyalty::members::roster::Done;
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
     let (staff, page) = (page.staff, page.file);
@@ -197,16 +197,14 @@ fn Member(page: MemberPage) -> impl IntoView {
     let day = move |ms: i64| loyalty::points::rules::local_date(&zone, ms);
     let done = page.done.clone().map(|d| {
         let text = match d {
-            Outcome::Adjusted { delta, balance } => td_string!(
+            Done::Adjusted(a) => td_string!(
                 locale,
                 members_adjusted,
-                delta = format!("{delta:+}"),
-                balance = balance
+                delta = format!("{:+}", a.delta),
+                balance = a.balance
             )
             .to_string(),
-            Outcome::Granted { code, .. } => {
-                td_string!(locale, members_granted, code = code).to_string()
-            }
+            Done::Granted(g) => td_string!(locale, members_granted, code = g.code).to_string(),
         };
         view! { <p class="alert ok" role="status">{text}</p> }
     });

@@ -210,6 +210,28 @@ impl TiersForm {
     }
 }
 
+/// What the owner's settings page edits, besides the brand itself.
+#[derive(Debug, Clone)]
+pub struct Screen {
+    pub rules: LoyaltyRules,
+    pub feedback_reward: RewardRule,
+    pub tiers: crate::points::tiers::TierTable,
+    /// The active coupons a feedback may be rewarded with.
+    pub templates: Vec<crate::coupons::Template>,
+}
+
+/// The settings page of `who`'s brand.
+pub async fn screen(db: &crate::Db, who: &crate::access::Owner) -> Result<Screen> {
+    let brand = who.brand();
+    let mut conn = db.acquire().await?;
+    Ok(Screen {
+        rules: rules::load(&mut conn, brand).await?,
+        feedback_reward: feedback::reward_rule(&mut conn, brand.id).await?,
+        tiers: crate::points::tiers::load(&mut conn, brand.id).await?,
+        templates: crate::coupons::templates(db, brand.id).await?,
+    })
+}
+
 /// An SMS signature: 2–20 characters, without the brackets the provider adds.
 pub fn check_signature(input: &str) -> Result<String> {
     let s = input.trim().trim_matches(['【', '】', '[', ']']).trim();

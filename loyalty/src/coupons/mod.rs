@@ -7,6 +7,7 @@
 //! `(template, member, seq)`, a redemption by `status = 'available'` in the
 //! UPDATE that marks it (and a unique index on active redemptions).
 
+pub mod grants;
 pub mod setup;
 
 mod code;

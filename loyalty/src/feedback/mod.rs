@@ -638,25 +638,28 @@ pub struct InboxFilter {
     /// Brand-calendar days, inclusive.
     pub from: Option<Date>,
     pub to: Option<Date>,
-    /// A manager's stores: only feedback naming one of them. None: all.
-    pub within: Option<Vec<StoreId>>,
 }
 
 fn scope_sql(within: Option<&[StoreId]>) -> String {
     crate::brands::stores::scope_sql("f.store_id", within)
 }
 
-/// The brand's feedback, newest first, filtered; at most 200.
-pub async fn inbox(db: &Db, brand: BrandId, filter: &InboxFilter) -> Result<Vec<Feedback>> {
+/// The feedback `who` may read (their brand's, and of a store manager only
+/// their stores'), newest first, filtered; at most 200.
+pub async fn inbox(
+    db: &Db,
+    who: &crate::access::Manager,
+    filter: &InboxFilter,
+) -> Result<Vec<Feedback>> {
     let (low, high) = filter.segment.map_or((0, 10), Segment::range);
     let rows: Vec<FeedbackRow> = sqlx::query_as(&format!(
         "{FEEDBACK_SELECT} WHERE f.brand_id = $1 AND f.nps BETWEEN $2 AND $3 \
            AND ($4 = 0 OR f.reply IS NULL) AND ($5 = 0 OR f.store_id = $5) \
            AND f.local_day >= $6 AND f.local_day <= $7{} \
          ORDER BY f.id DESC LIMIT 200",
-        scope_sql(filter.within.as_deref())
+        scope_sql(who.scope())
     ))
-    .bind(brand.0)
+    .bind(who.brand().id.0)
     .bind(low)
     .bind(high)
     .bind(i64::from(filter.unanswered))

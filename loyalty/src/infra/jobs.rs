@@ -235,7 +235,7 @@ async fn run_job(
         Job::AutomationEvents => {
             let n = automation::run_events(db, clock, brand).await?;
             let referred = crate::marketing::referrals::reward_due(db, clock, brand).await?;
-            let campaign = crate::marketing::roster::run_campaigns(
+            let campaign = crate::marketing::campaigns::run_queued(
                 db,
                 clock,
                 brand,

@@ -167,6 +167,35 @@ fn from_row(r: AutomationRow) -> Option<Automation> {
     })
 }
 
+/// Everything the owner's automation page shows, from one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    pub automations: Vec<Automation>,
+    /// Every template of the brand: automations name them.
+    pub templates: Vec<coupons::Template>,
+    /// Each scheduled job, with its newest run if it has run.
+    pub jobs: Vec<(crate::infra::jobs::Job, Option<crate::infra::jobs::LastRun>)>,
+    pub checkin: crate::points::checkin::Rule,
+    pub referral: crate::marketing::referrals::Reward,
+}
+
+/// The automation page of `who`'s brand.
+pub async fn screen(db: &Db, who: &crate::access::Owner) -> Result<Screen> {
+    use crate::infra::jobs::{self, Job};
+    let brand = who.brand().id;
+    let runs = jobs::last_runs(db, brand).await?;
+    let mut conn = db.acquire().await?;
+    Ok(Screen {
+        automations: list(db, brand).await?,
+        templates: coupons::all_templates(db, brand).await?,
+        jobs: (Job::ALL.iter())
+            .map(|job| (*job, runs.iter().find(|r| r.job == *job).cloned()))
+            .collect(),
+        checkin: crate::points::checkin::rule(&mut conn, brand).await?,
+        referral: crate::marketing::referrals::reward(&mut conn, brand).await?,
+    })
+}
+
 /// A brand's automations, newest first.
 pub async fn list(db: &Db, brand: BrandId) -> Result<Vec<Automation>> {
     let rows: Vec<AutomationRow> = sqlx::query_as(&format!(

@@ -21,6 +21,8 @@
 //! is arithmetic here (`make bench-insight` times it on 100,000 members and
 //! 2,000,000 purchases).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::brands::BrandId;
@@ -323,6 +325,164 @@ pub fn judge(now: i64, rule: ChurnRule, rows: Vec<Totals>) -> Churn {
 
 pub async fn churn(db: &Db, clock: &dyn Clock, brand: BrandId, rule: ChurnRule) -> Result<Churn> {
     Ok(overview(db, clock, brand, 365, rule).await?.1)
+}
+
+/// One line of a member list: number, masked phone, name and figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub member_no: String,
+    pub phone_masked: String,
+    pub name: String,
+    /// Days since the last visit.
+    pub days_since: i64,
+    pub visits: i64,
+    /// Spend in the window (RFM) or the usual interval in days (churn).
+    pub figure: i64,
+    pub lifetime_fen: i64,
+}
+
+/// The RFM figures, one segment's members and the churn list, each list
+/// at most `limit` long (all of it for the exports).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lists {
+    pub rfm: Rfm,
+    /// The chosen segment's members, biggest spend first.
+    pub members: Vec<Listed>,
+    /// How many members the chosen segment has in all.
+    pub members_total: i64,
+    /// Members the churn rule could judge, and how many of them are at risk.
+    pub judged: i64,
+    pub at_risk_total: i64,
+    /// At risk, most valuable first.
+    pub at_risk: Vec<Listed>,
+}
+
+/// What the segments page and its exports list; see [`Lists`].
+pub async fn lists(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    window_days: i64,
+    segment: Option<Segment>,
+    limit: Option<usize>,
+) -> Result<Lists> {
+    let (rfm, churn) = overview(db, clock, brand, window_days, ChurnRule::default()).await?;
+    let limit = limit.unwrap_or(usize::MAX);
+    let in_segment = || {
+        rfm.members
+            .iter()
+            .filter(move |m| Some(m.segment) == segment)
+            .take(limit)
+    };
+    let listed: Vec<i64> = (in_segment().map(|m| m.member_id))
+        .chain(churn.at_risk.iter().take(limit).map(|r| r.member_id))
+        .collect();
+    let people = contacts(db, brand, &listed).await?;
+    let ltv: HashMap<i64, i64> = churn.lifetime.iter().map(|l| (l.0, l.2)).collect();
+    let who = |id: i64| people.get(&id).cloned().unwrap_or_default();
+    let members = in_segment()
+        .map(|m| {
+            let (phone_masked, name) = who(m.member_id);
+            Listed {
+                member_no: m.member_no.clone(),
+                phone_masked,
+                name,
+                days_since: m.recency_days,
+                visits: m.frequency,
+                figure: m.monetary_fen,
+                lifetime_fen: ltv.get(&m.member_id).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    let at_risk = (churn.at_risk.iter().take(limit))
+        .map(|r| {
+            let (phone_masked, name) = who(r.member_id);
+            Listed {
+                member_no: r.member_no.clone(),
+                phone_masked,
+                name,
+                days_since: r.days_since,
+                visits: r.visits,
+                figure: r.usual_interval_days,
+                lifetime_fen: r.lifetime_fen,
+            }
+        })
+        .collect();
+    let members_total = (rfm.counts.iter())
+        .find(|c| Some(c.0) == segment)
+        .map_or(0, |c| c.1);
+    Ok(Lists {
+        members,
+        members_total,
+        judged: churn.judged,
+        at_risk_total: churn.at_risk.len() as i64,
+        at_risk,
+        rfm,
+    })
+}
+
+/// Masked phone and name of the members listed (ids are numbers, so they
+/// go into the statement as they are).
+async fn contacts(db: &Db, brand: BrandId, ids: &[i64]) -> Result<HashMap<i64, (String, String)>> {
+    let mut rows: Vec<(i64, Option<String>, String)> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list = (chunk.iter().map(i64::to_string))
+            .collect::<Vec<_>>()
+            .join(",");
+        rows.extend(
+            sqlx::query_as::<_, (i64, Option<String>, String)>(&format!(
+                "SELECT id, phone, display_name FROM members \
+                 WHERE brand_id = $1 AND status = 'active' AND id IN ({list})"
+            ))
+            .bind(brand.0)
+            .fetch_all(db.pool())
+            .await?,
+        );
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, phone, name)| {
+            let masked = phone
+                .and_then(|p| crate::members::phone::Phone::parse_e164(&p).ok())
+                .map(|p| p.masked())
+                .unwrap_or_default();
+            (id, (masked, name))
+        })
+        .collect())
+}
+
+/// Members a segments page lists at most.
+pub const SHOWN: usize = 200;
+
+/// Everything the owner's segments page shows, from one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Screen {
+    pub lists: Lists,
+    /// Every template of the brand: past campaigns name them, the active
+    /// ones may start one.
+    pub templates: Vec<crate::coupons::Template>,
+    /// The latest 20 campaigns, newest first.
+    pub campaigns: Vec<super::campaigns::CampaignReport>,
+    /// A fresh key for the campaign form.
+    pub key: crate::infra::forms::FormKey,
+}
+
+/// The segments page over the last `window_days`, with `segment`'s members
+/// listed when one is chosen.
+pub async fn screen(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Owner,
+    window_days: i64,
+    segment: Option<Segment>,
+) -> Result<Screen> {
+    let brand = who.brand().id;
+    Ok(Screen {
+        lists: lists(db, clock, brand, window_days, segment, Some(SHOWN)).await?,
+        templates: crate::coupons::all_templates(db, brand).await?,
+        campaigns: super::campaigns::latest(db, brand, 20).await?,
+        key: crate::infra::forms::FormKey::generate(),
+    })
 }
 
 /// A spreadsheet cell that cannot run as a formula: text starting with

@@ -4,6 +4,7 @@
 pub mod member_code;
 pub mod otp;
 pub mod phone;
+pub mod roster;
 pub mod sessions;
 
 use rand::Rng;

@@ -9,6 +9,7 @@
 //! are not clawed back: the balance never goes negative, and the refund
 //! records how many of the points due it could take.
 
+pub mod adjustments;
 pub mod checkin;
 pub mod rules;
 pub mod tiers;

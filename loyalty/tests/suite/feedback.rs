@@ -143,7 +143,8 @@ db_test!(
         form.contact_phone = Some(loyalty::members::phone::Phone::parse("86", "13900139000").unwrap());
         let sent = shop.send(form).await.unwrap();
         assert_eq!(sent.reward_points, 0, "no member, no points");
-        let inbox = feedback::inbox(&db, shop.brand.id, &InboxFilter::default()).await.unwrap();
+        let owner = loyalty::testing::owner(&db, shop.brand.id).await;
+        let inbox = feedback::inbox(&db, &owner, &InboxFilter::default()).await.unwrap();
         assert_eq!(inbox[0].store.as_deref(), Some("一店"), "the table names its store");
         assert_eq!(inbox[0].table.as_deref(), Some("A1"));
         assert_eq!(inbox[0].contact.as_deref(), Some("+86 139****9000"));
@@ -196,9 +197,10 @@ db_test!(
         shop.send(shop.form(Some(bob), 10, "完美")).await.unwrap();
         let staff = shop.staff().await;
 
+        let owner = loyalty::testing::owner(&db, shop.brand.id).await;
         let detractors = feedback::inbox(
             &db,
-            shop.brand.id,
+            &owner,
             &InboxFilter { segment: Some(Segment::Detractor), ..InboxFilter::default() },
         )
         .await
@@ -218,7 +220,7 @@ db_test!(
         feedback::mark_replies_seen(&db, &shop.clock, &loyalty::access::Member::for_tests(shop.brand.clone(), alice)).await.unwrap();
         assert_eq!(feedback::unseen_replies(&db, shop.brand.id, alice).await.unwrap(), 0);
 
-        let open = feedback::inbox(&db, shop.brand.id, &InboxFilter { unanswered: true, ..InboxFilter::default() })
+        let open = feedback::inbox(&db, &owner, &InboxFilter { unanswered: true, ..InboxFilter::default() })
             .await
             .unwrap();
         assert_eq!(open.len(), 1);
@@ -231,7 +233,7 @@ db_test!(
             feedback::reply(&db, &shop.clock, &stranger, low.id, "hi").await,
             Err(Error::FeedbackNotFound)
         ));
-        assert!(feedback::inbox(&db, other.id, &InboxFilter::default()).await.unwrap().is_empty());
+        assert!(feedback::inbox(&db, &stranger, &InboxFilter::default()).await.unwrap().is_empty());
     }
 );
 

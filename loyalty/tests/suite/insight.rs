@@ -125,19 +125,19 @@ db_test!(
         let actor = loyalty::testing::manager(&db, owner.id).await;
         let key = FormKey::generate();
         let queue = || {
-            loyalty::marketing::roster::queue_rfm_campaign(&db, &clock, &actor, &key, Segment::ImportantValue, 90, template)
+            loyalty::marketing::campaigns::queue_rfm(&db, &clock, &actor, &key, Segment::ImportantValue, 90, template)
         };
         let id = queue().await.unwrap();
         assert_eq!(queue().await.unwrap(), id, "the same form, the same campaign");
-        let report = loyalty::marketing::roster::campaigns(&db, brand.id, 10).await.unwrap();
+        let report = loyalty::marketing::campaigns::latest(&db, brand.id, 10).await.unwrap();
         assert_eq!(report[0].progress, Some((0, 3)));
         // No time left: nothing yet; then the rest, as far as the stock goes.
-        let none = loyalty::marketing::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::ZERO).await.unwrap();
+        let none = loyalty::marketing::campaigns::run_queued(&db, &clock, &brand, std::time::Duration::ZERO).await.unwrap();
         assert_eq!(none, 0);
-        let given = loyalty::marketing::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap();
+        let given = loyalty::marketing::campaigns::run_queued(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap();
         assert_eq!(given, 2);
-        let report = loyalty::marketing::roster::campaigns(&db, brand.id, 10).await.unwrap();
+        let report = loyalty::marketing::campaigns::latest(&db, brand.id, 10).await.unwrap();
         assert_eq!((report[0].progress, report[0].issued, report[0].out_of_stock), (None, 2, true));
-        assert_eq!(loyalty::marketing::roster::run_campaigns(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap(), 0);
+        assert_eq!(loyalty::marketing::campaigns::run_queued(&db, &clock, &brand, std::time::Duration::from_secs(30)).await.unwrap(), 0);
     }
 );

@@ -1,10 +1,13 @@
 //! The console's members on both backends: search and filters, points
 //! adjusted by hand with a reason, coupons granted, each form acted on once.
 
+use loyalty::coupons::grants;
 use loyalty::coupons::{self, NewTemplate, Rule};
 use loyalty::infra::forms::FormKey;
-use loyalty::marketing::roster::{self, Filter, Outcome};
+use loyalty::marketing::campaigns;
+use loyalty::members::roster::{self, Filter};
 use loyalty::money::{ExternalId, Fen};
+use loyalty::points::adjustments::{self, Adjusted};
 use loyalty::staff::{self, Role};
 use loyalty::{db_test, members, points, Error, FixedClock};
 
@@ -74,22 +77,22 @@ db_test!(
 
         let key = FormKey::generate();
         assert!(matches!(
-            roster::adjust_points(&db, &clock, &actor, &FormKey::generate(), m, 50, "  ").await,
+            adjustments::by_hand(&db, &clock, &actor, &FormKey::generate(), m, 50, "  ").await,
             Err(Error::Invalid { field: "reason", .. })
         ));
-        let first = roster::adjust_points(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap();
-        assert_eq!(first, roster::adjust_points(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap());
-        assert_eq!(first, Outcome::Adjusted { delta: 50, balance: start + 50 });
+        let first = adjustments::by_hand(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap();
+        assert_eq!(first, adjustments::by_hand(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap());
+        assert_eq!(first, Adjusted { delta: 50, balance: start + 50 });
         assert!(matches!(
-            roster::adjust_points(&db, &clock, &actor, &key, m, 500, "另一件事").await,
+            adjustments::by_hand(&db, &clock, &actor, &key, m, 500, "另一件事").await,
             Err(Error::FormAlreadyUsed)
         ));
         assert!(matches!(
-            roster::adjust_points(&db, &clock, &actor, &FormKey::generate(), m, -(start + 51), "扣多了").await,
+            adjustments::by_hand(&db, &clock, &actor, &FormKey::generate(), m, -(start + 51), "扣多了").await,
             Err(Error::InsufficientPoints)
         ));
-        let down = roster::adjust_points(&db, &clock, &actor, &FormKey::generate(), m, -20, "误加").await.unwrap();
-        assert_eq!(down, Outcome::Adjusted { delta: -20, balance: start + 30 });
+        let down = adjustments::by_hand(&db, &clock, &actor, &FormKey::generate(), m, -20, "误加").await.unwrap();
+        assert_eq!(down, Adjusted { delta: -20, balance: start + 30 });
         assert_eq!(members::find(&db, brand.id, m).await.unwrap().points_balance, start + 30);
         let history = points::history(&db, brand.id, m, None, 10).await.unwrap();
         assert_eq!(history[0].reason, "误加");
@@ -100,8 +103,14 @@ db_test!(
         let template = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(1_000))).await.unwrap();
         drop(conn);
         let key = FormKey::generate();
-        let granted = roster::grant_coupon(&db, &clock, &actor, &key, m, template).await.unwrap();
-        assert_eq!(granted, roster::grant_coupon(&db, &clock, &actor, &key, m, template).await.unwrap());
+        let granted = grants::by_hand(&db, &clock, &actor, &key, m, template).await.unwrap();
+        assert_eq!(granted, grants::by_hand(&db, &clock, &actor, &key, m, template).await.unwrap());
+        assert_eq!(granted.template, template.0);
+        // The member's page confirms what the form did, on every reload.
+        let no = members::find(&db, brand.id, m).await.unwrap().member_no;
+        let file = roster::member_file(&db, &clock, &actor, no.as_str(), Some(key.as_str())).await.unwrap();
+        assert_eq!(file.done, Some(roster::Done::Granted(granted.clone())));
+        assert!(file.templates.iter().any(|t| t.id == template), "the grant form offers it");
         let held = coupons::wallet(&db, &clock, brand.id, m).await.unwrap();
         assert_eq!(held.iter().filter(|h| h.template.id == template).count(), 1, "granted once");
 
@@ -126,10 +135,16 @@ db_test!(
         drop(conn);
         let key = FormKey::generate();
         let everyone = Filter::default();
-        let first = roster::grant_to_segment(&db, &clock, &actor, &key, &everyone, limited).await.unwrap();
+        let first = campaigns::grant_to_segment(&db, &clock, &actor, &key, &everyone, limited).await.unwrap();
         assert_eq!((first.matched, first.issued, first.skipped, first.out_of_stock), (3, 2, 1, true));
-        let again = roster::grant_to_segment(&db, &clock, &actor, &key, &everyone, limited).await.unwrap();
+        let again = campaigns::grant_to_segment(&db, &clock, &actor, &key, &everyone, limited).await.unwrap();
         assert_eq!(again, first, "the same form: the same outcome, nothing more");
+        // The list page shows what the form did, and the members it matched.
+        let list = roster::list(&db, &clock, &actor, &everyone, 0, Some(key.as_str())).await.unwrap();
+        assert_eq!(list.done, Some(first.clone()));
+        assert_eq!((list.lines.len(), list.more), (3, false));
+        assert_eq!(list.tier_name(list.lines[0].tier_rank), list.tiers[0].1, "new members are in the first tier");
+        assert!(list.templates.iter().any(|t| t.id == limited));
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 2, "never past the stock");
         let actions: Vec<_> = loyalty::staff::audit::list(&db, brand.id, None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
@@ -139,7 +154,7 @@ db_test!(
         let other = coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate::new(Rule::voucher(300))).await.unwrap();
         drop(conn);
         assert!(matches!(
-            roster::grant_to_segment(&db, &clock, &actor, &key, &everyone, other).await,
+            campaigns::grant_to_segment(&db, &clock, &actor, &key, &everyone, other).await,
             Err(Error::FormAlreadyUsed)
         ));
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(other.0).fetch_one(db.pool()).await.unwrap();
@@ -172,10 +187,10 @@ db_test!(
             coupons::issue(&mut tx, &clock, &brand, *m, gift, coupons::Source::Campaign, Some(&request)).await.unwrap();
         }
         let hash = loyalty::infra::forms::fingerprint("segment", gift.0, &[&serde_json::to_string(&Filter::default()).unwrap()]);
-        assert!(loyalty::infra::forms::claim::<roster::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
+        assert!(loyalty::infra::forms::claim::<campaigns::SegmentOutcome>(&mut tx, &clock, boss.id, &key, &hash).await.unwrap().is_none());
         tx.commit().await.unwrap();
 
-        let done = roster::grant_to_segment(&db, &clock, &actor, &key, &Filter::default(), gift).await.unwrap();
+        let done = campaigns::grant_to_segment(&db, &clock, &actor, &key, &Filter::default(), gift).await.unwrap();
         assert_eq!((done.matched, done.issued, done.skipped), (250, 220, 30), "more than one page of 200, and no second coupon");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(gift.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 250, "one each");
@@ -187,12 +202,16 @@ db_test!(
         tx.commit().await.unwrap();
         let manager = loyalty::testing::manager(&db, made.id).await;
         assert!(matches!(
-            roster::grant_to_segment(&db, &clock, &manager, &FormKey::generate(), &Filter::default(), gift).await,
+            campaigns::grant_to_segment(&db, &clock, &manager, &FormKey::generate(), &Filter::default(), gift).await,
             Err(Error::CouponOfferNotFound)
         ));
         assert!(matches!(
-            roster::grant_coupon(&db, &clock, &manager, &FormKey::generate(), ids[0], gift).await,
+            grants::by_hand(&db, &clock, &manager, &FormKey::generate(), ids[0], gift).await,
             Err(Error::CouponOfferNotFound)
         ));
+        // Nor is it offered to them on the members pages.
+        let list = roster::list(&db, &clock, &manager, &Filter::default(), 0, None).await.unwrap();
+        assert!(list.templates.iter().all(|t| t.id != gift));
+        assert_eq!(grants::givable(&db, &manager).await.unwrap().len(), 0);
     }
 );

@@ -132,13 +132,7 @@ db_test!(
         let (session, _) = sessions::sign_in(&db, &clock, &StaffPolicy::default(), "laoma.mgr", PASSWORD).await.unwrap();
         assert_eq!(session.scope(), Some(&[second][..]));
         let manager = loyalty::testing::manager(&db, session.staff.id).await;
-        let seen = feedback::inbox(
-            &db,
-            brand.id,
-            &InboxFilter { within: session.scope().map(<[_]>::to_vec), ..InboxFilter::default() },
-        )
-        .await
-        .unwrap();
+        let seen = feedback::inbox(&db, &manager, &InboxFilter::default()).await.unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].comment, "店 1");
         assert!(matches!(

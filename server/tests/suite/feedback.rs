@@ -59,7 +59,8 @@ async fn a_guest_at_a_table_can_send_feedback_and_is_invited_to_join() {
     assert!(thanks.contains("谢谢你的反馈！"));
     assert!(thanks.contains("加入会员，反馈也有回报"));
 
-    let inbox = feedback::inbox(&app._db.db, demo(&app).await.id, &InboxFilter::default())
+    let owner = loyalty::testing::owner(&app._db.db, demo(&app).await.id).await;
+    let inbox = feedback::inbox(&app._db.db, &owner, &InboxFilter::default())
         .await
         .unwrap();
     assert_eq!(inbox.len(), 1);
@@ -122,7 +123,7 @@ async fn a_member_earns_points_reads_the_reply_and_nobody_else_does() {
     .unwrap();
     tx.commit().await.unwrap();
     let manager = loyalty::testing::manager(db, owner.id).await;
-    let item = feedback::inbox(db, brand.id, &InboxFilter::default())
+    let item = feedback::inbox(db, &manager, &InboxFilter::default())
         .await
         .unwrap()[0]
         .id;

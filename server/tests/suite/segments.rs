@@ -172,7 +172,7 @@ async fn an_owner_sees_segments_and_churn_and_exports_them_safely() {
         .unwrap();
     let again = boss.post("/fn/grant_rfm_campaign", &form).await;
     assert!(location(&again).contains("queued=1"));
-    loyalty::marketing::roster::run_campaigns(
+    loyalty::marketing::campaigns::run_queued(
         db,
         &loyalty::SystemClock,
         &demo,

@@ -1,337 +1,18 @@
-//! Members as the console sees them: search with filters, one member's
-//! page, and the two things staff do to a member by hand, a points
-//! adjustment with a reason and a coupon granted. Phones are shown masked.
-//! Both writes are forms acted on once (`forms`) and audited.
+//! Campaigns: one coupon for every member of a segment. A small one (a
+//! console filter, at most [`MAX_SEGMENT`] members) is given while the form
+//! waits; a large one (an RFM segment) is queued and given by the scheduler
+//! a batch at a time. Each has a report of what it gave and brought back.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::brands::{Brand, BrandId};
-use crate::coupons::{self, Source, TemplateId};
+use crate::coupons::{self, grants::may_give, Source, TemplateId};
 use crate::infra::forms::{self, FormKey};
-use crate::members::phone::Phone;
+use crate::members::roster::{self, Filter};
 use crate::members::MemberId;
 use crate::staff::audit::{self, Actor, Change};
-use crate::{points, Clock, Db, Error, Result};
-
-const DAY_MS: i64 = 86_400_000;
-
-/// What to look for; every part optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Filter {
-    /// A member number, a phone (whole, or its last four digits) or a name.
-    pub query: String,
-    pub tier_rank: Option<i64>,
-    /// Joined on or after / before these moments.
-    pub joined_from: Option<i64>,
-    pub joined_to: Option<i64>,
-    /// Last visit within this many days.
-    pub active_within_days: Option<i64>,
-    /// No visit for at least this many days (or never).
-    pub idle_for_days: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
-    pub id: MemberId,
-    pub member_no: String,
-    pub display_name: String,
-    pub phone_masked: String,
-    pub tier_rank: i64,
-    pub points: i64,
-    pub joined_at: i64,
-    pub last_visit_at: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    member_no: String,
-    display_name: String,
-    phone: Option<String>,
-    tier_rank: i64,
-    points_balance: i64,
-    created_at: i64,
-    last_visit: Option<i64>,
-}
-
-/// One page (at most 200) of members matching `filter`, newest first; and
-/// whether there are more after it.
-pub async fn search(
-    db: &Db,
-    clock: &dyn Clock,
-    brand: BrandId,
-    filter: &Filter,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<Line>, bool)> {
-    matching(db, clock, brand, filter, offset, limit.clamp(1, 200)).await
-}
-
-async fn matching(
-    db: &Db,
-    clock: &dyn Clock,
-    brand: BrandId,
-    filter: &Filter,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<Line>, bool)> {
-    let now = clock.now_ms();
-    let q = filter.query.trim();
-    let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
-    // Which column the query names: the number, a whole phone, a phone's
-    // last four digits, or else a name.
-    let (text_sql, text): (&str, String) = if q.is_empty() {
-        (" AND $7 = ''", String::new())
-    } else if digits.len() == 8 && digits.len() == q.len() {
-        (" AND m.member_no = $7", digits)
-    } else if let Ok(phone) = Phone::parse("86", q) {
-        (" AND m.phone = $7", phone.as_str().to_owned())
-    } else if digits.len() == 4 && digits.len() == q.len() {
-        (" AND m.phone LIKE $7", format!("%{digits}"))
-    } else {
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        (
-            " AND m.display_name LIKE $7 ESCAPE '\\'",
-            format!("%{escaped}%"),
-        )
-    };
-    let sql = format!(
-        "SELECT * FROM (SELECT m.id, m.member_no, m.display_name, m.phone, m.tier_rank, m.points_balance, \
-         m.created_at, (SELECT MAX(p.occurred_at) FROM purchases p WHERE p.member_id = m.id) AS last_visit \
-         FROM members m WHERE m.brand_id = $1 AND m.status = 'active'{text_sql} \
-         AND ($2 < 0 OR m.tier_rank = $2) AND m.created_at >= $3 AND m.created_at < $4) x \
-         WHERE ($5 < 0 OR x.last_visit >= $5) AND ($6 < 0 OR x.last_visit IS NULL OR x.last_visit < $6) \
-         ORDER BY x.id DESC LIMIT $8 OFFSET $9"
-    );
-    let limit = limit.max(1);
-    let rows: Vec<Row> = sqlx::query_as(&sql)
-        .bind(brand.0)
-        .bind(filter.tier_rank.unwrap_or(-1))
-        .bind(filter.joined_from.unwrap_or(0))
-        .bind(filter.joined_to.unwrap_or(i64::MAX))
-        .bind(
-            filter
-                .active_within_days
-                .map_or(-1, |d| now - d.max(0) * DAY_MS),
-        )
-        .bind(filter.idle_for_days.map_or(-1, |d| now - d.max(0) * DAY_MS))
-        .bind(text)
-        .bind(limit + 1)
-        .bind(offset.max(0))
-        .fetch_all(db.pool())
-        .await?;
-    let more = rows.len() as i64 > limit;
-    Ok((
-        rows.into_iter()
-            .take(limit as usize)
-            .map(|r| Line {
-                id: MemberId(r.id),
-                member_no: r.member_no,
-                display_name: r.display_name,
-                phone_masked: r
-                    .phone
-                    .as_deref()
-                    .and_then(|p| Phone::parse_e164(p).ok())
-                    .map(|p| p.masked())
-                    .unwrap_or_default(),
-                tier_rank: r.tier_rank,
-                points: r.points_balance,
-                joined_at: r.created_at,
-                last_visit_at: r.last_visit,
-            })
-            .collect(),
-        more,
-    ))
-}
-
-impl Filter {
-    /// The filter for the audit log: what kind of query, never a phone or a
-    /// name in clear.
-    fn described(&self) -> serde_json::Value {
-        let q = self.query.trim();
-        let digits = q.chars().filter(|c| c.is_ascii_digit()).count();
-        let query = if q.is_empty() {
-            json!(null)
-        } else if digits == 8 && digits == q.len() {
-            json!({ "member_no": q })
-        } else if let Ok(phone) = Phone::parse("86", q) {
-            json!({ "phone": phone.masked() })
-        } else if digits == 4 && digits == q.len() {
-            json!({ "phone_ends": "****" })
-        } else {
-            json!({ "name": "…" })
-        };
-        json!({
-            "query": query, "tier_rank": self.tier_rank, "joined_from": self.joined_from,
-            "joined_to": self.joined_to, "active_within_days": self.active_within_days,
-            "idle_for_days": self.idle_for_days,
-        })
-    }
-}
-
-/// Refuses a template a manager may not give: one for the whole brand or
-/// for stores that are not theirs.
-async fn may_give(
-    db: &Db,
-    brand: &Brand,
-    scope: Option<&[crate::brands::stores::StoreId]>,
-    template: TemplateId,
-) -> Result<()> {
-    if scope.is_none() {
-        return Ok(());
-    }
-    let mut conn = db.acquire().await?;
-    let t = coupons::template(&mut conn, brand.id, template).await?;
-    if crate::coupons::setup::within(scope, t.stores.as_deref()) {
-        Ok(())
-    } else {
-        Err(Error::CouponOfferNotFound)
-    }
-}
-
-/// What an adjustment or a grant did, to confirm (and confirm again).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
-    Adjusted { delta: i64, balance: i64 },
-    Granted { code: String, template: i64 },
-}
-
-/// Everything a member's console page shows, from one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberFile {
-    pub member: crate::members::Member,
-    /// Their tier's name, in the brand's language.
-    pub tier_name: String,
-    /// The newest 30 entries of their points ledger.
-    pub ledger: Vec<points::LedgerEntry>,
-    pub coupons: Vec<coupons::Held>,
-    /// Their newest 10 feedbacks, of the stores within the viewer's reach.
-    pub feedback: Vec<crate::feedback::Feedback>,
-    /// The active coupons this viewer may grant.
-    pub templates: Vec<coupons::Template>,
-    /// What the form with the `done` key did, when it was this viewer's.
-    pub done: Option<Outcome>,
-    /// Fresh keys for the adjustment and the grant forms.
-    pub keys: [FormKey; 2],
-    pub time_zone: String,
-    pub now_ms: i64,
-}
-
-/// The console's page of the member numbered `no`, as `who` may see it.
-pub async fn member_file(
-    db: &Db,
-    clock: &dyn Clock,
-    who: &crate::access::Manager,
-    no: &str,
-    done: Option<&str>,
-) -> Result<MemberFile> {
-    let brand = who.brand();
-    let member = crate::staff::till::member_by_no(db, brand, no).await?;
-    let mut conn = db.acquire().await?;
-    let tiers = crate::points::tiers::load(&mut conn, brand.id).await?;
-    drop(conn);
-    let tier_name = tiers
-        .by_rank(member.tier_rank)
-        .name(brand.default_language)
-        .to_owned();
-    let ledger = points::history(db, brand.id, member.id, None, 30).await?;
-    let coupons = coupons::wallet(db, clock, brand.id, member.id).await?;
-    let mut feedback = crate::feedback::of_member(db, brand.id, member.id, who.scope()).await?;
-    feedback.truncate(10);
-    let within =
-        |t: &coupons::Template| crate::coupons::setup::within(who.scope(), t.stores.as_deref());
-    let templates = coupons::templates(db, brand.id)
-        .await?
-        .into_iter()
-        .filter(|t| t.active && within(t))
-        .collect();
-    let done = match done.map(FormKey::parse) {
-        Some(Ok(key)) => forms::outcome(db, who.staff.id, &key).await?,
-        _ => None,
-    };
-    Ok(MemberFile {
-        member,
-        tier_name,
-        ledger,
-        coupons,
-        feedback,
-        templates,
-        done,
-        keys: [FormKey::generate(), FormKey::generate()],
-        time_zone: brand.time_zone.clone(),
-        now_ms: clock.now_ms(),
-    })
-}
-
-/// Adds or takes points by hand, with the reason staff must give.
-#[allow(clippy::too_many_arguments)]
-pub async fn adjust_points(
-    db: &Db,
-    clock: &dyn Clock,
-    who: &crate::access::Manager,
-    key: &FormKey,
-    member: MemberId,
-    delta: i64,
-    reason: &str,
-) -> Result<Outcome> {
-    let (brand, actor) = (who.brand(), &who.actor());
-    let staff = actor.staff.ok_or(Error::StaffNotFound)?;
-    let hash = forms::fingerprint("adjust", member.0, &[&delta.to_string(), reason.trim()]);
-    forms::once(db, clock, actor, key, &hash, async |tx| {
-        let balance = points::adjust(tx, clock, brand, member, delta, reason, staff).await?;
-        let change = Change {
-            action: "member.adjust_points",
-            store: None,
-            target_type: "member",
-            target_id: Some(member.0),
-            before: Some(json!({ "points": balance - delta })),
-            after: Some(json!({ "points": balance, "reason": reason.trim() })),
-        };
-        Ok((Outcome::Adjusted { delta, balance }, change))
-    })
-    .await
-}
-
-/// Gives a member a coupon from a template, by hand.
-#[allow(clippy::too_many_arguments)]
-pub async fn grant_coupon(
-    db: &Db,
-    clock: &dyn Clock,
-    who: &crate::access::Manager,
-    key: &FormKey,
-    member: MemberId,
-    template: TemplateId,
-) -> Result<Outcome> {
-    let brand = who.brand();
-    may_give(db, brand, who.scope(), template).await?;
-    let hash = forms::fingerprint("grant", member.0, &[&template.0.to_string()]);
-    forms::once(db, clock, &who.actor(), key, &hash, async |tx| {
-        let issued =
-            coupons::issue(tx, clock, brand, member, template, Source::Staff, None).await?;
-        let change = Change {
-            action: "member.grant_coupon",
-            store: None,
-            target_type: "member",
-            target_id: Some(member.0),
-            before: None,
-            after: Some(json!({ "coupon": issued.coupon.id, "template": template.0 })),
-        };
-        let code = issued.coupon.code.grouped();
-        Ok((
-            Outcome::Granted {
-                code,
-                template: template.0,
-            },
-            change,
-        ))
-    })
-    .await
-}
+use crate::{Clock, Db, Error, Result};
 
 /// At most this many members get a coupon from one segment form; a larger
 /// campaign belongs to the scheduled jobs of the marketing work.
@@ -374,7 +55,8 @@ pub async fn grant_to_segment(
         &described,
         template,
         |db| async move {
-            let (members, more) = matching(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
+            let (members, more) =
+                roster::matching(db, clock, brand.id, filter, 0, MAX_SEGMENT).await?;
             Ok((members.into_iter().map(|m| m.id).collect(), more))
         },
     )
@@ -497,9 +179,9 @@ where
 /// segment (over `window_days`), however many. The form's key, the
 /// campaign and its members are written in one transaction, so a resent
 /// form finds the same campaign; the scheduler then gives the coupons a
-/// batch at a time ([`run_campaigns`]). Returns the campaign's id.
+/// batch at a time ([`run_queued`]). Returns the campaign's id.
 #[allow(clippy::too_many_arguments)]
-pub async fn queue_rfm_campaign(
+pub async fn queue_rfm(
     db: &Db,
     clock: &dyn Clock,
     who: &crate::access::Manager,
@@ -567,7 +249,7 @@ pub async fn queue_rfm_campaign(
 /// given once: the row leaves `pending` in the transaction that issues the
 /// coupon, and the coupon carries the campaign's request key. Returns the
 /// coupons issued.
-pub async fn run_campaigns(
+pub async fn run_queued(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
@@ -711,7 +393,7 @@ pub struct CampaignReport {
 }
 
 /// The brand's latest campaigns, newest first.
-pub async fn campaigns(db: &Db, brand: BrandId, limit: i64) -> Result<Vec<CampaignReport>> {
+pub async fn latest(db: &Db, brand: BrandId, limit: i64) -> Result<Vec<CampaignReport>> {
     type Row = (
         i64,
         String,
