@@ -223,10 +223,13 @@ pub fn clear_staff_cookie(state: &PortalState) {
     set_cookie(&cookie.build());
 }
 
-/// A value for the very next page only: signed, HttpOnly, a short life.
-pub fn put_signed_cookie(state: &PortalState, name: &'static str, value: &str, max_age_secs: i64) {
+/// A secret for the very next page only (a new API key, a generated
+/// password): encrypted and authenticated (the cookie crate's private jar,
+/// AES-256-GCM), HttpOnly, a short life. A signed cookie would carry it in
+/// clear, for anything that logs or reads cookies to see.
+pub fn put_private_cookie(state: &PortalState, name: &'static str, value: &str, max_age_secs: i64) {
     let mut jar = CookieJar::new();
-    jar.signed_mut(&state.cookie_key).add(
+    jar.private_mut(&state.cookie_key).add(
         Cookie::build((name, value.to_owned()))
             .path("/")
             .http_only(true)
@@ -240,10 +243,10 @@ pub fn put_signed_cookie(state: &PortalState, name: &'static str, value: &str, m
 }
 
 /// Reads such a value and removes it, so it is shown once.
-pub fn take_signed_cookie(state: &PortalState, name: &'static str) -> Option<String> {
+pub fn take_private_cookie(state: &PortalState, name: &'static str) -> Option<String> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);
-    let value = jar.signed(&state.cookie_key).get(name)?.value().to_owned();
+    let value = jar.private(&state.cookie_key).get(name)?.value().to_owned();
     expire_cookie(state, name.to_owned());
     Some(value)
 }
@@ -261,7 +264,8 @@ pub fn remember_language(state: &PortalState, tag: &str) {
 pub const JOIN_COOKIE: &str = "tc_join";
 
 /// The phone a join form is waiting on, between "send code" and "sign in".
-/// Kept in a signed cookie so the number never appears in a URL or a log.
+/// Kept in an encrypted cookie so the number never appears in a URL, a log
+/// or the cookie itself.
 #[derive(Debug, Clone)]
 pub struct PendingJoin {
     pub brand: BrandId,
@@ -272,7 +276,7 @@ pub struct PendingJoin {
 
 pub fn remember_join(state: &PortalState, pending: &PendingJoin) {
     let mut jar = CookieJar::new();
-    jar.signed_mut(&state.cookie_key).add(
+    jar.private_mut(&state.cookie_key).add(
         Cookie::build((
             JOIN_COOKIE,
             format!("{}|{}|{}", pending.brand.0, pending.phone, pending.sent_at),
@@ -313,7 +317,7 @@ pub fn forget_join(state: &PortalState) {
 pub fn pending_join(state: &PortalState, brand: BrandId) -> Option<PendingJoin> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);
-    let cookie = jar.signed(&state.cookie_key).get(JOIN_COOKIE)?;
+    let cookie = jar.private(&state.cookie_key).get(JOIN_COOKIE)?;
     let mut fields = cookie.value().splitn(3, '|');
     let id: i64 = fields.next()?.parse().ok()?;
     let phone = Phone::parse_e164(fields.next()?).ok()?;

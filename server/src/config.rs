@@ -32,6 +32,8 @@ pub enum ConfigError {
     WebhookInClear,
     #[error("TABLECARD_API_RATE_PER_MINUTE {0:?} must be a whole number from 1 to 100000")]
     ApiRate(String),
+    #[error("TABLECARD_TRUSTED_PROXIES: {0:?} is neither a count of proxies (1 to 10) nor an address or network such as 10.0.0.0/8; separate several with commas")]
+    TrustedProxies(String),
 }
 
 /// How one-time sign-in codes reach members' phones.
@@ -62,6 +64,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The header a trusted reverse proxy puts the client's address in.
     pub client_ip_header: Option<String>,
+    /// The proxies that header passes through (one, unless set).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// POS API requests per minute per key.
     pub api_rate_per_minute: u32,
 }
@@ -131,8 +135,14 @@ impl Config {
                 .filter(|n| (1..=100_000).contains(n))
                 .ok_or(ConfigError::ApiRate(v))?,
         };
+        let trusted_proxies = match get("TABLECARD_TRUSTED_PROXIES") {
+            None => crate::client_ip::TrustedProxies::default(),
+            Some(v) => crate::client_ip::TrustedProxies::parse(&v)
+                .map_err(ConfigError::TrustedProxies)?,
+        };
         Ok(Config {
             api_rate_per_minute,
+            trusted_proxies,
             code_delivery,
             public_url,
             client_ip_header: get("TABLECARD_CLIENT_IP_HEADER")

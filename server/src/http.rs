@@ -30,6 +30,8 @@ pub struct AppState {
     pub portal: PortalState,
     /// The header a trusted reverse proxy puts the client's address in.
     pub client_ip_header: Option<String>,
+    /// The proxies that header passes through.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Origins besides the request's own host that may post forms.
     pub public_origin: Option<String>,
     /// The POS API's requests per minute per key.
@@ -59,6 +61,7 @@ impl AppState {
             leptos: leptos_options(config),
             portal,
             client_ip_header: config.client_ip_header.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
             public_origin: config.public_url.clone(),
             api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute, backend),
         }
@@ -205,12 +208,29 @@ pub fn router(state: AppState) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    let path = logged_path(req.uri().path());
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A path as the request log shows it: the bearer values some paths carry
+/// (a table's token in `/t/{token}`, a member's coupon code in
+/// `/r/{brand}/coupons/{code}`) are cut out, as is everything in a query.
+pub fn logged_path(path: &str) -> String {
+    let mut segments: Vec<&str> = path.split('/').collect();
+    let secret = match segments.as_slice() {
+        ["", "t", _, ..] => Some(2),
+        ["", "r", _, "coupons", code, ..] if !code.is_empty() => Some(4),
+        _ => None,
+    };
+    if let Some(i) = secret {
+        segments[i] = "…";
+    }
+    segments.join("/")
 }
 
 /// The largest request body any form or POS call may send.
@@ -385,24 +405,25 @@ async fn choose_language(
     response
 }
 
-/// Puts the client's address into the request for the rate limits: from
-/// the socket, or, behind a trusted proxy, from the header it sets (its last
-/// entry, the one the proxy itself added).
+/// Puts the client's address into the request for the rate limits and the
+/// audit log: from the socket, or, behind trusted proxies, from the header
+/// they set, read past every address they added (`crate::client_ip`).
 async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let from_header = state.client_ip_header.as_deref().and_then(|name| {
-        let value = req.headers().get(name)?.to_str().ok()?;
-        let last = value.rsplit(',').next()?.trim();
-        last.parse::<std::net::IpAddr>()
-            .ok()
-            .map(|ip| ip.to_string())
-    });
-    let ip = from_header.or_else(|| {
-        req.extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-    });
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = match state.client_ip_header.as_deref() {
+        None => peer,
+        Some(name) => {
+            let lines = req.headers().get_all(name).iter();
+            let lines: Vec<&str> = lines.filter_map(|v| v.to_str().ok()).collect();
+            crate::client_ip::client_address(lines, peer, &state.trusted_proxies)
+        }
+    };
     if let Some(ip) = ip {
-        req.extensions_mut().insert(app::server::ClientIp(ip));
+        req.extensions_mut()
+            .insert(app::server::ClientIp(ip.to_string()));
     }
     next.run(req).await
 }

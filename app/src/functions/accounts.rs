@@ -45,13 +45,13 @@ mod edge {
     /// Shows `password` for `login` once, to the owner who made it.
     pub fn hand_over(state: &crate::server::PortalState, owner: i64, login: &str, password: &str) {
         let value = format!("{owner}|{login}|{password}");
-        crate::server::put_signed_cookie(state, NEW_PASSWORD_COOKIE, &value, 60);
+        crate::server::put_private_cookie(state, NEW_PASSWORD_COOKIE, &value, 60);
     }
 }
 
 pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, AppError> {
     use crate::functions::admin::owner;
-    use crate::server::{portal_state, take_signed_cookie};
+    use crate::server::{portal_state, take_private_cookie};
 
     let state = portal_state()?;
     let (session, brand, info) = match owner(&state, "/admin/staff").await? {
@@ -83,7 +83,7 @@ pub async fn load_accounts() -> Result<StaffLoad<AccountsPage>, AppError> {
         staff: info,
         stores,
         accounts,
-        new_password: take_signed_cookie(&state, edge::NEW_PASSWORD_COOKIE).and_then(|v| {
+        new_password: take_private_cookie(&state, edge::NEW_PASSWORD_COOKIE).and_then(|v| {
             let mut parts = v.splitn(3, '|');
             let (owner, login, password) = (parts.next()?, parts.next()?, parts.next()?);
             (owner == me).then(|| (login.to_owned(), password.to_owned()))

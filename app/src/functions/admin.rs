@@ -388,7 +388,7 @@ const NEW_KEY_COOKIE: &str = "tc_new_key";
 pub(crate) use edge::owner;
 
 pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
-    use crate::server::{portal_state, take_signed_cookie};
+    use crate::server::{portal_state, take_private_cookie};
 
     let state = portal_state()?;
     let (session, brand, info) = match owner(&state, "/admin/keys").await? {
@@ -416,7 +416,7 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
         staff: info,
         stores,
         // Shown only to the owner who created it.
-        new_key: take_signed_cookie(&state, NEW_KEY_COOKIE).and_then(|v| {
+        new_key: take_private_cookie(&state, NEW_KEY_COOKIE).and_then(|v| {
             let (owner, key) = v.split_once('|')?;
             (owner == session.staff.id.0.to_string()).then(|| key.to_owned())
         }),
@@ -425,13 +425,13 @@ pub async fn load_keys() -> Result<StaffLoad<KeysPage>, AppError> {
 
 #[server(prefix = "/fn", endpoint = "create_api_key")]
 pub async fn create_api_key(store: i64, name: String) -> Result<(), AppError> {
-    use crate::server::put_signed_cookie;
+    use crate::server::put_private_cookie;
     use loyalty::{brands::api_keys, brands::stores::StoreId};
     staff_form("/admin/keys", async |state, owner| {
         let key =
             api_keys::create_as(&state.db, &SystemClock, &owner, StoreId(store), &name).await?;
         let value = format!("{}|{}", owner.staff.id.0, key.key);
-        put_signed_cookie(state, NEW_KEY_COOKIE, &value, 60);
+        put_private_cookie(state, NEW_KEY_COOKIE, &value, 60);
         Ok("/admin/keys".to_owned())
     })
     .await

@@ -212,6 +212,8 @@ async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
         )
         .await;
     assert_eq!(location(&made), "/admin/keys", "the key is not in the URL");
+    let carried = owner.last_set_cookies.clone();
+    assert!(carried.iter().any(|c| c.starts_with("tc_new_key=")), "{carried:?}");
     let shown = owner.page("/admin/keys").await;
     let key = shown
         .split("class=\"mono key-once\">")
@@ -220,6 +222,10 @@ async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
         .expect("the new key, shown once")
         .to_owned();
     assert!(key.starts_with("tck_"));
+    assert!(
+        carried.iter().all(|c| !c.contains(&key[key.len() - 12..])),
+        "the cookie that carries the key to the next page is encrypted: {carried:?}"
+    );
     assert!(
         !owner.page("/admin/keys").await.contains(&key),
         "and only once"

@@ -531,6 +531,12 @@ async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
     // Someone tries a wrong code for another phone.
     let mut stranger = common::Browser::new(&app);
     stranger.request_code("13733334444").await;
+    let join = stranger.last_set_cookies.clone();
+    assert!(join.iter().any(|c| c.starts_with("tc_join=")), "{join:?}");
+    assert!(
+        join.iter().all(|c| !c.contains("13733334444")),
+        "the phone waiting for its code is encrypted in its cookie: {join:?}"
+    );
     stranger.verify("999999").await;
     // Staff sign in, one with a wrong password.
     let owner = common::staff_browser(&app, "boss").await;
@@ -570,6 +576,16 @@ async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
         )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    // A diner scans the table's code; the member opens a coupon to show it.
+    let table = app.table_token();
+    common::Browser::new(&app).get(&format!("/t/{table}")).await;
+    let wallet = member.page("/r/demo/coupons").await;
+    let coupon = (wallet.split("href=\"/r/demo/coupons/").nth(1))
+        .and_then(|s| s.split('"').next())
+        .expect("the demo's welcome coupon")
+        .to_owned();
+    let opened = member.get(&format!("/r/demo/coupons/{coupon}")).await;
+    assert_eq!(opened.status(), StatusCode::OK);
 
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -587,6 +603,8 @@ async fn logs_at_every_level_hold_no_phone_code_password_key_or_session() {
         key.clone(),
         key[key.len() - 12..].to_owned(),
         "http-test-secret-key".to_owned(),
+        table,
+        coupon,
     ];
     secrets.extend(member.cookies.values().filter(|v| v.len() > 16).cloned());
     secrets.extend(owner.cookies.values().filter(|v| v.len() > 16).cloned());

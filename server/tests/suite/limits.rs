@@ -201,3 +201,49 @@ async fn an_api_key_limit_holds_across_two_processes_on_postgres() {
     drop(two);
     one.finish().await;
 }
+
+/// Behind a proxy, the per-address limit on sign-in codes counts the address
+/// the proxy saw, whatever the client writes into X-Forwarded-For: with
+/// HAProxy's `option forwardfor` (the proxy's own line after the client's)
+/// and with nginx's `$proxy_add_x_forwarded_for` (appended to the client's
+/// line). Reading the first line gave the client a fresh address each time,
+/// and so codes to any number of phones.
+#[both_databases]
+async fn a_forged_forwarding_header_does_not_escape_the_per_address_code_limit() {
+    let vars = [("TABLECARD_CLIENT_IP_HEADER", "X-Forwarded-For")];
+    for (db, app) in apps(&vars).await {
+        let ask = |i: usize, lines: Vec<String>| {
+            let mut req = Request::post("/fn/request_code")
+                .header(header::HOST, "localhost")
+                .header(header::ORIGIN, "http://localhost")
+                .header(header::ACCEPT, "text/html")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            for line in lines {
+                req = req.header("x-forwarded-for", line);
+            }
+            let body = format!("slug=demo&country=86&phone=1370013{i:04}");
+            app.send(req.body(Body::from(body)).unwrap())
+        };
+        let mut refused = Vec::new();
+        for i in 0..24 {
+            let forged = format!("198.51.100.{i}");
+            let lines = if i % 2 == 0 {
+                vec![forged, "203.0.113.9".to_owned()]
+            } else {
+                vec![format!("{forged}, 203.0.113.9")]
+            };
+            let r = ask(i, lines).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{db}");
+            if location(&r).contains("error=") {
+                refused.push(location(&r).to_owned());
+            }
+        }
+        assert_eq!(app.sender.count(), 20, "{db}: twenty codes an hour from one address");
+        assert_eq!(refused.len(), 4, "{db}: {refused:?}");
+        assert!(refused.iter().all(|l| l.contains("error=code_")), "{db}: {refused:?}");
+        // Another client behind the same proxy is not held by that limit.
+        let r = ask(99, vec!["203.0.113.10".to_owned()]).await;
+        assert_eq!(location(&r), "/r/demo/join?sent=1", "{db}");
+        app.finish().await;
+    }
+}
