@@ -171,9 +171,10 @@ pub fn status(code: &str) -> u16 {
         | "code_limit_reached"
         | "code_too_many_tries"
         | "feedback_too_often"
-        | "staff_locked" => 429,
+        | "staff_locked"
+        | "sign_in_too_often" => 429,
         "code_not_delivered" => 502,
-        "service_unavailable" => 503,
+        "service_unavailable" | "sign_in_busy" => 503,
         _ => 500,
     }
 }
@@ -220,6 +221,8 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "feedback_too_often" => td_string!(locale, err_feedback_too_often).to_string(),
         "staff_sign_in_failed" => td_string!(locale, err_staff_sign_in_failed).to_string(),
         "staff_locked" => td_string!(locale, err_staff_locked, mins = mins).to_string(),
+        "sign_in_too_often" => td_string!(locale, err_sign_in_too_often, mins = mins).to_string(),
+        "sign_in_busy" => td_string!(locale, err_sign_in_busy, secs = secs).to_string(),
         "feedback_not_found" => td_string!(locale, err_feedback_not_found).to_string(),
         "member_not_found" => td_string!(locale, err_member_not_found).to_string(),
         "order_already_recorded" => td_string!(locale, err_order_already_recorded).to_string(),

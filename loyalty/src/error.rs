@@ -76,6 +76,10 @@ pub enum Error {
     StaffSignInFailed,
     #[error("too many wrong passwords; try again in {wait_secs} s")]
     StaffLocked { wait_secs: i64 },
+    #[error("too many sign-in attempts from this address; try again in {wait_secs} s")]
+    SignInTooOften { wait_secs: i64 },
+    #[error("too many sign-ins being checked; try again in {wait_secs} s")]
+    SignInBusy { wait_secs: i64 },
     #[error("API key not found")]
     ApiKeyNotFound,
     #[error("this idempotency key was used with another request")]
@@ -190,6 +194,8 @@ impl Error {
             Error::FeedbackNotFound => "feedback_not_found",
             Error::StaffSignInFailed => "staff_sign_in_failed",
             Error::StaffLocked { .. } => "staff_locked",
+            Error::SignInTooOften { .. } => "sign_in_too_often",
+            Error::SignInBusy { .. } => "sign_in_busy",
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::FormAlreadyUsed => "form_already_used",
@@ -215,7 +221,9 @@ impl Error {
             Error::CodeResendTooSoon { wait_secs }
             | Error::CodeLimitReached { wait_secs }
             | Error::CodeTooManyTries { wait_secs }
-            | Error::StaffLocked { wait_secs } => vec![("secs", wait_secs.to_string())],
+            | Error::StaffLocked { wait_secs }
+            | Error::SignInTooOften { wait_secs }
+            | Error::SignInBusy { wait_secs } => vec![("secs", wait_secs.to_string())],
             Error::CodeWrong { tries_left } => vec![("left", tries_left.to_string())],
             Error::PointsCapExceeded { max_points } => vec![("max", max_points.to_string())],
             Error::CouponRefused(r) => r.params(),

@@ -172,7 +172,8 @@ mod tests {
         let one = TrustedProxies::Count(1);
         let got = client_address(["6.6.6.6", "203.0.113.9"], Some(ip(PROXY)), &one);
         assert_eq!(got, Some(ip("203.0.113.9")));
-        let forged_list = client_address(["1.1.1.1, 6.6.6.6", "203.0.113.9"], Some(ip(PROXY)), &one);
+        let forged_list =
+            client_address(["1.1.1.1, 6.6.6.6", "203.0.113.9"], Some(ip(PROXY)), &one);
         assert_eq!(forged_list, Some(ip("203.0.113.9")));
     }
 
@@ -181,9 +182,15 @@ mod tests {
         // A CDN in front of nginx: the CDN wrote the client, nginx the CDN.
         let lines = ["6.6.6.6, 203.0.113.9, 198.51.100.7"];
         let two = TrustedProxies::Count(2);
-        assert_eq!(client_address(lines, Some(ip(PROXY)), &two), Some(ip("203.0.113.9")));
+        assert_eq!(
+            client_address(lines, Some(ip(PROXY)), &two),
+            Some(ip("203.0.113.9"))
+        );
         let named = TrustedProxies::parse("10.0.0.0/8, 198.51.100.0/24").unwrap();
-        assert_eq!(client_address(lines, Some(ip(PROXY)), &named), Some(ip("203.0.113.9")));
+        assert_eq!(
+            client_address(lines, Some(ip(PROXY)), &named),
+            Some(ip("203.0.113.9"))
+        );
     }
 
     #[test]
@@ -198,7 +205,10 @@ mod tests {
     fn without_the_header_the_peer_is_the_client() {
         let one = TrustedProxies::Count(1);
         assert_eq!(client_address([], Some(ip(PROXY)), &one), Some(ip(PROXY)));
-        assert_eq!(client_address([" "], Some(ip(PROXY)), &one), Some(ip(PROXY)));
+        assert_eq!(
+            client_address([" "], Some(ip(PROXY)), &one),
+            Some(ip(PROXY))
+        );
     }
 
     #[test]
@@ -214,7 +224,10 @@ mod tests {
         assert_eq!(junk, Some(ip(PROXY)));
         // More proxies named than the chain holds: its far end.
         let three = TrustedProxies::Count(3);
-        assert_eq!(client_address(["203.0.113.9"], Some(ip(PROXY)), &three), Some(ip("203.0.113.9")));
+        assert_eq!(
+            client_address(["203.0.113.9"], Some(ip(PROXY)), &three),
+            Some(ip("203.0.113.9"))
+        );
     }
 
     #[test]

@@ -137,8 +137,9 @@ impl Config {
         };
         let trusted_proxies = match get("TABLECARD_TRUSTED_PROXIES") {
             None => crate::client_ip::TrustedProxies::default(),
-            Some(v) => crate::client_ip::TrustedProxies::parse(&v)
-                .map_err(ConfigError::TrustedProxies)?,
+            Some(v) => {
+                crate::client_ip::TrustedProxies::parse(&v).map_err(ConfigError::TrustedProxies)?
+            }
         };
         Ok(Config {
             api_rate_per_minute,

@@ -181,10 +181,12 @@ pub async fn staff_sign_in(
 ) -> Result<(), AppError> {
     use crate::server::{portal_state, see_other, see_other_with, set_staff_cookie};
     let state = portal_state()?;
+    let from = crate::server::client_ip(&crate::server::request_parts()?);
     match loyalty::staff::sessions::sign_in(
         &state.db,
         &loyalty::SystemClock,
         &state.staff_sessions,
+        &from,
         &login,
         &password,
     )

@@ -1,6 +1,7 @@
 //! The POS API's rate limit per key, counted in the database so that every
 //! server process on one PostgreSQL shares it (SQLite deployments run one
-//! process and count in memory instead; see `server::api::auth`).
+//! process and count in memory instead; see `server::api::auth`); and staff
+//! sign-in attempts per client address, in the database on both.
 //!
 //! Fixed one-minute windows: a key may make `per_minute` requests in each
 //! calendar minute. One conditional upsert counts a request and refuses it
@@ -50,11 +51,51 @@ pub async fn take(
     }
 }
 
+const SIGN_IN_WINDOW_MS: i64 = 10 * 60_000;
+
+/// Counts one staff sign-in attempt from `client` (an address); `Err(seconds)`
+/// when it has made `limit` in this ten-minute window, with the seconds
+/// until the next one starts.
+pub async fn sign_in(
+    db: &Db,
+    clock: &dyn Clock,
+    client: &str,
+    limit: i64,
+) -> Result<std::result::Result<(), u64>> {
+    let now = clock.now_ms();
+    let window = now - now.rem_euclid(SIGN_IN_WINDOW_MS);
+    let client: String = client.chars().take(64).collect();
+    let mut tx = db.begin().await?;
+    let counted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO sign_in_windows (client_key, window_start, used) VALUES ($1, $2, 1) \
+         ON CONFLICT (client_key, window_start) \
+         DO UPDATE SET used = sign_in_windows.used + 1 WHERE sign_in_windows.used < $3 \
+         RETURNING used",
+    )
+    .bind(&client)
+    .bind(window)
+    .bind(limit)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match counted {
+        Some(_) => Ok(Ok(())),
+        None => {
+            let wait_ms = window + SIGN_IN_WINDOW_MS - now;
+            Ok(Err(((wait_ms + 999) / 1000).max(1) as u64))
+        }
+    }
+}
+
 /// Forgets windows older than an hour (run by the hourly purge).
 pub async fn purge_old(db: &Db, clock: &dyn Clock) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM api_rate_windows WHERE window_start < $1")
-        .bind(clock.now_ms() - 3_600_000)
-        .execute(db.pool())
-        .await?;
-    Ok(done.rows_affected())
+    let mut done = 0;
+    for table in ["api_rate_windows", "sign_in_windows"] {
+        done += sqlx::query(&format!("DELETE FROM {table} WHERE window_start < $1"))
+            .bind(clock.now_ms() - 3_600_000)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    }
+    Ok(done)
 }

@@ -19,6 +19,9 @@ pub struct StaffPolicy {
     pub max_failures: i64,
     /// The first lock; each further failure doubles it, up to a day.
     pub lock_ms: i64,
+    /// Sign-in attempts one client address may make in ten minutes, right
+    /// or wrong, for any login: counted before any password is hashed.
+    pub per_address: i64,
 }
 
 impl Default for StaffPolicy {
@@ -28,21 +31,58 @@ impl Default for StaffPolicy {
             absolute_ms: 3 * 24 * 3_600_000,
             max_failures: 5,
             lock_ms: 15 * 60_000,
+            per_address: 30,
         }
     }
 }
 
-/// At most this many password checks run at once: each takes about 19 MiB
-/// and tens of milliseconds of a core, off the async workers.
-static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// Password checks: each takes about 19 MiB and tens of milliseconds of a
+/// core, off the async workers, so at most `running` run at once and at
+/// most `waiting` more wait for a turn. A check beyond those is refused at
+/// once (`Error::SignInBusy`), so a flood gets quick refusals instead of a
+/// queue that keeps real staff waiting until their browsers give up.
+pub struct Gate {
+    running: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
 
-async fn verify(password: String, hash: String) -> bool {
-    let Ok(_permit) = VERIFYING.acquire().await else {
-        return false;
-    };
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+impl Gate {
+    pub const fn new(running: usize, max_waiting: usize) -> Gate {
+        Gate {
+            running: tokio::sync::Semaphore::const_new(running),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Runs `check` on a blocking thread when a turn comes, or refuses.
+    pub async fn check(&self, check: impl FnOnce() -> bool + Send + 'static) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        let permit = match self.running.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(Error::SignInBusy { wait_secs: 5 });
+                }
+                let permit = self.running.acquire().await;
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                permit.map_err(|_| Error::SignInBusy { wait_secs: 5 })?
+            }
+        };
+        let ok = tokio::task::spawn_blocking(check).await.unwrap_or(false);
+        drop(permit);
+        Ok(ok)
+    }
+}
+
+static VERIFYING: Gate = Gate::new(4, 32);
+
+async fn verify(password: String, hash: String) -> Result<bool> {
+    VERIFYING
+        .check(move || verify_password(&password, &hash))
         .await
-        .unwrap_or(false)
 }
 
 impl StaffPolicy {
@@ -133,10 +173,20 @@ pub async fn sign_in(
     db: &Db,
     clock: &dyn Clock,
     policy: &StaffPolicy,
+    from: &str,
     login: &str,
     password: &str,
 ) -> Result<(StaffSession, SessionToken)> {
     let now = clock.now_ms();
+    // Per address, whatever the login: one host cannot keep the cores
+    // hashing, nor lock many accounts, nor guess at many of them.
+    if let Err(wait_secs) =
+        crate::infra::rate_limits::sign_in(db, clock, from, policy.per_address).await?
+    {
+        return Err(Error::SignInTooOften {
+            wait_secs: wait_secs as i64,
+        });
+    }
     let row: Option<LoginRow> = match check_login(login) {
         Ok(login) => {
             sqlx::query_as(
@@ -150,7 +200,20 @@ pub async fn sign_in(
         Err(_) => None,
     };
     let Some(row) = row.filter(|r| r.active == 1) else {
-        let _ = verify(password.to_owned(), DUMMY_HASH.to_owned()).await;
+        // The same work as for a known login: the counting statement (on
+        // no row) and a password check, so the time taken tells nothing.
+        let mut tx = db.begin().await?;
+        sqlx::query(&format!(
+            "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+            policy.lock_sql()
+        ))
+        .bind(-1_i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        verify(password.to_owned(), DUMMY_HASH.to_owned()).await?;
         return Err(Error::StaffSignInFailed);
     };
     // Every attempt is counted before the password is checked, in the one
@@ -178,7 +241,7 @@ pub async fn sign_in(
             wait_secs: (until.unwrap_or(now) - now + 999).max(1000) / 1000,
         });
     };
-    if !verify(password.to_owned(), row.password_hash.clone()).await {
+    if !verify(password.to_owned(), row.password_hash.clone()).await? {
         return Err(match policy.lock_for(attempt) {
             Some(lock) => Error::StaffLocked {
                 wait_secs: (lock + 999) / 1000,
@@ -252,7 +315,7 @@ pub async fn change_password(
             wait_secs: (until.unwrap_or(now) - now + 999).max(1000) / 1000,
         });
     };
-    if !verify(current.to_owned(), hash).await {
+    if !verify(current.to_owned(), hash).await? {
         return Err(match policy.lock_for(attempt) {
             Some(lock) => Error::StaffLocked {
                 wait_secs: (lock + 999) / 1000,
@@ -455,5 +518,43 @@ mod tests {
     fn the_dummy_hash_is_a_real_argon2id_hash() {
         assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("anything at all", DUMMY_HASH));
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once_instead_of_waiting() {
+        static GATE: Gate = Gate::new(1, 1);
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        // One check runs (until released), one waits for its turn.
+        let first = tokio::spawn(GATE.check(move || {
+            started.send(()).unwrap();
+            held.recv().is_ok()
+        }));
+        running.await.unwrap();
+        let second = tokio::spawn(GATE.check(|| true));
+        while GATE.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // A third finds the queue full: refused now, not after the others.
+        let third = tokio::time::timeout(std::time::Duration::from_secs(5), GATE.check(|| true));
+        assert!(matches!(
+            third.await,
+            Ok(Err(Error::SignInBusy { wait_secs: 5 }))
+        ));
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap());
+        assert!(
+            second.await.unwrap().unwrap(),
+            "the one waiting got its turn"
+        );
+        assert!(
+            GATE.check(|| true).await.unwrap(),
+            "and the gate is open again"
+        );
     }
 }

@@ -9,6 +9,8 @@ use loyalty::{db_test, Error, FixedClock};
 
 const T0: i64 = 1_795_579_200_000;
 const PASSWORD: &str = "correct horse battery";
+/// The address the tests sign in from.
+const HERE: &str = "198.51.100.20";
 
 db_test!(
     async fn a_session_starts_with_the_right_password_and_ends_on_sign_out(db) {
@@ -19,17 +21,17 @@ db_test!(
         tx.commit().await.unwrap();
         let policy = StaffPolicy::default();
         assert!(matches!(
-            sessions::sign_in(&db, &clock, &policy, "nobody", PASSWORD).await,
+            sessions::sign_in(&db, &clock, &policy, HERE, "nobody", PASSWORD).await,
             Err(Error::StaffSignInFailed)
         ));
-        let (session, token) = sessions::sign_in(&db, &clock, &policy, " LaoMa.Owner ", PASSWORD).await.unwrap();
+        let (session, token) = sessions::sign_in(&db, &clock, &policy, HERE, " LaoMa.Owner ", PASSWORD).await.unwrap();
         assert_eq!(session.staff.role, Role::Owner);
         assert_eq!(session.scope(), None, "an owner sees the whole brand");
         let again = sessions::resolve(&db, &clock, &policy, &token).await.unwrap().unwrap();
         assert_eq!(again.staff.id, session.staff.id);
         clock.advance_ms(policy.idle_ms + 1);
         assert_eq!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None, "idle too long");
-        let (_, token) = sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+        let (_, token) = sessions::sign_in(&db, &clock, &policy, HERE, "laoma.owner", PASSWORD).await.unwrap();
         sessions::end(&db, &clock, &token).await.unwrap();
         assert_eq!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
     }
@@ -45,24 +47,24 @@ db_test!(
         let policy = StaffPolicy::default();
         for _ in 0..4 {
             assert!(matches!(
-                sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+                sessions::sign_in(&db, &clock, &policy, HERE, "till.one", "wrong password").await,
                 Err(Error::StaffSignInFailed)
             ));
         }
         assert!(matches!(
-            sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+            sessions::sign_in(&db, &clock, &policy, HERE, "till.one", "wrong password").await,
             Err(Error::StaffLocked { wait_secs: 900 })
         ));
         assert!(matches!(
-            sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await,
+            sessions::sign_in(&db, &clock, &policy, HERE, "till.one", PASSWORD).await,
             Err(Error::StaffLocked { .. })
         ));
         clock.advance_ms(15 * 60_000);
-        sessions::sign_in(&db, &clock, &policy, "till.one", PASSWORD).await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, HERE, "till.one", PASSWORD).await.unwrap();
         // A success resets the count: four more wrong ones do not lock.
         for _ in 0..4 {
             assert!(matches!(
-                sessions::sign_in(&db, &clock, &policy, "till.one", "wrong password").await,
+                sessions::sign_in(&db, &clock, &policy, HERE, "till.one", "wrong password").await,
                 Err(Error::StaffSignInFailed)
             ));
         }
@@ -78,15 +80,15 @@ db_test!(
         tx.commit().await.unwrap();
         let policy = StaffPolicy::default();
         for _ in 0..5 {
-            let _ = sessions::sign_in(&db, &clock, &policy, "laoma.owner", "wrong password").await;
+            let _ = sessions::sign_in(&db, &clock, &policy, HERE, "laoma.owner", "wrong password").await;
         }
         assert!(matches!(
-            sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await,
+            sessions::sign_in(&db, &clock, &policy, HERE, "laoma.owner", PASSWORD).await,
             Err(Error::StaffLocked { .. })
         ));
         assert!(sessions::unlock(&db, " LaoMa.Owner ").await.unwrap());
         assert!(!sessions::unlock(&db, "nobody").await.unwrap());
-        sessions::sign_in(&db, &clock, &policy, "laoma.owner", PASSWORD).await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, HERE, "laoma.owner", PASSWORD).await.unwrap();
         let log = loyalty::staff::audit::list(&db, brand.id, None, 5).await.unwrap();
         assert_eq!(log[0].action, "staff.unlock");
         assert_eq!(log[0].staff, None, "the command line acted");
@@ -129,7 +131,7 @@ db_test!(
             tx.commit().await.unwrap();
             ids.push(sent.id);
         }
-        let (session, _) = sessions::sign_in(&db, &clock, &StaffPolicy::default(), "laoma.mgr", PASSWORD).await.unwrap();
+        let (session, _) = sessions::sign_in(&db, &clock, &StaffPolicy::default(), HERE, "laoma.mgr", PASSWORD).await.unwrap();
         assert_eq!(session.scope(), Some(&[second][..]));
         let manager = loyalty::testing::manager(&db, session.staff.id).await;
         let seen = feedback::inbox(&db, &manager, &InboxFilter::default()).await.unwrap();
@@ -157,7 +159,7 @@ db_test!(
         for i in 0..20 {
             let (db, clock) = (db.clone(), clock.clone());
             tasks.push(tokio::spawn(async move {
-                sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", &format!("guess number {i}"))
+                sessions::sign_in(&db, &*clock, &StaffPolicy::default(), HERE, "laoma.owner", &format!("guess number {i}"))
                     .await
             }));
         }
@@ -176,7 +178,7 @@ db_test!(
             .unwrap();
         assert_eq!(failures, 5);
         assert!(matches!(
-            sessions::sign_in(&db, &*clock, &StaffPolicy::default(), "laoma.owner", PASSWORD).await,
+            sessions::sign_in(&db, &*clock, &StaffPolicy::default(), HERE, "laoma.owner", PASSWORD).await,
             Err(Error::StaffLocked { .. })
         ));
     }
@@ -194,7 +196,7 @@ db_test!(
         let policy = StaffPolicy::default();
 
         let (cashier, first) = accounts::create(&db, &clock, &actor, Role::Cashier, "till", "收银", &[store]).await.unwrap();
-        let (session, token) = sessions::sign_in(&db, &clock, &policy, "till", &first).await.unwrap();
+        let (session, token) = sessions::sign_in(&db, &clock, &policy, HERE, "till", &first).await.unwrap();
         assert_eq!(session.stores, [store]);
 
         // Deactivating ends the session; reactivating and resetting gives a new password.
@@ -202,8 +204,8 @@ db_test!(
         assert_eq!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap(), None);
         accounts::update(&db, &clock, &actor, cashier.id, Role::Cashier, "收银员", &[store], true).await.unwrap();
         let (_, second) = accounts::reset_password(&db, &clock, &actor, cashier.id).await.unwrap();
-        assert!(sessions::sign_in(&db, &clock, &policy, "till", &first).await.is_err());
-        let (_, token) = sessions::sign_in(&db, &clock, &policy, "till", &second).await.unwrap();
+        assert!(sessions::sign_in(&db, &clock, &policy, HERE, "till", &first).await.is_err());
+        let (_, token) = sessions::sign_in(&db, &clock, &policy, HERE, "till", &second).await.unwrap();
 
         // Their own change: a wrong current password counts, the right one works.
         let me = loyalty::testing::staff_capability(&db, cashier.id).await;
@@ -213,7 +215,7 @@ db_test!(
         ));
         sessions::change_password(&db, &clock, &policy, &me, &token, &second, "new passphrase 1").await.unwrap();
         assert!(sessions::resolve(&db, &clock, &policy, &token).await.unwrap().is_some(), "this session stays");
-        sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, HERE, "till", "new passphrase 1").await.unwrap();
 
         // The owner may not demote themselves; a lock is lifted by unlock.
         assert!(matches!(
@@ -221,14 +223,47 @@ db_test!(
             Err(Error::StaffSelfChange)
         ));
         for _ in 0..5 {
-            let _ = sessions::sign_in(&db, &clock, &policy, "till", "wrong password").await;
+            let _ = sessions::sign_in(&db, &clock, &policy, HERE, "till", "wrong password").await;
         }
-        assert!(matches!(sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await, Err(Error::StaffLocked { .. })));
+        assert!(matches!(sessions::sign_in(&db, &clock, &policy, HERE, "till", "new passphrase 1").await, Err(Error::StaffLocked { .. })));
         accounts::unlock(&db, &clock, &actor, cashier.id).await.unwrap();
-        sessions::sign_in(&db, &clock, &policy, "till", "new passphrase 1").await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, HERE, "till", "new passphrase 1").await.unwrap();
         let listed = accounts::list(&db, brand.id).await.unwrap();
         assert_eq!(listed.len(), 2);
         let actions: Vec<_> = loyalty::staff::audit::list(&db, brand.id, None, 20).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["staff.unlock", "staff.password", "staff.reset_password", "staff.update", "staff.update", "staff.create"]);
+    }
+);
+
+db_test!(
+    async fn one_address_gets_thirty_sign_in_attempts_in_ten_minutes_whatever_the_logins(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &clock, brand.id, Role::Owner, "laoma.owner", "店长", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        let policy = StaffPolicy::default();
+        // Thirty guesses at thirty logins that do not exist: each refused
+        // as a wrong login, none locks anything.
+        for i in 0..30 {
+            assert!(matches!(
+                sessions::sign_in(&db, &clock, &policy, HERE, &format!("guess.{i}"), "a wrong password").await,
+                Err(Error::StaffSignInFailed)
+            ));
+        }
+        // The next attempt from there is refused before any password is
+        // checked, even the right one.
+        assert!(matches!(
+            sessions::sign_in(&db, &clock, &policy, HERE, "laoma.owner", PASSWORD).await,
+            Err(Error::SignInTooOften { wait_secs }) if wait_secs > 0 && wait_secs <= 600
+        ));
+        // The owner, elsewhere, signs in; the account was never locked.
+        sessions::sign_in(&db, &clock, &policy, "203.0.113.7", "laoma.owner", PASSWORD).await.unwrap();
+        // Ten minutes later the address may try again.
+        clock.advance_ms(10 * 60_000);
+        sessions::sign_in(&db, &clock, &policy, HERE, "laoma.owner", PASSWORD).await.unwrap();
+        // The hourly purge forgets the windows.
+        clock.advance_ms(3_600_000);
+        assert!(loyalty::infra::rate_limits::purge_old(&db, &clock).await.unwrap() >= 2);
     }
 );

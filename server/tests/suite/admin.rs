@@ -213,7 +213,10 @@ async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
         .await;
     assert_eq!(location(&made), "/admin/keys", "the key is not in the URL");
     let carried = owner.last_set_cookies.clone();
-    assert!(carried.iter().any(|c| c.starts_with("tc_new_key=")), "{carried:?}");
+    assert!(
+        carried.iter().any(|c| c.starts_with("tc_new_key=")),
+        "{carried:?}"
+    );
     let shown = owner.page("/admin/keys").await;
     let key = shown
         .split("class=\"mono key-once\">")

@@ -202,6 +202,24 @@ async fn an_api_key_limit_holds_across_two_processes_on_postgres() {
     one.finish().await;
 }
 
+/// A form posted through a proxy that wrote these X-Forwarded-For lines.
+async fn via_proxy(
+    app: &TestApp,
+    lines: &[String],
+    path: &str,
+    body: String,
+) -> axum::response::Response {
+    let mut req = Request::post(path)
+        .header(header::HOST, "localhost")
+        .header(header::ORIGIN, "http://localhost")
+        .header(header::ACCEPT, "text/html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for line in lines {
+        req = req.header("x-forwarded-for", line);
+    }
+    app.send(req.body(Body::from(body)).unwrap()).await
+}
+
 /// Behind a proxy, the per-address limit on sign-in codes counts the address
 /// the proxy saw, whatever the client writes into X-Forwarded-For: with
 /// HAProxy's `option forwardfor` (the proxy's own line after the client's)
@@ -213,16 +231,9 @@ async fn a_forged_forwarding_header_does_not_escape_the_per_address_code_limit()
     let vars = [("TABLECARD_CLIENT_IP_HEADER", "X-Forwarded-For")];
     for (db, app) in apps(&vars).await {
         let ask = |i: usize, lines: Vec<String>| {
-            let mut req = Request::post("/fn/request_code")
-                .header(header::HOST, "localhost")
-                .header(header::ORIGIN, "http://localhost")
-                .header(header::ACCEPT, "text/html")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            for line in lines {
-                req = req.header("x-forwarded-for", line);
-            }
             let body = format!("slug=demo&country=86&phone=1370013{i:04}");
-            app.send(req.body(Body::from(body)).unwrap())
+            let app = &app;
+            async move { via_proxy(app, &lines, "/fn/request_code", body).await }
         };
         let mut refused = Vec::new();
         for i in 0..24 {
@@ -238,12 +249,51 @@ async fn a_forged_forwarding_header_does_not_escape_the_per_address_code_limit()
                 refused.push(location(&r).to_owned());
             }
         }
-        assert_eq!(app.sender.count(), 20, "{db}: twenty codes an hour from one address");
+        assert_eq!(
+            app.sender.count(),
+            20,
+            "{db}: twenty codes an hour from one address"
+        );
         assert_eq!(refused.len(), 4, "{db}: {refused:?}");
-        assert!(refused.iter().all(|l| l.contains("error=code_")), "{db}: {refused:?}");
+        assert!(
+            refused.iter().all(|l| l.contains("error=code_")),
+            "{db}: {refused:?}"
+        );
         // Another client behind the same proxy is not held by that limit.
         let r = ask(99, vec!["203.0.113.10".to_owned()]).await;
         assert_eq!(location(&r), "/r/demo/join?sent=1", "{db}");
         app.finish().await;
+    }
+}
+
+/// A staff sign-in form from `from`; where it sent the browser.
+async fn attempt(app: &TestApp, from: &str, login: &str, password: &str) -> String {
+    let body = format!("login={login}&password={}", password.replace(' ', "+"));
+    location(&via_proxy(app, &[from.to_owned()], "/fn/staff_sign_in", body).await)
+}
+
+/// One address gets thirty staff sign-in attempts in ten minutes, whatever
+/// logins it tries, across processes; the thirty-first is refused before any
+/// password is hashed, the right one included, and staff elsewhere sign in.
+#[both_databases]
+async fn staff_sign_ins_are_limited_per_address_across_two_processes() {
+    let vars = [("TABLECARD_CLIENT_IP_HEADER", "X-Forwarded-For")];
+    for (db, one) in apps(&vars).await {
+        common::console_staff(&one).await;
+        let two = one.twin();
+        for i in 0..30 {
+            let app = if i % 2 == 0 { &one } else { &two };
+            let to = attempt(app, "203.0.113.9", &format!("guess.{i}"), "wrong").await;
+            assert!(to.contains("error=staff_sign_in_failed"), "{db}: {to}");
+        }
+        let to = attempt(&one, "203.0.113.9", "boss", STAFF_PASSWORD).await;
+        assert!(to.contains("error=sign_in_too_often"), "{db}: {to}");
+        let to = attempt(&two, "203.0.113.10", "boss", STAFF_PASSWORD).await;
+        assert_eq!(
+            to, "/admin/dashboard",
+            "{db}: the owner, elsewhere, was never locked"
+        );
+        drop(two);
+        one.finish().await;
     }
 }
