@@ -161,6 +161,7 @@ pub fn status(code: &str) -> u16 {
         | "refund_exceeds_purchase"
         | "insufficient_points"
         | "points_cap_exceeded"
+        | "points_paid_over_cap"
         | "idempotency_key_reused"
         | "code_wrong"
         | "code_expired"
@@ -229,6 +230,12 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "points_cap_exceeded" => {
             td_string!(locale, err_points_cap, max = e.number("max").max(0)).to_string()
         }
+        "points_paid_over_cap" => td_string!(
+            locale,
+            err_points_paid_over_cap,
+            max = e.number("max").max(0)
+        )
+        .to_string(),
         "coupon_not_found" => td_string!(locale, err_coupon_not_found).to_string(),
         "request_in_progress" => td_string!(locale, err_in_progress).to_string(),
         "form_already_used" => td_string!(locale, err_form_already_used).to_string(),

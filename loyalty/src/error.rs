@@ -42,6 +42,8 @@ pub enum Error {
     InsufficientPoints,
     #[error("points may pay at most {max_points} points of this bill")]
     PointsCapExceeded { max_points: i64 },
+    #[error("points already paid more of this order than the cap allows for this bill ({max_points} points at most); void a points payment first")]
+    PointsPaidOverCap { max_points: i64 },
     #[error("this order is already recorded at this store")]
     OrderAlreadyRecorded,
     #[error("purchase not found")]
@@ -178,6 +180,7 @@ impl Error {
             Error::CodeNotDelivered => "code_not_delivered",
             Error::InsufficientPoints => "insufficient_points",
             Error::PointsCapExceeded { .. } => "points_cap_exceeded",
+            Error::PointsPaidOverCap { .. } => "points_paid_over_cap",
             Error::OrderAlreadyRecorded => "order_already_recorded",
             Error::PurchaseNotFound => "purchase_not_found",
             Error::RefundExceedsPurchase => "refund_exceeds_purchase",
@@ -225,7 +228,9 @@ impl Error {
             | Error::SignInTooOften { wait_secs }
             | Error::SignInBusy { wait_secs } => vec![("secs", wait_secs.to_string())],
             Error::CodeWrong { tries_left } => vec![("left", tries_left.to_string())],
-            Error::PointsCapExceeded { max_points } => vec![("max", max_points.to_string())],
+            Error::PointsCapExceeded { max_points } | Error::PointsPaidOverCap { max_points } => {
+                vec![("max", max_points.to_string())]
+            }
             Error::CouponRefused(r) => r.params(),
             Error::Invalid { field, reason } => {
                 let mut params = vec![("field", (*field).to_owned()), ("reason", reason.code())];

@@ -11,6 +11,7 @@
 
 pub mod adjustments;
 pub mod checkin;
+mod order_cap;
 pub mod rules;
 pub mod tiers;
 
@@ -340,6 +341,16 @@ pub async fn record_purchase(
     let Some((purchase_id,)) = inserted else {
         return Err(Error::OrderAlreadyRecorded);
     };
+    let order = order_cap::Order {
+        brand: brand.id,
+        store,
+        id: order_id.as_str(),
+    };
+    if !order_cap::record_bill(conn, &order, amount.get(), &rules).await? {
+        return Err(Error::PointsPaidOverCap {
+            max_points: max_points_for(&rules, rules.redeem_cap_fen(amount.get())),
+        });
+    }
     let balance = if points > 0 {
         let entry = Entry {
             brand: brand.id,
@@ -435,6 +446,12 @@ pub async fn record_refund(
         });
     };
     let member = MemberId(member);
+    let order = order_cap::Order {
+        brand: brand.id,
+        store,
+        id: order_id.as_str(),
+    };
+    order_cap::refund(conn, &order, amount.get()).await?;
     let (refunded_total, due_before): (i64, Option<i64>) = sqlx::query_as(
         "SELECT p.refunded_fen, (SELECT CAST(SUM(points_due) AS BIGINT) FROM refunds WHERE purchase_id = p.id) \
          FROM purchases p WHERE p.id = $1",
@@ -516,37 +533,21 @@ pub async fn redeem(
     lock_member(conn, brand.id, member).await?;
     let rules = rules::load(conn, brand).await?;
     let value = rules.redeem_value_fen(points);
-    // The cap is per bill: the bill the POS names, or the purchase recorded
-    // under this order id; what earlier payments on the order took counts.
-    let bill = match bill {
-        Some(b) => Some(b.get()),
-        None => sqlx::query_as::<_, (i64,)>(
-            "SELECT amount_fen - refunded_fen FROM purchases \
-             WHERE brand_id = $1 AND store_id = $2 AND order_id = $3",
-        )
-        .bind(brand.id.0)
-        .bind(store.0)
-        .bind(order_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.0),
+    // The cap is per order (`order_cap`): of the purchase recorded under
+    // this order id, or else of the bill the POS names; what earlier
+    // payments on the order took counts. With no bill known yet, the
+    // purchase recorded later is held to it.
+    let order = order_cap::Order {
+        brand: brand.id,
+        store,
+        id: order_id.as_str(),
     };
-    if let Some(bill) = bill {
-        let (already,): (Option<i64>,) = sqlx::query_as(
-            "SELECT CAST(SUM(value_fen) AS BIGINT) FROM point_redemptions \
-             WHERE brand_id = $1 AND store_id = $2 AND order_id = $3 AND status = 'active'",
-        )
-        .bind(brand.id.0)
-        .bind(store.0)
-        .bind(order_id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        let room = (rules.redeem_cap_fen(bill) - already.unwrap_or(0)).max(0);
-        if value > room {
-            return Err(Error::PointsCapExceeded {
-                max_points: max_points_for(&rules, room),
-            });
-        }
+    let named = bill.map(Fen::get);
+    if !order_cap::pay(conn, &order, value, named, &rules).await? {
+        let room = order_cap::room(conn, &order, named, &rules).await?;
+        return Err(Error::PointsCapExceeded {
+            max_points: max_points_for(&rules, room.unwrap_or(0)),
+        });
     }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO point_redemptions (brand_id, store_id, member_id, order_id, points, value_fen, created_at) \
@@ -594,10 +595,10 @@ pub async fn void_redemption(
     redemption: i64,
 ) -> Result<i64> {
     let (brand, store) = (at.brand(), at.store());
-    let voided: Option<(i64, i64)> = sqlx::query_as(
+    let voided: Option<(i64, i64, i64, String)> = sqlx::query_as(
         "UPDATE point_redemptions SET status = 'voided', voided_at = $1 \
          WHERE id = $2 AND brand_id = $3 AND store_id = $4 AND status = 'active' \
-         RETURNING member_id, points",
+         RETURNING member_id, points, value_fen, order_id",
     )
     .bind(clock.now_ms())
     .bind(redemption)
@@ -605,7 +606,7 @@ pub async fn void_redemption(
     .bind(store.0)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((member, points)) = voided else {
+    let Some((member, points, value_fen, order_id)) = voided else {
         let exists: Option<(String,)> = sqlx::query_as(
             "SELECT status FROM point_redemptions WHERE id = $1 AND brand_id = $2 AND store_id = $3",
         )
@@ -619,6 +620,12 @@ pub async fn void_redemption(
             None => Error::RedemptionNotFound,
         });
     };
+    let order = order_cap::Order {
+        brand: brand.id,
+        store,
+        id: &order_id,
+    };
+    order_cap::unpay(conn, &order, value_fen).await?;
     let member = MemberId(member);
     // Member first, then lots: the order every other operation keeps.
     let balance = add_to_balance(conn, brand.id, member, points).await?;

@@ -418,3 +418,102 @@ db_test!(
         shop.books_balance().await;
     }
 );
+
+/// Pays `points_` on `order`, naming `bill` or not; commits what succeeds.
+async fn pay_on(
+    shop: &Shop,
+    m: MemberId,
+    order: &str,
+    points_: i64,
+    bill: Option<i64>,
+) -> Result<points::PointsRedeemed, Error> {
+    let mut tx = shop.db.begin().await.unwrap();
+    let at = loyalty::access::PosKey::for_tests(&shop.brand, shop.store);
+    let order = ExternalId::parse("order_id", order).unwrap();
+    let r = points::redeem(
+        &mut tx,
+        &shop.clock,
+        &at,
+        m,
+        &order,
+        points_,
+        bill.map(|b| Fen::new(b).unwrap()),
+    )
+    .await;
+    if r.is_ok() {
+        tx.commit().await.unwrap();
+    }
+    r
+}
+
+db_test!(
+    async fn a_points_payment_made_before_its_bill_is_known_holds_the_purchase_to_the_cap(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        shop.buy(m, "EARN", 100_000).await.unwrap(); // 1,000 points, worth ¥10
+        // The contract's order: pay with points, then record the purchase.
+        let paid = pay_on(&shop, m, "LATE", 800, None).await.unwrap();
+        assert_eq!(paid.value_fen, 800, "no bill known yet: taken");
+        // A ¥10 bill takes at most ¥5 of points: the purchase is refused,
+        // and nothing of it is recorded.
+        assert!(matches!(shop.buy(m, "LATE", 1_000).await, Err(Error::PointsPaidOverCap { max_points: 500 })));
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM purchases WHERE order_id = 'LATE'").fetch_one(db.pool()).await.unwrap();
+        assert_eq!(n, 0);
+        // The till voids the payment; the purchase is recorded.
+        shop.void(paid.redemption_id).await.unwrap();
+        shop.buy(m, "LATE", 1_000).await.unwrap();
+        pay_on(&shop, m, "LATE", 400, None).await.unwrap();
+        assert!(matches!(pay_on(&shop, m, "LATE", 200, None).await, Err(Error::PointsCapExceeded { max_points: 100 })));
+        // The recorded bill wins over a bigger one a payment names.
+        assert!(matches!(
+            pay_on(&shop, m, "LATE", 150, Some(1_000_000)).await,
+            Err(Error::PointsCapExceeded { max_points: 100 })
+        ));
+        // A refund lowers the bill: ¥4 left of ¥10, so ¥2 of points, all taken.
+        shop.refund("LATE", "R1", 600).await.unwrap();
+        assert!(matches!(pay_on(&shop, m, "LATE", 1, None).await, Err(Error::PointsCapExceeded { max_points: 0 })));
+        // A payment within the cap, then the purchase: recorded as before.
+        pay_on(&shop, m, "EARLY", 300, None).await.unwrap();
+        shop.buy(m, "EARLY", 1_000).await.unwrap();
+        shop.books_balance().await;
+    }
+);
+
+db_test!(
+    async fn two_members_paying_on_one_order_at_once_stay_under_its_cap_together(db) {
+        let shop = std::sync::Arc::new(Shop::open(db.clone()).await);
+        let a = shop.member("13800138000").await;
+        let b = shop.member("13900139000").await;
+        shop.buy(a, "EARN-A", 100_000).await.unwrap();
+        shop.buy(b, "EARN-B", 100_000).await.unwrap();
+        // One ¥10 bill, split: points may pay ¥5 of it, and each member
+        // tries ¥4 at the same moment. Each holds only their own member's
+        // lock; the order's row makes the second wait for the first.
+        let pay = |m: MemberId, hold_ms: u64| {
+            let shop = shop.clone();
+            async move {
+                let mut tx = shop.db.begin().await.unwrap();
+                let at = loyalty::access::PosKey::for_tests(&shop.brand, shop.store);
+                let order = ExternalId::parse("order_id", "SHARED").unwrap();
+                let r = points::redeem(&mut tx, &shop.clock, &at, m, &order, 400, Some(Fen::new(1_000).unwrap())).await;
+                tokio::time::sleep(std::time::Duration::from_millis(hold_ms)).await;
+                if r.is_ok() {
+                    tx.commit().await.unwrap();
+                }
+                r
+            }
+        };
+        let first = tokio::spawn(pay(a, 300));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let second = tokio::spawn(pay(b, 0));
+        let results = [first.await.unwrap(), second.await.unwrap()];
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert!(results.iter().any(|r| matches!(r, Err(Error::PointsCapExceeded { max_points: 100 }))), "{results:?}");
+        let (paid,): (i64,) = sqlx::query_as("SELECT CAST(SUM(value_fen) AS BIGINT) FROM point_redemptions WHERE order_id = 'SHARED' AND status = 'active'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(paid, 400);
+        shop.books_balance().await;
+    }
+);

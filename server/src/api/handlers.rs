@@ -265,7 +265,7 @@ impl From<points::PurchaseRecorded> for PurchaseResponse {
         (status = 400, body = Problem, description = "`idempotency_key_missing`, `invalid_body`, `invalid_input`"),
         (status = 404, body = Problem, description = "`member_not_found`"),
         (status = 409, body = Problem, description = "`order_already_recorded`, `request_in_progress`"),
-        (status = 422, body = Problem, description = "`idempotency_key_reused`"),
+        (status = 422, body = Problem, description = "`idempotency_key_reused`; `points_paid_over_cap` when points paid on this order (before its bill was known) more than the brand's cap of this bill: nothing is recorded; void a points payment and record the purchase again"),
         (status = 429, body = Problem, description = "`rate_limited`"),
     )
 )]
@@ -348,7 +348,12 @@ pub struct RedeemRequest {
     pub order_id: String,
     #[schema(minimum = 1)]
     pub points: i64,
-    /// The bill, in fen: when given, the brand's cap on paying with points applies.
+    /// The bill, in fen. The brand's cap on paying with points holds per
+    /// order: against the purchase already recorded under `order_id`, else
+    /// against this bill. Without either, the payment is taken, and the
+    /// purchase recorded later under `order_id` is refused
+    /// (`points_paid_over_cap`) while the order's points payments are over
+    /// the cap of its bill.
     pub amount_fen: Option<i64>,
 }
 
@@ -376,7 +381,7 @@ impl From<points::PointsRedeemed> for RedeemResponse {
     responses(
         (status = 200, body = RedeemResponse),
         (status = 404, body = Problem, description = "`member_not_found`"),
-        (status = 422, body = Problem, description = "`insufficient_points`, `points_cap_exceeded`"),
+        (status = 422, body = Problem, description = "`insufficient_points`; `points_cap_exceeded` (over the brand's cap of the order's bill: the recorded purchase's, else `amount_fen`; counting earlier payments on the order)"),
     )
 )]
 pub async fn redeem_points(

@@ -101,6 +101,10 @@ fn detail(e: &loyalty::Error) -> String {
         E::PointsCapExceeded { max_points } => {
             format!("Points may pay at most {max_points} points of this bill.")
         }
+        E::PointsPaidOverCap { max_points } => format!(
+            "Points already paid on this order are more than this bill allows (at most {max_points} points). \
+             Nothing was recorded: void a points payment (POST /points/redemptions/{{id}}/void), then record the purchase again."
+        ),
         E::RedemptionNotFound => "No redemption with this id at this store.".into(),
         E::CouponNotFound => "No coupon of this brand has this code.".into(),
         E::CouponRefused(_) => {

@@ -898,3 +898,60 @@ async fn a_replay_needs_the_same_body_bytes_and_the_same_decoded_path() {
     assert_eq!((status, &again), (StatusCode::NOT_FOUND, &first));
     assert!(replayed(&response));
 }
+
+/// The contract's order, pay with points and then record the purchase, keeps
+/// the brand's cap (50 % for the demo): a purchase whose bill the points
+/// already paid on its order exceed is a 422 problem and records nothing;
+/// after a void it is recorded.
+#[both_databases]
+async fn points_paid_before_the_bill_is_known_hold_the_purchase_to_the_cap() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    pos.post(
+        "/api/v1/purchases",
+        "p",
+        json!({"order_id": "A-1", "member": member_no, "amount_fen": 50_000}),
+    )
+    .await;
+    let (status, paid, _) = pos
+        .post(
+            "/api/v1/points/redeem",
+            "r1",
+            json!({"member": member_no, "order_id": "B-2", "points": 400}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    let (status, over, response) = pos
+        .post(
+            "/api/v1/purchases",
+            "p2",
+            json!({"order_id": "B-2", "member": member_no, "amount_fen": 600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{over}");
+    assert_eq!(over["code"], "points_paid_over_cap");
+    let detail = over["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("at most 300 points"), "{detail}");
+    assert_eq!(
+        header_str(&response, header::CONTENT_TYPE),
+        "application/problem+json"
+    );
+    let id = paid["redemption_id"].as_i64().unwrap();
+    let (status, _, _) = pos
+        .post(
+            &format!("/api/v1/points/redemptions/{id}/void"),
+            "v",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, recorded, _) = pos
+        .post(
+            "/api/v1/purchases",
+            "p3",
+            json!({"order_id": "B-2", "member": member_no, "amount_fen": 600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{recorded}");
+}
