@@ -150,7 +150,8 @@ pub fn status(code: &str) -> u16 {
         | "store_code_taken"
         | "table_label_taken"
         | "staff_login_taken"
-        | "form_already_used" => 409,
+        | "form_already_used"
+        | "adjustment_not_pending" => 409,
         "payload_too_large" | "logo_size" => 413,
         "coupon_expired"
         | "coupon_not_started"
@@ -239,6 +240,7 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "coupon_not_found" => td_string!(locale, err_coupon_not_found).to_string(),
         "request_in_progress" => td_string!(locale, err_in_progress).to_string(),
         "form_already_used" => td_string!(locale, err_form_already_used).to_string(),
+        "adjustment_not_pending" => td_string!(locale, err_adjustment_not_pending).to_string(),
         "staff_login_taken" => td_string!(locale, err_staff_login_taken).to_string(),
         "staff_not_found" => td_string!(locale, err_staff_not_found).to_string(),
         "staff_self_change" => td_string!(locale, err_staff_self_change).to_string(),
@@ -278,6 +280,7 @@ fn invalid_sentence(locale: Locale, field: &str) -> Option<String> {
         "order" => td_string!(locale, err_invalid_order),
         "points" => td_string!(locale, err_invalid_points),
         "adjust_points" => td_string!(locale, err_invalid_adjust_points),
+        "adjustment_limit" => td_string!(locale, err_invalid_adjustment_limit),
         "form_key" => td_string!(locale, err_invalid_form_key),
         "store_code" => td_string!(locale, err_invalid_code),
         "name" => td_string!(locale, err_invalid_name),

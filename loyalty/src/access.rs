@@ -117,6 +117,12 @@ impl Cashier {
 }
 
 impl Manager {
+    /// Whether this manager is the brand's owner: what an owner does by
+    /// hand needs nobody's approval.
+    pub fn is_owner(&self) -> bool {
+        self.0.session.staff.role == Role::Owner
+    }
+
     /// The owner's capability, if that is their role.
     pub fn owner(self) -> Option<Owner> {
         match self.0.session.staff.role {

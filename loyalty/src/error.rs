@@ -88,6 +88,8 @@ pub enum Error {
     IdempotencyKeyReused,
     #[error("this form was already sent with other content")]
     FormAlreadyUsed,
+    #[error("no adjustment waits for this owner's decision under this id")]
+    AdjustmentNotPending,
     #[error("staff member not found")]
     StaffNotFound,
     #[error("an owner cannot demote or deactivate themselves")]
@@ -202,6 +204,7 @@ impl Error {
             Error::ApiKeyNotFound => "api_key_not_found",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::FormAlreadyUsed => "form_already_used",
+            Error::AdjustmentNotPending => "adjustment_not_pending",
             Error::StaffNotFound => "staff_not_found",
             Error::StaffSelfChange => "staff_self_change",
             Error::AutomationNotFound => "automation_not_found",

@@ -43,6 +43,8 @@ pub struct BrandSettings {
     pub tiers: Vec<TierLine>,
     /// The logo's address, when there is one.
     pub logo: Option<String>,
+    /// What a manager may adjust by hand without an owner's approval.
+    pub limits: loyalty::points::adjustments::Limits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +106,7 @@ pub async fn load_brand_settings() -> Result<StaffLoad<BrandSettings>, AppError>
         tiers: screen.tiers.tiers().iter().map(TierLine::from).collect(),
         logo: (brand.logo_version > 0)
             .then(|| format!("/r/{}/logo?v={}", brand.slug, brand.logo_version)),
+        limits: screen.adjustment_limits,
     })))
 }
 
@@ -164,6 +167,25 @@ pub async fn save_brand_rules(
         };
         state.db.in_transaction(save).await?;
         Ok("/admin/brand?saved=1#rules".to_owned())
+    })
+    .await
+}
+
+/// What a manager may adjust by hand without an owner's approval.
+#[server(prefix = "/fn", endpoint = "save_adjustment_limits")]
+pub async fn save_adjustment_limits(
+    per_adjustment: String,
+    per_day: String,
+) -> Result<(), AppError> {
+    use loyalty::infra::forms::number;
+    use loyalty::points::adjustments::{self, Limits};
+    staff_form("/admin/brand#limits", async |state, owner: Owner| {
+        let limits = Limits {
+            per_adjustment: number("adjustment_limit", &per_adjustment)?,
+            per_day: number("adjustment_limit", &per_day)?,
+        };
+        adjustments::save_limits(&state.db, &SystemClock, &owner, limits).await?;
+        Ok("/admin/brand?saved=1#limits".to_owned())
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! `/admin/dashboard` (owners and managers): the brand at a glance.
 
 use crate::error::AppError;
+use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::admin::{StaffInfo, StaffLoad};
@@ -30,6 +31,11 @@ pub struct DashboardPage {
     /// (date, new members, sales fen), oldest first.
     pub days: Vec<(String, i64, i64)>,
     pub feedback: Vec<RecentFeedback>,
+    /// For an owner: managers' adjustments waiting for approval, and this
+    /// month's points adjusted by hand, per staff member.
+    pub approvals: Vec<loyalty::points::adjustments::Request>,
+    pub hand_points: Vec<loyalty::points::adjustments::ByStaff>,
+    pub time_zone: String,
 }
 
 pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
@@ -48,6 +54,18 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
         session.scope(),
     )
     .await?;
+    let (approvals, hand_points) = match session.clone().owner() {
+        Some(owner) => {
+            use loyalty::points::adjustments;
+            let clock = &loyalty::SystemClock;
+            let approvals = adjustments::pending(&state.db, &owner).await?;
+            (
+                approvals,
+                adjustments::this_month(&state.db, clock, &owner).await?,
+            )
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let filter = loyalty::feedback::InboxFilter::default();
     let feedback = loyalty::feedback::inbox(&state.db, &session, &filter)
         .await?
@@ -75,5 +93,25 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
         nps_answers: s.nps_month.total(),
         days: s.days,
         feedback,
+        approvals,
+        hand_points,
+        time_zone: brand.time_zone.clone(),
     })))
+}
+
+/// An owner approves (`decision=approve`) or rejects a manager's adjustment
+/// that went over the limits.
+#[server(prefix = "/fn", endpoint = "decide_adjustment")]
+pub async fn decide_adjustment(request: i64, decision: String) -> Result<(), AppError> {
+    use loyalty::points::adjustments;
+    let back = "/admin/dashboard";
+    crate::functions::form::staff_form(back, async |state, owner: loyalty::access::Owner| {
+        let approve = decision == "approve";
+        adjustments::decide(&state.db, &loyalty::SystemClock, &owner, request, approve).await?;
+        Ok(format!(
+            "{back}?decided={}#approvals",
+            if approve { "approved" } else { "rejected" }
+        ))
+    })
+    .await
 }

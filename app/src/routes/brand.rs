@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
 use crate::functions::brand::PublishBrandTerms;
+use crate::functions::brand::SaveAdjustmentLimits;
 use crate::functions::brand::SaveBrandProfile;
 use crate::functions::brand::SaveBrandRules;
 use crate::functions::brand::SaveBrandTiers;
@@ -186,6 +187,16 @@ fn Settings(page: BrandSettings) -> impl IntoView {
                     {templates}
                 </select>
                 <button class="button primary" type="submit">{td_string!(locale, setup_save)}</button>
+            </form>
+
+            <form class="stack panel" method="post" action=SaveAdjustmentLimits::PATH id="limits">
+                <h2>{td_string!(locale, brand_limits_title)}</h2>
+                <p class="muted">{td_string!(locale, brand_limits_help)}</p>
+                <label for="limit-each">{td_string!(locale, brand_limits_each)}</label>
+                <input id="limit-each" name="per_adjustment" type="number" min="0" max="10000000" required value=page.limits.per_adjustment.to_string() />
+                <label for="limit-day">{td_string!(locale, brand_limits_day)}</label>
+                <input id="limit-day" name="per_day" type="number" min="0" max="10000000" required value=page.limits.per_day.to_string() />
+                <button class="button primary" type="submit">{td_string!(locale, brand_limits_save)}</button>
             </form>
         </Page>
     }

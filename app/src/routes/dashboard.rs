@@ -4,10 +4,11 @@
 use leptos::prelude::*;
 
 use crate::components::{Page, PageBrand};
-use crate::functions::dashboard::{load_dashboard, DashboardPage};
+use crate::functions::dashboard::{load_dashboard, DashboardPage, DecideAdjustment};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
+use leptos::server_fn::ServerFn as _;
 use loyalty::money::yuan;
 
 #[component]
@@ -88,10 +89,49 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
             }
         })
         .collect_view();
+    let zone = page.time_zone.clone();
+    let approvals = page.approvals.iter().map(|r| {
+        let when = loyalty::points::rules::local_datetime(&zone, r.created_at);
+        view! {
+            <li class="panel stack">
+                <p>
+                    <strong>{format!("{:+}", r.delta)}</strong> " · "
+                    <a href=format!("/admin/members/{}", r.member_no)>{r.member_name.clone()}" "<span class="mono">{r.member_no.clone()}</span></a>
+                </p>
+                <p class="prose">{r.reason.clone()}</p>
+                <p class="muted">{td_string!(locale, dash_asked_by, name = r.requested_by.clone(), when = when)}</p>
+                <form class="row" method="post" action=DecideAdjustment::PATH>
+                    <input type="hidden" name="request" value=r.id.to_string() />
+                    <button type="submit" name="decision" value="approve">{td_string!(locale, dash_approve)}</button>
+                    <button type="submit" name="decision" value="reject" class="secondary">{td_string!(locale, dash_reject)}</button>
+                </form>
+            </li>
+        }
+    }).collect_view();
+    let hand_points = page
+        .hand_points
+        .iter()
+        .map(|h| {
+            view! {
+                <tr>
+                    <td>{h.staff.clone()}</td>
+                    <td class="num">{format!("+{}", h.added)}</td>
+                    <td class="num">{format!("-{}", h.taken)}</td>
+                    <td class="num">{h.adjustments}</td>
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
         <Page locale title=td_string!(locale, admin_dashboard).to_string() brand>
             {console_nav(locale, &page.staff)}
             <h1>{td_string!(locale, admin_dashboard)}</h1>
+            {(!page.approvals.is_empty()).then(|| view! {
+                <section id="approvals" aria-labelledby="approvals-title">
+                    <h2 id="approvals-title">{td_string!(locale, dash_approvals, n = page.approvals.len())}</h2>
+                    <ul class="plain-list stack">{approvals}</ul>
+                </section>
+            })}
             <div class="tiles">
                 {tile(td_string!(locale, dash_members).to_string(), page.members.to_string(),
                     Some(td_string!(locale, dash_new_week, n = page.new_this_week).to_string()))}
@@ -110,6 +150,18 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
                 {bars(locale, td_string!(locale, dash_chart_joined).to_string(), &joined, |v| v.to_string())}
                 {bars(locale, td_string!(locale, dash_chart_sales).to_string(), &sales, yuan)}
             </div>
+            {(!page.hand_points.is_empty()).then(|| view! {
+                <h2>{td_string!(locale, dash_hand_points)}</h2>
+                <table class="table">
+                    <thead><tr>
+                        <th scope="col">{td_string!(locale, dash_hand_staff)}</th>
+                        <th scope="col" class="num">{td_string!(locale, dash_hand_added)}</th>
+                        <th scope="col" class="num">{td_string!(locale, dash_hand_taken)}</th>
+                        <th scope="col" class="num">{td_string!(locale, dash_hand_count)}</th>
+                    </tr></thead>
+                    <tbody>{hand_points}</tbody>
+                </table>
+            })}
             <h2>{td_string!(locale, dash_latest_feedback)}</h2>
             {if page.feedback.is_empty() {
                 view! { <p class="muted">{td_string!(locale, admin_inbox_empty)}</p> }.into_any()

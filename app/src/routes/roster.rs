@@ -204,6 +204,12 @@ fn Member(page: MemberPage) -> impl IntoView {
                 balance = a.balance
             )
             .to_string(),
+            Done::Awaiting(a) => td_string!(
+                locale,
+                members_adjust_awaiting,
+                delta = format!("{:+}", a.delta)
+            )
+            .to_string(),
             Done::Granted(g) => td_string!(locale, members_granted, code = g.code).to_string(),
         };
         view! { <p class="alert ok" role="status">{text}</p> }

@@ -218,6 +218,8 @@ pub struct Screen {
     pub tiers: crate::points::tiers::TierTable,
     /// The active coupons a feedback may be rewarded with.
     pub templates: Vec<crate::coupons::Template>,
+    /// What a manager may adjust by hand without an owner's approval.
+    pub adjustment_limits: crate::points::adjustments::Limits,
 }
 
 /// The settings page of `who`'s brand.
@@ -228,6 +230,7 @@ pub async fn screen(db: &crate::Db, who: &crate::access::Owner) -> Result<Screen
         rules: rules::load(&mut conn, brand).await?,
         feedback_reward: feedback::reward_rule(&mut conn, brand.id).await?,
         tiers: crate::points::tiers::load(&mut conn, brand.id).await?,
+        adjustment_limits: crate::points::adjustments::limits(&mut conn, brand.id).await?,
         templates: crate::coupons::templates(db, brand.id).await?,
     })
 }

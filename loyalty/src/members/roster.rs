@@ -244,6 +244,7 @@ pub async fn list(
 #[serde(untagged)]
 pub enum Done {
     Adjusted(points::adjustments::Adjusted),
+    Awaiting(points::adjustments::Awaiting),
     Granted(coupons::grants::Granted),
 }
 

@@ -754,22 +754,7 @@ pub async fn adjust(
     reason: &str,
     staff: crate::staff::StaffId,
 ) -> Result<i64> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(Error::invalid("reason", crate::error::Invalid::Empty));
-    }
-    if reason.chars().count() > 200 {
-        return Err(Error::invalid(
-            "reason",
-            crate::error::Invalid::TooLong { max: 200 },
-        ));
-    }
-    if delta == 0 || delta.abs() > 10_000_000 {
-        return Err(Error::invalid(
-            "adjust_points",
-            crate::error::Invalid::Format,
-        ));
-    }
+    let reason = adjustments::check(delta, reason)?;
     lock_member(conn, brand.id, member).await?;
     let entry = Entry {
         brand: brand.id,

@@ -7,7 +7,7 @@ use loyalty::infra::forms::FormKey;
 use loyalty::marketing::campaigns;
 use loyalty::members::roster::{self, Filter};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::points::adjustments::{self, Adjusted};
+use loyalty::points::adjustments::{self, Adjusted, Limits, Outcome};
 use loyalty::staff::{self, Role};
 use loyalty::{db_test, members, points, Error, FixedClock};
 
@@ -82,7 +82,7 @@ db_test!(
         ));
         let first = adjustments::by_hand(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap();
         assert_eq!(first, adjustments::by_hand(&db, &clock, &actor, &key, m, 50, "补录 11/20 漏记的消费").await.unwrap());
-        assert_eq!(first, Adjusted { delta: 50, balance: start + 50 });
+        assert_eq!(first, Outcome::Adjusted(Adjusted { delta: 50, balance: start + 50 }));
         assert!(matches!(
             adjustments::by_hand(&db, &clock, &actor, &key, m, 500, "另一件事").await,
             Err(Error::FormAlreadyUsed)
@@ -92,7 +92,7 @@ db_test!(
             Err(Error::InsufficientPoints)
         ));
         let down = adjustments::by_hand(&db, &clock, &actor, &FormKey::generate(), m, -20, "误加").await.unwrap();
-        assert_eq!(down, Adjusted { delta: -20, balance: start + 30 });
+        assert_eq!(down, Outcome::Adjusted(Adjusted { delta: -20, balance: start + 30 }));
         assert_eq!(members::find(&db, brand.id, m).await.unwrap().points_balance, start + 30);
         let history = points::history(&db, brand.id, m, None, 10).await.unwrap();
         assert_eq!(history[0].reason, "误加");
@@ -213,5 +213,74 @@ db_test!(
         let list = roster::list(&db, &clock, &manager, &Filter::default(), 0, None).await.unwrap();
         assert!(list.templates.iter().all(|t| t.id != gift));
         assert_eq!(grants::givable(&db, &manager).await.unwrap().len(), 0);
+    }
+);
+
+db_test!(
+    async fn a_managers_adjustment_over_the_owners_limits_waits_for_an_owner(db) {
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
+        let made = staff::create(&mut tx, &clock, brand.id, Role::Manager, "store.mgr", "店长", "a long test password").await.unwrap();
+        loyalty::staff::sessions::assign_stores(&mut tx, brand.id, made.id, &[store]).await.unwrap();
+        tx.commit().await.unwrap();
+        let owner = loyalty::testing::manager(&db, boss.id).await.owner().unwrap();
+        let manager = loyalty::testing::manager(&db, made.id).await;
+        let m = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
+        let balance = || async { members::find(&db, brand.id, m).await.unwrap().points_balance };
+        let start = balance().await;
+        let adjust = |who: &loyalty::access::Manager, delta: i64| {
+            let (db, clock, who) = (&db, &clock, who.clone());
+            async move { adjustments::by_hand(db, clock, &who, &FormKey::generate(), m, delta, "补录").await.unwrap() }
+        };
+
+        // Within the defaults (1,000 a time, 5,000 a day): applied at once.
+        assert_eq!(adjust(&manager, 1_000).await, Outcome::Adjusted(Adjusted { delta: 1_000, balance: start + 1_000 }));
+        // One point over the limit per adjustment: it waits, nothing changes.
+        let Outcome::Awaiting(big) = adjust(&manager, 1_001).await else { panic!("over the limit, applied") };
+        assert_eq!(balance().await, start + 1_000);
+        // Taking points counts too: four more of 1,000 make the day's 5,000,
+        // and then a single point waits.
+        for delta in [1_000, -1_000, 1_000, 1_000] {
+            assert!(matches!(adjust(&manager, delta).await, Outcome::Adjusted(_)));
+        }
+        let Outcome::Awaiting(small) = adjust(&manager, 1).await else { panic!("over the day's limit, applied") };
+        assert_eq!(balance().await, start + 3_000);
+
+        // The owner sees both, oldest first, with who asked.
+        let waiting = adjustments::pending(&db, &owner).await.unwrap();
+        assert_eq!(waiting.iter().map(|r| (r.id, r.delta)).collect::<Vec<_>>(), [(big.request, 1_001), (small.request, 1)]);
+        assert_eq!(waiting[0].requested_by, "店长");
+        assert_eq!(waiting[0].reason, "补录");
+        // Approved once, in the name of the one who asked; rejected once.
+        assert_eq!(adjustments::decide(&db, &clock, &owner, big.request, true).await.unwrap(), Some(start + 4_001));
+        assert!(matches!(adjustments::decide(&db, &clock, &owner, big.request, true).await, Err(Error::AdjustmentNotPending)));
+        assert_eq!(adjustments::decide(&db, &clock, &owner, small.request, false).await.unwrap(), None);
+        assert_eq!(balance().await, start + 4_001);
+        assert!(adjustments::pending(&db, &owner).await.unwrap().is_empty());
+
+        // The owner is not limited.
+        assert!(matches!(adjust(&owner, 50_000).await, Outcome::Adjusted(_)));
+        // A new day is a new day's limit for the manager.
+        clock.advance_ms(86_400_000);
+        assert!(matches!(adjust(&manager, 1_000).await, Outcome::Adjusted(_)));
+        // The month, per staff member: points added, taken, adjustments.
+        let month = adjustments::this_month(&db, &clock, &owner).await.unwrap();
+        let rows: Vec<_> = month.iter().map(|r| (r.staff.as_str(), r.added, r.taken, r.adjustments)).collect();
+        assert_eq!(rows, [("老板", 50_000, 0, 1), ("店长", 6_001, 1_000, 7)]);
+
+        // Limits of 0: every manager adjustment waits for an owner.
+        adjustments::save_limits(&db, &clock, &owner, Limits { per_adjustment: 0, per_day: 0 }).await.unwrap();
+        assert!(matches!(adjust(&manager, 1).await, Outcome::Awaiting(_)));
+        assert!(matches!(
+            adjustments::save_limits(&db, &clock, &owner, Limits { per_adjustment: -1, per_day: 0 }).await,
+            Err(Error::Invalid { field: "adjustment_limit", .. })
+        ));
+        let actions: Vec<_> = loyalty::staff::audit::list(&db, brand.id, None, 30).await.unwrap().into_iter().map(|e| e.action).collect();
+        for action in ["member.adjust_points_requested", "member.adjust_points_approved", "member.adjust_points_rejected", "brand.adjustment_limits"] {
+            assert!(actions.contains(&action.to_owned()), "{action} in {actions:?}");
+        }
+        assert!(points::audit(&db).await.unwrap().is_empty(), "ledger and lots agree");
     }
 );

@@ -30,7 +30,7 @@ const PAGES: [(&str, bool, bool, bool); 15] = [
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 29] = [
+const WRITES: [(&str, &[(&str, &str)]); 31] = [
     ("till_find", &[("store", "1"), ("q", "13800138000")]),
     (
         "create_automation",
@@ -175,6 +175,14 @@ const WRITES: [(&str, &[(&str, &str)]); 29] = [
     ),
     ("create_api_key", &[("store", "1"), ("name", "x")]),
     ("revoke_api_key", &[("id", "1")]),
+    (
+        "decide_adjustment",
+        &[("request", "1"), ("decision", "approve")],
+    ),
+    (
+        "save_adjustment_limits",
+        &[("per_adjustment", "1"), ("per_day", "1")],
+    ),
     (
         "grant_segment_coupon",
         &[

@@ -270,3 +270,103 @@ async fn a_filtered_segment_gets_a_coupon_each_once() {
         .unwrap();
     assert_eq!(n, 1, "only the member the filter matched, and only once");
 }
+
+/// A manager's adjustment over the owner's limits waits: the member's page
+/// says so, the owner's dashboard lists it with who asked, and approving it
+/// there adds the points; the owner sets the limits on the brand page.
+#[both_databases]
+async fn an_adjustment_over_the_limits_waits_for_the_owner_on_the_dashboard() {
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let no = member_no(&app).await;
+    let mut boss = staff_browser(&app, "boss").await;
+    let brand = boss.page("/admin/brand").await;
+    assert!(brand.contains("name=\"per_adjustment\"") && brand.contains("value=\"1000\""));
+    let set = boss
+        .post(
+            "/fn/save_adjustment_limits",
+            &[("per_adjustment", "500"), ("per_day", "2000")],
+        )
+        .await;
+    assert_eq!(location(&set), "/admin/brand?saved=1#limits");
+
+    let mut mgr = staff_browser(&app, "mgr2").await;
+    let page = mgr.page(&format!("/admin/members/{no}")).await;
+    let key = field_after(&page, "/fn/adjust_member_points", "key");
+    let form = [
+        ("member", no.as_str()),
+        ("key", key.as_str()),
+        ("points", "10000"),
+        ("reason", "开业活动补送"),
+    ];
+    let sent = mgr.post("/fn/adjust_member_points", &form).await;
+    let done = mgr.page(&location(&sent)).await;
+    assert!(
+        done.contains("10000 积分待老板审批"),
+        "the manager is told it waits"
+    );
+    let points = |app| async move {
+        let (p,): (i64,) = sqlx::query_as("SELECT points_balance FROM members")
+            .fetch_one(app)
+            .await
+            .unwrap();
+        p
+    };
+    let before = points(app._db.db.pool()).await;
+
+    // The manager's dashboard has nothing to approve; the owner's has it.
+    assert!(!mgr
+        .page("/admin/dashboard")
+        .await
+        .contains("/fn/decide_adjustment"));
+    let dash = boss.page("/admin/dashboard").await;
+    assert!(
+        dash.contains("待你审批（1）") && dash.contains("开业活动补送"),
+        "listed"
+    );
+    let request = field_after(&dash, "/fn/decide_adjustment", "request");
+    // A manager may not decide it.
+    let refused = mgr
+        .post(
+            "/fn/decide_adjustment",
+            &[("request", &request), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(points(app._db.db.pool()).await, before);
+    let approved = boss
+        .post(
+            "/fn/decide_adjustment",
+            &[("request", &request), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(
+        location(&approved),
+        "/admin/dashboard?decided=approved#approvals"
+    );
+    assert_eq!(points(app._db.db.pool()).await, before + 10_000);
+    let dash = boss.page("/admin/dashboard").await;
+    assert!(
+        !dash.contains("/fn/decide_adjustment"),
+        "nothing left waiting"
+    );
+    assert!(
+        dash.contains("本月手工调整积分") && dash.contains("+10000"),
+        "the month's hand points"
+    );
+    // Approving it again changes nothing.
+    let again = boss
+        .post(
+            "/fn/decide_adjustment",
+            &[("request", &request), ("decision", "approve")],
+        )
+        .await;
+    assert!(
+        location(&again).contains("error=adjustment_not_pending"),
+        "{}",
+        location(&again)
+    );
+    assert_eq!(points(app._db.db.pool()).await, before + 10_000);
+}

@@ -120,6 +120,14 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("create_api_key", &[("store", "{store2}"), ("name", "x")]),
+    (
+        "decide_adjustment",
+        &[("request", "{adjustment}"), ("decision", "approve")],
+    ),
+    (
+        "save_adjustment_limits",
+        &[("per_adjustment", "0"), ("per_day", "0")],
+    ),
     ("revoke_api_key", &[("id", "{key_id}")]),
     (
         "adjust_member_points",
@@ -399,6 +407,16 @@ async fn victim(app: &TestApp) -> Victim {
         .fetch_one(db.pool())
         .await
         .unwrap();
+    // A manager's adjustment over the limits, waiting for the owner.
+    let (adjustment,): (i64,) = sqlx::query_as(
+        "INSERT INTO adjustment_requests (brand_id, member_id, delta, reason, requested_by, created_at) \
+         SELECT brand_id, id, 99999, 'victim-adjustment', $1, 0 FROM members WHERE member_no = $2 RETURNING id",
+    )
+    .bind(staff_id)
+    .bind(&no)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     let (offer,): (i64,) = sqlx::query_as(
         "SELECT id FROM coupon_templates WHERE brand_id = $1 \
              ORDER BY COALESCE(per_member_limit, 1000) DESC, id LIMIT 1",
@@ -432,6 +450,7 @@ async fn victim(app: &TestApp) -> Victim {
         ("table_token", app.table_token()),
         ("key_id", key.id.to_string()),
         ("redemption", points["redemption_id"].to_string()),
+        ("adjustment", adjustment.to_string()),
     ]
     .into_iter()
     .collect();
@@ -892,6 +911,8 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         "reply_feedback",
         "mark_feedback",
         "revoke_api_key",
+        "decide_adjustment",
+        "save_adjustment_limits",
         "adjust_member_points",
         "grant_member_coupon",
         "pause_automation",
