@@ -171,6 +171,8 @@ pub fn status(code: &str) -> u16 {
         "rate_limited"
         | "code_resend_too_soon"
         | "code_limit_reached"
+        | "code_daily_limit"
+        | "code_budget_spent"
         | "code_too_many_tries"
         | "feedback_too_often"
         | "staff_locked"
@@ -205,6 +207,10 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "code_missing" => td_string!(locale, err_code_missing).to_string(),
         "code_resend_too_soon" => td_string!(locale, err_resend_wait, secs = secs).to_string(),
         "code_limit_reached" => td_string!(locale, err_code_limit, mins = mins).to_string(),
+        "code_daily_limit" => {
+            td_string!(locale, err_code_daily_limit, hours = (secs + 3_599) / 3_600).to_string()
+        }
+        "code_budget_spent" => td_string!(locale, err_code_budget_spent).to_string(),
         "code_not_delivered" => td_string!(locale, err_not_delivered).to_string(),
         "terms_not_accepted" => td_string!(locale, err_terms).to_string(),
         "confirm_delete" => td_string!(locale, err_confirm_delete).to_string(),

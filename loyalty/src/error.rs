@@ -28,6 +28,10 @@ pub enum Error {
     CodeResendTooSoon { wait_secs: i64 },
     #[error("too many codes requested; wait {wait_secs} s")]
     CodeLimitReached { wait_secs: i64 },
+    #[error("this number has had its codes for today; try again in {wait_secs} s")]
+    CodeDailyLimit { wait_secs: i64 },
+    #[error("the restaurant has sent all its sign-in codes for today; try again in {wait_secs} s")]
+    CodeBudgetSpent { wait_secs: i64 },
     #[error("wrong code; {tries_left} tries left")]
     CodeWrong { tries_left: i64 },
     #[error("the code has expired")]
@@ -175,6 +179,8 @@ impl Error {
             Error::TermsNotAccepted => "terms_not_accepted",
             Error::CodeResendTooSoon { .. } => "code_resend_too_soon",
             Error::CodeLimitReached { .. } => "code_limit_reached",
+            Error::CodeDailyLimit { .. } => "code_daily_limit",
+            Error::CodeBudgetSpent { .. } => "code_budget_spent",
             Error::CodeWrong { .. } => "code_wrong",
             Error::CodeExpired => "code_expired",
             Error::CodeTooManyTries { .. } => "code_too_many_tries",
@@ -226,6 +232,8 @@ impl Error {
         match self {
             Error::CodeResendTooSoon { wait_secs }
             | Error::CodeLimitReached { wait_secs }
+            | Error::CodeDailyLimit { wait_secs }
+            | Error::CodeBudgetSpent { wait_secs }
             | Error::CodeTooManyTries { wait_secs }
             | Error::StaffLocked { wait_secs }
             | Error::SignInTooOften { wait_secs }

@@ -32,6 +32,8 @@ pub enum ConfigError {
     WebhookInClear,
     #[error("TABLECARD_API_RATE_PER_MINUTE {0:?} must be a whole number from 1 to 100000")]
     ApiRate(String),
+    #[error("TABLECARD_CODE_BUDGET_PER_DAY {0:?} must be a whole number from 1 to 1000000")]
+    CodeBudget(String),
     #[error("TABLECARD_TRUSTED_PROXIES: {0:?} is neither a count of proxies (1 to 10) nor an address or network such as 10.0.0.0/8; separate several with commas")]
     TrustedProxies(String),
 }
@@ -66,6 +68,8 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// The proxies that header passes through (one, unless set).
     pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// Sign-in codes one brand may send in 24 hours (its SMS budget).
+    pub code_budget_per_day: i64,
     /// POS API requests per minute per key.
     pub api_rate_per_minute: u32,
 }
@@ -141,8 +145,18 @@ impl Config {
                 crate::client_ip::TrustedProxies::parse(&v).map_err(ConfigError::TrustedProxies)?
             }
         };
+        let code_budget_per_day = match get("TABLECARD_CODE_BUDGET_PER_DAY") {
+            None => loyalty::members::otp::OtpPolicy::default().per_brand_per_day,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or(ConfigError::CodeBudget(v))?,
+        };
         Ok(Config {
             api_rate_per_minute,
+            code_budget_per_day,
             trusted_proxies,
             code_delivery,
             public_url,

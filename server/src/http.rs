@@ -57,6 +57,7 @@ impl AppState {
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
         portal.secure_cookies = config.secure_cookies();
         portal.public_url = config.public_url();
+        portal.otp.per_brand_per_day = config.code_budget_per_day;
         AppState {
             leptos: leptos_options(config),
             portal,

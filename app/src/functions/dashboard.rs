@@ -36,6 +36,9 @@ pub struct DashboardPage {
     pub approvals: Vec<loyalty::points::adjustments::Request>,
     pub hand_points: Vec<loyalty::points::adjustments::ByStaff>,
     pub time_zone: String,
+    /// Sign-in codes the brand sent in the last 24 hours, and its budget.
+    pub codes_sent: i64,
+    pub code_budget: i64,
 }
 
 pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
@@ -66,6 +69,9 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
         }
         None => (Vec::new(), Vec::new()),
     };
+    let clock = &loyalty::SystemClock;
+    let (codes_sent, code_budget) =
+        loyalty::members::otp::budget_used(&state.db, clock, &state.otp, brand.id).await?;
     let filter = loyalty::feedback::InboxFilter::default();
     let feedback = loyalty::feedback::inbox(&state.db, &session, &filter)
         .await?
@@ -96,6 +102,8 @@ pub async fn load_dashboard() -> Result<StaffLoad<DashboardPage>, AppError> {
         approvals,
         hand_points,
         time_zone: brand.time_zone.clone(),
+        codes_sent,
+        code_budget,
     })))
 }
 

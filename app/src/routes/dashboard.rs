@@ -126,6 +126,11 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
         <Page locale title=td_string!(locale, admin_dashboard).to_string() brand>
             {console_nav(locale, &page.staff)}
             <h1>{td_string!(locale, admin_dashboard)}</h1>
+            {(page.codes_sent * 100 >= page.code_budget * loyalty::members::otp::BUDGET_WARNING_PCT).then(|| view! {
+                <p class={if page.codes_sent >= page.code_budget { "alert error" } else { "alert note" }} role="alert">
+                    {td_string!(locale, dash_code_budget, sent = page.codes_sent, budget = page.code_budget)}
+                </p>
+            })}
             {(!page.approvals.is_empty()).then(|| view! {
                 <section id="approvals" aria-labelledby="approvals-title">
                     <h2 id="approvals-title">{td_string!(locale, dash_approvals, n = page.approvals.len())}</h2>

@@ -23,8 +23,17 @@ pub struct OtpPolicy {
     pub resend_after_ms: i64,
     pub max_attempts: i64,
     pub per_phone_per_hour: i64,
+    /// Codes one phone gets in 24 hours, from every brand together.
+    pub per_phone_per_day: i64,
     pub per_ip_per_hour: i64,
+    /// Codes one brand sends in 24 hours, to everyone: its SMS budget.
+    /// Beyond it nobody joins or signs in by code until codes age out; the
+    /// dashboard warns the owner from [`BUDGET_WARNING_PCT`] per cent.
+    pub per_brand_per_day: i64,
 }
+
+/// The share of the day's code budget from which the dashboard warns.
+pub const BUDGET_WARNING_PCT: i64 = 80;
 
 impl Default for OtpPolicy {
     fn default() -> Self {
@@ -33,12 +42,15 @@ impl Default for OtpPolicy {
             resend_after_ms: 60_000,
             max_attempts: 5,
             per_phone_per_hour: 5,
+            per_phone_per_day: 10,
             per_ip_per_hour: 20,
+            per_brand_per_day: 2_000,
         }
     }
 }
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Six digits, as typed (spaces allowed between them).
 #[derive(Clone, PartialEq, Eq)]
@@ -120,6 +132,8 @@ pub async fn issue(
          WHERE NOT EXISTS (SELECT 1 FROM login_codes WHERE brand_id = $1 AND phone = $2 AND created_at > $7) \
            AND (SELECT COUNT(*) FROM login_codes WHERE phone = $2 AND created_at > $8) < $9 \
            AND (SELECT COUNT(*) FROM login_codes WHERE client_ip = $3 AND created_at > $8) < $10 \
+           AND (SELECT COUNT(*) FROM login_codes WHERE phone = $2 AND created_at > $11) < $12 \
+           AND (SELECT COUNT(*) FROM login_codes WHERE brand_id = $1 AND created_at > $11) < $13 \
          RETURNING id",
     )
     .bind(brand.0)
@@ -132,6 +146,9 @@ pub async fn issue(
     .bind(now - HOUR_MS)
     .bind(policy.per_phone_per_hour)
     .bind(policy.per_ip_per_hour)
+    .bind(now - DAY_MS)
+    .bind(policy.per_phone_per_day)
+    .bind(policy.per_brand_per_day)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((id,)) = inserted else {
@@ -177,15 +194,19 @@ async fn refusal(
 ) -> Result<Error> {
     // The resend wait is per brand (it says nothing about other restaurants);
     // the hourly cap per phone is across brands, against SMS bombing.
-    let (last, phone_count, phone_oldest): (Option<i64>, i64, Option<i64>) = sqlx::query_as(
+    type Counts = (Option<i64>, i64, Option<i64>, i64, Option<i64>);
+    let (last, phone_count, phone_oldest, day_count, day_oldest): Counts = sqlx::query_as(
         "SELECT MAX(CASE WHEN brand_id = $3 THEN created_at END), \
                 COUNT(CASE WHEN created_at > $2 THEN 1 END), \
-                MIN(CASE WHEN created_at > $2 THEN created_at END) \
+                MIN(CASE WHEN created_at > $2 THEN created_at END), \
+                COUNT(CASE WHEN created_at > $4 THEN 1 END), \
+                MIN(CASE WHEN created_at > $4 THEN created_at END) \
          FROM login_codes WHERE phone = $1",
     )
     .bind(phone.as_str())
     .bind(now - HOUR_MS)
     .bind(brand.0)
+    .bind(now - DAY_MS)
     .fetch_one(&mut *conn)
     .await?;
     if let Some(last) = last.filter(|l| *l > now - policy.resend_after_ms) {
@@ -193,10 +214,21 @@ async fn refusal(
             wait_secs: wait_secs(last + policy.resend_after_ms, now),
         });
     }
+    if day_count >= policy.per_phone_per_day {
+        return Ok(Error::CodeDailyLimit {
+            wait_secs: wait_secs(day_oldest.unwrap_or(now) + DAY_MS, now),
+        });
+    }
     if phone_count >= policy.per_phone_per_hour {
         let oldest = phone_oldest.unwrap_or(now);
         return Ok(Error::CodeLimitReached {
             wait_secs: wait_secs(oldest + HOUR_MS, now),
+        });
+    }
+    let (brand_count, brand_oldest) = sent_since(conn, brand, now - DAY_MS).await?;
+    if brand_count >= policy.per_brand_per_day {
+        return Ok(Error::CodeBudgetSpent {
+            wait_secs: wait_secs(brand_oldest.unwrap_or(now) + DAY_MS, now),
         });
     }
     let (ip_oldest,): (Option<i64>,) = sqlx::query_as(
@@ -209,6 +241,35 @@ async fn refusal(
     Ok(Error::CodeLimitReached {
         wait_secs: wait_secs(ip_oldest.unwrap_or(now) + HOUR_MS, now),
     })
+}
+
+/// The brand's codes sent since `since`, and the oldest of them.
+async fn sent_since(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    since: i64,
+) -> Result<(i64, Option<i64>)> {
+    Ok(sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT), MIN(created_at) FROM login_codes \
+         WHERE brand_id = $1 AND created_at > $2",
+    )
+    .bind(brand.0)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// How much of its day's code budget a brand has spent: (codes sent in the
+/// last 24 hours, the budget).
+pub async fn budget_used(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &OtpPolicy,
+    brand: BrandId,
+) -> Result<(i64, i64)> {
+    let mut conn = db.acquire().await?;
+    let (sent, _) = sent_since(&mut conn, brand, clock.now_ms() - DAY_MS).await?;
+    Ok((sent, policy.per_brand_per_day))
 }
 
 /// Forgets a code that could not be delivered, so it neither counts against

@@ -11,6 +11,7 @@ use loyalty::{db_test, members::member_code, Db, Error, FixedClock, ServerSecret
 
 const T0: i64 = 1_764_000_000_000;
 const MINUTE: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MINUTE;
 const IP: &str = "203.0.113.7";
 
 async fn brand(db: &Db, slug: &str) -> Brand {
@@ -187,6 +188,44 @@ db_test!(
         }
         w.clock.advance_ms(55 * MINUTE);
         w.send(&p).await.unwrap();
+    }
+);
+
+db_test!(
+    async fn a_phone_gets_ten_codes_a_day_from_every_brand_together(db) {
+        let mut w = World::new(db.clone()).await;
+        w.policy.per_phone_per_hour = 100;
+        let brands = [w.brand.clone(), brand(&db, "xibei").await];
+        let p = phone("13800138000");
+        for i in 0..10 {
+            w.brand = brands[i % 2].clone();
+            w.send(&p).await.unwrap();
+            w.clock.advance_ms(HOUR_MS);
+        }
+        match w.send(&p).await {
+            Err(Error::CodeDailyLimit { wait_secs }) => assert_eq!(wait_secs, 14 * 3_600),
+            other => panic!("expected the daily limit, got {other:?}"),
+        }
+        // Another phone is not affected; this one may again a day after its first.
+        w.send(&phone("13900139000")).await.unwrap();
+        w.clock.advance_ms(14 * HOUR_MS);
+        w.send(&p).await.unwrap();
+    }
+);
+
+db_test!(
+    async fn a_brand_sends_no_more_codes_in_a_day_than_its_budget(db) {
+        let mut w = World::new(db.clone()).await;
+        w.policy.per_brand_per_day = 3;
+        for i in 0..3 {
+            w.send_from(&phone(&format!("139{:08}", i)), &format!("198.51.100.{i}")).await.unwrap();
+        }
+        let spent = w.send_from(&phone("13700000000"), "198.51.100.9").await;
+        assert!(matches!(spent, Err(Error::CodeBudgetSpent { wait_secs }) if wait_secs == 24 * 3_600), "{spent:?}");
+        assert_eq!(otp::budget_used(&w.db, &w.clock, &w.policy, w.brand.id).await.unwrap(), (3, 3));
+        // Another brand has its own budget.
+        w.brand = brand(&db, "xibei").await;
+        w.send_from(&phone("13700000000"), "198.51.100.9").await.unwrap();
     }
 );
 

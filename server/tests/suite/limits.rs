@@ -297,3 +297,40 @@ async fn staff_sign_ins_are_limited_per_address_across_two_processes() {
         one.finish().await;
     }
 }
+
+/// A brand's day of sign-in codes is its SMS budget: past it, a diner is
+/// told in their language to ask the staff, and the owner's dashboard
+/// warns from 80 % of it.
+#[both_databases]
+async fn past_its_daily_code_budget_a_brand_sends_none_and_the_dashboard_says_so() {
+    for (db, app) in apps(&[("TABLECARD_CODE_BUDGET_PER_DAY", "2")]).await {
+        common::console_staff(&app).await;
+        let mut boss = common::staff_browser(&app, "boss").await;
+        assert!(
+            !boss
+                .page("/admin/dashboard")
+                .await
+                .contains("验证码：今天已发送"),
+            "{db}"
+        );
+        for (i, phone) in ["13700137000", "13700137001"].iter().enumerate() {
+            let lines = vec![format!("203.0.113.{i}")];
+            let body = format!("slug=demo&country=86&phone={phone}");
+            let r = via_proxy(&app, &lines, "/fn/request_code", body).await;
+            assert_eq!(location(&r), "/r/demo/join?sent=1", "{db}");
+        }
+        let mut diner = Browser::new(&app);
+        let r = diner.request_code("13700137002").await;
+        assert!(
+            location(&r).contains("error=code_budget_spent"),
+            "{db}: {}",
+            location(&r)
+        );
+        let page = diner.page(&location(&r)).await;
+        assert!(page.contains("本店今天的验证码已发完"), "{db}");
+        assert_eq!(app.sender.count(), 2, "{db}");
+        let dash = boss.page("/admin/dashboard").await;
+        assert!(dash.contains("验证码：今天已发送 2 / 2 条"), "{db}");
+        app.finish().await;
+    }
+}
