@@ -657,6 +657,7 @@ async fn phone(s: &Settings) -> Result<serde_json::Value, String> {
     let (member, _) = members::join(
         &mut tx,
         &SystemClock,
+        &secret(),
         &brand,
         &Phone::parse("86", "13700000001").expect("phone"),
         Consent {

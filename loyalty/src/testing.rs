@@ -346,6 +346,11 @@ pub async fn brand_with_store(
     (brand, store.id)
 }
 
+/// The server secret of the core's tests.
+pub fn secret() -> crate::ServerSecret {
+    crate::ServerSecret::from_master(b"test secret")
+}
+
 /// A member of `brand` who joined with the mainland number `national`
 /// (terms accepted, no marketing), committed.
 pub async fn join_member(
@@ -359,6 +364,7 @@ pub async fn join_member(
     let (m, _) = members::join(
         &mut tx,
         clock,
+        &secret(),
         brand,
         &crate::members::phone::Phone::parse("86", national).expect("phone"),
         Consent {

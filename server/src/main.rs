@@ -194,6 +194,9 @@ async fn purge(db: &loyalty::Db) {
     if let Err(e) = loyalty::infra::jobs::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old job runs failed");
     }
+    if let Err(e) = loyalty::members::forget_old_welcomes(db, &SystemClock).await {
+        tracing::warn!(error = %e, "forgetting old welcomes failed");
+    }
 }
 
 async fn serve(config: &Config) -> CliResult {

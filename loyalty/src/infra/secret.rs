@@ -12,6 +12,7 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 pub struct ServerSecret {
     pub(crate) otp: [u8; 32],
     pub(crate) card: [u8; 32],
+    pub(crate) phone: [u8; 32],
 }
 
 impl std::fmt::Debug for ServerSecret {
@@ -31,6 +32,7 @@ impl ServerSecret {
         ServerSecret {
             otp: derive(master, "tablecard/otp/v1"),
             card: derive(master, "tablecard/card/v1"),
+            phone: derive(master, "tablecard/phone/v1"),
         }
     }
 
@@ -45,6 +47,17 @@ impl ServerSecret {
         let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(message);
         mac
+    }
+}
+
+impl ServerSecret {
+    /// A phone as a brand's pseudonymous key: HMAC-SHA256 of brand and
+    /// number, 64 hex digits. Without the secret it names nobody.
+    pub(crate) fn phone_key(&self, brand: crate::brands::BrandId, phone: &str) -> String {
+        let message = format!("{}|{phone}", brand.0);
+        hex(&Self::mac(&self.phone, message.as_bytes())
+            .finalize()
+            .into_bytes())
     }
 }
 

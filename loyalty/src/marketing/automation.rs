@@ -454,7 +454,7 @@ pub async fn run_events(db: &Db, clock: &dyn Clock, brand: &Brand) -> Result<u64
         let due: Vec<(i64, String)> = match a.trigger {
             Trigger::Join => sqlx::query_as(
                 "SELECT m.id, 'join' FROM members m \
-                 WHERE m.brand_id = $1 AND m.status = 'active' AND m.created_at >= $2 \
+                 WHERE m.brand_id = $1 AND m.status = 'active' AND m.created_at >= $2 AND m.welcomed = 1 \
                    AND NOT EXISTS (SELECT 1 FROM automation_grants g \
                                    WHERE g.automation_id = $3 AND g.member_id = m.id) \
                  ORDER BY m.id LIMIT $4",

@@ -83,7 +83,8 @@ pub enum Linked {
     UnknownCode,
     /// The code is the new member's own.
     SelfReferral,
-    /// Already referred (by this or another member).
+    /// Already referred (by this or another member), or a phone that had
+    /// its welcome before joining again.
     AlreadyReferred,
 }
 
@@ -119,6 +120,7 @@ pub async fn link(
         "INSERT INTO referrals (brand_id, referrer_id, referred_id, created_at) \
          SELECT $1, $2, $3, $4 WHERE NOT EXISTS \
            (SELECT 1 FROM referrals WHERE referrer_id = $3 AND referred_id = $2) \
+           AND EXISTS (SELECT 1 FROM members WHERE id = $3 AND welcomed = 1) \
          ON CONFLICT (referred_id) DO NOTHING",
     )
     .bind(brand.0)

@@ -316,25 +316,35 @@ async fn record_consent(
 
 /// Makes `phone` a member of `brand`, or returns the member it already is.
 /// The boolean says whether the member is new.
+///
+/// The welcome (signup bonus, welcome coupons; join automations and a
+/// referral look at `members.welcomed`) goes to a phone once per brand: a
+/// phone that had it, deleted its account and joins again joins without it.
 pub async fn join(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
+    secret: &ServerSecret,
     brand: &Brand,
     phone: &Phone,
     consent: Consent,
 ) -> Result<(Member, bool)> {
+    let now = clock.now_ms();
+    let phone_key = secret.phone_key(brand.id, phone.as_str());
     if let Some(existing) = find_by_phone(conn, brand.id, phone).await? {
+        // Members from before the welcome was remembered are remembered
+        // now; every sign-in keeps the memory two more years.
+        welcome_once(conn, brand.id, &phone_key, now).await?;
         return Ok((existing, false));
     }
     if !consent.terms_accepted {
         return Err(Error::TermsNotAccepted);
     }
-    let now = clock.now_ms();
+    let welcomed = welcome_once(conn, brand.id, &phone_key, now).await?;
     let marketing_at = consent.marketing.then_some(now);
     let sql = format!(
         "INSERT INTO members (brand_id, member_no, phone, terms_version, terms_accepted_at, \
-                              marketing_consent_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT DO NOTHING RETURNING {MEMBER_COLUMNS}"
+                              marketing_consent_at, created_at, welcomed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $7) ON CONFLICT DO NOTHING RETURNING {MEMBER_COLUMNS}"
     );
     // A random number can collide with one already given out; draw again.
     for _ in 0..8 {
@@ -345,6 +355,7 @@ pub async fn join(
             .bind(&brand.terms_version)
             .bind(now)
             .bind(marketing_at)
+            .bind(i64::from(welcomed))
             .fetch_optional(&mut *conn)
             .await?;
         match row {
@@ -363,6 +374,9 @@ pub async fn join(
                     record_consent(conn, brand.id, member.id, "marketing_granted", "", now).await?;
                 }
                 let mut member = member;
+                if !welcomed {
+                    return Ok((member, true));
+                }
                 let bonus = crate::points::rules::load(conn, brand)
                     .await?
                     .signup_bonus_points;
@@ -390,6 +404,49 @@ pub async fn join(
         }
     }
     Err(Error::MemberNoExhausted)
+}
+
+/// Remembers that the phone behind `phone_key` joined `brand` (or signed
+/// in) now; true when it had never been seen, so its welcome is due.
+async fn welcome_once(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    phone_key: &str,
+    now: i64,
+) -> Result<bool> {
+    let fresh: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO welcomed_phones (brand_id, phone_key, seen_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (brand_id, phone_key) DO NOTHING RETURNING brand_id",
+    )
+    .bind(brand.0)
+    .bind(phone_key)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if fresh.is_none() {
+        sqlx::query(
+            "UPDATE welcomed_phones SET seen_at = $1 WHERE brand_id = $2 AND phone_key = $3",
+        )
+        .bind(now)
+        .bind(brand.0)
+        .bind(phone_key)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(fresh.is_some())
+}
+
+/// How long a phone's welcome is remembered after it last signed in.
+pub const WELCOME_REMEMBERED_MS: i64 = 2 * 365 * 86_400_000;
+
+/// Forgets the welcomes of phones not seen for [`WELCOME_REMEMBERED_MS`]
+/// (run by the hourly purge).
+pub async fn forget_old_welcomes(db: &Db, clock: &dyn Clock) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM welcomed_phones WHERE seen_at < $1")
+        .bind(clock.now_ms() - WELCOME_REMEMBERED_MS)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 #[derive(Debug)]
@@ -424,7 +481,7 @@ pub async fn sign_in(
     }
     otp::verify(db, clock, secret, otp_policy, brand.id, phone, code).await?;
     let mut tx = db.begin().await?;
-    let (member, joined) = join(&mut tx, clock, brand, phone, consent).await?;
+    let (member, joined) = join(&mut tx, clock, secret, brand, phone, consent).await?;
     let token = sessions::start(&mut tx, clock, session_policy, brand.id, member.id).await?;
     tx.commit().await?;
     Ok(SignedIn {

@@ -55,6 +55,7 @@ async fn world(db: Db) -> World {
         let (m, _) = members::join(
             &mut tx,
             &clock,
+            &loyalty::testing::secret(),
             &brand,
             &Phone::parse("86", phone).unwrap(),
             Consent {

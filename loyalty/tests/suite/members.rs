@@ -491,3 +491,59 @@ db_test!(
         assert!(matches!(w.send(&p).await, Err(Error::CodeResendTooSoon { .. })));
     }
 );
+
+db_test!(
+    async fn a_phone_that_deleted_its_account_joins_again_without_a_second_welcome(db) {
+        use loyalty::coupons::{self, NewTemplate, Rule};
+        use loyalty::marketing::{automation, referrals};
+        let clock = FixedClock::at(T0);
+        let (brand, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        // The welcome: a signup bonus, a welcome coupon, a join automation.
+        let mut conn = db.acquire().await.unwrap();
+        let rules = loyalty::points::rules::LoyaltyRules { signup_bonus_points: 100, ..Default::default() };
+        loyalty::points::rules::save(&mut conn, brand.id, &rules).await.unwrap();
+        coupons::create_template(&mut conn, &clock, brand.id, &NewTemplate { welcome: true, ..NewTemplate::new(Rule::gift("酸梅汤")) }).await.unwrap();
+        drop(conn);
+        let owner = loyalty::testing::owner(&db, brand.id).await;
+        let join_gift = automation::NewAutomation { trigger: automation::Trigger::Join, template: None, points: Some(20), message: None };
+        automation::create(&db, &clock, &owner, join_gift).await.unwrap();
+        let welcomed = |m: members::MemberId| {
+            let (db, clock, brand) = (&db, &clock, &brand);
+            async move {
+                let member = members::find(db, brand.id, m).await.unwrap();
+                (member.points_balance, coupons::wallet(db, clock, brand.id, m).await.unwrap().len())
+            }
+        };
+
+        let friend = loyalty::testing::join_member(&db, &clock, &brand, "13900139000").await;
+        let first = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
+        assert_eq!(automation::run_events(&db, &clock, &brand).await.unwrap(), 2);
+        assert_eq!(welcomed(first).await, (120, 1), "bonus, join automation and the welcome coupon");
+        members::leave(&db, &clock, &loyalty::access::Member::for_tests(brand.clone(), first)).await.unwrap();
+
+        // The same phone joins again: a member, without a second welcome.
+        let again = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
+        assert_ne!(again, first);
+        assert_eq!(automation::run_events(&db, &clock, &brand).await.unwrap(), 0);
+        assert_eq!(welcomed(again).await, (0, 0));
+        // Nor a referral reward for bringing it back.
+        let code = referrals::code_for(&db, brand.id, friend).await.unwrap();
+        assert_eq!(referrals::link(&db, &clock, brand.id, again, &code).await.unwrap(), referrals::Linked::AlreadyReferred);
+        // The phone itself is not kept: only a keyed hash of it.
+        let kept: Vec<(String,)> = sqlx::query_as("SELECT phone_key FROM welcomed_phones").fetch_all(db.pool()).await.unwrap();
+        assert_eq!(kept.len(), 2);
+        assert!(kept.iter().all(|(k,)| k.len() == 64 && !k.contains("13800138000")));
+
+        // Another brand welcomes the phone as its own new member.
+        let (other, _) = loyalty::testing::brand_with_store(&db, &clock, "xibei").await;
+        let mut conn = db.acquire().await.unwrap();
+        loyalty::points::rules::save(&mut conn, other.id, &rules).await.unwrap();
+        drop(conn);
+        let there = loyalty::testing::join_member(&db, &clock, &other, "13800138000").await;
+        assert_eq!(members::find(&db, other.id, there).await.unwrap().points_balance, 100);
+
+        // Two years after the phone was last seen, its welcome is forgotten.
+        clock.advance_ms(members::WELCOME_REMEMBERED_MS + 1);
+        assert_eq!(members::forget_old_welcomes(&db, &clock).await.unwrap(), 3);
+    }
+);

@@ -83,6 +83,7 @@ async fn setup(app: &TestApp) -> (String, String, String) {
     let (member, _) = members::join(
         &mut tx,
         &clock,
+        &loyalty::testing::secret(),
         &demo,
         &Phone::parse("86", "13800138000").unwrap(),
         Consent {

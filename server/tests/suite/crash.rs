@@ -453,9 +453,16 @@ pub(crate) async fn prepare(
             terms_accepted: true,
             marketing: false,
         };
-        let (m, _) = members::join(&mut tx, &clock, &brand, &phone, consent)
-            .await
-            .unwrap();
+        let (m, _) = members::join(
+            &mut tx,
+            &clock,
+            &loyalty::testing::secret(),
+            &brand,
+            &phone,
+            consent,
+        )
+        .await
+        .unwrap();
         let token = sessions::start(&mut tx, &clock, &SessionPolicy::default(), brand.id, m.id)
             .await
             .unwrap();

@@ -76,9 +76,16 @@ async fn key_and_member(app: &TestApp) -> String {
         marketing: false,
     };
     let mut tx = db.begin().await.unwrap();
-    loyalty::members::join(&mut tx, &loyalty::SystemClock, &demo, &phone, consent)
-        .await
-        .unwrap();
+    loyalty::members::join(
+        &mut tx,
+        &loyalty::SystemClock,
+        &loyalty::testing::secret(),
+        &demo,
+        &phone,
+        consent,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     key
 }
