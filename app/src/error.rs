@@ -277,6 +277,7 @@ fn invalid_sentence(locale: Locale, field: &str) -> Option<String> {
         "birthday" => td_string!(locale, err_birthday),
         "display_name" => td_string!(locale, err_name),
         "allergies" => td_string!(locale, err_allergies),
+        "sensitive_consent" => td_string!(locale, err_sensitive_consent),
         "nps" => td_string!(locale, err_nps_missing),
         "comment" => td_string!(locale, err_comment_long),
         "visit_date" => td_string!(locale, err_visit_date),

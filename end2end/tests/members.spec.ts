@@ -56,6 +56,7 @@ test.describe('members', () => {
     await page.getByLabel('日', { exact: true }).selectOption('15');
     await page.getByLabel('不吃辣').check();
     await page.getByLabel('过敏信息').fill('花生');
+    await page.getByLabel('我同意餐厅保存我的饮食偏好和过敏信息，用于就餐时照顾我').check();
     await page.getByLabel('接收优惠和活动消息').check();
     await page.getByRole('button', { name: '保存' }).click();
     await expect(page.getByRole('status')).toHaveText('已保存。');
@@ -71,7 +72,8 @@ test.describe('members', () => {
     expect(data.member.phone).toBe(`+86${phone}`);
     expect(data.member.display_name).toBe('王小明');
     expect(data.member.allergies).toBe('花生');
-    expect(data.consents.map((c: { kind: string }) => c.kind)).toEqual(['terms_accepted', 'marketing_granted']);
+    expect(data.consents.map((c: { kind: string }) => c.kind)).toEqual(['terms_accepted', 'marketing_granted', 'sensitive_granted']);
+    expect(data.purchases).toEqual([]);
 
     await page.getByLabel('我已了解，注销我的账户').check();
     await page.getByRole('button', { name: '注销账户' }).click();

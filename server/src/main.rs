@@ -55,7 +55,8 @@ enum Command {
     },
     /// Unlock a staff account locked by wrong passwords (and forget the count).
     UnlockStaff {
-        /// The staff member's sign-in name.
+        /// The staff member's sign-in name: the login, or login@brand where
+        /// several restaurants use it.
         #[arg(long)]
         login: String,
     },
@@ -430,7 +431,10 @@ async fn unlock_staff(config: &Config, login: &str) -> CliResult {
             );
             Ok(())
         }
-        Ok(false) => Err(format!("no staff account has the login {}", login.trim())),
+        Ok(false) => Err(format!(
+            "no staff account has the login {} (where several restaurants use a login, name one: login@brand)",
+            login.trim()
+        )),
         Err(e) => Err(e.to_string()),
     }
 }

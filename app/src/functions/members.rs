@@ -70,6 +70,8 @@ pub struct ProfileView {
     pub dietary: Vec<String>,
     pub allergies: String,
     pub marketing: bool,
+    /// Whether the member agreed that allergies and diet are kept.
+    pub sensitive: bool,
     pub language: Option<String>,
 }
 
@@ -472,7 +474,7 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppEr
 impl MemberPage {
     fn new(brand: &loyalty::brands::Brand, card: loyalty::members::Card, code: CardCode) -> Self {
         let m = card.member;
-        let marketing = m.marketing_consent();
+        let (marketing, sensitive) = (m.marketing_consent(), m.sensitive_consent());
         MemberPage {
             checkin: card.checkin.map(|today| CheckinView {
                 done: today.done,
@@ -498,6 +500,7 @@ impl MemberPage {
                 gender: m.gender.as_str().to_owned(),
                 dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
                 marketing,
+                sensitive,
                 allergies: m.allergies,
                 language: m.language.map(|l| l.tag().to_owned()),
             },

@@ -127,11 +127,14 @@ fn account_view(locale: Locale, stores: &[(i64, String)], a: &AccountLine) -> im
 fn Accounts(page: AccountsPage) -> impl IntoView {
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
+    let slug = page.staff.brand.slug.clone();
     let fresh = page.new_password.clone().map(|(login, password)| {
+        let full = format!("{login}@{slug}");
         view! {
             <section class="panel" role="status">
                 <h2>{td_string!(locale, staff_password_for, login = login)}</h2>
                 <p class="mono key-once">{password}</p>
+                <p>{td_string!(locale, staff_sign_in_as, name = full)}</p>
                 <p class="muted">{td_string!(locale, staff_password_once)}</p>
             </section>
         }

@@ -50,7 +50,8 @@ fn Login(staff: Option<StaffInfo>) -> impl IntoView {
             <form class="stack panel" method="post" action=StaffSignIn::PATH>
                 <input type="hidden" name="next" value=next />
                 <label for="login">{td_string!(locale, admin_login)}</label>
-                <input id="login" name="login" autocomplete="username" autocapitalize="none" required maxlength="40" />
+                <input id="login" name="login" autocomplete="username" autocapitalize="none" required maxlength="90" aria-describedby="login-hint" />
+                <p id="login-hint" class="muted">{td_string!(locale, admin_login_hint)}</p>
                 <label for="password">{td_string!(locale, admin_password)}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="128" />
                 <button class="button primary" type="submit">{td_string!(locale, admin_sign_in)}</button>

@@ -146,6 +146,11 @@ fn Profile(page: MemberPage) -> impl IntoView {
                     <label for="allergies">{td_string!(locale, profile_allergies)}</label>
                     <input id="allergies" name="allergies" maxlength="200" value=p.allergies.clone() aria-describedby="allergies-hint" />
                     <p class="hint" id="allergies-hint">{td_string!(locale, profile_allergies_hint)}</p>
+                    <label class="check">
+                        <input type="checkbox" name="sensitive_consent" checked=p.sensitive aria-describedby="sensitive-hint" />
+                        <span>{td_string!(locale, profile_sensitive_consent)}</span>
+                    </label>
+                    <p class="hint" id="sensitive-hint">{td_string!(locale, profile_sensitive_hint)}</p>
                     <label for="language">{td_string!(locale, profile_language)}</label>
                     <select id="language" name="language">
                         <option value="" selected=p.language.is_none()>{td_string!(locale, language_auto)}</option>

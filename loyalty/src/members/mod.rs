@@ -174,6 +174,9 @@ pub struct Member {
     pub terms_version: String,
     pub terms_accepted_at: i64,
     pub marketing_consent_at: Option<i64>,
+    /// When the member agreed that the restaurant keeps their allergies and
+    /// dietary needs (sensitive personal information, PIPL art. 28-29).
+    pub sensitive_consent_at: Option<i64>,
     pub created_at: i64,
     pub points_balance: i64,
     pub tier_rank: i64,
@@ -182,6 +185,10 @@ pub struct Member {
 impl Member {
     pub fn marketing_consent(&self) -> bool {
         self.marketing_consent_at.is_some()
+    }
+
+    pub fn sensitive_consent(&self) -> bool {
+        self.sensitive_consent_at.is_some()
     }
 }
 
@@ -202,6 +209,7 @@ struct MemberRow {
     terms_version: String,
     terms_accepted_at: i64,
     marketing_consent_at: Option<i64>,
+    sensitive_consent_at: Option<i64>,
     created_at: i64,
     points_balance: i64,
     tier_rank: i64,
@@ -209,7 +217,7 @@ struct MemberRow {
 
 const MEMBER_COLUMNS: &str = "id, brand_id, member_no, phone, display_name, birthday_month, \
     birthday_day, birth_year, gender, dietary, allergies, language, terms_version, \
-    terms_accepted_at, marketing_consent_at, created_at, points_balance, tier_rank";
+    terms_accepted_at, marketing_consent_at, sensitive_consent_at, created_at, points_balance, tier_rank";
 
 impl TryFrom<MemberRow> for Member {
     type Error = Error;
@@ -238,6 +246,7 @@ impl TryFrom<MemberRow> for Member {
             terms_version: r.terms_version,
             terms_accepted_at: r.terms_accepted_at,
             marketing_consent_at: r.marketing_consent_at,
+            sensitive_consent_at: r.sensitive_consent_at,
             created_at: r.created_at,
             points_balance: r.points_balance,
             tier_rank: r.tier_rank,
@@ -500,6 +509,9 @@ pub struct Profile {
     pub dietary: Vec<Diet>,
     pub allergies: String,
     pub marketing: bool,
+    /// Agreement to keep `dietary` and `allergies`; without it they are not
+    /// kept, and withdrawing it clears them.
+    pub sensitive: bool,
     pub language: Option<Language>,
 }
 
@@ -523,6 +535,7 @@ pub struct ProfileForm {
     pub diet_low_sugar: Option<String>,
     pub allergies: String,
     pub marketing: Option<String>,
+    pub sensitive_consent: Option<String>,
     pub language: String,
 }
 
@@ -561,6 +574,7 @@ impl ProfileForm {
                 .collect(),
             allergies: self.allergies,
             marketing: self.marketing.is_some(),
+            sensitive: self.sensitive_consent.is_some(),
             language: Language::from_tag(&self.language),
         })
     }
@@ -604,15 +618,32 @@ pub async fn update_profile(
             dietary.push(d.as_str());
         }
     }
-    let before: Option<(Option<i64>,)> = sqlx::query_as(
-        "SELECT marketing_consent_at FROM members WHERE brand_id = $1 AND id = $2 AND status = 'active'",
+    let before: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT marketing_consent_at, sensitive_consent_at FROM members \
+         WHERE brand_id = $1 AND id = $2 AND status = 'active'",
     )
     .bind(brand.0)
     .bind(member.0)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((marketing_before,)) = before else {
+    let Some((marketing_before, sensitive_before)) = before else {
         return Err(Error::MemberNotFound);
+    };
+    // Allergies and dietary needs are kept only with their own consent.
+    // Unticking it withdraws it and clears them; typing them without it
+    // (never having given it) is refused, so nothing typed is lost unseen.
+    let sensitive_at = match (profile.sensitive, sensitive_before) {
+        (true, Some(at)) => Some(at),
+        (true, None) => Some(now),
+        (false, Some(_)) => None,
+        (false, None) if !allergies.is_empty() || !dietary.is_empty() => {
+            return Err(Error::invalid("sensitive_consent", Invalid::Empty));
+        }
+        (false, None) => None,
+    };
+    let (allergies, dietary) = match sensitive_at {
+        Some(_) => (allergies, dietary),
+        None => (String::new(), Vec::new()),
     };
     // Keep the time consent was first given; clear it on withdrawal.
     let marketing_at = match (profile.marketing, marketing_before) {
@@ -623,7 +654,7 @@ pub async fn update_profile(
     let sql = format!(
         "UPDATE members SET display_name = $1, birthday_month = $2, birthday_day = $3, \
              birth_year = $4, gender = $5, dietary = $6, allergies = $7, language = $8, \
-             marketing_consent_at = $9 \
+             marketing_consent_at = $9, sensitive_consent_at = $12 \
          WHERE brand_id = $10 AND id = $11 AND status = 'active' RETURNING {MEMBER_COLUMNS}"
     );
     let row: Option<MemberRow> = sqlx::query_as(&sql)
@@ -638,6 +669,7 @@ pub async fn update_profile(
         .bind(marketing_at)
         .bind(brand.0)
         .bind(member.0)
+        .bind(sensitive_at)
         .fetch_optional(&mut *conn)
         .await?;
     let updated = Member::try_from(row.ok_or(Error::MemberNotFound)?)?;
@@ -645,6 +677,13 @@ pub async fn update_profile(
         (false, true) => record_consent(conn, brand, member, "marketing_granted", "", now).await?,
         (true, false) => {
             record_consent(conn, brand, member, "marketing_withdrawn", "", now).await?
+        }
+        _ => {}
+    }
+    match (sensitive_before.is_some(), sensitive_at.is_some()) {
+        (false, true) => record_consent(conn, brand, member, "sensitive_granted", "", now).await?,
+        (true, false) => {
+            record_consent(conn, brand, member, "sensitive_withdrawn", "", now).await?
         }
         _ => {}
     }
@@ -674,6 +713,79 @@ pub struct MemberExport {
     pub sessions: Vec<SessionRecord>,
     /// What the member told the restaurant, and its replies.
     pub feedback: Vec<crate::feedback::Feedback>,
+    /// Every change of their points, newest first.
+    pub points_history: Vec<crate::points::LedgerEntry>,
+    pub purchases: Vec<ExportedPurchase>,
+    /// Points paid at the till.
+    pub points_payments: Vec<ExportedPointsPayment>,
+    pub coupons: Vec<ExportedCoupon>,
+    pub checkins: Vec<ExportedCheckin>,
+    /// Friends they invited and who invited them: when, and whether the
+    /// reward was given; the other person is not named (their data).
+    pub referrals: Vec<ExportedReferral>,
+    pub tier_changes: Vec<ExportedTierChange>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedPurchase {
+    pub order_id: String,
+    pub store: String,
+    pub amount_fen: i64,
+    pub refunded_fen: i64,
+    pub points_earned: i64,
+    pub occurred_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedPointsPayment {
+    pub order_id: String,
+    pub store: String,
+    pub points: i64,
+    pub value_fen: i64,
+    pub status: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedCoupon {
+    pub code: String,
+    /// The coupon's rule, as the restaurant set it up: `amount_off`,
+    /// `voucher`, `percent_off` or `gift`, and its figures.
+    pub kind: String,
+    pub threshold_fen: Option<i64>,
+    pub amount_off_fen: Option<i64>,
+    pub percent_off: Option<i64>,
+    pub gift_item: Option<String>,
+    /// How they got it: `welcome`, `claim`, `exchange`, `staff`, …
+    pub source: String,
+    /// `available` or `redeemed`.
+    pub status: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub issued_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedCheckin {
+    pub day: String,
+    pub streak: i64,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedReferral {
+    /// `invited` (a friend they brought) or `invited_by`.
+    pub role: String,
+    pub created_at: i64,
+    pub rewarded_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedTierChange {
+    pub from_rank: i64,
+    pub to_rank: i64,
+    pub reason: String,
+    pub created_at: i64,
 }
 
 pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberExport> {
@@ -710,7 +822,73 @@ pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberEx
             })
             .collect(),
         feedback: crate::feedback::mine(db, brand.id, member).await?,
+        points_history: crate::points::history(db, brand.id, member, None, i64::MAX).await?,
+        purchases: rows(
+            db,
+            "SELECT p.order_id, s.name AS store, p.amount_fen, p.refunded_fen, p.points_earned, p.occurred_at \
+             FROM purchases p JOIN stores s ON s.id = p.store_id \
+             WHERE p.brand_id = $1 AND p.member_id = $2 ORDER BY p.id",
+            brand.id,
+            member,
+        )
+        .await?,
+        points_payments: rows(
+            db,
+            "SELECT r.order_id, s.name AS store, r.points, r.value_fen, r.status, r.created_at \
+             FROM point_redemptions r JOIN stores s ON s.id = r.store_id \
+             WHERE r.brand_id = $1 AND r.member_id = $2 ORDER BY r.id",
+            brand.id,
+            member,
+        )
+        .await?,
+        coupons: rows(
+            db,
+            "SELECT c.code, t.kind, t.threshold_fen, t.amount_off_fen, t.percent_off, t.gift_item, c.source, c.status, c.valid_from, c.valid_until, c.issued_at \
+             FROM coupons c JOIN coupon_templates t ON t.id = c.template_id \
+             WHERE c.brand_id = $1 AND c.member_id = $2 ORDER BY c.id",
+            brand.id,
+            member,
+        )
+        .await?,
+        checkins: rows(
+            db,
+            "SELECT local_day AS day, streak, points FROM checkins \
+             WHERE brand_id = $1 AND member_id = $2 ORDER BY id",
+            brand.id,
+            member,
+        )
+        .await?,
+        referrals: rows(
+            db,
+            "SELECT CASE WHEN referrer_id = $2 THEN 'invited' ELSE 'invited_by' END AS role, \
+                    created_at, rewarded_at \
+             FROM referrals WHERE brand_id = $1 AND (referrer_id = $2 OR referred_id = $2) ORDER BY id",
+            brand.id,
+            member,
+        )
+        .await?,
+        tier_changes: rows(
+            db,
+            "SELECT from_rank, to_rank, reason, created_at FROM tier_changes \
+             WHERE brand_id = $1 AND member_id = $2 ORDER BY id",
+            brand.id,
+            member,
+        )
+        .await?,
     })
+}
+
+/// The rows of one of a member's tables, for the export: `sql` takes the
+/// brand as `$1` and the member as `$2`.
+async fn rows<T>(db: &Db, sql: &str, brand: BrandId, member: MemberId) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(sql)
+        .bind(brand.0)
+        .bind(member.0)
+        .fetch_all(db.pool())
+        .await?)
 }
 
 /// Everything a member's card and profile show, from one call.
@@ -775,7 +953,7 @@ pub async fn erase(
     let erased: Option<(i64,)> = sqlx::query_as(
         "UPDATE members SET phone = NULL, display_name = '', birthday_month = NULL, \
              birthday_day = NULL, birth_year = NULL, gender = 'unspecified', dietary = '', \
-             allergies = '', language = NULL, marketing_consent_at = NULL, \
+             allergies = '', language = NULL, marketing_consent_at = NULL, sensitive_consent_at = NULL, \
              referral_code = NULL, status = 'erased', erased_at = $1 \
          WHERE brand_id = $2 AND id = $3 AND status = 'active' RETURNING id",
     )

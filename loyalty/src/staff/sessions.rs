@@ -166,7 +166,20 @@ fn role(s: &str) -> Role {
     }
 }
 
-/// Checks a login and password and starts a session. A wrong login and a
+/// What the sign-in form's login names: a login, and the brand's slug after
+/// an `@` when given (`boss@laoma`); None when it cannot be one.
+fn account(input: &str) -> Option<(String, String)> {
+    let input = input.trim();
+    let (login, brand) = match input.rsplit_once('@') {
+        Some((login, brand)) => (login, brand.trim().to_ascii_lowercase()),
+        None => (input, String::new()),
+    };
+    Some((check_login(login).ok()?, brand))
+}
+
+/// Checks a login and password and starts a session. Logins are unique
+/// within a brand; one that another brand uses too needs `@` and the
+/// brand's slug. A wrong login and a
 /// wrong password are the same refusal; every wrong password counts (and is
 /// committed on its own), and too many lock the account for a while.
 pub async fn sign_in(
@@ -187,17 +200,26 @@ pub async fn sign_in(
             wait_secs: wait_secs as i64,
         });
     }
-    let row: Option<LoginRow> = match check_login(login) {
-        Ok(login) => {
-            sqlx::query_as(
-                "SELECT id, brand_id, login, role, display_name, password_hash, active \
-                 FROM staff WHERE login = $1",
+    let row = match account(login) {
+        Some((login, brand)) => {
+            let rows: Vec<LoginRow> = sqlx::query_as(
+                "SELECT s.id, s.brand_id, s.login, s.role, s.display_name, s.password_hash, s.active \
+                 FROM staff s JOIN brands b ON b.id = s.brand_id \
+                 WHERE s.login = $1 AND ($2 = '' OR b.slug = $2) LIMIT 2",
             )
             .bind(login)
-            .fetch_optional(db.pool())
-            .await?
+            .bind(brand)
+            .fetch_all(db.pool())
+            .await?;
+            // A bare login that two brands use names nobody: it needs its
+            // `@brand`, and is refused like a wrong one.
+            let mut rows = rows.into_iter();
+            match (rows.next(), rows.next()) {
+                (Some(row), None) => Some(row),
+                _ => None,
+            }
         }
-        Err(_) => None,
+        None => None,
     };
     let Some(row) = row.filter(|r| r.active == 1) else {
         // The same work as for a known login: the counting statement (on
@@ -435,17 +457,29 @@ pub async fn end(db: &Db, clock: &dyn Clock, token: &SessionToken) -> Result<()>
 
 /// Clears a staff account's lock and its count of wrong passwords: the way
 /// back in when someone keeps guessing a login (`tablecard unlock-staff`).
-/// False when no account has that login.
+/// False when no account has that login, or several brands do and it names
+/// none (`login@brand` names one).
 pub async fn unlock(db: &Db, login: &str) -> Result<bool> {
-    let Ok(login) = check_login(login) else {
+    let Some((login, brand)) = account(login) else {
         return Ok(false);
     };
     let mut tx = db.begin().await?;
-    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE login = $1 \
-         RETURNING id, brand_id, locked_until",
+    let ids: Vec<(i64,)> = sqlx::query_as(
+        "SELECT s.id FROM staff s JOIN brands b ON b.id = s.brand_id \
+         WHERE s.login = $1 AND ($2 = '' OR b.slug = $2) LIMIT 2",
     )
     .bind(&login)
+    .bind(&brand)
+    .fetch_all(&mut *tx)
+    .await?;
+    let [(id,)] = ids[..] else {
+        return Ok(false);
+    };
+    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1 \
+         RETURNING id, brand_id, locked_until",
+    )
+    .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id, brand, _)) = row else {

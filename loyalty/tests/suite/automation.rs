@@ -93,6 +93,7 @@ impl Shop {
             dietary: Vec::new(),
             allergies: String::new(),
             marketing,
+            sensitive: false,
             language: None,
         };
         members::update_profile(&mut tx, &self.clock, self.brand.id, m, profile)
@@ -315,6 +316,7 @@ db_test!(
             dietary: Vec::new(),
             allergies: String::new(),
             marketing: false,
+            sensitive: false,
             language: None,
         };
         members::update_profile(&mut tx, &shop.clock, shop.brand.id, leaves, profile)

@@ -389,6 +389,7 @@ db_test!(
             dietary: vec![Diet::NoSpicy, Diet::Halal, Diet::NoSpicy],
             allergies: "花生".into(),
             marketing: false,
+            sensitive: true,
             language: Some(Language::En),
         };
         let mut conn = db.pool().acquire().await.unwrap();
@@ -400,7 +401,8 @@ db_test!(
         assert_eq!(m.language, Some(Language::En));
         assert!(!m.marketing_consent());
         let export = members::export(&db, &w.brand, m.id).await.unwrap();
-        assert_eq!(export.consents.last().unwrap().kind, "marketing_withdrawn");
+        let kinds: Vec<&str> = export.consents.iter().map(|c| c.kind.as_str()).collect();
+        assert!(kinds.ends_with(&["marketing_withdrawn", "sensitive_granted"]), "{kinds:?}");
         let mut conn = db.pool().acquire().await.unwrap();
         let too_long = Profile { display_name: "名".repeat(41), ..Profile::default() };
         assert!(members::update_profile(&mut conn, &w.clock, w.brand.id, m.id, too_long).await.is_err());
@@ -413,7 +415,7 @@ db_test!(
         let p = phone("13800138000");
         let signed = w.sign_in(&p, AGREED).await.unwrap();
         let mut conn = db.pool().acquire().await.unwrap();
-        let profile = Profile { display_name: "小明".into(), allergies: "虾".into(), ..Profile::default() };
+        let profile = Profile { display_name: "小明".into(), allergies: "虾".into(), sensitive: true, ..Profile::default() };
         members::update_profile(&mut conn, &w.clock, w.brand.id, signed.member.id, profile).await.unwrap();
         members::erase(&mut conn, &w.clock, w.brand.id, signed.member.id).await.unwrap();
         drop(conn);
@@ -545,5 +547,37 @@ db_test!(
         // Two years after the phone was last seen, its welcome is forgotten.
         clock.advance_ms(members::WELCOME_REMEMBERED_MS + 1);
         assert_eq!(members::forget_old_welcomes(&db, &clock).await.unwrap(), 3);
+    }
+);
+
+db_test!(
+    async fn allergies_and_diet_are_kept_only_with_their_own_consent_and_go_when_it_is_withdrawn(db) {
+        let w = World::new(db.clone()).await;
+        let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
+        let id = signed.member.id;
+        let save = |profile: Profile| {
+            let (db, w) = (&db, &w);
+            async move {
+                let mut conn = db.pool().acquire().await.unwrap();
+                members::update_profile(&mut conn, &w.clock, w.brand.id, id, profile).await
+            }
+        };
+        let with_allergy = || Profile { allergies: "虾".into(), dietary: vec![Diet::Halal], ..Profile::default() };
+        // Typed without the consent: refused, nothing kept, nothing lost unseen.
+        assert!(matches!(
+            save(with_allergy()).await,
+            Err(Error::Invalid { field: "sensitive_consent", .. })
+        ));
+        // With it: kept, and the consent recorded.
+        let m = save(Profile { sensitive: true, ..with_allergy() }).await.unwrap();
+        assert_eq!((m.allergies.as_str(), m.dietary.len(), m.sensitive_consent()), ("虾", 1, true));
+        // Unticked: withdrawn, and both are deleted.
+        let m = save(with_allergy()).await.unwrap();
+        assert_eq!((m.allergies.as_str(), m.dietary.len(), m.sensitive_consent()), ("", 0, false));
+        let kinds: Vec<String> = members::export(&db, &w.brand, id).await.unwrap().consents.into_iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, ["terms_accepted", "sensitive_granted", "sensitive_withdrawn"]);
+        // Other fields save without it.
+        let m = save(Profile { display_name: "小明".into(), ..Profile::default() }).await.unwrap();
+        assert_eq!(m.display_name, "小明");
     }
 );

@@ -267,3 +267,43 @@ db_test!(
         assert!(loyalty::infra::rate_limits::purge_old(&db, &clock).await.unwrap() >= 2);
     }
 );
+
+db_test!(
+    async fn a_login_two_brands_use_signs_in_with_its_brand_and_locks_only_there(db) {
+        let clock = FixedClock::at(T0);
+        let (laoma, _) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let (xibei, _) = loyalty::testing::brand_with_store(&db, &clock, "xibei").await;
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &clock, laoma.id, Role::Owner, "boss", "老马", PASSWORD).await.unwrap();
+        staff::create(&mut tx, &clock, xibei.id, Role::Owner, "boss", "西贝", "another long password").await.unwrap();
+        tx.commit().await.unwrap();
+        let policy = StaffPolicy::default();
+        // Bare, the login names nobody; with its brand, each owner.
+        assert!(matches!(
+            sessions::sign_in(&db, &clock, &policy, HERE, "boss", PASSWORD).await,
+            Err(Error::StaffSignInFailed)
+        ));
+        let (session, _) = sessions::sign_in(&db, &clock, &policy, HERE, " Boss@LaoMa ", PASSWORD).await.unwrap();
+        assert_eq!(session.staff.brand_id, laoma.id);
+        let (session, _) = sessions::sign_in(&db, &clock, &policy, HERE, "boss@xibei", "another long password").await.unwrap();
+        assert_eq!(session.staff.brand_id, xibei.id);
+        assert!(matches!(
+            sessions::sign_in(&db, &clock, &policy, HERE, "boss@nowhere", PASSWORD).await,
+            Err(Error::StaffSignInFailed)
+        ));
+        // Guesses at one brand's owner lock that account, not the other's.
+        for _ in 0..5 {
+            let _ = sessions::sign_in(&db, &clock, &policy, HERE, "boss@laoma", "a wrong guess").await;
+        }
+        assert!(matches!(
+            sessions::sign_in(&db, &clock, &policy, HERE, "boss@laoma", PASSWORD).await,
+            Err(Error::StaffLocked { .. })
+        ));
+        sessions::sign_in(&db, &clock, &policy, HERE, "boss@xibei", "another long password").await.unwrap();
+        // A login only one brand uses still signs in bare.
+        let mut tx = db.begin().await.unwrap();
+        staff::create(&mut tx, &clock, xibei.id, Role::Cashier, "till.one", "收银", PASSWORD).await.unwrap();
+        tx.commit().await.unwrap();
+        sessions::sign_in(&db, &clock, &policy, HERE, "till.one", PASSWORD).await.unwrap();
+    }
+);

@@ -168,7 +168,14 @@ db_test!(
             .await
             .unwrap_err();
         assert!(matches!(dup, Error::StaffLoginTaken), "{dup:?}");
-        let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM staff WHERE login = 'boss'")
+        // Another brand may use the same login: nothing tells its owner
+        // that the login exists elsewhere.
+        let b = brand(&db, "brand-b").await;
+        staff::create(&mut conn, &clock, b.id, staff::Role::Owner, "boss", "老板", "a long password b")
+            .await
+            .unwrap();
+        let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM staff WHERE login = 'boss' AND brand_id = $1")
+            .bind(a.id.0)
             .fetch_one(db.pool())
             .await
             .unwrap();

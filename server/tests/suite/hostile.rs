@@ -79,6 +79,7 @@ async fn markup_in_every_text_field_stays_text_on_every_page_and_export() {
                 ("birth_year", ""),
                 ("gender", ""),
                 ("allergies", &evil),
+                ("sensitive_consent", "on"),
                 ("language", "zh-CN"),
             ],
         )

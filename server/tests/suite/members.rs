@@ -392,6 +392,7 @@ async fn the_profile_is_saved_and_shown_back() {
                 ("gender", "male"),
                 ("diet_no_spicy", "on"),
                 ("allergies", "花生"),
+                ("sensitive_consent", "on"),
                 ("language", "zh-TW"),
             ],
         )
@@ -435,6 +436,30 @@ async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
     let app = spawn_app().await;
     let mut phone = Browser::new(&app);
     phone.join(PHONE, true).await;
+    // A bill at the till, part of it paid with points.
+    let key = common::api_key(&app, "demo").await;
+    for (path, body) in [
+        (
+            "/api/v1/purchases",
+            r#"{"order_id":"EXP-1","member":{"phone":"+8613800138000"},"amount_fen":12800}"#,
+        ),
+        (
+            "/api/v1/points/redeem",
+            r#"{"order_id":"EXP-2","member":{"phone":"+8613800138000"},"points":20,"amount_fen":5000}"#,
+        ),
+    ] {
+        let r = app
+            .send(
+                axum::http::Request::post(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header("idempotency-key", path)
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
     let export = phone.get("/r/demo/me/export").await;
     assert_eq!(export.status(), StatusCode::OK);
     assert!(header_str(&export, header::CONTENT_DISPOSITION)
@@ -443,6 +468,22 @@ async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
     let json: serde_json::Value = serde_json::from_str(&body_text(export).await).unwrap();
     assert_eq!(json["member"]["phone"], "+8613800138000");
     assert_eq!(json["consents"][0]["kind"], "terms_accepted");
+    // PIPL art. 45: all of it, not only the profile.
+    assert_eq!(json["purchases"][0]["order_id"], "EXP-1");
+    assert_eq!(json["purchases"][0]["amount_fen"], 12800);
+    assert_eq!(json["points_payments"][0]["points"], 20);
+    let history = json["points_history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|e| e["kind"] == "Earn") && history.iter().any(|e| e["kind"] == "Spend"),
+        "{history:?}"
+    );
+    assert!(
+        !json["coupons"].as_array().unwrap().is_empty(),
+        "the demo's welcome coupon"
+    );
+    for list in ["checkins", "referrals", "tier_changes", "feedback"] {
+        assert!(json[list].is_array(), "{list}");
+    }
 
     let unconfirmed = phone.post("/fn/delete_account", &[("slug", "demo")]).await;
     assert!(location(&unconfirmed).contains("error=confirm_delete"));

@@ -32,6 +32,7 @@ async fn a_manager_finds_a_member_adjusts_points_once_and_gives_a_coupon() {
                 ("birth_year", ""),
                 ("gender", ""),
                 ("allergies", "花生"),
+                ("sensitive_consent", "on"),
                 ("language", ""),
             ],
         )
