@@ -55,7 +55,7 @@ test.describe('members', () => {
     await page.getByLabel('月', { exact: true }).selectOption('8');
     await page.getByLabel('日', { exact: true }).selectOption('15');
     await page.getByLabel('不吃辣').check();
-    await page.getByLabel('过敏信息').fill('花生');
+    await page.getByLabel('过敏信息', { exact: true }).fill('花生');
     await page.getByLabel('我同意餐厅保存我的饮食偏好和过敏信息，用于就餐时照顾我').check();
     await page.getByLabel('接收优惠和活动消息').check();
     await page.getByRole('button', { name: '保存' }).click();

@@ -74,22 +74,32 @@ fn tile(label: String, value: String, note: Option<String>) -> impl IntoView {
 fn Dashboard(page: DashboardPage) -> impl IntoView {
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
-    let joined: Vec<(String, i64)> = page.days.iter().map(|(d, n, _)| (d.clone(), *n)).collect();
-    let sales: Vec<(String, i64)> = page.days.iter().map(|(d, _, f)| (d.clone(), *f)).collect();
+    let (staff, time_zone, page) = (page.staff, page.time_zone, page.screen);
+    let summary = page.summary.clone();
+    let joined: Vec<(String, i64)> = summary
+        .days
+        .iter()
+        .map(|(d, n, _)| (d.clone(), *n))
+        .collect();
+    let sales: Vec<(String, i64)> = summary
+        .days
+        .iter()
+        .map(|(d, _, f)| (d.clone(), *f))
+        .collect();
     let feedback = page
         .feedback
         .iter()
         .map(|f| {
             view! {
                 <li>
-                    <a href=format!("/admin/feedback#f{}", f.id)><span class="nps-badge">{f.nps}</span></a>
+                    <a href=format!("/admin/feedback#f{}", f.id.0)><span class="nps-badge">{f.nps}</span></a>
                     " " <span class="muted">{f.day.clone()}</span>
                     {(!f.comment.is_empty()).then(|| view! { <p class="prose">{f.comment.clone()}</p> })}
                 </li>
             }
         })
         .collect_view();
-    let zone = page.time_zone.clone();
+    let zone = time_zone.clone();
     let approvals = page.approvals.iter().map(|r| {
         let when = loyalty::points::rules::local_datetime(&zone, r.created_at);
         view! {
@@ -124,7 +134,7 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
         .collect_view();
     view! {
         <Page locale title=td_string!(locale, admin_dashboard).to_string() brand>
-            {console_nav(locale, &page.staff)}
+            {console_nav(locale, &staff)}
             <h1>{td_string!(locale, admin_dashboard)}</h1>
             {(page.codes_sent * 100 >= page.code_budget * loyalty::members::otp::BUDGET_WARNING_PCT).then(|| view! {
                 <p class={if page.codes_sent >= page.code_budget { "alert error" } else { "alert note" }} role="alert">
@@ -138,18 +148,18 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
                 </section>
             })}
             <div class="tiles">
-                {tile(td_string!(locale, dash_members).to_string(), page.members.to_string(),
-                    Some(td_string!(locale, dash_new_week, n = page.new_this_week).to_string()))}
-                {tile(td_string!(locale, dash_active).to_string(), format!("{} / {}", page.active_30, page.active_90),
+                {tile(td_string!(locale, dash_members).to_string(), summary.members.to_string(),
+                    Some(td_string!(locale, dash_new_week, n = summary.new_this_week).to_string()))}
+                {tile(td_string!(locale, dash_active).to_string(), format!("{} / {}", summary.active_30, summary.active_90),
                     Some(td_string!(locale, dash_active_note).to_string()))}
-                {tile(td_string!(locale, dash_liability).to_string(), yuan(page.liability_fen),
-                    Some(td_string!(locale, dash_points_out, n = page.points_outstanding).to_string()))}
-                {tile(td_string!(locale, dash_coupons).to_string(), format!("{} / {}", page.coupons_redeemed, page.coupons_issued),
+                {tile(td_string!(locale, dash_liability).to_string(), yuan(summary.liability_fen),
+                    Some(td_string!(locale, dash_points_out, n = summary.points_outstanding).to_string()))}
+                {tile(td_string!(locale, dash_coupons).to_string(), format!("{} / {}", summary.coupons_redeemed, summary.coupons_issued),
                     Some(td_string!(locale, dash_coupons_note).to_string()))}
-                {tile(td_string!(locale, dash_sales).to_string(), yuan(page.sales_fen),
+                {tile(td_string!(locale, dash_sales).to_string(), yuan(summary.sales_fen),
                     Some(td_string!(locale, dash_last_30).to_string()))}
-                {tile("NPS".to_owned(), page.nps.map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
-                    Some(td_string!(locale, dash_nps_note, n = page.nps_answers).to_string()))}
+                {tile("NPS".to_owned(), summary.nps_month.score().map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
+                    Some(td_string!(locale, dash_nps_note, n = summary.nps_month.total()).to_string()))}
             </div>
             <div class="charts">
                 {bars(locale, td_string!(locale, dash_chart_joined).to_string(), &joined, |v| v.to_string())}

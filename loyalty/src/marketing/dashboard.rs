@@ -172,3 +172,50 @@ pub async fn summary(
         days,
     })
 }
+
+/// Everything the console's dashboard shows, from one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    /// The figures, of the viewer's stores.
+    pub summary: Summary,
+    /// The newest five feedbacks the viewer may read.
+    pub feedback: Vec<crate::feedback::Feedback>,
+    /// For an owner: managers' adjustments waiting for approval, and this
+    /// month's points adjusted by hand, per staff member.
+    pub approvals: Vec<crate::points::adjustments::Request>,
+    pub hand_points: Vec<crate::points::adjustments::ByStaff>,
+    /// Sign-in codes the brand sent in the last 24 hours, and its budget.
+    pub codes_sent: i64,
+    pub code_budget: i64,
+}
+
+/// The dashboard as `who` sees it; `otp` holds the brand's code budget.
+pub async fn screen(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Manager,
+    otp: &crate::members::otp::OtpPolicy,
+) -> Result<Screen> {
+    use crate::points::adjustments;
+    let brand = who.brand();
+    let (approvals, hand_points) = match who.clone().owner() {
+        Some(owner) => (
+            adjustments::pending(db, &owner).await?,
+            adjustments::this_month(db, clock, &owner).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let (codes_sent, code_budget) =
+        crate::members::otp::budget_used(db, clock, otp, brand.id).await?;
+    let mut feedback =
+        crate::feedback::inbox(db, who, &crate::feedback::InboxFilter::default()).await?;
+    feedback.truncate(5);
+    Ok(Screen {
+        summary: summary(db, clock, brand, who.scope()).await?,
+        feedback,
+        approvals,
+        hand_points,
+        codes_sent,
+        code_budget,
+    })
+}
