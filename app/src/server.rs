@@ -148,6 +148,33 @@ pub fn session_token(state: &PortalState, brand: BrandId) -> Option<SessionToken
     SessionToken::from_cookie(cookie.value())
 }
 
+/// Whether this request comes from a page framed in another site (the
+/// brand's own website): browsers say so in `Sec-Fetch-Dest`. The portal
+/// then shows only its content, on every page of the journey.
+pub fn framed() -> bool {
+    use_context::<Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get("sec-fetch-dest")
+            .is_some_and(|v| v.as_bytes() == b"iframe")
+    })
+}
+
+/// A member's cookies are `SameSite=Lax`; inside a frame on the brand's own
+/// site over HTTPS they are `SameSite=None; Secure; Partitioned` (CHIPS),
+/// kept for that site alone, so joining and signing in work in the frame.
+fn member_same_site(state: &PortalState) -> SameSite {
+    if partitioned(state) {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    }
+}
+
+fn partitioned(state: &PortalState) -> bool {
+    state.secure_cookies && framed()
+}
+
 pub fn set_session_cookie(state: &PortalState, brand: BrandId, token: &SessionToken) {
     let cookie = Cookie::build((
         session_cookie_name(brand, state.secure_cookies),
@@ -156,7 +183,8 @@ pub fn set_session_cookie(state: &PortalState, brand: BrandId, token: &SessionTo
     .path("/")
     .http_only(true)
     .secure(state.secure_cookies)
-    .same_site(SameSite::Lax)
+    .same_site(member_same_site(state))
+    .partitioned(partitioned(state))
     .max_age(cookie::time::Duration::milliseconds(
         state.sessions.absolute_ms,
     ));
@@ -172,7 +200,8 @@ fn expire_cookie(state: &PortalState, name: String) {
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies)
-        .same_site(SameSite::Lax)
+        .same_site(member_same_site(state))
+        .partitioned(partitioned(state))
         .max_age(cookie::time::Duration::ZERO);
     set_cookie(&cookie.build());
 }
@@ -256,7 +285,8 @@ pub fn remember_language(state: &PortalState, tag: &str) {
     let cookie = Cookie::build((locale::COOKIE, tag.to_owned()))
         .path("/")
         .secure(state.secure_cookies)
-        .same_site(SameSite::Lax)
+        .same_site(member_same_site(state))
+        .partitioned(partitioned(state))
         .max_age(cookie::time::Duration::days(365));
     set_cookie(&cookie.build());
 }
@@ -284,7 +314,8 @@ pub fn remember_join(state: &PortalState, pending: &PendingJoin) {
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies)
-        .same_site(SameSite::Lax)
+        .same_site(member_same_site(state))
+        .partitioned(partitioned(state))
         .max_age(cookie::time::Duration::minutes(15)),
     );
     for c in jar.delta() {
@@ -485,7 +516,8 @@ pub fn remember_visit(state: &PortalState, brand: i64, table: i64) {
             .path("/")
             .http_only(true)
             .secure(state.secure_cookies)
-            .same_site(SameSite::Lax)
+            .same_site(member_same_site(state))
+            .partitioned(partitioned(state))
             .max_age(cookie::time::Duration::hours(4)),
     );
     for c in jar.delta() {

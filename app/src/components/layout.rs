@@ -42,12 +42,18 @@ pub fn Page(
         ),
     };
     let initial = brand_name.chars().next().unwrap_or('T').to_string();
-    // `?embed=1`: framed in the brand's own site, which has its own header
-    // and footer; the page shows only its content.
-    let embedded = leptos_router::hooks::use_query_map()
-        .get_untracked()
-        .get("embed")
-        .is_some_and(|v| v == "1");
+    // Framed in the brand's own site, which has its own header and footer:
+    // the page shows only its content. `?embed=1` asks for it; the browser's
+    // `Sec-Fetch-Dest: iframe` keeps it on every later page in the frame.
+    #[cfg(feature = "ssr")]
+    let framed = crate::server::framed();
+    #[cfg(not(feature = "ssr"))]
+    let framed = false;
+    let embedded = framed
+        || leptos_router::hooks::use_query_map()
+            .get_untracked()
+            .get("embed")
+            .is_some_and(|v| v == "1");
     // "Add to home screen" on a brand's page installs that brand's card.
     let manifest = match &brand {
         Some(b) => format!("/r/{}/manifest.webmanifest", b.slug),

@@ -630,3 +630,68 @@ async fn the_points_history_pages_by_twenty() {
         "no link past the oldest"
     );
 }
+
+/// Inside a frame on the brand's own site (the browser says
+/// `Sec-Fetch-Dest: iframe`) over HTTPS, a member's cookies are
+/// `SameSite=None; Secure; Partitioned`, so joining works in the frame, and
+/// every page of the journey shows only its content; outside a frame they
+/// stay `SameSite=Lax`.
+#[both_databases]
+async fn in_a_frame_over_https_member_cookies_are_partitioned_and_pages_stay_embedded() {
+    let app = spawn_app_with(&[
+        ("TABLECARD_PUBLIC_URL", "https://card.example.com"),
+        ("TABLECARD_CODE_DELIVERY", "log"),
+    ])
+    .await;
+    let ask = |framed: bool, phone: &'static str| {
+        let app = &app;
+        async move {
+            let mut req = axum::http::Request::post("/fn/request_code")
+                .header(header::HOST, "card.example.com")
+                .header(header::ORIGIN, "https://card.example.com")
+                .header(header::ACCEPT, "text/html")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if framed {
+                req = req.header("sec-fetch-dest", "iframe");
+            }
+            let body = format!("slug=demo&country=86&phone={phone}");
+            let r = app
+                .send(req.body(axum::body::Body::from(body)).unwrap())
+                .await;
+            let cookies: Vec<String> = r
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect();
+            cookies
+                .into_iter()
+                .find(|c| c.starts_with("tc_join="))
+                .expect("the join cookie")
+        }
+    };
+    let framed = ask(true, "13800138000").await;
+    for part in ["SameSite=None", "Secure", "Partitioned"] {
+        assert!(framed.contains(part), "{part} in {framed}");
+    }
+    let top = ask(false, "13900139000").await;
+    assert!(
+        top.contains("SameSite=Lax") && !top.contains("Partitioned"),
+        "{top}"
+    );
+
+    // A page reached inside the frame without `?embed=1` stays embedded.
+    let page = |framed: bool| {
+        let app = &app;
+        async move {
+            let mut req =
+                axum::http::Request::get("/r/demo/join").header(header::HOST, "card.example.com");
+            if framed {
+                req = req.header("sec-fetch-dest", "iframe");
+            }
+            body_text(app.send(req.body(axum::body::Body::empty()).unwrap()).await).await
+        }
+    };
+    assert!(page(true).await.contains("class=\"page embedded\""));
+    assert!(!page(false).await.contains("page embedded"));
+}
