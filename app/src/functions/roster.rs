@@ -148,9 +148,9 @@ pub async fn load_members(query: MembersQuery) -> Result<StaffLoad<MembersPage>,
             .map(|t| (t.id.0, crate::coupon_text::title(locale, &t.rule)))
             .collect(),
         key: roster.key.as_str().to_owned(),
+        tiers: roster.tiers(),
         segment_done: (roster.done).map(|o| (o.matched, o.issued, o.skipped, o.out_of_stock)),
         staff,
-        tiers: roster.tiers,
         more: roster.more,
         query: MembersQuery { page, ..query },
     })))

@@ -179,8 +179,9 @@ pub struct Roster {
     pub lines: Vec<Line>,
     /// Whether more members match after this page.
     pub more: bool,
-    /// (rank, name) of the brand's tiers, in the brand's language.
-    pub tiers: Vec<(i64, String)>,
+    /// The brand's tiers, named in `language`, the brand's.
+    pub table: points::tiers::TierTable,
+    pub language: crate::brands::Language,
     /// The active coupons this viewer may give a segment.
     pub templates: Vec<coupons::Template>,
     /// What the segment form with the `done` key did, when it was this
@@ -191,14 +192,16 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// The name of the tier ranked `rank` (as `points::tiers` finds it).
+    /// The name of the tier ranked `rank`.
     pub fn tier_name(&self, rank: i64) -> &str {
-        self.tiers
-            .iter()
-            .rev()
-            .find(|(r, _)| *r <= rank)
-            .or(self.tiers.first())
-            .map_or("", |(_, name)| name)
+        self.table.by_rank(rank).name(self.language)
+    }
+
+    /// (rank, name) of the brand's tiers, lowest first.
+    pub fn tiers(&self) -> Vec<(i64, String)> {
+        (self.table.tiers().iter())
+            .map(|t| (t.rank, t.name(self.language).to_owned()))
+            .collect()
     }
 }
 
@@ -227,11 +230,8 @@ pub async fn list(
     Ok(Roster {
         lines,
         more,
-        tiers: table
-            .tiers()
-            .iter()
-            .map(|t| (t.rank, t.name(brand.default_language).to_owned()))
-            .collect(),
+        table,
+        language: brand.default_language,
         templates: coupons::grants::givable(db, who).await?,
         done,
         key: FormKey::generate(),

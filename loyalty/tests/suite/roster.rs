@@ -143,7 +143,7 @@ db_test!(
         let list = roster::list(&db, &clock, &actor, &everyone, 0, Some(key.as_str())).await.unwrap();
         assert_eq!(list.done, Some(first.clone()));
         assert_eq!((list.lines.len(), list.more), (3, false));
-        assert_eq!(list.tier_name(list.lines[0].tier_rank), list.tiers[0].1, "new members are in the first tier");
+        assert_eq!(list.tier_name(list.lines[0].tier_rank), list.tiers()[0].1, "new members are in the first tier");
         assert!(list.templates.iter().any(|t| t.id == limited));
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE template_id = $1").bind(limited.0).fetch_one(db.pool()).await.unwrap();
         assert_eq!(n, 2, "never past the stock");
