@@ -423,6 +423,20 @@ async fn welcome_once(
     phone_key: &str,
     now: i64,
 ) -> Result<bool> {
+    // Most calls are sign-ins of a phone already remembered: one statement.
+    let seen = sqlx::query(
+        "UPDATE welcomed_phones SET seen_at = $1 WHERE brand_id = $2 AND phone_key = $3",
+    )
+    .bind(now)
+    .bind(brand.0)
+    .bind(phone_key)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if seen > 0 {
+        return Ok(false);
+    }
+    // Two first joins at once: the insert that loses finds the row.
     let fresh: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO welcomed_phones (brand_id, phone_key, seen_at) VALUES ($1, $2, $3) \
          ON CONFLICT (brand_id, phone_key) DO NOTHING RETURNING brand_id",
@@ -432,16 +446,6 @@ async fn welcome_once(
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    if fresh.is_none() {
-        sqlx::query(
-            "UPDATE welcomed_phones SET seen_at = $1 WHERE brand_id = $2 AND phone_key = $3",
-        )
-        .bind(now)
-        .bind(brand.0)
-        .bind(phone_key)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(fresh.is_some())
 }
 
