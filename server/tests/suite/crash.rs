@@ -719,6 +719,32 @@ async fn assert_books_balance(db: &Db) {
     .await
     .unwrap();
     assert!(twice.is_empty(), "coupons redeemed twice: {twice:?}");
+    // The points cap's running totals agree with what they total: points
+    // paid per order, and each recorded purchase's bill net of refunds.
+    let drifted: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT o.store_id, o.order_id FROM order_points o \
+         WHERE o.paid_fen <> COALESCE((SELECT SUM(r.value_fen) FROM point_redemptions r \
+               WHERE r.store_id = o.store_id AND r.order_id = o.order_id AND r.status = 'active'), 0)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        drifted.is_empty(),
+        "order totals apart from their payments: {drifted:?}"
+    );
+    let unbilled: Vec<(i64,)> = sqlx::query_as(
+        "SELECT p.id FROM purchases p LEFT JOIN order_points o \
+           ON o.store_id = p.store_id AND o.order_id = p.order_id \
+         WHERE o.bill_fen IS NULL OR o.bill_fen <> p.amount_fen - p.refunded_fen",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        unbilled.is_empty(),
+        "purchases whose order total lost the bill: {unbilled:?}"
+    );
     let (exchanged,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE source = 'exchange'")
             .fetch_one(pool)
