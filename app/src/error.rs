@@ -135,6 +135,9 @@ pub fn status(code: &str) -> u16 {
         | "purchase_not_found"
         | "redemption_not_found"
         | "coupon_not_found"
+        | "top_up_not_found"
+        | "payment_not_found"
+        | "top_up_rule_not_found"
         | "coupon_offer_not_found"
         | "feedback_not_found"
         | "staff_not_found"
@@ -151,7 +154,10 @@ pub fn status(code: &str) -> u16 {
         | "table_label_taken"
         | "staff_login_taken"
         | "form_already_used"
-        | "adjustment_not_pending" => 409,
+        | "adjustment_not_pending"
+        | "top_up_already_recorded"
+        | "payment_already_recorded"
+        | "payment_already_voided" => 409,
         "payload_too_large" | "logo_size" => 413,
         "coupon_expired"
         | "coupon_not_started"
@@ -161,6 +167,10 @@ pub fn status(code: &str) -> u16 {
         | "coupon_limit_reached"
         | "refund_exceeds_purchase"
         | "insufficient_points"
+        | "insufficient_balance"
+        | "stored_value_limit"
+        | "refund_exceeds_principal"
+        | "rotating_code_required"
         | "points_cap_exceeded"
         | "points_paid_over_cap"
         | "idempotency_key_reused"

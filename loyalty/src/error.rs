@@ -60,6 +60,26 @@ pub enum Error {
     RedemptionNotFound,
     #[error("this redemption is already voided")]
     RedemptionAlreadyVoided,
+    #[error("a payment from the stored balance needs the card's current rotating code")]
+    RotatingCodeRequired,
+    #[error("the stored balance is less than this payment")]
+    InsufficientBalance,
+    #[error("the stored balance would be over its limit")]
+    StoredValueLimit,
+    #[error("this top-up id is already recorded at this store")]
+    TopUpAlreadyRecorded,
+    #[error("top-up not found")]
+    TopUpNotFound,
+    #[error("this payment id is already recorded at this store")]
+    PaymentAlreadyRecorded,
+    #[error("payment not found")]
+    PaymentNotFound,
+    #[error("this payment is already voided")]
+    PaymentAlreadyVoided,
+    #[error("the refund is more than what is left of this top-up's principal ({left_fen} fen)")]
+    RefundExceedsPrincipal { left_fen: i64 },
+    #[error("top-up offer not found")]
+    TopUpRuleNotFound,
     #[error("coupon not found")]
     CouponNotFound,
     #[error("coupon offer not found")]
@@ -195,6 +215,16 @@ impl Error {
             Error::RefundAlreadyRecorded => "refund_already_recorded",
             Error::RedemptionNotFound => "redemption_not_found",
             Error::RedemptionAlreadyVoided => "redemption_already_voided",
+            Error::RotatingCodeRequired => "rotating_code_required",
+            Error::InsufficientBalance => "insufficient_balance",
+            Error::StoredValueLimit => "stored_value_limit",
+            Error::TopUpAlreadyRecorded => "top_up_already_recorded",
+            Error::TopUpNotFound => "top_up_not_found",
+            Error::PaymentAlreadyRecorded => "payment_already_recorded",
+            Error::PaymentNotFound => "payment_not_found",
+            Error::PaymentAlreadyVoided => "payment_already_voided",
+            Error::RefundExceedsPrincipal { .. } => "refund_exceeds_principal",
+            Error::TopUpRuleNotFound => "top_up_rule_not_found",
             Error::CouponNotFound => "coupon_not_found",
             Error::CouponOfferNotFound => "coupon_offer_not_found",
             Error::CouponNotOffered => "coupon_not_offered",
@@ -243,6 +273,7 @@ impl Error {
                 vec![("max", max_points.to_string())]
             }
             Error::CouponRefused(r) => r.params(),
+            Error::RefundExceedsPrincipal { left_fen } => vec![("left", left_fen.to_string())],
             Error::Invalid { field, reason } => {
                 let mut params = vec![("field", (*field).to_owned()), ("reason", reason.code())];
                 match reason {
@@ -266,6 +297,9 @@ impl Error {
                 | Error::PurchaseNotFound
                 | Error::RedemptionNotFound
                 | Error::CouponNotFound
+                | Error::TopUpNotFound
+                | Error::PaymentNotFound
+                | Error::TopUpRuleNotFound
                 | Error::CouponOfferNotFound
                 | Error::FeedbackNotFound
                 | Error::AutomationNotFound

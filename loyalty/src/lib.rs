@@ -15,6 +15,7 @@ pub mod members;
 pub mod money;
 pub mod points;
 pub mod staff;
+pub mod stored_value;
 #[cfg(feature = "testing")]
 pub mod testing;
 

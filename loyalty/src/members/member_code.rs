@@ -112,6 +112,36 @@ pub async fn resolve(
     }
 }
 
+/// A member who showed the card's current rotating code at a till: what
+/// spending the stored balance needs. A member number or a phone copied off
+/// a receipt names a member but cannot make one, so it cannot spend.
+#[derive(Debug, Clone)]
+pub struct CardShown(Member);
+
+impl CardShown {
+    pub fn member(&self) -> &Member {
+        &self.0
+    }
+}
+
+/// The member whose current rotating code `input` is. Anything that is not
+/// the shape of a rotating code is `RotatingCodeRequired`; a wrong or stale
+/// code is `MemberNotFound`, as in [`resolve`].
+pub async fn shown(
+    db: &Db,
+    clock: &dyn Clock,
+    secret: &ServerSecret,
+    brand: BrandId,
+    input: &str,
+) -> Result<CardShown> {
+    if !looks_like_code(input) {
+        return Err(Error::RotatingCodeRequired);
+    }
+    resolve(db, clock, secret, brand, input)
+        .await
+        .map(CardShown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,5 +18,6 @@ mod referrals;
 mod roster;
 mod schema_parity;
 mod staff;
+mod stored_value;
 mod tenancy;
 mod till;

@@ -10,9 +10,9 @@ use axum::Json;
 use loyalty::access::PosKey;
 use loyalty::brands::{Brand, Language};
 use loyalty::members::phone::Phone;
-use loyalty::members::{self, MemberRef};
+use loyalty::members::{self, member_code, MemberRef};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::{coupons, points, points::tiers, SystemClock};
+use loyalty::{coupons, points, points::tiers, stored_value, SystemClock};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -76,6 +76,8 @@ pub struct LookupResponse {
     pub points: i64,
     /// The member's coupons usable now (not used, not expired).
     pub coupons: Vec<CouponOut>,
+    /// The member's prepaid balance (储值).
+    pub stored_value: StoredValueOut,
 }
 
 impl LookupResponse {
@@ -84,6 +86,7 @@ impl LookupResponse {
         m: members::Member,
         tier: &tiers::Tier,
         wallet: &[coupons::Held],
+        stored: stored_value::Balance,
     ) -> Self {
         LookupResponse {
             member_id: m.id.0,
@@ -100,6 +103,9 @@ impl LookupResponse {
                 .filter(|h| h.coupon.usable(loyalty::Clock::now_ms(&SystemClock)))
                 .map(|h| CouponOut::new(brand, &h.coupon, &h.template))
                 .collect(),
+            stored_value: StoredValueOut {
+                balance_fen: stored.total_fen(),
+            },
         }
     }
 }
@@ -215,10 +221,17 @@ pub async fn lookup(
     let db = &state.portal.db;
     let mut conn = db.pool().acquire().await.map_err(loyalty::Error::from)?;
     let table = tiers::load(&mut conn, caller.brand().id).await?;
+    let stored = stored_value::balance(&mut conn, caller.brand().id, m.id).await?;
     drop(conn);
     let wallet = coupons::wallet(db, &SystemClock, caller.brand().id, m.id).await?;
     let tier = table.by_rank(m.tier_rank);
-    Ok(Json(LookupResponse::new(caller.brand(), m, tier, &wallet)))
+    Ok(Json(LookupResponse::new(
+        caller.brand(),
+        m,
+        tier,
+        &wallet,
+        stored,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -697,6 +710,241 @@ pub async fn void_coupon(
                 code: code.as_str().to_owned(),
                 status: status.as_str().to_owned(),
             },
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredValueOut {
+    /// Principal and bonus together, in fen.
+    pub balance_fen: i64,
+}
+
+/// The tender names the API accepts, as the core spells them.
+fn tender(input: Option<&str>) -> Result<Option<stored_value::Tender>, Problem> {
+    input
+        .map(|t| {
+            stored_value::Tender::parse(t).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "tender must be one of cash, card, wechat_pay, alipay, other.",
+                )
+            })
+        })
+        .transpose()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TopUpRequest {
+    /// Unique per store.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
+    pub top_up_id: String,
+    pub member: MemberField,
+    /// Money paid in, in fen (at most ¥1,000,000 per top-up).
+    #[schema(minimum = 1, maximum = 100_000_000_i64)]
+    pub amount_fen: i64,
+    /// How the member paid: `cash`, `card`, `wechat_pay`, `alipay` or `other`.
+    pub tender: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopUpResponse {
+    pub top_up_id: String,
+    /// Paid in: the part that can be refunded.
+    pub principal_fen: i64,
+    /// Given by the brand's top-up offer in force; never refunded.
+    pub bonus_fen: i64,
+    pub balance_fen: i64,
+}
+
+/// Records money a member paid in at this store (储值), with the bonus of the brand's offer in force.
+#[utoipa::path(
+    post, path = "/stored-value/top-ups", request_body = TopUpRequest, tag = "stored value",
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries")),
+    responses(
+        (status = 200, body = TopUpResponse),
+        (status = 404, body = Problem, description = "`member_not_found`"),
+        (status = 409, body = Problem, description = "`top_up_already_recorded`: this top_up_id is recorded at this store under another Idempotency-Key; nothing was added"),
+        (status = 422, body = Problem, description = "`stored_value_limit`: the balance would pass ¥10,000,000"),
+    )
+)]
+pub async fn top_up(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    key: IdempotencyKey,
+    JsonBody { value: req, raw }: JsonBody<TopUpRequest>,
+) -> Result<Response, Problem> {
+    let top_up_id = field_id("top_up_id", &req.top_up_id)?;
+    let fen = amount("amount_fen", req.amount_fen)?;
+    let tender = tender(req.tender.as_deref())?;
+    let member = find_member(&state, &caller, &req.member);
+    let path = "/api/v1/stored-value/top-ups";
+    envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
+        let r =
+            stored_value::top_up(tx, &SystemClock, &caller, m.id, &top_up_id, fen, tender).await?;
+        Ok(TopUpResponse {
+            top_up_id: top_up_id.as_str().to_owned(),
+            principal_fen: r.principal_fen,
+            bonus_fen: r.bonus_fen,
+            balance_fen: r.balance.total_fen(),
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StoredPaymentRequest {
+    /// Unique per store.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
+    pub payment_id: String,
+    /// The card's current rotating code (14 digits), scanned or typed: a
+    /// member number or a phone cannot spend the balance.
+    pub member: MemberField,
+    #[schema(minimum = 1, maximum = 100_000_000_000_i64)]
+    pub amount_fen: i64,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredPaymentResponse {
+    pub payment_id: String,
+    pub paid_fen: i64,
+    /// The part of the payment taken from principal …
+    pub principal_fen: i64,
+    /// … and from bonus, as the brand splits payments.
+    pub bonus_fen: i64,
+    pub balance_fen: i64,
+}
+
+/// Pays a bill, or part of it, from the member's stored balance.
+#[utoipa::path(
+    post, path = "/stored-value/payments", request_body = StoredPaymentRequest, tag = "stored value",
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries")),
+    responses(
+        (status = 200, body = StoredPaymentResponse),
+        (status = 404, body = Problem, description = "`member_not_found`: no card shows this code now (a code is valid for about a minute)"),
+        (status = 409, body = Problem, description = "`payment_already_recorded`: this payment_id is recorded at this store under another Idempotency-Key; nothing was taken"),
+        (status = 422, body = Problem, description = "`rotating_code_required` (a member number or phone was given); `insufficient_balance`"),
+    )
+)]
+pub async fn pay_stored(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    key: IdempotencyKey,
+    JsonBody { value: req, raw }: JsonBody<StoredPaymentRequest>,
+) -> Result<Response, Problem> {
+    let payment_id = field_id("payment_id", &req.payment_id)?;
+    let fen = amount("amount_fen", req.amount_fen)?;
+    let order = req
+        .order_id
+        .as_deref()
+        .map(|o| field_id("order_id", o))
+        .transpose()?;
+    let code = match &req.member {
+        MemberField::Code(code) => code.clone(),
+        _ => return Err(loyalty::Error::RotatingCodeRequired.into()),
+    };
+    let (db, secret, brand) = (&state.portal.db, &state.portal.secret, caller.brand().id);
+    let card = async { Ok(member_code::shown(db, &SystemClock, secret, brand, &code).await?) };
+    let path = "/api/v1/stored-value/payments";
+    envelope::run_prepared(&state, &caller, &key, path, &raw, card, async |tx, card| {
+        let (order, clock) = (order.as_ref(), &SystemClock);
+        let r = stored_value::pay(tx, clock, &caller, &card, &payment_id, fen, order).await?;
+        Ok(StoredPaymentResponse {
+            payment_id: payment_id.as_str().to_owned(),
+            paid_fen: r.paid_fen,
+            principal_fen: r.principal_fen,
+            bonus_fen: r.bonus_fen,
+            balance_fen: r.balance.total_fen(),
+        })
+    })
+    .await
+}
+
+/// Cancels a stored-value payment made at this store; exactly what it took goes back.
+#[utoipa::path(
+    post, path = "/stored-value/payments/{payment_id}/void", tag = "stored value",
+    params(
+        ("payment_id" = String, Path, description = "the payment's id at this store"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries"),
+    ),
+    responses(
+        (status = 200, body = StoredValueOut),
+        (status = 404, body = Problem, description = "`payment_not_found`"),
+        (status = 409, body = Problem, description = "`payment_already_voided`"),
+    )
+)]
+pub async fn void_stored(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(payment): Path<String>,
+    key: IdempotencyKey,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = field_id("payment_id", &payment).map_err(|_| loyalty::Error::PaymentNotFound)?;
+    let path = format!("/api/v1/stored-value/payments/{payment}/void");
+    envelope::run(&state, &caller, &key, &path, &body, async |tx| {
+        let balance = stored_value::void_payment(tx, &SystemClock, &caller, &id).await?;
+        Ok(StoredValueOut {
+            balance_fen: balance.total_fen(),
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StoredRefundRequest {
+    /// Unique per top-up.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[!-~]+$")]
+    pub refund_id: String,
+    /// Principal to give back, in fen.
+    #[schema(minimum = 1, maximum = 100_000_000_i64)]
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredRefundResponse {
+    pub principal_refunded_fen: i64,
+    /// The top-up's bonus, in proportion to the refund, as far as it is unspent.
+    pub bonus_forfeited_fen: i64,
+    pub balance_fen: i64,
+}
+
+/// Gives back unused principal of a top-up made at this store; its bonus is forfeited in proportion.
+#[utoipa::path(
+    post, path = "/stored-value/top-ups/{top_up_id}/refunds", request_body = StoredRefundRequest, tag = "stored value",
+    params(
+        ("top_up_id" = String, Path, description = "the top-up's id at this store"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$", description = "1–255 visible ASCII characters, reused on retries"),
+    ),
+    responses(
+        (status = 200, body = StoredRefundResponse),
+        (status = 404, body = Problem, description = "`top_up_not_found`"),
+        (status = 409, body = Problem, description = "`refund_already_recorded`"),
+        (status = 422, body = Problem, description = "`refund_exceeds_principal`: more than what is left unspent of this top-up's principal"),
+    )
+)]
+pub async fn refund_stored(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(top_up): Path<String>,
+    key: IdempotencyKey,
+    JsonBody { value: req, raw }: JsonBody<StoredRefundRequest>,
+) -> Result<Response, Problem> {
+    let top_up_id = field_id("top_up_id", &top_up).map_err(|_| loyalty::Error::TopUpNotFound)?;
+    let refund_id = field_id("refund_id", &req.refund_id)?;
+    let fen = amount("amount_fen", req.amount_fen)?;
+    let path = format!("/api/v1/stored-value/top-ups/{top_up}/refunds");
+    envelope::run(&state, &caller, &key, &path, &raw, async |tx| {
+        let clock = &SystemClock;
+        let r = stored_value::refund(tx, clock, &caller, &top_up_id, &refund_id, fen).await?;
+        Ok(StoredRefundResponse {
+            principal_refunded_fen: r.principal_refunded_fen,
+            bonus_forfeited_fen: r.bonus_forfeited_fen,
+            balance_fen: r.balance.total_fen(),
         })
     })
     .await

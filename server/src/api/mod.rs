@@ -40,6 +40,10 @@ pub use problem::Problem;
         handlers::validate_coupon,
         handlers::redeem_coupon,
         handlers::void_coupon,
+        handlers::top_up,
+        handlers::pay_stored,
+        handlers::void_stored,
+        handlers::refund_stored,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -126,7 +130,7 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 }
 
 /// The routes under `/api/v1`, each with the one method it answers.
-fn routes() -> [(&'static str, Method, MethodRouter<AppState>); 10] {
+fn routes() -> [(&'static str, Method, MethodRouter<AppState>); 14] {
     [
         ("/openapi.json", Method::GET, get(openapi_json)),
         ("/members/lookup", Method::GET, get(handlers::lookup)),
@@ -166,6 +170,26 @@ fn routes() -> [(&'static str, Method, MethodRouter<AppState>); 10] {
             "/coupons/redemptions/{redemption_id}/void",
             Method::POST,
             post(handlers::void_coupon),
+        ),
+        (
+            "/stored-value/top-ups",
+            Method::POST,
+            post(handlers::top_up),
+        ),
+        (
+            "/stored-value/payments",
+            Method::POST,
+            post(handlers::pay_stored),
+        ),
+        (
+            "/stored-value/payments/{payment_id}/void",
+            Method::POST,
+            post(handlers::void_stored),
+        ),
+        (
+            "/stored-value/top-ups/{top_up_id}/refunds",
+            Method::POST,
+            post(handlers::refund_stored),
         ),
     ]
 }

@@ -106,6 +106,17 @@ fn detail(e: &loyalty::Error) -> String {
              Nothing was recorded: void a points payment (POST /points/redemptions/{{id}}/void), then record the purchase again."
         ),
         E::RedemptionNotFound => "No redemption with this id at this store.".into(),
+        E::RotatingCodeRequired => "Paying from the stored balance needs the card's current rotating code (14 digits), scanned or typed; a member number or phone cannot spend it.".into(),
+        E::InsufficientBalance => "The member's stored balance is less than this payment; nothing was taken.".into(),
+        E::StoredValueLimit => "The stored balance would pass ¥10,000,000; nothing was added.".into(),
+        E::TopUpAlreadyRecorded => "This top_up_id is already recorded at this store; nothing was added.".into(),
+        E::TopUpNotFound => "No top-up with this id at this store.".into(),
+        E::PaymentAlreadyRecorded => "This payment_id is already recorded at this store; nothing was taken.".into(),
+        E::PaymentNotFound => "No stored-value payment with this id at this store.".into(),
+        E::PaymentAlreadyVoided => "This payment is already voided.".into(),
+        E::RefundExceedsPrincipal { left_fen } => format!(
+            "A refund gives back only unspent principal of the top-up: at most {left_fen} fen now."
+        ),
         E::CouponNotFound => "No coupon of this brand has this code.".into(),
         E::CouponRefused(_) => {
             app::error::sentence(app::i18n::Locale::en, &AppError::carrying(e)).unwrap_or_default()
