@@ -227,6 +227,22 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "coupon_out_of_stock" => td_string!(locale, err_coupon_out_of_stock).to_string(),
         "coupon_limit_reached" => td_string!(locale, err_coupon_limit_reached).to_string(),
         "insufficient_points" => td_string!(locale, err_not_enough_points).to_string(),
+        "insufficient_balance" => td_string!(locale, err_insufficient_balance).to_string(),
+        "rotating_code_required" => td_string!(locale, err_rotating_code_required).to_string(),
+        "stored_value_limit" => td_string!(locale, err_stored_value_limit).to_string(),
+        "top_up_already_recorded" | "payment_already_recorded" => {
+            td_string!(locale, err_stored_already_recorded).to_string()
+        }
+        "payment_not_found" => td_string!(locale, err_payment_not_found).to_string(),
+        "payment_already_voided" => td_string!(locale, err_payment_already_voided).to_string(),
+        "top_up_not_found" => td_string!(locale, err_top_up_not_found).to_string(),
+        "top_up_rule_not_found" => td_string!(locale, err_top_up_rule_not_found).to_string(),
+        "refund_exceeds_principal" => td_string!(
+            locale,
+            err_refund_exceeds_principal,
+            left = loyalty::money::yuan(e.number("left"))
+        )
+        .to_string(),
         "coupon_not_offered" => td_string!(locale, err_coupon_not_offered).to_string(),
         // Only a stale or hand-made form names an offer that does not exist.
         "coupon_offer_not_found" => td_string!(locale, err_invalid_template).to_string(),

@@ -8,8 +8,8 @@ use crate::routes::{
     AdminMember, AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet,
     AdminReport, AdminSegments, AdminStaff, AdminStoreTables, AdminStores, AdminTill, BrandHome,
     CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, InviteRoute, JoinRoute,
-    MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, TableLink, ThanksRoute,
-    WalletRoute,
+    MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute, StoredValueRoute,
+    TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:brand/card") view=CardRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/me") view=ProfileRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/points") view=PointsRoute ssr=SsrMode::Async />
+                <Route path=path!("/r/:brand/balance") view=StoredValueRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/invite") view=InviteRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/privacy") view=PrivacyRoute ssr=SsrMode::Async />
                 <Route path=path!("/r/:brand/coupons") view=WalletRoute ssr=SsrMode::Async />

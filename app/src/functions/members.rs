@@ -81,6 +81,8 @@ pub struct MemberPage {
     pub member_no: String,
     pub display_name: String,
     pub points: i64,
+    /// The prepaid balance (储值), principal and bonus together.
+    pub stored_fen: i64,
     pub tier: TierNames,
     pub code: CardCode,
     pub profile: ProfileView,
@@ -489,6 +491,7 @@ impl MemberPage {
             member_no: m.member_no.as_str().to_owned(),
             display_name: m.display_name.clone(),
             points: m.points_balance,
+            stored_fen: card.stored_value.total_fen(),
             tier: TierNames::from(&card.tier),
             code,
             profile: ProfileView {

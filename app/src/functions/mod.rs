@@ -17,4 +17,5 @@ pub mod portal;
 pub mod roster;
 pub mod segments;
 pub mod setup;
+pub mod stored_value;
 pub mod till;

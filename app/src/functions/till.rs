@@ -74,6 +74,33 @@ mod edge {
         .await
     }
 
+    /// `till_form` for what only a manager (or owner) may do at a till:
+    /// anyone else gets 403.
+    pub async fn manager_till_form(
+        store: i64,
+        member: &str,
+        key: &str,
+        work: impl AsyncFnOnce(
+            &PortalState,
+            &till::ManagerDesk,
+            &till::FormKey,
+            &Member,
+        ) -> loyalty::Result<till::Outcome>,
+    ) -> Result<(), AppError> {
+        let back = till_url(store, Some(member));
+        staff_form(&back, async |state, manager: loyalty::access::Manager| {
+            let desk = match till::manager_desk(&state.db, &manager, StoreId(store)).await {
+                Ok(desk) => desk,
+                Err(e) => return Ok(AppError::from(e).refused()?.back_to("/admin/till")),
+            };
+            let key = till::FormKey::parse(key)?;
+            let m = till::member_by_no(&state.db, manager.brand(), member).await?;
+            work(state, &desk, &key, &m).await?;
+            Ok(format!("{back}&done={}", key.as_str()))
+        })
+        .await
+    }
+
     /// An optional POS order number: blank means the till makes one up.
     pub fn order(input: &str) -> loyalty::Result<Option<loyalty::money::ExternalId>> {
         if input.trim().is_empty() {
@@ -180,6 +207,82 @@ pub async fn till_points(
         let order = ExternalId::parse("order", &order)?;
         let points = loyalty::infra::forms::count("points", &points)?;
         till::redeem_points(&state.db, &SystemClock, desk, key, m, order, points, bill).await
+    })
+    .await
+}
+
+/// Money paid in at the till (储值): amount and how it was paid.
+#[server(prefix = "/fn", endpoint = "till_top_up")]
+pub async fn till_top_up(
+    store: i64,
+    member: String,
+    key: String,
+    amount: String,
+    tender: String,
+) -> Result<(), AppError> {
+    use loyalty::{staff::till, stored_value::Tender, SystemClock};
+    edge::till_form(store, &member, &key, async |state, desk, key, m| {
+        let amount = till::parse_yuan("amount", &amount)?;
+        let tender = Tender::parse(&tender).ok_or(loyalty::Error::invalid(
+            "tender",
+            loyalty::error::Invalid::Format,
+        ))?;
+        till::top_up(&state.db, &SystemClock, desk, key, m, amount, tender).await
+    })
+    .await
+}
+
+/// A bill paid from the stored balance: the member shows their card's code.
+#[server(prefix = "/fn", endpoint = "till_stored_pay")]
+pub async fn till_stored_pay(
+    store: i64,
+    member: String,
+    key: String,
+    code: String,
+    order: String,
+    amount: String,
+) -> Result<(), AppError> {
+    use loyalty::{members::member_code, staff::till, SystemClock};
+    edge::till_form(store, &member, &key, async |state, desk, key, m| {
+        let amount = till::parse_yuan("amount", &amount)?;
+        let order = edge::order(&order)?;
+        let (db, brand) = (&state.db, desk.brand().id);
+        let card = member_code::shown(db, &SystemClock, &state.secret, brand, &code).await?;
+        till::pay_stored(db, &SystemClock, desk, key, m, &card, order, amount).await
+    })
+    .await
+}
+
+/// A manager cancels a stored-value payment of the member on screen.
+#[server(prefix = "/fn", endpoint = "till_stored_void")]
+pub async fn till_stored_void(
+    store: i64,
+    member: String,
+    key: String,
+    payment: String,
+) -> Result<(), AppError> {
+    use loyalty::{money::ExternalId, staff::till, SystemClock};
+    edge::manager_till_form(store, &member, &key, async |state, desk, key, m| {
+        let payment = ExternalId::parse("payment", &payment)?;
+        till::void_stored(&state.db, &SystemClock, desk, key, m, &payment).await
+    })
+    .await
+}
+
+/// A manager refunds unspent principal of one of the member's top-ups.
+#[server(prefix = "/fn", endpoint = "till_stored_refund")]
+pub async fn till_stored_refund(
+    store: i64,
+    member: String,
+    key: String,
+    top_up: String,
+    amount: String,
+) -> Result<(), AppError> {
+    use loyalty::{money::ExternalId, staff::till, SystemClock};
+    edge::manager_till_form(store, &member, &key, async |state, desk, key, m| {
+        let top_up = ExternalId::parse("top_up", &top_up)?;
+        let amount = till::parse_yuan("amount", &amount)?;
+        till::refund_stored(&state.db, &SystemClock, desk, key, m, &top_up, amount).await
     })
     .await
 }

@@ -134,6 +134,10 @@ fn Card(page: MemberPage) -> impl IntoView {
                         <dt>{td_string!(locale, card_points)}</dt>
                         <dd class="mc-points">{page.points}</dd>
                     </div>
+                    <div>
+                        <dt>{td_string!(locale, card_stored)}</dt>
+                        <dd class="mc-stored">{loyalty::money::yuan(page.stored_fen)}</dd>
+                    </div>
                 </dl>
             </section>
             <section class="code-panel">
@@ -150,6 +154,9 @@ fn Card(page: MemberPage) -> impl IntoView {
             <nav class="member-nav" aria-label=td_string!(locale, member_nav)>
                 <a class="button secondary" href=format!("/r/{slug}/points")>
                     {td_string!(locale, nav_points)}
+                </a>
+                <a class="button secondary" href=format!("/r/{slug}/balance")>
+                    {td_string!(locale, nav_stored)}
                 </a>
                 <a class="button secondary" href=format!("/r/{slug}/coupons")>
                     {td_string!(locale, nav_coupons)}

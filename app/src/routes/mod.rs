@@ -18,6 +18,7 @@ pub(crate) mod profile;
 mod roster;
 mod segments;
 mod setup;
+pub(crate) mod stored_value;
 mod table_link;
 mod till;
 
@@ -41,6 +42,7 @@ pub use profile::ProfileRoute;
 pub use roster::{AdminMember, AdminMembers};
 pub use segments::AdminSegments;
 pub use setup::{AdminQrSheet, AdminStoreTables, AdminStores};
+pub use stored_value::StoredValueRoute;
 pub use table_link::TableLink;
 pub use till::AdminTill;
 

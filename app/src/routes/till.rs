@@ -12,6 +12,7 @@ use crate::functions::till::TillFind;
 use crate::functions::till::TillPoints;
 use crate::functions::till::TillPurchase;
 use crate::functions::till::{load_till, TillPage, TillQuery};
+use crate::functions::till::{TillStoredPay, TillStoredRefund, TillStoredVoid, TillTopUp};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
@@ -34,6 +35,10 @@ pub fn AdminTill() -> impl IntoView {
 }
 
 fn done_view(locale: Locale, done: &Outcome) -> impl IntoView {
+    let is_order = matches!(
+        done,
+        Outcome::Purchase { .. } | Outcome::Coupon { .. } | Outcome::Points { .. }
+    );
     let (lines, order) = match done {
         Outcome::Purchase {
             amount_fen,
@@ -90,12 +95,162 @@ fn done_view(locale: Locale, done: &Outcome) -> impl IntoView {
             .to_string()],
             order_id.clone(),
         ),
+        Outcome::TopUp {
+            top_up_id,
+            amount_fen,
+            bonus_fen,
+            balance_fen,
+            ..
+        } => (
+            vec![td_string!(
+                locale,
+                till_done_top_up,
+                amount = yuan(*amount_fen),
+                bonus = yuan(*bonus_fen),
+                balance = yuan(*balance_fen)
+            )
+            .to_string()],
+            top_up_id.clone(),
+        ),
+        Outcome::StoredPayment {
+            payment_id,
+            amount_fen,
+            principal_fen,
+            bonus_fen,
+            balance_fen,
+            ..
+        } => (
+            vec![td_string!(
+                locale,
+                till_done_stored_pay,
+                amount = yuan(*amount_fen),
+                principal = yuan(*principal_fen),
+                bonus = yuan(*bonus_fen),
+                balance = yuan(*balance_fen)
+            )
+            .to_string()],
+            payment_id.clone(),
+        ),
+        Outcome::StoredVoid {
+            payment_id,
+            balance_fen,
+            ..
+        } => (
+            vec![
+                td_string!(locale, till_done_stored_void, balance = yuan(*balance_fen)).to_string(),
+            ],
+            payment_id.clone(),
+        ),
+        Outcome::StoredRefund {
+            top_up_id,
+            refunded_fen,
+            forfeited_fen,
+            balance_fen,
+            ..
+        } => (
+            vec![td_string!(
+                locale,
+                till_done_stored_refund,
+                refunded = yuan(*refunded_fen),
+                forfeited = yuan(*forfeited_fen),
+                balance = yuan(*balance_fen)
+            )
+            .to_string()],
+            top_up_id.clone(),
+        ),
     };
     view! {
         <section class="alert ok till-done" role="status">
             {lines.into_iter().map(|l| view! { <p class="till-done-line">{l}</p> }).collect_view()}
-            <p class="muted mono">{td_string!(locale, till_done_order, order = order)}</p>
+            <p class="muted mono">
+                {if is_order {
+                    td_string!(locale, till_done_order, order = order).to_string()
+                } else {
+                    td_string!(locale, till_done_ref, reference = order).to_string()
+                }}
+            </p>
         </section>
+    }
+}
+
+/// The stored-value forms: top up and pay for anyone at the till; void
+/// and refund for a manager, naming the ids the recent lines show.
+fn stored_forms(
+    locale: Locale,
+    store: i64,
+    m: &MemberAtTill,
+    keys: &[FormKey; 7],
+    manager: bool,
+) -> impl IntoView {
+    let no = m.member_no.clone();
+    let tenders = loyalty::stored_value::Tender::ALL
+        .into_iter()
+        .map(|t| view! { <option value=t.as_str()>{crate::routes::stored_value::tender_label(locale, t.as_str())}</option> })
+        .collect_view();
+    let recent = (!m.stored_recent.is_empty()).then(|| {
+        let rows = m
+            .stored_recent
+            .iter()
+            .map(|mv| {
+                let total = mv.principal_delta + mv.bonus_delta;
+                view! {
+                    <li>
+                        {crate::routes::stored_value::movement_label(locale, &mv.kind)} " "
+                        <strong class="mono">{yuan(total)}</strong> " "
+                        <span class="mono muted">{mv.reference.clone().unwrap_or_default()}</span>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <h3>{td_string!(locale, till_stored_recent)}</h3>
+            <ul class="till-stored-recent">{rows}</ul>
+        }
+    });
+    let manager_forms = manager.then(|| {
+        view! {
+            <form class="stack panel" method="post" action=TillStoredVoid::PATH>
+                <h2>{td_string!(locale, till_stored_void)}</h2>
+                {member_fields(store, &no, keys[5].as_str())}
+                <label for="sv-payment">{td_string!(locale, till_stored_payment_ref)}</label>
+                <input id="sv-payment" name="payment" autocomplete="off" required maxlength="100" class="mono" />
+                <button class="button secondary" type="submit">{td_string!(locale, till_void_button)}</button>
+            </form>
+            <form class="stack panel" method="post" action=TillStoredRefund::PATH>
+                <h2>{td_string!(locale, till_stored_refund)}</h2>
+                {member_fields(store, &no, keys[6].as_str())}
+                <label for="sv-top-up">{td_string!(locale, till_stored_top_up_ref)}</label>
+                <input id="sv-top-up" name="top_up" autocomplete="off" required maxlength="100" class="mono" />
+                <label for="sv-refund-amount">{td_string!(locale, till_amount)}</label>
+                <input id="sv-refund-amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
+                <button class="button secondary" type="submit">{td_string!(locale, till_refund_button)}</button>
+            </form>
+        }
+    });
+    view! {
+        <form class="stack panel" method="post" action=TillTopUp::PATH>
+            <h2>{td_string!(locale, till_top_up)}</h2>
+            <p class="till-facts"><span class="till-points">{td_string!(locale, till_stored, amount = yuan(m.stored.total_fen()))}</span></p>
+            {recent}
+            {member_fields(store, &no, keys[3].as_str())}
+            <label for="sv-amount">{td_string!(locale, till_amount)}</label>
+            <input id="sv-amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
+            <label for="sv-tender">{td_string!(locale, till_tender)}</label>
+            <select id="sv-tender" name="tender">{tenders}</select>
+            <button class="button primary" type="submit">{td_string!(locale, till_top_up_button)}</button>
+        </form>
+        <form class="stack panel" method="post" action=TillStoredPay::PATH>
+            <h2>{td_string!(locale, till_stored_pay)}</h2>
+            {member_fields(store, &no, keys[4].as_str())}
+            <label for="sv-code">{td_string!(locale, till_stored_code)}</label>
+            <input id="sv-code" name="code" inputmode="numeric" autocomplete="off" required maxlength="20" class="mono" />
+            <label for="sv-pay-amount">{td_string!(locale, till_amount)}</label>
+            <input id="sv-pay-amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
+            <label for="sv-order">{td_string!(locale, till_order)}</label>
+            <input id="sv-order" name="order" autocomplete="off" maxlength="100" />
+            <button class="button primary" type="submit">{td_string!(locale, till_pay)}</button>
+        </form>
+        {manager_forms}
     }
 }
 
@@ -112,8 +267,9 @@ fn member_view(
     locale: Locale,
     store: i64,
     m: &MemberAtTill,
-    keys: &[FormKey; 3],
+    keys: &[FormKey; 7],
     time_zone: &str,
+    manager: bool,
 ) -> impl IntoView {
     let tier = if m.discount_pct > 0 {
         td_string!(
@@ -209,6 +365,7 @@ fn member_view(
             <input id="points-order" name="order" autocomplete="off" required maxlength="100" />
             <button class="button primary" type="submit">{td_string!(locale, till_pay)}</button>
         </form>
+        {stored_forms(locale, store, m, keys, manager)}
     }
 }
 
@@ -217,6 +374,7 @@ fn Till(page: TillPage) -> impl IntoView {
     let locale = page_locale(page.staff.brand.default_locale);
     let brand = PageBrand::from(&page.staff.brand);
     let (staff, page) = (page.staff, page.screen);
+    let manager = staff.role != "cashier";
     let stores: Vec<(i64, String)> = page
         .stores
         .iter()
@@ -254,7 +412,7 @@ fn Till(page: TillPage) -> impl IntoView {
                 <p class="muted" id="q-hint">{td_string!(locale, till_lookup_hint)}</p>
                 <button class="button primary" type="submit">{td_string!(locale, till_find)}</button>
             </form>
-            {page.member.as_ref().map(|m| member_view(locale, store, m, &page.keys, &page.time_zone))}
+            {page.member.as_ref().map(|m| member_view(locale, store, m, &page.keys, &page.time_zone, manager))}
         }
         .into_any(),
     };

@@ -156,6 +156,27 @@ async fn add_demo_coupons(
     Ok(())
 }
 
+/// The demo's top-up offers (充值赠送), open-ended, at every store.
+const TOP_UP_OFFERS: [(i64, i64); 3] = [(30_000, 3_000), (50_000, 6_000), (100_000, 15_000)];
+
+async fn add_demo_top_up_offers(
+    conn: &mut sqlx::AnyConnection,
+    clock: &dyn Clock,
+    brand: brands::BrandId,
+) -> Result<()> {
+    for (min_fen, bonus_fen) in TOP_UP_OFFERS {
+        let offer = crate::stored_value::rules::NewRule {
+            min_fen,
+            bonus_fen,
+            starts_at: clock.now_ms(),
+            ends_at: None,
+            stores: None,
+        };
+        crate::stored_value::rules::insert(conn, clock, brand, &offer).await?;
+    }
+    Ok(())
+}
+
 pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
     let slug = BrandSlug::parse(DEMO_SLUG)?;
     if let Ok(brand) = brands::find_by_slug(db, &slug).await {
@@ -163,6 +184,12 @@ pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
         if coupons::templates(db, brand.id).await?.is_empty() {
             let mut tx = db.begin().await?;
             add_demo_coupons(&mut tx, clock, brand.id).await?;
+            tx.commit().await?;
+        }
+        // And one seeded before stored value gets its top-up offers.
+        let mut tx = db.begin().await?;
+        if !crate::stored_value::rules::any(&mut tx, brand.id).await? {
+            add_demo_top_up_offers(&mut tx, clock, brand.id).await?;
             tx.commit().await?;
         }
         return existing(db, brand).await;
@@ -214,6 +241,7 @@ pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
         }
     }
     add_demo_coupons(&mut tx, clock, brand.id).await?;
+    add_demo_top_up_offers(&mut tx, clock, brand.id).await?;
     staff::create(
         &mut tx,
         clock,

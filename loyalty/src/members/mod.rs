@@ -728,6 +728,10 @@ pub struct MemberExport {
     /// reward was given; the other person is not named (their data).
     pub referrals: Vec<ExportedReferral>,
     pub tier_changes: Vec<ExportedTierChange>,
+    /// Their prepaid balance (储值) now, and every top-up, payment, void
+    /// and refund of it, newest first.
+    pub stored_value: crate::stored_value::Balance,
+    pub stored_value_history: Vec<crate::stored_value::Movement>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -827,6 +831,9 @@ pub async fn export(db: &Db, brand: &Brand, member: MemberId) -> Result<MemberEx
             .collect(),
         feedback: crate::feedback::mine(db, brand.id, member).await?,
         points_history: crate::points::history(db, brand.id, member, None, i64::MAX).await?,
+        stored_value: crate::stored_value::balance_of(db, brand.id, member).await?,
+        stored_value_history: crate::stored_value::history(db, brand.id, member, None, i64::MAX)
+            .await?,
         purchases: rows(
             db,
             "SELECT p.order_id, s.name AS store, p.amount_fen, p.refunded_fen, p.points_earned, p.occurred_at \
@@ -906,6 +913,8 @@ pub struct Card {
     pub usable_coupons: i64,
     /// Today's check-in, when the brand offers one.
     pub checkin: Option<crate::points::checkin::Today>,
+    /// Their prepaid balance (储值).
+    pub stored_value: crate::stored_value::Balance,
 }
 
 /// The signed-in member's card.
@@ -917,6 +926,7 @@ pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Re
         .await?
         .by_rank(member.tier_rank)
         .clone();
+    let stored_value = crate::stored_value::balance(&mut conn, brand.id, id).await?;
     drop(conn);
     let today = crate::points::checkin::today(db, clock, brand, id).await?;
     Ok(Card {
@@ -925,6 +935,7 @@ pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Re
         unseen_replies: crate::feedback::unseen_replies(db, brand.id, id).await?,
         usable_coupons: crate::coupons::usable_count(db, clock, brand.id, id).await?,
         checkin: today.rule.is_on().then_some(today),
+        stored_value,
     })
 }
 

@@ -56,6 +56,33 @@ pub enum Outcome {
         value_fen: i64,
         points_balance: i64,
     },
+    TopUp {
+        member_no: String,
+        top_up_id: String,
+        amount_fen: i64,
+        bonus_fen: i64,
+        balance_fen: i64,
+    },
+    StoredPayment {
+        member_no: String,
+        payment_id: String,
+        amount_fen: i64,
+        principal_fen: i64,
+        bonus_fen: i64,
+        balance_fen: i64,
+    },
+    StoredVoid {
+        member_no: String,
+        payment_id: String,
+        balance_fen: i64,
+    },
+    StoredRefund {
+        member_no: String,
+        top_up_id: String,
+        refunded_fen: i64,
+        forfeited_fen: i64,
+        balance_fen: i64,
+    },
 }
 
 /// A staff member at one store's till.
@@ -123,8 +150,9 @@ pub struct Screen {
     pub member: Option<MemberAtTill>,
     /// What the form with the `done` key did, when it was this person's.
     pub done: Option<Outcome>,
-    /// Fresh keys for the purchase, coupon and points forms.
-    pub keys: [FormKey; 3],
+    /// Fresh keys for the purchase, coupon, points, top-up, stored-value
+    /// payment, void and refund forms.
+    pub keys: [FormKey; 7],
     /// The brand's time zone, for the coupons' dates.
     pub time_zone: String,
 }
@@ -161,11 +189,7 @@ pub async fn screen(
         store,
         member,
         done,
-        keys: [
-            FormKey::generate(),
-            FormKey::generate(),
-            FormKey::generate(),
-        ],
+        keys: std::array::from_fn(|_| FormKey::generate()),
         time_zone: brand.time_zone.clone(),
     })
 }
@@ -383,6 +407,220 @@ pub fn parse_yuan(field: &'static str, input: &str) -> Result<Fen> {
     Fen::positive(whole * 100 + cents).map_err(|_| bad())
 }
 
+/// A manager's (or owner's) till: voids and refunds of stored value need one.
+#[derive(Debug, Clone)]
+pub struct ManagerDesk(Desk);
+
+/// The till of `store` for a manager, as [`desk`] makes it.
+pub async fn manager_desk(
+    db: &Db,
+    staff: &crate::access::Manager,
+    store: StoreId,
+) -> Result<ManagerDesk> {
+    desk(db, staff, store).await.map(ManagerDesk)
+}
+
+impl ManagerDesk {
+    pub fn desk(&self) -> &Desk {
+        &self.0
+    }
+}
+
+/// Money paid in at the till (储值), with the bonus of the offer in force.
+/// The form's key names the top-up, so a double click records it once.
+pub async fn top_up(
+    db: &Db,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    amount: Fen,
+    tender: crate::stored_value::Tender,
+) -> Result<Outcome> {
+    let amount_text = amount.get().to_string();
+    let fields = [member.member_no.as_str(), &amount_text, tender.as_str()];
+    let id = key.order_id();
+    at_desk(db, clock, desk, key, "top_up", &fields, async |tx| {
+        let store = desk.store.id;
+        let r = crate::stored_value::top_up(tx, clock, desk, member.id, &id, amount, Some(tender))
+            .await?;
+        let outcome = Outcome::TopUp {
+            member_no: member.member_no.as_str().to_owned(),
+            top_up_id: id.as_str().to_owned(),
+            amount_fen: r.principal_fen,
+            bonus_fen: r.bonus_fen,
+            balance_fen: r.balance.total_fen(),
+        };
+        let change = Change {
+            action: "till.top_up",
+            store: Some(store),
+            target_type: "member",
+            target_id: Some(member.id.0),
+            before: Some(
+                json!({ "stored_fen": r.balance.total_fen() - r.principal_fen - r.bonus_fen }),
+            ),
+            after: Some(json!({
+                "top_up_id": id.as_str(),
+                "amount_fen": r.principal_fen,
+                "bonus_fen": r.bonus_fen,
+                "tender": tender.as_str(),
+                "stored_fen": r.balance.total_fen(),
+            })),
+        };
+        Ok((outcome, change))
+    })
+    .await
+}
+
+/// A bill paid from the balance of the member on screen, who showed their
+/// card's current code: another member's card is "not found" here.
+#[allow(clippy::too_many_arguments)]
+pub async fn pay_stored(
+    db: &Db,
+    clock: &dyn Clock,
+    desk: &Desk,
+    key: &FormKey,
+    member: &Member,
+    card: &crate::members::member_code::CardShown,
+    order: Option<ExternalId>,
+    amount: Fen,
+) -> Result<Outcome> {
+    if card.member().id != member.id {
+        return Err(Error::MemberNotFound);
+    }
+    let amount_text = amount.get().to_string();
+    let typed = order.as_ref().map_or("", |o| o.as_str());
+    let fields = [member.member_no.as_str(), typed, &amount_text];
+    let id = key.order_id();
+    at_desk(
+        db,
+        clock,
+        desk,
+        key,
+        "stored_payment",
+        &fields,
+        async |tx| {
+            let store = desk.store.id;
+            let r = crate::stored_value::pay(tx, clock, desk, card, &id, amount, order.as_ref())
+                .await?;
+            let outcome = Outcome::StoredPayment {
+                member_no: member.member_no.as_str().to_owned(),
+                payment_id: id.as_str().to_owned(),
+                amount_fen: r.paid_fen,
+                principal_fen: r.principal_fen,
+                bonus_fen: r.bonus_fen,
+                balance_fen: r.balance.total_fen(),
+            };
+            let change = Change {
+                action: "till.stored_payment",
+                store: Some(store),
+                target_type: "member",
+                target_id: Some(member.id.0),
+                before: Some(json!({ "stored_fen": r.balance.total_fen() + r.paid_fen })),
+                after: Some(json!({
+                    "payment_id": id.as_str(),
+                    "order_id": order.as_ref().map(ExternalId::as_str),
+                    "amount_fen": r.paid_fen,
+                    "principal_fen": r.principal_fen,
+                    "bonus_fen": r.bonus_fen,
+                    "stored_fen": r.balance.total_fen(),
+                })),
+            };
+            Ok((outcome, change))
+        },
+    )
+    .await
+}
+
+/// A manager cancels a stored-value payment made at this store.
+pub async fn void_stored(
+    db: &Db,
+    clock: &dyn Clock,
+    at: &ManagerDesk,
+    key: &FormKey,
+    member: &Member,
+    payment: &ExternalId,
+) -> Result<Outcome> {
+    let desk = &at.0;
+    let fields = [member.member_no.as_str(), payment.as_str()];
+    at_desk(db, clock, desk, key, "stored_void", &fields, async |tx| {
+        let owner: Option<(i64,)> = sqlx::query_as(
+            "SELECT member_id FROM stored_value_payments WHERE store_id = $1 AND payment_id = $2",
+        )
+        .bind(desk.store.id.0)
+        .bind(payment.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if owner.map(|o| o.0) != Some(member.id.0) {
+            // Another member's payment is not this screen's to void.
+            return Err(Error::PaymentNotFound);
+        }
+        let balance = crate::stored_value::void_payment(tx, clock, desk, payment).await?;
+        let outcome = Outcome::StoredVoid {
+            member_no: member.member_no.as_str().to_owned(),
+            payment_id: payment.as_str().to_owned(),
+            balance_fen: balance.total_fen(),
+        };
+        let change = Change {
+            action: "till.stored_void",
+            store: Some(desk.store.id),
+            target_type: "member",
+            target_id: Some(member.id.0),
+            before: None,
+            after: Some(
+                json!({ "payment_id": payment.as_str(), "stored_fen": balance.total_fen() }),
+            ),
+        };
+        Ok((outcome, change))
+    })
+    .await
+}
+
+/// A manager gives back unspent principal of a top-up made at this store.
+pub async fn refund_stored(
+    db: &Db,
+    clock: &dyn Clock,
+    at: &ManagerDesk,
+    key: &FormKey,
+    member: &Member,
+    top_up: &ExternalId,
+    amount: Fen,
+) -> Result<Outcome> {
+    let desk = &at.0;
+    let amount_text = amount.get().to_string();
+    let fields = [member.member_no.as_str(), top_up.as_str(), &amount_text];
+    let refund_id = key.order_id();
+    at_desk(db, clock, desk, key, "stored_refund", &fields, async |tx| {
+        let r = crate::stored_value::refund(tx, clock, desk, top_up, &refund_id, amount).await?;
+        if r.member != member.id {
+            return Err(Error::TopUpNotFound);
+        }
+        let outcome = Outcome::StoredRefund {
+            member_no: member.member_no.as_str().to_owned(),
+            top_up_id: top_up.as_str().to_owned(),
+            refunded_fen: r.principal_refunded_fen,
+            forfeited_fen: r.bonus_forfeited_fen,
+            balance_fen: r.balance.total_fen(),
+        };
+        let change = Change {
+            action: "till.stored_refund",
+            store: Some(desk.store.id),
+            target_type: "member",
+            target_id: Some(member.id.0),
+            before: None,
+            after: Some(json!({
+                "top_up_id": top_up.as_str(),
+                "refund_id": refund_id.as_str(),
+                "principal_refunded_fen": r.principal_refunded_fen,
+                "bonus_forfeited_fen": r.bonus_forfeited_fen,
+                "stored_fen": r.balance.total_fen(),
+            })),
+        };
+        Ok((outcome, change))
+    })
+    .await
+}
+
 /// What the till shows about a member: never the phone in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberAtTill {
@@ -393,6 +631,10 @@ pub struct MemberAtTill {
     pub discount_pct: i64,
     pub points: i64,
     pub coupons: Vec<coupons::Held>,
+    /// The prepaid balance, and its last movements with their ids (what a
+    /// void or refund names).
+    pub stored: crate::stored_value::Balance,
+    pub stored_recent: Vec<crate::stored_value::Movement>,
 }
 
 /// A member found at the till, with their usable coupons.
@@ -420,6 +662,8 @@ pub async fn show(
         discount_pct: tier.discount_pct,
         points: member.points_balance,
         coupons,
+        stored: crate::stored_value::balance_of(db, brand.id, member.id).await?,
+        stored_recent: crate::stored_value::history(db, brand.id, member.id, None, 5).await?,
     })
 }
 

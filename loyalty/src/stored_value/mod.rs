@@ -578,6 +578,16 @@ pub async fn refund(
         .bind(lot)
         .fetch_one(&mut *conn)
         .await?;
+    let recorded: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM stored_value_refunds WHERE top_up_id = $1 AND refund_id = $2",
+    )
+    .bind(lot)
+    .bind(refund_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if recorded.is_some() {
+        return Err(Error::RefundAlreadyRecorded);
+    }
     if amount > p_left {
         return Err(Error::RefundExceedsPrincipal { left_fen: p_left });
     }
@@ -652,6 +662,8 @@ pub async fn refund(
 /// One line of a member's stored-value history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Movement {
+    /// Its place in the member's ledger, 1 for the first.
+    pub seq: i64,
     /// `top_up`, `payment`, `void`, `refund` or `import`.
     pub kind: String,
     pub at: i64,
@@ -663,14 +675,17 @@ pub struct Movement {
     pub balance_after: Balance,
 }
 
-/// The member's stored-value history, newest first, at most `limit` lines.
+/// The member's stored-value history, newest first, before ledger row
+/// `before` when given, at most `limit` lines.
 pub async fn history(
     db: &Db,
     brand: BrandId,
     member: MemberId,
+    before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Movement>> {
     type Row = (
+        i64,
         String,
         i64,
         Option<String>,
@@ -681,7 +696,7 @@ pub async fn history(
         i64,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT l.kind, l.created_at, s.name, \
+        "SELECT l.seq, l.kind, l.created_at, s.name, \
          CASE l.kind WHEN 'top_up' THEN t.top_up_id WHEN 'refund' THEN r.refund_id \
               WHEN 'payment' THEN p.payment_id WHEN 'void' THEN p.payment_id END, \
          l.principal_delta, l.bonus_delta, l.principal_after, l.bonus_after \
@@ -690,16 +705,18 @@ pub async fn history(
          LEFT JOIN stored_value_top_ups t ON l.kind = 'top_up' AND t.id = l.ref_id \
          LEFT JOIN stored_value_refunds r ON l.kind = 'refund' AND r.id = l.ref_id \
          LEFT JOIN stored_value_payments p ON l.kind IN ('payment', 'void') AND p.id = l.ref_id \
-         WHERE l.brand_id = $1 AND l.member_id = $2 ORDER BY l.seq DESC LIMIT $3",
+         WHERE l.brand_id = $1 AND l.member_id = $2 AND l.seq < $3 ORDER BY l.seq DESC LIMIT $4",
     )
     .bind(brand.0)
     .bind(member.0)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(kind, at, store, reference, dp, db, p, b)| Movement {
+        .map(|(seq, kind, at, store, reference, dp, db, p, b)| Movement {
+            seq,
             kind,
             at,
             store,
@@ -712,6 +729,41 @@ pub async fn history(
             },
         })
         .collect())
+}
+
+/// The member's balance page: the balance in its parts, the offers they
+/// can take up at a till now, and a page of history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub balance: Balance,
+    pub offers: Vec<rules::TopUpRule>,
+    pub movements: Vec<Movement>,
+    /// Where the next page starts, when there is one.
+    pub more: Option<i64>,
+}
+
+/// Lines of history per page.
+pub const PAGE: i64 = 20;
+
+/// The signed-in member's statement, from ledger row `before` back.
+pub async fn statement(
+    db: &Db,
+    clock: &dyn Clock,
+    who: &crate::access::Member,
+    before: Option<i64>,
+) -> Result<Statement> {
+    let (brand, member) = (who.brand().id, who.id());
+    let mut movements = history(db, brand, member, before, PAGE + 1).await?;
+    let more = (movements.len() as i64 > PAGE).then(|| {
+        movements.truncate(PAGE as usize);
+        movements.last().map_or(0, |m| m.seq)
+    });
+    Ok(Statement {
+        balance: balance_of(db, brand, member).await?,
+        offers: rules::offers(db, clock, brand, None).await?,
+        movements,
+        more,
+    })
 }
 
 /// What the invariants say of one member, for tests and the operator's

@@ -164,33 +164,8 @@ pub async fn offers(
 
 /// Adds an offer; the audit log records it.
 pub async fn add(db: &Db, clock: &dyn Clock, who: &Owner, rule: &NewRule) -> Result<i64> {
-    rule.check()?;
-    let brand = who.brand().id;
     let mut tx = db.begin().await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO top_up_rules (brand_id, min_fen, bonus_fen, starts_at, ends_at, all_stores, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(brand.0)
-    .bind(rule.min_fen)
-    .bind(rule.bonus_fen)
-    .bind(rule.starts_at)
-    .bind(rule.ends_at)
-    .bind(i64::from(rule.stores.is_none()))
-    .bind(clock.now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
-    for store in rule.stores.iter().flatten() {
-        sqlx::query(
-            "INSERT INTO top_up_rule_stores (rule_id, brand_id, store_id) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(brand.0)
-        .bind(store.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(crate::error::store_not_found)?;
-    }
+    let id = insert(&mut tx, clock, who.brand().id, rule).await?;
     let change = Change {
         action: "stored_value.rule_add",
         store: None,
@@ -202,6 +177,51 @@ pub async fn add(db: &Db, clock: &dyn Clock, who: &Owner, rule: &NewRule) -> Res
     audit::record(&mut tx, clock, &who.actor(), change).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Writes a checked offer; the demo's seed and [`add`] call it.
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    rule: &NewRule,
+) -> Result<i64> {
+    rule.check()?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO top_up_rules (brand_id, min_fen, bonus_fen, starts_at, ends_at, all_stores, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(brand.0)
+    .bind(rule.min_fen)
+    .bind(rule.bonus_fen)
+    .bind(rule.starts_at)
+    .bind(rule.ends_at)
+    .bind(i64::from(rule.stores.is_none()))
+    .bind(clock.now_ms())
+    .fetch_one(&mut *conn)
+    .await?;
+    for store in rule.stores.iter().flatten() {
+        sqlx::query(
+            "INSERT INTO top_up_rule_stores (rule_id, brand_id, store_id) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(brand.0)
+        .bind(store.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::error::store_not_found)?;
+    }
+    Ok(id)
+}
+
+/// Whether the brand ever had an offer, retired or not.
+pub(crate) async fn any(conn: &mut AnyConnection, brand: BrandId) -> Result<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM top_up_rules WHERE brand_id = $1 LIMIT 1")
+            .bind(brand.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.is_some())
 }
 
 /// Withdraws an offer: top-ups from now on no longer get it; those made

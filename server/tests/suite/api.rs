@@ -13,9 +13,9 @@ use loyalty::members::phone::Phone;
 use loyalty::members::{self, Consent};
 use serde_json::{json, Value};
 
-struct Pos<'a> {
-    app: &'a TestApp,
-    key: String,
+pub(crate) struct Pos<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) key: String,
 }
 
 impl Pos<'_> {
@@ -41,12 +41,17 @@ impl Pos<'_> {
         )
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (s, v, _) = self.send(Request::get(path), Body::empty()).await;
         (s, v)
     }
 
-    async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value, Response) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        key: &str,
+        body: Value,
+    ) -> (StatusCode, Value, Response) {
         self.post_text(path, key, body.to_string()).await
     }
 
@@ -68,7 +73,7 @@ impl Pos<'_> {
 }
 
 /// A demo member with a store key of the demo brand, and another brand's key.
-async fn setup(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn setup(app: &TestApp) -> (String, String, String) {
     let db = &app._db.db;
     let clock = loyalty::SystemClock;
     let demo = brands::find_by_slug(db, &BrandSlug::parse("demo").unwrap())
@@ -457,6 +462,10 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
         "/coupons/validate",
         "/coupons/redeem",
         "/redemptions/{redemption_id}/void",
+        "/stored-value/top-ups",
+        "/stored-value/payments",
+        "/stored-value/payments/{payment_id}/void",
+        "/stored-value/top-ups/{top_up_id}/refunds",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -706,7 +715,7 @@ async fn sixty_four_simultaneous_api_redemptions_of_one_coupon_succeed_once() {
     assert_eq!((ok, taken), (1, 63));
 }
 
-fn replayed(response: &Response) -> bool {
+pub(crate) fn replayed(response: &Response) -> bool {
     header_str(response, "idempotent-replayed".parse().unwrap()) == "true"
 }
 

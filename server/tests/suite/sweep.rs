@@ -278,6 +278,8 @@ const PARAMS: &[(&str, &str)] = &[
     ("store", "{store2}"),
     ("order_id", "VICTIM-ORDER-1"),
     ("redemption_id", "{redemption}"),
+    ("payment_id", "VICTIM-PAY-1"),
+    ("top_up_id", "VICTIM-TOPUP-1"),
 ];
 
 /// Query strings that aim a page at the victim's store or member.
@@ -390,6 +392,28 @@ async fn victim(app: &TestApp) -> Victim {
         json!({"member": no, "order_id": "VICTIM-ORDER-2", "points": 10, "amount_fen": 10_000}),
     )
     .await;
+    let topped = json_post(
+        app,
+        &key.key,
+        "/api/v1/stored-value/top-ups",
+        json!({"top_up_id": "VICTIM-TOPUP-1", "member": no, "amount_fen": 50_000}),
+    )
+    .await;
+    let paid = json_post(
+        app,
+        &key.key,
+        "/api/v1/stored-value/payments",
+        json!({"payment_id": "VICTIM-PAY-1", "member": rotating_code(app, &no).await, "amount_fen": 1_000}),
+    )
+    .await;
+    assert_eq!(
+        topped["top_up_id"], "VICTIM-TOPUP-1",
+        "the victim's top-up: {topped}"
+    );
+    assert_eq!(
+        paid["payment_id"], "VICTIM-PAY-1",
+        "the victim's payment: {paid}"
+    );
     let coupons: Vec<(String,)> = sqlx::query_as(
         "SELECT c.code FROM coupons c JOIN members m ON m.id = c.member_id WHERE m.member_no = $1",
     )
@@ -461,6 +485,8 @@ async fn victim(app: &TestApp) -> Victim {
         "138****8000".to_owned(),
         "victim-secret-feedback".to_owned(),
         "VICTIM-ORDER".to_owned(),
+        "VICTIM-TOPUP".to_owned(),
+        "VICTIM-PAY".to_owned(),
         "二店经理".to_owned(),
         key.key.clone(),
     ];
@@ -482,6 +508,25 @@ async fn victim(app: &TestApp) -> Victim {
 /// Every row of the demo brand, in every table that names a brand, less the
 /// rows a stranger may legitimately cause (a sign-in code asked for, a
 /// failed sign-in throttled, a job run): a snapshot to compare.
+/// A member's rotating code now, as a till would scan it off their phone.
+async fn rotating_code(app: &TestApp, member_no: &str) -> String {
+    let (id, brand): (i64, i64) =
+        sqlx::query_as("SELECT id, brand_id FROM members WHERE member_no = $1")
+            .bind(member_no)
+            .fetch_one(app._db.db.pool())
+            .await
+            .unwrap();
+    let secret = loyalty::ServerSecret::from_master(b"http-test-secret-key-long-enough-0123456789");
+    loyalty::members::member_code::current(
+        &secret,
+        &loyalty::SystemClock,
+        loyalty::brands::BrandId(brand),
+        loyalty::members::MemberId(id),
+        &loyalty::members::MemberNo::parse(member_no).unwrap(),
+    )
+    .digits
+}
+
 async fn demo_rows(app: &TestApp) -> BTreeMap<String, Vec<String>> {
     let pool = app._db.db.pool();
     let mut rows = BTreeMap::new();
@@ -822,6 +867,20 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         ),
         ("/redemptions/{redemption_id}/void", json!({})),
         ("/coupons/redemptions/{redemption_id}/void", json!({})),
+        (
+            "/stored-value/top-ups",
+            json!({"top_up_id": "ATTACK-T", "member": member, "amount_fen": 100}),
+        ),
+        (
+            "/stored-value/payments",
+            // The victim's card, scanned this minute: still not theirs to spend.
+            json!({"payment_id": "ATTACK-P", "member": rotating_code(&app, &member).await, "amount_fen": 100}),
+        ),
+        ("/stored-value/payments/{payment_id}/void", json!({})),
+        (
+            "/stored-value/top-ups/{top_up_id}/refunds",
+            json!({"refund_id": "ATTACK-R", "amount_fen": 100}),
+        ),
     ]
     .into_iter()
     .collect();

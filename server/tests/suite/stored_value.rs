@@ -1,0 +1,259 @@
+//! Stored value through the POS API, exactly as the "Stored value" section
+//! of `API.md` promises it: top-ups with the demo's offers, payments that
+//! need the card's rotating code, voids, refunds of unspent principal, the
+//! balance in the lookup, and no overdraft under 64 simultaneous payments.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::{json, Value};
+
+use crate::api::{replayed, setup, Pos};
+use crate::common::{body_text, spawn_app, TestApp};
+
+/// The card's rotating code now, as a till scans it.
+async fn rotating_code(app: &TestApp, member_no: &str) -> String {
+    let (id, brand): (i64, i64) =
+        sqlx::query_as("SELECT id, brand_id FROM members WHERE member_no = $1")
+            .bind(member_no)
+            .fetch_one(app._db.db.pool())
+            .await
+            .unwrap();
+    let secret = loyalty::ServerSecret::from_master(b"http-test-secret-key-long-enough-0123456789");
+    loyalty::members::member_code::current(
+        &secret,
+        &loyalty::SystemClock,
+        loyalty::brands::BrandId(brand),
+        loyalty::members::MemberId(id),
+        &loyalty::members::MemberNo::parse(member_no).unwrap(),
+    )
+    .digits
+}
+
+#[both_databases]
+async fn a_top_up_gets_the_offer_in_force_once_however_often_it_is_retried() {
+    let app = spawn_app().await;
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    // The demo's offers: 充300送30, 充500送60, 充1000送150.
+    let body = json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 50_000, "tender": "wechat_pay"});
+    let (status, first, _) = pos
+        .post("/api/v1/stored-value/top-ups", "k-1", body.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        first,
+        json!({"top_up_id": "TU-1", "principal_fen": 50_000, "bonus_fen": 6_000, "balance_fen": 56_000})
+    );
+    let (status, again, response) = pos
+        .post("/api/v1/stored-value/top-ups", "k-1", body.clone())
+        .await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert!(replayed(&response), "a retry is the stored answer");
+    let (status, dup, _) = pos.post("/api/v1/stored-value/top-ups", "k-2", body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(dup["code"], "top_up_already_recorded");
+    let (_, lookup) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(
+        lookup["stored_value"],
+        json!({"balance_fen": 56_000}),
+        "credited once"
+    );
+    let bad =
+        json!({"top_up_id": "TU-2", "member": member_no, "amount_fen": 100, "tender": "bitcoin"});
+    let (status, refused, _) = pos.post("/api/v1/stored-value/top-ups", "k-3", bad).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_input"))
+    );
+}
+
+#[both_databases]
+async fn a_payment_needs_the_rotating_code_and_never_takes_more_than_the_balance() {
+    let app = spawn_app().await;
+    let (key, other_key, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let top_up = json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 30_000});
+    pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
+        .await;
+    // 300 + 30 bonus.
+    for member in [json!(member_no), json!({"phone": "+8613800138000"})] {
+        let body = json!({"payment_id": "P-1", "member": member, "amount_fen": 100});
+        let (status, p, _) = pos
+            .post(
+                "/api/v1/stored-value/payments",
+                &format!("p-{member}"),
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{member}: {p}");
+        assert_eq!(p["code"], "rotating_code_required");
+    }
+    let code = rotating_code(&app, &member_no).await;
+    let body =
+        json!({"payment_id": "P-1", "member": code, "amount_fen": 11_000, "order_id": "A-1"});
+    let (status, paid, _) = pos
+        .post("/api/v1/stored-value/payments", "p-1", body.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    // In proportion: 110 of 330 is 100 principal and 10 bonus.
+    assert_eq!(
+        paid,
+        json!({"payment_id": "P-1", "paid_fen": 11_000, "principal_fen": 10_000, "bonus_fen": 1_000, "balance_fen": 22_000})
+    );
+    let (status, dup, _) = pos.post("/api/v1/stored-value/payments", "p-2", body).await;
+    assert_eq!(
+        (status, dup["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_already_recorded"))
+    );
+    let too_much = json!({"payment_id": "P-2", "member": code, "amount_fen": 22_001});
+    let (status, p, _) = pos
+        .post("/api/v1/stored-value/payments", "p-3", too_much)
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("insufficient_balance")
+        )
+    );
+    // Another brand's till cannot spend this card, even with its code.
+    let theirs = Pos {
+        app: &app,
+        key: other_key,
+    };
+    let body = json!({"payment_id": "P-9", "member": code, "amount_fen": 100});
+    let (status, p, _) = theirs
+        .post("/api/v1/stored-value/payments", "x-1", body)
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("member_not_found"))
+    );
+    let (_, lookup) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(lookup["stored_value"]["balance_fen"], 22_000);
+}
+
+#[both_databases]
+async fn a_void_gives_back_exactly_and_a_refund_only_unspent_principal() {
+    let app = spawn_app().await;
+    let (key, other_key, member_no) = setup(&app).await;
+    let pos = Pos { app: &app, key };
+    let top_up =
+        json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 100_000, "tender": "cash"});
+    pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
+        .await; // 1000 + 150
+    let code = rotating_code(&app, &member_no).await;
+    let pay = json!({"payment_id": "P-1", "member": code, "amount_fen": 23_000});
+    pos.post("/api/v1/stored-value/payments", "p-1", pay).await; // 200 + 30
+    let theirs = Pos {
+        app: &app,
+        key: other_key,
+    };
+    let (status, p, _) = theirs
+        .post("/api/v1/stored-value/payments/P-1/void", "x-1", json!({}))
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("payment_not_found"))
+    );
+    let (status, v, _) = pos
+        .post("/api/v1/stored-value/payments/P-1/void", "v-1", json!({}))
+        .await;
+    assert_eq!(
+        (status, v),
+        (StatusCode::OK, json!({"balance_fen": 115_000}))
+    );
+    let (status, v, _) = pos
+        .post("/api/v1/stored-value/payments/P-1/void", "v-2", json!({}))
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_already_voided"))
+    );
+    let pay = json!({"payment_id": "P-2", "member": code, "amount_fen": 46_000});
+    pos.post("/api/v1/stored-value/payments", "p-2", pay).await; // 400 + 60
+    let refund = |id: &str, fen: i64| json!({"refund_id": id, "amount_fen": fen});
+    let path = "/api/v1/stored-value/top-ups/TU-1/refunds";
+    let (status, r, _) = pos.post(path, "r-1", refund("R-1", 60_001)).await;
+    assert_eq!(
+        (status, r["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("refund_exceeds_principal")
+        )
+    );
+    let (status, r, _) = pos.post(path, "r-2", refund("R-1", 60_000)).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    // All the unspent principal back; the bonus that came with it (150 for
+    // 1000, so 90 for 600) is forfeited as far as it is unspent: 90.
+    assert_eq!(
+        r,
+        json!({"principal_refunded_fen": 60_000, "bonus_forfeited_fen": 9_000, "balance_fen": 0})
+    );
+    let (status, r, _) = pos.post(path, "r-3", refund("R-1", 1)).await;
+    assert_eq!(
+        (status, r["code"].as_str()),
+        (StatusCode::CONFLICT, Some("refund_already_recorded"))
+    );
+    let (status, r, _) = theirs
+        .post(
+            path.replace("TU-1", "TU-1").as_str(),
+            "x-2",
+            refund("R-9", 1),
+        )
+        .await;
+    assert_eq!(
+        (status, r["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("top_up_not_found"))
+    );
+}
+
+#[both_databases]
+async fn sixty_four_simultaneous_payments_never_overdraw() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos {
+        app: &app,
+        key: key.clone(),
+    };
+    let top_up = json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 10_000});
+    pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
+        .await; // 100, below every offer
+    let code = rotating_code(&app, &member_no).await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (app, key) = (app.clone(), key.clone());
+        let body = json!({"payment_id": format!("P-{i}"), "member": code, "amount_fen": 300});
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post("/api/v1/stored-value/payments")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", format!("k-{i}"))
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let response = app.send(req).await;
+            let status = response.status();
+            let body: Value = serde_json::from_str(&body_text(response).await).unwrap();
+            (status, body["code"].as_str().unwrap_or_default().to_owned())
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::OK, _) => ok += 1,
+            (StatusCode::UNPROCESSABLE_ENTITY, code) if code == "insufficient_balance" => {
+                refused += 1
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, refused), (33, 31), "¥100 pays 33 times ¥3 and no more");
+    let (_, lookup) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(lookup["stored_value"]["balance_fen"], 100);
+}
