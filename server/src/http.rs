@@ -86,7 +86,7 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 /// The handlers that are neither pages, server functions nor the POS API,
 /// each with the one method it answers. The router mounts exactly these, and
 /// the security sweep calls every one of them.
-fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 11] {
+fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 12] {
     [
         ("/healthz", Method::GET, get(healthz)),
         ("/readyz", Method::GET, get(readyz)),
@@ -104,6 +104,11 @@ fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 11] {
             get(qr_sheet_svg),
         ),
         ("/admin/segments.csv", Method::GET, get(segments_csv)),
+        (
+            "/admin/stored-value.csv",
+            Method::GET,
+            get(stored_value_csv),
+        ),
         ("/admin/brand/logo", Method::POST, post(upload_logo)),
         ("/r/{brand}/logo", Method::GET, get(brand_logo)),
         ("/r/{brand}/invite/{code}", Method::GET, get(follow_invite)),
@@ -824,6 +829,43 @@ async fn segments_csv(
         }
         Err(e) => {
             tracing::error!(error = %e, "segment export failed");
+            failed(e)
+        }
+    }
+}
+
+/// The stored-value liability report as CSV (owners only; anyone else
+/// hears 404, signed out goes to sign in).
+async fn stored_value_csv(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let portal = &state.portal;
+    let owner = match owner_of(portal, &parts, "/admin/stored-value", StatusCode::NOT_FOUND).await {
+        Ok(owner) => owner,
+        Err(answer) => return answer,
+    };
+    let clock = &loyalty::SystemClock;
+    match loyalty::stored_value::report::liability(&portal.db, clock, &owner).await {
+        Ok(report) => {
+            let brand = owner.brand();
+            let csv = app::functions::stored_admin::edge::csv(brand, &report);
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!(
+                            "attachment; filename=\"{}-stored-value.csv\"",
+                            brand.slug.as_str()
+                        ),
+                    ),
+                ],
+                csv,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "stored-value export failed");
             failed(e)
         }
     }

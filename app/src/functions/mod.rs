@@ -17,5 +17,6 @@ pub mod portal;
 pub mod roster;
 pub mod segments;
 pub mod setup;
+pub mod stored_admin;
 pub mod stored_value;
 pub mod till;

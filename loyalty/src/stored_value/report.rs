@@ -198,3 +198,26 @@ async fn months(
     }
     Ok(out)
 }
+
+/// The owner's stored-value page: the offers, how payments split, the
+/// stores an offer can be limited to, and the liability report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    pub offers: Vec<super::rules::TopUpRule>,
+    pub split: super::Split,
+    pub stores: Vec<crate::brands::stores::Store>,
+    pub liability: Liability,
+}
+
+pub async fn screen(db: &Db, clock: &dyn Clock, who: &Owner) -> Result<Screen> {
+    let brand = who.brand().id;
+    let mut conn = db.acquire().await?;
+    let split = super::rules::split(&mut conn, brand).await?;
+    drop(conn);
+    Ok(Screen {
+        offers: super::rules::list(db, brand).await?,
+        split,
+        stores: crate::brands::stores::list(db, brand).await?,
+        liability: liability(db, clock, who).await?,
+    })
+}

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};
 
 /// (page, owner, manager, cashier) — may each role open it?
-const PAGES: [(&str, bool, bool, bool); 15] = [
+const PAGES: [(&str, bool, bool, bool); 16] = [
+    ("/admin/stored-value", true, false, false),
     ("/admin/dashboard", true, true, false),
     ("/admin/members", true, true, false),
     ("/admin/coupons", true, true, false),
@@ -30,7 +31,59 @@ const PAGES: [(&str, bool, bool, bool); 15] = [
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 31] = [
+const WRITES: [(&str, &[(&str, &str)]); 38] = [
+    (
+        "till_top_up",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("amount", "10"),
+            ("tender", "cash"),
+        ],
+    ),
+    (
+        "till_stored_pay",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("code", "12345678901234"),
+            ("order", ""),
+            ("amount", "10"),
+        ],
+    ),
+    (
+        "till_stored_void",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("payment", "X"),
+        ],
+    ),
+    (
+        "till_stored_refund",
+        &[
+            ("store", "1"),
+            ("member", "00000001"),
+            ("key", "kkkkkkkkkkkkkkkkkkkkkk"),
+            ("top_up", "X"),
+            ("amount", "1"),
+        ],
+    ),
+    (
+        "add_top_up_offer",
+        &[
+            ("min", "100"),
+            ("bonus", "10"),
+            ("starts", ""),
+            ("ends", ""),
+            ("store", "all"),
+        ],
+    ),
+    ("retire_top_up_offer", &[("id", "1")]),
+    ("save_stored_split", &[("split", "principal_first")]),
     ("till_find", &[("store", "1"), ("q", "13800138000")]),
     (
         "create_automation",

@@ -257,3 +257,268 @@ async fn sixty_four_simultaneous_payments_never_overdraw() {
         .await;
     assert_eq!(lookup["stored_value"]["balance_fen"], 100);
 }
+
+/// Posts a form whose values are owned strings.
+async fn post_owned(
+    b: &mut crate::common::Browser<'_>,
+    path: &str,
+    form: &[(&str, String)],
+) -> axum::response::Response {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(path, &pairs).await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    n
+}
+
+#[both_databases]
+async fn at_the_till_a_cashier_tops_up_and_takes_payments_and_only_a_manager_voids_or_refunds() {
+    use crate::common::{console_staff, field_after, location, staff_browser, Browser};
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    let mut member = Browser::new(&app);
+    member.join("13800138000", true).await;
+    let (first,): (i64,) = sqlx::query_as(
+        "SELECT s.id FROM stores s JOIN brands b ON b.id = s.brand_id WHERE b.slug = 'demo' ORDER BY s.id LIMIT 1",
+    )
+    .fetch_one(app._db.db.pool())
+    .await
+    .unwrap();
+    let (no,): (String,) =
+        sqlx::query_as("SELECT member_no FROM members WHERE phone = '+8613800138000'")
+            .fetch_one(app._db.db.pool())
+            .await
+            .unwrap();
+    let mut till = staff_browser(&app, "till").await;
+    let at = format!("/admin/till?store={first}&m={no}");
+    let page = till.page(&at).await;
+    assert!(
+        page.contains("储值余额 ¥0"),
+        "the balance is on the till's screen"
+    );
+    let top_up = [
+        ("store", first.to_string()),
+        ("member", no.clone()),
+        ("key", field_after(&page, "/fn/till_top_up", "key")),
+        ("amount", "500".to_owned()),
+        ("tender", "wechat_pay".to_owned()),
+    ];
+    let once = post_owned(&mut till, "/fn/till_top_up", &top_up).await;
+    let twice = post_owned(&mut till, "/fn/till_top_up", &top_up).await;
+    assert_eq!(
+        location(&once),
+        location(&twice),
+        "a double click records once"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM stored_value_top_ups").await,
+        1
+    );
+    let page = till.page(&location(&once)).await;
+    assert!(
+        page.contains("充值 ¥500，赠送 ¥60。储值余额 ¥560。"),
+        "the demo's 充500送60"
+    );
+
+    // Paying needs the code the card shows now, not the member number.
+    let pay = |code: String, key: String| {
+        [
+            ("store", first.to_string()),
+            ("member", no.clone()),
+            ("key", key),
+            ("code", code),
+            ("order", String::new()),
+            ("amount", "88".to_owned()),
+        ]
+    };
+    let key = field_after(&page, "/fn/till_stored_pay", "key");
+    let refused = post_owned(&mut till, "/fn/till_stored_pay", &pay(no.clone(), key)).await;
+    assert!(
+        location(&refused).contains("error=rotating_code_required"),
+        "{}",
+        location(&refused)
+    );
+    let page = till.page(&location(&refused)).await;
+    assert!(
+        page.contains("储值支付需要会员当前的动态会员码"),
+        "the refusal is a sentence"
+    );
+    let key = field_after(&page, "/fn/till_stored_pay", "key");
+    let code = rotating_code(&app, &no).await;
+    let paid = post_owned(&mut till, "/fn/till_stored_pay", &pay(code, key.clone())).await;
+    let page = till.page(&location(&paid)).await;
+    assert!(page.contains("储值支付 ¥88"), "confirmed on screen");
+    assert!(
+        member.page("/r/demo/card").await.contains("¥472"),
+        "the card shows the balance"
+    );
+
+    // A cashier may not void or refund; a manager of the store may.
+    let payment = format!("TILL-{key}");
+    let void = |key: String| {
+        [
+            ("store", first.to_string()),
+            ("member", no.clone()),
+            ("key", key),
+            ("payment", payment.clone()),
+        ]
+    };
+    let r = post_owned(&mut till, "/fn/till_stored_void", &void("v".repeat(22))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !page.contains("/fn/till_stored_void"),
+        "a cashier is not offered the form"
+    );
+    let mut boss = staff_browser(&app, "boss").await;
+    let page = boss.page(&at).await;
+    let r = post_owned(
+        &mut boss,
+        "/fn/till_stored_void",
+        &void(field_after(&page, "/fn/till_stored_void", "key")),
+    )
+    .await;
+    assert!(boss
+        .page(&location(&r))
+        .await
+        .contains("已撤销储值消费。余额 ¥560。"));
+    let refund = |key: String, amount: &str| {
+        [
+            ("store", first.to_string()),
+            ("member", no.clone()),
+            ("key", key),
+            ("top_up", format!("TILL-{}", top_up[2].1)),
+            ("amount", amount.to_owned()),
+        ]
+    };
+    let page = boss.page(&at).await;
+    let r = post_owned(
+        &mut boss,
+        "/fn/till_stored_refund",
+        &refund(field_after(&page, "/fn/till_stored_refund", "key"), "600"),
+    )
+    .await;
+    assert!(
+        location(&r).contains("error=refund_exceeds_principal"),
+        "{}",
+        location(&r)
+    );
+    assert!(boss.page(&location(&r)).await.contains("最多可退 ¥500"));
+    let page = boss.page(&at).await;
+    let r = post_owned(
+        &mut boss,
+        "/fn/till_stored_refund",
+        &refund(field_after(&page, "/fn/till_stored_refund", "key"), "500"),
+    )
+    .await;
+    assert!(boss
+        .page(&location(&r))
+        .await
+        .contains("已退本金 ¥500，扣回赠送金 ¥60。余额 ¥0。"));
+    for action in [
+        "till.top_up",
+        "till.stored_payment",
+        "till.stored_void",
+        "till.stored_refund",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'");
+        assert_eq!(
+            count(&app, &sql).await,
+            1,
+            "{action} is in the audit log once"
+        );
+    }
+    // The member's statement lists all four.
+    let statement = member.page("/r/demo/balance").await;
+    for line in ["充值", "消费", "消费撤销", "退款", "其中赠送金 ¥60"] {
+        assert!(statement.contains(line), "the statement shows {line}");
+    }
+}
+
+#[both_databases]
+async fn the_owner_sets_offers_and_reads_the_liability_and_no_one_else_does() {
+    use crate::common::{api_key, console_staff, location, staff_browser, Browser};
+    let app = spawn_app().await;
+    console_staff(&app).await;
+    Browser::new(&app).join("13800138000", true).await;
+    let (member_no,): (String,) = sqlx::query_as("SELECT member_no FROM members LIMIT 1")
+        .fetch_one(app._db.db.pool())
+        .await
+        .unwrap();
+    let pos = Pos {
+        app: &app,
+        key: api_key(&app, "demo").await,
+    };
+    let top_up = json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 100_000});
+    pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
+        .await; // 1000 + 150
+    let mut boss = staff_browser(&app, "boss").await;
+    let page = boss.page("/admin/stored-value").await;
+    assert!(page.contains("¥1,150"), "what the brand owes");
+    assert!(
+        page.contains("充¥1,000送¥150"),
+        "the demo's offers are listed"
+    );
+    let r = boss
+        .post(
+            "/fn/add_top_up_offer",
+            &[
+                ("min", "2000"),
+                ("bonus", "400"),
+                ("starts", ""),
+                ("ends", "2099-12-31"),
+                ("store", "all"),
+            ],
+        )
+        .await;
+    assert!(location(&r).contains("saved=1"), "{}", location(&r));
+    assert!(boss
+        .page("/admin/stored-value")
+        .await
+        .contains("充¥2,000送¥400"));
+    let r = boss
+        .post(
+            "/fn/add_top_up_offer",
+            &[("min", "100"), ("bonus", "200"), ("store", "all")],
+        )
+        .await;
+    assert!(
+        location(&r).contains("error=invalid_input&field=bonus_fen"),
+        "{}",
+        location(&r)
+    );
+    let r = boss
+        .post("/fn/save_stored_split", &[("split", "principal_first")])
+        .await;
+    assert!(location(&r).contains("saved=1"));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'stored_value.%'"
+        )
+        .await,
+        2,
+        "the offer and the split are in the audit log"
+    );
+    let csv = boss.get("/admin/stored-value.csv").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = body_text(csv).await;
+    assert!(
+        text.starts_with('\u{feff}'),
+        "a byte-order mark for spreadsheets"
+    );
+    assert!(text.contains("1000.00,150.00"), "{text}");
+    let mut cashier = staff_browser(&app, "till").await;
+    assert_eq!(
+        cashier.get("/admin/stored-value").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        cashier.get("/admin/stored-value.csv").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

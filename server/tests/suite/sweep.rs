@@ -263,6 +263,58 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("bill", "100"),
         ],
     ),
+    (
+        "till_top_up",
+        &[
+            ("store", "{store2}"),
+            ("member", "{member}"),
+            ("key", "hhhhhhhhhhhhhhhhhhhhhh"),
+            ("amount", "100"),
+            ("tender", "cash"),
+        ],
+    ),
+    (
+        "till_stored_pay",
+        &[
+            ("store", "{store2}"),
+            ("member", "{member}"),
+            ("key", "iiiiiiiiiiiiiiiiiiiiii"),
+            ("code", "{card_code}"),
+            ("order", "ATTACK-4"),
+            ("amount", "1"),
+        ],
+    ),
+    (
+        "till_stored_void",
+        &[
+            ("store", "{store2}"),
+            ("member", "{member}"),
+            ("key", "jjjjjjjjjjjjjjjjjjjjjj"),
+            ("payment", "VICTIM-PAY-1"),
+        ],
+    ),
+    (
+        "till_stored_refund",
+        &[
+            ("store", "{store2}"),
+            ("member", "{member}"),
+            ("key", "llllllllllllllllllllll"),
+            ("top_up", "VICTIM-TOPUP-1"),
+            ("amount", "1"),
+        ],
+    ),
+    (
+        "add_top_up_offer",
+        &[
+            ("min", "100"),
+            ("bonus", "99"),
+            ("starts", ""),
+            ("ends", ""),
+            ("store", "{store2}"),
+        ],
+    ),
+    ("retire_top_up_offer", &[("id", "{top_up_rule}")]),
+    ("save_stored_split", &[("split", "principal_first")]),
     // Last: they end the caller's session.
     ("sign_out", &[("slug", "demo")]),
     ("staff_sign_out", &[]),
@@ -358,6 +410,10 @@ async fn victim(app: &TestApp) -> Victim {
     let key = loyalty::brands::api_keys::create(&mut tx, &clock, demo.id, first, "victim POS")
         .await
         .unwrap();
+    // Stored value lives at the second store, where the till forms aim.
+    let key2 = loyalty::brands::api_keys::create(&mut tx, &clock, demo.id, second, "victim POS 2")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut member = Browser::new(app);
@@ -394,14 +450,14 @@ async fn victim(app: &TestApp) -> Victim {
     .await;
     let topped = json_post(
         app,
-        &key.key,
+        &key2.key,
         "/api/v1/stored-value/top-ups",
         json!({"top_up_id": "VICTIM-TOPUP-1", "member": no, "amount_fen": 50_000}),
     )
     .await;
     let paid = json_post(
         app,
-        &key.key,
+        &key2.key,
         "/api/v1/stored-value/payments",
         json!({"payment_id": "VICTIM-PAY-1", "member": rotating_code(app, &no).await, "amount_fen": 1_000}),
     )
@@ -449,6 +505,12 @@ async fn victim(app: &TestApp) -> Victim {
     .fetch_one(db.pool())
     .await
     .unwrap();
+    let (top_up_rule,): (i64,) =
+        sqlx::query_as("SELECT MIN(id) FROM top_up_rules WHERE brand_id = $1")
+            .bind(demo.id.0)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
     let (rule,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM automations WHERE brand_id = $1")
         .bind(demo.id.0)
         .fetch_one(db.pool())
@@ -475,6 +537,8 @@ async fn victim(app: &TestApp) -> Victim {
         ("key_id", key.id.to_string()),
         ("redemption", points["redemption_id"].to_string()),
         ("adjustment", adjustment.to_string()),
+        ("top_up_rule", top_up_rule.to_string()),
+        ("card_code", rotating_code(app, &no).await),
     ]
     .into_iter()
     .collect();
@@ -489,6 +553,7 @@ async fn victim(app: &TestApp) -> Victim {
         "VICTIM-PAY".to_owned(),
         "二店经理".to_owned(),
         key.key.clone(),
+        key2.key.clone(),
     ];
     secrets.extend(coupons.into_iter().map(|(c,)| c));
     let store_secrets: Vec<String> = tables
@@ -982,6 +1047,12 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         "till_purchase",
         "till_points",
         "till_coupon",
+        "till_top_up",
+        "till_stored_void",
+        "till_stored_refund",
+        "add_top_up_offer",
+        "retire_top_up_offer",
+        "save_stored_split",
     ] {
         let form = FUNCTIONS.iter().find(|(n, _)| *n == name).unwrap().1;
         let filled = victim.form(form);
