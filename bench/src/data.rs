@@ -237,6 +237,52 @@ pub async fn sessions(db: &Db, t: &Tenant, n: i64) -> Vec<String> {
     out
 }
 
+/// Tops up `n` generated members by ¥1,000,000 each (through the core, as
+/// a till would), for the stored-value payments to spend: returns each
+/// one's (member id, member number).
+pub async fn stored_value_members(db: &Db, t: &Tenant, n: i64) -> Vec<(i64, String)> {
+    let clock = SystemClock;
+    let till = api_keys::authenticate(db, &clock, &t.keys[0])
+        .await
+        .expect("key")
+        .expect("a live key");
+    let mut out = Vec::new();
+    for j in 0..n {
+        let i = (j * 7919 + 13) % t.members.max(1);
+        let no = member_no(i);
+        let (id,): (i64,) =
+            sqlx::query_as("SELECT id FROM members WHERE brand_id = $1 AND member_no = $2")
+                .bind(t.brand.id.0)
+                .bind(&no)
+                .fetch_one(db.pool())
+                .await
+                .expect("member");
+        let mut tx = db.begin().await.expect("begin");
+        let top_up =
+            loyalty::money::ExternalId::parse("top_up_id", &format!("BENCH-{i}")).expect("id");
+        let amount =
+            loyalty::money::Fen::positive(loyalty::stored_value::MAX_TOP_UP_FEN).expect("fen");
+        match loyalty::stored_value::top_up(
+            &mut tx,
+            &clock,
+            &till,
+            MemberId(id),
+            &top_up,
+            amount,
+            None,
+        )
+        .await
+        {
+            Ok(_) => tx.commit().await.expect("commit"),
+            // Topped up by an earlier run on the same data.
+            Err(loyalty::Error::TopUpAlreadyRecorded) => {}
+            Err(e) => panic!("top-up: {e}"),
+        }
+        out.push((id, no));
+    }
+    out
+}
+
 /// The member session cookie's name for this brand (plain HTTP).
 pub fn session_cookie(t: &Tenant) -> String {
     format!("tc_m{}", t.brand.id.0)

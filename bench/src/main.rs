@@ -418,6 +418,7 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
     data::grow(&db, &mut t, LOAD_MEMBERS).await;
     data::analyze(&db).await;
     let sessions = data::sessions(&db, &t, 200).await;
+    let cards = data::stored_value_members(&db, &t, 2_000).await;
     let srv = Server::start(
         &s.root,
         Options {
@@ -429,7 +430,7 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let memory_idle = srv.memory();
-    let w = Workload::new(&t, vec![srv.base.clone()], sessions);
+    let w = Workload::new(&t, vec![srv.base.clone()], sessions).with_cards(cards);
     let mut endpoints = Vec::new();
     for e in [
         Endpoint::Healthz,
@@ -438,13 +439,14 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
         Endpoint::Lookup,
         Endpoint::Purchase,
         Endpoint::Redeem,
+        Endpoint::StoredPay,
     ] {
         endpoints.push(measure(s, &w, e, &s.levels).await);
     }
     let memory_after_load = srv.memory();
     srv.stop().await;
     let mut raw_ceiling = Vec::new();
-    for e in [Endpoint::Purchase, Endpoint::Redeem] {
+    for e in [Endpoint::Purchase, Endpoint::Redeem, Endpoint::StoredPay] {
         raw_ceiling.push(measure_raw(s, &w, &db, e).await);
     }
     db.pool().close().await;

@@ -129,7 +129,7 @@ fn budgets(r: &Results) -> Vec<Budget> {
         );
     }
     for run in &r.server {
-        for e in [Endpoint::Purchase, Endpoint::Redeem] {
+        for e in [Endpoint::Purchase, Endpoint::Redeem, Endpoint::StoredPay] {
             let (Some(api), Some(ceiling)) = (endpoint(run, e), raw(run, e)) else {
                 continue;
             };
@@ -389,7 +389,7 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
             let errors: u64 = outcomes.iter().map(|o| o.errors).sum();
             let _ = writeln!(s, " {errors} |");
         }
-        for e in [Endpoint::Purchase, Endpoint::Redeem] {
+        for e in [Endpoint::Purchase, Endpoint::Redeem, Endpoint::StoredPay] {
             if let (Some(api), Some(ceiling)) = (endpoint(run, e), raw(run, e)) {
                 let ratios: Vec<String> = api
                     .iter()

@@ -32,6 +32,9 @@ pub enum Endpoint {
     Purchase,
     /// `POST /api/v1/coupons/redeem`, a new coupon and key each time.
     Redeem,
+    /// `POST /api/v1/stored-value/payments`, ¥1 from a topped-up member's
+    /// balance with their card's rotating code, a new key each time.
+    StoredPay,
     /// 60 % lookups, 25 % purchases, 15 % redemptions (the scale-out mix).
     Mixed,
 }
@@ -45,6 +48,7 @@ impl Endpoint {
             Endpoint::Lookup => "GET /api/v1/members/lookup",
             Endpoint::Purchase => "POST /api/v1/purchases",
             Endpoint::Redeem => "POST /api/v1/coupons/redeem",
+            Endpoint::StoredPay => "POST /api/v1/stored-value/payments",
             Endpoint::Mixed => "mixed API traffic",
         }
     }
@@ -56,6 +60,7 @@ pub struct Workload {
     /// One or more servers; worker `w` talks to `bases[w % len]`.
     pub bases: Vec<String>,
     slug: String,
+    brand: loyalty::brands::BrandId,
     keys: Vec<String>,
     members: i64,
     per_member: i64,
@@ -70,6 +75,8 @@ pub struct Workload {
     orders: AtomicU64,
     tag: String,
     random: AtomicU64,
+    /// Topped-up members (id, number) that stored-value payments spend.
+    cards: Vec<(i64, String)>,
 }
 
 impl Workload {
@@ -83,6 +90,7 @@ impl Workload {
             client,
             bases,
             slug: t.brand.slug.as_str().to_owned(),
+            brand: t.brand.id,
             keys: t.keys.clone(),
             members: t.members,
             per_member: t.coupons_per_member,
@@ -94,6 +102,7 @@ impl Workload {
             orders: AtomicU64::new(0),
             tag: format!("{:x}", rand::random::<u32>()),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+            cards: Vec::new(),
         })
     }
 
@@ -104,6 +113,7 @@ impl Workload {
             client: self.client.clone(),
             bases,
             slug: self.slug.clone(),
+            brand: self.brand,
             keys: self.keys.clone(),
             members: self.members,
             per_member: self.per_member,
@@ -115,6 +125,7 @@ impl Workload {
             orders: AtomicU64::new(self.orders.load(Ordering::SeqCst)),
             tag: self.tag.clone(),
             random: AtomicU64::new(self.random.load(Ordering::SeqCst)),
+            cards: self.cards.clone(),
         })
     }
 
@@ -126,6 +137,32 @@ impl Workload {
         x ^= x << 17;
         self.random.store(x, Ordering::Relaxed);
         (x % self.members as u64) as i64
+    }
+
+    /// Stored-value payments spend the balances of these members.
+    pub fn with_cards(self: Arc<Self>, cards: Vec<(i64, String)>) -> Arc<Workload> {
+        let mut w = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("workload shared"));
+        w.cards = cards;
+        Arc::new(w)
+    }
+
+    /// A topped-up member's rotating code now, as a till scans it.
+    fn card_code(&self, brand: loyalty::brands::BrandId) -> String {
+        let (id, no) = &self.cards[(self.member() as usize) % self.cards.len()];
+        let secret = ServerSecret::from_master(crate::server::SECRET.as_bytes());
+        let no = loyalty::members::MemberNo::parse(no).expect("member no");
+        loyalty::members::member_code::current(
+            &secret,
+            &SystemClock,
+            brand,
+            loyalty::members::MemberId(*id),
+            &no,
+        )
+        .digits
+    }
+
+    pub fn stored_pay_body(&self, payment: &str, code: &str) -> serde_json::Value {
+        json!({"payment_id": payment, "member": code, "amount_fen": 100})
     }
 
     /// Redeem only the coupons of members `lo..hi` (those an earlier run
@@ -226,6 +263,15 @@ impl Workload {
                     .header("idempotency-key", &order)
                     .json(&self.redeem_body(&order, &code))
             }
+            Endpoint::StoredPay => {
+                let order = self.next_order();
+                let body = self.stored_pay_body(&order, &self.card_code(self.brand));
+                self.client
+                    .post(format!("{base}/api/v1/stored-value/payments"))
+                    .bearer_auth(self.key(worker))
+                    .header("idempotency-key", &order)
+                    .json(&body)
+            }
             Endpoint::Mixed => unreachable!("resolved above"),
         };
         Some(match request.send().await {
@@ -259,6 +305,10 @@ impl Workload {
                 let code = self.next_coupon()?;
                 self.redeem_body(&order, &code)
             }),
+            Endpoint::StoredPay => (
+                "/api/v1/stored-value/payments",
+                self.stored_pay_body(&order, &self.card_code(self.brand)),
+            ),
             _ => unreachable!("only writes have a raw ceiling"),
         };
         let result: Result<(), loyalty::Error> = async {
@@ -294,6 +344,27 @@ impl Workload {
                     .await?;
                     let out = json!({"purchase_id": r.purchase_id, "points_earned": r.points_earned,
                         "points_balance": r.points_balance, "tier_changed": r.tier_changed});
+                    (tx, out)
+                }
+                Endpoint::StoredPay => {
+                    let code = body["member"].as_str().unwrap_or_default();
+                    let card = members::member_code::shown(
+                        &db,
+                        &clock,
+                        &secret,
+                        caller.brand().id,
+                        code,
+                    )
+                    .await?;
+                    let mut tx = db.begin().await?;
+                    let amount = Fen::positive(100)?;
+                    let r = loyalty::stored_value::pay(
+                        &mut tx, &clock, &caller, &card, &order_id, amount, None,
+                    )
+                    .await?;
+                    let out = json!({"payment_id": order, "paid_fen": r.paid_fen,
+                        "principal_fen": r.principal_fen, "bonus_fen": r.bonus_fen,
+                        "balance_fen": r.balance.total_fen()});
                     (tx, out)
                 }
                 _ => {

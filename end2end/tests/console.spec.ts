@@ -103,11 +103,27 @@ test.describe('staff console', () => {
     await expect(till.getByText(/已核销 .*优惠 ¥10/)).toBeVisible();
     await expect(till.getByText('没有可用的优惠券。')).toBeVisible();
     await expectAccessible(till);
+
+    // Stored value: ¥500 paid in by WeChat Pay gets the demo's ¥60 bonus;
+    // then ¥88 of a bill is taken with the code the card shows now.
+    const topUp = till.locator('form', { has: till.getByRole('heading', { name: '充值', exact: true }) });
+    await topUp.getByLabel('实付金额（元）').fill('500');
+    await topUp.getByLabel('支付方式').selectOption('wechat_pay');
+    await topUp.getByRole('button', { name: '确认充值' }).click();
+    await expect(till.getByText('充值 ¥500，赠送 ¥60。储值余额 ¥560。')).toBeVisible();
+    const stored = till.locator('form', { has: till.getByRole('heading', { name: '储值支付' }) });
+    const now = await page.locator('.rotating-code .code-digits').getAttribute('data-code');
+    await stored.getByLabel(/会员码/).fill(now!);
+    await stored.getByLabel('储值扣款金额（元）').fill('88');
+    await stored.getByRole('button', { name: '确认扣款' }).click();
+    await expect(till.getByText(/储值支付 ¥88/)).toBeVisible();
+    await expectAccessible(till);
     await till.context().close();
 
     // The member's card shows the points of one bill and the coupon gone.
     await page.reload();
     await expect(page.locator('.mc-points')).toHaveText('128');
+    await expect(page.locator('.mc-stored')).toHaveText('¥472');
     await page.getByRole('link', { name: '我的优惠券' }).click();
     await page.getByRole('link', { name: '已使用' }).click();
     await expect(page.locator('.coupon', { hasText: '10元代金券' })).toBeVisible();

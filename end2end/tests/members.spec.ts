@@ -95,6 +95,13 @@ test.describe('members', () => {
     await page.getByRole('button', { name: '登录' }).click();
     await expect(page).toHaveURL(`${baseUrl()}/r/${brand()}/card?welcome=1`);
     await expect(page.locator('.code-digits')).toHaveText(/^\d{4} \d{4} \d{4} \d{2}$/);
+    // The stored value: the card's balance links to the statement and the demo's offers.
+    await expect(page.locator('.mc-stored')).toHaveText('¥0');
+    await page.getByRole('link', { name: '储值', exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('储值卡');
+    await expect(page.getByText('充¥500送¥60')).toBeVisible();
+    await expect(page.getByText('还没有充值记录。')).toBeVisible();
+    await page.getByRole('link', { name: '会员卡' }).click();
     await page.getByRole('link', { name: '我的资料' }).click();
     await page.getByRole('button', { name: '退出登录' }).click();
     await expect(page.getByRole('status')).toHaveText('你已退出登录。');
@@ -105,7 +112,7 @@ test.describe('members', () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 740 }, extraHTTPHeaders: { 'X-Test-Client-Ip': '10.250.0.2' } });
     const page = await context.newPage();
     await joinDemo(page);
-    for (const path of ['card', 'me', 'join', 'privacy']) {
+    for (const path of ['card', 'me', 'join', 'privacy', 'balance']) {
       await page.goto(`${baseUrl()}/r/${brand()}/${path}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(overflow, `/${path} scrolls sideways`).toBeLessThanOrEqual(360);
@@ -155,7 +162,7 @@ test.describe('members', () => {
       await page.locator('input[name="terms"]').check();
       await page.locator('form[action="/fn/verify_code"] button').click();
       await expect(page.locator('.rotating-code')).toBeVisible();
-      for (const path of ['points', 'invite', 'coupons', 'claim', 'feedback', 'feedback/mine']) {
+      for (const path of ['points', 'balance', 'invite', 'coupons', 'claim', 'feedback', 'feedback/mine']) {
         const response = await page.goto(`${baseUrl()}/r/${brand()}/${path}`);
         expect(response?.status(), path).toBe(200);
         await expect(page.locator('html')).toHaveAttribute('lang', lang);

@@ -221,7 +221,7 @@ fn stored_forms(
                 {member_fields(store, &no, keys[6].as_str())}
                 <label for="sv-top-up">{td_string!(locale, till_stored_top_up_ref)}</label>
                 <input id="sv-top-up" name="top_up" autocomplete="off" required maxlength="100" class="mono" />
-                <label for="sv-refund-amount">{td_string!(locale, till_amount)}</label>
+                <label for="sv-refund-amount">{td_string!(locale, till_refund_amount)}</label>
                 <input id="sv-refund-amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
                 <button class="button secondary" type="submit">{td_string!(locale, till_refund_button)}</button>
             </form>
@@ -244,11 +244,11 @@ fn stored_forms(
             {member_fields(store, &no, keys[4].as_str())}
             <label for="sv-code">{td_string!(locale, till_stored_code)}</label>
             <input id="sv-code" name="code" inputmode="numeric" autocomplete="off" required maxlength="20" class="mono" />
-            <label for="sv-pay-amount">{td_string!(locale, till_amount)}</label>
+            <label for="sv-pay-amount">{td_string!(locale, till_stored_amount)}</label>
             <input id="sv-pay-amount" name="amount" inputmode="decimal" autocomplete="off" required maxlength="20" class="till-money" />
             <label for="sv-order">{td_string!(locale, till_order)}</label>
             <input id="sv-order" name="order" autocomplete="off" maxlength="100" />
-            <button class="button primary" type="submit">{td_string!(locale, till_pay)}</button>
+            <button class="button primary" type="submit">{td_string!(locale, till_stored_pay_button)}</button>
         </form>
         {manager_forms}
     }

@@ -120,6 +120,13 @@ async fn summarize(db: &Db, path: &Path, bytes: u64) -> Result<Summary> {
             "it is from a newer Tablecard (schema {schema_version}, this program knows {known})"
         )));
     }
+    let stored = crate::stored_value::audit(db).await?;
+    if !stored.is_empty() {
+        return Err(bad(format!(
+            "{} members' stored value differs from its ledger",
+            stored.len()
+        )));
+    }
     let unbalanced = crate::points::audit(db).await?;
     if !unbalanced.is_empty() {
         return Err(bad(format!(

@@ -195,6 +195,18 @@ enum Op {
         member: usize,
         nonce: String,
     },
+    TopUp {
+        top_up: String,
+        member: String,
+        fen: i64,
+    },
+    /// A stored-value payment with the card's code as scanned when the
+    /// request was first made: a retry sends the same body, as a POS does.
+    StoredPay {
+        payment: String,
+        code: String,
+        fen: i64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +233,8 @@ struct World {
     cookie: String,
     exchange_template: String,
     books: Arc<Mutex<Books>>,
+    /// Each member's (brand id, member id), for their rotating codes.
+    cards: Arc<Vec<(i64, i64)>>,
 }
 
 impl World {
@@ -254,6 +268,18 @@ impl World {
             } => api(
                 "/points/redeem",
                 json!({"member": member, "order_id": order, "points": points, "amount_fen": 50_000}),
+            ),
+            Op::TopUp {
+                top_up,
+                member,
+                fen,
+            } => api(
+                "/stored-value/top-ups",
+                json!({"top_up_id": top_up, "member": member, "amount_fen": fen, "tender": "cash"}),
+            ),
+            Op::StoredPay { payment, code, fen } => api(
+                "/stored-value/payments",
+                json!({"payment_id": payment, "member": code, "amount_fen": fen}),
             ),
             Op::Exchange { member, nonce } => {
                 let template = &self.exchange_template;
@@ -325,13 +351,13 @@ impl World {
                     let tag = format!("{id}-{n}-{}", rng.next() % 1_000_000_000);
                     let member = self.members_no(rng.below(MEMBERS as u64) as usize);
                     let roll = rng.below(100);
-                    let op = if roll < 40 {
+                    let op = if roll < 32 {
                         Op::Purchase {
                             order: format!("P{tag}"),
                             member,
                             fen: 1_000 + rng.below(50_000) as i64,
                         }
-                    } else if roll < 55 {
+                    } else if roll < 44 {
                         let done = self.books.lock().unwrap().purchases.clone();
                         if done.is_empty() {
                             continue;
@@ -342,18 +368,30 @@ impl World {
                             refund: format!("R{tag}"),
                             fen: (fen / 10).max(1),
                         }
-                    } else if roll < 75 {
+                    } else if roll < 60 {
                         // Codes are shared between workers, so two may race
                         // for one coupon with different keys.
                         Op::Redeem {
                             code: codes[rng.below(codes.len() as u64) as usize].clone(),
                             order: format!("C{tag}"),
                         }
-                    } else if roll < 90 {
+                    } else if roll < 72 {
                         Op::Points {
                             member,
                             order: format!("X{tag}"),
                             points: 1 + rng.below(30) as i64,
+                        }
+                    } else if roll < 82 {
+                        Op::TopUp {
+                            top_up: format!("T{tag}"),
+                            member,
+                            fen: 10_000 + rng.below(60_000) as i64,
+                        }
+                    } else if roll < 92 {
+                        Op::StoredPay {
+                            payment: format!("S{tag}"),
+                            code: self.card_code(rng.below(MEMBERS as u64) as usize),
+                            fen: 100 + rng.below(8_000) as i64,
                         }
                     } else {
                         Op::Exchange {
@@ -385,6 +423,22 @@ impl World {
 
     fn members_no(&self, i: usize) -> String {
         self.members[i].0.clone()
+    }
+
+    /// Member `i`'s rotating code now, under the server's key.
+    fn card_code(&self, i: usize) -> String {
+        let (brand, id) = self.cards[i];
+        let secret =
+            loyalty::ServerSecret::from_master(b"crash-test-secret-key-long-enough-0123456789");
+        let no = loyalty::members::MemberNo::parse(&self.members[i].0).unwrap();
+        loyalty::members::member_code::current(
+            &secret,
+            &SystemClock,
+            loyalty::brands::BrandId(brand),
+            loyalty::members::MemberId(id),
+            &no,
+        )
+        .digits
     }
 
     fn unanswered(&self) -> Vec<(String, Op)> {
@@ -491,7 +545,20 @@ pub(crate) async fn prepare(
 async fn open_world(target: &Target) -> (World, Arc<Vec<String>>, u16) {
     let (key, members, cookie, exchange_template, codes) = prepare(target).await;
     let port = free_port();
+    let db = Db::connect(&target.url).await.unwrap();
+    let mut cards = Vec::new();
+    for (no, _) in &members {
+        let row: (i64, i64) =
+            sqlx::query_as("SELECT brand_id, id FROM members WHERE member_no = $1")
+                .bind(no)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        cards.push(row);
+    }
+    db.close().await;
     let world = World {
+        cards: Arc::new(cards),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -678,6 +745,33 @@ async fn assert_present(
                         .unwrap();
                 ("points", row.is_some())
             }
+            Op::TopUp { top_up, fen, .. } => {
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT amount_fen, bonus_fen FROM stored_value_top_ups WHERE top_up_id = $1",
+                )
+                .bind(top_up)
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+                (
+                    "top_up",
+                    row == Some((*fen, answer["bonus_fen"].as_i64().unwrap())),
+                )
+            }
+            Op::StoredPay { payment, fen, .. } => {
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT amount_fen, principal_fen FROM stored_value_payments \
+                     WHERE payment_id = $1 AND status = 'active'",
+                )
+                .bind(payment)
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+                (
+                    "stored_payment",
+                    row == Some((*fen, answer["principal_fen"].as_i64().unwrap())),
+                )
+            }
             Op::Exchange { .. } => {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT source FROM coupons WHERE code = $1")
@@ -745,6 +839,12 @@ async fn assert_books_balance(db: &Db) {
         unbilled.is_empty(),
         "purchases whose order total lost the bill: {unbilled:?}"
     );
+    // Stored value: every member's account, ledger and lots agree.
+    let stored = loyalty::stored_value::audit(db).await.unwrap();
+    assert!(
+        stored.is_empty(),
+        "stored value apart from its ledger: {stored:?}"
+    );
     let (exchanged,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM coupons WHERE source = 'exchange'")
             .fetch_one(pool)
@@ -774,6 +874,11 @@ async fn verify(target: &Target, world: &World) {
             "exchange",
             "SELECT COUNT(*) FROM coupons WHERE source = 'exchange'",
         ),
+        ("top_up", "SELECT COUNT(*) FROM stored_value_top_ups"),
+        (
+            "stored_payment",
+            "SELECT COUNT(*) FROM stored_value_payments",
+        ),
     ] {
         let (rows,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
         let acked = done.get(kind).copied().unwrap_or(0) as i64;
@@ -783,6 +888,12 @@ async fn verify(target: &Target, world: &World) {
         done.get("purchase").copied().unwrap_or(0) > 50,
         "too little traffic to prove anything: {done:?}"
     );
+    for kind in ["top_up", "stored_payment"] {
+        assert!(
+            done.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} was acknowledged: {done:?}"
+        );
+    }
     assert_books_balance(&db).await;
     let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
     for outcome in answered.values() {
