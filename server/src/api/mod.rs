@@ -25,7 +25,7 @@ pub use problem::Problem;
 #[openapi(
     info(
         title = "Tablecard POS API",
-        version = "1",
+        version = "1.1",
         description = "For a restaurant's POS, ordering system or mini-program backend. \
             Authenticate with `Authorization: Bearer <store API key>`; every POST needs an \
             `Idempotency-Key`. Errors are RFC 9457 problem documents with a stable `code`."
