@@ -35,64 +35,85 @@ pub mod edge {
     use loyalty::marketing::insight::csv_cell;
 
     /// The liability report as CSV, in the brand's language: the totals,
-    /// then per store, per month and the cross-store settlement.
+    /// then per store, per month and the cross-store settlement, one row
+    /// each, the figures in their own columns.
     pub fn csv(brand: &Brand, report: &Liability) -> String {
         let locale = crate::functions::members::BrandInfo::from(brand).default_locale;
         let mut out = String::from("\u{feff}");
-        let mut row = |cells: Vec<String>| {
-            out.push_str(
-                &cells
-                    .iter()
-                    .map(|c| csv_cell(c))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
+        let mut row = |cells: [String; 11]| {
+            out.push_str(&cells.map(|c| csv_cell(&c)).join(","));
             out.push_str("\r\n");
         };
-        row(vec![
+        let blank = String::new;
+        row([
             td_string!(locale, sva_col_part).to_string(),
             td_string!(locale, sva_col_name).to_string(),
             td_string!(locale, sva_col_principal).to_string(),
             td_string!(locale, sva_col_bonus).to_string(),
-            td_string!(locale, sva_col_extra).to_string(),
+            td_string!(locale, sva_col_members).to_string(),
+            td_string!(locale, sva_paid_in).to_string(),
+            td_string!(locale, sva_topped_up).to_string(),
+            td_string!(locale, sva_bonus_given).to_string(),
+            td_string!(locale, sva_spent_principal).to_string(),
+            td_string!(locale, sva_spent_bonus).to_string(),
+            td_string!(locale, sva_refunded).to_string(),
         ]);
-        row(vec![
+        row([
             td_string!(locale, sva_total).to_string(),
-            brand.name.clone(),
+            blank(),
             yuan_decimal(report.outstanding.principal_fen),
             yuan_decimal(report.outstanding.bonus_fen),
             report.members.to_string(),
+            blank(),
+            blank(),
+            blank(),
+            blank(),
+            blank(),
+            blank(),
         ]);
         for s in &report.by_store {
-            row(vec![
+            row([
                 td_string!(locale, sva_by_store).to_string(),
                 s.store.clone(),
                 yuan_decimal(s.outstanding.principal_fen),
                 yuan_decimal(s.outstanding.bonus_fen),
+                blank(),
                 yuan_decimal(s.paid_in_fen),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
             ]);
         }
         for m in &report.by_month {
-            row(vec![
+            row([
                 td_string!(locale, sva_by_month).to_string(),
                 m.month.clone(),
                 yuan_decimal(m.outstanding_at_end.principal_fen),
                 yuan_decimal(m.outstanding_at_end.bonus_fen),
-                format!(
-                    "+{} / -{} / -{}",
-                    yuan_decimal(m.topped_up_fen),
-                    yuan_decimal(m.spent_principal_fen),
-                    yuan_decimal(m.refunded_fen)
-                ),
+                blank(),
+                blank(),
+                yuan_decimal(m.topped_up_fen),
+                yuan_decimal(m.bonus_given_fen),
+                yuan_decimal(m.spent_principal_fen),
+                yuan_decimal(m.spent_bonus_fen),
+                yuan_decimal(m.refunded_fen),
             ]);
         }
         for s in &report.settlement {
-            row(vec![
+            row([
                 td_string!(locale, sva_settlement).to_string(),
                 format!("{} → {}", s.topped_up_at, s.spent_at),
                 yuan_decimal(s.principal_fen),
                 yuan_decimal(s.bonus_fen),
-                String::new(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
             ]);
         }
         out

@@ -12,6 +12,8 @@ pub struct OfferView {
     pub bonus_fen: i64,
     /// The last day of the offer (brand calendar), when it ends.
     pub until: Option<String>,
+    /// The stores it is limited to, by name; empty: every store.
+    pub stores: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +59,12 @@ pub async fn load_stored(slug: String, before: Option<i64>) -> Result<StoredLoad
     let s =
         loyalty::stored_value::statement(&state.db, &loyalty::SystemClock, &member, before).await?;
     let zone = &brand.time_zone;
+    let name = |id: &loyalty::brands::stores::StoreId| {
+        s.store_names
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, n)| n.clone())
+    };
     Ok(StoredLoad::Stored(Box::new(StoredPage {
         brand: BrandInfo::from(&brand),
         principal_fen: s.balance.principal_fen,
@@ -68,6 +76,7 @@ pub async fn load_stored(slug: String, before: Option<i64>) -> Result<StoredLoad
                 min_fen: o.min_fen,
                 bonus_fen: o.bonus_fen,
                 until: o.ends_at.map(|end| local_date(zone, end - 1)),
+                stores: o.stores.iter().flatten().filter_map(name).collect(),
             })
             .collect(),
         movements: s

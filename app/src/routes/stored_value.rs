@@ -100,10 +100,15 @@ fn Stored(page: StoredPage) -> impl IntoView {
                     bonus = yuan(o.bonus_fen)
                 )
                 .to_string();
-                let until = o
-                    .until
-                    .clone()
-                    .map(|d| td_string!(locale, sv_offer_until, date = d).to_string());
+                let mut notes = Vec::new();
+                if let Some(d) = o.until.clone() {
+                    notes.push(td_string!(locale, sv_offer_until, date = d).to_string());
+                }
+                if !o.stores.is_empty() {
+                    let at = o.stores.join("、");
+                    notes.push(td_string!(locale, sv_offer_at, stores = at).to_string());
+                }
+                let until = (!notes.is_empty()).then(|| notes.join(" · "));
                 view! { <li><strong>{text}</strong> {until.map(|u| view! { " " <span class="muted">{u}</span> })}</li> }
             })
             .collect_view();

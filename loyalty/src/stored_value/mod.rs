@@ -737,6 +737,8 @@ pub async fn history(
 pub struct Statement {
     pub balance: Balance,
     pub offers: Vec<rules::TopUpRule>,
+    /// The names of the stores the offers are limited to, by id.
+    pub store_names: Vec<(StoreId, String)>,
     pub movements: Vec<Movement>,
     /// Where the next page starts, when there is one.
     pub more: Option<i64>,
@@ -758,9 +760,20 @@ pub async fn statement(
         movements.truncate(PAGE as usize);
         movements.last().map_or(0, |m| m.seq)
     });
+    let offers = rules::offers(db, clock, brand, None).await?;
+    let store_names = if offers.iter().any(|o| o.stores.is_some()) {
+        crate::brands::stores::list(db, brand)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Statement {
         balance: balance_of(db, brand, member).await?,
-        offers: rules::offers(db, clock, brand, None).await?,
+        offers,
+        store_names,
         movements,
         more,
     })

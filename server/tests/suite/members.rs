@@ -447,6 +447,10 @@ async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
             "/api/v1/points/redeem",
             r#"{"order_id":"EXP-2","member":{"phone":"+8613800138000"},"points":20,"amount_fen":5000}"#,
         ),
+        (
+            "/api/v1/stored-value/top-ups",
+            r#"{"top_up_id":"EXP-T","member":{"phone":"+8613800138000"},"amount_fen":30000}"#,
+        ),
     ] {
         let r = app
             .send(
@@ -472,6 +476,13 @@ async fn my_data_downloads_as_json_and_deleting_the_account_erases_it() {
     assert_eq!(json["purchases"][0]["order_id"], "EXP-1");
     assert_eq!(json["purchases"][0]["amount_fen"], 12800);
     assert_eq!(json["points_payments"][0]["points"], 20);
+    // The prepaid balance and its history (the demo's 充300送30).
+    assert_eq!(
+        json["stored_value"],
+        serde_json::json!({"principal_fen": 30000, "bonus_fen": 3000})
+    );
+    assert_eq!(json["stored_value_history"][0]["kind"], "top_up");
+    assert_eq!(json["stored_value_history"][0]["reference"], "EXP-T");
     let history = json["points_history"].as_array().unwrap();
     assert!(
         history.iter().any(|e| e["kind"] == "Earn") && history.iter().any(|e| e["kind"] == "Spend"),
