@@ -210,6 +210,27 @@ pub async fn column_names(db: &Db, table: &str) -> Vec<String> {
 /// `name::postgres`, each on a fresh database. The PostgreSQL one is
 /// ignored (listed by name, not passed) unless the run includes ignored
 /// tests, as `make test` does when a server is configured.
+/// Runs `body` on a fresh database (PostgreSQL or SQLite) on a runtime of
+/// its own: what a property test's case does, outside any async test.
+pub fn on_fresh_db<F: std::future::Future<Output = ()>>(
+    postgres: bool,
+    body: impl FnOnce(crate::Db) -> F,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async move {
+        let t = if postgres {
+            TestDb::postgres().await
+        } else {
+            TestDb::sqlite().await
+        };
+        body(t.db.clone()).await;
+        t.finish().await;
+    });
+}
+
 #[macro_export]
 macro_rules! db_test {
     ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {

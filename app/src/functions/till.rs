@@ -25,9 +25,9 @@ pub struct TillQuery {
 #[cfg(feature = "ssr")]
 mod edge {
     use super::*;
-    use crate::functions::form::staff_form;
+    use crate::functions::form::{staff_form, Role};
     use crate::server::PortalState;
-    use loyalty::access::Cashier;
+    use loyalty::access::{Cashier, Manager};
     use loyalty::brands::stores::StoreId;
     use loyalty::members::Member;
     use loyalty::staff::till::{self, Desk};
@@ -42,24 +42,65 @@ mod edge {
         }
     }
 
+    /// A role that opens a till at a store: a cashier's [`Desk`] for the
+    /// counter's forms, a manager's [`till::ManagerDesk`] for voids and
+    /// refunds (anyone else gets 403 from `staff_form`).
+    pub trait OpensTill: Role {
+        type Desk;
+        fn open(
+            &self,
+            db: &loyalty::Db,
+            store: StoreId,
+        ) -> impl std::future::Future<Output = loyalty::Result<Self::Desk>> + Send;
+        fn brand_of(&self) -> &loyalty::brands::Brand;
+    }
+
+    impl OpensTill for Cashier {
+        type Desk = Desk;
+        fn open(
+            &self,
+            db: &loyalty::Db,
+            store: StoreId,
+        ) -> impl std::future::Future<Output = loyalty::Result<Desk>> + Send {
+            till::desk(db, self, store)
+        }
+        fn brand_of(&self) -> &loyalty::brands::Brand {
+            self.brand()
+        }
+    }
+
+    impl OpensTill for Manager {
+        type Desk = till::ManagerDesk;
+        fn open(
+            &self,
+            db: &loyalty::Db,
+            store: StoreId,
+        ) -> impl std::future::Future<Output = loyalty::Result<till::ManagerDesk>> + Send {
+            till::manager_desk(db, self, store)
+        }
+        fn brand_of(&self) -> &loyalty::brands::Brand {
+            self.brand()
+        }
+    }
+
     /// The one shell of the till's forms: the signed-in staff member's till
     /// at `store` (refused: back to the till with the reason), the member the
     /// form is for and the form's key, then `work`; afterwards back to the
     /// member at the till, with the outcome or the refusal.
-    pub async fn till_form(
+    pub async fn till_form<R: OpensTill>(
         store: i64,
         member: &str,
         key: &str,
         work: impl AsyncFnOnce(
             &PortalState,
-            &Desk,
+            &R::Desk,
             &till::FormKey,
             &Member,
         ) -> loyalty::Result<till::Outcome>,
     ) -> Result<(), AppError> {
         let back = till_url(store, Some(member));
-        staff_form(&back, async |state, cashier: Cashier| {
-            let desk = match till::desk(&state.db, &cashier, StoreId(store)).await {
+        staff_form(&back, async |state, staff: R| {
+            let desk = match staff.open(&state.db, StoreId(store)).await {
                 Ok(desk) => desk,
                 // Not a store of theirs: the till, not this store's page.
                 Err(e) => return Ok(AppError::from(e).refused()?.back_to("/admin/till")),
@@ -67,34 +108,7 @@ mod edge {
             // A mangled key is refused rather than replaced, which would
             // give up the protection against a double click.
             let key = till::FormKey::parse(key)?;
-            let m = till::member_by_no(&state.db, cashier.brand(), member).await?;
-            work(state, &desk, &key, &m).await?;
-            Ok(format!("{back}&done={}", key.as_str()))
-        })
-        .await
-    }
-
-    /// `till_form` for what only a manager (or owner) may do at a till:
-    /// anyone else gets 403.
-    pub async fn manager_till_form(
-        store: i64,
-        member: &str,
-        key: &str,
-        work: impl AsyncFnOnce(
-            &PortalState,
-            &till::ManagerDesk,
-            &till::FormKey,
-            &Member,
-        ) -> loyalty::Result<till::Outcome>,
-    ) -> Result<(), AppError> {
-        let back = till_url(store, Some(member));
-        staff_form(&back, async |state, manager: loyalty::access::Manager| {
-            let desk = match till::manager_desk(&state.db, &manager, StoreId(store)).await {
-                Ok(desk) => desk,
-                Err(e) => return Ok(AppError::from(e).refused()?.back_to("/admin/till")),
-            };
-            let key = till::FormKey::parse(key)?;
-            let m = till::member_by_no(&state.db, manager.brand(), member).await?;
+            let m = till::member_by_no(&state.db, staff.brand_of(), member).await?;
             work(state, &desk, &key, &m).await?;
             Ok(format!("{back}&done={}", key.as_str()))
         })
@@ -159,11 +173,16 @@ pub async fn till_purchase(
     amount: String,
 ) -> Result<(), AppError> {
     use loyalty::{staff::till, SystemClock};
-    edge::till_form(store, &member, &key, async |state, desk, key, m| {
-        let amount = till::parse_yuan("amount", &amount)?;
-        let order = edge::order(&order)?;
-        till::purchase(&state.db, &SystemClock, desk, key, m, order, amount).await
-    })
+    edge::till_form::<loyalty::access::Cashier>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let amount = till::parse_yuan("amount", &amount)?;
+            let order = edge::order(&order)?;
+            till::purchase(&state.db, &SystemClock, desk, key, m, order, amount).await
+        },
+    )
     .await
 }
 
@@ -178,17 +197,22 @@ pub async fn till_coupon(
     bill: String,
 ) -> Result<(), AppError> {
     use loyalty::{coupons::CouponCode, staff::till, SystemClock};
-    edge::till_form(store, &member, &key, async |state, desk, key, m| {
-        let bill = till::parse_yuan("bill", &bill)?;
-        let order = edge::order(&order)?;
-        // A code typed at the till wins over one picked from the wallet.
-        let typed = Some(typed)
-            .filter(|t| !t.trim().is_empty())
-            .or(code)
-            .unwrap_or_default();
-        let code = CouponCode::parse(&typed).ok_or(loyalty::Error::CouponNotFound)?;
-        till::redeem_coupon(&state.db, &SystemClock, desk, key, m, &code, order, bill).await
-    })
+    edge::till_form::<loyalty::access::Cashier>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let bill = till::parse_yuan("bill", &bill)?;
+            let order = edge::order(&order)?;
+            // A code typed at the till wins over one picked from the wallet.
+            let typed = Some(typed)
+                .filter(|t| !t.trim().is_empty())
+                .or(code)
+                .unwrap_or_default();
+            let code = CouponCode::parse(&typed).ok_or(loyalty::Error::CouponNotFound)?;
+            till::redeem_coupon(&state.db, &SystemClock, desk, key, m, &code, order, bill).await
+        },
+    )
     .await
 }
 
@@ -202,12 +226,17 @@ pub async fn till_points(
     bill: String,
 ) -> Result<(), AppError> {
     use loyalty::{money::ExternalId, staff::till, SystemClock};
-    edge::till_form(store, &member, &key, async |state, desk, key, m| {
-        let bill = till::parse_yuan("bill", &bill)?;
-        let order = ExternalId::parse("order", &order)?;
-        let points = loyalty::infra::forms::count("points", &points)?;
-        till::redeem_points(&state.db, &SystemClock, desk, key, m, order, points, bill).await
-    })
+    edge::till_form::<loyalty::access::Cashier>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let bill = till::parse_yuan("bill", &bill)?;
+            let order = ExternalId::parse("order", &order)?;
+            let points = loyalty::infra::forms::count("points", &points)?;
+            till::redeem_points(&state.db, &SystemClock, desk, key, m, order, points, bill).await
+        },
+    )
     .await
 }
 
@@ -221,14 +250,19 @@ pub async fn till_top_up(
     tender: String,
 ) -> Result<(), AppError> {
     use loyalty::{staff::till, stored_value::Tender, SystemClock};
-    edge::till_form(store, &member, &key, async |state, desk, key, m| {
-        let amount = till::parse_yuan("amount", &amount)?;
-        let tender = Tender::parse(&tender).ok_or(loyalty::Error::invalid(
-            "tender",
-            loyalty::error::Invalid::Format,
-        ))?;
-        till::top_up(&state.db, &SystemClock, desk, key, m, amount, tender).await
-    })
+    edge::till_form::<loyalty::access::Cashier>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let amount = till::parse_yuan("amount", &amount)?;
+            let tender = Tender::parse(&tender).ok_or(loyalty::Error::invalid(
+                "tender",
+                loyalty::error::Invalid::Format,
+            ))?;
+            till::top_up(&state.db, &SystemClock, desk, key, m, amount, tender).await
+        },
+    )
     .await
 }
 
@@ -243,13 +277,18 @@ pub async fn till_stored_pay(
     amount: String,
 ) -> Result<(), AppError> {
     use loyalty::{members::member_code, staff::till, SystemClock};
-    edge::till_form(store, &member, &key, async |state, desk, key, m| {
-        let amount = till::parse_yuan("amount", &amount)?;
-        let order = edge::order(&order)?;
-        let (db, brand) = (&state.db, desk.brand().id);
-        let card = member_code::shown(db, &SystemClock, &state.secret, brand, &code).await?;
-        till::pay_stored(db, &SystemClock, desk, key, m, &card, order, amount).await
-    })
+    edge::till_form::<loyalty::access::Cashier>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let amount = till::parse_yuan("amount", &amount)?;
+            let order = edge::order(&order)?;
+            let (db, brand) = (&state.db, desk.brand().id);
+            let card = member_code::shown(db, &SystemClock, &state.secret, brand, &code).await?;
+            till::pay_stored(db, &SystemClock, desk, key, m, &card, order, amount).await
+        },
+    )
     .await
 }
 
@@ -262,10 +301,15 @@ pub async fn till_stored_void(
     payment: String,
 ) -> Result<(), AppError> {
     use loyalty::{money::ExternalId, staff::till, SystemClock};
-    edge::manager_till_form(store, &member, &key, async |state, desk, key, m| {
-        let payment = ExternalId::parse("payment", &payment)?;
-        till::void_stored(&state.db, &SystemClock, desk, key, m, &payment).await
-    })
+    edge::till_form::<loyalty::access::Manager>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let payment = ExternalId::parse("payment", &payment)?;
+            till::void_stored(&state.db, &SystemClock, desk, key, m, &payment).await
+        },
+    )
     .await
 }
 
@@ -279,10 +323,15 @@ pub async fn till_stored_refund(
     amount: String,
 ) -> Result<(), AppError> {
     use loyalty::{money::ExternalId, staff::till, SystemClock};
-    edge::manager_till_form(store, &member, &key, async |state, desk, key, m| {
-        let top_up = ExternalId::parse("top_up", &top_up)?;
-        let amount = till::parse_yuan("amount", &amount)?;
-        till::refund_stored(&state.db, &SystemClock, desk, key, m, &top_up, amount).await
-    })
+    edge::till_form::<loyalty::access::Manager>(
+        store,
+        &member,
+        &key,
+        async |state, desk, key, m| {
+            let top_up = ExternalId::parse("top_up", &top_up)?;
+            let amount = till::parse_yuan("amount", &amount)?;
+            till::refund_stored(&state.db, &SystemClock, desk, key, m, &top_up, amount).await
+        },
+    )
     .await
 }

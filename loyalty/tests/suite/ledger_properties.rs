@@ -9,7 +9,6 @@ use loyalty::members::phone::Phone;
 use loyalty::members::{self, Consent, MemberId};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::points;
-use loyalty::testing::TestDb;
 use loyalty::{Db, Error, FixedClock};
 use proptest::prelude::*;
 
@@ -227,19 +226,7 @@ async fn check(ops: Vec<Op>, db: Db) {
 }
 
 fn run(ops: Vec<Op>, postgres: bool) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let t = if postgres {
-            TestDb::postgres().await
-        } else {
-            TestDb::sqlite().await
-        };
-        check(ops, t.db.clone()).await;
-        t.finish().await;
-    });
+    loyalty::testing::on_fresh_db(postgres, |db| check(ops, db));
 }
 
 proptest! {

@@ -12,7 +12,6 @@ use loyalty::members::{self, MemberId};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::stored_value::rules::{self, NewRule};
 use loyalty::stored_value::{self, Balance, Split, Tender};
-use loyalty::testing::TestDb;
 use loyalty::{db_test, Db, Error, FixedClock};
 use proptest::prelude::*;
 
@@ -553,19 +552,7 @@ async fn replay(ops: Vec<Op>, db: Db) {
 }
 
 fn run(ops: Vec<Op>, postgres: bool) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let t = if postgres {
-            TestDb::postgres().await
-        } else {
-            TestDb::sqlite().await
-        };
-        replay(ops, t.db.clone()).await;
-        t.finish().await;
-    });
+    loyalty::testing::on_fresh_db(postgres, |db| replay(ops, db));
 }
 
 proptest! {

@@ -79,7 +79,10 @@ async fn the_pos_example_records_a_purchase_as_written() {
     };
     assert!(example.contains("MEMBER=12345678"), "{example}");
     assert!(example.contains("CODE=12345678901234"), "{example}");
-    let code = rotating_code(&target, member).await;
+    let db = loyalty::Db::connect(&target.url).await.unwrap();
+    let secret = b"crash-test-secret-key-long-enough-0123456789";
+    let code = crate::common::rotating_code(&db, secret, member).await;
+    db.close().await;
     let stdout = run(
         &example
             .replace("MEMBER=12345678", &format!("MEMBER={member}"))
@@ -101,27 +104,6 @@ async fn the_pos_example_records_a_purchase_as_written() {
     assert_eq!(answers[2]["balance_fen"], 56_000, "{stdout}");
     assert_eq!(answers[3]["paid_fen"], 8_800, "{stdout}");
     assert_eq!(answers[3]["balance_fen"], 47_200, "{stdout}");
-}
-
-/// The member's rotating code now, as the card shows it under the server's key.
-async fn rotating_code(target: &Target, member_no: &str) -> String {
-    let db = loyalty::Db::connect(&target.url).await.unwrap();
-    let (id, brand): (i64, i64) =
-        sqlx::query_as("SELECT id, brand_id FROM members WHERE member_no = $1")
-            .bind(member_no)
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-    let secret =
-        loyalty::ServerSecret::from_master(b"crash-test-secret-key-long-enough-0123456789");
-    loyalty::members::member_code::current(
-        &secret,
-        &loyalty::SystemClock,
-        loyalty::brands::BrandId(brand),
-        loyalty::members::MemberId(id),
-        &loyalty::members::MemberNo::parse(member_no).unwrap(),
-    )
-    .digits
 }
 
 #[tokio::test]

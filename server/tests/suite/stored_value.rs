@@ -8,26 +8,7 @@ use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 
 use crate::api::{replayed, setup, Pos};
-use crate::common::{body_text, spawn_app, TestApp};
-
-/// The card's rotating code now, as a till scans it.
-async fn rotating_code(app: &TestApp, member_no: &str) -> String {
-    let (id, brand): (i64, i64) =
-        sqlx::query_as("SELECT id, brand_id FROM members WHERE member_no = $1")
-            .bind(member_no)
-            .fetch_one(app._db.db.pool())
-            .await
-            .unwrap();
-    let secret = loyalty::ServerSecret::from_master(b"http-test-secret-key-long-enough-0123456789");
-    loyalty::members::member_code::current(
-        &secret,
-        &loyalty::SystemClock,
-        loyalty::brands::BrandId(brand),
-        loyalty::members::MemberId(id),
-        &loyalty::members::MemberNo::parse(member_no).unwrap(),
-    )
-    .digits
-}
+use crate::common::{body_text, rotating_code, spawn_app, TestApp, HTTP_SECRET};
 
 #[both_databases]
 async fn a_top_up_gets_the_offer_in_force_once_however_often_it_is_retried() {
@@ -90,7 +71,7 @@ async fn a_payment_needs_the_rotating_code_and_never_takes_more_than_the_balance
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{member}: {p}");
         assert_eq!(p["code"], "rotating_code_required");
     }
-    let code = rotating_code(&app, &member_no).await;
+    let code = rotating_code(&app._db.db, HTTP_SECRET, &member_no).await;
     let body =
         json!({"payment_id": "P-1", "member": code, "amount_fen": 11_000, "order_id": "A-1"});
     let (status, paid, _) = pos
@@ -146,7 +127,7 @@ async fn a_void_gives_back_exactly_and_a_refund_only_unspent_principal() {
         json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 100_000, "tender": "cash"});
     pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
         .await; // 1000 + 150
-    let code = rotating_code(&app, &member_no).await;
+    let code = rotating_code(&app._db.db, HTTP_SECRET, &member_no).await;
     let pay = json!({"payment_id": "P-1", "member": code, "amount_fen": 23_000});
     pos.post("/api/v1/stored-value/payments", "p-1", pay).await; // 200 + 30
     let theirs = Pos {
@@ -217,7 +198,7 @@ async fn sixty_four_simultaneous_payments_never_overdraw() {
     let top_up = json!({"top_up_id": "TU-1", "member": member_no, "amount_fen": 10_000});
     pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
         .await; // 100, below every offer
-    let code = rotating_code(&app, &member_no).await;
+    let code = rotating_code(&app._db.db, HTTP_SECRET, &member_no).await;
     let mut tasks = Vec::new();
     for i in 0..64 {
         let (app, key) = (app.clone(), key.clone());
@@ -343,7 +324,7 @@ async fn at_the_till_a_cashier_tops_up_and_takes_payments_and_only_a_manager_voi
         "the refusal is a sentence"
     );
     let key = field_after(&page, "/fn/till_stored_pay", "key");
-    let code = rotating_code(&app, &no).await;
+    let code = rotating_code(&app._db.db, HTTP_SECRET, &no).await;
     let paid = post_owned(&mut till, "/fn/till_stored_pay", &pay(code, key.clone())).await;
     let page = till.page(&location(&paid)).await;
     assert!(page.contains("储值支付 ¥88"), "confirmed on screen");

@@ -459,7 +459,7 @@ async fn victim(app: &TestApp) -> Victim {
         app,
         &key2.key,
         "/api/v1/stored-value/payments",
-        json!({"payment_id": "VICTIM-PAY-1", "member": rotating_code(app, &no).await, "amount_fen": 1_000}),
+        json!({"payment_id": "VICTIM-PAY-1", "member": common::rotating_code(&app._db.db, common::HTTP_SECRET, &no).await, "amount_fen": 1_000}),
     )
     .await;
     assert_eq!(
@@ -538,7 +538,10 @@ async fn victim(app: &TestApp) -> Victim {
         ("redemption", points["redemption_id"].to_string()),
         ("adjustment", adjustment.to_string()),
         ("top_up_rule", top_up_rule.to_string()),
-        ("card_code", rotating_code(app, &no).await),
+        (
+            "card_code",
+            common::rotating_code(&app._db.db, common::HTTP_SECRET, &no).await,
+        ),
     ]
     .into_iter()
     .collect();
@@ -573,24 +576,6 @@ async fn victim(app: &TestApp) -> Victim {
 /// Every row of the demo brand, in every table that names a brand, less the
 /// rows a stranger may legitimately cause (a sign-in code asked for, a
 /// failed sign-in throttled, a job run): a snapshot to compare.
-/// A member's rotating code now, as a till would scan it off their phone.
-async fn rotating_code(app: &TestApp, member_no: &str) -> String {
-    let (id, brand): (i64, i64) =
-        sqlx::query_as("SELECT id, brand_id FROM members WHERE member_no = $1")
-            .bind(member_no)
-            .fetch_one(app._db.db.pool())
-            .await
-            .unwrap();
-    let secret = loyalty::ServerSecret::from_master(b"http-test-secret-key-long-enough-0123456789");
-    loyalty::members::member_code::current(
-        &secret,
-        &loyalty::SystemClock,
-        loyalty::brands::BrandId(brand),
-        loyalty::members::MemberId(id),
-        &loyalty::members::MemberNo::parse(member_no).unwrap(),
-    )
-    .digits
-}
 
 async fn demo_rows(app: &TestApp) -> BTreeMap<String, Vec<String>> {
     let pool = app._db.db.pool();
@@ -939,7 +924,7 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         (
             "/stored-value/payments",
             // The victim's card, scanned this minute: still not theirs to spend.
-            json!({"payment_id": "ATTACK-P", "member": rotating_code(&app, &member).await, "amount_fen": 100}),
+            json!({"payment_id": "ATTACK-P", "member": common::rotating_code(&app._db.db, common::HTTP_SECRET, &member).await, "amount_fen": 100}),
         ),
         ("/stored-value/payments/{payment_id}/void", json!({})),
         (

@@ -476,3 +476,25 @@ pub fn fill_route(path: &str, values: &[(&str, &str)]) -> String {
     );
     target
 }
+
+/// The key the HTTP tests' server signs with (`TABLECARD_SECRET_KEY`).
+pub const HTTP_SECRET: &[u8] = b"http-test-secret-key-long-enough-0123456789";
+
+/// A member's rotating code now, as a till scans it off their phone: the
+/// member numbered `member_no` in `db`, under the server key `secret`.
+pub async fn rotating_code(db: &loyalty::Db, secret: &[u8], member_no: &str) -> String {
+    let (id, brand): (i64, i64) =
+        sqlx::query_as("SELECT id, brand_id FROM members WHERE member_no = $1")
+            .bind(member_no)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    loyalty::members::member_code::current(
+        &loyalty::ServerSecret::from_master(secret),
+        &loyalty::SystemClock,
+        loyalty::brands::BrandId(brand),
+        loyalty::members::MemberId(id),
+        &loyalty::members::MemberNo::parse(member_no).unwrap(),
+    )
+    .digits
+}
