@@ -576,7 +576,6 @@ async fn victim(app: &TestApp) -> Victim {
 /// Every row of the demo brand, in every table that names a brand, less the
 /// rows a stranger may legitimately cause (a sign-in code asked for, a
 /// failed sign-in throttled, a job run): a snapshot to compare.
-
 async fn demo_rows(app: &TestApp) -> BTreeMap<String, Vec<String>> {
     let pool = app._db.db.pool();
     let mut rows = BTreeMap::new();
