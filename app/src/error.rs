@@ -143,6 +143,7 @@ pub fn status(code: &str) -> u16 {
         | "staff_not_found"
         | "api_key_not_found"
         | "automation_not_found"
+        | "sms_template_not_found"
         | "code_missing" => 404,
         "order_already_recorded"
         | "refund_already_recorded"
@@ -177,7 +178,8 @@ pub fn status(code: &str) -> u16 {
         | "code_wrong"
         | "code_expired"
         | "staff_self_change"
-        | "check_in_off" => 422,
+        | "check_in_off"
+        | "phone_cannot_receive" => 422,
         "rate_limited"
         | "code_resend_too_soon"
         | "code_limit_reached"
@@ -222,6 +224,8 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         }
         "code_budget_spent" => td_string!(locale, err_code_budget_spent).to_string(),
         "code_not_delivered" => td_string!(locale, err_not_delivered).to_string(),
+        "phone_cannot_receive" => td_string!(locale, err_phone_cannot_receive).to_string(),
+        "sms_template_not_found" => td_string!(locale, err_sms_template_not_found).to_string(),
         "terms_not_accepted" => td_string!(locale, err_terms).to_string(),
         "confirm_delete" => td_string!(locale, err_confirm_delete).to_string(),
         "coupon_out_of_stock" => td_string!(locale, err_coupon_out_of_stock).to_string(),
@@ -352,6 +356,13 @@ fn invalid_sentence(locale: Locale, field: &str) -> Option<String> {
         "visits" => td_string!(locale, err_invalid_visits),
         "action" => td_string!(locale, err_invalid_action),
         "message" => td_string!(locale, err_invalid_message),
+        "template_code" => td_string!(locale, err_invalid_template_code),
+        "template_body" => td_string!(locale, err_invalid_template_body),
+        "template_for" => td_string!(locale, err_invalid_template_for),
+        "template_language" => td_string!(locale, err_invalid_template_language),
+        "window_start" | "window_end" => td_string!(locale, err_invalid_window),
+        "marketing_cap" | "sign_in_cap" => td_string!(locale, err_invalid_cap),
+        "price_per_100" => td_string!(locale, err_invalid_price),
         f if f.starts_with("checkin_") => td_string!(locale, err_invalid_checkin),
         f if f.starts_with("referral_") => td_string!(locale, err_invalid_referral),
         // The coupon editor's fields.

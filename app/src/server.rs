@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use loyalty::access::Cashier;
 use loyalty::brands::{Brand, BrandId, BrandSlug};
-use loyalty::marketing::delivery::CodeSender;
+use loyalty::marketing::delivery::Sender;
 use loyalty::members::otp::OtpPolicy;
 use loyalty::members::phone::Phone;
 use loyalty::members::sessions::{SessionPolicy, SessionToken};
@@ -28,8 +28,9 @@ pub struct PortalState {
     pub cookie_key: Key,
     /// Keys one-time code hashes and rotating member codes.
     pub secret: ServerSecret,
-    /// How one-time codes reach a phone (log, webhook; a capture in tests).
-    pub sender: Arc<dyn CodeSender>,
+    /// How text messages reach a phone (log, a provider, the webhook; a
+    /// capture in tests).
+    pub sender: Arc<dyn Sender>,
     /// Served over HTTPS: cookies get `Secure` and the `__Host-` prefix.
     pub secure_cookies: bool,
     pub otp: OtpPolicy,
@@ -42,7 +43,7 @@ pub struct PortalState {
 
 impl PortalState {
     /// Development defaults around a database: log delivery, a random secret.
-    pub fn new(db: Db, cookie_key: Key, secret: ServerSecret, sender: Arc<dyn CodeSender>) -> Self {
+    pub fn new(db: Db, cookie_key: Key, secret: ServerSecret, sender: Arc<dyn Sender>) -> Self {
         PortalState {
             db,
             cookie_key,

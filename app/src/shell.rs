@@ -5,10 +5,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::routes::{
     AdminAudit, AdminAutomation, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin,
-    AdminMember, AdminMembers, AdminOfferEditor, AdminOffers, AdminPassword, AdminQrSheet,
-    AdminReport, AdminSegments, AdminStaff, AdminStoreTables, AdminStoredValue, AdminStores,
-    AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage, InviteRoute,
-    JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute,
+    AdminMember, AdminMembers, AdminMessages, AdminOfferEditor, AdminOffers, AdminPassword,
+    AdminQrSheet, AdminReport, AdminSegments, AdminStaff, AdminStoreTables, AdminStoredValue,
+    AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage,
+    InviteRoute, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute,
     StoredValueRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/automation") view=AdminAutomation ssr=SsrMode::Async />
                 <Route path=path!("/admin/segments") view=AdminSegments ssr=SsrMode::Async />
                 <Route path=path!("/admin/stored-value") view=AdminStoredValue ssr=SsrMode::Async />
+                <Route path=path!("/admin/messages") view=AdminMessages ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons") view=AdminOffers ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons/new") view=AdminOfferEditor ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />

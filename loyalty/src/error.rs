@@ -42,6 +42,10 @@ pub enum Error {
     CodeMissing,
     #[error("the code could not be delivered")]
     CodeNotDelivered,
+    #[error("this number cannot receive text messages")]
+    PhoneCannotReceive,
+    #[error("message template not found")]
+    SmsTemplateNotFound,
     #[error("not enough points")]
     InsufficientPoints,
     #[error("points may pay at most {max_points} points of this bill")]
@@ -206,6 +210,8 @@ impl Error {
             Error::CodeTooManyTries { .. } => "code_too_many_tries",
             Error::CodeMissing => "code_missing",
             Error::CodeNotDelivered => "code_not_delivered",
+            Error::PhoneCannotReceive => "phone_cannot_receive",
+            Error::SmsTemplateNotFound => "sms_template_not_found",
             Error::InsufficientPoints => "insufficient_points",
             Error::PointsCapExceeded { .. } => "points_cap_exceeded",
             Error::PointsPaidOverCap { .. } => "points_paid_over_cap",
@@ -303,6 +309,7 @@ impl Error {
                 | Error::CouponOfferNotFound
                 | Error::FeedbackNotFound
                 | Error::AutomationNotFound
+                | Error::SmsTemplateNotFound
         )
     }
 

@@ -259,12 +259,11 @@ macro_rules! db_test {
     };
 }
 
-/// A code sender that keeps what it was asked to send, for tests to read.
+/// A sender that keeps what it was asked to send, for tests to read.
 #[derive(Debug, Default, Clone)]
 pub struct CapturingSender {
-    sent: std::sync::Arc<std::sync::Mutex<Vec<crate::marketing::delivery::CodeMessage>>>,
-    notices: std::sync::Arc<std::sync::Mutex<Vec<crate::marketing::delivery::Notice>>>,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<crate::marketing::delivery::Sms>>>,
+    failing: std::sync::Arc<std::sync::Mutex<Option<crate::marketing::delivery::Failure>>>,
 }
 
 impl CapturingSender {
@@ -276,55 +275,58 @@ impl CapturingSender {
             .iter()
             .rev()
             .find(|m| m.phone.as_str() == phone)
-            .map(|m| m.code.as_str().to_owned())
+            .and_then(|m| m.code().map(str::to_owned))
+    }
+
+    /// Every message sent so far.
+    pub fn messages(&self) -> Vec<crate::marketing::delivery::Sms> {
+        self.sent.lock().unwrap().clone()
     }
 
     /// The marketing messages sent so far: (phone, text).
     pub fn notices(&self) -> Vec<(String, String)> {
-        self.notices
+        self.sent
             .lock()
             .unwrap()
             .iter()
-            .map(|n| (n.phone.as_str().to_owned(), n.text.clone()))
+            .filter(|m| m.purpose == crate::marketing::delivery::Purpose::Marketing)
+            .map(|m| (m.phone.as_str().to_owned(), m.text.clone()))
             .collect()
     }
 
+    /// The sign-in codes sent so far.
     pub fn count(&self) -> usize {
-        self.sent.lock().unwrap().len()
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.purpose == crate::marketing::delivery::Purpose::SignIn)
+            .count()
     }
 
     /// Makes every following send fail, like an SMS provider that is down.
     pub fn fail(&self, failing: bool) {
-        self.failing
-            .store(failing, std::sync::atomic::Ordering::SeqCst);
+        self.fail_with(
+            failing.then(|| crate::marketing::delivery::Failure::transient("provider down")),
+        );
+    }
+
+    /// Makes every following send fail so (None: succeed again).
+    pub fn fail_with(&self, failure: Option<crate::marketing::delivery::Failure>) {
+        *self.failing.lock().unwrap() = failure;
     }
 }
 
 #[async_trait::async_trait]
-impl crate::marketing::delivery::CodeSender for CapturingSender {
+impl crate::marketing::delivery::Sender for CapturingSender {
     async fn send(
         &self,
-        message: &crate::marketing::delivery::CodeMessage,
-    ) -> Result<(), crate::marketing::delivery::DeliveryError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(crate::marketing::delivery::DeliveryError(
-                "provider down".into(),
-            ));
+        sms: &crate::marketing::delivery::Sms,
+    ) -> Result<(), crate::marketing::delivery::Failure> {
+        if let Some(failure) = self.failing.lock().unwrap().clone() {
+            return Err(failure);
         }
-        self.sent.lock().unwrap().push(message.clone());
-        Ok(())
-    }
-
-    async fn notify(
-        &self,
-        notice: &crate::marketing::delivery::Notice,
-    ) -> Result<(), crate::marketing::delivery::DeliveryError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(crate::marketing::delivery::DeliveryError(
-                "provider down".into(),
-            ));
-        }
-        self.notices.lock().unwrap().push(notice.clone());
+        self.sent.lock().unwrap().push(sms.clone());
         Ok(())
     }
 }

@@ -17,19 +17,25 @@ pub enum ConfigError {
     #[error("TABLECARD_LOG_FORMAT {0:?} is not understood: use `text` or `json`")]
     LogFormat(String),
     #[error(
-        "TABLECARD_CODE_DELIVERY {0:?} is not understood: use `log` (development) or `webhook`"
+        "TABLECARD_SMS {0:?} is not understood: use `aliyun` (Alibaba Cloud SMS), `tencent` (Tencent Cloud SMS), `webhook` (your own bridge) or `log` (development)"
     )]
     CodeDelivery(String),
-    #[error("TABLECARD_CODE_DELIVERY=webhook needs TABLECARD_CODE_WEBHOOK_URL (http:// or https://) and TABLECARD_CODE_WEBHOOK_SECRET (at least 16 characters)")]
+    #[error("TABLECARD_SMS=webhook needs TABLECARD_CODE_WEBHOOK_URL (http:// or https://) and TABLECARD_CODE_WEBHOOK_SECRET (at least 16 characters)")]
     Webhook,
+    #[error("TABLECARD_SMS=aliyun needs TABLECARD_ALIYUN_ACCESS_KEY_ID and TABLECARD_ALIYUN_ACCESS_KEY_SECRET (a RAM user's AccessKey with AliyunDysmsFullAccess); TABLECARD_ALIYUN_SMS_ENDPOINT, if set, must start with http:// or https://")]
+    Aliyun,
+    #[error("TABLECARD_SMS=tencent needs TABLECARD_TENCENT_SECRET_ID, TABLECARD_TENCENT_SECRET_KEY and TABLECARD_TENCENT_SMS_APP_ID (the SmsSdkAppId, 1400…); TABLECARD_TENCENT_SMS_ENDPOINT, if set, must start with http:// or https://")]
+    Tencent,
+    #[error("TABLECARD_SMS_INBOUND_TOKEN must be at least 16 letters, digits, '-' or '_' (it goes in the reply-callback address you give the SMS provider)")]
+    InboundToken,
     #[error("TABLECARD_PUBLIC_URL {0:?} must start with http:// or https://")]
     PublicUrl(String),
-    #[error("TABLECARD_PUBLIC_URL is https://, a live site, but TABLECARD_CODE_DELIVERY is not set: members' sign-in codes would go to the server log. Set TABLECARD_CODE_DELIVERY=webhook (with its URL and secret), or =log to keep them in the log on purpose")]
+    #[error("TABLECARD_PUBLIC_URL is https://, a live site, but TABLECARD_SMS is not set: members' sign-in codes would go to the server log. Set TABLECARD_SMS=aliyun or =tencent (with the provider's credentials) or =webhook (with its URL and secret), or =log to keep them in the log on purpose")]
     CodesToLogOnLiveSite,
     #[error("TABLECARD_PUBLIC_URL is https://, a live site, but TABLECARD_SECRET_KEY is not set: each process would make up its own key, and cookies and codes would stop working at every restart. Generate one with `openssl rand -base64 48`")]
     SecretKeyMissingOnLiveSite,
-    #[error("TABLECARD_CODE_WEBHOOK_URL must be https:// on a live site (plain http:// only to this machine): it carries members' phone numbers and codes")]
-    WebhookInClear,
+    #[error("the SMS address ({0}) must be https:// on a live site (plain http:// only to this machine): it carries members' phone numbers and codes")]
+    WebhookInClear(String),
     #[error("TABLECARD_API_RATE_PER_MINUTE {0:?} must be a whole number from 1 to 100000")]
     ApiRate(String),
     #[error("TABLECARD_CODE_BUDGET_PER_DAY {0:?} must be a whole number from 1 to 1000000")]
@@ -38,13 +44,36 @@ pub enum ConfigError {
     TrustedProxies(String),
 }
 
-/// How one-time sign-in codes reach members' phones.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How text messages (sign-in codes, marketing) reach members' phones.
+#[derive(Debug, Clone)]
 pub enum CodeDelivery {
     /// Written to the server log: development and demos.
     Log,
     /// POSTed as signed JSON to the operator's SMS bridge.
     Webhook { url: String, secret: String },
+    /// Alibaba Cloud SMS.
+    Aliyun(crate::sms::aliyun::Credentials),
+    /// Tencent Cloud SMS.
+    Tencent(crate::sms::tencent::Credentials),
+}
+
+impl PartialEq for CodeDelivery {
+    /// The same way of delivery (credentials aside).
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl CodeDelivery {
+    /// Where messages are sent, when over the network.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            CodeDelivery::Log => None,
+            CodeDelivery::Webhook { url, .. } => Some(url),
+            CodeDelivery::Aliyun(c) => Some(&c.endpoint),
+            CodeDelivery::Tencent(c) => Some(&c.endpoint),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +101,8 @@ pub struct Config {
     pub code_budget_per_day: i64,
     /// POS API requests per minute per key.
     pub api_rate_per_minute: u32,
+    /// The secret in the providers' reply-callback addresses; None: off.
+    pub sms_inbound_token: Option<String>,
 }
 
 impl Config {
@@ -94,7 +125,16 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(ConfigError::LogFormat(other.into())),
         };
-        let code_delivery = match get("TABLECARD_CODE_DELIVERY").as_deref().map(str::trim) {
+        // TABLECARD_CODE_DELIVERY is the name before providers were built in.
+        let delivery = get("TABLECARD_SMS").or_else(|| get("TABLECARD_CODE_DELIVERY"));
+        let endpoint = |name: &str, default: &str| match get(name) {
+            None => Some(default.to_owned()),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim().trim_end_matches('/').to_owned())
+            }
+            Some(_) => None,
+        };
+        let code_delivery = match delivery.as_deref().map(str::trim) {
             None | Some("log") => CodeDelivery::Log,
             Some("webhook") => match (
                 get("TABLECARD_CODE_WEBHOOK_URL"),
@@ -108,7 +148,58 @@ impl Config {
                 }
                 _ => return Err(ConfigError::Webhook),
             },
+            Some("aliyun") => match (
+                get("TABLECARD_ALIYUN_ACCESS_KEY_ID"),
+                get("TABLECARD_ALIYUN_ACCESS_KEY_SECRET"),
+                endpoint(
+                    "TABLECARD_ALIYUN_SMS_ENDPOINT",
+                    crate::sms::aliyun::DEFAULT_ENDPOINT,
+                ),
+            ) {
+                (Some(access_key_id), Some(access_key_secret), Some(endpoint)) => {
+                    CodeDelivery::Aliyun(crate::sms::aliyun::Credentials {
+                        access_key_id: access_key_id.trim().into(),
+                        access_key_secret: access_key_secret.trim().into(),
+                        endpoint,
+                    })
+                }
+                _ => return Err(ConfigError::Aliyun),
+            },
+            Some("tencent") => match (
+                get("TABLECARD_TENCENT_SECRET_ID"),
+                get("TABLECARD_TENCENT_SECRET_KEY"),
+                get("TABLECARD_TENCENT_SMS_APP_ID"),
+                endpoint(
+                    "TABLECARD_TENCENT_SMS_ENDPOINT",
+                    crate::sms::tencent::DEFAULT_ENDPOINT,
+                ),
+            ) {
+                (Some(secret_id), Some(secret_key), Some(app_id), Some(endpoint)) => {
+                    CodeDelivery::Tencent(crate::sms::tencent::Credentials {
+                        secret_id: secret_id.trim().into(),
+                        secret_key: secret_key.trim().into(),
+                        app_id: app_id.trim().into(),
+                        region: get("TABLECARD_TENCENT_SMS_REGION")
+                            .map(|r| r.trim().to_owned())
+                            .unwrap_or_else(|| crate::sms::tencent::DEFAULT_REGION.into()),
+                        endpoint,
+                    })
+                }
+                _ => return Err(ConfigError::Tencent),
+            },
             Some(other) => return Err(ConfigError::CodeDelivery(other.into())),
+        };
+        let sms_inbound_token = match get("TABLECARD_SMS_INBOUND_TOKEN") {
+            None => None,
+            Some(t)
+                if t.trim().len() >= 16
+                    && t.trim()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Some(t.trim().to_owned())
+            }
+            Some(_) => return Err(ConfigError::InboundToken),
         };
         let public_url =
             get("TABLECARD_PUBLIC_URL").map(|u| u.trim().trim_end_matches('/').to_owned());
@@ -117,15 +208,15 @@ impl Config {
                 return Err(ConfigError::PublicUrl(url.clone()));
             }
             if url.starts_with("https://") {
-                if get("TABLECARD_CODE_DELIVERY").is_none() {
+                if delivery.is_none() {
                     return Err(ConfigError::CodesToLogOnLiveSite);
                 }
                 if secret_key.is_none() {
                     return Err(ConfigError::SecretKeyMissingOnLiveSite);
                 }
-                if let CodeDelivery::Webhook { url, .. } = &code_delivery {
+                if let Some(url) = code_delivery.url() {
                     if !url.starts_with("https://") && !to_this_machine(url) {
-                        return Err(ConfigError::WebhookInClear);
+                        return Err(ConfigError::WebhookInClear(url.to_owned()));
                     }
                 }
             }
@@ -155,6 +246,7 @@ impl Config {
                 .ok_or(ConfigError::CodeBudget(v))?,
         };
         Ok(Config {
+            sms_inbound_token,
             api_rate_per_minute,
             code_budget_per_day,
             trusted_proxies,
@@ -266,6 +358,69 @@ mod tests {
     }
 
     #[test]
+    fn the_providers_are_chosen_by_name_with_their_credentials() {
+        let ali = config(&[
+            ("TABLECARD_SMS", "aliyun"),
+            ("TABLECARD_ALIYUN_ACCESS_KEY_ID", "LTAI5tExample"),
+            ("TABLECARD_ALIYUN_ACCESS_KEY_SECRET", "secret"),
+        ])
+        .unwrap();
+        let CodeDelivery::Aliyun(c) = &ali.code_delivery else {
+            panic!("{:?}", ali.code_delivery)
+        };
+        assert_eq!(c.endpoint, "https://dysmsapi.aliyuncs.com");
+        let missing = config(&[("TABLECARD_SMS", "aliyun")]).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("TABLECARD_ALIYUN_ACCESS_KEY_ID"),
+            "{missing}"
+        );
+        let tencent = config(&[
+            ("TABLECARD_SMS", "tencent"),
+            ("TABLECARD_TENCENT_SECRET_ID", "AKIDexample"),
+            ("TABLECARD_TENCENT_SECRET_KEY", "secret"),
+            ("TABLECARD_TENCENT_SMS_APP_ID", "1400006666"),
+            ("TABLECARD_TENCENT_SMS_ENDPOINT", "http://127.0.0.1:9102/"),
+        ])
+        .unwrap();
+        let CodeDelivery::Tencent(c) = &tencent.code_delivery else {
+            panic!("{:?}", tencent.code_delivery)
+        };
+        assert_eq!(
+            (c.region.as_str(), c.endpoint.as_str()),
+            ("ap-guangzhou", "http://127.0.0.1:9102")
+        );
+        let no_app = config(&[
+            ("TABLECARD_SMS", "tencent"),
+            ("TABLECARD_TENCENT_SECRET_ID", "AKIDexample"),
+            ("TABLECARD_TENCENT_SECRET_KEY", "secret"),
+        ])
+        .unwrap_err();
+        assert!(
+            no_app.to_string().contains("TABLECARD_TENCENT_SMS_APP_ID"),
+            "{no_app}"
+        );
+        // A live site does not send phone numbers to a provider in clear.
+        let clear = config(&[
+            ("TABLECARD_PUBLIC_URL", "https://card.example.com"),
+            ("TABLECARD_SECRET_KEY", SECRET),
+            ("TABLECARD_SMS", "aliyun"),
+            ("TABLECARD_ALIYUN_ACCESS_KEY_ID", "id"),
+            ("TABLECARD_ALIYUN_ACCESS_KEY_SECRET", "secret"),
+            ("TABLECARD_ALIYUN_SMS_ENDPOINT", "http://sms.example.com"),
+        ])
+        .unwrap_err();
+        assert!(clear.to_string().contains("https://"), "{clear}");
+        assert!(config(&[("TABLECARD_SMS_INBOUND_TOKEN", "short")]).is_err());
+        let token = config(&[("TABLECARD_SMS_INBOUND_TOKEN", "a-long-enough-token-42")]).unwrap();
+        assert_eq!(
+            token.sms_inbound_token.as_deref(),
+            Some("a-long-enough-token-42")
+        );
+    }
+
+    #[test]
     fn an_https_public_url_makes_cookies_secure() {
         let c = config(&[
             ("TABLECARD_PUBLIC_URL", "https://card.example.com/"),
@@ -282,7 +437,7 @@ mod tests {
     #[test]
     fn a_live_site_never_logs_sign_in_codes_by_default() {
         let live = config(&[("TABLECARD_PUBLIC_URL", "https://card.example.com")]).unwrap_err();
-        assert!(live.to_string().contains("TABLECARD_CODE_DELIVERY=webhook"));
+        assert!(live.to_string().contains("TABLECARD_SMS=aliyun"), "{live}");
         // Nor runs without its own secret, nor sends codes over plain HTTP.
         let site = ("TABLECARD_PUBLIC_URL", "https://card.example.com");
         let hook = ("TABLECARD_CODE_DELIVERY", "webhook");

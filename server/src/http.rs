@@ -36,6 +36,8 @@ pub struct AppState {
     pub public_origin: Option<String>,
     /// The POS API's requests per minute per key.
     pub api_limiter: crate::api::RateLimiter,
+    /// The secret in the SMS providers' reply-callback addresses.
+    pub inbound_token: Option<String>,
 }
 
 impl AppState {
@@ -46,12 +48,18 @@ impl AppState {
             Some(key) => loyalty::ServerSecret::from_master(key.as_bytes()),
             None => loyalty::ServerSecret::random(),
         };
-        let sender: std::sync::Arc<dyn loyalty::marketing::delivery::CodeSender> =
+        let sender: std::sync::Arc<dyn loyalty::marketing::delivery::Sender> =
             match &config.code_delivery {
                 CodeDelivery::Log => std::sync::Arc::new(loyalty::marketing::delivery::LogSender),
                 CodeDelivery::Webhook { url, secret } => std::sync::Arc::new(
-                    crate::webhook::WebhookSender::new(url.clone(), secret.clone()),
+                    crate::sms::webhook::WebhookSender::new(url.clone(), secret.clone()),
                 ),
+                CodeDelivery::Aliyun(c) => {
+                    std::sync::Arc::new(crate::sms::aliyun::AliyunSender::new(c.clone()))
+                }
+                CodeDelivery::Tencent(c) => {
+                    std::sync::Arc::new(crate::sms::tencent::TencentSender::new(c.clone()))
+                }
             };
         let backend = db.backend();
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
@@ -65,6 +73,7 @@ impl AppState {
             trusted_proxies: config.trusted_proxies.clone(),
             public_origin: config.public_url.clone(),
             api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute, backend),
+            inbound_token: config.sms_inbound_token.clone(),
         }
     }
 }
@@ -86,7 +95,7 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 /// The handlers that are neither pages, server functions nor the POS API,
 /// each with the one method it answers. The router mounts exactly these, and
 /// the security sweep calls every one of them.
-fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 12] {
+fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 14] {
     [
         ("/healthz", Method::GET, get(healthz)),
         ("/readyz", Method::GET, get(readyz)),
@@ -112,6 +121,16 @@ fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 12] {
         ("/admin/brand/logo", Method::POST, post(upload_logo)),
         ("/r/{brand}/logo", Method::GET, get(brand_logo)),
         ("/r/{brand}/invite/{code}", Method::GET, get(follow_invite)),
+        (
+            "/sms/inbound/aliyun/{token}",
+            Method::POST,
+            post(crate::sms::inbound::aliyun),
+        ),
+        (
+            "/sms/inbound/tencent/{token}",
+            Method::POST,
+            post(crate::sms::inbound::tencent),
+        ),
     ]
 }
 
@@ -476,7 +495,10 @@ async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Ne
         *req.method(),
         http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
     );
-    if safe || req.uri().path().starts_with("/api/") || same_site(&state, &req) {
+    // The SMS providers' reply pushes carry a secret token in their address.
+    let machine =
+        req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/sms/inbound/");
+    if safe || machine || same_site(&state, &req) {
         return next.run(req).await;
     }
     tracing::warn!(path = %req.uri().path(), "cross-site request refused");

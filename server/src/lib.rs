@@ -5,4 +5,4 @@ pub mod api;
 pub mod client_ip;
 pub mod config;
 pub mod http;
-pub mod webhook;
+pub mod sms;

@@ -87,6 +87,16 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run a local fake of an SMS provider (`aliyun` or `tencent`) that
+    /// checks each request's signature as the provider does and shows the
+    /// messages it accepts: try real delivery without an account.
+    SmsFake {
+        /// `aliyun` or `tencent`.
+        provider: String,
+        /// Where it listens.
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        addr: String,
+    },
 }
 
 /// A failure worth one line on the terminal.
@@ -128,6 +138,7 @@ fn main() -> ExitCode {
             Command::UnlockStaff { login } => unlock_staff(&config, &login).await,
             Command::Backup { file } => backup(&config, &file).await,
             Command::Restore { file } => restore(&config, &file).await,
+            Command::SmsFake { provider, addr } => sms_fake(&provider, &addr).await,
         }
     });
     match result {
@@ -155,6 +166,58 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// The credentials a fake provider accepts: the ones the portal would send
+/// (from the same variables), else made-up ones.
+pub const FAKE_ALIYUN: (&str, &str) = ("fake-access-key-id", "fake-access-key-secret");
+pub const FAKE_TENCENT: (&str, &str, &str) = ("fake-secret-id", "fake-secret-key", "1400000000");
+
+async fn sms_fake(provider: &str, addr: &str) -> CliResult {
+    use server::sms::fake::{Fake, Kind};
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let (fake, env) = match Kind::parse(provider) {
+        Some(Kind::Aliyun) => {
+            let id = var("TABLECARD_ALIYUN_ACCESS_KEY_ID", FAKE_ALIYUN.0);
+            let secret = var("TABLECARD_ALIYUN_ACCESS_KEY_SECRET", FAKE_ALIYUN.1);
+            let env = format!(
+                "TABLECARD_SMS=aliyun TABLECARD_ALIYUN_SMS_ENDPOINT=http://{addr} \\\n    TABLECARD_ALIYUN_ACCESS_KEY_ID={id} TABLECARD_ALIYUN_ACCESS_KEY_SECRET={secret}"
+            );
+            (Fake::new(Kind::Aliyun, &id, &secret, ""), env)
+        }
+        Some(Kind::Tencent) => {
+            let id = var("TABLECARD_TENCENT_SECRET_ID", FAKE_TENCENT.0);
+            let key = var("TABLECARD_TENCENT_SECRET_KEY", FAKE_TENCENT.1);
+            let app = var("TABLECARD_TENCENT_SMS_APP_ID", FAKE_TENCENT.2);
+            let env = format!(
+                "TABLECARD_SMS=tencent TABLECARD_TENCENT_SMS_ENDPOINT=http://{addr} \\\n    TABLECARD_TENCENT_SECRET_ID={id} TABLECARD_TENCENT_SECRET_KEY={key} TABLECARD_TENCENT_SMS_APP_ID={app}"
+            );
+            (Fake::new(Kind::Tencent, &id, &key, &app), env)
+        }
+        None => {
+            return Err(format!(
+                "no fake for {provider:?}: use `aliyun` or `tencent`"
+            ))
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!(
+        "Fake {provider} SMS provider on http://{addr} (it checks signatures like the real one)."
+    );
+    println!("In another terminal, start the portal against it:\n\n    {env} \\\n    make run\n");
+    println!(
+        "Each message it accepts is logged here with its variables (the sign-in code among them)."
+    );
+    axum::serve(listener, fake.router())
+        .await
+        .map_err(|e| format!("fake provider stopped: {e}"))
 }
 
 async fn migrate(config: &Config) -> Result<Db, String> {
@@ -214,7 +277,7 @@ async fn serve(config: &Config) -> CliResult {
         tracing::info!("served over HTTPS: cookies are Secure and __Host- prefixed");
     }
     if config.code_delivery == server::config::CodeDelivery::Log {
-        tracing::info!("one-time sign-in codes are written to this log (TABLECARD_CODE_DELIVERY=log); look for \"one-time sign-in code\"");
+        tracing::info!("one-time sign-in codes are written to this log (TABLECARD_SMS=log); look for \"one-time sign-in code\"");
     }
     // Every minute: the scheduler runs whatever is due for each brand (once
     // per period however many servers tick); hourly, forget one-time codes,
@@ -415,6 +478,12 @@ async fn seed_demo(config: &Config, json: bool) -> CliResult {
         ),
         server::config::CodeDelivery::Webhook { url, .. } => {
             println!("  Sign-in codes    sent to the SMS webhook {url}")
+        }
+        server::config::CodeDelivery::Aliyun(c) => {
+            println!("  Sign-in codes    sent by Alibaba Cloud SMS at {}", c.endpoint)
+        }
+        server::config::CodeDelivery::Tencent(c) => {
+            println!("  Sign-in codes    sent by Tencent Cloud SMS at {}", c.endpoint)
         }
     }
     println!();

@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod form;
 pub mod invite;
 pub mod members;
+pub mod messages_admin;
 pub mod offers;
 pub mod points;
 pub mod portal;

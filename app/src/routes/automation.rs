@@ -49,6 +49,7 @@ fn outcome_text(locale: Locale, outcome: &str) -> String {
                     "sent" => td_string!(locale, job_out_sent, n = n),
                     "retry" => td_string!(locale, job_out_retry, n = n),
                     "dropped" => td_string!(locale, job_out_dropped, n = n),
+                    "waiting" => td_string!(locale, job_out_waiting).to_string(),
                     _ => return None,
                 }
                 .to_string(),

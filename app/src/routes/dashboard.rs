@@ -160,6 +160,11 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
                     Some(td_string!(locale, dash_last_30).to_string()))}
                 {tile("NPS".to_owned(), summary.nps_month.score().map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
                     Some(td_string!(locale, dash_nps_note, n = summary.nps_month.total()).to_string()))}
+                {tile(td_string!(locale, dash_messages).to_string(),
+                    (page.messages.sign_in.sent + page.messages.marketing.sent).to_string(),
+                    Some(td_string!(locale, dash_messages_note,
+                        failed = page.messages.sign_in.failed + page.messages.marketing.failed,
+                        cost = yuan(page.messages.cost_fen)).to_string()))}
             </div>
             <div class="charts">
                 {bars(locale, td_string!(locale, dash_chart_joined).to_string(), &joined, |v| v.to_string())}

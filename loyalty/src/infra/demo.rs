@@ -7,6 +7,7 @@ use crate::brands::stores::{self, NewStore};
 use crate::brands::tables;
 use crate::brands::{self, BrandSlug, Language, NewBrand, ThemeColor};
 use crate::coupons::{self, NewTemplate, Rule};
+use crate::marketing::templates::{self, TemplateFor};
 use crate::staff::{self, Role};
 use crate::{Clock, Db, Error, Result};
 
@@ -121,15 +122,15 @@ async fn add_demo_marketing(db: &Db, clock: &dyn Clock, brand: brands::BrandId) 
                 days_before: Some(3),
             },
             100,
-            "山野小馆祝您生日快乐！100 积分已到账，生日当周来店再享惊喜。",
+            "{name}，山野小馆祝您生日快乐！100 积分已到账，您现有 {points} 积分，生日当周来店再享惊喜。",
         ),
         (
             Trigger::NoVisit(60),
             50,
-            "好久不见！山野小馆送您 50 积分，期待您再来坐坐。",
+            "{name}，好久不见！山野小馆送您 50 积分，期待您再来坐坐。",
         ),
     ] {
-        automation::create_by(
+        let id = automation::create_by(
             db,
             clock,
             &actor,
@@ -141,6 +142,11 @@ async fn add_demo_marketing(db: &Db, clock: &dyn Clock, brand: brands::BrandId) 
             },
         )
         .await?;
+        // The provider template it goes out under (the fakes accept any code).
+        let code = format!("SMS_DEMO_{}", trigger.kind().to_ascii_uppercase());
+        let purpose = TemplateFor::Automation(id);
+        let mut conn = db.acquire().await?;
+        templates::seed(&mut conn, clock, brand, purpose, Language::ZhCn, &code, message).await?;
     }
     Ok(())
 }
@@ -177,6 +183,32 @@ async fn add_demo_top_up_offers(
     Ok(())
 }
 
+/// The demo's sign-in templates in Chinese and English, under codes the fake
+/// providers accept (an owner enters the codes their provider approved).
+async fn add_demo_sign_in_templates(
+    conn: &mut sqlx::AnyConnection,
+    clock: &dyn Clock,
+    brand: brands::BrandId,
+) -> Result<()> {
+    for (language, code) in [
+        (Language::ZhCn, "SMS_DEMO_SIGN_IN"),
+        (Language::En, "SMS_DEMO_SIGN_IN_EN"),
+    ] {
+        let body = templates::default_sign_in(language).source();
+        templates::seed(
+            conn,
+            clock,
+            brand,
+            TemplateFor::SignIn,
+            language,
+            code,
+            &body,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
     let slug = BrandSlug::parse(DEMO_SLUG)?;
     if let Ok(brand) = brands::find_by_slug(db, &slug).await {
@@ -186,12 +218,14 @@ pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
             add_demo_coupons(&mut tx, clock, brand.id).await?;
             tx.commit().await?;
         }
-        // And one seeded before stored value gets its top-up offers.
+        // And one seeded before stored value gets its top-up offers, one
+        // seeded before provider templates its sign-in templates.
         let mut tx = db.begin().await?;
         if !crate::stored_value::rules::any(&mut tx, brand.id).await? {
             add_demo_top_up_offers(&mut tx, clock, brand.id).await?;
-            tx.commit().await?;
         }
+        add_demo_sign_in_templates(&mut tx, clock, brand.id).await?;
+        tx.commit().await?;
         return existing(db, brand).await;
     }
     let password = staff::generate_password();
@@ -242,6 +276,7 @@ pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoSeed> {
     }
     add_demo_coupons(&mut tx, clock, brand.id).await?;
     add_demo_top_up_offers(&mut tx, clock, brand.id).await?;
+    add_demo_sign_in_templates(&mut tx, clock, brand.id).await?;
     staff::create(
         &mut tx,
         clock,

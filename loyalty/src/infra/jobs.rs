@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::brands::{Brand, BrandId};
-use crate::marketing::delivery::CodeSender;
+use crate::marketing::delivery::Sender;
 use crate::{marketing::automation, points, points::tiers, Clock, Db, Result};
 
 const MINUTE: i64 = 60_000;
@@ -37,7 +37,7 @@ pub enum Job {
     AutomationEvents,
     /// Daily from 10:00: birthdays, win-back, points about to expire.
     AutomationDaily,
-    /// Every minute: messages waiting for the webhook bridge.
+    /// Every minute: marketing messages due, within the sending hours.
     Messages,
 }
 
@@ -102,11 +102,11 @@ impl Job {
 #[derive(Clone)]
 pub struct Runner {
     pub worker: String,
-    pub sender: Arc<dyn CodeSender>,
+    pub sender: Arc<dyn Sender>,
 }
 
 impl Runner {
-    pub fn new(worker: impl Into<String>, sender: Arc<dyn CodeSender>) -> Self {
+    pub fn new(worker: impl Into<String>, sender: Arc<dyn Sender>) -> Self {
         let worker: String = worker.into().chars().take(80).collect();
         Runner { worker, sender }
     }
@@ -253,8 +253,9 @@ async fn run_job(
         Job::Messages => {
             let sent = automation::deliver(db, clock, brand, runner.sender.as_ref()).await?;
             ran.messages_sent += sent.sent;
+            let waiting = if sent.waiting { ",waiting=1" } else { "" };
             format!(
-                "sent={},retry={},dropped={}",
+                "sent={},retry={},dropped={}{waiting}",
                 sent.sent, sent.retry, sent.dropped
             )
         }

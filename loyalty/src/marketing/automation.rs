@@ -11,7 +11,11 @@
 //! nothing twice, while next year's birthday or the next absence is new.
 //!
 //! Messages go only to members with marketing consent, through an outbox
-//! the `messages` job sends by the webhook bridge.
+//! the `messages` job sends: under the provider template the owner entered
+//! for the automation and the member's language, its variables (`{name}`,
+//! `{points}`, `{coupon}`, `{date}`, `{brand}`) filled as they were when
+//! the benefit was given, with the opt-out, within the brand's sending
+//! hours and daily budget.
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -20,7 +24,9 @@ use serde_json::json;
 use crate::brands::{Brand, BrandId};
 use crate::coupons::{self, Source, TemplateId};
 use crate::error::Invalid;
-use crate::marketing::delivery::{CodeSender, Notice};
+use crate::marketing::delivery::{Failure, Purpose, Sender, Sms};
+use crate::marketing::messages;
+use crate::marketing::templates::{self, Body, TemplateFor, Var};
 use crate::members::phone::Phone;
 use crate::members::MemberId;
 use crate::points::{self, Ref};
@@ -244,7 +250,12 @@ pub(crate) async fn create_by(
         Some(m) if m.chars().count() > 300 => {
             return Err(Error::invalid("message", Invalid::TooLong { max: 300 }))
         }
-        Some(m) => Some(crate::feedback::clean_text("message", m, 300)?),
+        Some(m) => {
+            let m = crate::feedback::clean_text("message", m, 300)?;
+            // Its variables must be ones a marketing message knows.
+            Body::parse("message", &m)?.check_for("message", Purpose::Marketing)?;
+            Some(m)
+        }
     };
     if new.points.is_some_and(|p| !(1..=1_000_000).contains(&p)) {
         return Err(Error::invalid("points", Invalid::Format));
@@ -400,7 +411,45 @@ pub async fn give(
         .await?;
     }
     let mut messaged = false;
-    if let Some(text) = &automation.message {
+    if automation.message.is_some() {
+        // The variables as they are now: the message may go out hours later.
+        let coupon_rule = match (automation.template, coupon) {
+            (Some(t), Some(_)) => Some(coupons::template(&mut tx, brand.id, t).await?),
+            _ => None,
+        };
+        let who: Option<(String, i64)> = sqlx::query_as(
+            "SELECT display_name, points_balance FROM members WHERE brand_id = $1 AND id = $2",
+        )
+        .bind(brand.id.0)
+        .bind(member.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (name, points) = who.unwrap_or_default();
+        let coupon_until: Option<(i64,)> = match coupon {
+            Some(c) => {
+                sqlx::query_as("SELECT valid_until FROM coupons WHERE id = $1")
+                    .bind(c)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let vars = Queued {
+            automation: automation.id.0,
+            name,
+            points,
+            coupon: coupon_rule.map(|t| t.rule),
+            date: coupon_until
+                .map(|(until,)| until)
+                .or_else(|| {
+                    occurrence
+                        .strip_prefix("expiry:")
+                        .and_then(|ms| ms.parse().ok())
+                })
+                .unwrap_or(clock.now_ms()),
+        };
+        let body =
+            serde_json::to_string(&vars).map_err(|_| Error::invalid("message", Invalid::Format))?;
         let queued = sqlx::query(
             "INSERT INTO outbox (brand_id, member_id, body, created_at, next_at) \
              SELECT $1, $2, $3, $4, $4 FROM members \
@@ -408,7 +457,7 @@ pub async fn give(
         )
         .bind(brand.id.0)
         .bind(member.0)
-        .bind(text)
+        .bind(body)
         .bind(clock.now_ms())
         .execute(&mut *tx)
         .await?
@@ -640,37 +689,67 @@ async fn birthdays_due(
     Ok(due)
 }
 
+/// What a queued message carries until it is sent: its automation and the
+/// values of its variables when the benefit was given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Queued {
+    automation: i64,
+    name: String,
+    points: i64,
+    coupon: Option<crate::coupons::Rule>,
+    /// The coupon's last day, the points' expiry, or the day it was given.
+    date: i64,
+}
+
 /// What one delivery run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
     pub sent: u64,
     pub retry: u64,
     pub dropped: u64,
+    /// Due but held back: outside the sending hours or over the day's budget.
+    pub waiting: bool,
 }
 
 const MAX_ATTEMPTS: i64 = 5;
 
-/// Sends a brand's due messages through the webhook bridge. A message is
-/// leased before it is sent, so two servers never send it both; a failure
-/// is retried with growing waits and dropped after five attempts; a member
-/// who has since withdrawn consent or been erased gets nothing.
+/// Sends a brand's due messages. A message is leased before it is sent, so
+/// two servers never send it both; a failure worth retrying is retried with
+/// growing waits and dropped after five attempts, a number that cannot
+/// receive messages at once; a member who has since withdrawn consent or
+/// been erased gets nothing. Outside the brand's sending hours, or once the
+/// day's budget is spent, nothing goes and the messages wait.
 pub async fn deliver(
     db: &Db,
     clock: &dyn Clock,
     brand: &Brand,
-    sender: &dyn CodeSender,
+    sender: &dyn Sender,
 ) -> Result<Delivered> {
     let now = clock.now_ms();
+    let settings = {
+        let mut conn = db.acquire().await?;
+        messages::settings(&mut conn, brand.id).await?
+    };
+    let budget_left =
+        settings.marketing_cap - messages::marketing_sent_today(db, clock, brand).await?;
     let due: Vec<(i64, i64, String, i64)> = sqlx::query_as(
         "SELECT id, member_id, body, attempts FROM outbox \
          WHERE brand_id = $1 AND sent_at IS NULL AND dropped_at IS NULL AND next_at <= $2 \
-         ORDER BY id LIMIT 200",
+         ORDER BY id LIMIT $3",
     )
     .bind(brand.id.0)
     .bind(now)
+    .bind(budget_left.clamp(1, 200))
     .fetch_all(db.pool())
     .await?;
     let mut done = Delivered::default();
+    if due.is_empty() {
+        return Ok(done);
+    }
+    if budget_left <= 0 || !settings.sends_at(&brand.time_zone, now) {
+        done.waiting = true;
+        return Ok(done);
+    }
     let started = std::time::Instant::now();
     for (id, member, body, attempts) in due {
         // A slow provider must not hold up the other jobs: what is left
@@ -692,39 +771,27 @@ pub async fn deliver(
         if leased != 1 {
             continue;
         }
-        let to: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT phone, language FROM members \
-             WHERE brand_id = $1 AND id = $2 AND status = 'active' AND marketing_consent_at IS NOT NULL",
-        )
-        .bind(brand.id.0)
-        .bind(member)
-        .fetch_optional(db.pool())
-        .await?;
-        let phone = to
-            .as_ref()
-            .and_then(|(p, _)| p.as_deref())
-            .and_then(|p| Phone::parse_e164(p).ok());
-        let Some(phone) = phone else {
+        let Some(sms) = compose(db, brand, member, &body).await? else {
             settle(db, clock, id, "dropped_at").await?;
             done.dropped += 1;
             continue;
         };
-        let language = to
-            .and_then(|(_, l)| l)
-            .and_then(|l| crate::brands::Language::from_tag(&l))
-            .unwrap_or(brand.default_language);
-        let notice = Notice {
-            phone,
-            brand_slug: brand.slug.as_str().to_owned(),
-            brand_name: brand.name.clone(),
-            signature: brand.signature().to_owned(),
-            language,
-            text: body,
+        let sent = if sender.needs_template() && sms.template_code.is_none() {
+            Err(Failure::refused("template_missing"))
+        } else {
+            sender.send(&sms).await
         };
-        match sender.notify(&notice).await {
+        let segments = templates::length(&sms.signature, &sms.text).segments;
+        messages::record(db, clock, brand.id, Purpose::Marketing, &sent, segments).await?;
+        match sent {
             Ok(()) => {
                 settle(db, clock, id, "sent_at").await?;
                 done.sent += 1;
+            }
+            Err(e @ Failure::Unreachable { .. }) => {
+                tracing::warn!(brand = brand.id.0, message = id, error = %e, "message dropped: the number cannot receive messages");
+                settle(db, clock, id, "dropped_at").await?;
+                done.dropped += 1;
             }
             Err(e) if attempts + 1 >= MAX_ATTEMPTS => {
                 tracing::warn!(brand = brand.id.0, message = id, error = %e, "message dropped after {MAX_ATTEMPTS} attempts");
@@ -744,6 +811,102 @@ pub async fn deliver(
         }
     }
     Ok(done)
+}
+
+/// The message for one queued row, in the member's language under the
+/// template for it; None when it is no longer to be sent (the member
+/// withdrew consent or was erased, the automation lost its message).
+async fn compose(db: &Db, brand: &Brand, member: i64, body: &str) -> Result<Option<Sms>> {
+    let to: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT phone, language FROM members \
+         WHERE brand_id = $1 AND id = $2 AND status = 'active' AND marketing_consent_at IS NOT NULL",
+    )
+    .bind(brand.id.0)
+    .bind(member)
+    .fetch_optional(db.pool())
+    .await?;
+    let phone = to
+        .as_ref()
+        .and_then(|(p, _)| p.as_deref())
+        .and_then(|p| Phone::parse_e164(p).ok());
+    let Some(phone) = phone else {
+        return Ok(None);
+    };
+    let language = to
+        .and_then(|(_, l)| l)
+        .and_then(|l| crate::brands::Language::from_tag(&l))
+        .unwrap_or(brand.default_language);
+    let (template_code, text_body, vars) = match serde_json::from_str::<Queued>(body) {
+        Ok(vars) => {
+            let mut conn = db.acquire().await?;
+            let purpose = TemplateFor::Automation(AutomationId(vars.automation));
+            match templates::choose(&mut conn, brand, purpose, language).await? {
+                Some(t) => (Some(t.code).filter(|c| !c.is_empty()), t.body, Some(vars)),
+                None => {
+                    let own: Option<(Option<String>,)> = sqlx::query_as(
+                        "SELECT message FROM automations WHERE brand_id = $1 AND id = $2",
+                    )
+                    .bind(brand.id.0)
+                    .bind(vars.automation)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let Some(Ok(body)) = own.and_then(|(m,)| m).map(|m| Body::parse("message", &m))
+                    else {
+                        return Ok(None);
+                    };
+                    (None, body, Some(vars))
+                }
+            }
+        }
+        // Queued before messages had variables: the text itself.
+        Err(_) => match Body::parse("message", body) {
+            Ok(b) => (None, b, None),
+            Err(_) => return Ok(None),
+        },
+    };
+    let body = text_body.with_opt_out(language);
+    let value = |v: Var| {
+        let vars = vars.as_ref();
+        match v {
+            Var::Brand => Some(brand.name.clone()),
+            // Providers refuse a blank variable: a member without a name is 会员.
+            Var::Name => vars
+                .map(|q| q.name.clone())
+                .filter(|n| !n.is_empty())
+                .or_else(|| Some(templates::member_word(language).to_owned())),
+            Var::Points => vars.map(|q| q.points.to_string()),
+            Var::Coupon => vars
+                .and_then(|q| q.coupon.as_ref())
+                .map(|rule| templates::coupon_words(rule, language)),
+            Var::Date => vars.map(|q| {
+                let date = crate::points::rules::local_date(&brand.time_zone, q.date);
+                let mut parts = date.split('-').map(|p| p.parse::<i16>().unwrap_or(1));
+                let (y, m, d) = (
+                    parts.next().unwrap_or(2000),
+                    parts.next().unwrap_or(1),
+                    parts.next().unwrap_or(1),
+                );
+                templates::local_day(
+                    language,
+                    y,
+                    i8::try_from(m).unwrap_or(1),
+                    i8::try_from(d).unwrap_or(1),
+                )
+            }),
+            Var::Code => None,
+        }
+    };
+    Ok(Some(Sms {
+        phone,
+        brand_slug: brand.slug.as_str().to_owned(),
+        brand_name: brand.name.clone(),
+        signature: brand.signature().to_owned(),
+        language,
+        purpose: Purpose::Marketing,
+        template_code,
+        params: body.params(value),
+        text: body.render(value),
+    }))
 }
 
 /// Marks a message sent or dropped and forgets its text.

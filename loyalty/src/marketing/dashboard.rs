@@ -187,6 +187,8 @@ pub struct Screen {
     /// Sign-in codes the brand sent in the last 24 hours, and its budget.
     pub codes_sent: i64,
     pub code_budget: i64,
+    /// Today's text messages: sent, failed, estimated cost.
+    pub messages: crate::marketing::messages::Today,
 }
 
 /// The dashboard as `who` sees it; `otp` holds the brand's code budget.
@@ -217,5 +219,6 @@ pub async fn screen(
         hand_points,
         codes_sent,
         code_budget,
+        messages: crate::marketing::messages::today(db, clock, brand).await?,
     })
 }

@@ -6,4 +6,6 @@ pub mod campaigns;
 pub mod dashboard;
 pub mod delivery;
 pub mod insight;
+pub mod messages;
 pub mod referrals;
+pub mod templates;

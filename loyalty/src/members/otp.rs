@@ -13,7 +13,9 @@ use sqlx::AnyConnection;
 use crate::brands::{Brand, BrandId, Language};
 use crate::error::Invalid;
 use crate::infra::secret::{hex, unhex, ServerSecret};
-use crate::marketing::delivery::{CodeMessage, CodeSender, LOGIN_TEMPLATE};
+use crate::marketing::delivery::{Failure, Purpose, Sender, Sms};
+use crate::marketing::messages;
+use crate::marketing::templates::{self, TemplateFor, Var};
 use crate::members::phone::Phone;
 use crate::{Clock, Db, Error, Result};
 
@@ -268,8 +270,11 @@ pub async fn budget_used(
     brand: BrandId,
 ) -> Result<(i64, i64)> {
     let mut conn = db.acquire().await?;
+    let budget = messages::settings(&mut conn, brand)
+        .await?
+        .sign_in_budget(policy.per_brand_per_day);
     let (sent, _) = sent_since(&mut conn, brand, clock.now_ms() - DAY_MS).await?;
-    Ok((sent, policy.per_brand_per_day))
+    Ok((sent, budget))
 }
 
 /// Forgets a code that could not be delivered, so it neither counts against
@@ -366,21 +371,24 @@ pub async fn verify(
     }
 }
 
-/// Issues a code and hands it to the sender. A code that could not be
-/// delivered is withdrawn, so the member may simply try again.
+/// Issues a code and hands it to the sender, under the brand's sign-in
+/// template in the member's language. A code that could not be delivered
+/// is withdrawn, so the member may simply try again; every attempt is
+/// recorded for the owner's figures, with the provider's reason when it
+/// failed.
 #[allow(clippy::too_many_arguments)]
 pub async fn send(
     db: &Db,
     clock: &dyn Clock,
     secret: &ServerSecret,
     policy: &OtpPolicy,
-    sender: &dyn CodeSender,
+    sender: &dyn Sender,
     brand: &Brand,
     phone: &Phone,
     client_ip: &str,
     language: Language,
 ) -> Result<IssuedCode> {
-    let issued = {
+    let (issued, template) = {
         let mut tx = db.begin().await?;
         if db.backend() == crate::Backend::Postgres {
             // READ COMMITTED would let two concurrent requests both pass the
@@ -393,24 +401,54 @@ pub async fn send(
                     .await?;
             }
         }
-        let issued = issue(&mut tx, clock, secret, policy, brand.id, phone, client_ip).await?;
+        let settings = messages::settings(&mut tx, brand.id).await?;
+        let policy = OtpPolicy {
+            per_brand_per_day: settings.sign_in_budget(policy.per_brand_per_day),
+            ..*policy
+        };
+        let issued = issue(&mut tx, clock, secret, &policy, brand.id, phone, client_ip).await?;
+        let template = templates::choose(&mut tx, brand, TemplateFor::SignIn, language).await?;
         tx.commit().await?;
-        issued
+        (issued, template)
     };
-    let message = CodeMessage {
+    let (code, body) = match template {
+        Some(t) => (Some(t.code).filter(|c| !c.is_empty()), t.body),
+        None => (None, templates::default_sign_in(language)),
+    };
+    let value = |v: Var| match v {
+        Var::Code => Some(issued.code.as_str().to_owned()),
+        Var::Brand => Some(brand.name.clone()),
+        _ => None,
+    };
+    let sms = Sms {
         phone: phone.clone(),
-        code: issued.code.clone(),
         brand_slug: brand.slug.to_string(),
         brand_name: brand.name.clone(),
         signature: brand.signature().to_owned(),
         language,
-        template: LOGIN_TEMPLATE,
+        purpose: Purpose::SignIn,
+        template_code: code,
+        params: body.params(value),
+        text: body.render(value),
     };
-    if let Err(e) = sender.send(&message).await {
-        tracing::error!(error = %e, phone = %phone.masked(), "one-time code not delivered");
+    let sent = if sender.needs_template() && sms.template_code.is_none() {
+        Err(Failure::refused("template_missing"))
+    } else {
+        sender.send(&sms).await
+    };
+    let segments = templates::length(&sms.signature, &sms.text).segments;
+    messages::record(db, clock, brand.id, Purpose::SignIn, &sent, segments).await?;
+    if let Err(e) = sent {
+        tracing::error!(error = %e, phone = %phone.masked(), brand = %brand.slug, "one-time code not delivered");
         let mut conn = db.pool().acquire().await?;
         withdraw(&mut conn, issued.id).await?;
-        return Err(Error::CodeNotDelivered);
+        return Err(match e {
+            Failure::Unreachable { .. } => Error::PhoneCannotReceive,
+            // The provider's own limit for this number (per minute, hour or
+            // day, unknown which): ten minutes is an honest guess.
+            Failure::Limited { .. } => Error::CodeLimitReached { wait_secs: 600 },
+            Failure::Transient { .. } | Failure::Refused { .. } => Error::CodeNotDelivered,
+        });
     }
     let mut conn = db.pool().acquire().await?;
     retire_older(&mut conn, clock.now_ms(), brand.id, phone, issued.id).await?;

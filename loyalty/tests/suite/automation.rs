@@ -171,7 +171,7 @@ db_test!(
 
         // Messages: only the member who agreed to them gets one.
         let sent = shop.sender.notices();
-        assert_eq!(sent, vec![("+8613800138000".to_owned(), "老马家想您了".to_owned())]);
+        assert_eq!(sent, vec![("+8613800138000".to_owned(), "老马家想您了 拒收请回复R".to_owned())]);
 
         // A year on, the birthday comes round again.
         shop.clock.set_ms(T0 + 365 * DAY);

@@ -11,6 +11,7 @@ mod idempotency;
 mod insight;
 mod ledger_properties;
 mod members;
+mod messages;
 mod migrations;
 mod points;
 mod rate_limits;

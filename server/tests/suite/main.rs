@@ -28,6 +28,7 @@ mod readme;
 mod roster;
 mod segments;
 mod setup;
+mod sms;
 mod stored_value;
 mod sweep;
 mod till;

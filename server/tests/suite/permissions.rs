@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};
 
 /// (page, owner, manager, cashier) — may each role open it?
-const PAGES: [(&str, bool, bool, bool); 16] = [
+const PAGES: [(&str, bool, bool, bool); 17] = [
     ("/admin/stored-value", true, false, false),
+    ("/admin/messages", true, false, false),
     ("/admin/dashboard", true, true, false),
     ("/admin/members", true, true, false),
     ("/admin/coupons", true, true, false),
@@ -31,7 +32,27 @@ const PAGES: [(&str, bool, bool, bool); 16] = [
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 38] = [
+const WRITES: [(&str, &[(&str, &str)]); 41] = [
+    (
+        "save_sms_template",
+        &[
+            ("purpose", "sign_in"),
+            ("language", "zh-CN"),
+            ("code", "SMS_1"),
+            ("body", "验证码{code}"),
+        ],
+    ),
+    ("remove_sms_template", &[("id", "1")]),
+    (
+        "save_sms_settings",
+        &[
+            ("window_start", "10:00"),
+            ("window_end", "20:00"),
+            ("marketing_cap", "7"),
+            ("sign_in_cap", ""),
+            ("price_per_100", "4.50"),
+        ],
+    ),
     (
         "till_top_up",
         &[

@@ -315,6 +315,26 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("retire_top_up_offer", &[("id", "{top_up_rule}")]),
     ("save_stored_split", &[("split", "principal_first")]),
+    (
+        "save_sms_template",
+        &[
+            ("purpose", "automation:{rule}"),
+            ("language", "zh-TW"),
+            ("code", "SMS_ATTACK"),
+            ("body", "您好，欢迎光临"),
+        ],
+    ),
+    ("remove_sms_template", &[("id", "{sms_template}")]),
+    (
+        "save_sms_settings",
+        &[
+            ("window_start", "10:00"),
+            ("window_end", "20:00"),
+            ("marketing_cap", "7"),
+            ("sign_in_cap", "3"),
+            ("price_per_100", "9.99"),
+        ],
+    ),
     // Last: they end the caller's session.
     ("sign_out", &[("slug", "demo")]),
     ("staff_sign_out", &[]),
@@ -511,6 +531,12 @@ async fn victim(app: &TestApp) -> Victim {
             .fetch_one(db.pool())
             .await
             .unwrap();
+    let (sms_template,): (i64,) =
+        sqlx::query_as("SELECT MIN(id) FROM sms_templates WHERE brand_id = $1")
+            .bind(demo.id.0)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
     let (rule,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM automations WHERE brand_id = $1")
         .bind(demo.id.0)
         .fetch_one(db.pool())
@@ -538,6 +564,7 @@ async fn victim(app: &TestApp) -> Victim {
         ("redemption", points["redemption_id"].to_string()),
         ("adjustment", adjustment.to_string()),
         ("top_up_rule", top_up_rule.to_string()),
+        ("sms_template", sms_template.to_string()),
         (
             "card_code",
             common::rotating_code(&app._db.db, common::HTTP_SECRET, &no).await,
@@ -582,6 +609,8 @@ async fn demo_rows(app: &TestApp) -> BTreeMap<String, Vec<String>> {
     for table in loyalty::testing::table_names(&app._db.db).await {
         if [
             "login_codes",
+            // Anyone may ask the demo brand for a sign-in code: its send is counted.
+            "sms_sends",
             "job_runs",
             "feedback_limits",
             "staff_sessions",
@@ -864,6 +893,20 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
                             .unwrap();
                         app.send(request).await
                     }
+                    // A reply push that would withdraw the victim's marketing,
+                    // to a guessed address: the secret in it is what counts.
+                    (&Method::POST, t) if t.starts_with("/sms/inbound/") => {
+                        let body = if t.contains("/aliyun/") {
+                            r#"[{"phone_number":"13800138000","content":"R"}]"#
+                        } else {
+                            r#"{"mobile":"13800138000","nationcode":"86","text":"R"}"#
+                        };
+                        let request = Request::post(&target)
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .body(Body::from(body))
+                            .unwrap();
+                        app.send(request).await
+                    }
                     _ => panic!("the sweep has no request for {method} {target}"),
                 };
                 let (status, to, text) = seen(r).await;
@@ -1037,6 +1080,9 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         "add_top_up_offer",
         "retire_top_up_offer",
         "save_stored_split",
+        "save_sms_template",
+        "save_sms_settings",
+        "remove_sms_template",
     ] {
         let form = FUNCTIONS.iter().find(|(n, _)| *n == name).unwrap().1;
         let filled = victim.form(form);
@@ -1077,7 +1123,12 @@ async fn no_state_change_can_be_forged_from_another_site() {
         .map(|(name, form)| (format!("/fn/{name}"), victim.form(form)))
         .collect();
     for (method, path) in server::http::route_list() {
-        if method == Method::POST && !path.starts_with("/api/") {
+        // The POS API and the SMS providers' reply pushes authenticate with
+        // a key or a secret address, never a cookie: nothing to forge.
+        if method == Method::POST
+            && !path.starts_with("/api/")
+            && !path.starts_with("/sms/inbound/")
+        {
             targets.push((path, vec![("lang".into(), "en".into())]));
         }
     }

@@ -7,10 +7,10 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use loyalty::brands::Language;
-use loyalty::marketing::delivery::{CodeMessage, CodeSender, LOGIN_TEMPLATE};
-use loyalty::members::otp::LoginCode;
+use loyalty::marketing::delivery::{Purpose, Sender, Sms};
+use loyalty::marketing::templates::{default_sign_in, Var};
 use loyalty::members::phone::Phone;
-use server::webhook::{signature, WebhookSender, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use server::sms::webhook::{signature, WebhookSender, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
@@ -40,15 +40,19 @@ async fn receiver(statuses: Vec<u16>) -> (String, Seen) {
     (url, seen)
 }
 
-fn message() -> CodeMessage {
-    CodeMessage {
+fn message() -> Sms {
+    let body = default_sign_in(Language::ZhCn);
+    let value = |v: Var| (v == Var::Code).then(|| "042917".to_owned());
+    Sms {
         phone: Phone::parse("86", "13800138000").unwrap(),
-        code: LoginCode::parse("042917").unwrap(),
         brand_slug: "demo".into(),
         brand_name: "山野小馆".into(),
         signature: "山野".into(),
         language: Language::ZhCn,
-        template: LOGIN_TEMPLATE,
+        purpose: Purpose::SignIn,
+        template_code: Some("SMS_465000001".into()),
+        params: body.params(value),
+        text: body.render(value),
     }
 }
 
@@ -68,6 +72,13 @@ async fn the_code_arrives_as_signed_json() {
     assert_eq!(json["code"], "042917");
     assert_eq!(json["brand"], "demo");
     assert_eq!(json["template"], "login_code");
+    assert_eq!(json["purpose"], "sign_in");
+    assert_eq!(json["template_code"], "SMS_465000001");
+    assert_eq!(json["params"]["code"], "042917");
+    assert_eq!(
+        json["text"],
+        "您的验证码为042917，5分钟内有效，请勿告诉他人。"
+    );
     assert_eq!(
         json["signature"], "山野",
         "the provider's signature for the brand"
@@ -101,6 +112,7 @@ async fn a_provider_that_keeps_failing_is_tried_three_times_then_given_up() {
     let err = sender.send(&message()).await.unwrap_err();
     assert_eq!(seen.lock().unwrap().len(), 3, "three tries, no more");
     assert!(err.to_string().contains("503"), "{err}");
+    assert_eq!(err.outcome(), "transient");
     // Each try is signed afresh: a provider can check every one.
     for (headers, body) in seen.lock().unwrap().iter() {
         let timestamp = headers[TIMESTAMP_HEADER].to_str().unwrap();
@@ -116,5 +128,5 @@ async fn an_unreachable_provider_fails_after_its_tries() {
     let sender = WebhookSender::new("http://127.0.0.1:9/sms".into(), SECRET.into())
         .with_backoff(Duration::from_millis(10));
     let err = sender.send(&message()).await.unwrap_err();
-    assert!(err.to_string().contains("unreachable"));
+    assert_eq!(err.reason(), "provider_unreachable", "{err}");
 }

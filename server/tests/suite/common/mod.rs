@@ -27,6 +27,9 @@ pub struct TestApp {
     pub _db: Arc<TestDb>,
     config: Config,
     hashed_assets: bool,
+    /// Messages go where the configuration says (a fake provider), not to
+    /// the capturing sender.
+    configured_sender: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,24 +100,36 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)], hashed_assets: bool
     .unwrap();
     let sender = CapturingSender::default();
     TestApp {
-        router: build_router(&config, &db.db, hashed_assets, &sender),
+        router: build_router(&config, &db.db, hashed_assets, Some(&sender)),
         seed,
         sender,
         _db: Arc::new(db),
         config,
         hashed_assets,
+        configured_sender: false,
     }
+}
+
+/// The app sending its messages as `vars` configure it (`TABLECARD_SMS`
+/// and a provider's credentials), over the running test's database.
+pub async fn spawn_app_sending(vars: &[(&str, &str)]) -> TestApp {
+    let mut app = spawn_app_on(test_db().await, vars, false).await;
+    app.router = build_router(&app.config, &app._db.db, false, None);
+    app.configured_sender = true;
+    app
 }
 
 fn build_router(
     config: &Config,
     db: &loyalty::Db,
     hashed_assets: bool,
-    sender: &CapturingSender,
+    sender: Option<&CapturingSender>,
 ) -> axum::Router {
     let mut state = AppState::new(config, db.clone());
     state.leptos.hash_files = hashed_assets;
-    state.portal.sender = Arc::new(sender.clone());
+    if let Some(sender) = sender {
+        state.portal.sender = Arc::new(sender.clone());
+    }
     router(state)
 }
 
@@ -132,12 +147,18 @@ impl TestApp {
     /// only in memory, the other does not know.
     pub fn twin(&self) -> TestApp {
         TestApp {
-            router: build_router(&self.config, &self._db.db, self.hashed_assets, &self.sender),
+            router: build_router(
+                &self.config,
+                &self._db.db,
+                self.hashed_assets,
+                (!self.configured_sender).then_some(&self.sender),
+            ),
             seed: self.seed.clone(),
             sender: self.sender.clone(),
             _db: self._db.clone(),
             config: self.config.clone(),
             hashed_assets: self.hashed_assets,
+            configured_sender: self.configured_sender,
         }
     }
 
