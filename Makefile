@@ -28,7 +28,7 @@ TEST_CRATES := --workspace --exclude frontend --features app/ssr
 PG_URL := $(TABLECARD_TEST_POSTGRES_URL)
 TEST_FLAGS := $(if $(PG_URL),--include-ignored $(if $(filter 0,$(shell id -u)),,--skip a_full_disk))
 
-.PHONY: help run test deps rust-tools node-tools chromium site build check test-rust test-e2e bench bench-insight crash-test fuzz
+.PHONY: help run test deps rust-tools node-tools chromium site build check test-rust test-e2e bench bench-insight crash-test fuzz sms-fake
 
 help:
 	@echo "make run    build and serve the demo portal on http://127.0.0.1:3000"
@@ -36,6 +36,7 @@ help:
 	@echo "make bench  measure the phone, the server, growth and scale-out (not part of make test)"
 	@echo "make crash-test  SIGKILL the server 25 times under mixed traffic, SQLite and PostgreSQL"
 	@echo "make fuzz   fuzz every input parser (FUZZ_SECONDS each) and the POS API (schemathesis)"
+	@echo "make sms-fake PROVIDER=aliyun|tencent  a local fake SMS provider that checks signatures (see README)"
 
 ## ---- what both commands need ------------------------------------------------
 
@@ -77,6 +78,13 @@ run: build
 	@$(RUN_ENV) $(SERVER) demo
 	@echo "  Serving on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	@$(RUN_ENV) exec $(SERVER) serve
+
+# A local fake of Alibaba Cloud or Tencent Cloud SMS on 127.0.0.1:9100, to
+# try real delivery without an account (the README shows how).
+PROVIDER ?= aliyun
+sms-fake:
+	@cargo build --release --quiet --package server --bin tablecard
+	@exec $(SERVER) sms-fake $(PROVIDER)
 
 ## ---- make test ----------------------------------------------------------------
 

@@ -72,4 +72,51 @@ test.describe('marketing', () => {
     await expectAccessible(owner);
     await context.close();
   });
+
+  test('the owner enters a provider template, sees what it costs and narrows the sending hours', async ({ browser }) => {
+    const context = await browser.newContext({
+      extraHTTPHeaders: { 'X-Test-Client-Ip': randomIp() },
+      viewport: { width: 360, height: 740 },
+    });
+    const owner = await context.newPage();
+    await owner.goto(`${baseUrl()}/admin`);
+    await owner.getByLabel('账号').fill(demo().owner_login);
+    await owner.getByLabel('密码').fill(demo().owner_password);
+    await owner.getByRole('button', { name: '登录' }).click();
+    await owner.getByRole('navigation').getByRole('link', { name: '短信', exact: true }).click();
+    await expect(owner.getByRole('heading', { name: '短信', level: 1 })).toBeVisible();
+    // The demo's own sign-in template, under its signature, one message long.
+    await expect(owner.getByText('【山野小馆】您的验证码为123456，5分钟内有效，请勿告诉他人。')).toBeVisible();
+    await expectAccessible(owner);
+
+    const add = owner.locator('form', { has: owner.getByRole('heading', { name: '新增或替换模板' }) });
+    await add.getByLabel('用于').selectOption('sign_in');
+    await add.getByLabel('语言').selectOption('zh-TW');
+    await add.getByLabel('服务商的模板编号').fill('SMS_E2E_TW');
+    await add.getByLabel('模板内容（与审核通过的一致）').fill('您的驗證碼是${code}，5分鐘內有效');
+    await add.getByRole('button', { name: '保存模板' }).click();
+    await expect(owner.getByText('已保存')).toBeVisible();
+    const saved = owner.locator('li', { hasText: 'SMS_E2E_TW' });
+    await expect(saved.getByText('【山野小馆】您的驗證碼是123456，5分鐘內有效')).toBeVisible();
+    await expect(saved.getByText('含签名共 25 字，按 1 条计费（每条 70 字，超出后每条 67 字）')).toBeVisible();
+
+    // A sign-in template without the code is refused, in words.
+    await add.getByLabel('语言').selectOption('en');
+    await add.getByLabel('模板内容（与审核通过的一致）').fill('Welcome to {brand}');
+    await add.getByRole('button', { name: '保存模板' }).click();
+    await expect(owner.getByRole('alert')).toContainText('仅验证码可用且必须包含');
+
+    const rules = owner.locator('section#rules');
+    await rules.getByLabel('开始时间').fill('10:00');
+    await rules.getByLabel('结束时间').fill('20:00');
+    await rules.getByLabel('每日营销短信上限（超出的顺延到次日）').fill('300');
+    await rules.getByRole('button', { name: '保存' }).click();
+    await expect(owner.getByText('已保存')).toBeVisible();
+    await expect(owner.locator('section#rules').getByLabel('开始时间')).toHaveValue('10:00');
+    await expect(owner.locator('section#rules').getByLabel('每日营销短信上限（超出的顺延到次日）')).toHaveValue('300');
+    const overflow = await owner.evaluate(() => document.documentElement.scrollWidth);
+    expect(overflow, '/admin/messages scrolls sideways').toBeLessThanOrEqual(360);
+    await expectAccessible(owner);
+    await context.close();
+  });
 });

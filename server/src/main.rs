@@ -258,6 +258,9 @@ async fn purge(db: &loyalty::Db) {
     if let Err(e) = loyalty::infra::jobs::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging old job runs failed");
     }
+    if let Err(e) = loyalty::marketing::messages::purge_old(db, &SystemClock).await {
+        tracing::warn!(error = %e, "purging the old record of text messages failed");
+    }
     if let Err(e) = loyalty::members::forget_old_welcomes(db, &SystemClock).await {
         tracing::warn!(error = %e, "forgetting old welcomes failed");
     }

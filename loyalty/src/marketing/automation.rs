@@ -782,7 +782,13 @@ pub async fn deliver(
             sender.send(&sms).await
         };
         let segments = templates::length(&sms.signature, &sms.text).segments;
-        messages::record(db, clock, brand.id, Purpose::Marketing, &sent, segments).await?;
+        // Not counting it must not stop the run before the message is
+        // settled: it would be sent again when its lease lapses.
+        if let Err(e) =
+            messages::record(db, clock, brand.id, Purpose::Marketing, &sent, segments).await
+        {
+            tracing::warn!(brand = brand.id.0, message = id, error = %e, "a message was not counted");
+        }
         match sent {
             Ok(()) => {
                 settle(db, clock, id, "sent_at").await?;

@@ -232,6 +232,18 @@ pub async fn record(
     Ok(())
 }
 
+/// Sends are counted for the owner's figures for 90 days.
+const KEPT_MS: i64 = 90 * 24 * 60 * 60 * 1000;
+
+/// Forgets the record of sends older than 90 days.
+pub async fn purge_old(db: &Db, clock: &dyn Clock) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM sms_sends WHERE created_at < $1")
+        .bind(clock.now_ms() - KEPT_MS)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The start of the brand's local day at `now`.
 fn day_start(brand: &Brand, now: i64) -> i64 {
     local_midnight(&brand.time_zone, &local_date(&brand.time_zone, now), 0).unwrap_or(now)

@@ -437,7 +437,11 @@ pub async fn send(
         sender.send(&sms).await
     };
     let segments = templates::length(&sms.signature, &sms.text).segments;
-    messages::record(db, clock, brand.id, Purpose::SignIn, &sent, segments).await?;
+    // The message has gone (or not) whatever the books say: a failure to
+    // count it must not turn a delivered code into an error page.
+    if let Err(e) = messages::record(db, clock, brand.id, Purpose::SignIn, &sent, segments).await {
+        tracing::warn!(error = %e, "a sign-in message was not counted");
+    }
     if let Err(e) = sent {
         tracing::error!(error = %e, phone = %phone.masked(), brand = %brand.slug, "one-time code not delivered");
         let mut conn = db.pool().acquire().await?;

@@ -306,6 +306,10 @@ db_test!(
         let sixth = Phone::parse("86", "13400134000").unwrap();
         assert!(matches!(send(sixth).await, Err(Error::CodeBudgetSpent { .. })));
         let _ = (phone, other, third);
+        // The record of sends is kept 90 days.
+        assert_eq!(messages::purge_old(&shop.db, &shop.clock).await.unwrap(), 0);
+        shop.clock.advance_ms(91 * 24 * HOUR);
+        assert_eq!(messages::purge_old(&shop.db, &shop.clock).await.unwrap(), 5);
     }
 );
 
