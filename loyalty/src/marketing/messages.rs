@@ -190,14 +190,7 @@ pub async fn save_settings(db: &Db, clock: &dyn Clock, who: &Owner, new: Setting
     .bind(new.fen_per_100)
     .execute(&mut *tx)
     .await?;
-    let change = Change {
-        action: "sms.settings",
-        store: None,
-        target_type: "brand",
-        target_id: Some(brand.0),
-        before: Some(json!(before)),
-        after: Some(json!(new)),
-    };
+    let change = Change::brand_setting("sms.settings", brand, json!(before), json!(new));
     audit::record(&mut tx, clock, &who.actor(), change).await?;
     tx.commit().await?;
     Ok(())

@@ -77,14 +77,7 @@ pub async fn save_limits(db: &Db, clock: &dyn Clock, who: &Owner, new: Limits) -
     .bind(new.per_day)
     .execute(&mut *tx)
     .await?;
-    let change = Change {
-        action: "brand.adjustment_limits",
-        store: None,
-        target_type: "brand",
-        target_id: Some(brand.0),
-        before: Some(json!(before)),
-        after: Some(json!(new)),
-    };
+    let change = Change::brand_setting("brand.adjustment_limits", brand, json!(before), json!(new));
     audit::record(&mut tx, clock, &who.actor(), change).await?;
     tx.commit().await?;
     Ok(())

@@ -109,14 +109,7 @@ pub(crate) async fn set_rule_by(
     .bind(actor.brand.0)
     .execute(&mut *tx)
     .await?;
-    let change = Change {
-        action: "brand.checkin",
-        store: None,
-        target_type: "brand",
-        target_id: Some(actor.brand.0),
-        before: Some(json!(before)),
-        after: Some(json!(new)),
-    };
+    let change = Change::brand_setting("brand.checkin", actor.brand, json!(before), json!(new));
     audit::record(&mut tx, clock, actor, change).await?;
     tx.commit().await?;
     Ok(())

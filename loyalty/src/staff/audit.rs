@@ -37,6 +37,25 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+impl<'a> Change<'a> {
+    /// A brand-wide setting changed from `before` to `after`.
+    pub fn brand_setting(
+        action: &'a str,
+        brand: crate::brands::BrandId,
+        before: Value,
+        after: Value,
+    ) -> Self {
+        Change {
+            action,
+            store: None,
+            target_type: "brand",
+            target_id: Some(brand.0),
+            before: Some(before),
+            after: Some(after),
+        }
+    }
+}
+
 /// Appends `change` made by `actor`, inside the caller's transaction.
 pub async fn record(
     conn: &mut AnyConnection,

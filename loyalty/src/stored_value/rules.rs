@@ -279,14 +279,12 @@ pub async fn set_split(db: &Db, clock: &dyn Clock, who: &Owner, new: Split) -> R
     .bind(new.as_str())
     .execute(&mut *tx)
     .await?;
-    let change = Change {
-        action: "stored_value.split",
-        store: None,
-        target_type: "brand",
-        target_id: Some(brand.0),
-        before: Some(json!(before.as_str())),
-        after: Some(json!(new.as_str())),
-    };
+    let change = Change::brand_setting(
+        "stored_value.split",
+        brand,
+        json!(before.as_str()),
+        json!(new.as_str()),
+    );
     audit::record(&mut tx, clock, &who.actor(), change).await?;
     tx.commit().await?;
     Ok(())

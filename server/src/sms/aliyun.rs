@@ -64,27 +64,17 @@ pub struct Request<'a> {
 
 impl Request<'_> {
     pub fn signed_headers(&self) -> String {
-        self.headers
-            .iter()
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>()
-            .join(";")
+        super::signed_headers(self.headers)
     }
 
     pub fn canonical_request(&self) -> String {
-        let headers: String = self
-            .headers
-            .iter()
-            .map(|(name, value)| format!("{name}:{}\n", value.trim()))
-            .collect();
-        format!(
-            "{}\n{}\n{}\n{}\n{}\n{}",
+        super::canonical_request(
             self.method,
             self.path,
             self.query,
-            headers,
-            self.signed_headers(),
-            sha256_hex(self.body)
+            self.headers,
+            self.body,
+            str::to_owned,
         )
     }
 
@@ -245,15 +235,7 @@ pub fn outcome(code: &str) -> Failure {
         // A retry carries a new nonce.
         "SignatureNonceUsed",
     ];
-    if UNREACHABLE.contains(&code) {
-        Failure::unreachable(code)
-    } else if LIMITED.contains(&code) {
-        Failure::limited(code)
-    } else if TRANSIENT.contains(&code) {
-        Failure::transient(code)
-    } else {
-        Failure::refused(code)
-    }
+    super::classify(code, UNREACHABLE, LIMITED, TRANSIENT)
 }
 
 #[cfg(test)]

@@ -197,9 +197,10 @@ fn aliyun_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…` into its parts.
-fn aliyun_authorization(value: &str) -> Option<(&str, &str, &str)> {
-    let rest = value.strip_prefix(aliyun::ALGORITHM)?.trim_start();
+/// `ALGORITHM Credential=…,SignedHeaders=…,Signature=…` (Alibaba Cloud
+/// separates them with `,`, Tencent Cloud with `, `) into its three parts.
+fn authorization<'a>(algorithm: &str, value: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
+    let rest = value.strip_prefix(algorithm)?.trim_start();
     let mut credential = None;
     let mut signed = None;
     let mut signature = None;
@@ -233,7 +234,8 @@ async fn aliyun_send(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((key_id, signed, signature)) = aliyun_authorization(header(&headers, "authorization"))
+    let Some((key_id, signed, signature)) =
+        authorization(aliyun::ALGORITHM, header(&headers, "authorization"))
     else {
         return aliyun_error(
             StatusCode::BAD_REQUEST,
@@ -378,21 +380,9 @@ fn tencent_error(code: &str, message: &str) -> Response {
 
 /// `TC3-HMAC-SHA256 Credential=ID/date/service/tc3_request, SignedHeaders=…, Signature=…`.
 fn tencent_authorization(value: &str) -> Option<(&str, &str, &str, &str)> {
-    let rest = value.strip_prefix(tencent::ALGORITHM)?.trim_start();
-    let mut credential = None;
-    let mut signed = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=')?;
-        match k {
-            "Credential" => credential = Some(v),
-            "SignedHeaders" => signed = Some(v),
-            "Signature" => signature = Some(v),
-            _ => {}
-        }
-    }
-    let (id, scope) = credential?.split_once('/')?;
-    Some((id, scope, signed?, signature?))
+    let (credential, signed, signature) = authorization(tencent::ALGORITHM, value)?;
+    let (id, scope) = credential.split_once('/')?;
+    Some((id, scope, signed, signature))
 }
 
 async fn tencent_send(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Response {

@@ -76,6 +76,57 @@ pub(crate) fn unreachable_provider(e: &reqwest::Error) -> Failure {
     })
 }
 
+/// A provider's error code as what happens next, by the provider's lists
+/// of each kind; any other code is refused (the owner sees it) and not
+/// retried.
+pub(crate) fn classify(
+    code: &str,
+    unreachable: &[&str],
+    limited: &[&str],
+    transient: &[&str],
+) -> Failure {
+    if unreachable.contains(&code) {
+        Failure::unreachable(code)
+    } else if limited.contains(&code) {
+        Failure::limited(code)
+    } else if transient.contains(&code) {
+        Failure::transient(code)
+    } else {
+        Failure::refused(code)
+    }
+}
+
+/// The signed headers' names, `;`-separated, as both providers list them.
+pub(crate) fn signed_headers(headers: &[(&str, &str)]) -> String {
+    headers
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The canonical request both providers sign: the method, the path, the
+/// canonical query, each signed header as `name:value` (the value trimmed,
+/// then as `value` writes it), their names, and the body's SHA-256.
+pub(crate) fn canonical_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    value: fn(&str) -> String,
+) -> String {
+    let lines: String = headers
+        .iter()
+        .map(|(name, v)| format!("{name}:{}\n", value(v.trim())))
+        .collect();
+    format!(
+        "{method}\n{path}\n{query}\n{lines}\n{}\n{}",
+        signed_headers(headers),
+        sha256_hex(body)
+    )
+}
+
 /// Lower-case hex, as both providers write digests and signatures.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

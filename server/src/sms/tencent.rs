@@ -55,27 +55,19 @@ pub fn utc_date(timestamp: i64) -> String {
 
 impl Request<'_> {
     pub fn signed_headers(&self) -> String {
-        self.headers
-            .iter()
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>()
-            .join(";")
+        super::signed_headers(self.headers)
     }
 
+    /// Tencent Cloud signs header values in lower case
+    /// (`x-tc-action:sendsms`).
     pub fn canonical_request(&self) -> String {
-        let headers: String = self
-            .headers
-            .iter()
-            .map(|(name, value)| format!("{name}:{}\n", value.trim().to_ascii_lowercase()))
-            .collect();
-        format!(
-            "{}\n{}\n{}\n{}\n{}\n{}",
+        super::canonical_request(
             self.method,
             self.path,
             self.query,
-            headers,
-            self.signed_headers(),
-            sha256_hex(self.body)
+            self.headers,
+            self.body,
+            str::to_ascii_lowercase,
         )
     }
 
@@ -277,15 +269,7 @@ pub fn outcome(code: &str) -> Failure {
         "FailedOperation.JsonParseFail",
         "AuthFailure.SignatureExpire",
     ];
-    if UNREACHABLE.contains(&code) {
-        Failure::unreachable(code)
-    } else if LIMITED.contains(&code) {
-        Failure::limited(code)
-    } else if TRANSIENT.contains(&code) {
-        Failure::transient(code)
-    } else {
-        Failure::refused(code)
-    }
+    super::classify(code, UNREACHABLE, LIMITED, TRANSIENT)
 }
 
 #[cfg(test)]

@@ -305,6 +305,17 @@ async fn each_providers_errors_become_an_outcome() {
     assert_eq!(err, Failure::transient("provider_unreachable"));
 }
 
+/// A provider's reply push, as JSON.
+async fn push(app: &common::TestApp, path: &str, body: &'static str) -> axum::response::Response {
+    app.send(
+        axum::http::Request::post(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
 fn provider_vars(kind: Kind, url: &str) -> Vec<(&'static str, String)> {
     match kind {
         Kind::Aliyun => vec![
@@ -414,23 +425,20 @@ async fn a_reply_of_r_withdraws_the_members_marketing() {
         .page("/r/demo/me")
         .await
         .contains("name=\"marketing\" checked"));
-    let wrong = app
-        .send(
-            axum::http::Request::post("/sms/inbound/tencent/not-the-token-000000")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(r#"{"mobile":"13800138000","nationcode":"86","sign":"山野小馆","text":"R","time":1}"#))
-                .unwrap(),
-        )
-        .await;
+    const TENCENT_R: &str =
+        r#"{"mobile":"13800138000","nationcode":"86","sign":"山野小馆","text":"R","time":1}"#;
+    let wrong = push(&app, "/sms/inbound/tencent/not-the-token-000000", TENCENT_R).await;
     assert_eq!(wrong.status(), 404);
-    let right = app
-        .send(
-            axum::http::Request::post("/sms/inbound/tencent/inbound-token-0123456789")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(r#"{"mobile":"13800138000","nationcode":"86","sign":"山野小馆","text":"R","time":1}"#))
-                .unwrap(),
-        )
-        .await;
+    assert!(phone
+        .page("/r/demo/me")
+        .await
+        .contains("name=\"marketing\" checked"));
+    let right = push(
+        &app,
+        "/sms/inbound/tencent/inbound-token-0123456789",
+        TENCENT_R,
+    )
+    .await;
     assert_eq!(right.status(), 200);
     assert_eq!(body_text(right).await, r#"{"errmsg":"OK","result":0}"#);
     let profile = phone.page("/r/demo/me").await;
@@ -439,17 +447,26 @@ async fn a_reply_of_r_withdraws_the_members_marketing() {
         !profile.contains("name=\"marketing\" checked"),
         "withdrawn by the reply"
     );
-    // Alibaba Cloud pushes a batch, without saying which signature.
-    let ali = app
-        .send(
-            axum::http::Request::post("/sms/inbound/aliyun/inbound-token-0123456789")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(
-                    r#"[{"phone_number":"13800138000","content":"TD","send_time":"2026-12-03 10:00:00","dest_code":"1234","sequence_id":1}]"#,
-                ))
-                .unwrap(),
-        )
-        .await;
+    // Consent given again; then Alibaba Cloud pushes a batch, without
+    // saying which signature was answered.
+    sqlx::query("UPDATE members SET marketing_consent_at = 1 WHERE phone = '+8613800138000'")
+        .execute(app._db.db.pool())
+        .await
+        .unwrap();
+    assert!(phone
+        .page("/r/demo/me")
+        .await
+        .contains("name=\"marketing\" checked"));
+    let ali = push(
+        &app,
+        "/sms/inbound/aliyun/inbound-token-0123456789",
+        r#"[{"phone_number":"13800138000","content":"TD","send_time":"2026-12-03 10:00:00","dest_code":"1234","sequence_id":1}]"#,
+    )
+    .await;
     assert_eq!(body_text(ali).await, r#"{"code":0,"msg":"接收成功"}"#);
+    assert!(!phone
+        .page("/r/demo/me")
+        .await
+        .contains("name=\"marketing\" checked"));
     app.finish().await;
 }
