@@ -358,6 +358,7 @@ fn invalid_sentence(locale: Locale, field: &str) -> Option<String> {
         "message" => td_string!(locale, err_invalid_message),
         "template_code" => td_string!(locale, err_invalid_template_code),
         "template_body" => td_string!(locale, err_invalid_template_body),
+        "template_opt_out" => td_string!(locale, err_invalid_template_opt_out),
         "template_for" => td_string!(locale, err_invalid_template_for),
         "template_language" => td_string!(locale, err_invalid_template_language),
         "window_start" | "window_end" => td_string!(locale, err_invalid_window),

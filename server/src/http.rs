@@ -250,6 +250,8 @@ pub fn logged_path(path: &str) -> String {
     let secret = match segments.as_slice() {
         ["", "t", _, ..] => Some(2),
         ["", "r", _, "coupons", code, ..] if !code.is_empty() => Some(4),
+        // The secret address of the SMS providers' reply pushes.
+        ["", "sms", "inbound", _, token, ..] if !token.is_empty() => Some(4),
         _ => None,
     };
     if let Some(i) = secret {
@@ -953,4 +955,20 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn bearer_values_in_paths_never_reach_the_log() {
+        assert_eq!(logged_path("/t/t99d4k9bvyc4gq94x2bndpcqts"), "/t/…");
+        assert_eq!(logged_path("/r/demo/coupons/ABCD2345"), "/r/demo/coupons/…");
+        assert_eq!(
+            logged_path("/sms/inbound/aliyun/inbound-token-0123456789"),
+            "/sms/inbound/aliyun/…"
+        );
+        assert_eq!(logged_path("/r/demo/card"), "/r/demo/card");
+    }
 }

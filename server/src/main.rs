@@ -175,27 +175,29 @@ pub const FAKE_TENCENT: (&str, &str, &str) = ("fake-secret-id", "fake-secret-key
 
 async fn sms_fake(provider: &str, addr: &str) -> CliResult {
     use server::sms::fake::{Fake, Kind};
-    let var = |name: &str, default: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| default.to_owned())
-    };
+    // A value from the environment (perhaps a real credential in `.env`)
+    // is used but never printed.
+    let var =
+        |name: &str, default: &str| match std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+        {
+            Some(v) => (v, format!("<{name} as set>")),
+            None => (default.to_owned(), default.to_owned()),
+        };
     let (fake, env) = match Kind::parse(provider) {
         Some(Kind::Aliyun) => {
-            let id = var("TABLECARD_ALIYUN_ACCESS_KEY_ID", FAKE_ALIYUN.0);
-            let secret = var("TABLECARD_ALIYUN_ACCESS_KEY_SECRET", FAKE_ALIYUN.1);
+            let (id, id_shown) = var("TABLECARD_ALIYUN_ACCESS_KEY_ID", FAKE_ALIYUN.0);
+            let (secret, secret_shown) = var("TABLECARD_ALIYUN_ACCESS_KEY_SECRET", FAKE_ALIYUN.1);
             let env = format!(
-                "TABLECARD_SMS=aliyun TABLECARD_ALIYUN_SMS_ENDPOINT=http://{addr} \\\n    TABLECARD_ALIYUN_ACCESS_KEY_ID={id} TABLECARD_ALIYUN_ACCESS_KEY_SECRET={secret}"
+                "TABLECARD_SMS=aliyun TABLECARD_ALIYUN_SMS_ENDPOINT=http://{addr} \\\n    TABLECARD_ALIYUN_ACCESS_KEY_ID={id_shown} TABLECARD_ALIYUN_ACCESS_KEY_SECRET={secret_shown}"
             );
             (Fake::new(Kind::Aliyun, &id, &secret, ""), env)
         }
         Some(Kind::Tencent) => {
-            let id = var("TABLECARD_TENCENT_SECRET_ID", FAKE_TENCENT.0);
-            let key = var("TABLECARD_TENCENT_SECRET_KEY", FAKE_TENCENT.1);
-            let app = var("TABLECARD_TENCENT_SMS_APP_ID", FAKE_TENCENT.2);
+            let (id, id_shown) = var("TABLECARD_TENCENT_SECRET_ID", FAKE_TENCENT.0);
+            let (key, key_shown) = var("TABLECARD_TENCENT_SECRET_KEY", FAKE_TENCENT.1);
+            let (app, app_shown) = var("TABLECARD_TENCENT_SMS_APP_ID", FAKE_TENCENT.2);
             let env = format!(
-                "TABLECARD_SMS=tencent TABLECARD_TENCENT_SMS_ENDPOINT=http://{addr} \\\n    TABLECARD_TENCENT_SECRET_ID={id} TABLECARD_TENCENT_SECRET_KEY={key} TABLECARD_TENCENT_SMS_APP_ID={app}"
+                "TABLECARD_SMS=tencent TABLECARD_TENCENT_SMS_ENDPOINT=http://{addr} \\\n    TABLECARD_TENCENT_SECRET_ID={id_shown} TABLECARD_TENCENT_SECRET_KEY={key_shown} TABLECARD_TENCENT_SMS_APP_ID={app_shown}"
             );
             (Fake::new(Kind::Tencent, &id, &key, &app), env)
         }

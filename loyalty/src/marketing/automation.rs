@@ -252,8 +252,12 @@ pub(crate) async fn create_by(
         }
         Some(m) => {
             let m = crate::feedback::clean_text("message", m, 300)?;
-            // Its variables must be ones a marketing message knows.
-            Body::parse("message", &m)?.check_for("message", Purpose::Marketing)?;
+            // Its variables must be ones a marketing message knows, and it
+            // names a coupon only when it gives one.
+            let body = Body::parse("message", &m)?.check_for("message", Purpose::Marketing)?;
+            if body.vars().contains(&Var::Coupon) && new.template.is_none() {
+                return Err(Error::invalid("message", Invalid::Format));
+            }
             Some(m)
         }
     };
@@ -439,12 +443,15 @@ pub async fn give(
             name,
             points,
             coupon: coupon_rule.map(|t| t.rule),
+            // Both ends are exclusive (a coupon ending on the 31st ends at
+            // midnight): the last day is the one just before.
             date: coupon_until
-                .map(|(until,)| until)
+                .map(|(until,)| until - 1)
                 .or_else(|| {
                     occurrence
                         .strip_prefix("expiry:")
-                        .and_then(|ms| ms.parse().ok())
+                        .and_then(|ms| ms.parse::<i64>().ok())
+                        .map(|ms| ms - 1)
                 })
                 .unwrap_or(clock.now_ms()),
         };
@@ -713,6 +720,10 @@ pub struct Delivered {
 
 const MAX_ATTEMPTS: i64 = 5;
 
+/// How long a message the provider refuses (for the brand's set-up) waits
+/// for the owner to fix it.
+const REFUSED_KEPT_MS: i64 = DAY;
+
 /// Sends a brand's due messages. A message is leased before it is sent, so
 /// two servers never send it both; a failure worth retrying is retried with
 /// growing waits and dropped after five attempts, a number that cannot
@@ -732,8 +743,8 @@ pub async fn deliver(
     };
     let budget_left =
         settings.marketing_cap - messages::marketing_sent_today(db, clock, brand).await?;
-    let due: Vec<(i64, i64, String, i64)> = sqlx::query_as(
-        "SELECT id, member_id, body, attempts FROM outbox \
+    let due: Vec<(i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, member_id, body, attempts, created_at FROM outbox \
          WHERE brand_id = $1 AND sent_at IS NULL AND dropped_at IS NULL AND next_at <= $2 \
          ORDER BY id LIMIT $3",
     )
@@ -751,7 +762,7 @@ pub async fn deliver(
         return Ok(done);
     }
     let started = std::time::Instant::now();
-    for (id, member, body, attempts) in due {
+    for (id, member, body, attempts, created_at) in due {
         // A slow provider must not hold up the other jobs: what is left
         // waits for the next minute.
         if started.elapsed() > std::time::Duration::from_secs(40) {
@@ -796,6 +807,23 @@ pub async fn deliver(
             }
             Err(e @ Failure::Unreachable { .. }) => {
                 tracing::warn!(brand = brand.id.0, message = id, error = %e, "message dropped: the number cannot receive messages");
+                settle(db, clock, id, "dropped_at").await?;
+                done.dropped += 1;
+            }
+            // The brand's set-up was refused (a template, the balance, the
+            // credentials): the owner sees why and can fix it, so the
+            // message waits half an hour at a time, for a day.
+            Err(e @ Failure::Refused { .. }) if now - created_at < REFUSED_KEPT_MS => {
+                tracing::warn!(brand = brand.id.0, message = id, error = %e, "message refused; tried again in 30 minutes");
+                sqlx::query("UPDATE outbox SET next_at = $1 WHERE id = $2")
+                    .bind(now + 30 * 60 * 1000)
+                    .bind(id)
+                    .execute(db.pool())
+                    .await?;
+                done.retry += 1;
+            }
+            Err(e @ Failure::Refused { .. }) => {
+                tracing::warn!(brand = brand.id.0, message = id, error = %e, "message dropped: refused for a day");
                 settle(db, clock, id, "dropped_at").await?;
                 done.dropped += 1;
             }
@@ -870,6 +898,12 @@ async fn compose(db: &Db, brand: &Brand, member: i64, body: &str) -> Result<Opti
             Err(_) => return Ok(None),
         },
     };
+    // A message that names the coupon goes only with the coupon: one out
+    // of stock (the points still went) is not announced as given.
+    if text_body.vars().contains(&Var::Coupon) && vars.as_ref().is_some_and(|q| q.coupon.is_none())
+    {
+        return Ok(None);
+    }
     let body = text_body.with_opt_out(language);
     let value = |v: Var| {
         let vars = vars.as_ref();

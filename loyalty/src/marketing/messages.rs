@@ -388,25 +388,14 @@ pub async fn screen(db: &Db, clock: &dyn Clock, who: &Owner, ceiling: i64) -> Re
 }
 
 /// Whether a member's reply asks to stop marketing messages: R or TD (the
-/// providers' convention), 退订, 拒收, STOP, unsubscribe.
+/// providers' convention), 退订 (退訂), 拒收, STOP or unsubscribe, alone.
 pub fn is_opt_out(reply: &str) -> bool {
     let r = reply
         .trim()
         .trim_matches(|c: char| c.is_ascii_punctuation() || c == '。');
-    [
-        "r",
-        "td",
-        "t",
-        "n",
-        "stop",
-        "unsubscribe",
-        "退订",
-        "退訂",
-        "拒收",
-        "取消",
-    ]
-    .iter()
-    .any(|w| r.eq_ignore_ascii_case(w))
+    ["r", "td", "stop", "unsubscribe", "退订", "退訂", "拒收"]
+        .iter()
+        .any(|w| r.eq_ignore_ascii_case(w))
 }
 
 /// A reply from `phone` to messages signed `signature` (as the provider's
@@ -495,7 +484,7 @@ mod tests {
         for stop in ["R", "r", " TD ", "退订", "STOP", "拒收。"] {
             assert!(is_opt_out(stop), "{stop}");
         }
-        for not in ["谢谢", "Really good", "RR"] {
+        for not in ["谢谢", "Really good", "RR", "N", "取消"] {
             assert!(!is_opt_out(not), "{not}");
         }
     }

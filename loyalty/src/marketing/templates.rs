@@ -452,30 +452,35 @@ pub struct TemplateForm {
 }
 
 /// Saves the template for a message and language (replacing the one there
-/// was). An automation's template is a marketing message: it gets the
-/// opt-out if its text lacks it.
+/// was). An automation's template is a marketing message: the providers
+/// require its approved text to carry the opt-out (拒收请回复R), so one
+/// without it is refused rather than sent without it; it names the coupon
+/// only if the automation gives one.
 pub async fn save(db: &Db, clock: &dyn Clock, who: &Owner, form: TemplateForm) -> Result<i64> {
     let purpose =
         TemplateFor::parse(&form.purpose).ok_or(Error::invalid("template_for", Invalid::Format))?;
     let language = Language::from_tag(&form.language)
         .ok_or(Error::invalid("template_language", Invalid::Format))?;
     let code = check_code(&form.code)?;
-    let mut body =
+    let body =
         Body::parse("template_body", &form.body)?.check_for("template_body", purpose.purpose())?;
-    if purpose.purpose() == Purpose::Marketing {
-        body = body.with_opt_out(language);
+    if purpose.purpose() == Purpose::Marketing && !body.mentions(opt_out(language)) {
+        return Err(Error::invalid("template_opt_out", Invalid::Format));
     }
     let brand = who.brand().id;
     let mut tx = db.begin().await?;
     if let Some(a) = purpose.automation() {
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM automations WHERE brand_id = $1 AND id = $2")
+        let found: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT template_id FROM automations WHERE brand_id = $1 AND id = $2")
                 .bind(brand.0)
                 .bind(a)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if found.is_none() {
+        let Some((coupon,)) = found else {
             return Err(Error::AutomationNotFound);
+        };
+        if coupon.is_none() && body.vars().contains(&Var::Coupon) {
+            return Err(Error::invalid("template_body", Invalid::Format));
         }
     }
     sqlx::query(
@@ -555,6 +560,12 @@ pub(crate) async fn seed(
         Purpose::SignIn => body,
         Purpose::Marketing => body.with_opt_out(language),
     };
+    if body.source().chars().count() > MAX_BODY {
+        return Err(Error::invalid(
+            "template_body",
+            Invalid::TooLong { max: MAX_BODY },
+        ));
+    }
     sqlx::query(
         "INSERT INTO sms_templates (brand_id, automation_id, language, provider_code, body, updated_at) \
          SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM sms_templates \

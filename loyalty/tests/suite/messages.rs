@@ -135,9 +135,9 @@ db_test!(
             body: body.into(),
         };
         templates::save(&shop.db, &shop.clock, &shop.owner,
-            form("zh-CN", "SMS_100001", "${name}您好，送您${coupon}，现有${points}积分，${date}前有效")).await.unwrap();
+            form("zh-CN", "SMS_100001", "${name}您好，送您${coupon}，现有${points}积分，${date}前有效 拒收请回复R")).await.unwrap();
         templates::save(&shop.db, &shop.clock, &shop.owner,
-            form("en", "SMS_100002", "Hi {name}: {coupon} for you, {points} points, until {date}")).await.unwrap();
+            form("en", "SMS_100002", "Hi {name}: {coupon} for you, {points} points, until {date} Reply R to opt out")).await.unwrap();
         shop.fan("13800138000", "王芳", None).await;
         shop.fan("13900139000", "", Some(Language::En)).await;
         shop.run().await;
@@ -233,6 +233,20 @@ db_test!(
         shop.clock.advance_ms(10 * 60_000);
         assert_eq!(shop.run().await.messages_sent, 1);
         assert_eq!(shop.today().await.waiting, 0);
+
+        // Refused for the brand's set-up (a template not approved): the
+        // message waits for the owner's fix half an hour at a time, far
+        // beyond the five quick attempts.
+        shop.sender.fail_with(Some(Failure::refused("isv.SMS_TEMPLATE_ILLEGAL")));
+        shop.fan("13700137000", "韩梅", None).await;
+        for _ in 0..8 {
+            shop.clock.advance_ms(31 * 60_000);
+            shop.run().await;
+        }
+        assert_eq!(shop.today().await.waiting, 1, "still waiting after four hours");
+        shop.sender.fail_with(None);
+        shop.clock.advance_ms(31 * 60_000);
+        assert_eq!(shop.run().await.messages_sent, 1);
     }
 );
 
@@ -332,10 +346,17 @@ db_test!(
             &shop.db,
             &shop.clock,
             &shop.owner,
-            save(format!("automation:{}", theirs.0), "{name}好"),
+            save(format!("automation:{}", theirs.0), "{name}好 拒收请回复R"),
         );
         assert!(matches!(foreign.await, Err(Error::AutomationNotFound)));
-        let id = templates::save(&other.db, &other.clock, &other.owner, save(format!("automation:{}", theirs.0), "{name}好"))
+        // The provider sends only the approved text: it must carry the opt-out.
+        let bare = templates::save(&other.db, &other.clock, &other.owner, save(format!("automation:{}", theirs.0), "{name}好"));
+        assert!(matches!(bare.await, Err(Error::Invalid { field: "template_opt_out", .. })));
+        // And it names a coupon only when the automation gives one.
+        let promise = templates::save(&other.db, &other.clock, &other.owner,
+            save(format!("automation:{}", theirs.0), "送您{coupon} 拒收请回复R"));
+        assert!(matches!(promise.await, Err(Error::Invalid { field: "template_body", .. })));
+        let id = templates::save(&other.db, &other.clock, &other.owner, save(format!("automation:{}", theirs.0), "{name}好 拒收请回复R"))
             .await
             .unwrap();
         assert!(matches!(
@@ -343,7 +364,7 @@ db_test!(
             Err(Error::SmsTemplateNotFound)
         ));
         let listed = templates::list(&other.db, other.brand.id).await.unwrap();
-        assert_eq!(listed[0].body.source(), "{name}好 拒收请回复R", "marketing gets its opt-out");
+        assert_eq!(listed[0].body.source(), "{name}好 拒收请回复R");
         // An automation's own message is checked the same way.
         let bad = automation::create(
             &shop.db,
@@ -358,6 +379,19 @@ db_test!(
         )
         .await;
         assert!(matches!(bad, Err(Error::Invalid { field: "message", .. })));
+        let no_coupon = automation::create(
+            &shop.db,
+            &shop.clock,
+            &shop.owner,
+            NewAutomation {
+                trigger: Trigger::Join,
+                template: None,
+                points: Some(10),
+                message: Some("送您{coupon}".into()),
+            },
+        )
+        .await;
+        assert!(matches!(no_coupon, Err(Error::Invalid { field: "message", .. })));
     }
 );
 

@@ -8,6 +8,7 @@
 //! `https://HOST/sms/inbound/tencent/TOKEN` (Tencent Cloud: 回复回调).
 //! Without a token configured the addresses answer 404.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -76,11 +77,18 @@ async fn opt_out(
 pub async fn aliyun(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Json(replies): Json<Vec<AliyunReply>>,
+    body: Bytes,
 ) -> Response {
     if !token_matches(&state, &token) {
         return StatusCode::NOT_FOUND.into_response();
     }
+    let Ok(replies) = serde_json::from_slice::<Vec<AliyunReply>>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"code": 1, "msg": "格式错误"})),
+        )
+            .into_response();
+    };
     for r in replies {
         let phone = Phone::parse("86", r.phone_number.trim_start_matches("+86"))
             .or_else(|_| Phone::parse_e164(&format!("+{}", r.phone_number.trim_start_matches('+'))))
@@ -102,11 +110,18 @@ pub async fn aliyun(
 pub async fn tencent(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Json(r): Json<TencentReply>,
+    body: Bytes,
 ) -> Response {
     if !token_matches(&state, &token) {
         return StatusCode::NOT_FOUND.into_response();
     }
+    let Ok(r) = serde_json::from_slice::<TencentReply>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"result": 1, "errmsg": "bad JSON"})),
+        )
+            .into_response();
+    };
     let phone = Phone::parse(&r.nationcode, &r.mobile).ok();
     if let Err(e) = opt_out(&state, r.sign.as_deref(), phone, &r.text).await {
         tracing::error!(error = %e, "SMS reply not recorded; the provider will push it again");

@@ -56,6 +56,9 @@ impl Retry {
             }
             match attempt().await {
                 Ok(()) => return Ok(()),
+                // A timeout may have reached the provider: trying again at
+                // once could send the message twice.
+                Err(e @ Failure::Transient { .. }) if e.reason() == "timeout" => return Err(e),
                 Err(e @ Failure::Transient { .. }) => {
                     tracing::warn!(attempt = n + 1, provider = what, error = %e, "SMS not sent, trying again");
                     last = e;
@@ -67,9 +70,10 @@ impl Retry {
     }
 }
 
-/// A network error as a failure: always worth another try.
+/// A network error as a failure worth another try: `provider_unreachable`
+/// when the request never left (safe to repeat), `timeout` when it may have.
 pub(crate) fn unreachable_provider(e: &reqwest::Error) -> Failure {
-    Failure::transient(if e.is_timeout() {
+    Failure::transient(if e.is_timeout() && !e.is_connect() {
         "timeout"
     } else {
         "provider_unreachable"

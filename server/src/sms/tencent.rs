@@ -248,7 +248,12 @@ pub fn outcome(code: &str) -> Failure {
         "InvalidParameterValue.IncorrectPhoneNumber",
         "FailedOperation.PhoneNumberInBlacklist",
         "FailedOperation.PhoneNumberOnBlacklist",
+        // Tencent's own spelling, and the corrected one newer SDKs may use.
+        "UnsupportedOperation.UnsuportedRegion",
         "UnsupportedOperation.UnsupportedRegion",
+        "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+        "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone",
+        "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone",
     ];
     const LIMITED: &[&str] = &[
         "LimitExceeded.PhoneNumberDailyLimit",
@@ -390,6 +395,10 @@ mod tests {
         ));
         assert!(matches!(
             outcome("FailedOperation.PhoneNumberInBlacklist"),
+            Failure::Unreachable { .. }
+        ));
+        assert!(matches!(
+            outcome("UnsupportedOperation.UnsuportedRegion"),
             Failure::Unreachable { .. }
         ));
         assert!(matches!(

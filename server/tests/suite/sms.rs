@@ -429,6 +429,9 @@ async fn a_reply_of_r_withdraws_the_members_marketing() {
         r#"{"mobile":"13800138000","nationcode":"86","sign":"山野小馆","text":"R","time":1}"#;
     let wrong = push(&app, "/sms/inbound/tencent/not-the-token-000000", TENCENT_R).await;
     assert_eq!(wrong.status(), 404);
+    // Whatever it is sent, a wrong address does not say it exists.
+    let probe = push(&app, "/sms/inbound/aliyun/not-the-token-000000", "not json").await;
+    assert_eq!(probe.status(), 404);
     assert!(phone
         .page("/r/demo/me")
         .await

@@ -321,7 +321,7 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
             ("purpose", "automation:{rule}"),
             ("language", "zh-TW"),
             ("code", "SMS_ATTACK"),
-            ("body", "您好，欢迎光临"),
+            ("body", "您好，欢迎光临 拒收請回覆R"),
         ],
     ),
     ("remove_sms_template", &[("id", "{sms_template}")]),
