@@ -26,6 +26,10 @@ pub enum ConfigError {
     Aliyun,
     #[error("TABLECARD_SMS=tencent needs TABLECARD_TENCENT_SECRET_ID, TABLECARD_TENCENT_SECRET_KEY and TABLECARD_TENCENT_SMS_APP_ID (the SmsSdkAppId, 1400…); TABLECARD_TENCENT_SMS_ENDPOINT, if set, must start with http:// or https://")]
     Tencent,
+    #[error("TABLECARD_METRICS_TOKEN must be at least 24 characters (Prometheus sends it as a bearer token); generate one with `openssl rand -hex 24`")]
+    MetricsToken,
+    #[error("TABLECARD_METRICS_ADDR {0:?} is not an address: use host:port, for example 127.0.0.1:9464 (keep it off the public network)")]
+    MetricsAddr(String),
     #[error("TABLECARD_SMS_INBOUND_TOKEN must be at least 16 letters, digits, '-' or '_' (it goes in the reply-callback address you give the SMS provider)")]
     InboundToken,
     #[error("TABLECARD_PUBLIC_URL {0:?} must start with http:// or https://")]
@@ -103,6 +107,10 @@ pub struct Config {
     pub api_rate_per_minute: u32,
     /// The secret in the providers' reply-callback addresses; None: off.
     pub sms_inbound_token: Option<String>,
+    /// `/metrics` on the site's address for this bearer token; None: not there.
+    pub metrics_token: Option<String>,
+    /// A separate address serving `/metrics` alone (never the public one).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -201,6 +209,21 @@ impl Config {
             }
             Some(_) => return Err(ConfigError::InboundToken),
         };
+        let metrics_token = match get("TABLECARD_METRICS_TOKEN") {
+            None => None,
+            Some(t) if t.trim().len() >= 24 && !t.trim().contains(char::is_whitespace) => {
+                Some(t.trim().to_owned())
+            }
+            Some(_) => return Err(ConfigError::MetricsToken),
+        };
+        let metrics_addr = match get("TABLECARD_METRICS_ADDR") {
+            None => None,
+            Some(a) => Some(
+                a.trim()
+                    .parse()
+                    .map_err(|_| ConfigError::MetricsAddr(a.clone()))?,
+            ),
+        };
         let public_url =
             get("TABLECARD_PUBLIC_URL").map(|u| u.trim().trim_end_matches('/').to_owned());
         if let Some(url) = &public_url {
@@ -246,6 +269,8 @@ impl Config {
                 .ok_or(ConfigError::CodeBudget(v))?,
         };
         Ok(Config {
+            metrics_token,
+            metrics_addr,
             sms_inbound_token,
             api_rate_per_minute,
             code_budget_per_day,
@@ -472,6 +497,22 @@ mod tests {
         // Plain HTTP (development) keeps the log as the default.
         let dev = config(&[("TABLECARD_PUBLIC_URL", "http://192.168.1.5:3000")]).unwrap();
         assert_eq!(dev.code_delivery, CodeDelivery::Log);
+    }
+
+    #[test]
+    fn metrics_need_a_long_token_or_their_own_address() {
+        let none = config(&[]).unwrap();
+        assert!(none.metrics_token.is_none() && none.metrics_addr.is_none());
+        assert!(config(&[("TABLECARD_METRICS_TOKEN", "short")]).is_err());
+        let token = config(&[("TABLECARD_METRICS_TOKEN", "0123456789abcdef01234567")]).unwrap();
+        assert_eq!(
+            token.metrics_token.as_deref(),
+            Some("0123456789abcdef01234567")
+        );
+        let addr = config(&[("TABLECARD_METRICS_ADDR", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(addr.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        let bad = config(&[("TABLECARD_METRICS_ADDR", "metrics")]).unwrap_err();
+        assert!(bad.to_string().contains("host:port"), "{bad}");
     }
 
     #[test]

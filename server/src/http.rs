@@ -38,6 +38,8 @@ pub struct AppState {
     pub api_limiter: crate::api::RateLimiter,
     /// The secret in the SMS providers' reply-callback addresses.
     pub inbound_token: Option<String>,
+    /// The operator's bearer token for `/metrics` on this address.
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -62,6 +64,8 @@ impl AppState {
                 }
             };
         let backend = db.backend();
+        // The recorder is in place before the first request is counted.
+        crate::metrics::handle();
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
         portal.secure_cookies = config.secure_cookies();
         portal.public_url = config.public_url();
@@ -74,6 +78,7 @@ impl AppState {
             public_origin: config.public_url.clone(),
             api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute, backend),
             inbound_token: config.sms_inbound_token.clone(),
+            metrics_token: config.metrics_token.clone(),
         }
     }
 }
@@ -95,9 +100,10 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 /// The handlers that are neither pages, server functions nor the POS API,
 /// each with the one method it answers. The router mounts exactly these, and
 /// the security sweep calls every one of them.
-fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 14] {
+fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 15] {
     [
         ("/healthz", Method::GET, get(healthz)),
+        ("/metrics", Method::GET, get(crate::metrics::on_site)),
         ("/readyz", Method::GET, get(readyz)),
         ("/lang", Method::POST, post(choose_language)),
         ("/r/{brand}/me/export", Method::GET, get(export_my_data)),
@@ -195,6 +201,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback_service(files)
+        .layer(middleware::from_fn(crate::metrics::record))
         .layer(middleware::from_fn(move |req, next| cache_assets(hashed_assets, req, next)))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.clone(), allow_brand_embeds))

@@ -5,4 +5,5 @@ pub mod api;
 pub mod client_ip;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod sms;

@@ -320,9 +320,26 @@ async fn serve(config: &Config) -> CliResult {
                 if ticks % 60 == 1 {
                     purge(&db).await;
                 }
+                // Each server's own gauges of what the brands owe, every
+                // five minutes (a scrape may reach any server).
+                if ticks % 5 == 1 {
+                    server::metrics::refresh_outstanding(&db).await;
+                }
             }
         }
     });
+    if let Some(addr) = config.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+        tracing::info!(%addr, "metrics served at /metrics on their own address");
+        let metrics = server::metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics address stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|e| match e.kind() {

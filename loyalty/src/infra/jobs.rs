@@ -80,6 +80,22 @@ impl Job {
         Some(local.strftime(format).to_string())
     }
 
+    /// When a period (as [`Job::period`] names it) began: a month at its
+    /// first midnight, a day at [`DAILY_HOUR`], an hour or a minute at its
+    /// start.
+    pub fn period_start_ms(self, time_zone: &str, period: &str) -> Option<i64> {
+        let text = match period.len() {
+            7 => format!("{period}-01T00:00:00"),
+            10 => format!("{period}T{DAILY_HOUR:02}:00:00"),
+            13 => format!("{period}:00:00"),
+            16 => format!("{period}:00"),
+            _ => return None,
+        };
+        let local: jiff::civil::DateTime = text.parse().ok()?;
+        let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+        Some(local.to_zoned(zone).ok()?.timestamp().as_millisecond())
+    }
+
     /// How long a claim holds before another server may take the run over.
     fn lease_ms(self) -> i64 {
         match self {
@@ -279,7 +295,16 @@ pub async fn run_due(db: &Db, clock: &dyn Clock, runner: &Runner) -> Result<Ran>
                 continue;
             };
             ran.runs += 1;
-            match run_job(db, clock, runner, job, &brand, &mut ran).await {
+            if let Some(start) = job.period_start_ms(&brand.time_zone, &period) {
+                // How long after its period began the run started.
+                let lag = (clock.now_ms() - start).max(0) as f64 / 1000.0;
+                metrics::gauge!("tablecard_scheduler_lag_seconds", "job" => job.as_str()).set(lag);
+            }
+            let result = run_job(db, clock, runner, job, &brand, &mut ran).await;
+            let outcome = if result.is_ok() { "ok" } else { "failed" };
+            metrics::counter!("tablecard_scheduler_runs_total", "job" => job.as_str(), "outcome" => outcome)
+                .increment(1);
+            match result {
                 Ok(outcome) => finish(db, clock, claim.run, &outcome).await?,
                 Err(e) => {
                     ran.failed += 1;
@@ -369,6 +394,21 @@ pub async fn purge_old(db: &Db, clock: &dyn Clock) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_begins_where_the_brands_calendar_says() {
+        // 2026-11-30 17:30 UTC is 2026-12-01 01:30 in Shanghai.
+        let at = 1_796_059_800_000;
+        let zone = "Asia/Shanghai";
+        let start = |job: Job| job.period_start_ms(zone, &job.period(zone, at).unwrap());
+        // The month began at midnight Shanghai, 16:00 UTC the day before.
+        assert_eq!(start(Job::TierReview), Some(at - 90 * 60_000));
+        assert_eq!(start(Job::PointsExpiry), Some(at - 30 * 60_000));
+        assert_eq!(start(Job::Messages), Some(at));
+        let ten = Job::AutomationDaily.period_start_ms(zone, "2026-12-01");
+        assert_eq!(ten, Some(at + (8 * 60 + 30) * 60_000), "10:00 in Shanghai");
+        assert_eq!(Job::Messages.period_start_ms(zone, "soon"), None);
+    }
 
     #[test]
     fn periods_follow_the_brands_calendar() {

@@ -222,3 +222,18 @@ pub async fn screen(
         messages: crate::marketing::messages::today(db, clock, brand).await?,
     })
 }
+
+/// What every brand owes its members, for the operator's gauges: (slug,
+/// points members hold, stored value in fen).
+pub async fn outstanding(db: &Db) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT b.slug, \
+           CAST(COALESCE((SELECT SUM(m.points_balance) FROM members m \
+                          WHERE m.brand_id = b.id AND m.status = 'active'), 0) AS BIGINT), \
+           CAST(COALESCE((SELECT SUM(a.principal_fen + a.bonus_fen) FROM stored_value_accounts a \
+                          WHERE a.brand_id = b.id), 0) AS BIGINT) \
+         FROM brands b ORDER BY b.id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}

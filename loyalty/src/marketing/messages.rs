@@ -209,6 +209,8 @@ pub async fn record(
         Ok(()) => ("sent", ""),
         Err(f) => (f.outcome(), f.reason()),
     };
+    metrics::counter!("tablecard_sms_total", "purpose" => purpose.as_str(), "outcome" => outcome)
+        .increment(1);
     let reason: String = reason.chars().take(80).collect();
     sqlx::query(
         "INSERT INTO sms_sends (brand_id, purpose, outcome, reason, segments, created_at) \

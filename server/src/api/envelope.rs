@@ -53,9 +53,16 @@ async fn begin(
 ) -> Result<Begin, Problem> {
     let key = key.check()?;
     let fingerprint = idempotency::fingerprint("POST", path, body);
-    match idempotency::claim(&state.portal.db, &SystemClock, api_key, key, &fingerprint).await? {
+    let claimed =
+        idempotency::claim(&state.portal.db, &SystemClock, api_key, key, &fingerprint).await;
+    if let Err(loyalty::Error::IdempotencyKeyReused | loyalty::Error::RequestInProgress) = &claimed
+    {
+        metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
+    }
+    match claimed? {
         Claim::Owned(owner) => Ok(Begin::Run(owner)),
         Claim::Replay { status, body } => {
+            metrics::counter!("tablecard_pos_idempotent_replays_total").increment(1);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response = json_response(status, body);
             response

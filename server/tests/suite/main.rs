@@ -21,6 +21,7 @@ mod hostile;
 mod http;
 mod limits;
 mod members;
+mod metrics;
 mod offers;
 mod outage;
 mod permissions;

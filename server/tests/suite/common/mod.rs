@@ -183,6 +183,11 @@ impl TestApp {
         self.send(req.body(Body::empty()).unwrap()).await
     }
 
+    /// The capturing sender as the scheduler takes it.
+    pub fn sender_arc(&self) -> Arc<dyn loyalty::marketing::delivery::Sender> {
+        Arc::new(self.sender.clone())
+    }
+
     pub fn table_token(&self) -> String {
         self.seed.tables[0].token.clone()
     }
