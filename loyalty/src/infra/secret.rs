@@ -61,7 +61,9 @@ impl ServerSecret {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex (keyed hashes here; the SMS providers' digests and
+/// signatures in the server).
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
         .iter()

@@ -787,20 +787,7 @@ pub async fn deliver(
             done.dropped += 1;
             continue;
         };
-        let sent = if sender.needs_template() && sms.template_code.is_none() {
-            Err(Failure::refused("template_missing"))
-        } else {
-            sender.send(&sms).await
-        };
-        let segments = templates::length(&sms.signature, &sms.text).segments;
-        // Not counting it must not stop the run before the message is
-        // settled: it would be sent again when its lease lapses.
-        if let Err(e) =
-            messages::record(db, clock, brand.id, Purpose::Marketing, &sent, segments).await
-        {
-            tracing::warn!(brand = brand.id.0, message = id, error = %e, "a message was not counted");
-        }
-        match sent {
+        match messages::send(db, clock, brand.id, sender, &sms).await {
             Ok(()) => {
                 settle(db, clock, id, "sent_at").await?;
                 done.sent += 1;
@@ -918,20 +905,14 @@ async fn compose(db: &Db, brand: &Brand, member: i64, body: &str) -> Result<Opti
             Var::Coupon => vars
                 .and_then(|q| q.coupon.as_ref())
                 .map(|rule| templates::coupon_words(rule, language)),
-            Var::Date => vars.map(|q| {
-                let date = crate::points::rules::local_date(&brand.time_zone, q.date);
-                let mut parts = date.split('-').map(|p| p.parse::<i16>().unwrap_or(1));
-                let (y, m, d) = (
-                    parts.next().unwrap_or(2000),
-                    parts.next().unwrap_or(1),
-                    parts.next().unwrap_or(1),
-                );
-                templates::local_day(
-                    language,
-                    y,
-                    i8::try_from(m).unwrap_or(1),
-                    i8::try_from(d).unwrap_or(1),
-                )
+            Var::Date => vars.and_then(|q| {
+                let zone =
+                    jiff::tz::TimeZone::get(&brand.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                let day = jiff::Timestamp::from_millisecond(q.date)
+                    .ok()?
+                    .to_zoned(zone)
+                    .date();
+                Some(templates::local_day(language, day))
             }),
             Var::Code => None,
         }

@@ -23,7 +23,7 @@ use sqlx::AnyConnection;
 use crate::access::Owner;
 use crate::brands::{Brand, BrandId};
 use crate::error::Invalid;
-use crate::marketing::delivery::{Failure, Purpose};
+use crate::marketing::delivery::{Failure, Purpose, Sender, Sms};
 use crate::marketing::templates::{self, Template};
 use crate::members::phone::Phone;
 use crate::points::rules::{local_date, local_midnight};
@@ -196,8 +196,32 @@ pub async fn save_settings(db: &Db, clock: &dyn Clock, who: &Owner, new: Setting
     Ok(())
 }
 
+/// Sends one message and counts it for the owner's figures: the one way
+/// sign-in codes and marketing go out. A provider that sends only templates
+/// refuses a message without one (`template_missing`) before any request.
+/// Not counting a message never turns its sending into a failure: a code
+/// delivered stays delivered, a marketing message sent is settled.
+pub async fn send(
+    db: &Db,
+    clock: &dyn Clock,
+    brand: BrandId,
+    sender: &dyn Sender,
+    sms: &Sms,
+) -> std::result::Result<(), Failure> {
+    let sent = if sender.needs_template() && sms.template_code.is_none() {
+        Err(Failure::refused("template_missing"))
+    } else {
+        sender.send(sms).await
+    };
+    let segments = templates::length(&sms.signature, &sms.text).segments;
+    if let Err(e) = record(db, clock, brand, sms.purpose, &sent, segments).await {
+        tracing::warn!(brand = brand.0, purpose = sms.purpose.as_str(), error = %e, "a message was not counted");
+    }
+    sent
+}
+
 /// Records one send (or one that failed) for the owner's figures.
-pub async fn record(
+async fn record(
     db: &Db,
     clock: &dyn Clock,
     brand: BrandId,
@@ -242,11 +266,6 @@ pub async fn purge_old(db: &Db, clock: &dyn Clock) -> Result<u64> {
 /// The start of the brand's local day at `now`.
 fn day_start(brand: &Brand, now: i64) -> i64 {
     local_midnight(&brand.time_zone, &local_date(&brand.time_zone, now), 0).unwrap_or(now)
-}
-
-/// The start of the brand's next local day.
-pub fn next_day(brand: &Brand, now: i64) -> i64 {
-    local_midnight(&brand.time_zone, &local_date(&brand.time_zone, now), 1).unwrap_or(now)
 }
 
 /// Marketing messages sent today, in the brand's calendar.

@@ -254,13 +254,14 @@ pub fn sample(brand: &Brand, language: Language, var: Var) -> String {
         (Var::Coupon, Language::ZhCn) => "满200减50券".into(),
         (Var::Coupon, Language::ZhTw) => "滿200減50券".into(),
         (Var::Coupon, Language::En) => "¥50 off ¥200".into(),
-        (Var::Date, _) => local_day(language, 2026, 12, 31),
+        (Var::Date, _) => local_day(language, jiff::civil::date(2026, 12, 31)),
         (Var::Brand, _) => brand.name.clone(),
     }
 }
 
 /// A day as a message says it: 12月31日, or 31 Dec.
-pub fn local_day(language: Language, _year: i16, month: i8, day: i8) -> String {
+pub fn local_day(language: Language, date: jiff::civil::Date) -> String {
+    let (month, day) = (date.month(), date.day());
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];

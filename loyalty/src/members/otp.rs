@@ -431,18 +431,7 @@ pub async fn send(
         params: body.params(value),
         text: body.render(value),
     };
-    let sent = if sender.needs_template() && sms.template_code.is_none() {
-        Err(Failure::refused("template_missing"))
-    } else {
-        sender.send(&sms).await
-    };
-    let segments = templates::length(&sms.signature, &sms.text).segments;
-    // The message has gone (or not) whatever the books say: a failure to
-    // count it must not turn a delivered code into an error page.
-    if let Err(e) = messages::record(db, clock, brand.id, Purpose::SignIn, &sent, segments).await {
-        tracing::warn!(error = %e, "a sign-in message was not counted");
-    }
-    if let Err(e) = sent {
+    if let Err(e) = messages::send(db, clock, brand.id, sender, &sms).await {
         tracing::error!(error = %e, phone = %phone.masked(), brand = %brand.slug, "one-time code not delivered");
         let mut conn = db.pool().acquire().await?;
         withdraw(&mut conn, issued.id).await?;

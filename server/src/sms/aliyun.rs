@@ -155,7 +155,7 @@ impl Sender for AliyunSender {
 impl AliyunSender {
     async fn post(&self, query: &str) -> Result<(), Failure> {
         let c = &self.credentials;
-        let host = super::tencent::host_of(&c.endpoint);
+        let host = super::host_of(&c.endpoint);
         let date = jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();

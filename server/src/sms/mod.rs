@@ -132,8 +132,14 @@ pub(crate) fn canonical_request(
 }
 
 /// Lower-case hex, as both providers write digests and signatures.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+pub(crate) use loyalty::infra::secret::hex;
+
+/// The host part of an endpoint URL (what the `host` header carries).
+pub(crate) fn host_of(endpoint: &str) -> &str {
+    let rest = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {

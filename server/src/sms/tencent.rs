@@ -127,14 +127,6 @@ impl TencentSender {
     }
 }
 
-/// The host part of an endpoint URL (what the `host` header carries).
-pub(crate) fn host_of(endpoint: &str) -> &str {
-    let rest = endpoint
-        .split_once("://")
-        .map_or(endpoint, |(_, rest)| rest);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest)
-}
-
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 #[async_trait::async_trait]
@@ -162,7 +154,7 @@ impl Sender for TencentSender {
 impl TencentSender {
     async fn post(&self, body: &[u8]) -> Result<(), Failure> {
         let c = &self.credentials;
-        let host = host_of(&c.endpoint);
+        let host = super::host_of(&c.endpoint);
         let timestamp = jiff::Timestamp::now().as_second();
         let action = "SendSms";
         let request = Request {
