@@ -125,6 +125,12 @@ pub fn status(code: &str) -> u16 {
         | "confirm_delete"
         | "logo_type"
         | "logo_missing"
+        | "import_unreadable"
+        | "import_empty"
+        | "import_too_many_rows"
+        | "import_no_phone_column"
+        | "import_missing"
+        | "import_changed"
         | "invalid_form" => 400,
         "unauthorized" | "staff_sign_in_failed" | "wrong_current_password" => 401,
         "forbidden" => 403,
@@ -144,6 +150,7 @@ pub fn status(code: &str) -> u16 {
         | "api_key_not_found"
         | "automation_not_found"
         | "sms_template_not_found"
+        | "import_not_found"
         | "code_missing" => 404,
         "order_already_recorded"
         | "refund_already_recorded"
@@ -158,8 +165,9 @@ pub fn status(code: &str) -> u16 {
         | "adjustment_not_pending"
         | "top_up_already_recorded"
         | "payment_already_recorded"
-        | "payment_already_voided" => 409,
-        "payload_too_large" | "logo_size" => 413,
+        | "payment_already_voided"
+        | "import_running" => 409,
+        "payload_too_large" | "logo_size" | "import_size" => 413,
         "coupon_expired"
         | "coupon_not_started"
         | "coupon_not_applicable"
@@ -226,6 +234,17 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "code_not_delivered" => td_string!(locale, err_not_delivered).to_string(),
         "phone_cannot_receive" => td_string!(locale, err_phone_cannot_receive).to_string(),
         "sms_template_not_found" => td_string!(locale, err_sms_template_not_found).to_string(),
+        "import_unreadable" => td_string!(locale, err_import_unreadable).to_string(),
+        "import_empty" => td_string!(locale, err_import_empty).to_string(),
+        "import_too_many_rows" => {
+            td_string!(locale, err_import_too_many_rows, max = e.number("max")).to_string()
+        }
+        "import_no_phone_column" => td_string!(locale, err_import_no_phone_column).to_string(),
+        "import_changed" => td_string!(locale, err_import_changed).to_string(),
+        "import_running" => td_string!(locale, err_import_running).to_string(),
+        "import_not_found" => td_string!(locale, err_import_not_found).to_string(),
+        "import_size" => td_string!(locale, err_import_size).to_string(),
+        "import_missing" => td_string!(locale, err_import_missing).to_string(),
         "terms_not_accepted" => td_string!(locale, err_terms).to_string(),
         "confirm_delete" => td_string!(locale, err_confirm_delete).to_string(),
         "coupon_out_of_stock" => td_string!(locale, err_coupon_out_of_stock).to_string(),

@@ -5,11 +5,11 @@ use leptos_router::{path, SsrMode};
 
 use crate::routes::{
     AdminAudit, AdminAutomation, AdminBrand, AdminDashboard, AdminInbox, AdminKeys, AdminLogin,
-    AdminMember, AdminMembers, AdminMessages, AdminOfferEditor, AdminOffers, AdminPassword,
-    AdminQrSheet, AdminReport, AdminSegments, AdminStaff, AdminStoreTables, AdminStoredValue,
-    AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute, FeedbackRoute, HomePage,
-    InviteRoute, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute, PrivacyRoute, ProfileRoute,
-    StoredValueRoute, TableLink, ThanksRoute, WalletRoute,
+    AdminMember, AdminMemberImport, AdminMembers, AdminMessages, AdminOfferEditor, AdminOffers,
+    AdminPassword, AdminQrSheet, AdminReport, AdminSegments, AdminStaff, AdminStoreTables,
+    AdminStoredValue, AdminStores, AdminTill, BrandHome, CardRoute, ClaimRoute, CouponRoute,
+    FeedbackRoute, HomePage, InviteRoute, JoinRoute, MyFeedbackRoute, NotFound, PointsRoute,
+    PrivacyRoute, ProfileRoute, StoredValueRoute, TableLink, ThanksRoute, WalletRoute,
 };
 
 /// The HTML document around every page.
@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/segments") view=AdminSegments ssr=SsrMode::Async />
                 <Route path=path!("/admin/stored-value") view=AdminStoredValue ssr=SsrMode::Async />
                 <Route path=path!("/admin/messages") view=AdminMessages ssr=SsrMode::Async />
+                <Route path=path!("/admin/import") view=AdminMemberImport ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons") view=AdminOffers ssr=SsrMode::Async />
                 <Route path=path!("/admin/coupons/new") view=AdminOfferEditor ssr=SsrMode::Async />
                 <Route path=path!("/admin/stores") view=AdminStores ssr=SsrMode::Async />

@@ -46,6 +46,20 @@ pub enum Error {
     PhoneCannotReceive,
     #[error("message template not found")]
     SmsTemplateNotFound,
+    #[error("the file is not a CSV file or a spreadsheet that can be read")]
+    ImportUnreadable,
+    #[error("the file has no rows")]
+    ImportEmpty,
+    #[error("the file has more than {max} rows")]
+    ImportTooManyRows { max: usize },
+    #[error("no column of the file holds phone numbers")]
+    ImportNoPhoneColumn,
+    #[error("the import's file has changed since its dry run")]
+    ImportChanged,
+    #[error("this import is already running")]
+    ImportRunning,
+    #[error("import not found")]
+    ImportNotFound,
     #[error("not enough points")]
     InsufficientPoints,
     #[error("points may pay at most {max_points} points of this bill")]
@@ -212,6 +226,13 @@ impl Error {
             Error::CodeNotDelivered => "code_not_delivered",
             Error::PhoneCannotReceive => "phone_cannot_receive",
             Error::SmsTemplateNotFound => "sms_template_not_found",
+            Error::ImportUnreadable => "import_unreadable",
+            Error::ImportEmpty => "import_empty",
+            Error::ImportTooManyRows { .. } => "import_too_many_rows",
+            Error::ImportNoPhoneColumn => "import_no_phone_column",
+            Error::ImportChanged => "import_changed",
+            Error::ImportRunning => "import_running",
+            Error::ImportNotFound => "import_not_found",
             Error::InsufficientPoints => "insufficient_points",
             Error::PointsCapExceeded { .. } => "points_cap_exceeded",
             Error::PointsPaidOverCap { .. } => "points_paid_over_cap",
@@ -280,6 +301,7 @@ impl Error {
             }
             Error::CouponRefused(r) => r.params(),
             Error::RefundExceedsPrincipal { left_fen } => vec![("left", left_fen.to_string())],
+            Error::ImportTooManyRows { max } => vec![("max", max.to_string())],
             Error::Invalid { field, reason } => {
                 let mut params = vec![("field", (*field).to_owned()), ("reason", reason.code())];
                 match reason {
@@ -310,6 +332,7 @@ impl Error {
                 | Error::FeedbackNotFound
                 | Error::AutomationNotFound
                 | Error::SmsTemplateNotFound
+                | Error::ImportNotFound
         )
     }
 

@@ -18,7 +18,6 @@ use std::sync::LazyLock;
 
 use crate::config::{CodeDelivery, Config};
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -46,10 +45,7 @@ impl AppState {
     /// The state `serve` runs with: the configured secret, code delivery and
     /// cookie security around an open database.
     pub fn new(config: &Config, db: loyalty::Db) -> AppState {
-        let secret = match &config.secret_key {
-            Some(key) => loyalty::ServerSecret::from_master(key.as_bytes()),
-            None => loyalty::ServerSecret::random(),
-        };
+        let secret = server_secret(config);
         let sender: std::sync::Arc<dyn loyalty::marketing::delivery::Sender> =
             match &config.code_delivery {
                 CodeDelivery::Log => std::sync::Arc::new(loyalty::marketing::delivery::LogSender),
@@ -100,7 +96,7 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 /// The handlers that are neither pages, server functions nor the POS API,
 /// each with the one method it answers. The router mounts exactly these, and
 /// the security sweep calls every one of them.
-fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 15] {
+fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 16] {
     [
         ("/healthz", Method::GET, get(healthz)),
         ("/metrics", Method::GET, get(crate::metrics::on_site)),
@@ -125,6 +121,11 @@ fn plain_routes() -> [(&'static str, Method, MethodRouter<AppState>); 15] {
             get(stored_value_csv),
         ),
         ("/admin/brand/logo", Method::POST, post(upload_logo)),
+        (
+            IMPORT_UPLOAD,
+            Method::POST,
+            post(upload_members).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
+        ),
         ("/r/{brand}/logo", Method::GET, get(brand_logo)),
         ("/r/{brand}/invite/{code}", Method::GET, get(follow_invite)),
         (
@@ -210,7 +211,7 @@ pub fn router(state: AppState) -> Router {
         // No form or POS request comes near this; anything larger is a 413
         // before any handler reads it.
         .layer(middleware::from_fn(refuse_forms_that_are_not_text))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn(explain_too_large))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -270,12 +271,50 @@ pub fn logged_path(path: &str) -> String {
 /// The largest request body any form or POS call may send.
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// Where the owner's member file goes, and how large it may be (the file,
+/// 16 MiB, and the form around it).
+use app::routes::member_import::{PAGE_PATH as IMPORT_PAGE, UPLOAD_PATH as IMPORT_UPLOAD};
+const IMPORT_LIMIT: usize = 16 * 1024 * 1024 + 64 * 1024;
+
+/// The largest body `path` may receive.
+fn body_limit(method: &Method, path: &str) -> usize {
+    if method == Method::POST && path == IMPORT_UPLOAD {
+        IMPORT_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
+
+/// Refuses a body declared larger than its route's limit before anything
+/// reads it, and cuts off one that keeps coming past it (the extractor
+/// reading it answers 413).
+async fn limit_body(req: Request, next: Next) -> Response {
+    let limit = body_limit(req.method(), req.uri().path());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
+
 /// A body over the limit is refused by the limit layer (declared size) or
 /// by whichever extractor reads past it (a body that keeps coming), each
 /// with a bare 413. The POS gets a problem document like every other
 /// refusal; a browser gets a page that says what happened.
 async fn explain_too_large(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    if req.method() == Method::POST && req.uri().path() == IMPORT_UPLOAD {
+        let response = next.run(req).await;
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return refused(IMPORT_PAGE, AppError::new("import_size"));
+        }
+        return response;
+    }
     let response = next.run(req).await;
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE
         || response
@@ -381,6 +420,15 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .hash_files(hash_file.exists())
         .hash_file(hash_file.to_string_lossy().as_ref().into())
         .build()
+}
+
+/// The secret codes, sessions and phone keys are made with: the
+/// configured key, else a random one for this process.
+pub fn server_secret(config: &Config) -> loyalty::ServerSecret {
+    match &config.secret_key {
+        Some(key) => loyalty::ServerSecret::from_master(key.as_bytes()),
+        None => loyalty::ServerSecret::random(),
+    }
 }
 
 pub fn cookie_key(config: &Config) -> cookie::Key {
@@ -698,6 +746,68 @@ async fn upload_logo(
             Ok(()) => Redirect::to("/admin/brand?saved=1#logo").into_response(),
             Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         },
+        Err(e) => back(e.into()),
+    }
+}
+
+/// The owner's member file (`multipart/form-data`, field `file`): read,
+/// checked against the brand at once and kept with a new import; the page
+/// then shows the dry run. Nothing is written to the members yet.
+async fn upload_members(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let portal = &state.portal;
+    let page = IMPORT_PAGE;
+    let owner = match owner_of(portal, &parts, page, StatusCode::FORBIDDEN).await {
+        Ok(owner) => owner,
+        Err(answer) => return answer,
+    };
+    let back = |e: AppError| refused(page, e);
+    let Ok(mut form) = form else {
+        return back(AppError::new("import_missing"));
+    };
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("members").to_owned();
+                match field.bytes().await {
+                    Ok(b) if !b.is_empty() => file = Some((name, b.to_vec())),
+                    Ok(_) => {}
+                    Err(_) => return back(AppError::new("import_size")),
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            // Cut off by the body limit, or not multipart at all.
+            Err(_) => return back(AppError::new("import_size")),
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return back(AppError::new("import_missing"));
+    };
+    use loyalty::members::import;
+    let clock = &loyalty::SystemClock;
+    let importer = import::Importer::owner(&owner);
+    let checked = async {
+        let sheet = import::sheet::read(&bytes)?;
+        import::plan(&portal.db, clock, owner.brand(), &sheet).await?;
+        import::open(
+            &portal.db,
+            clock,
+            &importer,
+            &name,
+            &bytes,
+            sheet.rows.len(),
+            true,
+        )
+        .await
+    }
+    .await;
+    match checked {
+        Ok(opened) => Redirect::to(&format!("{page}?import={}#import", opened.id)).into_response(),
         Err(e) => back(e.into()),
     }
 }

@@ -87,6 +87,25 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Bring in the members of an old program from a CSV or XLSX file:
+    /// phone, name, birthday, old member number, points (and their expiry),
+    /// tier, stored value, marketing consent. The file is checked first and
+    /// every problem shown; the import is then written in batches, and run
+    /// again on the same file it goes on where it stopped or changes
+    /// nothing.
+    ImportMembers {
+        /// The brand's URL name.
+        #[arg(long)]
+        brand: String,
+        /// Only check the file and show what would happen.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also write what happens to every row to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The file exported from the old system (.csv, .xlsx).
+        file: PathBuf,
+    },
     /// Run a local fake of an SMS provider (`aliyun` or `tencent`) that
     /// checks each request's signature as the provider does and shows the
     /// messages it accepts: try real delivery without an account.
@@ -139,6 +158,12 @@ fn main() -> ExitCode {
             Command::Backup { file } => backup(&config, &file).await,
             Command::Restore { file } => restore(&config, &file).await,
             Command::SmsFake { provider, addr } => sms_fake(&provider, &addr).await,
+            Command::ImportMembers {
+                brand,
+                dry_run,
+                report,
+                file,
+            } => import_members(&config, &brand, dry_run, report.as_deref(), &file).await,
         }
     });
     match result {
@@ -278,6 +303,11 @@ async fn serve(config: &Config) -> CliResult {
         );
     }
     let state = http::AppState::new(config, db.clone());
+    match app::functions::member_import::resume_interrupted(&state.portal).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(imports = n, "going on with member imports a stop cut off"),
+        Err(e) => tracing::warn!(error = %e, "cannot look for interrupted member imports"),
+    }
     if state.portal.secure_cookies {
         tracing::info!("served over HTTPS: cookies are Secure and __Host- prefixed");
     }
@@ -371,6 +401,158 @@ fn describe(s: &loyalty::infra::backup::Summary) -> String {
         s.ledger_rows,
         s.schema_version
     )
+}
+
+async fn import_members(
+    config: &Config,
+    brand: &str,
+    dry_run: bool,
+    report: Option<&Path>,
+    file: &Path,
+) -> CliResult {
+    use app::routes::member_import::{action_text, done_text, problem_text};
+    use loyalty::members::import::{self, Action, Importer};
+    let slug = BrandSlug::parse(brand).map_err(|e| format!("--brand: {e}"))?;
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let db = migrate(config).await?;
+    let brand = brands::find_by_slug(&db, &slug)
+        .await
+        .map_err(|e| match e.is_not_found() {
+            true => format!("brand {slug} does not exist"),
+            false => e.to_string(),
+        })?;
+    let locale = app::locale::to_locale(brand.default_language);
+    let said = |e: loyalty::Error| {
+        let e = app::error::AppError::from(e);
+        app::error::sentence(locale, &e).unwrap_or_else(|| e.code.clone())
+    };
+    let clock = &SystemClock;
+    let sheet = import::sheet::read(&bytes).map_err(said)?;
+    let plan = import::plan(&db, clock, &brand, &sheet)
+        .await
+        .map_err(said)?;
+    let tiers = {
+        let mut conn = db.pool().acquire().await.map_err(|e| e.to_string())?;
+        loyalty::points::tiers::load(&mut conn, brand.id)
+            .await
+            .map_err(said)?
+    };
+    let tier_list = tiers
+        .tiers()
+        .iter()
+        .map(|t| t.name(brand.default_language).to_owned())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let why = |r: &import::RowReport| {
+        r.problems
+            .iter()
+            .map(|p| problem_text(locale, p, &tier_list))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for r in plan.rows.iter().filter(|r| r.action == Action::Skip) {
+        println!("  line {:>6}  {:<16} {}", r.line, r.phone, why(r));
+    }
+    let c = plan.counts;
+    println!(
+        "{}: {} rows. New members {}, already members here {}, imported before {}, left out {}.",
+        file.display(),
+        plan.rows.len(),
+        c.create,
+        c.merge,
+        c.unchanged,
+        c.skip
+    );
+    println!(
+        "Columns used: {}{}",
+        plan.fields
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if plan.ignored.is_empty() {
+            String::new()
+        } else {
+            format!("; left aside: {}", plan.ignored.join(", "))
+        }
+    );
+    println!(
+        "The rows to be written bring {} points and {} of stored value.",
+        plan.points,
+        loyalty::money::yuan(plan.stored_fen)
+    );
+    if let Some(path) = report {
+        let mut out = String::from("line,phone,action,member_no,points,stored_fen,problems\n");
+        for r in &plan.rows {
+            let cell = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                r.line,
+                cell(&r.phone),
+                cell(&action_text(locale, r)),
+                r.member_no.as_deref().unwrap_or(""),
+                r.points,
+                r.stored_fen,
+                cell(&why(r)),
+            ));
+        }
+        std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("What happens to every row: {}", path.display());
+    }
+    if dry_run {
+        println!("Dry run: nothing was written.");
+        return Ok(());
+    }
+    let importer = Importer::command_line(brand.clone());
+    let name = file.file_name().map_or_else(
+        || "members".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let opened = import::open(
+        &db,
+        clock,
+        &importer,
+        &name,
+        &bytes,
+        sheet.rows.len(),
+        false,
+    )
+    .await
+    .map_err(said)?;
+    if opened.rows_done > 0 {
+        println!(
+            "Going on with the import of this file that stopped after {} rows.",
+            opened.rows_done
+        );
+    }
+    let secret = http::server_secret(config);
+    let started = std::time::Instant::now();
+    let mut shown = std::time::Instant::now();
+    let mut progress = |p: import::Progress| {
+        if p.done == p.total || shown.elapsed().as_millis() >= 500 {
+            eprint!("\rImported {} of {} rows", p.done, p.total);
+            shown = std::time::Instant::now();
+        }
+    };
+    let done = import::run(
+        &db,
+        clock,
+        &secret,
+        &importer,
+        &opened,
+        &plan,
+        &mut progress,
+    )
+    .await
+    .map_err(said)?;
+    eprintln!();
+    println!(
+        "{} ({:.1} s)",
+        done_text(locale, &done),
+        started.elapsed().as_secs_f64()
+    );
+    db.close().await;
+    Ok(())
 }
 
 async fn backup(config: &Config, file: &Path) -> CliResult {

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod feedback;
 pub mod form;
 pub mod invite;
+pub mod member_import;
 pub mod members;
 pub mod messages_admin;
 pub mod offers;

@@ -96,6 +96,7 @@ pub(crate) fn console_nav(locale: Locale, staff: &StaffInfo) -> impl IntoView {
                 <a class="small-link" href="/admin/brand">{td_string!(locale, admin_brand)}</a>
                 <a class="small-link" href="/admin/automation">{td_string!(locale, admin_automation)}</a>
                 <a class="small-link" href="/admin/messages">{td_string!(locale, admin_messages)}</a>
+                <a class="small-link" href="/admin/import">{td_string!(locale, admin_import)}</a>
                 <a class="small-link" href="/admin/segments">{td_string!(locale, admin_segments)}</a>
                 <a class="small-link" href="/admin/stored-value">{td_string!(locale, admin_stored_value)}</a>
                 <a class="small-link" href="/admin/stores">{td_string!(locale, admin_stores)}</a>

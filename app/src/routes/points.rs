@@ -44,6 +44,7 @@ pub(crate) fn entry_label(locale: Locale, kind: &str, reason: &str) -> String {
         ("spend", _) => td_string!(locale, entry_payment),
         ("reverse", _) => td_string!(locale, entry_payment_void),
         ("expire", _) => td_string!(locale, entry_expired),
+        ("import", _) => td_string!(locale, entry_imported),
         ("adjust", reason) => {
             return td_string!(locale, entry_adjust, reason = reason.to_owned()).to_string()
         }

@@ -1,6 +1,7 @@
 //! Members (会员): who joined a brand with their phone, what they told us
 //! about themselves, what they agreed to, and erasure on request (PIPL).
 
+pub mod import;
 pub mod member_code;
 pub mod otp;
 pub mod phone;
@@ -969,7 +970,7 @@ pub async fn erase(
         "UPDATE members SET phone = NULL, display_name = '', birthday_month = NULL, \
              birthday_day = NULL, birth_year = NULL, gender = 'unspecified', dietary = '', \
              allergies = '', language = NULL, marketing_consent_at = NULL, sensitive_consent_at = NULL, \
-             referral_code = NULL, status = 'erased', erased_at = $1 \
+             referral_code = NULL, legacy_no = NULL, status = 'erased', erased_at = $1 \
          WHERE brand_id = $2 AND id = $3 AND status = 'active' RETURNING id",
     )
     .bind(now)

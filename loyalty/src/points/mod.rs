@@ -33,6 +33,8 @@ pub enum EntryKind {
     Expire,
     Adjust,
     Reverse,
+    /// An opening balance brought from an old program.
+    Import,
 }
 
 impl EntryKind {
@@ -43,6 +45,7 @@ impl EntryKind {
             EntryKind::Expire => "expire",
             EntryKind::Adjust => "adjust",
             EntryKind::Reverse => "reverse",
+            EntryKind::Import => "import",
         }
     }
 
@@ -52,6 +55,7 @@ impl EntryKind {
             "spend" => EntryKind::Spend,
             "expire" => EntryKind::Expire,
             "reverse" => EntryKind::Reverse,
+            "import" => EntryKind::Import,
             _ => EntryKind::Adjust,
         }
     }
@@ -740,6 +744,31 @@ pub async fn grant(
         ref_id: reference.id,
     };
     credit(conn, clock, entry, None, rules.lot_expiry(clock.now_ms())).await
+}
+
+/// An opening balance from an old program (`import` names the import): a
+/// ledger row of its own kind and a lot that lapses at `expires_at`.
+/// Returns the balance.
+pub(crate) async fn import(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+    points: i64,
+    expires_at: Option<i64>,
+    import: i64,
+) -> Result<i64> {
+    let entry = Entry {
+        brand,
+        member,
+        store: None,
+        kind: EntryKind::Import,
+        amount: points,
+        reason: "imported",
+        ref_type: Some("import"),
+        ref_id: Some(import),
+    };
+    credit(conn, clock, entry, None, expires_at).await
 }
 
 /// A staff member's correction of a balance, up or down, with the reason

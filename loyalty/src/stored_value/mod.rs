@@ -328,6 +328,45 @@ pub async fn top_up(
     })
 }
 
+/// An opening balance from an old program (`import` names the import),
+/// booked as a top-up lot at `store` so payments take from it as from any
+/// other, with an `import` row in the ledger.
+pub(crate) async fn import(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    store: StoreId,
+    member: MemberId,
+    opening: Balance,
+    import: i64,
+) -> Result<Balance> {
+    let (principal, bonus) = (opening.principal_fen, opening.bonus_fen);
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO stored_value_top_ups (brand_id, store_id, member_id, top_up_id, amount_fen, \
+         bonus_fen, principal_left, bonus_left, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $6, $7) RETURNING id",
+    )
+    .bind(brand.0)
+    .bind(store.0)
+    .bind(member.0)
+    .bind(format!("import-{import}-{}", member.0))
+    .bind(principal)
+    .bind(bonus)
+    .bind(clock.now_ms())
+    .fetch_one(&mut *conn)
+    .await?;
+    let s = credit(conn, brand, member, principal, bonus).await?;
+    let entry = Entry {
+        brand,
+        member,
+        kind: "import",
+        store: Some(store),
+        ref_id: id,
+    };
+    append(conn, clock, entry, s).await?;
+    Ok(s.balance())
+}
+
 /// A payment as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Paid {

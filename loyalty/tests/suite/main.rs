@@ -8,6 +8,7 @@ mod coupons;
 mod dashboard;
 mod feedback;
 mod idempotency;
+mod import;
 mod insight;
 mod ledger_properties;
 mod members;

@@ -389,50 +389,24 @@ async fn the_owner_renames_tiers_and_lowers_a_threshold_that_the_next_bill_meets
 
 /// Posts `bytes` as the `logo` file of a multipart form, with `b`'s cookies.
 async fn upload(
-    b: &Browser<'_>,
+    b: &mut Browser<'_>,
     bytes: &[u8],
     extra: Option<(&str, &str)>,
 ) -> axum::response::Response {
-    let boundary = "----tablecard-test";
-    let mut body = Vec::new();
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(b"\r\n");
-    if let Some((k, v)) = extra {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let cookies = b
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let req = axum::http::Request::post("/admin/brand/logo")
-        .header(header::HOST, "localhost")
-        .header(header::ORIGIN, "http://localhost")
-        .header(header::COOKIE, cookies)
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    b.app.send(req).await
+    let extra: Vec<(&str, &str)> = extra.into_iter().collect();
+    b.post_file("/admin/brand/logo", ("logo", "logo.png", bytes), &extra)
+        .await
 }
 
 #[both_databases]
 async fn the_owner_uploads_a_logo_that_members_see_and_nothing_but_an_image_passes() {
     let app = spawn_app().await;
     console_staff(&app).await;
-    let boss = staff_browser(&app, "boss").await;
+    let mut boss = staff_browser(&app, "boss").await;
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
 
     let svg = upload(
-        &boss,
+        &mut boss,
         b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
         None,
     )
@@ -442,13 +416,13 @@ async fn the_owner_uploads_a_logo_that_members_see_and_nothing_but_an_image_pass
         "/admin/brand?error=invalid_input&field=logo&reason=format#logo",
         "no SVG, whatever it is called"
     );
-    let huge = upload(&boss, &[0x89; 60 * 1024], None).await;
+    let huge = upload(&mut boss, &[0x89; 60 * 1024], None).await;
     assert_eq!(
         location(&huge),
         "/admin/brand?error=invalid_input&field=logo&reason=too_long&max=49152#logo"
     );
 
-    let ok = upload(&boss, png, None).await;
+    let ok = upload(&mut boss, png, None).await;
     assert_eq!(location(&ok), "/admin/brand?saved=1#logo");
     let landing = common::body_text(app.get("/r/demo", &[]).await).await;
     let src = {
@@ -470,12 +444,12 @@ async fn the_owner_uploads_a_logo_that_members_see_and_nothing_but_an_image_pass
     assert_eq!(&served[..], png, "the very bytes uploaded");
 
     // A manager cannot; removing brings the initial back.
-    let mgr = staff_browser(&app, "mgr2").await;
+    let mut mgr = staff_browser(&app, "mgr2").await;
     assert_eq!(
-        upload(&mgr, png, None).await.status(),
+        upload(&mut mgr, png, None).await.status(),
         StatusCode::FORBIDDEN
     );
-    let removed = upload(&boss, b"", Some(("remove", "1"))).await;
+    let removed = upload(&mut boss, b"", Some(("remove", "1"))).await;
     assert_eq!(location(&removed), "/admin/brand?saved=1#logo");
     assert!(!common::body_text(app.get("/r/demo", &[]).await)
         .await

@@ -238,3 +238,66 @@ fn an_api_key_is_printed_once_for_a_real_store() {
     );
     assert_one_clear_line(&wrong, "its stores are: SH01, SH02");
 }
+
+#[test]
+fn members_are_imported_from_the_command_line_once_however_often_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/tablecard.db", dir.path().display());
+    let env = [("DATABASE_URL", url.as_str())];
+    assert!(tablecard(&["demo", "--json"], &env).status.success());
+    let file = dir.path().join("old.csv");
+    std::fs::write(
+        &file,
+        "手机号,姓名,积分,等级\n13900139001,李雷,1200,金卡会员\n13900139002,韩梅梅,300,\n12345,坏号码,5,\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let file_arg = file.to_str().unwrap();
+    let report_arg = report.to_str().unwrap();
+    let stdout = |out: &Output| String::from_utf8_lossy(&out.stdout).into_owned();
+
+    let dry = tablecard(
+        &[
+            "import-members",
+            "--brand",
+            "demo",
+            "--dry-run",
+            "--report",
+            report_arg,
+            file_arg,
+        ],
+        &env,
+    );
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let said = stdout(&dry);
+    assert!(said.contains("line      4  12345"), "{said}");
+    assert!(
+        said.contains("“12345”不是手机号。"),
+        "in the brand's language: {said}"
+    );
+    assert!(said.contains("Dry run: nothing was written."), "{said}");
+    let rows = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(rows.lines().count(), 4, "a header and every row: {rows}");
+    assert!(rows.contains("\"+8613900139001\",\"新会员\""), "{rows}");
+
+    let run = tablecard(&["import-members", "--brand", "demo", file_arg], &env);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("完成：新增 2，合并 0，不变 0，未导入 1。"),
+        "{}",
+        stdout(&run)
+    );
+    assert!(
+        stderr(&run).contains("Imported 3 of 3 rows"),
+        "{}",
+        stderr(&run)
+    );
+
+    let again = tablecard(&["import-members", "--brand", "demo", file_arg], &env);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("完成：新增 0，合并 0，不变 2，未导入 1。"),
+        "{}",
+        stdout(&again)
+    );
+}

@@ -19,6 +19,7 @@ mod crash;
 mod feedback;
 mod hostile;
 mod http;
+mod import;
 mod limits;
 mod members;
 mod metrics;

@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use common::{body_text, console_staff, location, spawn_app, staff_browser, Browser};
 
 /// (page, owner, manager, cashier) — may each role open it?
-const PAGES: [(&str, bool, bool, bool); 17] = [
+const PAGES: [(&str, bool, bool, bool); 18] = [
     ("/admin/stored-value", true, false, false),
+    ("/admin/import", true, false, false),
     ("/admin/messages", true, false, false),
     ("/admin/dashboard", true, true, false),
     ("/admin/members", true, true, false),
@@ -32,7 +33,8 @@ const PAGES: [(&str, bool, bool, bool); 17] = [
 
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
-const WRITES: [(&str, &[(&str, &str)]); 41] = [
+const WRITES: [(&str, &[(&str, &str)]); 42] = [
+    ("start_member_import", &[("id", "1")]),
     (
         "save_sms_template",
         &[
@@ -340,10 +342,12 @@ async fn every_console_write_refuses_a_signed_out_caller_and_changes_nothing() {
             location(&r)
         );
     }
-    // The logo upload is a plain handler: signed out, it sends to sign in too.
-    let r = nobody.post("/admin/brand/logo", &[("remove", "1")]).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(location(&r).starts_with("/admin?next="), "{}", location(&r));
+    // The uploads are plain handlers: signed out, they send to sign in too.
+    for upload in ["/admin/brand/logo", "/admin/import/file"] {
+        let r = nobody.post(upload, &[("remove", "1")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{upload}");
+        assert!(location(&r).starts_with("/admin?next="), "{}", location(&r));
+    }
     let after: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log")
         .fetch_one(app._db.db.pool())
         .await

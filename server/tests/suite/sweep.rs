@@ -325,6 +325,7 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("remove_sms_template", &[("id", "{sms_template}")]),
+    ("start_member_import", &[("id", "{member_import}")]),
     (
         "save_sms_settings",
         &[
@@ -359,7 +360,11 @@ const PAGE_QUERIES: &[(&str, &str)] = &[
     ("/admin/till", "?store={store2}&member={member}"),
     ("/admin/feedback", "?store={store2}"),
     ("/admin/members", "?q={member}"),
+    ("/admin/import", "?import={member_import}"),
 ];
+
+/// The phone in the file of the demo's checked import.
+const IMPORT_PHONE: &str = "+8613900000077";
 
 /// What the attack is aimed at, and what must not come back.
 struct Victim {
@@ -537,6 +542,17 @@ async fn victim(app: &TestApp) -> Victim {
             .fetch_one(db.pool())
             .await
             .unwrap();
+    // An import the demo's owner checked and has not started: its file
+    // names a phone nobody else may see.
+    let member_import = {
+        use loyalty::members::import;
+        let file = format!("phone,name\n{IMPORT_PHONE},导入\n");
+        let importer = import::Importer::command_line(demo.clone());
+        import::open(db, &clock, &importer, "old.csv", file.as_bytes(), 1, true)
+            .await
+            .unwrap()
+            .id
+    };
     let (rule,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM automations WHERE brand_id = $1")
         .bind(demo.id.0)
         .fetch_one(db.pool())
@@ -565,6 +581,7 @@ async fn victim(app: &TestApp) -> Victim {
         ("adjustment", adjustment.to_string()),
         ("top_up_rule", top_up_rule.to_string()),
         ("sms_template", sms_template.to_string()),
+        ("member_import", member_import.to_string()),
         (
             "card_code",
             common::rotating_code(&app._db.db, common::HTTP_SECRET, &no).await,
@@ -574,6 +591,7 @@ async fn victim(app: &TestApp) -> Victim {
     .collect();
     let mut secrets = vec![
         no,
+        IMPORT_PHONE.to_owned(),
         "+8613800138000".to_owned(),
         "13800138000".to_owned(),
         "138****8000".to_owned(),
@@ -882,6 +900,10 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
                         let form = [("lang", "en"), ("next", "/r/demo")];
                         attacker.browser.post(&target, &form).await
                     }
+                    (&Method::POST, "/admin/import/file") => {
+                        let file = ("file", "old.csv", "phone\n13900000078\n".as_bytes());
+                        attacker.browser.post_file(&target, file, &[]).await
+                    }
                     (&Method::POST, "/admin/brand/logo") => {
                         let body = "--XX\r\nContent-Disposition: form-data; name=\"remove\"\r\n\r\n1\r\n--XX--\r\n";
                         let request = Request::post(&target)
@@ -1083,6 +1105,8 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         "save_sms_template",
         "save_sms_settings",
         "remove_sms_template",
+        // Last: it goes on in the background.
+        "start_member_import",
     ] {
         let form = FUNCTIONS.iter().find(|(n, _)| *n == name).unwrap().1;
         let filled = victim.form(form);

@@ -295,6 +295,47 @@ impl<'a> Browser<'a> {
         response
     }
 
+    /// Posts a `multipart/form-data` form from one of our pages: `file`
+    /// as the field `field` (named `file_name`), then the `extra` fields.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        (field, file_name, file): (&str, &str, &[u8]),
+        extra: &[(&str, &str)],
+    ) -> Response {
+        let boundary = "----tablecard-test";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n");
+        for (k, v) in extra {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = Request::post(path)
+            .header(header::HOST, "localhost")
+            .header(header::ORIGIN, "http://localhost")
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::ACCEPT, "text/html")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.app.send(req).await;
+        self.keep_cookies(&response);
+        response
+    }
+
     /// Step one of the demo brand's join form, for a mainland number.
     pub async fn request_code(&mut self, phone: &str) -> Response {
         self.post(
