@@ -26,6 +26,9 @@ pub struct PortalState {
     pub db: Db,
     /// Signs the cookies we rely on (the table a diner sits at).
     pub cookie_key: Key,
+    /// The cookie keys of previous server keys: cookies made before a key
+    /// rotation are still read, never made.
+    pub previous_cookie_keys: Vec<Key>,
     /// Keys one-time code hashes and rotating member codes.
     pub secret: ServerSecret,
     /// How text messages reach a phone (log, a provider, the webhook; a
@@ -47,6 +50,7 @@ impl PortalState {
         PortalState {
             db,
             cookie_key,
+            previous_cookie_keys: Vec::new(),
             secret,
             sender,
             secure_cookies: false,
@@ -276,9 +280,19 @@ pub fn put_private_cookie(state: &PortalState, name: &'static str, value: &str, 
 pub fn take_private_cookie(state: &PortalState, name: &'static str) -> Option<String> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);
-    let value = jar.private(&state.cookie_key).get(name)?.value().to_owned();
+    let value = private_value(state, &jar, name)?;
     expire_cookie(state, name.to_owned());
     Some(value)
+}
+
+/// The keys a cookie of ours may carry: the current one first.
+fn cookie_keys(state: &PortalState) -> impl Iterator<Item = &Key> {
+    std::iter::once(&state.cookie_key).chain(&state.previous_cookie_keys)
+}
+
+/// A private cookie's value, under whichever of our keys sealed it.
+fn private_value(state: &PortalState, jar: &CookieJar, name: &str) -> Option<String> {
+    cookie_keys(state).find_map(|key| Some(jar.private(key).get(name)?.value().to_owned()))
 }
 
 /// Keeps the member's language for a year, like the language menu does.
@@ -349,8 +363,8 @@ pub fn forget_join(state: &PortalState) {
 pub fn pending_join(state: &PortalState, brand: BrandId) -> Option<PendingJoin> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);
-    let cookie = jar.private(&state.cookie_key).get(JOIN_COOKIE)?;
-    let mut fields = cookie.value().splitn(3, '|');
+    let cookie = private_value(state, &jar, JOIN_COOKIE)?;
+    let mut fields = cookie.splitn(3, '|');
     let id: i64 = fields.next()?.parse().ok()?;
     let phone = Phone::parse_e164(fields.next()?).ok()?;
     let sent_at = fields.next()?.parse().ok()?;
@@ -527,10 +541,10 @@ pub fn remember_visit(state: &PortalState, brand: i64, table: i64) {
 }
 
 /// The (brand, table) of a genuine visit cookie; a forged or stale one is ignored.
-pub fn visit_from_request(key: &Key) -> Option<(i64, i64)> {
+pub fn visit_from_request(state: &PortalState) -> Option<(i64, i64)> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);
-    let cookie = jar.signed(key).get(VISIT_COOKIE)?;
+    let cookie = cookie_keys(state).find_map(|key| jar.signed(key).get(VISIT_COOKIE))?;
     let (brand, table) = cookie.value().split_once('.')?;
     Some((brand.parse().ok()?, table.parse().ok()?))
 }

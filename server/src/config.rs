@@ -14,6 +14,8 @@ pub enum ConfigError {
     SiteAddr(String),
     #[error("TABLECARD_SECRET_KEY must be at least 32 characters (it signs cookies); generate one with `openssl rand -base64 48`")]
     SecretKeyTooShort,
+    #[error("TABLECARD_SECRET_KEY_PREVIOUS lists the keys TABLECARD_SECRET_KEY replaced, comma-separated, each at least 32 characters; it needs TABLECARD_SECRET_KEY set")]
+    PreviousSecretKey,
     #[error("TABLECARD_LOG_FORMAT {0:?} is not understood: use `text` or `json`")]
     LogFormat(String),
     #[error(
@@ -30,6 +32,8 @@ pub enum ConfigError {
     MetricsToken,
     #[error("TABLECARD_METRICS_ADDR {0:?} is not an address: use host:port, for example 127.0.0.1:9464 (keep it off the public network)")]
     MetricsAddr(String),
+    #[error("TABLECARD_BACKUP_EVERY_HOURS must be a whole number from 1 to 168, and TABLECARD_BACKUP_KEEP from 1 to 1000")]
+    BackupSchedule,
     #[error("TABLECARD_SMS_INBOUND_TOKEN must be at least 16 letters, digits, '-' or '_' (it goes in the reply-callback address you give the SMS provider)")]
     InboundToken,
     #[error("TABLECARD_PUBLIC_URL {0:?} must start with http:// or https://")]
@@ -93,6 +97,8 @@ pub struct Config {
     pub site_root: PathBuf,
     /// None: a random key per process (cookies do not survive a restart).
     pub secret_key: Option<String>,
+    /// Keys `secret_key` replaced, still accepted for verification.
+    pub previous_secret_keys: Vec<String>,
     pub log_format: LogFormat,
     pub code_delivery: CodeDelivery,
     /// Where members reach the portal, when it is behind a proxy or HTTPS.
@@ -111,6 +117,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// A separate address serving `/metrics` alone (never the public one).
     pub metrics_addr: Option<SocketAddr>,
+    /// Scheduled backups of a SQLite database; None: PostgreSQL, or off.
+    pub backups: Option<crate::backups::Schedule>,
 }
 
 impl Config {
@@ -127,6 +135,21 @@ impl Config {
         let secret_key = get("TABLECARD_SECRET_KEY");
         if secret_key.as_ref().is_some_and(|k| k.len() < 32) {
             return Err(ConfigError::SecretKeyTooShort);
+        }
+        // Keys replaced by a rotation, newest first: they verify what they
+        // made (codes, cards, cookies, remembered phones), never sign.
+        let previous_secret_keys: Vec<String> = get("TABLECARD_SECRET_KEY_PREVIOUS")
+            .map(|keys| {
+                keys.split(',')
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !previous_secret_keys.is_empty()
+            && (secret_key.is_none() || previous_secret_keys.iter().any(|k| k.len() < 32))
+        {
+            return Err(ConfigError::PreviousSecretKey);
         }
         let log_format = match get("TABLECARD_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
@@ -224,6 +247,39 @@ impl Config {
                     .map_err(|_| ConfigError::MetricsAddr(a.clone()))?,
             ),
         };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        // SQLite is backed up by the server itself, beside the database
+        // unless TABLECARD_BACKUP_DIR says where (or `off`).
+        let number = |name: &str, default: u64, max: u64| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or(ConfigError::BackupSchedule),
+        };
+        let every_hours = number("TABLECARD_BACKUP_EVERY_HOURS", 24, 168)?;
+        let keep = number("TABLECARD_BACKUP_KEEP", 7, 1000)?;
+        let backups = match (
+            get("TABLECARD_BACKUP_DIR"),
+            loyalty::infra::backup::sqlite_path(&database_url),
+        ) {
+            (Some(dir), _) if dir.trim() == "off" => None,
+            (_, None) => None,
+            (Some(dir), Some(_)) => Some(PathBuf::from(dir.trim())),
+            (None, Some(db)) => Some(
+                db.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("backups"),
+            ),
+        }
+        .map(|dir| crate::backups::Schedule {
+            dir,
+            every: std::time::Duration::from_secs(every_hours * 3600),
+            keep: keep as usize,
+        });
         let public_url =
             get("TABLECARD_PUBLIC_URL").map(|u| u.trim().trim_end_matches('/').to_owned());
         if let Some(url) = &public_url {
@@ -279,12 +335,14 @@ impl Config {
             public_url,
             client_ip_header: get("TABLECARD_CLIENT_IP_HEADER")
                 .map(|h| h.trim().to_ascii_lowercase()),
-            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url,
+            backups,
             site_addr,
             site_root: get("LEPTOS_SITE_ROOT")
                 .unwrap_or_else(|| DEFAULT_SITE_ROOT.into())
                 .into(),
             secret_key,
+            previous_secret_keys,
             log_format,
         })
     }
@@ -337,6 +395,31 @@ fn to_this_machine(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn previous_secret_keys_need_a_current_one_and_their_length() {
+        let key = "k".repeat(32);
+        let with = |previous: &str, current: Option<&str>| {
+            Config::from_lookup(|name| match name {
+                "TABLECARD_SECRET_KEY_PREVIOUS" => Some(previous.to_owned()),
+                "TABLECARD_SECRET_KEY" => current.map(str::to_owned),
+                _ => None,
+            })
+        };
+        let old = format!("{}, {}", "a".repeat(32), "b".repeat(40));
+        assert_eq!(
+            with(&old, Some(&key)).unwrap().previous_secret_keys,
+            ["a".repeat(32), "b".repeat(40)]
+        );
+        assert!(matches!(
+            with(&old, None),
+            Err(ConfigError::PreviousSecretKey)
+        ));
+        assert!(matches!(
+            with("short", Some(&key)),
+            Err(ConfigError::PreviousSecretKey)
+        ));
+    }
+
     use super::*;
     use std::collections::HashMap;
 

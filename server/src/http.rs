@@ -39,6 +39,8 @@ pub struct AppState {
     pub inbound_token: Option<String>,
     /// The operator's bearer token for `/metrics` on this address.
     pub metrics_token: Option<String>,
+    /// What is known of the scheduled backups (SQLite).
+    pub backups: Option<crate::backups::Status>,
 }
 
 impl AppState {
@@ -63,6 +65,11 @@ impl AppState {
         // The recorder is in place before the first request is counted.
         crate::metrics::handle();
         let mut portal = PortalState::new(db, cookie_key(config), secret, sender);
+        portal.previous_cookie_keys = config
+            .previous_secret_keys
+            .iter()
+            .map(|k| cookie::Key::derive_from(k.as_bytes()))
+            .collect();
         portal.secure_cookies = config.secure_cookies();
         portal.public_url = config.public_url();
         portal.otp.per_brand_per_day = config.code_budget_per_day;
@@ -75,6 +82,10 @@ impl AppState {
             api_limiter: crate::api::RateLimiter::per_minute(config.api_rate_per_minute, backend),
             inbound_token: config.sms_inbound_token.clone(),
             metrics_token: config.metrics_token.clone(),
+            backups: config
+                .backups
+                .as_ref()
+                .map(|s| crate::backups::Status::from_dir(&s.dir)),
         }
     }
 }
@@ -426,7 +437,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// configured key, else a random one for this process.
 pub fn server_secret(config: &Config) -> loyalty::ServerSecret {
     match &config.secret_key {
-        Some(key) => loyalty::ServerSecret::from_master(key.as_bytes()),
+        Some(key) => loyalty::ServerSecret::from_master(key.as_bytes())
+            .with_previous(&config.previous_secret_keys),
         None => loyalty::ServerSecret::random(),
     }
 }
@@ -446,10 +458,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database answers. The details follow on
+/// their own lines (the last scheduled backup); a late backup does not
+/// make the server unready.
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.portal.db.is_ready().await {
-        (StatusCode::OK, "ready").into_response()
+        let mut body = "ready\n".to_owned();
+        if let Some(backups) = &state.backups {
+            body.push_str(&backups.describe(std::time::SystemTime::now()));
+        }
+        (StatusCode::OK, body).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
     }

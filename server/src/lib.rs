@@ -2,6 +2,7 @@
 //! The pieces of the `tablecard` binary that tests drive directly.
 
 pub mod api;
+pub mod backups;
 pub mod client_ip;
 pub mod config;
 pub mod http;

@@ -303,6 +303,10 @@ async fn serve(config: &Config) -> CliResult {
         );
     }
     let state = http::AppState::new(config, db.clone());
+    if let (Some(schedule), Some(status)) = (&config.backups, &state.backups) {
+        tracing::info!(dir = %schedule.dir.display(), every_hours = schedule.every.as_secs() / 3600, keep = schedule.keep, "backups on a schedule");
+        server::backups::spawn(db.clone(), schedule.clone(), status.clone());
+    }
     match app::functions::member_import::resume_interrupted(&state.portal).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(imports = n, "going on with member imports a stop cut off"),
@@ -403,6 +407,19 @@ fn describe(s: &loyalty::infra::backup::Summary) -> String {
     )
 }
 
+/// The migrated database and the brand `--brand` names in it.
+async fn existing_brand(config: &Config, brand: &str) -> Result<(Db, brands::Brand), String> {
+    let slug = BrandSlug::parse(brand).map_err(|e| format!("--brand: {e}"))?;
+    let db = migrate(config).await?;
+    let brand = brands::find_by_slug(&db, &slug)
+        .await
+        .map_err(|e| match e.is_not_found() {
+            true => format!("brand {slug} does not exist"),
+            false => e.to_string(),
+        })?;
+    Ok((db, brand))
+}
+
 async fn import_members(
     config: &Config,
     brand: &str,
@@ -412,15 +429,8 @@ async fn import_members(
 ) -> CliResult {
     use app::routes::member_import::{action_text, done_text, problem_text};
     use loyalty::members::import::{self, Action, Importer};
-    let slug = BrandSlug::parse(brand).map_err(|e| format!("--brand: {e}"))?;
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let db = migrate(config).await?;
-    let brand = brands::find_by_slug(&db, &slug)
-        .await
-        .map_err(|e| match e.is_not_found() {
-            true => format!("brand {slug} does not exist"),
-            false => e.to_string(),
-        })?;
+    let (db, brand) = existing_brand(config, brand).await?;
     let locale = app::locale::to_locale(brand.default_language);
     let said = |e: loyalty::Error| {
         let e = app::error::AppError::from(e);
@@ -719,14 +729,7 @@ async fn create_api_key(
     name: &str,
     quiet: bool,
 ) -> CliResult {
-    let slug = BrandSlug::parse(brand).map_err(|e| format!("--brand: {e}"))?;
-    let db = migrate(config).await?;
-    let brand = brands::find_by_slug(&db, &slug)
-        .await
-        .map_err(|e| match e.is_not_found() {
-            true => format!("brand {slug} does not exist"),
-            false => e.to_string(),
-        })?;
+    let (db, brand) = existing_brand(config, brand).await?;
     let stores = loyalty::brands::stores::list(&db, brand.id)
         .await
         .map_err(|e| e.to_string())?;
@@ -736,7 +739,8 @@ async fn create_api_key(
     else {
         let codes: Vec<&str> = stores.iter().map(|s| s.code.as_str()).collect();
         return Err(format!(
-            "brand {slug} has no store {store}; its stores are: {}",
+            "brand {} has no store {store}; its stores are: {}",
+            brand.slug,
             codes.join(", ")
         ));
     };

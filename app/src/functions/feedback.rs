@@ -71,7 +71,7 @@ fn table_visit(
     state: &crate::server::PortalState,
     brand: loyalty::brands::BrandId,
 ) -> Option<loyalty::brands::tables::TableId> {
-    match crate::server::visit_from_request(&state.cookie_key) {
+    match crate::server::visit_from_request(state) {
         Some((b, table)) if b == brand.0 => Some(loyalty::brands::tables::TableId(table)),
         _ => None,
     }

@@ -38,7 +38,7 @@ pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, AppError
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let visit = match visit_from_request(&state.cookie_key) {
+    let visit = match visit_from_request(&state) {
         Some((brand_id, table_id)) if brand_id == brand.id.0 => {
             loyalty::brands::tables::find_in_brand(
                 &state.db,

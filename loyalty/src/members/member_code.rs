@@ -36,9 +36,9 @@ impl MemberCode {
     }
 }
 
-fn window_mac(secret: &ServerSecret, brand: BrandId, member: MemberId, window: i64) -> String {
+fn window_mac(key: &[u8; 32], brand: BrandId, member: MemberId, window: i64) -> String {
     let message = format!("card:{}:{}:{window}", brand.0, member.0);
-    let tag = ServerSecret::mac(&secret.card, message.as_bytes())
+    let tag = ServerSecret::mac(key, message.as_bytes())
         .finalize()
         .into_bytes();
     // RFC 4226 dynamic truncation, to six decimal digits.
@@ -66,7 +66,7 @@ pub fn current(
         digits: format!(
             "{}{}",
             member_no.as_str(),
-            window_mac(secret, brand, member, window)
+            window_mac(&secret.current().card, brand, member, window)
         ),
         valid_until: (window + 1) * WINDOW_MS,
     }
@@ -96,8 +96,10 @@ pub async fn resolve(
     let member = members::find_by_no(db, brand, &number).await?;
     let window = clock.now_ms().div_euclid(WINDOW_MS);
     let mut matched = false;
-    for w in [window - 1, window, window + 1] {
-        let expected = window_mac(secret, brand, member.id, w);
+    // A card shown just before a key rotation still counts.
+    let windows = [window - 1, window, window + 1];
+    for (keys, w) in secret.generations().flat_map(|k| windows.map(|w| (k, w))) {
+        let expected = window_mac(&keys.card, brand, member.id, w);
         // Constant time: the comparison must not reveal how many digits matched.
         matched |= expected
             .bytes()

@@ -340,6 +340,7 @@ pub async fn join(
 ) -> Result<(Member, bool)> {
     let now = clock.now_ms();
     let phone_key = secret.phone_key(brand.id, phone.as_str());
+    rekey_welcome(conn, secret, brand.id, phone, &phone_key).await?;
     if let Some(existing) = find_by_phone(conn, brand.id, phone).await? {
         // Members from before the welcome was remembered are remembered
         // now; every sign-in keeps the memory two more years.
@@ -414,6 +415,33 @@ pub async fn join(
         }
     }
     Err(Error::MemberNoExhausted)
+}
+
+/// A phone remembered under a previous server key is remembered under the
+/// current one from its first sign-in after the rotation.
+async fn rekey_welcome(
+    conn: &mut AnyConnection,
+    secret: &ServerSecret,
+    brand: BrandId,
+    phone: &Phone,
+    phone_key: &str,
+) -> Result<()> {
+    for old in secret.previous_phone_keys(brand, phone.as_str()) {
+        let moved = sqlx::query(
+            "UPDATE welcomed_phones SET phone_key = $1 WHERE brand_id = $2 AND phone_key = $3 \
+             AND NOT EXISTS (SELECT 1 FROM welcomed_phones w WHERE w.brand_id = $2 AND w.phone_key = $1)",
+        )
+        .bind(phone_key)
+        .bind(brand.0)
+        .bind(&old)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if moved > 0 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Remembers that the phone behind `phone_key` joined `brand` (or signed

@@ -89,13 +89,13 @@ impl LoginCode {
 }
 
 fn code_mac(
-    secret: &ServerSecret,
+    key: &[u8; 32],
     brand: BrandId,
     phone: &Phone,
     code: &LoginCode,
 ) -> hmac::Hmac<sha2::Sha256> {
     let message = format!("{}:{}:{}", brand.0, phone.as_str(), code.as_str());
-    ServerSecret::mac(&secret.otp, message.as_bytes())
+    ServerSecret::mac(key, message.as_bytes())
 }
 
 /// A code that was just stored and may now be delivered.
@@ -123,7 +123,7 @@ pub async fn issue(
 ) -> Result<IssuedCode> {
     let now = clock.now_ms();
     let code = LoginCode::generate();
-    let hash = hex(&code_mac(secret, brand, phone, &code)
+    let hash = hex(&code_mac(&secret.current().otp, brand, phone, &code)
         .finalize()
         .into_bytes());
     let client_ip: String = client_ip.chars().take(64).collect();
@@ -331,10 +331,13 @@ pub async fn verify(
         return Err(Error::CodeExpired);
     }
     let stored = unhex(&row.code_hash).unwrap_or_default();
-    if code_mac(secret, brand, phone, code)
-        .verify_slice(&stored)
-        .is_err()
-    {
+    // A code sent just before a key rotation still works.
+    let matches = secret.generations().any(|keys| {
+        code_mac(&keys.otp, brand, phone, code)
+            .verify_slice(&stored)
+            .is_ok()
+    });
+    if !matches {
         let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
         let counted: Option<(i64,)> = sqlx::query_as(
             "UPDATE login_codes SET attempts = attempts + 1 \

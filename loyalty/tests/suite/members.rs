@@ -581,3 +581,47 @@ db_test!(
         assert_eq!(m.display_name, "小明");
     }
 );
+
+db_test!(
+    async fn after_a_key_rotation_what_the_previous_key_made_still_counts(db) {
+        const OLD: &[u8] = b"the key before the rotation, 32 characters or more";
+        const NEW: &[u8] = b"the key after the rotation, 32 characters or more";
+        let mut w = World::new(db.clone()).await;
+        w.secret = ServerSecret::from_master(OLD);
+        let phone = Phone::parse("86", "13800138000").unwrap();
+        // A member joins and remembers their welcome under the old key; a
+        // code is on its way and a card is on the screen when the key turns.
+        let first = w.sign_in(&phone, AGREED).await.unwrap().member;
+        let code = w.send(&Phone::parse("86", "13900139000").unwrap()).await.unwrap();
+        let card = member_code::current(&w.secret, &w.clock, w.brand.id, first.id, &first.member_no);
+
+        // Without the previous key none of it would count.
+        w.secret = ServerSecret::from_master(NEW);
+        let friend = Phone::parse("86", "13900139000").unwrap();
+        assert!(member_code::resolve(&db, &w.clock, &w.secret, w.brand.id, &card.digits).await.is_err());
+
+        w.secret = ServerSecret::from_master(NEW).with_previous(&[OLD]);
+        assert!(member_code::resolve(&db, &w.clock, &w.secret, w.brand.id, &card.digits).await.is_ok());
+        w.verify(&friend, &code).await.expect("the code sent before the rotation");
+        // What is made now is made with the new key alone.
+        let now = member_code::current(&w.secret, &w.clock, w.brand.id, first.id, &first.member_no);
+        let new_only = ServerSecret::from_master(NEW);
+        assert!(member_code::resolve(&db, &w.clock, &new_only, w.brand.id, &now.digits).await.is_ok());
+
+        // The phone's welcome is found and moves to the new key: it leaves,
+        // comes back, and is no new member to welcome.
+        members::leave(&db, &w.clock, &loyalty::access::Member::for_tests(w.brand.clone(), first.id)).await.unwrap();
+        let again = w.sign_in(&phone, AGREED).await.unwrap().member;
+        let (welcomed,): (i64,) = sqlx::query_as("SELECT welcomed FROM members WHERE id = $1")
+            .bind(again.id.0)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(welcomed, 0, "the welcome remembered under the old key");
+        let (keys,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM welcomed_phones")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(keys, 1, "one memory of the phone, under the new key");
+    }
+);

@@ -699,6 +699,7 @@ async fn write(
         // The phone had its welcome in the old program: no welcome gift if
         // it ever joins again after leaving.
         let phone_key = secret.phone_key(brand.id, c.phone.as_str());
+        super::rekey_welcome(conn, secret, brand.id, &c.phone, &phone_key).await?;
         super::welcome_once(conn, brand.id, &phone_key, now).await?;
         if let Some(at) = consent_at {
             super::record_consent(conn, brand.id, member, "marketing_granted", "import", at)

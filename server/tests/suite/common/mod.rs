@@ -81,15 +81,18 @@ pub async fn test_db() -> TestDb {
     }
 }
 
-/// The app over a database of the caller's choosing (PostgreSQL, say).
-pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)], hashed_assets: bool) -> TestApp {
-    let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
+/// The tests' configuration: `vars` over the tests' secret key.
+fn test_config(vars: &[(&str, &str)]) -> Config {
     let vars: BTreeMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let config = Config::from_lookup(|name| match name {
-        "TABLECARD_SECRET_KEY" => Some("http-test-secret-key-long-enough-0123456789".into()),
+    Config::from_lookup(|name| match name {
+        "TABLECARD_SECRET_KEY" => Some(
+            vars.get(name)
+                .cloned()
+                .unwrap_or_else(|| "http-test-secret-key-long-enough-0123456789".into()),
+        ),
         "LEPTOS_SITE_ROOT" => Some(
             vars.get(name)
                 .cloned()
@@ -97,7 +100,13 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)], hashed_assets: bool
         ),
         _ => vars.get(name).cloned(),
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// The app over a database of the caller's choosing (PostgreSQL, say).
+pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)], hashed_assets: bool) -> TestApp {
+    let seed = demo::seed(&db.db, &loyalty::SystemClock).await.unwrap();
+    let config = test_config(vars);
     let sender = CapturingSender::default();
     TestApp {
         router: build_router(&config, &db.db, hashed_assets, Some(&sender)),
@@ -159,6 +168,26 @@ impl TestApp {
             config: self.config.clone(),
             hashed_assets: self.hashed_assets,
             configured_sender: self.configured_sender,
+        }
+    }
+
+    /// The same database served by a server configured with `vars` (a
+    /// rotated secret key, say), sharing the code sender.
+    pub fn restarted_with(&self, vars: &[(&str, &str)]) -> TestApp {
+        let config = test_config(vars);
+        TestApp {
+            router: build_router(
+                &config,
+                &self._db.db,
+                self.hashed_assets,
+                Some(&self.sender),
+            ),
+            seed: self.seed.clone(),
+            sender: self.sender.clone(),
+            _db: self._db.clone(),
+            config,
+            hashed_assets: self.hashed_assets,
+            configured_sender: false,
         }
     }
 
