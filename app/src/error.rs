@@ -166,6 +166,8 @@ pub fn status(code: &str) -> u16 {
         | "top_up_already_recorded"
         | "payment_already_recorded"
         | "payment_already_voided"
+        | "erasure_already_requested"
+        | "erasure_not_pending"
         | "import_running" => 409,
         "payload_too_large" | "logo_size" | "import_size" => 413,
         "coupon_expired"
@@ -245,6 +247,10 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "import_not_found" => td_string!(locale, err_import_not_found).to_string(),
         "import_size" => td_string!(locale, err_import_size).to_string(),
         "import_missing" => td_string!(locale, err_import_missing).to_string(),
+        "erasure_already_requested" => {
+            td_string!(locale, err_erasure_already_requested).to_string()
+        }
+        "erasure_not_pending" => td_string!(locale, err_erasure_not_pending).to_string(),
         "terms_not_accepted" => td_string!(locale, err_terms).to_string(),
         "confirm_delete" => td_string!(locale, err_confirm_delete).to_string(),
         "coupon_out_of_stock" => td_string!(locale, err_coupon_out_of_stock).to_string(),

@@ -60,6 +60,10 @@ pub enum Error {
     ImportRunning,
     #[error("import not found")]
     ImportNotFound,
+    #[error("an erasure of this member is waiting for the owner already")]
+    ErasureAlreadyRequested,
+    #[error("this erasure request was decided already")]
+    ErasureNotPending,
     #[error("not enough points")]
     InsufficientPoints,
     #[error("points may pay at most {max_points} points of this bill")]
@@ -233,6 +237,8 @@ impl Error {
             Error::ImportChanged => "import_changed",
             Error::ImportRunning => "import_running",
             Error::ImportNotFound => "import_not_found",
+            Error::ErasureAlreadyRequested => "erasure_already_requested",
+            Error::ErasureNotPending => "erasure_not_pending",
             Error::InsufficientPoints => "insufficient_points",
             Error::PointsCapExceeded { .. } => "points_cap_exceeded",
             Error::PointsPaidOverCap { .. } => "points_paid_over_cap",

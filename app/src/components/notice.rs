@@ -21,6 +21,8 @@ pub fn notice_text(locale: Locale) -> Option<(bool, String)> {
         match query.get("notice").as_deref() {
             Some("signed_out") => td_string!(locale, notice_signed_out).to_string(),
             Some("deleted") => td_string!(locale, notice_deleted).to_string(),
+            Some("erased") => td_string!(locale, notice_erased).to_string(),
+            Some("erasure_requested") => td_string!(locale, notice_erasure_requested).to_string(),
             _ => return None,
         }
     };

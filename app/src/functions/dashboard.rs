@@ -46,3 +46,20 @@ pub async fn decide_adjustment(request: i64, decision: String) -> Result<(), App
     })
     .await
 }
+
+/// An owner approves (`decision=approve`) or rejects a manager's request to
+/// erase a member who asked at the counter.
+#[server(prefix = "/fn", endpoint = "decide_erasure")]
+pub async fn decide_erasure(request: i64, decision: String) -> Result<(), AppError> {
+    use loyalty::members::erasure;
+    let back = "/admin/dashboard";
+    crate::functions::form::staff_form(back, async |state, owner: loyalty::access::Owner| {
+        let approve = decision == "approve";
+        erasure::decide(&state.db, &loyalty::SystemClock, &owner, request, approve).await?;
+        Ok(format!(
+            "{back}?decided={}#erasures",
+            if approve { "erased" } else { "kept" }
+        ))
+    })
+    .await
+}

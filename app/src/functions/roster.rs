@@ -205,6 +205,30 @@ pub async fn adjust_member_points(
     .await
 }
 
+/// Staff erase a member who asked in person and can no longer receive a
+/// code: at once for an owner, after an owner's approval for a manager.
+#[server(prefix = "/fn", endpoint = "erase_member_at_counter")]
+pub async fn erase_member_at_counter(
+    member: String,
+    reason: String,
+    #[server(default)] confirm: String,
+) -> Result<(), AppError> {
+    use loyalty::members::erasure::{self, Erasure};
+    use loyalty::{staff::till, SystemClock};
+    let back = member_url(&member);
+    staff_form(&back, async |state, manager: Manager| {
+        if confirm != "yes" {
+            return Err(AppError::new("confirm_delete"));
+        }
+        let m = till::member_by_no(&state.db, manager.brand(), &member).await?;
+        match erasure::at_counter(&state.db, &SystemClock, &manager, m.id, &reason).await? {
+            Erasure::Erased => Ok("/admin/members?notice=erased".to_owned()),
+            Erasure::Awaiting { .. } => Ok(format!("{back}?notice=erasure_requested#erase")),
+        }
+    })
+    .await
+}
+
 #[server(prefix = "/fn", endpoint = "grant_member_coupon")]
 pub async fn grant_member_coupon(
     member: String,

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::{Page, PageBrand};
-use crate::functions::dashboard::{load_dashboard, DashboardPage, DecideAdjustment};
+use crate::functions::dashboard::{load_dashboard, DashboardPage, DecideAdjustment, DecideErasure};
 use crate::i18n::*;
 use crate::routes::admin::console_nav;
 use crate::routes::{page_locale, staff_page};
@@ -118,6 +118,21 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
             </li>
         }
     }).collect_view();
+    let erasures = page.erasures.iter().map(|r| {
+        let when = loyalty::points::rules::local_datetime(&zone, r.created_at);
+        view! {
+            <li class="panel stack">
+                <p><a href=format!("/admin/members/{}", r.member_no)><span class="mono">{r.member_no.clone()}</span></a></p>
+                <p class="prose">{r.reason.clone()}</p>
+                <p class="muted">{td_string!(locale, dash_asked_by, name = r.requested_by.clone(), when = when)}</p>
+                <form class="row" method="post" action=DecideErasure::PATH>
+                    <input type="hidden" name="request" value=r.id.to_string() />
+                    <button type="submit" name="decision" value="approve" class="danger">{td_string!(locale, erase_approve)}</button>
+                    <button type="submit" name="decision" value="reject" class="secondary">{td_string!(locale, erase_reject)}</button>
+                </form>
+            </li>
+        }
+    }).collect_view();
     let hand_points = page
         .hand_points
         .iter()
@@ -145,6 +160,12 @@ fn Dashboard(page: DashboardPage) -> impl IntoView {
                 <section id="approvals" aria-labelledby="approvals-title">
                     <h2 id="approvals-title">{td_string!(locale, dash_approvals, n = page.approvals.len())}</h2>
                     <ul class="plain-list stack">{approvals}</ul>
+                </section>
+            })}
+            {(!page.erasures.is_empty()).then(|| view! {
+                <section id="erasures" aria-labelledby="erasures-title">
+                    <h2 id="erasures-title">{td_string!(locale, erase_waiting, n = page.erasures.len())}</h2>
+                    <ul class="plain-list stack">{erasures}</ul>
                 </section>
             })}
             <div class="tiles">

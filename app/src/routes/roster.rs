@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::{Notice, Page, PageBrand};
 use crate::coupon_text;
 use crate::functions::roster::AdjustMemberPoints;
+use crate::functions::roster::EraseMemberAtCounter;
 use crate::functions::roster::GrantMemberCoupon;
 use crate::functions::roster::GrantSegmentCoupon;
 use crate::functions::roster::{load_member, load_members, MemberPage, MembersPage, MembersQuery};
@@ -323,6 +324,19 @@ fn Member(page: MemberPage) -> impl IntoView {
                 <label for="grant-template">{td_string!(locale, members_grant_which)}</label>
                 <select id="grant-template" name="template">{templates}</select>
                 <button class="button primary" type="submit">{td_string!(locale, members_grant)}</button>
+            </form>
+
+            <form class="stack panel" method="post" action=EraseMemberAtCounter::PATH id="erase">
+                <h2>{td_string!(locale, erase_title)}</h2>
+                <p class="muted">{td_string!(locale, erase_help)}</p>
+                <input type="hidden" name="member" value=no.clone() />
+                <label for="erase-reason">{td_string!(locale, erase_reason)}</label>
+                <input id="erase-reason" name="reason" required maxlength="200" />
+                <label class="check">
+                    <input type="checkbox" name="confirm" value="yes" required />
+                    " " {td_string!(locale, erase_confirm)}
+                </label>
+                <button class="button danger" type="submit">{td_string!(locale, erase_button)}</button>
             </form>
 
             <h2>{td_string!(locale, history_title)}</h2>

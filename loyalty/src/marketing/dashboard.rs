@@ -184,6 +184,8 @@ pub struct Screen {
     /// month's points adjusted by hand, per staff member.
     pub approvals: Vec<crate::points::adjustments::Request>,
     pub hand_points: Vec<crate::points::adjustments::ByStaff>,
+    /// For an owner: erasures managers asked for at the counter.
+    pub erasures: Vec<crate::members::erasure::Request>,
     /// Sign-in codes the brand sent in the last 24 hours, and its budget.
     pub codes_sent: i64,
     pub code_budget: i64,
@@ -200,12 +202,13 @@ pub async fn screen(
 ) -> Result<Screen> {
     use crate::points::adjustments;
     let brand = who.brand();
-    let (approvals, hand_points) = match who.clone().owner() {
+    let (approvals, hand_points, erasures) = match who.clone().owner() {
         Some(owner) => (
             adjustments::pending(db, &owner).await?,
             adjustments::this_month(db, clock, &owner).await?,
+            crate::members::erasure::pending(db, &owner).await?,
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let (codes_sent, code_budget) =
         crate::members::otp::budget_used(db, clock, otp, brand.id).await?;
@@ -217,6 +220,7 @@ pub async fn screen(
         feedback,
         approvals,
         hand_points,
+        erasures,
         codes_sent,
         code_budget,
         messages: crate::marketing::messages::today(db, clock, brand).await?,

@@ -1,6 +1,7 @@
 //! Members (会员): who joined a brand with their phone, what they told us
 //! about themselves, what they agreed to, and erasure on request (PIPL).
 
+pub mod erasure;
 pub mod import;
 pub mod member_code;
 pub mod otp;

@@ -284,3 +284,76 @@ db_test!(
         assert!(points::audit(&db).await.unwrap().is_empty(), "ledger and lots agree");
     }
 );
+
+db_test!(
+    async fn a_member_who_asks_at_the_counter_is_erased_with_the_owners_approval(db) {
+        use loyalty::members::erasure::{self, Erasure};
+        let clock = FixedClock::at(T0);
+        let (brand, store) = loyalty::testing::brand_with_store(&db, &clock, "laoma").await;
+        let mut tx = db.begin().await.unwrap();
+        let boss = staff::create(&mut tx, &clock, brand.id, Role::Owner, "boss", "老板", "correct horse battery").await.unwrap();
+        let made = staff::create(&mut tx, &clock, brand.id, Role::Manager, "store.mgr", "店长", "a long test password").await.unwrap();
+        loyalty::staff::sessions::assign_stores(&mut tx, brand.id, made.id, &[store]).await.unwrap();
+        tx.commit().await.unwrap();
+        let owner = loyalty::testing::manager(&db, boss.id).await.owner().unwrap();
+        let manager = loyalty::testing::manager(&db, made.id).await;
+        let lost_phone = loyalty::testing::join_member(&db, &clock, &brand, "13800138000").await;
+        let other = loyalty::testing::join_member(&db, &clock, &brand, "13900139000").await;
+
+        // A reason is required; a manager's request waits, and only once.
+        assert!(matches!(
+            erasure::at_counter(&db, &clock, &manager, lost_phone, "  ").await,
+            Err(Error::Invalid { field: "reason", .. })
+        ));
+        let Erasure::Awaiting { request } =
+            erasure::at_counter(&db, &clock, &manager, lost_phone, "看了身份证").await.unwrap()
+        else {
+            panic!("a manager's erasure waits for the owner");
+        };
+        assert!(matches!(
+            erasure::at_counter(&db, &clock, &manager, lost_phone, "看了身份证").await,
+            Err(Error::ErasureAlreadyRequested)
+        ));
+        assert!(members::find(&db, brand.id, lost_phone).await.is_ok(), "still a member");
+        let waiting = erasure::pending(&db, &owner).await.unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!((waiting[0].reason.as_str(), waiting[0].requested_by.as_str()), ("看了身份证", "店长"));
+
+        // The owner approves: the member is erased, once.
+        erasure::decide(&db, &clock, &owner, request, true).await.unwrap();
+        assert!(matches!(members::find(&db, brand.id, lost_phone).await, Err(Error::MemberNotFound)));
+        assert!(matches!(erasure::decide(&db, &clock, &owner, request, true).await, Err(Error::ErasureNotPending)));
+        assert!(erasure::pending(&db, &owner).await.unwrap().is_empty());
+
+        // An owner at the counter erases at once; a rejected request keeps the member.
+        let Erasure::Awaiting { request } =
+            erasure::at_counter(&db, &clock, &manager, other, "熟客，本人到店").await.unwrap()
+        else {
+            panic!("waits");
+        };
+        erasure::decide(&db, &clock, &owner, request, false).await.unwrap();
+        assert!(members::find(&db, brand.id, other).await.is_ok());
+        assert_eq!(erasure::at_counter(&db, &clock, &owner, other, "本人到店").await.unwrap(), Erasure::Erased);
+        assert!(matches!(members::find(&db, brand.id, other).await, Err(Error::MemberNotFound)));
+
+        // Every step is in the audit log, by member id, without the phone.
+        let actions: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT action, after_json FROM audit_log WHERE action LIKE 'member.erase%' ORDER BY id",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        let names: Vec<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "member.erase_requested",
+                "member.erase_approved",
+                "member.erase_requested",
+                "member.erase_rejected",
+                "member.erase_at_counter"
+            ]
+        );
+        assert!(actions.iter().all(|(_, after)| !after.as_deref().unwrap_or("").contains("138")));
+    }
+);

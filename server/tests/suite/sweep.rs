@@ -326,6 +326,11 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("remove_sms_template", &[("id", "{sms_template}")]),
     ("start_member_import", &[("id", "{member_import}")]),
+    ("decide_erasure", &[("request", "{erasure}"), ("decision", "approve")]),
+    (
+        "erase_member_at_counter",
+        &[("member", "{member}"), ("reason", "ATTACK"), ("confirm", "yes")],
+    ),
     (
         "save_sms_settings",
         &[
@@ -522,6 +527,18 @@ async fn victim(app: &TestApp) -> Victim {
     .fetch_one(db.pool())
     .await
     .unwrap();
+    // A manager's request to erase another member, waiting for the owner.
+    let asked = loyalty::testing::join_member(db, &clock, &demo, "13700137077").await;
+    let (erasure,): (i64,) = sqlx::query_as(
+        "INSERT INTO erasure_requests (brand_id, member_id, reason, requested_by, created_at) \
+         VALUES ($1, $2, 'victim-erasure', $3, 0) RETURNING id",
+    )
+    .bind(demo.id.0)
+    .bind(asked.0)
+    .bind(staff_id)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     let (offer,): (i64,) = sqlx::query_as(
         "SELECT id FROM coupon_templates WHERE brand_id = $1 \
              ORDER BY COALESCE(per_member_limit, 1000) DESC, id LIMIT 1",
@@ -582,6 +599,7 @@ async fn victim(app: &TestApp) -> Victim {
         ("top_up_rule", top_up_rule.to_string()),
         ("sms_template", sms_template.to_string()),
         ("member_import", member_import.to_string()),
+        ("erasure", erasure.to_string()),
         (
             "card_code",
             common::rotating_code(&app._db.db, common::HTTP_SECRET, &no).await,
@@ -592,6 +610,7 @@ async fn victim(app: &TestApp) -> Victim {
     let mut secrets = vec![
         no,
         IMPORT_PHONE.to_owned(),
+        "victim-erasure".to_owned(),
         "+8613800138000".to_owned(),
         "13800138000".to_owned(),
         "138****8000".to_owned(),
@@ -1105,8 +1124,11 @@ async fn nobody_outside_the_demo_brand_reaches_its_data_through_any_route_functi
         "save_sms_template",
         "save_sms_settings",
         "remove_sms_template",
-        // Last: it goes on in the background.
+        // It goes on in the background.
         "start_member_import",
+        "decide_erasure",
+        // Last: the victim is gone after it.
+        "erase_member_at_counter",
     ] {
         let form = FUNCTIONS.iter().find(|(n, _)| *n == name).unwrap().1;
         let filled = victim.form(form);
