@@ -126,6 +126,7 @@ pub fn status(code: &str) -> u16 {
         | "logo_type"
         | "logo_missing"
         | "import_unreadable"
+        | "import_too_big"
         | "import_empty"
         | "import_too_many_rows"
         | "import_no_phone_column"
@@ -237,6 +238,7 @@ pub fn sentence(locale: Locale, e: &AppError) -> Option<String> {
         "phone_cannot_receive" => td_string!(locale, err_phone_cannot_receive).to_string(),
         "sms_template_not_found" => td_string!(locale, err_sms_template_not_found).to_string(),
         "import_unreadable" => td_string!(locale, err_import_unreadable).to_string(),
+        "import_too_big" => td_string!(locale, err_import_too_big).to_string(),
         "import_empty" => td_string!(locale, err_import_empty).to_string(),
         "import_too_many_rows" => {
             td_string!(locale, err_import_too_many_rows, max = e.number("max")).to_string()

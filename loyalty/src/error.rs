@@ -48,6 +48,9 @@ pub enum Error {
     SmsTemplateNotFound,
     #[error("the file is not a CSV file or a spreadsheet that can be read")]
     ImportUnreadable,
+    #[error("the spreadsheet unpacks to more than 256 MB")]
+    ImportTooBig,
+
     #[error("the file has no rows")]
     ImportEmpty,
     #[error("the file has more than {max} rows")]
@@ -231,6 +234,8 @@ impl Error {
             Error::PhoneCannotReceive => "phone_cannot_receive",
             Error::SmsTemplateNotFound => "sms_template_not_found",
             Error::ImportUnreadable => "import_unreadable",
+            Error::ImportTooBig => "import_too_big",
+
             Error::ImportEmpty => "import_empty",
             Error::ImportTooManyRows { .. } => "import_too_many_rows",
             Error::ImportNoPhoneColumn => "import_no_phone_column",

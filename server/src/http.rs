@@ -285,7 +285,8 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// Where the owner's member file goes, and how large it may be (the file,
 /// 16 MiB, and the form around it).
 use app::routes::member_import::{PAGE_PATH as IMPORT_PAGE, UPLOAD_PATH as IMPORT_UPLOAD};
-const IMPORT_LIMIT: usize = 16 * 1024 * 1024 + 64 * 1024;
+const IMPORT_FILE_LIMIT: usize = 16 * 1024 * 1024;
+const IMPORT_LIMIT: usize = IMPORT_FILE_LIMIT + 64 * 1024;
 
 /// The largest body `path` may receive.
 fn body_limit(method: &Method, path: &str) -> usize {
@@ -806,12 +807,16 @@ async fn upload_members(
     let Some((name, bytes)) = file else {
         return back(AppError::new("import_missing"));
     };
+    if bytes.len() > IMPORT_FILE_LIMIT {
+        return back(AppError::new("import_size"));
+    }
     use loyalty::members::import;
     let clock = &loyalty::SystemClock;
     let importer = import::Importer::owner(&owner);
+    let (sheet, bytes) = app::functions::member_import::read_file(bytes).await;
     let checked = async {
-        let sheet = import::sheet::read(&bytes)?;
-        import::plan(&portal.db, clock, owner.brand(), &sheet).await?;
+        let sheet = sheet?;
+        import::plan(&portal.db, clock, &portal.secret, owner.brand(), &sheet).await?;
         import::open(
             &portal.db,
             clock,

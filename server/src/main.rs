@@ -288,6 +288,9 @@ async fn purge(db: &loyalty::Db) {
     if let Err(e) = loyalty::marketing::messages::purge_old(db, &SystemClock).await {
         tracing::warn!(error = %e, "purging the old record of text messages failed");
     }
+    if let Err(e) = loyalty::members::import::forget_unstarted(db, &SystemClock).await {
+        tracing::warn!(error = %e, "forgetting member files never imported failed");
+    }
     if let Err(e) = loyalty::members::forget_old_welcomes(db, &SystemClock).await {
         tracing::warn!(error = %e, "forgetting old welcomes failed");
     }
@@ -438,7 +441,8 @@ async fn import_members(
     };
     let clock = &SystemClock;
     let sheet = import::sheet::read(&bytes).map_err(said)?;
-    let plan = import::plan(&db, clock, &brand, &sheet)
+    let secret = http::server_secret(config);
+    let plan = import::plan(&db, clock, &secret, &brand, &sheet)
         .await
         .map_err(said)?;
     let tiers = {
@@ -494,7 +498,7 @@ async fn import_members(
     if let Some(path) = report {
         let mut out = String::from("line,phone,action,member_no,points,stored_fen,problems\n");
         for r in &plan.rows {
-            let cell = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let cell = loyalty::marketing::insight::csv_cell;
             out.push_str(&format!(
                 "{},{},{},{},{},{},{}\n",
                 r.line,
@@ -535,7 +539,6 @@ async fn import_members(
             opened.rows_done
         );
     }
-    let secret = http::server_secret(config);
     let started = std::time::Instant::now();
     let mut shown = std::time::Instant::now();
     let mut progress = |p: import::Progress| {

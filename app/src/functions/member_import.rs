@@ -97,10 +97,9 @@ pub async fn load_member_import(shown: Option<i64>) -> Result<StaffLoad<ImportPa
                 let check = match found.status.as_str() {
                     "checked" => {
                         let bytes = import::file(&state.db, brand, id).await?;
-                        let sheet = import::sheet::read(&bytes)?;
-                        Some(Check::of(
-                            &import::plan(&state.db, clock, brand, &sheet).await?,
-                        ))
+                        let (sheet, _) = read_file(bytes).await;
+                        let plan = import::plan(&state.db, clock, &state.secret, brand, &sheet?);
+                        Some(Check::of(&plan.await?))
                     }
                     _ => None,
                 };
@@ -139,6 +138,15 @@ pub async fn start_member_import(id: i64) -> Result<(), AppError> {
     .await
 }
 
+/// Reads an uploaded file off the async workers (a large spreadsheet takes
+/// a while); hands the bytes back.
+pub async fn read_file(bytes: Vec<u8>) -> (loyalty::Result<import::Sheet>, Vec<u8>) {
+    match tokio::task::spawn_blocking(move || (import::sheet::read(&bytes), bytes)).await {
+        Ok(read) => read,
+        Err(_) => (Err(loyalty::Error::ImportUnreadable), Vec::new()),
+    }
+}
+
 /// Runs import `id` from its kept file on the runtime, from the first row
 /// not yet done; a failure is logged and the import can be started again.
 pub fn run_in_background(state: PortalState, importer: Importer, id: i64) {
@@ -147,8 +155,8 @@ pub fn run_in_background(state: PortalState, importer: Importer, id: i64) {
         let ran = async {
             let brand = importer.brand();
             let bytes = import::file(&state.db, brand, id).await?;
-            let sheet = import::sheet::read(&bytes)?;
-            let plan = import::plan(&state.db, clock, brand, &sheet).await?;
+            let (sheet, _) = read_file(bytes).await;
+            let plan = import::plan(&state.db, clock, &state.secret, brand, &sheet?).await?;
             let found = import::find(&state.db, brand, id).await?;
             import::run(
                 &state.db,
@@ -171,9 +179,11 @@ pub fn run_in_background(state: PortalState, importer: Importer, id: i64) {
                 skipped = done.counts.skip,
                 "member import done"
             ),
+            // Another runner has it: it is not this one's to release.
+            Err(loyalty::Error::ImportRunning) => {}
             Err(e) => {
                 tracing::error!(import = id, error = %e, "member import stopped");
-                if let Err(e) = import::release(&state.db, id).await {
+                if let Err(e) = import::release(&state.db, id, e.code()).await {
                     tracing::error!(import = id, error = %e, "member import left running");
                 }
             }

@@ -72,10 +72,21 @@ pub fn problem_text(locale: Locale, problem: &Problem, tiers: &str) -> String {
             tiers = tiers.to_owned()
         )
         .to_string(),
-        Problem::MoneyInvalid { value, .. } => {
-            td_string!(locale, impp_money_invalid, value = v(value)).to_string()
-        }
-        Problem::MoneyTooLarge { .. } => td_string!(locale, impp_money_too_large).to_string(),
+        Problem::MoneyInvalid { field, value } => td_string!(
+            locale,
+            impp_money_invalid,
+            column = field_name(locale, *field),
+            value = v(value)
+        )
+        .to_string(),
+        Problem::MoneyTooLarge { field } => td_string!(
+            locale,
+            impp_money_too_large,
+            column = field_name(locale, *field)
+        )
+        .to_string(),
+        Problem::BalanceTooLarge => td_string!(locale, impp_balance_too_large).to_string(),
+        Problem::Erased => td_string!(locale, impp_erased).to_string(),
         Problem::BonusWithoutPrincipal => {
             td_string!(locale, impp_bonus_without_principal).to_string()
         }
@@ -123,8 +134,22 @@ fn status_text(locale: Locale, status: &str) -> String {
     .to_string()
 }
 
-fn field_name(f: Field) -> &'static str {
-    f.as_str()
+/// A column by the name the owner's language gives it.
+pub fn field_name(locale: Locale, f: Field) -> String {
+    match f {
+        Field::Phone => td_string!(locale, impf_phone),
+        Field::Name => td_string!(locale, impf_name),
+        Field::Birthday => td_string!(locale, impf_birthday),
+        Field::MemberNo => td_string!(locale, impf_member_no),
+        Field::Points => td_string!(locale, impf_points),
+        Field::PointsExpiry => td_string!(locale, impf_points_expiry),
+        Field::Tier => td_string!(locale, impf_tier),
+        Field::StoredValue => td_string!(locale, impf_stored_value),
+        Field::StoredBonus => td_string!(locale, impf_stored_bonus),
+        Field::Marketing => td_string!(locale, impf_marketing),
+        Field::MarketingAt => td_string!(locale, impf_marketing_at),
+    }
+    .to_string()
 }
 
 #[component]
@@ -163,9 +188,15 @@ fn MemberImport(page: ImportPage) -> impl IntoView {
             .into_any(),
             _ => view! { <p class="alert success" role="status">{done_text(locale, &import)}</p> }.into_any(),
         };
+        let stopped = import.error.as_ref().map(|code| {
+            let e = crate::error::AppError::new(code);
+            let why = crate::error::sentence(locale, &e).unwrap_or_else(|| code.clone());
+            view! { <p class="alert error" role="alert">{td_string!(locale, imp_stopped, why = why)}</p> }
+        });
         view! {
             <section class="panel stack" id="import">
                 <h2>{td_string!(locale, imp_checked_title, file = import.file_name.clone())}</h2>
+                {stopped}
                 {body}
             </section>
         }
@@ -213,7 +244,7 @@ fn MemberImport(page: ImportPage) -> impl IntoView {
                 <form class="stack" method="post" action=UPLOAD_PATH enctype="multipart/form-data">
                     <label for="import-file">{td_string!(locale, imp_file)}</label>
                     <input id="import-file" type="file" name="file" required
-                        accept=".csv,.txt,.xlsx,.xls,.ods,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" />
+                        accept=".csv,.txt,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" />
                     <button class="button" type="submit">{td_string!(locale, imp_check)}</button>
                 </form>
             </section>
@@ -242,7 +273,7 @@ fn checked_view(
     let fields = check
         .fields
         .iter()
-        .map(|f| field_name(*f))
+        .map(|f| field_name(locale, *f))
         .collect::<Vec<_>>()
         .join(", ");
     let ignored = (!check.ignored.is_empty()).then(|| {

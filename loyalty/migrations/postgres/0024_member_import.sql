@@ -41,6 +41,8 @@ CREATE TABLE member_imports (
     unchanged   BIGINT  NOT NULL DEFAULT 0 CHECK (unchanged >= 0),
     skipped     BIGINT  NOT NULL DEFAULT 0 CHECK (skipped >= 0),
     status      TEXT    NOT NULL DEFAULT 'checked' CHECK (status IN ('checked', 'running', 'done')),
+    -- Why the last run stopped (an error code), until the next one starts.
+    error       TEXT    CHECK (length(error) <= 60),
     created_at  BIGINT  NOT NULL,
     finished_at BIGINT,
     CHECK ((status = 'done') = (finished_at IS NOT NULL)),

@@ -115,13 +115,15 @@ pub async fn pending(db: &Db, who: &Owner) -> Result<Vec<Request>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, member_no, reason, requested_by, created_at)| Request {
-            id,
-            member_no,
-            reason,
-            requested_by,
-            created_at,
-        })
+        .map(
+            |(id, member_no, reason, requested_by, created_at)| Request {
+                id,
+                member_no,
+                reason,
+                requested_by,
+                created_at,
+            },
+        )
         .collect())
 }
 

@@ -24,7 +24,9 @@ fn csv(text: &str) -> Sheet {
 }
 
 async fn dry_run(db: &Db, clock: &FixedClock, brand: &Brand, sheet: &Sheet) -> Plan {
-    import::plan(db, clock, brand, sheet).await.expect("a plan")
+    import::plan(db, clock, &loyalty::testing::secret(), brand, sheet)
+        .await
+        .expect("a plan")
 }
 
 /// The dry run and the run of `text`, as the command line does them.
@@ -173,6 +175,9 @@ db_test!(
         members::erase(&mut tx, &clock, brand.id, li.id).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(count(&db, "SELECT COUNT(*) FROM members WHERE legacy_no = 'A001'").await, 0);
+        // And the old file does not bring them back.
+        let plan = dry_run(&db, &clock, &brand, &csv(FILE)).await;
+        assert_eq!((plan.rows[0].action, plan.rows[0].problems.clone()), (Action::Skip, vec![Problem::Erased]));
     }
 );
 
@@ -290,7 +295,7 @@ db_test!(
 db_test!(
     async fn a_file_without_phones_is_refused_before_any_row(db) {
         let (clock, brand) = shop(&db).await;
-        let refused = import::plan(&db, &clock, &brand, &csv("name,points\nLi,5\n")).await;
+        let refused = import::plan(&db, &clock, &loyalty::testing::secret(), &brand, &csv("name,points\nLi,5\n")).await;
         assert!(matches!(refused, Err(loyalty::Error::ImportNoPhoneColumn)));
     }
 );

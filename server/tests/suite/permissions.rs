@@ -34,7 +34,10 @@ const PAGES: [(&str, bool, bool, bool); 18] = [
 /// Every console write with a complete form, so that the function runs and
 /// it is the session check that refuses.
 const WRITES: [(&str, &[(&str, &str)]); 44] = [
-    ("decide_erasure", &[("request", "1"), ("decision", "approve")]),
+    (
+        "decide_erasure",
+        &[("request", "1"), ("decision", "approve")],
+    ),
     (
         "erase_member_at_counter",
         &[("member", "00000001"), ("reason", "ID"), ("confirm", "yes")],

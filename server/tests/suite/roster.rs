@@ -385,30 +385,64 @@ async fn a_member_who_lost_their_phone_is_erased_at_the_counter_once_the_owner_a
     let mut mgr = staff_browser(&app, "mgr2").await;
     assert!(mgr.page(&page).await.contains("应会员本人要求注销"));
     let unticked = mgr
-        .post("/fn/erase_member_at_counter", &[("member", &no), ("reason", "看了身份证")])
+        .post(
+            "/fn/erase_member_at_counter",
+            &[("member", &no), ("reason", "看了身份证")],
+        )
         .await;
-    assert!(location(&unticked).contains("error=confirm_delete"), "{}", location(&unticked));
+    assert!(
+        location(&unticked).contains("error=confirm_delete"),
+        "{}",
+        location(&unticked)
+    );
     let asked = mgr
         .post(
             "/fn/erase_member_at_counter",
-            &[("member", &no), ("reason", "看了身份证"), ("confirm", "yes")],
+            &[
+                ("member", &no),
+                ("reason", "看了身份证"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
-    assert_eq!(location(&asked), format!("{page}?notice=erasure_requested#erase"));
-    assert!(mgr.page(&location(&asked)).await.contains("已提交老板批准。"));
-    assert_eq!(member.get("/r/demo/card").await.status(), StatusCode::OK, "still a member");
+    assert_eq!(
+        location(&asked),
+        format!("{page}?notice=erasure_requested#erase")
+    );
+    assert!(mgr
+        .page(&location(&asked))
+        .await
+        .contains("已提交老板批准。"));
+    assert_eq!(
+        member.get("/r/demo/card").await.status(),
+        StatusCode::OK,
+        "still a member"
+    );
 
     // The owner sees it on the dashboard and approves: the member is gone.
     let mut boss = staff_browser(&app, "boss").await;
     let dashboard = boss.page("/admin/dashboard").await;
-    assert!(dashboard.contains("待您批准的注销（1）"), "the owner's approvals");
+    assert!(
+        dashboard.contains("待您批准的注销（1）"),
+        "the owner's approvals"
+    );
     assert!(dashboard.contains("看了身份证"));
     let request = field_after(&dashboard, "/fn/decide_erasure", "request");
     let decided = boss
-        .post("/fn/decide_erasure", &[("request", &request), ("decision", "approve")])
+        .post(
+            "/fn/decide_erasure",
+            &[("request", &request), ("decision", "approve")],
+        )
         .await;
-    assert_eq!(location(&decided), "/admin/dashboard?decided=erased#erasures");
+    assert_eq!(
+        location(&decided),
+        "/admin/dashboard?decided=erased#erasures"
+    );
     assert_eq!(boss.get(&page).await.status(), StatusCode::NOT_FOUND);
     let card = member.get("/r/demo/card").await;
-    assert_eq!(card.status(), StatusCode::SEE_OTHER, "their session ended with the account");
+    assert_eq!(
+        card.status(),
+        StatusCode::SEE_OTHER,
+        "their session ended with the account"
+    );
 }

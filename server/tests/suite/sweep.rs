@@ -326,10 +326,17 @@ const FUNCTIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("remove_sms_template", &[("id", "{sms_template}")]),
     ("start_member_import", &[("id", "{member_import}")]),
-    ("decide_erasure", &[("request", "{erasure}"), ("decision", "approve")]),
+    (
+        "decide_erasure",
+        &[("request", "{erasure}"), ("decision", "approve")],
+    ),
     (
         "erase_member_at_counter",
-        &[("member", "{member}"), ("reason", "ATTACK"), ("confirm", "yes")],
+        &[
+            ("member", "{member}"),
+            ("reason", "ATTACK"),
+            ("confirm", "yes"),
+        ],
     ),
     (
         "save_sms_settings",

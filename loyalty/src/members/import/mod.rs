@@ -141,11 +141,18 @@ impl Importer {
 struct Known {
     member_no: String,
     imported: bool,
+    stored_fen: i64,
 }
 
 /// The dry run: checks every row of `sheet` and says what would happen,
 /// writing nothing.
-pub async fn plan(db: &Db, clock: &dyn Clock, brand: &Brand, sheet: &Sheet) -> Result<Plan> {
+pub async fn plan(
+    db: &Db,
+    clock: &dyn Clock,
+    secret: &ServerSecret,
+    brand: &Brand,
+    sheet: &Sheet,
+) -> Result<Plan> {
     let columns = row::Columns::of(&sheet.header);
     if !columns.has(Field::Phone) {
         return Err(Error::ImportNoPhoneColumn);
@@ -153,17 +160,29 @@ pub async fn plan(db: &Db, clock: &dyn Clock, brand: &Brand, sheet: &Sheet) -> R
     let mut conn = db.pool().acquire().await?;
     let tiers = crate::points::tiers::load(&mut conn, brand.id).await?;
     let has_store = first_store(&mut conn, brand).await?.is_some();
-    let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT phone, member_no, CASE WHEN imported_at IS NULL THEN 0 ELSE 1 END, legacy_no \
-         FROM members WHERE brand_id = $1 AND phone IS NOT NULL",
+    let rows: Vec<(String, String, i64, Option<String>, i64)> = sqlx::query_as(
+        "SELECT m.phone, m.member_no, CASE WHEN m.imported_at IS NULL THEN 0 ELSE 1 END, m.legacy_no, \
+                COALESCE(a.principal_fen + a.bonus_fen, 0) \
+         FROM members m LEFT JOIN stored_value_accounts a ON a.member_id = m.id \
+         WHERE m.brand_id = $1 AND m.phone IS NOT NULL",
     )
     .bind(brand.id.0)
     .fetch_all(&mut *conn)
     .await?;
+    // Phones that were members here: without an active member now, they
+    // deleted their account, and an old file must not bring them back.
+    let remembered: std::collections::HashSet<String> =
+        sqlx::query_as::<_, (String,)>("SELECT phone_key FROM welcomed_phones WHERE brand_id = $1")
+            .bind(brand.id.0)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(k,)| k)
+            .collect();
     drop(conn);
     let mut known: HashMap<String, Known> = HashMap::with_capacity(rows.len());
     let mut legacy: HashMap<String, String> = HashMap::new();
-    for (phone, member_no, imported, legacy_no) in rows {
+    for (phone, member_no, imported, legacy_no, stored_fen) in rows {
         if let Some(no) = legacy_no {
             legacy.insert(no, phone.clone());
         }
@@ -172,6 +191,7 @@ pub async fn plan(db: &Db, clock: &dyn Clock, brand: &Brand, sheet: &Sheet) -> R
             Known {
                 member_no,
                 imported: imported == 1,
+                stored_fen,
             },
         );
     }
@@ -223,6 +243,17 @@ pub async fn plan(db: &Db, clock: &dyn Clock, brand: &Brand, sheet: &Sheet) -> R
             }
         }
         let member = phone.as_deref().and_then(|p| known.get(p));
+        if let (Some(c), None) = (&candidate, member) {
+            if remembered.contains(&secret.phone_key(brand.id, c.phone.as_str())) {
+                problems.push(Problem::Erased);
+            }
+        }
+        if let (Some(c), Some(m)) = (&candidate, member) {
+            let after = m.stored_fen + c.principal_fen + c.bonus_fen;
+            if !m.imported && after > crate::stored_value::MAX_BALANCE_FEN {
+                problems.push(Problem::BalanceTooLarge);
+            }
+        }
         let action = match member {
             _ if !problems.is_empty() || candidate.is_none() => Action::Skip,
             Some(m) if m.imported => Action::Unchanged,
@@ -284,6 +315,8 @@ pub struct Import {
     pub status: String,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// Why the last run stopped (an error code), until the next starts.
+    pub error: Option<String>,
 }
 
 type ImportRow = (
@@ -298,10 +331,11 @@ type ImportRow = (
     String,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 const IMPORT_COLUMNS: &str = "id, file_name, rows_total, rows_done, created, merged, unchanged, \
-     skipped, status, created_at, finished_at";
+     skipped, status, created_at, finished_at, error";
 
 fn import_of(r: ImportRow) -> Import {
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
@@ -319,6 +353,7 @@ fn import_of(r: ImportRow) -> Import {
         status: r.8,
         created_at: r.9,
         finished_at: r.10,
+        error: r.11,
     }
 }
 
@@ -443,7 +478,8 @@ pub async fn interrupted(db: &Db) -> Result<Vec<(Importer, i64)>> {
 /// is running or done already.
 pub async fn claim(db: &Db, brand: &Brand, id: i64) -> Result<bool> {
     let claimed = sqlx::query(
-        "UPDATE member_imports SET status = 'running' WHERE brand_id = $1 AND id = $2 AND status = 'checked'",
+        "UPDATE member_imports SET status = 'running', error = NULL \
+         WHERE brand_id = $1 AND id = $2 AND status = 'checked'",
     )
     .bind(brand.id.0)
     .bind(id)
@@ -585,8 +621,6 @@ pub async fn run(
                 "merged": finished.counts.merge,
                 "unchanged": finished.counts.unchanged,
                 "skipped": finished.counts.skip,
-                "points": plan.points,
-                "stored_fen": plan.stored_fen,
             })),
         },
     )

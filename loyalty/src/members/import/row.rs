@@ -255,6 +255,11 @@ pub enum Problem {
     },
     /// Stored value needs a store to book it at; the brand has none.
     NoStore,
+    /// With what the member holds here, the stored value would pass the
+    /// most one card may hold.
+    BalanceTooLarge,
+    /// The phone deleted its account here: it is not brought back.
+    Erased,
 }
 
 impl Problem {
@@ -278,6 +283,8 @@ impl Problem {
             Problem::ConsentInvalid { .. } => "consent_invalid",
             Problem::ConsentDateInvalid { .. } => "consent_date_invalid",
             Problem::NoStore => "no_store",
+            Problem::BalanceTooLarge => "balance_too_large",
+            Problem::Erased => "erased",
         }
     }
 }

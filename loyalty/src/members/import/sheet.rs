@@ -1,16 +1,25 @@
 //! Reading the file an old system exported: CSV (UTF-8, or GB18030 as
-//! Excel on a Chinese Windows saves it; commas, semicolons or tabs) or a
-//! spreadsheet (XLSX, XLS, ODS through `calamine`), into rows of text with
-//! the line numbers the owner sees in their spreadsheet.
+//! Excel on a Chinese Windows saves it; commas, semicolons or tabs) or an
+//! XLSX spreadsheet (through `calamine`, cell by cell), into rows of text
+//! with the line numbers the owner sees in their spreadsheet.
+//!
+//! An upload is hostile until read: a spreadsheet is refused when its
+//! parts would unpack to more than [`MAX_UNPACKED`], and only the first
+//! [`MAX_COLUMNS`] columns of at most [`MAX_ROWS`] rows are kept, so a small
+//! file that claims a huge sheet costs nothing.
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader};
+use calamine::{Data, Reader, Xlsx};
 
 use crate::{Error, Result};
 
 /// The most rows one file may hold.
 pub const MAX_ROWS: usize = 500_000;
+/// The columns read; an export has a dozen.
+pub const MAX_COLUMNS: usize = 64;
+/// The most a spreadsheet's parts may unpack to.
+pub const MAX_UNPACKED: u64 = 256 * 1024 * 1024;
 
 /// A file's header and its rows, each with its line in the file (the
 /// header is line 1). Rows with nothing in them are left out.
@@ -20,34 +29,68 @@ pub struct Sheet {
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
-/// Reads `bytes`: a spreadsheet when they are one (a ZIP or an OLE
-/// container), else text.
+/// Reads `bytes`: an XLSX spreadsheet when they are one (a ZIP), else
+/// text. Old binary spreadsheets (XLS) are refused: Excel saves them again
+/// as XLSX or CSV.
 pub fn read(bytes: &[u8]) -> Result<Sheet> {
     const ZIP: &[u8] = b"PK\x03\x04";
     const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
-    if bytes.starts_with(ZIP) || bytes.starts_with(OLE) {
+    if bytes.starts_with(ZIP) {
         spreadsheet(bytes)
+    } else if bytes.starts_with(OLE) {
+        Err(Error::ImportUnreadable)
     } else {
         text(bytes)
     }
 }
 
 fn spreadsheet(bytes: &[u8]) -> Result<Sheet> {
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+    // What the parts say they unpack to, before anything is unpacked.
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| Error::ImportUnreadable)?;
+    let mut unpacked: u64 = 0;
+    for i in 0..zip.len() {
+        let part = zip.by_index_raw(i).map_err(|_| Error::ImportUnreadable)?;
+        unpacked = unpacked.saturating_add(part.size());
+    }
+    if unpacked > MAX_UNPACKED {
+        return Err(Error::ImportTooBig);
+    }
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| Error::ImportUnreadable)?;
+    let first = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or(Error::ImportEmpty)?;
+    let mut cells = book
+        .worksheet_cells_reader(&first)
         .map_err(|_| Error::ImportUnreadable)?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or(Error::ImportEmpty)?
-        .map_err(|_| Error::ImportUnreadable)?;
-    // The range starts at its first non-empty cell.
-    let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let pad = first_col as usize;
-    let mut lines = range.rows().enumerate().map(|(i, cells)| {
-        let mut texts = vec![String::new(); pad];
-        texts.extend(cells.iter().map(cell_text));
-        (first_row as usize + i + 1, texts)
-    });
-    collect(&mut lines)
+    // Cells come row by row, left to right; rows with nothing are skipped.
+    let mut lines: Vec<(usize, Vec<String>)> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(|_| Error::ImportUnreadable)? {
+        let (row, col) = cell.get_position();
+        let (line, col) = (row as usize + 1, col as usize);
+        if col >= MAX_COLUMNS {
+            continue;
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        if lines.last().is_none_or(|(l, _)| *l != line) {
+            // The header and MAX_ROWS rows; one more says the file is too long.
+            if lines.len() > MAX_ROWS {
+                return Err(Error::ImportTooManyRows { max: MAX_ROWS });
+            }
+            lines.push((line, Vec::new()));
+        }
+        let row = &mut lines.last_mut().expect("pushed above").1;
+        if row.len() <= col {
+            row.resize(col + 1, String::new());
+        }
+        row[col] = text;
+    }
+    collect(&mut lines.into_iter())
 }
 
 /// A cell as the text the owner sees: whole numbers without `.0` (phone
@@ -165,6 +208,20 @@ mod tests {
         let sheet = read(&bytes).unwrap();
         assert_eq!(sheet.header, ["手机号", "姓名"]);
         assert_eq!(sheet.rows[0].1, ["13800138000", "李雷"]);
+    }
+
+    #[test]
+    fn a_sheet_that_claims_to_be_huge_costs_nothing() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "phone").unwrap();
+        sheet.write_string(1, 0, "13800138000").unwrap();
+        // The last cell a sheet may have, and a column past those read.
+        sheet.write_string(1_048_575, 16_383, "far away").unwrap();
+        sheet.write_string(1, 100, "ignored").unwrap();
+        let read = read(&book.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(read.header, ["phone"]);
+        assert_eq!(read.rows, [(2, vec!["13800138000".to_owned()])]);
     }
 
     #[test]
