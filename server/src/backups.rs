@@ -55,21 +55,23 @@ impl Status {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).failed = Some(error);
     }
 
-    /// The lines `/readyz` adds: the last good backup, and a failure since.
+    /// The lines `/readyz` adds: when the last good backup was taken, and
+    /// whether an attempt failed since (which file, and why, are in the
+    /// log: `/readyz` may be reachable from outside).
     pub fn describe(&self, now: SystemTime) -> String {
         let known = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut out = match &known.last {
-            Some((at, path)) => {
+            Some((at, _)) => {
                 let when = jiff::Timestamp::from_second(*at)
                     .map(|t| t.to_string())
                     .unwrap_or_default();
                 let ago = (unix_secs(now) - at).max(0) / 60;
-                format!("last backup: {when} ({ago} min ago) {}\n", path.display())
+                format!("last backup: {when} ({ago} min ago)\n")
             }
             None => "last backup: none yet\n".to_owned(),
         };
-        if let Some(e) = known.failed {
-            out.push_str(&format!("last backup attempt failed: {e}\n"));
+        if known.failed.is_some() {
+            out.push_str("last backup attempt failed (see the log)\n");
         }
         out
     }

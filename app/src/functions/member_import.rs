@@ -98,7 +98,8 @@ pub async fn load_member_import(shown: Option<i64>) -> Result<StaffLoad<ImportPa
                     "checked" => {
                         let bytes = import::file(&state.db, brand, id).await?;
                         let (sheet, _) = read_file(bytes).await;
-                        let plan = import::plan(&state.db, clock, &state.secret, brand, &sheet?);
+                        let sheet = sheet?;
+                        let plan = import::plan(&state.db, clock, &state.secret, brand, &sheet);
                         Some(Check::of(&plan.await?))
                     }
                     _ => None,

@@ -492,16 +492,30 @@ pub async fn claim(db: &Db, brand: &Brand, id: i64) -> Result<bool> {
     find(db, brand, id).await.map(|_| false)
 }
 
-/// A run that failed: the import can be started again, and goes on from
-/// the first row not done.
-pub async fn release(db: &Db, id: i64) -> Result<()> {
+/// A run that failed with `error` (a code the owner's page words): the
+/// import can be started again, and goes on from the first row not done.
+pub async fn release(db: &Db, id: i64, error: &str) -> Result<()> {
     sqlx::query(
-        "UPDATE member_imports SET status = 'checked' WHERE id = $1 AND status = 'running'",
+        "UPDATE member_imports SET status = 'checked', error = $2 WHERE id = $1 AND status = 'running'",
     )
     .bind(id)
+    .bind(&error[..error.len().min(60)])
     .execute(db.pool())
     .await?;
     Ok(())
+}
+
+/// Forgets the files of imports checked and never started after a week
+/// (the hourly purge): a file of members is not kept for nothing.
+pub async fn forget_unstarted(db: &Db, clock: &dyn Clock) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM member_imports WHERE status = 'checked' AND rows_done = 0 AND created_at < $1",
+    )
+    .bind(clock.now_ms() - 7 * 86_400_000)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(done)
 }
 
 /// How far a run has come.
