@@ -479,6 +479,26 @@ async fn welcome_once(
     Ok(fresh.is_some())
 }
 
+/// Remembers the phone behind `phone_key` as welcomed, in one statement
+/// (a member brought in from an old program had their welcome there).
+pub(crate) async fn remember_welcome(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    phone_key: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO welcomed_phones (brand_id, phone_key, seen_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (brand_id, phone_key) DO UPDATE SET seen_at = excluded.seen_at",
+    )
+    .bind(brand.0)
+    .bind(phone_key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// How long a phone's welcome is remembered after it last signed in.
 pub const WELCOME_REMEMBERED_MS: i64 = 2 * 365 * 86_400_000;
 

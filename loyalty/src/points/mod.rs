@@ -101,6 +101,20 @@ async fn credit(
     expires_at: Option<i64>,
 ) -> Result<i64> {
     let (brand, member, points) = (entry.brand, entry.member, entry.amount);
+    record_lot(conn, clock, entry, purchase, expires_at).await?;
+    add_to_balance(conn, brand, member, points).await
+}
+
+/// The ledger row and the lot of a credit, without the balance (which
+/// the caller moves, or wrote with the member).
+async fn record_lot(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    entry: Entry<'_>,
+    purchase: Option<i64>,
+    expires_at: Option<i64>,
+) -> Result<()> {
+    let (brand, member, points) = (entry.brand, entry.member, entry.amount);
     let ledger = append(conn, clock, entry).await?;
     sqlx::query(
         "INSERT INTO points_lots (brand_id, member_id, ledger_id, purchase_id, earned, remaining, expires_at, created_at) \
@@ -115,7 +129,7 @@ async fn credit(
     .bind(clock.now_ms())
     .execute(&mut *conn)
     .await?;
-    add_to_balance(conn, brand, member, points).await
+    Ok(())
 }
 
 async fn add_to_balance(
@@ -758,7 +772,33 @@ pub(crate) async fn import(
     expires_at: Option<i64>,
     import: i64,
 ) -> Result<i64> {
-    let entry = Entry {
+    credit(
+        conn,
+        clock,
+        imported(brand, member, points, import),
+        None,
+        expires_at,
+    )
+    .await
+}
+
+/// The opening balance of a member created with `points` already on their
+/// row (the import of a new member): the ledger row and the lot alone.
+pub(crate) async fn import_opening(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+    points: i64,
+    expires_at: Option<i64>,
+    import: i64,
+) -> Result<()> {
+    let entry = imported(brand, member, points, import);
+    record_lot(conn, clock, entry, None, expires_at).await
+}
+
+fn imported(brand: BrandId, member: MemberId, points: i64, import: i64) -> Entry<'static> {
+    Entry {
         brand,
         member,
         store: None,
@@ -767,8 +807,7 @@ pub(crate) async fn import(
         reason: "imported",
         ref_type: Some("import"),
         ref_id: Some(import),
-    };
-    credit(conn, clock, entry, None, expires_at).await
+    }
 }
 
 /// A staff member's correction of a balance, up or down, with the reason

@@ -673,8 +673,8 @@ async fn write(
         let created: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO members (brand_id, member_no, phone, display_name, birthday_month, \
              birthday_day, birth_year, terms_version, terms_accepted_at, marketing_consent_at, \
-             created_at, welcomed, legacy_no, imported_at, tier_rank) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'imported', $8, $9, $8, 0, $10, $8, $11) \
+             created_at, welcomed, legacy_no, imported_at, tier_rank, points_balance) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'imported', $8, $9, $8, 0, $10, $8, $11, $12) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(brand.id.0)
@@ -688,6 +688,7 @@ async fn write(
         .bind(consent_at)
         .bind(c.legacy_no.as_deref())
         .bind(c.tier_rank)
+        .bind(c.points)
         .fetch_optional(&mut *conn)
         .await?;
         if let Some((id,)) = created {
@@ -748,14 +749,26 @@ async fn write(
         // it ever joins again after leaving.
         let phone_key = secret.phone_key(brand.id, c.phone.as_str());
         super::rekey_welcome(conn, secret, brand.id, &c.phone, &phone_key).await?;
-        super::welcome_once(conn, brand.id, &phone_key, now).await?;
+        super::remember_welcome(conn, brand.id, &phone_key, now).await?;
         if let Some(at) = consent_at {
             super::record_consent(conn, brand.id, member, "marketing_granted", "import", at)
                 .await?;
         }
     }
-    if c.points > 0 {
-        crate::points::import(conn, clock, brand.id, member, c.points, expires_at, import).await?;
+    // A new member was written with their points on the row: the ledger
+    // row and the lot follow in the same transaction.
+    match (action, c.points > 0) {
+        (_, false) => {}
+        (Action::Create, true) => {
+            let points = c.points;
+            crate::points::import_opening(conn, clock, brand.id, member, points, expires_at, import)
+                .await?
+        }
+        (_, true) => {
+            let points = c.points;
+            crate::points::import(conn, clock, brand.id, member, points, expires_at, import)
+                .await?;
+        }
     }
     if c.principal_fen > 0 || c.bonus_fen > 0 {
         let store = store.ok_or(Error::StoreNotFound)?;
