@@ -94,7 +94,7 @@ impl Counts {
 /// The dry run of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The columns recognised, in the file's order.
+    /// The columns recognised, in the order of [`Field::ALL`].
     pub fields: Vec<Field>,
     /// Headers no column claimed.
     pub ignored: Vec<String>,
@@ -540,12 +540,8 @@ pub async fn run(
     if import.rows_total != plan.rows.len() as u64 {
         return Err(Error::ImportChanged);
     }
-    sqlx::query(
-        "UPDATE member_imports SET status = 'running' WHERE id = $1 AND status = 'checked'",
-    )
-    .bind(import.id)
-    .execute(db.pool())
-    .await?;
+    // The command line claims here; the console claimed before it spawned.
+    claim(db, brand, import.id).await?;
     let (store, rules) = {
         let mut conn = db.pool().acquire().await?;
         (
