@@ -163,6 +163,9 @@ pub enum Error {
     /// A backup or restore could not be made; the text says why.
     #[error("{0}")]
     Backup(String),
+    /// A copy from SQLite to PostgreSQL could not be made; the text says why.
+    #[error("{0}")]
+    Copy(String),
 }
 
 /// Why an input was refused; the edges turn these into sentences.
@@ -291,6 +294,7 @@ impl Error {
             | Error::CouponCodeExhausted
             | Error::Database(_) => "internal_error",
             Error::Backup(_) => "backup_failed",
+            Error::Copy(_) => "copy_failed",
         }
     }
 

@@ -110,6 +110,25 @@ impl TestDb {
         }
     }
 
+    /// The SQLite file of a SQLite test database.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => Some(dir.path().join("test.db")),
+            Cleanup::Postgres { .. } => None,
+        }
+    }
+
+    /// How to open another pool on a PostgreSQL test schema.
+    pub fn postgres_options(&self) -> Option<DbOptions> {
+        match &self.cleanup {
+            Cleanup::Postgres { url, schema } => Some(DbOptions {
+                search_path: Some(schema.clone()),
+                ..DbOptions::new(url.clone())
+            }),
+            Cleanup::Sqlite(_) => None,
+        }
+    }
+
     /// Closes the pool and removes what the test made.
     pub async fn finish(self) {
         self.db.close().await;

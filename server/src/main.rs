@@ -72,6 +72,15 @@ enum Command {
         /// The backup to restore.
         file: PathBuf,
     },
+    /// Copy the SQLite database (DATABASE_URL) into an empty PostgreSQL
+    /// database or schema, checked as a backup is: integrity, every balance
+    /// against its ledger, every table's rows. Stop the server first; then
+    /// point DATABASE_URL at PostgreSQL and start it.
+    CopyToPostgres {
+        /// The PostgreSQL database to fill, e.g.
+        /// postgres://tablecard:secret@localhost/tablecard
+        url: String,
+    },
     /// Create an API key for a store's POS and print it (once: only its hash is kept).
     CreateApiKey {
         /// The brand's URL name.
@@ -157,6 +166,7 @@ fn main() -> ExitCode {
             Command::UnlockStaff { login } => unlock_staff(&config, &login).await,
             Command::Backup { file } => backup(&config, &file).await,
             Command::Restore { file } => restore(&config, &file).await,
+            Command::CopyToPostgres { url } => copy_to_postgres(&config, &url).await,
             Command::SmsFake { provider, addr } => sms_fake(&provider, &addr).await,
             Command::ImportMembers {
                 brand,
@@ -584,11 +594,9 @@ async fn backup(config: &Config, file: &Path) -> CliResult {
     Ok(())
 }
 
-async fn restore(config: &Config, file: &Path) -> CliResult {
-    let Some(target) = loyalty::infra::backup::sqlite_path(&config.database_url) else {
-        return Err(loyalty::infra::backup::POSTGRES_GUIDANCE.to_owned());
-    };
-    // The file is replaced under a running server's feet otherwise.
+/// Refuses while something answers on the portal's address: `doing` would
+/// happen under a running server's feet.
+fn server_stopped(config: &Config, doing: &str) -> CliResult {
     if std::net::TcpStream::connect_timeout(
         &config.site_addr,
         std::time::Duration::from_millis(300),
@@ -596,10 +604,18 @@ async fn restore(config: &Config, file: &Path) -> CliResult {
     .is_ok()
     {
         return Err(format!(
-            "something is serving on {}: stop the Tablecard server before restoring",
+            "something is serving on {}: stop the Tablecard server before {doing}",
             config.site_addr
         ));
     }
+    Ok(())
+}
+
+async fn restore(config: &Config, file: &Path) -> CliResult {
+    let Some(target) = loyalty::infra::backup::sqlite_path(&config.database_url) else {
+        return Err(loyalty::infra::backup::POSTGRES_GUIDANCE.to_owned());
+    };
+    server_stopped(config, "restoring")?;
     let now = loyalty::Clock::now_ms(&SystemClock) / 1000;
     let (summary, kept) = loyalty::infra::backup::restore(file, &target, now)
         .await
@@ -608,6 +624,52 @@ async fn restore(config: &Config, file: &Path) -> CliResult {
     if let Some(kept) = kept {
         println!("The database it replaced is kept as {}", kept.display());
     }
+    Ok(())
+}
+
+async fn copy_to_postgres(config: &Config, url: &str) -> CliResult {
+    let Some(source) = loyalty::infra::backup::sqlite_path(&config.database_url) else {
+        return Err(format!(
+            "DATABASE_URL names {}, not a SQLite file: the copy goes from SQLite to PostgreSQL",
+            loyalty::infra::db::redact(&config.database_url)
+        ));
+    };
+    if !source.exists() {
+        return Err(format!("{} does not exist", source.display()));
+    }
+    // Rows written after the copy's instant would be left behind.
+    server_stopped(config, "copying its database")?;
+    eprintln!(
+        "Copying {} to {}",
+        source.display(),
+        loyalty::infra::db::redact(url)
+    );
+    let started = std::time::Instant::now();
+    let copied = loyalty::infra::copy::sqlite_to_postgres(
+        &source,
+        &loyalty::infra::db::DbOptions::new(url),
+        |table, rows| {
+            if rows > 0 {
+                eprintln!("  {table}: {rows} rows");
+            }
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "Copied {} rows in {} tables in {:.1} s: {} brands, {} members; every table's rows, \
+         the points and the stored value checked against their ledgers.",
+        copied.rows(),
+        copied.tables.len(),
+        started.elapsed().as_secs_f64(),
+        copied.source.brands,
+        copied.source.members
+    );
+    println!(
+        "Next: set DATABASE_URL={} and start the server. {} is left as it was.",
+        loyalty::infra::db::redact(url),
+        source.display()
+    );
     Ok(())
 }
 

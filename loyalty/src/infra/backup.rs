@@ -84,6 +84,12 @@ pub async fn backup(db: &Db, to: &Path) -> Result<Summary> {
 /// is a Tablecard database no newer than this program, and that every
 /// member's balance equals their ledger.
 pub async fn verify(path: &Path) -> Result<Summary> {
+    verify_as(path, "a usable backup").await
+}
+
+/// As [`verify`], saying what the file is not (`"a database to copy"`)
+/// when it fails.
+pub async fn verify_as(path: &Path, what: &str) -> Result<Summary> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| io("cannot read", path, e))?
         .len();
@@ -94,14 +100,13 @@ pub async fn verify(path: &Path) -> Result<Summary> {
     })
     .await
     .map_err(|e| Error::Backup(format!("{} is not a database: {e}", path.display())))?;
-    let result = summarize(&db, path, bytes).await;
+    let result = summarize(&db, path, bytes, what).await;
     db.close().await;
     result
 }
 
-async fn summarize(db: &Db, path: &Path, bytes: u64) -> Result<Summary> {
-    let bad =
-        |why: String| Error::Backup(format!("{} is not a usable backup: {why}", path.display()));
+async fn summarize(db: &Db, path: &Path, bytes: u64, what: &str) -> Result<Summary> {
+    let bad = |why: String| Error::Backup(format!("{} is not {what}: {why}", path.display()));
     let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
         .fetch_one(db.pool())
         .await

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod clock;
+pub mod copy;
 pub mod db;
 pub mod demo;
 pub mod forms;

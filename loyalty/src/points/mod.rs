@@ -945,17 +945,23 @@ pub async fn next_expiry(db: &Db, brand: BrandId, member: MemberId) -> Result<Op
 /// For audits and tests: every member whose stored balance differs from the
 /// sum of their ledger rows or of their lots. Empty when the books are right.
 pub async fn audit(db: &Db) -> Result<Vec<(i64, i64, i64, i64)>> {
-    let rows: Vec<(i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT m.id, m.points_balance, \
-                (SELECT CAST(SUM(amount) AS BIGINT) FROM points_ledger l WHERE l.member_id = m.id), \
-                (SELECT CAST(SUM(remaining) AS BIGINT) FROM points_lots p WHERE p.member_id = m.id) \
-         FROM members m",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
+    let rows = sqlx::query_as(AUDIT_SQL).fetch_all(db.pool()).await?;
+    Ok(audit_failures(rows))
+}
+
+/// Each member's balance beside their ledger's and their lots' sums: what
+/// [`audit`] reads, also asked of a copy before it commits.
+pub(crate) const AUDIT_SQL: &str = "SELECT m.id, m.points_balance, \
+        (SELECT CAST(SUM(amount) AS BIGINT) FROM points_ledger l WHERE l.member_id = m.id), \
+        (SELECT CAST(SUM(remaining) AS BIGINT) FROM points_lots p WHERE p.member_id = m.id) \
+     FROM members m";
+
+/// The rows of [`AUDIT_SQL`] whose numbers disagree.
+pub(crate) fn audit_failures(
+    rows: Vec<(i64, i64, Option<i64>, Option<i64>)>,
+) -> Vec<(i64, i64, i64, i64)> {
+    rows.into_iter()
         .map(|(id, balance, ledger, lots)| (id, balance, ledger.unwrap_or(0), lots.unwrap_or(0)))
         .filter(|(_, balance, ledger, lots)| balance != ledger || balance != lots || *balance < 0)
-        .collect())
+        .collect()
 }

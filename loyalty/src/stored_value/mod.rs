@@ -822,21 +822,25 @@ pub async fn statement(
 /// against the sums of its ledger and of its lots. Empty when the books
 /// balance (backups check it before they are called good).
 pub async fn audit(db: &Db) -> Result<Vec<i64>> {
-    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT a.member_id, a.principal_fen, a.bonus_fen, \
-         (SELECT CAST(COALESCE(SUM(l.principal_delta), 0) AS BIGINT) FROM stored_value_ledger l WHERE l.member_id = a.member_id), \
-         (SELECT CAST(COALESCE(SUM(l.bonus_delta), 0) AS BIGINT) FROM stored_value_ledger l WHERE l.member_id = a.member_id), \
-         (SELECT CAST(COALESCE(SUM(t.principal_left), 0) AS BIGINT) FROM stored_value_top_ups t WHERE t.member_id = a.member_id), \
-         (SELECT CAST(COALESCE(SUM(t.bonus_left), 0) AS BIGINT) FROM stored_value_top_ups t WHERE t.member_id = a.member_id) \
-         FROM stored_value_accounts a",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
+    let rows = sqlx::query_as(AUDIT_SQL).fetch_all(db.pool()).await?;
+    Ok(audit_failures(rows))
+}
+
+/// Each account beside its ledger's and its top-ups' sums: what [`audit`]
+/// reads, also asked of a copy before it commits.
+pub(crate) const AUDIT_SQL: &str = "SELECT a.member_id, a.principal_fen, a.bonus_fen, \
+     (SELECT CAST(COALESCE(SUM(l.principal_delta), 0) AS BIGINT) FROM stored_value_ledger l WHERE l.member_id = a.member_id), \
+     (SELECT CAST(COALESCE(SUM(l.bonus_delta), 0) AS BIGINT) FROM stored_value_ledger l WHERE l.member_id = a.member_id), \
+     (SELECT CAST(COALESCE(SUM(t.principal_left), 0) AS BIGINT) FROM stored_value_top_ups t WHERE t.member_id = a.member_id), \
+     (SELECT CAST(COALESCE(SUM(t.bonus_left), 0) AS BIGINT) FROM stored_value_top_ups t WHERE t.member_id = a.member_id) \
+     FROM stored_value_accounts a";
+
+/// The members whose rows of [`AUDIT_SQL`] disagree.
+pub(crate) fn audit_failures(rows: Vec<(i64, i64, i64, i64, i64, i64, i64)>) -> Vec<i64> {
+    rows.into_iter()
         .filter(|(_, p, b, lp, lb, tp, tb)| (p, b) != (lp, lb) || (p, b) != (tp, tb))
         .map(|r| r.0)
-        .collect())
+        .collect()
 }
 
 /// What the invariants say of one member, for tests and the operator's

@@ -4,6 +4,7 @@
 
 mod automation;
 mod brand_setup;
+mod copy;
 mod coupons;
 mod dashboard;
 mod feedback;

@@ -856,6 +856,30 @@ async fn assert_books_balance(db: &Db) {
     );
 }
 
+/// Sends an acknowledged purchase again with its key, as a POS that never
+/// saw the answer would, and asserts the answer is the one first given;
+/// returns the purchase.
+async fn retried_purchase_answers_as_before(
+    world: &World,
+    sent: &BTreeMap<String, Op>,
+    answered: &BTreeMap<String, Outcome>,
+) -> Op {
+    let (key, op, first) = answered
+        .iter()
+        .find_map(|(k, o)| match (o, &sent[k]) {
+            (Outcome::Done(v), op @ Op::Purchase { .. }) => {
+                Some((k.clone(), op.clone(), v.clone()))
+            }
+            _ => None,
+        })
+        .expect("an acknowledged purchase");
+    match world.send(&key, &op).await.unwrap() {
+        Some(Outcome::Done(again)) => assert_eq!(again, first, "the retry's answer"),
+        other => panic!("{other:?}"),
+    }
+    op
+}
+
 async fn verify(target: &Target, world: &World) {
     let db = Db::connect(&target.url).await.unwrap();
     let pool = db.pool();
@@ -1025,22 +1049,151 @@ async fn a_backup_taken_under_load_restores_with_every_invariant() {
     // And it serves: a retry of an acknowledged purchase gets the same answer.
     let mut server = start(&target, port);
     wait_ready(&world.client, &world.base).await;
-    let (key, op, first) = before
-        .iter()
-        .find_map(|(k, o)| match (o, &sent[k]) {
-            (Outcome::Done(v), op @ Op::Purchase { .. }) => {
-                Some((k.clone(), op.clone(), v.clone()))
-            }
-            _ => None,
-        })
-        .unwrap();
-    match world.send(&key, &op).await.unwrap() {
-        Some(Outcome::Done(again)) => assert_eq!(again, first),
-        other => panic!("{other:?}"),
-    }
+    retried_purchase_answers_as_before(&world, &sent, &before).await;
     server.kill().unwrap();
     server.wait().unwrap();
     eprintln!("backup under load: {done:?} acknowledged before it, all restored");
+}
+
+/// The move from SQLite to PostgreSQL as an operator makes it: a portal
+/// that has served mixed traffic and imported an old program's members is
+/// stopped, `tablecard copy-to-postgres` fills an empty PostgreSQL schema,
+/// and a server on PostgreSQL then holds every write SQLite acknowledged,
+/// balances its books, answers a retried purchase as before (the
+/// idempotency keys came along), and takes new writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
+async fn a_sqlite_portal_copied_to_postgres_serves_everything_it_acknowledged() {
+    let target = Target::sqlite();
+    let (world, codes, port) = open_world(&target).await;
+    let mut server = start(&target, port);
+    wait_ready(&world.client, &world.base).await;
+    let mut rng = Rng(rand_seed() | 1);
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let worker = world
+                .clone()
+                .work(Vec::new(), Rng(rng.next() | 1), codes.clone(), w);
+            tokio::spawn(worker)
+        })
+        .collect();
+    wait_for_answers(&world, 120).await;
+    let pg = Target::postgres().await;
+    let copy = |from: &Target| {
+        let out = tablecard(from)
+            .args(["copy-to-postgres", &pg.url])
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    // Not while the server writes: those writes would be left behind.
+    let (ok, said) = copy(&target);
+    assert!(!ok && said.contains("stop the Tablecard server"), "{said}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // An old program's members, with points and stored value, come in too.
+    let mut file = String::from("手机号,姓名,积分,积分到期日,等级,储值余额,赠送余额\n");
+    for i in 0..2_000 {
+        file.push_str(&format!(
+            "1370{i:07},会员{i},{},2027-06-30,{},{}.50,{}\n",
+            i * 7 % 5_000,
+            ["普通会员", "金卡会员"][i % 2],
+            i % 300,
+            i % 20
+        ));
+    }
+    let csv = target.dir.path().join("old-members.csv");
+    std::fs::write(&csv, file).unwrap();
+    let imported = tablecard(&target)
+        .args(["import-members", "--brand", "demo", csv.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+
+    let (ok, said) = copy(&target);
+    assert!(ok, "{said}");
+    assert!(said.contains("checked against their ledgers"), "{said}");
+    assert!(said.contains("  members: "), "{said}");
+    // Once: the schema holds data now.
+    let (ok, again) = copy(&target);
+    assert!(!ok && again.contains("already holds data"), "{again}");
+
+    let sqlite = Db::connect(&target.url).await.unwrap();
+    let db = Db::connect(&pg.url).await.unwrap();
+    assert_eq!(db.backend(), loyalty::Backend::Postgres);
+    for table in loyalty::testing::table_names(&sqlite).await {
+        let count = |db: &Db| {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let pool = db.pool().clone();
+            async move {
+                sqlx::query_as::<_, (i64,)>(&sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .0
+            }
+        };
+        assert_eq!(count(&db).await, count(&sqlite).await, "rows of {table}");
+    }
+    let balances = "SELECT member_no, points_balance, \
+        COALESCE((SELECT principal_fen + bonus_fen FROM stored_value_accounts a WHERE a.member_id = m.id), 0) \
+        FROM members m ORDER BY member_no";
+    let of = |db: &Db| {
+        let pool = db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (String, i64, i64)>(balances)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(of(&db).await, of(&sqlite).await, "every member's balances");
+    sqlite.close().await;
+    let sent = world.books.lock().unwrap().sent.clone();
+    let answered = world.books.lock().unwrap().answered.clone();
+    let done = assert_present(&db, &sent, &answered).await;
+    assert!(done.get("purchase").copied().unwrap_or(0) > 10, "{done:?}");
+    assert_books_balance(&db).await;
+    db.close().await;
+
+    // The portal on PostgreSQL: a retried purchase gets the answer SQLite
+    // gave, and new writes take ids after the copied ones.
+    let mut server = start(&pg, port);
+    wait_ready(&world.client, &world.base).await;
+    let op = retried_purchase_answers_as_before(&world, &sent, &answered).await;
+    let Op::Purchase { member, .. } = op else {
+        unreachable!()
+    };
+    let fresh = Op::Purchase {
+        member,
+        order: "after-the-move-1".into(),
+        fen: 8_800,
+    };
+    match world.send("after-the-move-1", &fresh).await.unwrap() {
+        Some(Outcome::Done(v)) => assert!(v["points_earned"].as_i64().unwrap() > 0, "{v}"),
+        other => panic!("a new purchase on PostgreSQL: {other:?}"),
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    pg.drop_schema().await;
+    eprintln!("copied to PostgreSQL: {done:?} acknowledged on SQLite, all there");
 }
 
 /// A SIGTERM (a deploy, a container stop, Ctrl-C) closes the door to new
