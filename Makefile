@@ -28,7 +28,7 @@ TEST_CRATES := --workspace --exclude frontend --features app/ssr
 PG_URL := $(TABLECARD_TEST_POSTGRES_URL)
 TEST_FLAGS := $(if $(PG_URL),--include-ignored $(if $(filter 0,$(shell id -u)),,--skip a_full_disk))
 
-.PHONY: help run test deps rust-tools node-tools chromium site build check test-rust test-e2e bench bench-insight crash-test fuzz sms-fake
+.PHONY: help run test deps rust-tools node-tools chromium proxies site build check test-rust test-e2e bench bench-insight crash-test fuzz sms-fake
 
 help:
 	@echo "make run    build and serve the demo portal on http://127.0.0.1:3000"
@@ -61,6 +61,15 @@ chromium:
 	@command -v chromium >/dev/null \
 	  || { echo "Installing Debian's Chromium for the browser tests"; \
 	       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The reverse proxies deploy/ ships, run by the proxy tests in front of the
+# server (and openssl, which makes their test certificates). RUNLEVEL=1
+# keeps the packages from starting their own services.
+proxies:
+	@test -x /usr/sbin/nginx && test -x /usr/bin/caddy && test -x /usr/bin/openssl \
+	  || { echo "Installing nginx, Caddy and openssl for the reverse-proxy tests"; \
+	       apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive \
+	         apt-get install -y -qq nginx caddy openssl >/dev/null; }
 
 ## ---- make run -----------------------------------------------------------------
 
@@ -95,7 +104,7 @@ check: deps
 	$(LINT_ENV) cargo test $(TEST_CRATES) --no-run --quiet
 	$(LINT_ENV) cargo xtask site
 
-test-rust: check
+test-rust: check proxies
 	@if [ -n "$${CI:-}" ] && [ -z "$(PG_URL)" ]; then \
 	  echo "CI needs TABLECARD_TEST_POSTGRES_URL: the PostgreSQL tests are required there"; exit 1; fi
 	$(LINT_ENV) cargo test $(TEST_CRATES) -- $(TEST_FLAGS)

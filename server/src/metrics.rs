@@ -6,6 +6,8 @@
 //!   `http_request_duration_seconds{route}` (a histogram), the route being
 //!   its pattern (`/r/{brand}/card`), so the series stay few;
 //! - `db_pool_connections{state}` (idle, in use) and `db_pool_size`;
+//!   `db_pool_acquire_seconds` (a histogram: the wait for a connection),
+//!   `db_pool_waiting` and `db_pool_timeouts_total` (`loyalty::infra::db`);
 //! - `pos_idempotent_replays_total`, `pos_idempotency_conflicts_total`;
 //! - `sms_total{purpose,outcome}` (the core counts each send);
 //! - `scheduler_runs_total{job,outcome}` and `scheduler_lag_seconds{job}`;

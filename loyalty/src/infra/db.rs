@@ -209,7 +209,7 @@ impl Db {
 
     /// One connection from the pool, for reads and single statements.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        self.pool.acquire().await
+        timed_acquire(self.pool.acquire()).await
     }
 
     /// Starts a transaction; the core's writes take `&mut AnyConnection`, so
@@ -221,7 +221,7 @@ impl Db {
     /// a case the busy timeout does not cover. An update that matches no row
     /// is enough to take the lock.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = timed_acquire(self.pool.begin()).await?;
         if self.backend == Backend::Sqlite {
             sqlx::query("UPDATE brands SET id = id WHERE 0 = 1")
                 .execute(&mut *tx)
@@ -303,6 +303,34 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Requests waiting for a pooled connection in [`Db::begin`] and
+/// [`Db::acquire`] right now, in every pool of the process.
+static WAITING: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Gets a connection (or a transaction on one) from the pool, telling the
+/// operator's metrics how long it took (`tablecard_db_pool_acquire_seconds`),
+/// how many wait now (`tablecard_db_pool_waiting`) and how many gave up
+/// after the pool's timeout (`tablecard_db_pool_timeouts_total`): sqlx does
+/// not count its waiters, so they are counted here, where transactions and
+/// explicit connections are taken.
+async fn timed_acquire<T>(
+    acquire: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    use std::sync::atomic::Ordering;
+    let started = std::time::Instant::now();
+    let waiting = WAITING.fetch_add(1, Ordering::Relaxed) + 1;
+    metrics::gauge!("tablecard_db_pool_waiting").set(waiting as f64);
+    let got = acquire.await;
+    let waiting = WAITING.fetch_sub(1, Ordering::Relaxed) - 1;
+    metrics::gauge!("tablecard_db_pool_waiting").set(waiting as f64);
+    metrics::histogram!("tablecard_db_pool_acquire_seconds")
+        .record(started.elapsed().as_secs_f64());
+    if matches!(got, Err(sqlx::Error::PoolTimedOut)) {
+        metrics::counter!("tablecard_db_pool_timeouts_total").increment(1);
+    }
+    got
 }
 
 /// How many migrations the database records as applied (0 before the first).

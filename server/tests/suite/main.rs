@@ -27,6 +27,7 @@ mod metrics;
 mod offers;
 mod outage;
 mod permissions;
+mod proxy;
 mod readme;
 mod roster;
 mod rotation;

@@ -118,6 +118,17 @@ async fn the_operator_scrapes_each_family_after_some_traffic() {
         size >= 1.0 && idle + busy == size,
         "{size} = {idle} + {busy}"
     );
+    // Every transaction waited for its connection, and nobody waits now.
+    let acquired = sample(&text, "tablecard_db_pool_acquire_seconds_count", &[])
+        .expect("the waits for a connection");
+    assert!(acquired >= 1.0, "{acquired}");
+    assert!(sample(
+        &text,
+        "tablecard_db_pool_acquire_seconds_bucket",
+        &["le=\"+Inf\""]
+    )
+    .is_some());
+    assert_eq!(sample(&text, "tablecard_db_pool_waiting", &[]), Some(0.0));
     // 5,000 fen earns 50 points at the demo's ¥1 a point.
     let points = sample(&text, "tablecard_points_outstanding", &["brand=\"demo\""]).unwrap();
     assert!(points >= 50.0, "{points}");
