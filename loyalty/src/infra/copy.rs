@@ -283,9 +283,23 @@ async fn copy_into(
     )
     .await
     .map_err(|e| fail(format!("cannot open {}: {e}", from.display())))?;
+    // Another connection's commit moves this number: a server still
+    // writing while the copy runs is found out before PostgreSQL commits.
+    let (version_before,): (i64,) = sqlx::query_as("PRAGMA data_version")
+        .fetch_one(&mut sqlite)
+        .await?;
     // One read transaction: every table as it was at one instant.
     let mut snapshot = sqlite.begin().await?;
     match_sqlite(&mut snapshot, &tables).await?;
+    // The ids SQLite has handed out (AUTOINCREMENT), deleted rows' too:
+    // PostgreSQL must not hand them out again.
+    let handed_out: BTreeMap<String, i64> =
+        sqlx::query_as::<_, (String, i64)>("SELECT name, seq FROM sqlite_sequence")
+            .fetch_all(&mut *snapshot)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
 
     let mut tx = pg.begin().await?;
     for table in &tables {
@@ -302,6 +316,17 @@ async fn copy_into(
         progress(&table.name, rows);
         copied.push((table.name.clone(), rows));
     }
+    snapshot.rollback().await?;
+    let (version_after,): (i64,) = sqlx::query_as("PRAGMA data_version")
+        .fetch_one(&mut sqlite)
+        .await?;
+    if version_after != version_before {
+        return Err(fail(format!(
+            "{} changed while it was copied: a Tablecard server is still writing to it. \
+             Stop it (every process that uses this file) and copy again; PostgreSQL was left empty",
+            from.display()
+        )));
+    }
     // The references checked at commit are checked now: a table with
     // checks still pending cannot have its triggers turned back on.
     sqlx::query("SET CONSTRAINTS ALL IMMEDIATE")
@@ -309,7 +334,8 @@ async fn copy_into(
         .await
         .map_err(|e| {
             fail(format!(
-                "the copied rows do not refer to each other as they must: {e}"
+                "the copied rows do not refer to each other as they must: {}",
+                said(&e)
             ))
         })?;
     for table in &tables {
@@ -329,21 +355,24 @@ async fn copy_into(
     .await?;
     for (table, column) in identities {
         let (t, c) = (quoted(&table), quoted(&column));
+        let handed = handed_out.get(&table).copied().unwrap_or(0);
         sqlx::query(&format!(
-            "SELECT setval(pg_get_serial_sequence($1, $2), COALESCE(MAX({c}), 1), MAX({c}) IS NOT NULL) FROM {t}"
+            "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST(COALESCE(MAX({c}), 0), $3, 1), \
+             MAX({c}) IS NOT NULL OR $3 > 0) FROM {t}"
         ))
         .bind(&t)
         .bind(&column)
+        .bind(handed)
         .execute(&mut *tx)
         .await?;
     }
     check_copy(&mut tx, &copied).await?;
     tx.commit().await.map_err(|e| {
         fail(format!(
-            "PostgreSQL refused the copied rows when they were committed: {e}"
+            "PostgreSQL refused the copied rows when they were committed: {}",
+            said(&e)
         ))
     })?;
-    snapshot.rollback().await?;
     let _ = sqlite.close().await;
     let _ = pg.close().await;
     Ok(copied)
@@ -372,8 +401,13 @@ async fn copy_table(
     let streamed: Result<()> = async {
         while let Some(row) = rows.try_next().await? {
             read += 1;
-            write_row(&mut buffer, &row, table)
-                .map_err(|why| fail(format!("table {}, row {read}: {why}", table.name)))?;
+            write_row(&mut buffer, &row, table).map_err(|why| {
+                let id = row
+                    .try_get::<i64, _>("id")
+                    .map(|id| format!(" (id {id})"))
+                    .unwrap_or_default();
+                fail(format!("table {}, row {read}{id}: {why}", table.name))
+            })?;
             if buffer.len() >= CHUNK {
                 copy.send(std::mem::take(&mut buffer)).await?;
                 buffer.reserve(CHUNK + 4096);
@@ -392,8 +426,9 @@ async fn copy_table(
     }
     let written = copy.finish().await.map_err(|e| {
         fail(format!(
-            "PostgreSQL refused a row of table {}: {e}",
-            table.name
+            "PostgreSQL refused a row of table {}: {}",
+            table.name,
+            said(&e)
         ))
     })?;
     if written != read {
@@ -403,6 +438,24 @@ async fn copy_table(
         )));
     }
     Ok(written)
+}
+
+/// What PostgreSQL said, with where (the `COPY` line and column) and the
+/// detail (the key), so the operator can find the row.
+fn said(e: &sqlx::Error) -> String {
+    let Some(db) = e.as_database_error() else {
+        return e.to_string();
+    };
+    let mut out = db.message().to_owned();
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pg.detail() {
+            out.push_str(&format!(" ({detail})"));
+        }
+        if let Some(at) = pg.r#where() {
+            out.push_str(&format!("; at {at}"));
+        }
+    }
+    out
 }
 
 /// One row in `COPY`'s text format: tab between values, `\N` for NULL,
@@ -438,6 +491,12 @@ fn write_row(out: &mut Vec<u8>, row: &SqliteRow, table: &Table) -> std::result::
             }
             "TEXT" => {
                 let text: &str = row.try_get_unchecked(i).map_err(bad)?;
+                if text.contains('\0') {
+                    return Err(format!(
+                        "column {column} holds a NUL character, which PostgreSQL's text cannot \
+                         hold; correct the value in SQLite and copy again"
+                    ));
+                }
                 escape_text(out, text);
             }
             other => {

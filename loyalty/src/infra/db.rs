@@ -305,28 +305,30 @@ impl Db {
     }
 }
 
-/// Requests waiting for a pooled connection in [`Db::begin`] and
-/// [`Db::acquire`] right now, in every pool of the process.
-static WAITING: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
 /// Gets a connection (or a transaction on one) from the pool, telling the
 /// operator's metrics how long it took (`tablecard_db_pool_acquire_seconds`),
 /// how many wait now (`tablecard_db_pool_waiting`) and how many gave up
-/// after the pool's timeout (`tablecard_db_pool_timeouts_total`): sqlx does
+/// after the pool's timeout (`tablecard_db_pool_timeouts_total`). sqlx does
 /// not count its waiters, so they are counted here, where transactions and
-/// explicit connections are taken.
+/// explicit connections are taken (every write); reads that go straight to
+/// the pool are not.
 async fn timed_acquire<T>(
     acquire: impl std::future::Future<Output = Result<T, sqlx::Error>>,
 ) -> Result<T, sqlx::Error> {
-    use std::sync::atomic::Ordering;
-    let started = std::time::Instant::now();
-    let waiting = WAITING.fetch_add(1, Ordering::Relaxed) + 1;
-    metrics::gauge!("tablecard_db_pool_waiting").set(waiting as f64);
+    /// One waiter, counted until it is dropped: also when the request is
+    /// cancelled while it waits (the client went away).
+    struct Waiting(std::time::Instant);
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            metrics::gauge!("tablecard_db_pool_waiting").decrement(1.0);
+            metrics::histogram!("tablecard_db_pool_acquire_seconds")
+                .record(self.0.elapsed().as_secs_f64());
+        }
+    }
+    metrics::gauge!("tablecard_db_pool_waiting").increment(1.0);
+    let waiting = Waiting(std::time::Instant::now());
     let got = acquire.await;
-    let waiting = WAITING.fetch_sub(1, Ordering::Relaxed) - 1;
-    metrics::gauge!("tablecard_db_pool_waiting").set(waiting as f64);
-    metrics::histogram!("tablecard_db_pool_acquire_seconds")
-        .record(started.elapsed().as_secs_f64());
+    drop(waiting);
     if matches!(got, Err(sqlx::Error::PoolTimedOut)) {
         metrics::counter!("tablecard_db_pool_timeouts_total").increment(1);
     }

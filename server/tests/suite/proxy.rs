@@ -104,11 +104,45 @@ impl Drop for Proxy {
     }
 }
 
+/// Lets a scrape of the site's own `/metrics` in (never through the proxy).
+const METRICS_TOKEN: &str = "proxy-test-metrics-token-0123456789";
+
+/// How many requests of the member-file upload the portal at `app` has
+/// answered, from its own metrics, asked directly.
+async fn uploads_seen(client: &reqwest::Client, app: u16) -> f64 {
+    let text = client
+        .get(format!("http://127.0.0.1:{app}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("tablecard_http_requests_total{")
+                && l.contains("route=\"/admin/import/file\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// The portal on `port`, as docs/operations.md runs it behind a proxy.
-fn portal(target: &Target, port: u16, public: &str) -> Server {
-    let seeded = tablecard(target).arg("demo").output().unwrap();
+/// Also returns the demo owner's sign-in name and password.
+fn portal(target: &Target, port: u16, public: &str) -> (Server, (String, String)) {
+    let seeded = tablecard(target)
+        .args(["demo", "--json"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
     assert!(seeded.status.success(), "{seeded:?}");
-    Server(
+    let demo: serde_json::Value = serde_json::from_slice(&seeded.stdout).unwrap();
+    let owner = (
+        demo["owner_login"].as_str().unwrap().to_owned(),
+        demo["owner_password"].as_str().unwrap().to_owned(),
+    );
+    let server = Server(
         tablecard(target)
             .arg("serve")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -117,10 +151,12 @@ fn portal(target: &Target, port: u16, public: &str) -> Server {
             .env("TABLECARD_CLIENT_IP_HEADER", "X-Forwarded-For")
             .env("TABLECARD_TRUSTED_PROXIES", "1")
             .env("TABLECARD_SMS", "log")
+            .env("TABLECARD_METRICS_TOKEN", METRICS_TOKEN)
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    )
+    );
+    (server, owner)
 }
 
 fn wait_listening(port: u16, proxy: &mut Proxy, log: &Path) {
@@ -138,11 +174,13 @@ fn wait_listening(port: u16, proxy: &mut Proxy, log: &Path) {
 }
 
 /// What a phone and an owner notice through the proxy at `https`/`http`.
-/// `too_large` is how the proxy answers a body over its limit.
+/// `too_large` is how the proxy answers a body over its limit; `app` is
+/// where the portal itself listens.
 async fn check_through_proxy(
     target: &Target,
+    owner: (String, String),
     ca: &Path,
-    (https, http): (u16, u16),
+    (https, http, app): (u16, u16, u16),
     too_large: u16,
 ) {
     let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
@@ -205,19 +243,55 @@ async fn check_through_proxy(
 
     // The owner's member file: up to 16 MiB reaches the portal (which asks
     // for a signed-in owner); more is stopped.
+    // The owner signs in through the proxy (a Secure cookie, over TLS) and
+    // sends a member file: the portal reads it all, whatever it makes of it.
+    let (login, password) = owner;
+    let signed = client
+        .post(format!("{base}/fn/staff_sign_in"))
+        .header("origin", &base)
+        .form(&[
+            ("login", login.as_str()),
+            ("password", password.as_str()),
+            ("next", "/admin/import"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303, "the owner signs in");
+    let cookie = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
     let upload = |bytes: usize| {
+        let mut body =
+            b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"old.csv\"\r\n\
+                         Content-Type: text/csv\r\n\r\n"
+                .to_vec();
+        body.resize(body.len() + bytes, b'a');
+        body.extend_from_slice(b"\r\n--x--\r\n");
         client
             .post(format!("{base}/admin/import/file"))
             .header("origin", &base)
+            .header("cookie", &cookie)
             .header("content-type", "multipart/form-data; boundary=x")
-            .body(vec![b'a'; bytes])
+            .body(body)
             .send()
     };
+    let direct = reqwest::Client::new();
+    let before = uploads_seen(&direct, app).await;
     let allowed = upload(15 << 20).await.unwrap();
-    assert_ne!(
-        allowed.status(),
-        413,
-        "a 15 MiB member file gets through the proxy"
+    let status = allowed.status();
+    assert!(
+        ![413, 502, 504].contains(&status.as_u16()),
+        "a 15 MiB member file gets through the proxy: {status}"
+    );
+    assert_eq!(
+        uploads_seen(&direct, app).await,
+        before + 1.0,
+        "the portal answered the 15 MiB upload itself ({status})"
     );
     let too_big = upload(20 << 20).await;
     match too_big {
@@ -225,8 +299,20 @@ async fn check_through_proxy(
         // A proxy may close the connection while the body still arrives.
         Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
     }
+    assert_eq!(
+        uploads_seen(&direct, app).await,
+        before + 1.0,
+        "the 20 MiB body never reached the portal"
+    );
 
-    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap();
+    // The portal serves its metrics to a scraper with the token; through
+    // the proxy, even with the token, there are none.
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(metrics.status(), 404, "metrics are not public");
 }
 
@@ -286,7 +372,7 @@ async fn nginx_as_shipped_serves_the_portal_over_tls() {
     let tested = run(&mut nginx_args(&["-t"]));
     assert!(tested.contains("test is successful"), "{tested}");
 
-    let _server = portal(&target, app, &format!("https://localhost:{https}"));
+    let (_server, owner) = portal(&target, app, &format!("https://localhost:{https}"));
     let mut proxy = Proxy(
         nginx_args(&["-g", "daemon off;"])
             .stdout(Stdio::null())
@@ -295,7 +381,7 @@ async fn nginx_as_shipped_serves_the_portal_over_tls() {
             .unwrap(),
     );
     wait_listening(https, &mut proxy, &log);
-    check_through_proxy(&target, &ca, (https, http), 413).await;
+    check_through_proxy(&target, owner, &ca, (https, http, app), 413).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,7 +421,7 @@ async fn caddy_as_shipped_serves_the_portal_over_tls() {
     };
     run(&mut caddy_cmd("validate"));
 
-    let _server = portal(&target, app, &format!("https://localhost:{https}"));
+    let (_server, owner) = portal(&target, app, &format!("https://localhost:{https}"));
     let log = dir.join("caddy.log");
     let mut proxy = Proxy(
         caddy_cmd("run")
@@ -351,8 +437,9 @@ async fn caddy_as_shipped_serves_the_portal_over_tls() {
     let before_2_7 = version.starts_with("v2.6") || version.starts_with("2.6");
     check_through_proxy(
         &target,
+        owner,
         &ca,
-        (https, http),
+        (https, http, app),
         if before_2_7 { 502 } else { 413 },
     )
     .await;
