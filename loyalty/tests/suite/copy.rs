@@ -241,3 +241,48 @@ async fn a_database_whose_books_do_not_balance_is_not_copied() {
     target.finish().await;
     source.finish().await;
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
+async fn a_database_written_to_while_it_is_copied_is_not_copied() {
+    let source = TestDb::sqlite().await;
+    let clock = SystemClock;
+    loyalty::infra::demo::seed(&source.db, &clock)
+        .await
+        .unwrap();
+    // A server that is still running, whatever address it listens on.
+    let writer = source.db.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let writes = tokio::spawn(async move {
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            sqlx::query("UPDATE stores SET address = $1 WHERE code = 'SH01'")
+                .bind(format!("address {n}"))
+                .execute(writer.pool())
+                .await
+                .unwrap();
+            n += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        n
+    });
+    let target = TestDb::postgres_empty().await;
+    let err = copy::sqlite_to_postgres(
+        &source.sqlite_file().unwrap(),
+        &target.postgres_options().unwrap(),
+        |_, _| {},
+    )
+    .await
+    .unwrap_err();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writes.await.unwrap() > 0);
+    assert!(
+        err.to_string().contains("changed while it was copied"),
+        "{err}"
+    );
+    let left = rows_in(&target.db).await;
+    assert!(left.iter().all(|(_, n)| *n == 0), "{left:?}");
+    target.finish().await;
+    source.finish().await;
+}
