@@ -2,7 +2,8 @@
 //! server sustains on SQLite and PostgreSQL beside its raw ceiling, how
 //! latency grows with a million members, memory, and two processes on one
 //! PostgreSQL. One run writes `bench/results/latest.json` and `latest.md`
-//! (with SVG charts) and prints the summary table.
+//! (with SVG charts) and prints the summary table; it exits non-zero when a
+//! part was skipped or a budget missed.
 //!
 //! Settings (environment): `BENCH_SECONDS` per measurement (2),
 //! `BENCH_GROWTH` member counts (10000,100000,1000000),
@@ -87,6 +88,9 @@ pub struct ServerRun {
     pub endpoints: Vec<EndpointRun>,
     /// The writes' statements without HTTP, at the same concurrency.
     pub raw_ceiling: Vec<EndpointRun>,
+    /// The rows each write must make and nothing else (`Workload::floor`),
+    /// at the same concurrency: the independent floor.
+    pub floor: Vec<EndpointRun>,
 }
 
 #[derive(Serialize)]
@@ -268,7 +272,7 @@ async fn main() -> ExitCode {
     } else {
         "latest"
     };
-    let summary = report::write(&out, name, &results);
+    let (summary, missed) = report::write(&out, name, &results);
     println!("{summary}");
     println!(
         "Written: bench/results/{name}.json, bench/results/{name}.md ({} s)",
@@ -277,6 +281,10 @@ async fn main() -> ExitCode {
     let _ = std::fs::remove_dir_all(&s.work);
     if !results.skipped.is_empty() && s.only.is_none() {
         eprintln!("bench: parts were not measured (see the table above)");
+        return ExitCode::FAILURE;
+    }
+    if missed > 0 {
+        eprintln!("bench: {missed} budgets missed (see the table above)");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -410,6 +418,26 @@ async fn measure_raw(s: &Settings, w: &Arc<Workload>, db: &Db, endpoint: Endpoin
     .await
 }
 
+/// The independent floor of a write: its essential rows alone.
+async fn measure_floor(
+    s: &Settings,
+    w: &Arc<Workload>,
+    db: &Db,
+    endpoint: Endpoint,
+) -> EndpointRun {
+    let (w, db) = (w.clone(), db.clone());
+    sweep(s, endpoint, &s.levels, "floor ", move |n, _| {
+        let (w, db) = (w.clone(), db.clone());
+        async move {
+            match endpoint {
+                Endpoint::Card => w.card_floor(db, n).await,
+                _ => w.floor(db, endpoint).await,
+            }
+        }
+    })
+    .await
+}
+
 const LOAD_MEMBERS: i64 = 20_000;
 
 async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
@@ -446,9 +474,12 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
     let memory_after_load = srv.memory();
     srv.stop().await;
     let mut raw_ceiling = Vec::new();
+    let mut floor = Vec::new();
     for e in [Endpoint::Purchase, Endpoint::Redeem, Endpoint::StoredPay] {
         raw_ceiling.push(measure_raw(s, &w, &db, e).await);
+        floor.push(measure_floor(s, &w, &db, e).await);
     }
+    floor.push(measure_floor(s, &w, &db, Endpoint::Card).await);
     db.pool().close().await;
     ServerRun {
         database: name.into(),
@@ -457,6 +488,7 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
         memory_after_load,
         endpoints,
         raw_ceiling,
+        floor,
     }
 }
 

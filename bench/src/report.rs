@@ -19,7 +19,8 @@ struct Budget {
 }
 
 /// Writes everything into `dir` and returns the summary table (Markdown).
-pub fn write(dir: &Path, name: &str, r: &Results) -> String {
+/// Writes the results and returns the budget table, and the budgets missed.
+pub fn write(dir: &Path, name: &str, r: &Results) -> (String, usize) {
     std::fs::create_dir_all(dir).expect("bench/results");
     std::fs::write(
         dir.join(format!("{name}.json")),
@@ -47,7 +48,7 @@ pub fn write(dir: &Path, name: &str, r: &Results) -> String {
     let summary = budget_table(&budgets);
     let md = markdown(r, &summary, &charts);
     std::fs::write(dir.join(format!("{name}.md")), md).expect("write the report");
-    summary
+    (summary, budgets.iter().filter(|b| !b.met).count())
 }
 
 fn kb(bytes: f64) -> String {
@@ -70,6 +71,48 @@ fn raw(run: &ServerRun, e: Endpoint) -> Option<&[Outcome]> {
         .iter()
         .find(|x| x.endpoint == e)
         .map(|x| x.levels.as_slice())
+}
+
+/// `api`'s throughput as a share of `of`'s at each concurrency both ran.
+fn shares(api: &[Outcome], of: &[Outcome]) -> String {
+    api.iter()
+        .filter_map(|o| {
+            let x = at(of, o.connections)?;
+            Some(format!(
+                "c={}: {:.0} %",
+                o.connections,
+                100.0 * o.rps / x.rps.max(1.0)
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn floor(run: &ServerRun, e: Endpoint) -> Option<&[Outcome]> {
+    run.floor
+        .iter()
+        .find(|x| x.endpoint == e)
+        .map(|x| x.levels.as_slice())
+}
+
+/// What issue 25 asks of one database at 32 connections: (endpoint,
+/// at least req/s, at most p99 ms).
+fn throughput_targets(database: &str) -> &'static [(Endpoint, f64, f64)] {
+    if database == "SQLite" {
+        &[
+            (Endpoint::Purchase, 2_000.0, 25.0),
+            (Endpoint::Redeem, 2_600.0, 25.0),
+            (Endpoint::Card, 2_500.0, 20.0),
+            (Endpoint::Landing, 4_000.0, f64::MAX),
+        ]
+    } else {
+        &[
+            (Endpoint::Purchase, 1_000.0, 40.0),
+            (Endpoint::Redeem, 1_200.0, 40.0),
+            (Endpoint::Card, 2_000.0, 20.0),
+            (Endpoint::Landing, 4_000.0, f64::MAX),
+        ]
+    }
 }
 
 fn phone_page<'a>(r: &'a Results, name: &str) -> Option<&'a Value> {
@@ -150,6 +193,53 @@ fn budgets(r: &Results) -> Vec<Budget> {
                 worst.1 >= 0.5,
             );
         }
+        for e in [Endpoint::Purchase, Endpoint::Redeem, Endpoint::StoredPay] {
+            let (Some(api), Some(floor)) = (
+                endpoint(run, e).and_then(|l| at(l, 32)),
+                floor(run, e).and_then(|l| at(l, 32)),
+            ) else {
+                continue;
+            };
+            let ratio = api.rps / floor.rps.max(1.0);
+            push(
+                format!(
+                    "{} on {}: API ÷ independent floor at 32 connections",
+                    e.label(),
+                    run.database
+                ),
+                "≥ 50 %",
+                format!(
+                    "{:.0} % ({} of {} req/s)",
+                    ratio * 100.0,
+                    api.rps,
+                    floor.rps
+                ),
+                ratio >= 0.5,
+            );
+        }
+        for (e, rps, p99) in throughput_targets(&run.database) {
+            let Some(o) = endpoint(run, *e).and_then(|l| at(l, 32)) else {
+                continue;
+            };
+            let target = if *p99 == f64::MAX {
+                format!("≥ {rps} req/s")
+            } else {
+                format!("≥ {rps} req/s, p99 ≤ {p99} ms")
+            };
+            push(
+                format!("{} on {}: at 32 connections", e.label(), run.database),
+                &target,
+                format!("{} req/s, p99 {} ms", o.rps, o.p99_ms),
+                o.rps >= *rps && o.p99_ms <= *p99,
+            );
+        }
+        let rss = run.memory_after_load.rss_bytes as f64 / 1_048_576.0;
+        push(
+            format!("Server memory after the load on {}", run.database),
+            "≤ 64 MiB",
+            format!("{rss:.0} MiB"),
+            rss <= 64.0,
+        );
         for e in [Endpoint::Landing, Endpoint::Card, Endpoint::Lookup] {
             if let Some(o) = endpoint(run, e).and_then(|l| at(l, 32)) {
                 push(
@@ -169,7 +259,12 @@ fn budgets(r: &Results) -> Vec<Budget> {
     let outcomes: Vec<&Outcome> = r
         .server
         .iter()
-        .flat_map(|run| run.endpoints.iter().chain(&run.raw_ceiling))
+        .flat_map(|run| {
+            run.endpoints
+                .iter()
+                .chain(&run.raw_ceiling)
+                .chain(&run.floor)
+        })
         .flat_map(|e| &e.levels)
         .chain(
             r.scale_out
@@ -380,6 +475,11 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
                 run.raw_ceiling
                     .iter()
                     .map(|e| (format!("raw ceiling of {}", e.label), &e.levels)),
+            )
+            .chain(
+                run.floor
+                    .iter()
+                    .map(|e| (format!("independent floor of {}", e.label), &e.levels)),
             );
         for (label, outcomes) in rows {
             let _ = write!(s, "| {label} |");
@@ -389,25 +489,28 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
             let errors: u64 = outcomes.iter().map(|o| o.errors).sum();
             let _ = writeln!(s, " {errors} |");
         }
-        for e in [Endpoint::Purchase, Endpoint::Redeem, Endpoint::StoredPay] {
-            if let (Some(api), Some(ceiling)) = (endpoint(run, e), raw(run, e)) {
-                let ratios: Vec<String> = api
-                    .iter()
-                    .filter_map(|o| {
-                        let c = at(ceiling, o.connections)?;
-                        Some(format!(
-                            "c={}: {:.0} %",
-                            o.connections,
-                            100.0 * o.rps / c.rps.max(1.0)
-                        ))
-                    })
-                    .collect();
-                let _ = writeln!(
-                    s,
-                    "\n{} as a share of its raw ceiling: {}.",
-                    e.label(),
-                    ratios.join(", ")
-                );
+        for e in [
+            Endpoint::Purchase,
+            Endpoint::Redeem,
+            Endpoint::StoredPay,
+            Endpoint::Card,
+        ] {
+            for (of, what) in [
+                (raw(run, e), "its raw ceiling"),
+                (
+                    floor(run, e),
+                    "its independent floor (its essential rows alone, one statement each, \
+                     one transaction)",
+                ),
+            ] {
+                if let (Some(api), Some(of)) = (endpoint(run, e), of) {
+                    let _ = writeln!(
+                        s,
+                        "\n{} as a share of {what}: {}.",
+                        e.label(),
+                        shares(api, of)
+                    );
+                }
             }
         }
         if let Some(h) = endpoint(run, Endpoint::Healthz).and_then(|l| at(l, 32)) {
@@ -565,6 +668,16 @@ fn throughput_chart(path: &Path, run: &ServerRun) {
             )
         })
         .collect();
+    series.extend(run.floor.iter().map(|e| {
+        (
+            format!("floor: {}", e.label),
+            e.levels
+                .iter()
+                .map(|o| (o.connections as f64, o.rps))
+                .collect(),
+            true,
+        )
+    }));
     series.extend(run.raw_ceiling.iter().map(|e| {
         (
             format!("raw ceiling: {}", e.label),

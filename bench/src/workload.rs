@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use loyalty::coupons::{self, CouponCode};
-use loyalty::infra::idempotency::{self, Claim};
+use loyalty::infra::idempotency::{self, Held};
 use loyalty::members::{self, MemberRef};
 use loyalty::money::{ExternalId, Fen};
 use loyalty::{
@@ -61,6 +61,7 @@ pub struct Workload {
     pub bases: Vec<String>,
     slug: String,
     brand: loyalty::brands::BrandId,
+    store: loyalty::brands::stores::StoreId,
     keys: Vec<String>,
     members: i64,
     per_member: i64,
@@ -91,6 +92,7 @@ impl Workload {
             bases,
             slug: t.brand.slug.as_str().to_owned(),
             brand: t.brand.id,
+            store: t.store,
             keys: t.keys.clone(),
             members: t.members,
             per_member: t.coupons_per_member,
@@ -114,6 +116,7 @@ impl Workload {
             bases,
             slug: self.slug.clone(),
             brand: self.brand,
+            store: self.store,
             keys: self.keys.clone(),
             members: self.members,
             per_member: self.per_member,
@@ -284,9 +287,10 @@ impl Workload {
     }
 
     /// The raw ceiling of a write: the statements its handler runs (key
-    /// check, shared rate limit on PostgreSQL, idempotency claim, member or
-    /// coupon, the operation and the stored response in one transaction),
-    /// called directly on a pool like the server's.
+    /// check, shared rate limit on PostgreSQL, the member's or card's read,
+    /// then in one transaction the key's lookup, the operation under a
+    /// savepoint and the stored response), called directly on a pool like
+    /// the server's.
     pub async fn raw(
         self: Arc<Self>,
         db: Db,
@@ -320,71 +324,296 @@ impl Workload {
             }
             let bytes = serde_json::to_vec(&body).expect("json");
             let fingerprint = idempotency::fingerprint("POST", path, &bytes);
-            let Claim::Owned(owner) =
-                idempotency::claim(&db, &clock, caller.key_id(), &order, &fingerprint).await?
+            let order_id = ExternalId::parse("order_id", &order)?;
+            let bill = Fen::positive(10_000)?;
+            // What the handler reads before its transaction opens.
+            let member = match endpoint {
+                Endpoint::Purchase => {
+                    let who = MemberRef::Code(body["member"].as_str().unwrap_or_default().into());
+                    Some(members::identify(&db, &clock, &secret, caller.brand().id, &who).await?)
+                }
+                _ => None,
+            };
+            let card = match endpoint {
+                Endpoint::StoredPay => {
+                    let code = body["member"].as_str().unwrap_or_default();
+                    Some(
+                        members::member_code::shown(&db, &clock, &secret, caller.brand().id, code)
+                            .await?,
+                    )
+                }
+                _ => None,
+            };
+            let mut tx = db.begin().await?;
+            let Held::New(slot) = idempotency::hold(
+                &mut tx,
+                db.backend(),
+                &clock,
+                caller.key_id(),
+                &order,
+                &fingerprint,
+            )
+            .await?
             else {
                 return Err(loyalty::Error::RequestInProgress);
             };
-            let order_id = ExternalId::parse("order_id", &order)?;
-            let bill = Fen::positive(10_000)?;
-            let response = match endpoint {
-                Endpoint::Purchase => {
-                    let who = MemberRef::Code(body["member"].as_str().unwrap_or_default().into());
-                    let m = members::identify(&db, &clock, &secret, caller.brand().id, &who).await?;
-                    let mut tx = db.begin().await?;
+            let mut op = sqlx::Acquire::begin(&mut *tx).await?;
+            let out = match (endpoint, member, card) {
+                (Endpoint::Purchase, Some(m), _) => {
                     let r = points::record_purchase(
-                        &mut tx,
-                        &clock,
-                        &caller,
-                        m.id,
-                        &order_id,
-                        bill,
-                        None,
+                        &mut op, &clock, &caller, m.id, &order_id, bill, None,
                     )
                     .await?;
-                    let out = json!({"purchase_id": r.purchase_id, "points_earned": r.points_earned,
-                        "points_balance": r.points_balance, "tier_changed": r.tier_changed});
-                    (tx, out)
+                    json!({"purchase_id": r.purchase_id, "points_earned": r.points_earned,
+                        "points_balance": r.points_balance, "tier_changed": r.tier_changed})
                 }
-                Endpoint::StoredPay => {
-                    let code = body["member"].as_str().unwrap_or_default();
-                    let card = members::member_code::shown(
-                        &db,
-                        &clock,
-                        &secret,
-                        caller.brand().id,
-                        code,
-                    )
-                    .await?;
-                    let mut tx = db.begin().await?;
+                (Endpoint::StoredPay, _, Some(card)) => {
                     let amount = Fen::positive(100)?;
                     let r = loyalty::stored_value::pay(
-                        &mut tx, &clock, &caller, &card, &order_id, amount, None,
+                        &mut op, &clock, &caller, &card, &order_id, amount, None,
                     )
                     .await?;
-                    let out = json!({"payment_id": order, "paid_fen": r.paid_fen,
+                    json!({"payment_id": order, "paid_fen": r.paid_fen,
                         "principal_fen": r.principal_fen, "bonus_fen": r.bonus_fen,
-                        "balance_fen": r.balance.total_fen()});
-                    (tx, out)
+                        "balance_fen": r.balance.total_fen()})
                 }
                 _ => {
                     let code = CouponCode::parse(body["code"].as_str().unwrap_or_default())
                         .ok_or(loyalty::Error::CouponNotFound)?;
-                    let mut tx = db.begin().await?;
-                    let r = coupons::redeem(&mut tx, &clock, &caller, &code, &order_id, bill)
-                        .await?;
-                    let out = json!({"redemption_id": r.redemption_id, "discount_fen": r.discount_fen,
-                        "coupon": r.coupon.code.as_str()});
-                    (tx, out)
+                    let r =
+                        coupons::redeem(&mut op, &clock, &caller, &code, &order_id, bill).await?;
+                    json!({"redemption_id": r.redemption_id, "discount_fen": r.discount_fen,
+                        "coupon": r.coupon.code.as_str()})
                 }
             };
-            let (mut tx, out) = response;
-            idempotency::complete(&mut tx, &clock, owner, 200, &out.to_string()).await?;
+            op.commit().await?;
+            idempotency::record(&mut tx, &clock, &slot, 200, &out.to_string()).await?;
             tx.commit().await?;
             Ok(())
         }
         .await;
         Some(result.is_ok())
+    }
+
+    /// The independent floor of a write: the rows it must write and
+    /// nothing else — no API key, no idempotency, no HTTP, no reads of
+    /// rules or tiers — one statement per row in one transaction, on a pool
+    /// like the server's. Any implementation of the operation does at least
+    /// this much: a purchase finds and credits the member, records the
+    /// purchase, the order's bill, the ledger row and the lot; a redemption
+    /// takes the coupon if still available and records the redemption; a
+    /// stored-value payment takes the amount if the balance covers it,
+    /// records the payment, takes it from the oldest lot, records the move
+    /// and the ledger row.
+    pub async fn floor(self: Arc<Self>, db: Db, endpoint: Endpoint) -> Option<bool> {
+        let now = loyalty::Clock::now_ms(&SystemClock);
+        let order = self.next_order();
+        let (brand, store) = (self.brand.0, self.store.0);
+        let coupon = match endpoint {
+            Endpoint::Redeem => Some(self.next_coupon()?),
+            _ => None,
+        };
+        let result: Result<(), sqlx::Error> = async {
+            // A plain transaction: its first statement writes, so even on
+            // SQLite it needs no statement to take the write lock early.
+            let mut tx = db.pool().begin().await?;
+            match endpoint {
+                Endpoint::Purchase => {
+                    let (member,): (i64,) = sqlx::query_as(
+                        "UPDATE members SET points_balance = points_balance + 100 \
+                         WHERE brand_id = $1 AND member_no = $2 RETURNING id",
+                    )
+                    .bind(brand)
+                    .bind(data::member_no(self.member()))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let (purchase,): (i64,) = sqlx::query_as(
+                        "INSERT INTO purchases (brand_id, store_id, member_id, order_id, amount_fen, \
+                         points_earned, occurred_at, created_at) VALUES ($1, $2, $3, $4, 10000, 100, $5, $5) \
+                         RETURNING id",
+                    )
+                    .bind(brand)
+                    .bind(store)
+                    .bind(member)
+                    .bind(&order)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO order_points (brand_id, store_id, order_id, paid_fen, bill_fen) \
+                         VALUES ($1, $2, $3, 0, 10000)",
+                    )
+                    .bind(brand)
+                    .bind(store)
+                    .bind(&order)
+                    .execute(&mut *tx)
+                    .await?;
+                    let (ledger,): (i64,) = sqlx::query_as(
+                        "INSERT INTO points_ledger (brand_id, member_id, store_id, kind, amount, reason, \
+                         ref_type, ref_id, created_at) VALUES ($1, $2, $3, 'earn', 100, 'purchase', \
+                         'purchase', $4, $5) RETURNING id",
+                    )
+                    .bind(brand)
+                    .bind(member)
+                    .bind(store)
+                    .bind(purchase)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO points_lots (brand_id, member_id, ledger_id, purchase_id, earned, \
+                         remaining, expires_at, created_at) VALUES ($1, $2, $3, $4, 100, 100, NULL, $5)",
+                    )
+                    .bind(brand)
+                    .bind(member)
+                    .bind(ledger)
+                    .bind(purchase)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Endpoint::Redeem => {
+                    let (coupon,): (i64,) = sqlx::query_as(
+                        "UPDATE coupons SET status = 'redeemed' \
+                         WHERE brand_id = $1 AND code = $2 AND status = 'available' RETURNING id",
+                    )
+                    .bind(brand)
+                    .bind(coupon.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO coupon_redemptions (brand_id, store_id, coupon_id, order_id, \
+                         bill_fen, discount_fen, created_at) VALUES ($1, $2, $3, $4, 10000, 500, $5)",
+                    )
+                    .bind(brand)
+                    .bind(store)
+                    .bind(coupon)
+                    .bind(&order)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Endpoint::StoredPay => {
+                    let (member, _) = &self.cards[(self.member() as usize) % self.cards.len()];
+                    let (principal, bonus, seq): (i64, i64, i64) = sqlx::query_as(
+                        "UPDATE stored_value_accounts SET last_principal_delta = -100, \
+                         last_bonus_delta = 0, principal_fen = principal_fen - 100, seq = seq + 1 \
+                         WHERE brand_id = $1 AND member_id = $2 AND principal_fen >= 100 \
+                         RETURNING principal_fen, bonus_fen, seq",
+                    )
+                    .bind(brand)
+                    .bind(member)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let (payment,): (i64,) = sqlx::query_as(
+                        "INSERT INTO stored_value_payments (brand_id, store_id, member_id, payment_id, \
+                         amount_fen, principal_fen, bonus_fen, created_at) \
+                         VALUES ($1, $2, $3, $4, 100, 100, 0, $5) RETURNING id",
+                    )
+                    .bind(brand)
+                    .bind(store)
+                    .bind(member)
+                    .bind(&order)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let (lot,): (i64,) = sqlx::query_as(
+                        "UPDATE stored_value_top_ups SET principal_left = principal_left - 100 \
+                         WHERE id = (SELECT id FROM stored_value_top_ups \
+                                     WHERE member_id = $1 AND principal_left >= 100 ORDER BY id LIMIT 1) \
+                         RETURNING id",
+                    )
+                    .bind(member)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO stored_value_moves (payment_id, top_up_id, principal_fen, bonus_fen) \
+                         VALUES ($1, $2, 100, 0)",
+                    )
+                    .bind(payment)
+                    .bind(lot)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO stored_value_ledger (brand_id, member_id, seq, kind, store_id, ref_id, \
+                         principal_delta, bonus_delta, prev_seq, prev_principal, prev_bonus, \
+                         principal_after, bonus_after, created_at) \
+                         VALUES ($1, $2, $3, 'payment', $4, $5, -100, 0, $6, $7, $8, $9, $8, $10)",
+                    )
+                    .bind(brand)
+                    .bind(member)
+                    .bind(seq)
+                    .bind(store)
+                    .bind(payment)
+                    .bind((seq > 1).then_some(seq - 1))
+                    .bind(principal + 100)
+                    .bind(bonus)
+                    .bind(principal)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                _ => unreachable!("only writes have a floor"),
+            }
+            tx.commit().await
+        }
+        .await;
+        self.floor_said(endpoint, &result);
+        Some(result.is_ok())
+    }
+
+    /// The independent floor of the card page: everything it shows about
+    /// the signed-in member (the session, the brand, the member, their tier,
+    /// stored value, usable coupons, unread replies) in one hand-written
+    /// query, without rendering or HTTP.
+    pub async fn card_floor(self: Arc<Self>, db: Db, n: u64) -> Option<bool> {
+        use sha2::{Digest, Sha256};
+        let session = &self.sessions[n as usize % self.sessions.len()];
+        let token_hash: String = Sha256::digest(session.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let now = loyalty::Clock::now_ms(&SystemClock);
+        /// Brand, name, points, tier, principal, bonus, usable coupons,
+        /// unread replies.
+        type CardRow = (String, String, i64, String, i64, i64, i64, i64);
+        let row: Result<Option<CardRow>, sqlx::Error> =
+            sqlx::query_as(
+                "SELECT b.name, m.display_name, m.points_balance, t.name_zh_cn, \
+                   COALESCE(a.principal_fen, 0), COALESCE(a.bonus_fen, 0), \
+                   (SELECT COUNT(*) FROM coupons c WHERE c.brand_id = m.brand_id AND c.member_id = m.id \
+                      AND c.status = 'available' AND c.valid_from <= $2 AND c.valid_until > $2), \
+                   (SELECT COUNT(*) FROM feedback f WHERE f.brand_id = m.brand_id AND f.member_id = m.id \
+                      AND f.replied_at IS NOT NULL AND f.reply_seen_at IS NULL) \
+                 FROM member_sessions s \
+                 JOIN brands b ON b.id = s.brand_id AND b.slug = $3 \
+                 JOIN members m ON m.brand_id = s.brand_id AND m.id = s.member_id AND m.status = 'active' \
+                 JOIN tiers t ON t.brand_id = m.brand_id AND t.rank = m.tier_rank \
+                 LEFT JOIN stored_value_accounts a ON a.member_id = m.id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.ended_at IS NULL",
+            )
+            .bind(&token_hash)
+            .bind(now)
+            .bind(&self.slug)
+            .fetch_optional(db.pool())
+            .await;
+        let result = match row {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(sqlx::Error::RowNotFound),
+            Err(e) => Err(e),
+        };
+        self.floor_said(Endpoint::Card, &result);
+        Some(result.is_ok())
+    }
+
+    fn floor_said(&self, endpoint: Endpoint, result: &Result<(), sqlx::Error>) {
+        if let Err(e) = result {
+            // Once: a floor that fails is a broken benchmark, not load.
+            static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+            if !SAID.swap(true, Ordering::Relaxed) {
+                eprintln!("bench: the floor of {} failed: {e}", endpoint.label());
+            }
+        }
     }
 
     pub fn client(&self) -> &reqwest::Client {

@@ -305,6 +305,15 @@ impl Db {
     }
 }
 
+/// A savepoint in the transaction `conn` is in: committing it keeps its
+/// writes in that transaction; rolling it back (or dropping it) undoes only
+/// them.
+pub async fn savepoint(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    sqlx::Acquire::begin(conn).await
+}
+
 /// Gets a connection (or a transaction on one) from the pool, telling the
 /// operator's metrics how long it took (`tablecard_db_pool_acquire_seconds`),
 /// how many wait now (`tablecard_db_pool_waiting`) and how many gave up

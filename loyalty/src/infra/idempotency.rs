@@ -1,18 +1,29 @@
-//! Idempotency of the POS API's writes. The first request with a key claims
-//! it (committed at once, so a concurrent duplicate can be told "in
-//! progress"); its response is stored in the same transaction as its effect,
-//! so a retry after any failure either replays that response or finds
-//! nothing done. A claim whose request died (a crash mid-way) is taken over
-//! after a grace period.
+//! Idempotency of the POS API's writes, in the request's one transaction:
+//! [`hold`] looks the key up before the operation runs, and [`record`]
+//! stores the response beside the operation's effect, so both commit
+//! together, in one commit, or neither does. A retry after any failure
+//! either replays that response or finds nothing done.
+//!
+//! Two requests with one key at once: on SQLite the transaction holds the
+//! database's one write lock from its start, so the second waits and then
+//! replays the first's answer; on PostgreSQL the first holds a
+//! transaction-scoped advisory lock on the key, and the second is told at
+//! once that the request is in progress (409), without waiting and without
+//! writing anything.
+//!
+//! Servers before this one claimed a key in a commit of its own and could
+//! leave a claim without a response behind when they crashed; such a claim
+//! still blocks its key for [`ABANDONED_AFTER_MS`] and is then taken over.
 
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::infra::secret::hex;
-use crate::{Clock, Db, Error, Result};
+use crate::{Backend, Clock, Db, Error, Result};
 
-/// How long a claim without a response blocks its key before a retry may
-/// take it over: far longer than any request runs.
+/// How long a claim without a response (left by an older server) blocks
+/// its key before a retry may take it over: far longer than any request
+/// runs.
 pub const ABANDONED_AFTER_MS: i64 = 30_000;
 /// Stored responses are kept at least this long.
 pub const KEEP_MS: i64 = 24 * 3_600_000;
@@ -39,127 +50,137 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     hex(&h.finalize())
 }
 
-/// Ownership of a key: the claim row and when this owner claimed it. A
-/// retry that takes over an abandoned claim moves `since`, so the first
-/// owner, should it wake up, can no longer complete (its effect rolls back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
-    pub id: i64,
-    pub since: i64,
+/// A key held for one request, inside its transaction: where its response
+/// goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    api_key: i64,
+    key: String,
+    request_hash: String,
+    /// An older server's claim that died without an answer, taken over:
+    /// its row and when it was made.
+    abandoned: Option<(i64, i64)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Claim {
-    /// This request owns the key: run it, then `complete` in its transaction.
-    Owned(Owner),
-    /// Done before: send this again.
+pub enum Held {
+    /// New: run the operation, then [`record`] in the same transaction.
+    New(Slot),
+    /// Done before: send this again (and write nothing).
     Replay { status: u16, body: String },
 }
 
-pub async fn claim(
-    db: &Db,
+/// The advisory lock of a key on PostgreSQL: 64 bits of a hash of the API
+/// key and the idempotency key.
+fn lock_id(api_key: i64, key: &str) -> i64 {
+    let mut h = Sha256::new();
+    h.update(api_key.to_le_bytes());
+    h.update(key.as_bytes());
+    let digest = h.finalize();
+    i64::from_le_bytes(digest[..8].try_into().expect("eight bytes"))
+}
+
+/// A key's row: id, request hash, status and response (once answered),
+/// when it was made.
+type StoredKey = (i64, String, Option<i64>, Option<String>, i64);
+
+/// Looks `key` up inside the request's transaction (`conn`), before its
+/// operation. `Err(RequestInProgress)` when another request with the key
+/// is running (PostgreSQL) or an older server's claim of it is recent;
+/// `Err(IdempotencyKeyReused)` when the key was used for another request.
+pub async fn hold(
+    conn: &mut AnyConnection,
+    backend: Backend,
     clock: &dyn Clock,
     api_key: i64,
     key: &str,
     request_hash: &str,
-) -> Result<Claim> {
-    let now = clock.now_ms();
-    // In a transaction of its own: SQLite commits an INSERT … RETURNING
-    // after handing over the row, and a commit that fails then (a full
-    // disk) would go unreported; an explicit COMMIT reports it.
-    let mut tx = db.begin().await?;
-    let inserted: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO idempotency_keys (api_key_id, idem_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (api_key_id, idem_key) DO NOTHING RETURNING id",
+) -> Result<Held> {
+    if backend == Backend::Postgres {
+        let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(lock_id(api_key, key))
+            .fetch_one(&mut *conn)
+            .await?;
+        if !locked {
+            return Err(Error::RequestInProgress);
+        }
+    }
+    let found: Option<StoredKey> = sqlx::query_as(
+        "SELECT id, request_hash, status, response_body, created_at FROM idempotency_keys \
+         WHERE api_key_id = $1 AND idem_key = $2",
     )
     .bind(api_key)
     .bind(key)
-    .bind(request_hash)
-    .bind(now)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    tx.commit().await?;
-    if let Some((id,)) = inserted {
-        return Ok(Claim::Owned(Owner { id, since: now }));
-    }
-    let (id, hash, status, body, created_at): (i64, String, Option<i64>, Option<String>, i64) =
-        sqlx::query_as(
-            "SELECT id, request_hash, status, response_body, created_at FROM idempotency_keys \
-         WHERE api_key_id = $1 AND idem_key = $2",
-        )
-        .bind(api_key)
-        .bind(key)
-        .fetch_one(db.pool())
-        .await?;
-    if hash != request_hash {
-        return Err(Error::IdempotencyKeyReused);
-    }
-    if let (Some(status), Some(body)) = (status, body) {
-        return Ok(Claim::Replay {
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-        });
-    }
-    if now - created_at < ABANDONED_AFTER_MS {
-        return Err(Error::RequestInProgress);
-    }
-    // The first request died without an answer: this retry takes over.
-    let mut tx = db.begin().await?;
-    let taken: Option<(i64,)> = sqlx::query_as(
-        "UPDATE idempotency_keys SET created_at = $1 \
-         WHERE id = $2 AND completed_at IS NULL AND created_at = $3 RETURNING id",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(created_at)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    match taken {
-        Some(_) => Ok(Claim::Owned(Owner { id, since: now })),
-        None => Err(Error::RequestInProgress),
-    }
+    let abandoned = match found {
+        None => None,
+        Some((_, hash, ..)) if hash != request_hash => return Err(Error::IdempotencyKeyReused),
+        Some((_, _, Some(status), Some(body), _)) => {
+            return Ok(Held::Replay {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            })
+        }
+        Some((_, _, _, _, created_at)) if clock.now_ms() - created_at < ABANDONED_AFTER_MS => {
+            return Err(Error::RequestInProgress)
+        }
+        Some((id, _, _, _, created_at)) => Some((id, created_at)),
+    };
+    Ok(Held::New(Slot {
+        api_key,
+        key: key.to_owned(),
+        request_hash: request_hash.to_owned(),
+        abandoned,
+    }))
 }
 
-/// Stores the response; call inside the transaction that made the effect.
-/// Fails with `RequestInProgress` when this request no longer owns the key
-/// (a retry took it over): the caller must then roll its effect back.
-pub async fn complete(
+/// Stores the response of the request that holds `slot`, in the transaction
+/// that made its effect (and that [`hold`] ran in).
+pub async fn record(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
-    owner: Owner,
+    slot: &Slot,
     status: u16,
     body: &str,
 ) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE idempotency_keys SET status = $1, response_body = $2, completed_at = $3 \
-         WHERE id = $4 AND created_at = $5 AND completed_at IS NULL",
-    )
-    .bind(i64::from(status))
-    .bind(body)
-    .bind(clock.now_ms())
-    .bind(owner.id)
-    .bind(owner.since)
-    .execute(&mut *conn)
-    .await?;
+    let now = clock.now_ms();
+    let done = match slot.abandoned {
+        None => {
+            sqlx::query(
+                "INSERT INTO idempotency_keys \
+                 (api_key_id, idem_key, request_hash, created_at, status, response_body, completed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $4) \
+                 ON CONFLICT (api_key_id, idem_key) DO NOTHING",
+            )
+            .bind(slot.api_key)
+            .bind(&slot.key)
+            .bind(&slot.request_hash)
+            .bind(now)
+            .bind(i64::from(status))
+            .bind(body)
+            .execute(&mut *conn)
+            .await?
+        }
+        Some((id, created_at)) => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET status = $1, response_body = $2, completed_at = $3 \
+                 WHERE id = $4 AND created_at = $5 AND completed_at IS NULL",
+            )
+            .bind(i64::from(status))
+            .bind(body)
+            .bind(now)
+            .bind(id)
+            .bind(created_at)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
     if done.rows_affected() == 1 {
         Ok(())
     } else {
         Err(Error::RequestInProgress)
     }
-}
-
-/// Gives a key back after a failure that changed nothing and said nothing
-/// final (a server error), so the client's retry runs afresh.
-pub async fn release(db: &Db, owner: Owner) -> Result<()> {
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE id = $1 AND created_at = $2 AND completed_at IS NULL",
-    )
-    .bind(owner.id)
-    .bind(owner.since)
-    .execute(db.pool())
-    .await?;
-    Ok(())
 }
 
 /// Drops stored responses older than a day.

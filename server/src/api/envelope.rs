@@ -1,5 +1,6 @@
-//! The idempotency envelope around every POST: claim the key, run the
-//! operation in a transaction, store its response in that same transaction.
+//! The idempotency envelope around every POST, in one transaction and one
+//! commit: look the key up, run the operation, store its response beside
+//! its effect (`loyalty::infra::idempotency`).
 
 use std::future::{ready, Future};
 
@@ -7,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use loyalty::access::PosKey;
 use loyalty::infra::db::Tx;
-use loyalty::infra::idempotency::{self, Claim, Owner};
+use loyalty::infra::idempotency::{self, Held};
 use loyalty::SystemClock;
 use serde::Serialize;
 
@@ -23,13 +24,6 @@ type Connection = <Tx as std::ops::Deref>::Target;
 
 pub const REPLAYED: &str = "idempotent-replayed";
 
-enum Begin {
-    /// Seen before: the stored response, marked as replayed.
-    Replay(Response),
-    /// New: run it, then `finish`.
-    Run(Owner),
-}
-
 fn json_response(status: StatusCode, body: String) -> Response {
     let content_type = if status.is_success() {
         "application/json"
@@ -44,42 +38,13 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-async fn begin(
-    state: &AppState,
-    api_key: i64,
-    key: &IdempotencyKey,
-    path: &str,
-    body: &[u8],
-) -> Result<Begin, Problem> {
-    let key = key.check()?;
-    let fingerprint = idempotency::fingerprint("POST", path, body);
-    let claimed =
-        idempotency::claim(&state.portal.db, &SystemClock, api_key, key, &fingerprint).await;
-    if let Err(loyalty::Error::IdempotencyKeyReused | loyalty::Error::RequestInProgress) = &claimed
-    {
-        metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
-    }
-    match claimed? {
-        Claim::Owned(owner) => Ok(Begin::Run(owner)),
-        Claim::Replay { status, body } => {
-            metrics::counter!("tablecard_pos_idempotent_replays_total").increment(1);
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = json_response(status, body);
-            response
-                .headers_mut()
-                .insert(REPLAYED, HeaderValue::from_static("true"));
-            Ok(Begin::Replay(response))
-        }
-    }
-}
-
 /// Runs an operation once per Idempotency-Key, in a transaction: a request
 /// seen before gets the stored response. `path` and `body` are what the key
 /// is bound to: the path as routed (its parameters decoded) and the body's
 /// bytes as sent. The operation's answer is a 200.
 ///
-/// An `Err` is a refusal before the key was claimed (a malformed key, one
-/// reused with another request, one still running): nothing is kept.
+/// An `Err` is an answer for which nothing is kept: a malformed key, one
+/// reused with another request, one still running, a server error.
 pub async fn run<T: Serialize>(
     state: &AppState,
     caller: &PosKey,
@@ -102,9 +67,14 @@ pub async fn run<T: Serialize>(
 }
 
 /// `run`, with a step that reads what the operation needs (such as the
-/// member) after the key is claimed but before the transaction opens: a
-/// transaction must never wait for a second pooled connection, or a burst
-/// of requests would starve each other.
+/// member) before the transaction opens: a transaction must never wait for
+/// a second pooled connection, or a burst of requests would starve each
+/// other. What it read is only used when the key is new: a retry of a
+/// request that was answered gets that answer, whatever the step finds now.
+///
+/// The operation runs under a savepoint: a refusal (a 4xx) undoes its own
+/// writes and is stored for the key; a server error rolls everything back
+/// and keeps nothing, so a retry runs afresh.
 pub async fn run_prepared<P, T: Serialize>(
     state: &AppState,
     caller: &PosKey,
@@ -114,83 +84,107 @@ pub async fn run_prepared<P, T: Serialize>(
     prepare: impl Future<Output = Result<P, Problem>>,
     operation: impl AsyncFnOnce(&mut Connection, P) -> Result<T, Problem>,
 ) -> Result<Response, Problem> {
-    let claim = match begin(state, caller.key_id(), key, path, body).await? {
-        Begin::Run(claim) => claim,
-        Begin::Replay(response) => return Ok(response),
-    };
-    let prepared = match prepare.await {
-        Ok(p) => p,
-        Err(problem) => return Ok(refuse(state, claim, problem).await),
-    };
-    let mut tx = match state.portal.db.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return Ok(refuse(state, claim, loyalty::Error::from(e).into()).await),
-    };
-    let result = operation(&mut tx, prepared).await;
-    Ok(finish(state, claim, tx, result).await)
+    let key = key.check()?;
+    let fingerprint = idempotency::fingerprint("POST", path, body);
+    let prepared = prepare.await;
+    let db = &state.portal.db;
+    let mut tx = db.begin().await.map_err(loyalty::Error::from)?;
+    let answered = in_transaction(
+        &mut tx,
+        db.backend(),
+        (caller.key_id(), key, &fingerprint),
+        prepared,
+        operation,
+    )
+    .await;
+    match answered {
+        Ok(Answer::Ran(status, body)) => {
+            tx.commit().await.map_err(loyalty::Error::from)?;
+            Ok(json_response(status, body))
+        }
+        // Rolled back before answering, not when the pool gets round to
+        // it: on PostgreSQL the key's lock goes with the transaction, and a
+        // retry must not find it still held.
+        Ok(Answer::Replay(response)) => {
+            let _ = tx.rollback().await;
+            Ok(response)
+        }
+        Err(problem) => {
+            let _ = tx.rollback().await;
+            Err(problem)
+        }
+    }
 }
 
-/// Commits the effect with its response, or (on a refusal) rolls it back
-/// and stores the refusal, or (on a server error) frees the key for a retry.
-async fn finish<T: Serialize>(
-    state: &AppState,
-    claim: Owner,
-    mut tx: Tx,
-    result: Result<T, Problem>,
-) -> Response {
-    match result {
-        Ok(value) => {
-            let status = StatusCode::OK;
-            let body = serde_json::to_string(&value).unwrap_or_default();
-            match idempotency::complete(&mut tx, &SystemClock, claim, status.as_u16(), &body).await
-            {
-                Ok(()) => match tx.commit().await {
-                    Ok(()) => json_response(status, body),
-                    Err(e) => server_error(state, claim, loyalty::Error::from(e)).await,
-                },
-                // A retry took the key over while this one was stuck: this
-                // effect rolls back, and the retry's answer is the one that counts.
-                Err(e @ loyalty::Error::RequestInProgress) => {
-                    drop(tx);
-                    Problem::from(e).into_response()
+enum Answer {
+    /// The operation ran (or was refused): this answer is stored with the
+    /// key; commit.
+    Ran(StatusCode, String),
+    /// Answered before: this again, with nothing written.
+    Replay(Response),
+}
+
+/// The key's lookup, the operation under a savepoint and the stored
+/// answer, in the request's transaction `tx`.
+async fn in_transaction<P, T: Serialize>(
+    tx: &mut Connection,
+    backend: loyalty::Backend,
+    (api_key, key, fingerprint): (i64, &str, &str),
+    prepared: Result<P, Problem>,
+    operation: impl AsyncFnOnce(&mut Connection, P) -> Result<T, Problem>,
+) -> Result<Answer, Problem> {
+    let clock = SystemClock;
+    let held = idempotency::hold(tx, backend, &clock, api_key, key, fingerprint).await;
+    let slot = match held {
+        Ok(Held::New(slot)) => slot,
+        Ok(Held::Replay { status, body }) => {
+            metrics::counter!("tablecard_pos_idempotent_replays_total").increment(1);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = json_response(status, body);
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            return Ok(Answer::Replay(response));
+        }
+        Err(e) => {
+            if matches!(
+                e,
+                loyalty::Error::IdempotencyKeyReused | loyalty::Error::RequestInProgress
+            ) {
+                metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
+            }
+            return Err(e.into());
+        }
+    };
+    let (status, answer) = match prepared {
+        Err(problem) => refusal(problem)?,
+        Ok(prepared) => {
+            let mut savepoint = loyalty::infra::db::savepoint(tx)
+                .await
+                .map_err(loyalty::Error::from)?;
+            match operation(&mut savepoint, prepared).await {
+                Ok(value) => {
+                    savepoint.commit().await.map_err(loyalty::Error::from)?;
+                    let body = serde_json::to_string(&value).unwrap_or_default();
+                    (StatusCode::OK, body)
                 }
-                // Roll back first: on SQLite the transaction holds the write
-                // lock, and freeing the key would wait for it in vain.
-                Err(e) => {
-                    drop(tx);
-                    server_error(state, claim, e).await
+                Err(problem) => {
+                    savepoint.rollback().await.map_err(loyalty::Error::from)?;
+                    refusal(problem)?
                 }
             }
         }
-        Err(problem) => {
-            drop(tx);
-            refuse(state, claim, problem).await
-        }
-    }
-}
-
-/// Answers a refusal before or during the operation (its effects, if any,
-/// already rolled back): a 4xx is stored for retries, anything else frees
-/// the key so a retry runs afresh.
-async fn refuse(state: &AppState, claim: Owner, problem: Problem) -> Response {
-    if !problem.status().is_client_error() {
-        let _ = idempotency::release(&state.portal.db, claim).await;
-        return problem.into_response();
-    }
-    let body = problem.body();
-    let mut conn = match state.portal.db.pool().acquire().await {
-        Ok(c) => c,
-        Err(e) => return server_error(state, claim, e.into()).await,
     };
-    if let Err(e) =
-        idempotency::complete(&mut conn, &SystemClock, claim, problem.status, &body).await
-    {
-        return server_error(state, claim, e).await;
-    }
-    problem.into_response()
+    idempotency::record(tx, &clock, &slot, status.as_u16(), &answer).await?;
+    Ok(Answer::Ran(status, answer))
 }
 
-async fn server_error(state: &AppState, claim: Owner, e: loyalty::Error) -> Response {
-    let _ = idempotency::release(&state.portal.db, claim).await;
-    Problem::from(e).into_response()
+/// A refusal to store for the key (a 4xx, which a retry would get again),
+/// or a server error to answer with nothing kept (`Err`).
+fn refusal(problem: Problem) -> Result<(StatusCode, String), Problem> {
+    if problem.status().is_client_error() {
+        Ok((problem.status(), problem.body()))
+    } else {
+        Err(problem)
+    }
 }

@@ -498,34 +498,57 @@ async fn the_openapi_description_is_generated_and_covers_the_endpoints() {
     }
 }
 
+/// A POS that retries before the first request has answered: on
+/// PostgreSQL the duplicate is told at once that the request is in progress;
+/// on SQLite, whose one writer runs requests in turn, it waits and gets the
+/// first one's answer.
 #[both_databases]
-async fn a_duplicate_while_the_first_is_still_running_is_409_request_in_progress() {
+async fn a_duplicate_while_the_first_is_still_running_is_409_or_waits_for_its_answer() {
+    use loyalty::infra::idempotency::{self, Held};
     let app = spawn_app().await;
     let (key, _, member_no) = setup(&app).await;
     let body = json!({"order_id": "A-9", "member": member_no, "amount_fen": 10_000});
-    // The first request has claimed its key and is still running.
+    let db = &app._db.db;
     let (api_key_id,): (i64,) = sqlx::query_as("SELECT id FROM api_keys ORDER BY id LIMIT 1")
-        .fetch_one(app._db.db.pool())
+        .fetch_one(db.pool())
         .await
         .unwrap();
-    let hash = loyalty::infra::idempotency::fingerprint(
-        "POST",
-        "/api/v1/purchases",
-        body.to_string().as_bytes(),
-    );
-    loyalty::infra::idempotency::claim(
-        &app._db.db,
-        &loyalty::SystemClock,
-        api_key_id,
-        "slow",
-        &hash,
-    )
-    .await
-    .unwrap();
+    let hash = idempotency::fingerprint("POST", "/api/v1/purchases", body.to_string().as_bytes());
+    // The first request holds its key in its transaction and is still running.
+    let mut first = db.begin().await.unwrap();
+    let clock = loyalty::SystemClock;
+    let Held::New(slot) =
+        idempotency::hold(&mut first, db.backend(), &clock, api_key_id, "slow", &hash)
+            .await
+            .unwrap()
+    else {
+        panic!("a new key");
+    };
     let pos = Pos { app: &app, key };
-    let (status, busy, _) = pos.post("/api/v1/purchases", "slow", body).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(busy["code"], "request_in_progress");
+    let duplicate = pos.post("/api/v1/purchases", "slow", body);
+    match common::backend() {
+        common::Backend::Postgres => {
+            let (status, busy, _) = duplicate.await;
+            assert_eq!(status, StatusCode::CONFLICT);
+            assert_eq!(busy["code"], "request_in_progress");
+        }
+        common::Backend::Sqlite => {
+            let answer = async {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                idempotency::record(&mut first, &clock, &slot, 200, r#"{"purchase_id":7}"#)
+                    .await
+                    .unwrap();
+                first.commit().await.unwrap();
+            };
+            let ((status, replay, response), ()) = tokio::join!(duplicate, answer);
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(replay, json!({"purchase_id": 7}), "the first one's answer");
+            assert_eq!(
+                header_str(&response, "idempotent-replayed".parse().unwrap()),
+                "true"
+            );
+        }
+    }
 }
 
 /// The demo member's welcome coupon (¥10 off a bill of ¥50 or more).
