@@ -300,32 +300,33 @@ fn budgets(r: &Results) -> Vec<Budget> {
                 ("card page", |p| &p.card),
                 ("redemption", |p| &p.redeem),
             ] {
-                let p50: Vec<f64> = g.points.iter().map(|p| pick(p).p50_ms).collect();
-                let p99: Vec<String> = g
-                    .points
-                    .iter()
-                    .map(|p| pick(p).p99_ms.to_string())
-                    .collect();
-                let (lo, hi) = p50
-                    .iter()
-                    .fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
-                let ratio = hi / lo.max(0.001);
-                push(
-                    format!(
-                        "Growth {}→{} members: {name}, slowest ÷ fastest p50",
-                        first.members, last.members
-                    ),
-                    "within 2×",
-                    format!(
-                        "{ratio:.2}× (p50 {} ms; p99 {} ms)",
-                        p50.iter()
-                            .map(|x| x.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" → "),
-                        p99.join(" → ")
-                    ),
-                    ratio <= 2.0,
-                );
+                // Judged on the median and on the tail alike.
+                for (quantile, of) in [
+                    ("p50", (|o| o.p50_ms) as fn(&Outcome) -> f64),
+                    ("p99", |o| o.p99_ms),
+                ] {
+                    let values: Vec<f64> = g.points.iter().map(|p| of(pick(p))).collect();
+                    let (lo, hi) = values
+                        .iter()
+                        .fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+                    let ratio = hi / lo.max(0.001);
+                    push(
+                        format!(
+                            "Growth {}→{} members: {name}, slowest ÷ fastest {quantile}",
+                            first.members, last.members
+                        ),
+                        "within 2×",
+                        format!(
+                            "{ratio:.2}× ({quantile} {} ms)",
+                            values
+                                .iter()
+                                .map(|x| x.to_string())
+                                .collect::<Vec<_>>()
+                                .join(" → ")
+                        ),
+                        ratio <= 2.0,
+                    );
+                }
             }
         }
     }
@@ -499,8 +500,12 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
                 (raw(run, e), "its raw ceiling"),
                 (
                     floor(run, e),
-                    "its independent floor (its essential rows alone, one statement each, \
-                     one transaction)",
+                    if e == Endpoint::Card {
+                        "its independent floor (the card's data in one hand-written query)"
+                    } else {
+                        "its independent floor (its essential rows alone, one statement each, \
+                         one transaction)"
+                    },
                 ),
             ] {
                 if let (Some(api), Some(of)) = (endpoint(run, e), of) {
