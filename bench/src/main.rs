@@ -426,12 +426,16 @@ async fn measure_floor(
     endpoint: Endpoint,
 ) -> EndpointRun {
     let (w, db) = (w.clone(), db.clone());
+    let (api_key,): (i64,) = sqlx::query_as("SELECT id FROM api_keys ORDER BY id LIMIT 1")
+        .fetch_one(db.pool())
+        .await
+        .expect("an API key");
     sweep(s, endpoint, &s.levels, "floor ", move |n, _| {
         let (w, db) = (w.clone(), db.clone());
         async move {
             match endpoint {
                 Endpoint::Card => w.card_floor(db, n).await,
-                _ => w.floor(db, endpoint).await,
+                _ => w.floor(db, endpoint, api_key).await,
             }
         }
     })

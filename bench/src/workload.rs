@@ -396,16 +396,18 @@ impl Workload {
     }
 
     /// The independent floor of a write: the rows it must write and
-    /// nothing else — no API key, no idempotency, no HTTP, no reads of
-    /// rules or tiers — one statement per row in one transaction, on a pool
+    /// nothing else — no API key check, no idempotency lookup, no HTTP, no
+    /// reads of rules or tiers — one statement per row in one transaction, on a pool
     /// like the server's. Any implementation of the operation does at least
     /// this much: a purchase finds and credits the member, records the
     /// purchase, the order's bill, the ledger row and the lot; a redemption
     /// takes the coupon if still available and records the redemption; a
     /// stored-value payment takes the amount if the balance covers it,
     /// records the payment, takes it from the oldest lot, records the move
-    /// and the ledger row.
-    pub async fn floor(self: Arc<Self>, db: Db, endpoint: Endpoint) -> Option<bool> {
+    /// and the ledger row. Each also stores its answer under its key
+    /// (`api_key`'s): exactly once, which the contract asks of every write,
+    /// needs that row.
+    pub async fn floor(self: Arc<Self>, db: Db, endpoint: Endpoint, api_key: i64) -> Option<bool> {
         let now = loyalty::Clock::now_ms(&SystemClock);
         let order = self.next_order();
         let (brand, store) = (self.brand.0, self.store.0);
@@ -555,6 +557,16 @@ impl Workload {
                 }
                 _ => unreachable!("only writes have a floor"),
             }
+            sqlx::query(
+                "INSERT INTO idempotency_keys (api_key_id, idem_key, request_hash, created_at, \
+                 status, response_body, completed_at) VALUES ($1, $2, $3, $4, 200, '{}', $4)",
+            )
+            .bind(api_key)
+            .bind(&order)
+            .bind("0".repeat(64))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await
         }
         .await;

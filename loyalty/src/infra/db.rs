@@ -220,6 +220,10 @@ impl Db {
     /// otherwise fail with `SQLITE_BUSY` when another writer got in between,
     /// a case the busy timeout does not cover. An update that matches no row
     /// is enough to take the lock.
+    ///
+    /// Even a single write goes in one: SQLite commits an `INSERT …
+    /// RETURNING` after handing over the row, and a commit that fails then
+    /// (a full disk) would go unreported; an explicit `COMMIT` reports it.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         let mut tx = timed_acquire(self.pool.begin()).await?;
         if self.backend == Backend::Sqlite {

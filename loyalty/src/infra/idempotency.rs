@@ -96,7 +96,14 @@ pub async fn hold(
     key: &str,
     request_hash: &str,
 ) -> Result<Held> {
-    if backend == Backend::Postgres {
+    let found = find(conn, api_key, key).await?;
+    // Answered before, or another request's key: decided at once, without
+    // waiting for anything (two retries of an answered key both replay).
+    let settled = match &found {
+        Some((_, hash, status, _, _)) => hash != request_hash || status.is_some(),
+        None => false,
+    };
+    let found = if backend == Backend::Postgres && !settled {
         let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
             .bind(lock_id(api_key, key))
             .fetch_one(&mut *conn)
@@ -104,15 +111,11 @@ pub async fn hold(
         if !locked {
             return Err(Error::RequestInProgress);
         }
-    }
-    let found: Option<StoredKey> = sqlx::query_as(
-        "SELECT id, request_hash, status, response_body, created_at FROM idempotency_keys \
-         WHERE api_key_id = $1 AND idem_key = $2",
-    )
-    .bind(api_key)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
+        // Under the lock: what the request that held it may have committed.
+        find(conn, api_key, key).await?
+    } else {
+        found
+    };
     let abandoned = match found {
         None => None,
         Some((_, hash, ..)) if hash != request_hash => return Err(Error::IdempotencyKeyReused),
@@ -133,6 +136,18 @@ pub async fn hold(
         request_hash: request_hash.to_owned(),
         abandoned,
     }))
+}
+
+/// The row of `key`, if it has one.
+async fn find(conn: &mut AnyConnection, api_key: i64, key: &str) -> Result<Option<StoredKey>> {
+    Ok(sqlx::query_as(
+        "SELECT id, request_hash, status, response_body, created_at FROM idempotency_keys \
+         WHERE api_key_id = $1 AND idem_key = $2",
+    )
+    .bind(api_key)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Stores the response of the request that holds `slot`, in the transaction

@@ -159,7 +159,7 @@ pub async fn claim(
     period: &str,
 ) -> Result<Option<Claim>> {
     let now = clock.now_ms();
-    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
+    let mut tx = db.begin().await?; // (see Db::begin: an explicit COMMIT reports a failed write)
     let fresh: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO job_runs (job, brand_id, period, started_at, lease_until, worker) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -177,7 +177,7 @@ pub async fn claim(
     if let Some((run,)) = fresh {
         return Ok(Some(Claim { run, attempt: 1 }));
     }
-    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
+    let mut tx = db.begin().await?; // (see Db::begin: an explicit COMMIT reports a failed write)
     let lapsed: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE job_runs SET started_at = $1, lease_until = $2, worker = $3, attempts = attempts + 1, failed = 0 \
          WHERE job = $4 AND brand_id = $5 AND period = $6 AND finished_at IS NULL AND lease_until < $1 \

@@ -338,7 +338,7 @@ pub async fn verify(
             .is_ok()
     });
     if !matches {
-        let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
+        let mut tx = db.begin().await?; // (see Db::begin: an explicit COMMIT reports a failed write)
         let counted: Option<(i64,)> = sqlx::query_as(
             "UPDATE login_codes SET attempts = attempts + 1 \
              WHERE id = $1 AND attempts < $2 RETURNING attempts",
@@ -357,7 +357,7 @@ pub async fn verify(
             },
         });
     }
-    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
+    let mut tx = db.begin().await?; // (see Db::begin: an explicit COMMIT reports a failed write)
     let used: Option<(i64,)> = sqlx::query_as(
         "UPDATE login_codes SET used_at = $1 \
          WHERE id = $2 AND used_at IS NULL AND attempts < $3 AND expires_at > $1 RETURNING id",

@@ -242,7 +242,7 @@ pub async fn sign_in(
     // statement that also refuses a locked account and sets the lock on the
     // attempt that reaches the limit. However many guesses arrive at once,
     // at most `max_failures` of them get checked before the lock holds.
-    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
+    let mut tx = db.begin().await?; // (see Db::begin: an explicit COMMIT reports a failed write)
     let counted: Option<(i64,)> = sqlx::query_as(&format!(
         "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
          WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
@@ -314,7 +314,7 @@ pub async fn change_password(
     crate::staff::check_password(new)?;
     let staff = actor.staff.ok_or(Error::StaffSignInFailed)?;
     let now = clock.now_ms();
-    let mut tx = db.begin().await?; // (see idempotency::claim: COMMIT reports a failed write)
+    let mut tx = db.begin().await?; // (see Db::begin: an explicit COMMIT reports a failed write)
     let counted: Option<(i64, String)> = sqlx::query_as(&format!(
         "UPDATE staff SET failed_logins = failed_logins + 1, locked_until = {} \
          WHERE id = $1 AND brand_id = $3 AND (locked_until IS NULL OR locked_until <= $2) \

@@ -103,9 +103,36 @@ db_test!(
         tx.rollback().await.unwrap();
         clock.advance_ms(1);
         let mut tx = db.begin().await.unwrap();
-        let Held::New(slot) = idempotency::hold(&mut tx, db.backend(), &clock, key.id, "k", &hash).await.unwrap() else {
+        let Held::New(mut slot) = idempotency::hold(&mut tx, db.backend(), &clock, key.id, "k", &hash).await.unwrap() else {
             panic!("a retry takes an abandoned claim over");
         };
+        // On PostgreSQL the older server, waking up late, can answer its
+        // claim in between (SQLite's one writer cannot: this transaction
+        // holds the lock). This one's record then finds the claim no longer
+        // its to take, and everything it did rolls back.
+        if db.backend() == Backend::Postgres {
+            let mut late = db.begin().await.unwrap();
+            sqlx::query("UPDATE idempotency_keys SET status = 200, response_body = '{\"late\":1}', completed_at = 1 WHERE idem_key = 'k'")
+                .execute(&mut *late)
+                .await
+                .unwrap();
+            late.commit().await.unwrap();
+            assert!(matches!(
+                idempotency::record(&mut tx, &clock, &slot, 200, "{\"taken\":1}").await,
+                Err(Error::RequestInProgress)
+            ));
+            tx.rollback().await.unwrap();
+            // Had it not woken up: the takeover is recorded.
+            sqlx::query("UPDATE idempotency_keys SET status = NULL, response_body = NULL, completed_at = NULL WHERE idem_key = 'k'")
+                .execute(db.pool())
+                .await
+                .unwrap();
+            tx = db.begin().await.unwrap();
+            let Held::New(again) = idempotency::hold(&mut tx, db.backend(), &clock, key.id, "k", &hash).await.unwrap() else {
+                panic!("taken over again");
+            };
+            slot = again;
+        }
         idempotency::record(&mut tx, &clock, &slot, 200, "{\"taken\":1}").await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = db.begin().await.unwrap();

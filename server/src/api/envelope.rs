@@ -175,7 +175,12 @@ async fn in_transaction<P, T: Serialize>(
             }
         }
     };
-    idempotency::record(tx, &clock, &slot, status.as_u16(), &answer).await?;
+    if let Err(e) = idempotency::record(tx, &clock, &slot, status.as_u16(), &answer).await {
+        if matches!(e, loyalty::Error::RequestInProgress) {
+            metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
+        }
+        return Err(e.into());
+    }
     Ok(Answer::Ran(status, answer))
 }
 

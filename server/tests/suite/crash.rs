@@ -795,6 +795,14 @@ async fn assert_present(
 /// twice; limited stock is not oversold.
 async fn assert_books_balance(db: &Db) {
     let pool = db.pool();
+    // A key is stored with its answer, in the transaction of its effect:
+    // however the server died, no key is left without one.
+    let (unanswered,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM idempotency_keys WHERE status IS NULL")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(unanswered, 0, "keys left without an answer");
     assert!(
         loyalty::points::audit(db).await.unwrap().is_empty(),
         "balance == sum(ledger) for everyone"
