@@ -8,6 +8,35 @@ use loyalty::infra::copy;
 use loyalty::testing::TestDb;
 use loyalty::SystemClock;
 
+/// A SQLite database with the demo brand, and its brand.
+async fn demo_source() -> (TestDb, loyalty::brands::Brand) {
+    let source = TestDb::sqlite().await;
+    loyalty::infra::demo::seed(&source.db, &SystemClock)
+        .await
+        .unwrap();
+    let brand = loyalty::brands::find_by_slug(
+        &source.db,
+        &loyalty::brands::BrandSlug::parse("demo").unwrap(),
+    )
+    .await
+    .unwrap();
+    (source, brand)
+}
+
+/// Copies `source` into `target`, reporting each table to `progress`.
+async fn copy_into(
+    source: &TestDb,
+    target: &TestDb,
+    progress: impl FnMut(&str, u64),
+) -> loyalty::Result<copy::Copied> {
+    copy::sqlite_to_postgres(
+        &source.sqlite_file().unwrap(),
+        &target.postgres_options().unwrap(),
+        progress,
+    )
+    .await
+}
+
 /// Every row of every table, each value as text (bytes as hex), sorted:
 /// the same on both databases when the copy is faithful.
 async fn contents(db: &loyalty::Db) -> Vec<(String, Vec<Vec<Option<String>>>)> {
@@ -54,17 +83,8 @@ async fn contents(db: &loyalty::Db) -> Vec<(String, Vec<Vec<Option<String>>>)> {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
 async fn every_value_arrives_as_it_was_and_no_id_is_handed_out_twice() {
-    let source = TestDb::sqlite().await;
     let clock = SystemClock;
-    loyalty::infra::demo::seed(&source.db, &clock)
-        .await
-        .unwrap();
-    let brand = loyalty::brands::find_by_slug(
-        &source.db,
-        &loyalty::brands::BrandSlug::parse("demo").unwrap(),
-    )
-    .await
-    .unwrap();
+    let (source, brand) = demo_source().await;
     // Bytes (a logo with every byte value), and text COPY must escape.
     let logo: Vec<u8> = (0..=255u8).cycle().take(1_000).collect();
     sqlx::query(
@@ -96,13 +116,7 @@ async fn every_value_arrives_as_it_was_and_no_id_is_handed_out_twice() {
         .unwrap();
 
     let target = TestDb::postgres_empty().await;
-    copy::sqlite_to_postgres(
-        &source.sqlite_file().unwrap(),
-        &target.postgres_options().unwrap(),
-        |_, _| {},
-    )
-    .await
-    .unwrap();
+    copy_into(&source, &target, |_, _| {}).await.unwrap();
     let (copied, original) = (contents(&target.db).await, contents(&source.db).await);
     assert_eq!(copied.len(), original.len());
     for ((table, rows), (_, was)) in copied.iter().zip(&original) {
@@ -148,10 +162,7 @@ async fn rows_in(db: &loyalty::Db) -> Vec<(String, i64)> {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
 async fn a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty() {
-    let source = TestDb::sqlite().await;
-    loyalty::infra::demo::seed(&source.db, &SystemClock)
-        .await
-        .unwrap();
+    let (source, _) = demo_source().await;
     // SQLite keeps a NUL inside text; PostgreSQL's text cannot hold one.
     sqlx::query("UPDATE stores SET name = 'Bund' || char(0) || 'Store' WHERE code = 'SH02'")
         .execute(source.db.pool())
@@ -159,11 +170,9 @@ async fn a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty() {
         .unwrap();
     let target = TestDb::postgres_empty().await;
     let mut reported = Vec::new();
-    let err = copy::sqlite_to_postgres(
-        &source.sqlite_file().unwrap(),
-        &target.postgres_options().unwrap(),
-        |table, rows| reported.push((table.to_owned(), rows)),
-    )
+    let err = copy_into(&source, &target, |table, rows| {
+        reported.push((table.to_owned(), rows))
+    })
     .await
     .unwrap_err();
     assert_eq!(err.code(), "copy_failed");
@@ -188,13 +197,7 @@ async fn a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty() {
         .execute(source.db.pool())
         .await
         .unwrap();
-    let copied = copy::sqlite_to_postgres(
-        &source.sqlite_file().unwrap(),
-        &target.postgres_options().unwrap(),
-        |_, _| {},
-    )
-    .await
-    .unwrap();
+    let copied = copy_into(&source, &target, |_, _| {}).await.unwrap();
     assert_eq!(copied.source.brands, 1);
     assert_eq!(rows_in(&target.db).await, rows_in(&source.db).await);
     target.finish().await;
@@ -204,30 +207,15 @@ async fn a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
 async fn a_database_whose_books_do_not_balance_is_not_copied() {
-    let source = TestDb::sqlite().await;
     let clock = SystemClock;
-    loyalty::infra::demo::seed(&source.db, &clock)
-        .await
-        .unwrap();
-    let brand = loyalty::brands::find_by_slug(
-        &source.db,
-        &loyalty::brands::BrandSlug::parse("demo").unwrap(),
-    )
-    .await
-    .unwrap();
+    let (source, brand) = demo_source().await;
     loyalty::testing::join_member(&source.db, &clock, &brand, "13700137000").await;
     sqlx::query("UPDATE members SET points_balance = points_balance + 100")
         .execute(source.db.pool())
         .await
         .unwrap();
     let target = TestDb::postgres_empty().await;
-    let err = copy::sqlite_to_postgres(
-        &source.sqlite_file().unwrap(),
-        &target.postgres_options().unwrap(),
-        |_, _| {},
-    )
-    .await
-    .unwrap_err();
+    let err = copy_into(&source, &target, |_, _| {}).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("balances differ from their ledgers"),
@@ -245,11 +233,7 @@ async fn a_database_whose_books_do_not_balance_is_not_copied() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
 async fn a_database_written_to_while_it_is_copied_is_not_copied() {
-    let source = TestDb::sqlite().await;
-    let clock = SystemClock;
-    loyalty::infra::demo::seed(&source.db, &clock)
-        .await
-        .unwrap();
+    let (source, _) = demo_source().await;
     // A server that is still running, whatever address it listens on.
     let writer = source.db.clone();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -268,13 +252,7 @@ async fn a_database_written_to_while_it_is_copied_is_not_copied() {
         n
     });
     let target = TestDb::postgres_empty().await;
-    let err = copy::sqlite_to_postgres(
-        &source.sqlite_file().unwrap(),
-        &target.postgres_options().unwrap(),
-        |_, _| {},
-    )
-    .await
-    .unwrap_err();
+    let err = copy_into(&source, &target, |_, _| {}).await.unwrap_err();
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(writes.await.unwrap() > 0);
     assert!(

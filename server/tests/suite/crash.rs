@@ -864,6 +864,24 @@ async fn assert_books_balance(db: &Db) {
     );
 }
 
+/// A server on `target` with the POS and members' workers sending mixed
+/// traffic to it until it stops answering.
+async fn under_load(target: &Target) -> (World, u16, Server, Vec<tokio::task::JoinHandle<()>>) {
+    let (world, codes, port) = open_world(target).await;
+    let server = start(target, port);
+    wait_ready(&world.client, &world.base).await;
+    let mut rng = Rng(rand_seed() | 1);
+    let tasks = (0..WORKERS)
+        .map(|w| {
+            let worker = world
+                .clone()
+                .work(Vec::new(), Rng(rng.next() | 1), codes.clone(), w);
+            tokio::spawn(worker)
+        })
+        .collect();
+    (world, port, server, tasks)
+}
+
 /// Sends an acknowledged purchase again with its key, as a POS that never
 /// saw the answer would, and asserts the answer is the one first given;
 /// returns the purchase.
@@ -955,18 +973,7 @@ async fn sigkill_under_mixed_traffic_loses_and_repeats_nothing_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_taken_under_load_restores_with_every_invariant() {
     let target = Target::sqlite();
-    let (world, codes, port) = open_world(&target).await;
-    let mut server = start(&target, port);
-    wait_ready(&world.client, &world.base).await;
-    let mut rng = Rng(rand_seed() | 1);
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            let worker = world
-                .clone()
-                .work(Vec::new(), Rng(rng.next() | 1), codes.clone(), w);
-            tokio::spawn(worker)
-        })
-        .collect();
+    let (world, port, mut server, tasks) = under_load(&target).await;
     wait_for_answers(&world, 60).await;
 
     // The backup, taken while the load runs.
@@ -1073,18 +1080,7 @@ async fn a_backup_taken_under_load_restores_with_every_invariant() {
 #[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
 async fn a_sqlite_portal_copied_to_postgres_serves_everything_it_acknowledged() {
     let target = Target::sqlite();
-    let (world, codes, port) = open_world(&target).await;
-    let mut server = start(&target, port);
-    wait_ready(&world.client, &world.base).await;
-    let mut rng = Rng(rand_seed() | 1);
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            let worker = world
-                .clone()
-                .work(Vec::new(), Rng(rng.next() | 1), codes.clone(), w);
-            tokio::spawn(worker)
-        })
-        .collect();
+    let (world, port, mut server, tasks) = under_load(&target).await;
     wait_for_answers(&world, 120).await;
     let pg = Target::postgres().await;
     let copy = |from: &Target| {
