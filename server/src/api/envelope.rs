@@ -146,15 +146,7 @@ async fn in_transaction<P, T: Serialize>(
                 .insert(REPLAYED, HeaderValue::from_static("true"));
             return Ok(Answer::Replay(response));
         }
-        Err(e) => {
-            if matches!(
-                e,
-                loyalty::Error::IdempotencyKeyReused | loyalty::Error::RequestInProgress
-            ) {
-                metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
-            }
-            return Err(e.into());
-        }
+        Err(e) => return Err(key_refused(e)),
     };
     let (status, answer) = match prepared {
         Err(problem) => refusal(problem)?,
@@ -175,13 +167,22 @@ async fn in_transaction<P, T: Serialize>(
             }
         }
     };
-    if let Err(e) = idempotency::record(tx, &clock, &slot, status.as_u16(), &answer).await {
-        if matches!(e, loyalty::Error::RequestInProgress) {
-            metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
-        }
-        return Err(e.into());
-    }
+    idempotency::record(tx, &clock, &slot, status.as_u16(), &answer)
+        .await
+        .map_err(key_refused)?;
     Ok(Answer::Ran(status, answer))
+}
+
+/// What the key's lookup or its record refused, as a problem; a key used
+/// for another request or one still running is counted as a conflict.
+fn key_refused(e: loyalty::Error) -> Problem {
+    if matches!(
+        e,
+        loyalty::Error::IdempotencyKeyReused | loyalty::Error::RequestInProgress
+    ) {
+        metrics::counter!("tablecard_pos_idempotency_conflicts_total").increment(1);
+    }
+    e.into()
 }
 
 /// A refusal to store for the key (a 4xx, which a retry would get again),

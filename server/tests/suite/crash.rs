@@ -864,6 +864,22 @@ async fn assert_books_balance(db: &Db) {
     );
 }
 
+/// Runs a `tablecard` command on `target`'s database as an operator would
+/// beside a server on `port`: whether it succeeded, and all it said.
+fn cli(target: &Target, port: u16, args: &[&str]) -> (bool, String) {
+    let out = tablecard(target)
+        .args(args)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 /// A server on `target` with the POS and members' workers sending mixed
 /// traffic to it until it stops answering.
 async fn under_load(target: &Target) -> (World, u16, Server, Vec<tokio::task::JoinHandle<()>>) {
@@ -979,20 +995,7 @@ async fn a_backup_taken_under_load_restores_with_every_invariant() {
     // The backup, taken while the load runs.
     let before = world.books.lock().unwrap().answered.clone();
     let file = target.dir.path().join("backup.db");
-    let run = |args: &[&str]| {
-        let out = tablecard(&target)
-            .args(args)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let run = |args: &[&str]| cli(&target, port, args);
     let (ok, said) = run(&["backup", file.to_str().unwrap()]);
     assert!(ok, "{said}");
     assert!(said.contains("integrity and balances checked"), "{said}");
@@ -1083,22 +1086,9 @@ async fn a_sqlite_portal_copied_to_postgres_serves_everything_it_acknowledged() 
     let (world, port, mut server, tasks) = under_load(&target).await;
     wait_for_answers(&world, 120).await;
     let pg = Target::postgres().await;
-    let copy = |from: &Target| {
-        let out = tablecard(from)
-            .args(["copy-to-postgres", &pg.url])
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let copy = || cli(&target, port, &["copy-to-postgres", &pg.url]);
     // Not while the server writes: those writes would be left behind.
-    let (ok, said) = copy(&target);
+    let (ok, said) = copy();
     assert!(!ok && said.contains("stop the Tablecard server"), "{said}");
     server.kill().unwrap();
     server.wait().unwrap();
@@ -1131,12 +1121,12 @@ async fn a_sqlite_portal_copied_to_postgres_serves_everything_it_acknowledged() 
         String::from_utf8_lossy(&imported.stderr)
     );
 
-    let (ok, said) = copy(&target);
+    let (ok, said) = copy();
     assert!(ok, "{said}");
     assert!(said.contains("checked against their ledgers"), "{said}");
     assert!(said.contains("  members: "), "{said}");
     // Once: the schema holds data now.
-    let (ok, again) = copy(&target);
+    let (ok, again) = copy();
     assert!(!ok && again.contains("already holds data"), "{again}");
 
     let sqlite = Db::connect(&target.url).await.unwrap();
