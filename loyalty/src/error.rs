@@ -355,21 +355,23 @@ impl Error {
     /// restarting, out of disk, busy past its timeout). Nothing was changed
     /// and the same request may succeed later: a 503, not a 500.
     pub fn is_unavailable(&self) -> bool {
-        let Error::Database(e) = self else {
-            return false;
-        };
-        match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => true,
-            sqlx::Error::Database(d) => unavailable_code(&d.code().unwrap_or_default()),
-            _ => false,
-        }
+        matches!(self, Error::Database(e) if unavailable(e))
     }
 
     pub fn invalid(field: &'static str, reason: Invalid) -> Self {
         Error::Invalid { field, reason }
+    }
+}
+
+/// Whether a driver's error means the database is unavailable just now.
+pub(crate) fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => unavailable_code(&d.code().unwrap_or_default()),
+        _ => false,
     }
 }
 

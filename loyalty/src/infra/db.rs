@@ -5,9 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
+
+use super::writer::Writer;
 
 pub(crate) static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -76,6 +79,9 @@ pub enum ConnectError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// On a writable SQLite file: the one writer the POS's writes queue to
+    /// ([`Db::write`]).
+    writer: Option<Writer>,
 }
 
 /// How to open the pool; `search_path` lets the test harness give every
@@ -170,37 +176,52 @@ impl Db {
         // A read-only file (`mode=ro`: a backup being checked) cannot be
         // switched to WAL; it only needs to wait for locks.
         let read_only = options.url.contains("mode=ro");
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                let search_path = search_path.clone();
-                Box::pin(async move {
-                    match backend {
-                        Backend::Sqlite if read_only => {
-                            conn.execute(sqlx::raw_sql("PRAGMA busy_timeout = 5000;"))
-                                .await?;
-                        }
-                        Backend::Sqlite => {
-                            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
-                        }
-                        Backend::Postgres => {
-                            if let Some(schema) = search_path {
-                                let sql = format!("SET search_path TO \"{schema}\"");
-                                conn.execute(sqlx::raw_sql(&sql)).await?;
+        let pool_options = move || {
+            let search_path = search_path.clone();
+            AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    let search_path = search_path.clone();
+                    Box::pin(async move {
+                        match backend {
+                            Backend::Sqlite if read_only => {
+                                conn.execute(sqlx::raw_sql("PRAGMA busy_timeout = 5000;"))
+                                    .await?;
+                            }
+                            Backend::Sqlite => {
+                                conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                            }
+                            Backend::Postgres => {
+                                if let Some(schema) = search_path {
+                                    let sql = format!("SET search_path TO \"{schema}\"");
+                                    conn.execute(sqlx::raw_sql(&sql)).await?;
+                                }
                             }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })
-            })
+        };
+        let open = |source| ConnectError::Open {
+            url: redact(&options.url),
+            source,
+        };
+        let pool = pool_options()
+            .max_connections(options.max_connections)
             .connect(&url)
             .await
-            .map_err(|source| ConnectError::Open {
-                url: redact(&options.url),
-                source,
-            })?;
-        Ok(Db { pool, backend })
+            .map_err(open)?;
+        // The writer's connection: opened when the first write comes.
+        let writer = (backend == Backend::Sqlite && !read_only).then(|| {
+            let pool = pool_options().max_connections(1).connect_lazy(&url);
+            pool.map(Writer::start).map_err(open)
+        });
+        let writer = writer.transpose()?;
+        Ok(Db {
+            pool,
+            backend,
+            writer,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -225,13 +246,39 @@ impl Db {
     /// RETURNING` after handing over the row, and a commit that fails then
     /// (a full disk) would go unreported; an explicit `COMMIT` reports it.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        let mut tx = timed_acquire(self.pool.begin()).await?;
-        if self.backend == Backend::Sqlite {
-            sqlx::query("UPDATE brands SET id = id WHERE 0 = 1")
-                .execute(&mut *tx)
-                .await?;
+        begin_writing(&self.pool, self.backend).await
+    }
+
+    /// Runs one write in a transaction of its own, or on SQLite in the
+    /// writer's next batch ([`super::writer`]): answered once it is
+    /// committed. `Ok` keeps what `work` wrote; `Err` undoes it all.
+    ///
+    /// `work` must own what it uses (`move` it in): the writer runs it to
+    /// its end even when the caller stops waiting.
+    pub async fn write<T, E>(
+        &self,
+        work: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<crate::Error> + Send + 'static,
+    {
+        if let Some(writer) = &self.writer {
+            return writer.write(work).await;
         }
-        Ok(tx)
+        let mut tx = self.begin().await.map_err(crate::Error::from)?;
+        match work(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await.map_err(crate::Error::from)?;
+                Ok(value)
+            }
+            Err(e) => {
+                // Now, not when the pool gets round to it: on PostgreSQL a
+                // transaction's advisory locks go with it.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     /// Runs `work` in one transaction (see [`Db::begin`]): committed when it
@@ -305,8 +352,25 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// Opens a transaction on `pool` ready to write (see [`Db::begin`]).
+pub(crate) async fn begin_writing(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    let mut tx = timed_acquire(pool.begin()).await?;
+    if backend == Backend::Sqlite {
+        sqlx::query("UPDATE brands SET id = id WHERE 0 = 1")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
 }
 
 /// A savepoint in the transaction `conn` is in: committing it keeps its

@@ -11,3 +11,4 @@ pub mod idempotency;
 pub mod jobs;
 pub mod rate_limits;
 pub mod secret;
+mod writer;

@@ -1,12 +1,11 @@
 //! The idempotency envelope around every POST, in one transaction and one
 //! commit: look the key up, run the operation, store its response beside
-//! its effect (`loyalty::infra::idempotency`).
-
-use std::future::{ready, Future};
+//! its effect (`loyalty::infra::idempotency`). On SQLite that transaction
+//! is a savepoint in the writer's batch, committed with the batch.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use loyalty::access::PosKey;
+use futures_util::future::BoxFuture;
 use loyalty::infra::db::Tx;
 use loyalty::infra::idempotency::{self, Held};
 use loyalty::SystemClock;
@@ -21,6 +20,11 @@ use crate::http::AppState;
 /// with a lifetime of its own trips the compiler's proof that the handler's
 /// future is `Send`.)
 type Connection = <Tx as std::ops::Deref>::Target;
+
+/// What an operation is: a future over the transaction's connection,
+/// owning all else it uses (`move`), for on SQLite it runs on the writer's
+/// task (`loyalty::Db::write`).
+pub type Operation<'c, T> = BoxFuture<'c, Result<T, Problem>>;
 
 pub const REPLAYED: &str = "idempotent-replayed";
 
@@ -38,82 +42,63 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// Runs an operation once per Idempotency-Key, in a transaction: a request
-/// seen before gets the stored response. `path` and `body` are what the key
-/// is bound to: the path as routed (its parameters decoded) and the body's
-/// bytes as sent. The operation's answer is a 200.
+/// Runs an operation once per Idempotency-Key of the API key `caller`, in
+/// one transaction and one commit: a request seen before gets the stored
+/// response. `path` and `body` are what the key is bound to: the path as
+/// routed (its parameters decoded) and the body's bytes as sent. The
+/// operation's answer is a 200.
 ///
 /// An `Err` is an answer for which nothing is kept: a malformed key, one
 /// reused with another request, one still running, a server error.
-pub async fn run<T: Serialize>(
+pub async fn run<T: Serialize + Send + 'static>(
     state: &AppState,
-    caller: &PosKey,
+    caller: i64,
     key: &IdempotencyKey,
     path: &str,
     body: &[u8],
-    operation: impl AsyncFnOnce(&mut Connection) -> Result<T, Problem>,
+    operation: impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, T> + Send + 'static,
 ) -> Result<Response, Problem> {
-    let nothing_to_prepare = ready(Ok(()));
-    run_prepared(
-        state,
-        caller,
-        key,
-        path,
-        body,
-        nothing_to_prepare,
-        async move |tx, ()| operation(tx).await,
-    )
+    let prepared = Ok(());
+    run_prepared(state, caller, key, path, body, prepared, move |tx, ()| {
+        operation(tx)
+    })
     .await
 }
 
-/// `run`, with a step that reads what the operation needs (such as the
-/// member) before the transaction opens: a transaction must never wait for
-/// a second pooled connection, or a burst of requests would starve each
-/// other. What it read is only used when the key is new: a retry of a
-/// request that was answered gets that answer, whatever the step finds now.
+/// `run`, with what the operation needs that was read before (such as the
+/// member, or why it was not found): reads are done before the write
+/// starts, on a connection of their own, so the writes' transactions stay
+/// short. What was read is only used when the key is new: a retry of a
+/// request that was answered gets that answer, whatever was found now.
 ///
 /// The operation runs under a savepoint: a refusal (a 4xx) undoes its own
 /// writes and is stored for the key; a server error rolls everything back
 /// and keeps nothing, so a retry runs afresh.
-pub async fn run_prepared<P, T: Serialize>(
+pub async fn run_prepared<P: Send + 'static, T: Serialize + Send + 'static>(
     state: &AppState,
-    caller: &PosKey,
+    caller: i64,
     key: &IdempotencyKey,
     path: &str,
     body: &[u8],
-    prepare: impl Future<Output = Result<P, Problem>>,
-    operation: impl AsyncFnOnce(&mut Connection, P) -> Result<T, Problem>,
+    prepared: Result<P, Problem>,
+    operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
 ) -> Result<Response, Problem> {
-    let key = key.check()?;
+    let key = key.check()?.to_owned();
     let fingerprint = idempotency::fingerprint("POST", path, body);
-    let prepared = prepare.await;
     let db = &state.portal.db;
-    let mut tx = db.begin().await.map_err(loyalty::Error::from)?;
-    let answered = in_transaction(
-        &mut tx,
-        db.backend(),
-        (caller.key_id(), key, &fingerprint),
-        prepared,
-        operation,
-    )
-    .await;
-    match answered {
-        Ok(Answer::Ran(status, body)) => {
-            tx.commit().await.map_err(loyalty::Error::from)?;
-            Ok(json_response(status, body))
-        }
-        // Rolled back before answering, not when the pool gets round to
-        // it: on PostgreSQL the key's lock goes with the transaction, and a
-        // retry must not find it still held.
-        Ok(Answer::Replay(response)) => {
-            let _ = tx.rollback().await;
-            Ok(response)
-        }
-        Err(problem) => {
-            let _ = tx.rollback().await;
-            Err(problem)
-        }
-    }
+    let backend = db.backend();
+    let answered = db
+        .write(move |tx| {
+            Box::pin(async move {
+                let held = (caller, key.as_str(), fingerprint.as_str());
+                in_transaction(tx, backend, held, prepared, operation).await
+            })
+        })
+        .await?;
+    Ok(match answered {
+        Answer::Ran(status, body) => json_response(status, body),
+        Answer::Replay(response) => response,
+    })
 }
 
 enum Answer {
@@ -131,7 +116,7 @@ async fn in_transaction<P, T: Serialize>(
     backend: loyalty::Backend,
     (api_key, key, fingerprint): (i64, &str, &str),
     prepared: Result<P, Problem>,
-    operation: impl AsyncFnOnce(&mut Connection, P) -> Result<T, Problem>,
+    operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T>,
 ) -> Result<Answer, Problem> {
     let clock = SystemClock;
     let held = idempotency::hold(tx, backend, &clock, api_key, key, fingerprint).await;

@@ -1,7 +1,5 @@
 //! The endpoints. Each reads like its line in `API.md`.
 
-use std::future::ready;
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -291,12 +289,23 @@ pub async fn purchase(
     let order = field_id("order_id", &req.order_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
     let at = req.occurred_at.as_deref().map(occurred_at).transpose()?;
-    let member = find_member(&state, &caller, &req.member);
+    let member = find_member(&state, &caller, &req.member).await;
     let path = "/api/v1/purchases";
-    envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let r = points::record_purchase(tx, &SystemClock, &caller, m.id, &order, fen, at).await?;
-        Ok(PurchaseResponse::from(r))
-    })
+    envelope::run_prepared(
+        &state,
+        caller.key_id(),
+        &key,
+        path,
+        &raw,
+        member,
+        move |tx, m| {
+            Box::pin(async move {
+                let r = points::record_purchase(tx, &SystemClock, &caller, m.id, &order, fen, at)
+                    .await?;
+                Ok(PurchaseResponse::from(r))
+            })
+        },
+    )
     .await
 }
 
@@ -341,14 +350,16 @@ pub async fn refund(
     let refund_id = field_id("refund_id", &req.refund_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
     let path = format!("/api/v1/purchases/{order_id}/refunds");
-    envelope::run(&state, &caller, &key, &path, &raw, async |tx| {
-        let (brand, store) = (caller.brand(), caller.store());
-        let r =
-            points::record_refund(tx, &SystemClock, brand, store, &order, &refund_id, fen).await?;
-        Ok(RefundResponse {
-            refund_id: req.refund_id.trim().to_owned(),
-            points_reversed: r.points_reversed,
-            points_balance: r.points_balance,
+    envelope::run(&state, caller.key_id(), &key, &path, &raw, move |tx| {
+        Box::pin(async move {
+            let (brand, store) = (caller.brand(), caller.store());
+            let r = points::record_refund(tx, &SystemClock, brand, store, &order, &refund_id, fen)
+                .await?;
+            Ok(RefundResponse {
+                refund_id: req.refund_id.trim().to_owned(),
+                points_reversed: r.points_reversed,
+                points_balance: r.points_balance,
+            })
         })
     })
     .await
@@ -409,12 +420,23 @@ pub async fn redeem_points(
         .map(|f| amount("amount_fen", f))
         .transpose()?;
     let order = field_id("order_id", &req.order_id)?;
-    let member = find_member(&state, &caller, &req.member);
+    let member = find_member(&state, &caller, &req.member).await;
     let path = "/api/v1/points/redeem";
-    envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let r = points::redeem(tx, &SystemClock, &caller, m.id, &order, count, bill).await?;
-        Ok(RedeemResponse::from(r))
-    })
+    envelope::run_prepared(
+        &state,
+        caller.key_id(),
+        &key,
+        path,
+        &raw,
+        member,
+        move |tx, m| {
+            Box::pin(async move {
+                let r =
+                    points::redeem(tx, &SystemClock, &caller, m.id, &order, count, bill).await?;
+                Ok(RedeemResponse::from(r))
+            })
+        },
+    )
     .await
 }
 
@@ -445,9 +467,11 @@ pub async fn void_points(
 ) -> Result<Response, Problem> {
     let id = redemption_id(&redemption)?;
     let path = format!("/api/v1/points/redemptions/{redemption}/void");
-    envelope::run(&state, &caller, &key, &path, &body, async |tx| {
-        let points_balance = points::void_redemption(tx, &SystemClock, &caller, id).await?;
-        Ok(VoidResponse { points_balance })
+    envelope::run(&state, caller.key_id(), &key, &path, &body, move |tx| {
+        Box::pin(async move {
+            let points_balance = points::void_redemption(tx, &SystemClock, &caller, id).await?;
+            Ok(VoidResponse { points_balance })
+        })
     })
     .await
 }
@@ -599,11 +623,17 @@ pub async fn validate_coupon(
     // Nothing changes, so the check runs before the envelope's transaction.
     let quote = quote_coupon(&state, &caller, &req.code, bill).await;
     let language = caller_language(&headers, caller.brand());
-    let answer = ready(ValidateResponse::new(quote, caller.brand(), language));
+    let answer = ValidateResponse::new(quote, caller.brand(), language);
     let path = "/api/v1/coupons/validate";
-    envelope::run_prepared(&state, &caller, &key, path, &raw, answer, async |_, a| {
-        Ok(a)
-    })
+    envelope::run_prepared(
+        &state,
+        caller.key_id(),
+        &key,
+        path,
+        &raw,
+        answer,
+        move |_, a| Box::pin(async move { Ok(a) }),
+    )
     .await
 }
 
@@ -656,15 +686,25 @@ pub async fn redeem_coupon(
     let order = field_id("order_id", &req.order_id)?;
     let bill = amount("amount_fen", req.amount_fen)?;
     let language = caller_language(&headers, caller.brand());
-    let code = ready(coupon_code(&req.code));
+    let code = coupon_code(&req.code);
     let path = "/api/v1/coupons/redeem";
-    envelope::run_prepared(&state, &caller, &key, path, &raw, code, async |tx, code| {
-        let brand = caller.brand();
-        let r = coupons::redeem(tx, &SystemClock, &caller, &code, &order, bill)
-            .await
-            .map_err(|e| super::problem::localized(e, language))?;
-        Ok(CouponRedeemResponse::new(brand, r))
-    })
+    envelope::run_prepared(
+        &state,
+        caller.key_id(),
+        &key,
+        path,
+        &raw,
+        code,
+        move |tx, code| {
+            Box::pin(async move {
+                let brand = caller.brand();
+                let r = coupons::redeem(tx, &SystemClock, &caller, &code, &order, bill)
+                    .await
+                    .map_err(|e| super::problem::localized(e, language))?;
+                Ok(CouponRedeemResponse::new(brand, r))
+            })
+        },
+    )
     .await
 }
 
@@ -703,13 +743,15 @@ pub async fn void_coupon(
     let id = redemption_id(&redemption)?;
     // Under either route's name: the two are one request.
     let path = format!("/api/v1/redemptions/{redemption}/void");
-    envelope::run(&state, &caller, &key, &path, &body, async |tx| {
-        let (code, status) = coupons::void_redemption(tx, &SystemClock, &caller, id).await?;
-        Ok(CouponVoidResponse {
-            coupon: CouponState {
-                code: code.as_str().to_owned(),
-                status: status.as_str().to_owned(),
-            },
+    envelope::run(&state, caller.key_id(), &key, &path, &body, move |tx| {
+        Box::pin(async move {
+            let (code, status) = coupons::void_redemption(tx, &SystemClock, &caller, id).await?;
+            Ok(CouponVoidResponse {
+                coupon: CouponState {
+                    code: code.as_str().to_owned(),
+                    status: status.as_str().to_owned(),
+                },
+            })
         })
     })
     .await
@@ -779,18 +821,29 @@ pub async fn top_up(
     let top_up_id = field_id("top_up_id", &req.top_up_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
     let tender = tender(req.tender.as_deref())?;
-    let member = find_member(&state, &caller, &req.member);
+    let member = find_member(&state, &caller, &req.member).await;
     let path = "/api/v1/stored-value/top-ups";
-    envelope::run_prepared(&state, &caller, &key, path, &raw, member, async |tx, m| {
-        let r =
-            stored_value::top_up(tx, &SystemClock, &caller, m.id, &top_up_id, fen, tender).await?;
-        Ok(TopUpResponse {
-            top_up_id: top_up_id.as_str().to_owned(),
-            principal_fen: r.principal_fen,
-            bonus_fen: r.bonus_fen,
-            balance_fen: r.balance.total_fen(),
-        })
-    })
+    envelope::run_prepared(
+        &state,
+        caller.key_id(),
+        &key,
+        path,
+        &raw,
+        member,
+        move |tx, m| {
+            Box::pin(async move {
+                let r =
+                    stored_value::top_up(tx, &SystemClock, &caller, m.id, &top_up_id, fen, tender)
+                        .await?;
+                Ok(TopUpResponse {
+                    top_up_id: top_up_id.as_str().to_owned(),
+                    principal_fen: r.principal_fen,
+                    bonus_fen: r.bonus_fen,
+                    balance_fen: r.balance.total_fen(),
+                })
+            })
+        },
+    )
     .await
 }
 
@@ -848,19 +901,31 @@ pub async fn pay_stored(
         _ => return Err(loyalty::Error::RotatingCodeRequired.into()),
     };
     let (db, secret, brand) = (&state.portal.db, &state.portal.secret, caller.brand().id);
-    let card = async { Ok(member_code::shown(db, &SystemClock, secret, brand, &code).await?) };
+    let card = member_code::shown(db, &SystemClock, secret, brand, &code).await;
+    let card = card.map_err(Problem::from);
     let path = "/api/v1/stored-value/payments";
-    envelope::run_prepared(&state, &caller, &key, path, &raw, card, async |tx, card| {
-        let (order, clock) = (order.as_ref(), &SystemClock);
-        let r = stored_value::pay(tx, clock, &caller, &card, &payment_id, fen, order).await?;
-        Ok(StoredPaymentResponse {
-            payment_id: payment_id.as_str().to_owned(),
-            paid_fen: r.paid_fen,
-            principal_fen: r.principal_fen,
-            bonus_fen: r.bonus_fen,
-            balance_fen: r.balance.total_fen(),
-        })
-    })
+    envelope::run_prepared(
+        &state,
+        caller.key_id(),
+        &key,
+        path,
+        &raw,
+        card,
+        move |tx, card| {
+            Box::pin(async move {
+                let (order, clock) = (order.as_ref(), &SystemClock);
+                let r =
+                    stored_value::pay(tx, clock, &caller, &card, &payment_id, fen, order).await?;
+                Ok(StoredPaymentResponse {
+                    payment_id: payment_id.as_str().to_owned(),
+                    paid_fen: r.paid_fen,
+                    principal_fen: r.principal_fen,
+                    bonus_fen: r.bonus_fen,
+                    balance_fen: r.balance.total_fen(),
+                })
+            })
+        },
+    )
     .await
 }
 
@@ -886,10 +951,12 @@ pub async fn void_stored(
 ) -> Result<Response, Problem> {
     let id = field_id("payment_id", &payment).map_err(|_| loyalty::Error::PaymentNotFound)?;
     let path = format!("/api/v1/stored-value/payments/{payment}/void");
-    envelope::run(&state, &caller, &key, &path, &body, async |tx| {
-        let balance = stored_value::void_payment(tx, &SystemClock, &caller, &id).await?;
-        Ok(StoredValueOut {
-            balance_fen: balance.total_fen(),
+    envelope::run(&state, caller.key_id(), &key, &path, &body, move |tx| {
+        Box::pin(async move {
+            let balance = stored_value::void_payment(tx, &SystemClock, &caller, &id).await?;
+            Ok(StoredValueOut {
+                balance_fen: balance.total_fen(),
+            })
         })
     })
     .await
@@ -938,13 +1005,15 @@ pub async fn refund_stored(
     let refund_id = field_id("refund_id", &req.refund_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
     let path = format!("/api/v1/stored-value/top-ups/{top_up}/refunds");
-    envelope::run(&state, &caller, &key, &path, &raw, async |tx| {
-        let clock = &SystemClock;
-        let r = stored_value::refund(tx, clock, &caller, &top_up_id, &refund_id, fen).await?;
-        Ok(StoredRefundResponse {
-            principal_refunded_fen: r.principal_refunded_fen,
-            bonus_forfeited_fen: r.bonus_forfeited_fen,
-            balance_fen: r.balance.total_fen(),
+    envelope::run(&state, caller.key_id(), &key, &path, &raw, move |tx| {
+        Box::pin(async move {
+            let clock = &SystemClock;
+            let r = stored_value::refund(tx, clock, &caller, &top_up_id, &refund_id, fen).await?;
+            Ok(StoredRefundResponse {
+                principal_refunded_fen: r.principal_refunded_fen,
+                bonus_forfeited_fen: r.bonus_forfeited_fen,
+                balance_fen: r.balance.total_fen(),
+            })
         })
     })
     .await

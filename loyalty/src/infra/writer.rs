@@ -1,0 +1,401 @@
+//! Group commit on SQLite: one writer owns the write connection.
+//!
+//! SQLite lets one transaction write at a time, and with `synchronous =
+//! FULL` every commit waits for the disk. Requests that each opened their
+//! own transaction took turns at the lock by sleeping and retrying (the
+//! busy timeout), and each paid for a sync of its own. Here the writes
+//! queue to one task instead. It opens a transaction, runs every write
+//! that is waiting, each under a savepoint of its own so that one that
+//! fails undoes only itself, commits once, and only then answers each of
+//! them. An answer still means the write is on disk; a failed commit
+//! answers every write of its batch with an error, and nothing of the
+//! batch is kept.
+//!
+//! A write runs to its end even when the request that sent it goes away
+//! (the client hung up): its effect and its answer are then kept together
+//! or not at all, as if the client had waited.
+
+use std::panic::AssertUnwindSafe;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use sqlx::{AnyConnection, AnyPool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Error;
+
+/// A batch commits after at most this many writes, so that the first of
+/// them is not kept waiting behind an endless stream.
+const BATCH_MAX: usize = 256;
+/// Writes that may wait for the writer before a sender waits to queue.
+const QUEUE: usize = 1024;
+
+/// What a write is given: the batch's transaction, or why there is none.
+type Given<'c> = Result<&'c mut AnyConnection, &'c sqlx::Error>;
+
+/// One write, its types erased: it runs under its savepoint and says how
+/// to answer once the batch has ended.
+type Job = Box<dyn for<'c> FnOnce(Given<'c>) -> BoxFuture<'c, Ran> + Send>;
+
+/// Sends a write's answer, once the batch's fate is known: given `None`
+/// when it committed, else why not.
+type Answer = Box<dyn FnOnce(Option<&sqlx::Error>) + Send>;
+
+/// A write that has run.
+struct Ran {
+    answer: Answer,
+    /// Its savepoint could not be closed: the transaction is in a state
+    /// nobody knows, and the whole batch must be rolled back.
+    poisoned: bool,
+}
+
+/// The queue to the writer task. Cloning it shares the one writer.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+    pool: AnyPool,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on `pool` (of one connection). It ends when
+    /// the last `Writer` is dropped.
+    pub(crate) fn start(pool: AnyPool) -> Writer {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool.clone(), queue));
+        Writer { jobs, pool }
+    }
+
+    /// Closes the write connection: a write after this is answered with
+    /// `PoolClosed` (unavailable).
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Runs `work` in the next batch and answers after the batch's commit.
+    /// `Ok` keeps its writes; `Err` undoes them (and only them).
+    pub(crate) async fn write<T, E>(
+        &self,
+        work: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |given| Box::pin(under_savepoint(given, work, answer)));
+        if self.jobs.send(job).await.is_err() {
+            return Err(E::from(gone()));
+        }
+        answered.await.unwrap_or_else(|_| Err(E::from(gone())))
+    }
+}
+
+/// The writer task (or its runtime) has ended.
+fn gone() -> Error {
+    Error::Database(sqlx::Error::WorkerCrashed)
+}
+
+async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut ran = Vec::new();
+        let ended = batch(&pool, first, &mut queue, &mut ran).await;
+        metrics::histogram!("tablecard_db_write_batch_size").record(ran.len() as f64);
+        let failed = ended.err();
+        for write in ran {
+            (write.answer)(failed.as_ref());
+        }
+    }
+    pool.close().await;
+}
+
+/// Runs `first` and every write waiting behind it in one transaction.
+async fn batch(
+    pool: &AnyPool,
+    first: Job,
+    queue: &mut mpsc::Receiver<Job>,
+    ran: &mut Vec<Ran>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = match super::db::begin_writing(pool, crate::Backend::Sqlite).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            ran.push(first(Err(&e)).await);
+            return Err(e);
+        }
+    };
+    let mut next = Some(first);
+    while let Some(job) = next.take() {
+        let write = job(Ok(&mut tx)).await;
+        let poisoned = write.poisoned;
+        ran.push(write);
+        if poisoned {
+            let _ = tx.rollback().await;
+            return Err(sqlx::Error::Protocol(
+                "a savepoint could not be closed; the batch was rolled back".into(),
+            ));
+        }
+        if ran.len() < BATCH_MAX {
+            next = queue.try_recv().ok();
+        }
+    }
+    tx.commit().await
+}
+
+/// Runs one write under a savepoint of the batch's transaction, and
+/// makes its answer: its own error, or its value once the batch committed.
+async fn under_savepoint<T, E>(
+    given: Given<'_>,
+    work: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>>,
+    answer: oneshot::Sender<Result<T, E>>,
+) -> Ran
+where
+    T: Send + 'static,
+    E: From<Error> + Send + 'static,
+{
+    let refuse = |answer: oneshot::Sender<Result<T, E>>, poisoned| Ran {
+        answer: Box::new(move |failed| {
+            let _ = answer.send(Err(E::from(batch_failed(failed))));
+        }),
+        poisoned,
+    };
+    let conn = match given {
+        Ok(conn) => conn,
+        Err(_) => return refuse(answer, false),
+    };
+    let mut savepoint = match super::db::savepoint(conn).await {
+        Ok(savepoint) => savepoint,
+        Err(_) => return refuse(answer, true),
+    };
+    let out = AssertUnwindSafe(work(&mut savepoint)).catch_unwind().await;
+    let out = out.unwrap_or_else(|_| Err(E::from(gone())));
+    let closed = match out {
+        Ok(_) => savepoint.commit().await,
+        Err(_) => savepoint.rollback().await,
+    };
+    if closed.is_err() {
+        return refuse(answer, true);
+    }
+    Ran {
+        answer: Box::new(move |failed| {
+            let out = match (out, failed) {
+                (Ok(_), Some(e)) => Err(E::from(batch_failed(Some(e)))),
+                (out, _) => out,
+            };
+            let _ = answer.send(out);
+        }),
+        poisoned: false,
+    }
+}
+
+/// The error each write of a failed batch is answered with. It keeps the
+/// original's kind where it matters to the client: a database that is
+/// unavailable just now (busy, full, down) stays a 503, to retry later.
+fn batch_failed(failed: Option<&sqlx::Error>) -> Error {
+    let Some(e) = failed else {
+        return gone();
+    };
+    let text = format!("the batch of writes was not committed: {e}");
+    Error::Database(if crate::error::unavailable(e) {
+        sqlx::Error::Io(std::io::Error::other(text))
+    } else {
+        sqlx::Error::Protocol(text)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::Notify;
+
+    use crate::{Db, Error};
+
+    async fn scratch_db(dir: &tempfile::TempDir) -> Db {
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE parents (id INTEGER PRIMARY KEY); \
+             CREATE TABLE rows (n INTEGER PRIMARY KEY, \
+               parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        db
+    }
+
+    /// Rows committed, as a reader outside the writer sees them.
+    async fn committed(db: &Db) -> Vec<i64> {
+        sqlx::query_as::<_, (i64,)>("SELECT n FROM rows ORDER BY n")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(n,)| n)
+            .collect()
+    }
+
+    /// Inserts `n` (with `parent`), then says how many rows a reader
+    /// outside the writer saw committed at that moment; `fail` makes it
+    /// refuse after its insert.
+    fn insert(
+        db: &Db,
+        n: i64,
+        parent: Option<i64>,
+        fail: bool,
+    ) -> tokio::task::JoinHandle<Result<usize, Error>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let outside = db.clone();
+            db.write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO rows (n, parent) VALUES ($1, $2)")
+                        .bind(n)
+                        .bind(parent)
+                        .execute(&mut *conn)
+                        .await?;
+                    if fail {
+                        return Err(Error::MemberNotFound);
+                    }
+                    Ok(committed(&outside).await.len())
+                })
+            })
+            .await
+        })
+    }
+
+    /// Holds the writer inside a write until `gate` is notified, so that
+    /// the writes sent meanwhile wait in its queue.
+    async fn hold_writer(db: &Db, gate: Arc<Notify>) -> tokio::task::JoinHandle<Result<(), Error>> {
+        let (started, running) = tokio::sync::oneshot::channel();
+        let db = db.clone();
+        let held = tokio::spawn(async move {
+            db.write(move |_| {
+                Box::pin(async move {
+                    let _ = started.send(());
+                    gate.notified().await;
+                    Ok::<_, Error>(())
+                })
+            })
+            .await
+        });
+        running.await.unwrap();
+        held
+    }
+
+    async fn settle() {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn waiting_writes_commit_together_and_one_refusal_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = scratch_db(&dir).await;
+        let gate = Arc::new(Notify::new());
+        let held = hold_writer(&db, gate.clone()).await;
+        let writes: Vec<_> = (1..=20).map(|n| insert(&db, n, None, n == 7)).collect();
+        settle().await;
+        gate.notify_one();
+        held.await.unwrap().unwrap();
+        for (n, write) in (1..=20).zip(writes) {
+            match write.await.unwrap() {
+                // Each ran in the batch's one transaction: nothing of it
+                // was committed while it ran.
+                Ok(seen) => assert_eq!(seen, 0, "write {n} saw commits of its batch"),
+                Err(e) => {
+                    assert_eq!(n, 7);
+                    assert!(matches!(e, Error::MemberNotFound), "{e:?}");
+                }
+            }
+        }
+        let expected: Vec<i64> = (1..=20).filter(|&n| n != 7).collect();
+        assert_eq!(committed(&db).await, expected);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_answers_every_write_of_its_batch_and_keeps_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = scratch_db(&dir).await;
+        let gate = Arc::new(Notify::new());
+        let held = hold_writer(&db, gate.clone()).await;
+        // Write 3 names a parent that does not exist: the deferred key
+        // fails the commit, after every write's own statement succeeded.
+        let writes: Vec<_> = (1..=5)
+            .map(|n| insert(&db, n, (n == 3).then_some(99), false))
+            .collect();
+        settle().await;
+        gate.notify_one();
+        assert!(
+            held.await.unwrap().is_err(),
+            "the holder's batch failed too"
+        );
+        for write in writes {
+            let e = write.await.unwrap().unwrap_err();
+            assert!(
+                e.to_string().contains("not committed"),
+                "the answer says why: {e}"
+            );
+        }
+        assert_eq!(committed(&db).await, Vec::<i64>::new());
+        // The writer goes on: the next batch commits.
+        assert_eq!(insert(&db, 6, None, false).await.unwrap().unwrap(), 0);
+        assert_eq!(committed(&db).await, vec![6]);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_is_answered_and_the_others_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = scratch_db(&dir).await;
+        let gate = Arc::new(Notify::new());
+        let held = hold_writer(&db, gate.clone()).await;
+        let before = insert(&db, 1, None, false);
+        let panicking = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(|conn| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO rows (n) VALUES (2)")
+                            .execute(&mut *conn)
+                            .await?;
+                        panic!("a bug in one write");
+                        #[allow(unreachable_code)]
+                        Ok::<_, Error>(())
+                    })
+                })
+                .await
+            })
+        };
+        let after = insert(&db, 3, None, false);
+        settle().await;
+        gate.notify_one();
+        held.await.unwrap().unwrap();
+        assert!(panicking.await.unwrap().is_err());
+        before.await.unwrap().unwrap();
+        after.await.unwrap().unwrap();
+        assert_eq!(committed(&db).await, vec![1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_caller_left_is_still_made_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = scratch_db(&dir).await;
+        let gate = Arc::new(Notify::new());
+        let held = hold_writer(&db, gate.clone()).await;
+        let left = insert(&db, 1, None, false);
+        settle().await;
+        left.abort();
+        gate.notify_one();
+        held.await.unwrap().unwrap();
+        // The next write is answered after the batch before it ended.
+        insert(&db, 2, None, false).await.unwrap().unwrap();
+        assert_eq!(committed(&db).await, vec![1, 2]);
+    }
+}
