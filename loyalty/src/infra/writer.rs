@@ -44,9 +44,8 @@ type Answer = Box<dyn FnOnce(Option<&sqlx::Error>) + Send>;
 /// A write that has run.
 struct Ran {
     answer: Answer,
-    /// Its savepoint could not be closed: the transaction is in a state
-    /// nobody knows, and the whole batch must be rolled back.
-    poisoned: bool,
+    /// It succeeded: its writes stay. Else they are undone.
+    kept: bool,
 }
 
 /// The queue to the writer task. Cloning it shares the one writer.
@@ -114,6 +113,15 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     pool.close().await;
 }
 
+/// The savepoint each write runs under. The writer keeps it by name,
+/// beside sqlx's own (which the writes may open inside it), so that
+/// closing one write's and opening the next's is one round trip to the
+/// connection's thread, and the last write's is closed by the commit.
+const OPEN: &str = "SAVEPOINT tablecard_write";
+const KEEP_AND_REOPEN: &str = "RELEASE tablecard_write; SAVEPOINT tablecard_write";
+/// Undoing a write leaves its savepoint open, where the next one starts.
+const UNDO: &str = "ROLLBACK TO tablecard_write";
+
 /// Runs `first` and every write waiting behind it in one transaction.
 async fn batch(
     pool: &AnyPool,
@@ -121,7 +129,11 @@ async fn batch(
     queue: &mut mpsc::Receiver<Job>,
     ran: &mut Vec<Ran>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = match super::db::begin_writing(pool, crate::Backend::Sqlite).await {
+    let opened = match super::db::begin_writing(pool, crate::Backend::Sqlite).await {
+        Ok(mut tx) => statements(&mut tx, OPEN).await.map(|()| tx),
+        Err(e) => Err(e),
+    };
+    let mut tx = match opened {
         Ok(tx) => tx,
         Err(e) => {
             ran.push(first(Err(&e)).await);
@@ -131,23 +143,40 @@ async fn batch(
     let mut next = Some(first);
     while let Some(job) = next.take() {
         let write = job(Ok(&mut tx)).await;
-        let poisoned = write.poisoned;
+        let kept = write.kept;
         ran.push(write);
-        if poisoned {
-            let _ = tx.rollback().await;
-            return Err(sqlx::Error::Protocol(
-                "a savepoint could not be closed; the batch was rolled back".into(),
-            ));
-        }
         if ran.len() < BATCH_MAX {
             next = queue.try_recv().ok();
+        }
+        let close = match (kept, next.is_some()) {
+            (true, true) => Some(KEEP_AND_REOPEN),
+            (true, false) => None,
+            (false, _) => Some(UNDO),
+        };
+        if let Some(close) = close {
+            if let Err(e) = statements(&mut tx, close).await {
+                // The transaction is in a state nobody knows: none of the
+                // batch is kept, the write that was taken included.
+                if let Some(job) = next.take() {
+                    ran.push(job(Err(&e)).await);
+                }
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
         }
     }
     tx.commit().await
 }
 
-/// Runs one write under a savepoint of the batch's transaction, and
-/// makes its answer: its own error, or its value once the batch committed.
+/// Runs `sql`, statements without parameters, in one round trip to the
+/// connection's thread (SQLite's driver runs each statement of a query).
+async fn statements(conn: &mut AnyConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
+/// Runs one write in the batch's transaction (under the writer's
+/// savepoint), and makes its answer: its own error, or its value once the
+/// batch committed.
 async fn under_savepoint<T, E>(
     given: Given<'_>,
     work: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>>,
@@ -157,30 +186,21 @@ where
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
-    let refuse = |answer: oneshot::Sender<Result<T, E>>, poisoned| Ran {
-        answer: Box::new(move |failed| {
-            let _ = answer.send(Err(E::from(batch_failed(failed))));
-        }),
-        poisoned,
-    };
     let conn = match given {
         Ok(conn) => conn,
-        Err(_) => return refuse(answer, false),
+        Err(_) => {
+            return Ran {
+                answer: Box::new(move |failed| {
+                    let _ = answer.send(Err(E::from(batch_failed(failed))));
+                }),
+                kept: false,
+            }
+        }
     };
-    let mut savepoint = match super::db::savepoint(conn).await {
-        Ok(savepoint) => savepoint,
-        Err(_) => return refuse(answer, true),
-    };
-    let out = AssertUnwindSafe(work(&mut savepoint)).catch_unwind().await;
+    let out = AssertUnwindSafe(work(conn)).catch_unwind().await;
     let out = out.unwrap_or_else(|_| Err(E::from(gone())));
-    let closed = match out {
-        Ok(_) => savepoint.commit().await,
-        Err(_) => savepoint.rollback().await,
-    };
-    if closed.is_err() {
-        return refuse(answer, true);
-    }
     Ran {
+        kept: out.is_ok(),
         answer: Box::new(move |failed| {
             let out = match (out, failed) {
                 (Ok(_), Some(e)) => Err(E::from(batch_failed(Some(e)))),
@@ -188,7 +208,6 @@ where
             };
             let _ = answer.send(out);
         }),
-        poisoned: false,
     }
 }
 
