@@ -368,6 +368,7 @@ pub(crate) fn unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(d) => unavailable_code(&d.code().unwrap_or_default()),

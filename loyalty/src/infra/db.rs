@@ -246,7 +246,13 @@ impl Db {
     /// RETURNING` after handing over the row, and a commit that fails then
     /// (a full disk) would go unreported; an explicit `COMMIT` reports it.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        begin_writing(&self.pool, self.backend).await
+        let mut tx = timed_acquire(self.pool.begin()).await?;
+        if self.backend == Backend::Sqlite {
+            sqlx::query("UPDATE brands SET id = id WHERE 0 = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// Runs one write in a transaction of its own, or on SQLite in the
@@ -357,20 +363,6 @@ impl Db {
         }
         self.pool.close().await;
     }
-}
-
-/// Opens a transaction on `pool` ready to write (see [`Db::begin`]).
-pub(crate) async fn begin_writing(
-    pool: &AnyPool,
-    backend: Backend,
-) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-    let mut tx = timed_acquire(pool.begin()).await?;
-    if backend == Backend::Sqlite {
-        sqlx::query("UPDATE brands SET id = id WHERE 0 = 1")
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(tx)
 }
 
 /// A savepoint in the transaction `conn` is in: committing it keeps its

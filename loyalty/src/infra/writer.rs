@@ -117,19 +117,44 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
 /// beside sqlx's own (which the writes may open inside it), so that
 /// closing one write's and opening the next's is one round trip to the
 /// connection's thread, and the last write's is closed by the commit.
-const OPEN: &str = "SAVEPOINT tablecard_write";
+/// Opens the batch's savepoint, after taking SQLite's write lock at once
+/// (see `Db::begin`).
+const OPEN: &str = "UPDATE brands SET id = id WHERE 0 = 1; SAVEPOINT tablecard_write";
 const KEEP_AND_REOPEN: &str = "RELEASE tablecard_write; SAVEPOINT tablecard_write";
 /// Undoing a write leaves its savepoint open, where the next one starts.
 const UNDO: &str = "ROLLBACK TO tablecard_write";
 
-/// Runs `first` and every write waiting behind it in one transaction.
+/// Runs `first` and every write waiting behind it in one transaction. A
+/// batch that failed closes its connection: SQLite may have ended the
+/// transaction by itself (a full disk), and sqlx would go on counting it
+/// as open; the next batch starts on a new connection.
 async fn batch(
     pool: &AnyPool,
     first: Job,
     queue: &mut mpsc::Receiver<Job>,
     ran: &mut Vec<Ran>,
 ) -> Result<(), sqlx::Error> {
-    let opened = match super::db::begin_writing(pool, crate::Backend::Sqlite).await {
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            ran.push(first(Err(&e)).await);
+            return Err(e);
+        }
+    };
+    let ended = on_connection(&mut conn, first, queue, ran).await;
+    if ended.is_err() {
+        conn.close_on_drop();
+    }
+    ended
+}
+
+async fn on_connection(
+    conn: &mut AnyConnection,
+    first: Job,
+    queue: &mut mpsc::Receiver<Job>,
+    ran: &mut Vec<Ran>,
+) -> Result<(), sqlx::Error> {
+    let opened = match sqlx::Acquire::begin(conn).await {
         Ok(mut tx) => statements(&mut tx, OPEN).await.map(|()| tx),
         Err(e) => Err(e),
     };
@@ -197,14 +222,18 @@ where
             }
         }
     };
-    let out = AssertUnwindSafe(work(conn)).catch_unwind().await;
+    let out = AssertUnwindSafe(async move { work(conn).await })
+        .catch_unwind()
+        .await;
     let out = out.unwrap_or_else(|_| Err(E::from(gone())));
     Ran {
         kept: out.is_ok(),
         answer: Box::new(move |failed| {
-            let out = match (out, failed) {
-                (Ok(_), Some(e)) => Err(E::from(batch_failed(Some(e)))),
-                (out, _) => out,
+            // A refusal may rest on what an earlier write of the batch
+            // wrote: when the batch failed, every write is told so.
+            let out = match failed {
+                Some(e) => Err(E::from(batch_failed(Some(e)))),
+                None => out,
             };
             let _ = answer.send(out);
         }),
@@ -320,7 +349,9 @@ mod tests {
         let db = scratch_db(&dir).await;
         let gate = Arc::new(Notify::new());
         let held = hold_writer(&db, gate.clone()).await;
-        let writes: Vec<_> = (1..=20).map(|n| insert(&db, n, None, n == 7)).collect();
+        // A refusal in the middle and one at the end of the batch.
+        let refused = |n| n == 7 || n == 20;
+        let writes: Vec<_> = (1..=20).map(|n| insert(&db, n, None, refused(n))).collect();
         settle().await;
         gate.notify_one();
         held.await.unwrap().unwrap();
@@ -328,14 +359,17 @@ mod tests {
             match write.await.unwrap() {
                 // Each ran in the batch's one transaction: nothing of it
                 // was committed while it ran.
-                Ok(seen) => assert_eq!(seen, 0, "write {n} saw commits of its batch"),
+                Ok(seen) => {
+                    assert!(!refused(n), "write {n} was refused, yet answered Ok");
+                    assert_eq!(seen, 0, "write {n} saw commits of its batch");
+                }
                 Err(e) => {
-                    assert_eq!(n, 7);
+                    assert!(refused(n), "write {n} failed: {e:?}");
                     assert!(matches!(e, Error::MemberNotFound), "{e:?}");
                 }
             }
         }
-        let expected: Vec<i64> = (1..=20).filter(|&n| n != 7).collect();
+        let expected: Vec<i64> = (1..=20).filter(|&n| !refused(n)).collect();
         assert_eq!(committed(&db).await, expected);
     }
 
@@ -399,6 +433,49 @@ mod tests {
         assert!(panicking.await.unwrap().is_err());
         before.await.unwrap().unwrap();
         after.await.unwrap().unwrap();
+        assert_eq!(committed(&db).await, vec![1, 3]);
+    }
+
+    /// What the POS's envelope does: a refused operation is undone under a
+    /// savepoint of its own, and the write goes on to keep its answer.
+    /// And a write that panics inside such a savepoint is undone whole.
+    #[tokio::test]
+    async fn savepoints_inside_a_write_undo_only_their_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = scratch_db(&dir).await;
+        let gate = Arc::new(Notify::new());
+        let held = hold_writer(&db, gate.clone()).await;
+        let write = |n: i64, then_panic: bool| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |conn| {
+                    Box::pin(async move {
+                        let mut inner = crate::infra::db::savepoint(conn).await?;
+                        sqlx::query("INSERT INTO rows (n) VALUES ($1)")
+                            .bind(n * 100)
+                            .execute(&mut *inner)
+                            .await?;
+                        if then_panic {
+                            panic!("a bug inside the inner savepoint");
+                        }
+                        inner.rollback().await?;
+                        sqlx::query("INSERT INTO rows (n) VALUES ($1)")
+                            .bind(n)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok::<_, Error>(())
+                    })
+                })
+                .await
+            })
+        };
+        let (one, two, three) = (write(1, false), write(2, true), write(3, false));
+        settle().await;
+        gate.notify_one();
+        held.await.unwrap().unwrap();
+        one.await.unwrap().unwrap();
+        assert!(two.await.unwrap().is_err());
+        three.await.unwrap().unwrap();
         assert_eq!(committed(&db).await, vec![1, 3]);
     }
 
