@@ -10,6 +10,7 @@ use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use loyalty::access::PosKey;
 use loyalty::brands::api_keys;
+use loyalty::infra::rate_limits::ApiLimit;
 use loyalty::SystemClock;
 
 use super::Problem;
@@ -17,20 +18,19 @@ use crate::http::AppState;
 
 /// Requests per minute each key may make. On PostgreSQL, where several
 /// server processes may share the database, the count lives in the database
-/// (`loyalty::infra::rate_limits`, fixed minute windows); on SQLite, which one
+/// (`loyalty::infra::rate_limits::ApiLimit`, fixed minute windows taken in
+/// leases); on SQLite, which one
 /// process serves, a token bucket in memory spares every API read a write.
 #[derive(Clone)]
 pub enum RateLimiter {
     Local(Arc<DefaultKeyedRateLimiter<i64>>),
-    Shared { per_minute: u32 },
+    Shared(Arc<ApiLimit>),
 }
 
 impl RateLimiter {
     pub fn per_minute(n: u32, backend: loyalty::Backend) -> RateLimiter {
         match backend {
-            loyalty::Backend::Postgres => RateLimiter::Shared {
-                per_minute: n.max(1),
-            },
+            loyalty::Backend::Postgres => RateLimiter::Shared(Arc::new(ApiLimit::new(n))),
             loyalty::Backend::Sqlite => {
                 let n = NonZeroU32::new(n.max(1)).expect("positive");
                 RateLimiter::Local(Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
@@ -48,8 +48,9 @@ impl RateLimiter {
                     .wait_time_from(governor::clock::DefaultClock::default().now())
                     .as_secs(),
             },
-            RateLimiter::Shared { per_minute } => {
-                match loyalty::infra::rate_limits::take(db, &SystemClock, key, *per_minute)
+            RateLimiter::Shared(limit) => {
+                match limit
+                    .take(db, &SystemClock, key)
                     .await
                     .map_err(Problem::from)?
                 {
