@@ -96,25 +96,42 @@ pub async fn hold(
     key: &str,
     request_hash: &str,
 ) -> Result<Held> {
-    let found = find(conn, api_key, key).await?;
-    // Answered before, or another request's key: decided at once, without
-    // waiting for anything (two retries of an answered key both replay).
-    let settled = match &found {
-        Some((_, hash, status, _, _)) => hash != request_hash || status.is_some(),
-        None => false,
-    };
-    let found = if backend == Backend::Postgres && !settled {
-        let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+    let found = match backend {
+        Backend::Sqlite => find(conn, api_key, key).await?,
+        // The key's row and its lock in one statement. Answered before, or
+        // another request's key: decided whatever the lock says (two
+        // retries of an answered key both replay). Else the lock decides:
+        // held by another request, it is in progress. (A request that
+        // committed the key between this statement's snapshot and its lock
+        // is not seen: this one then finds the key taken when it records,
+        // and answers 409 with nothing written.)
+        Backend::Postgres => {
+            let (locked, id, hash, status, body, created_at): LockedKey = sqlx::query_as(
+                "SELECT pg_try_advisory_xact_lock($3), k.id, k.request_hash, k.status, \
+                 k.response_body, k.created_at \
+                 FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k \
+                 ON k.api_key_id = $1 AND k.idem_key = $2",
+            )
+            .bind(api_key)
+            .bind(key)
             .bind(lock_id(api_key, key))
             .fetch_one(&mut *conn)
             .await?;
-        if !locked {
-            return Err(Error::RequestInProgress);
+            let found = match (id, hash, created_at) {
+                (Some(id), Some(hash), Some(created_at)) => {
+                    Some((id, hash, status, body, created_at))
+                }
+                _ => None,
+            };
+            let settled = match &found {
+                Some((_, hash, status, _, _)) => hash != request_hash || status.is_some(),
+                None => false,
+            };
+            if !settled && !locked {
+                return Err(Error::RequestInProgress);
+            }
+            found
         }
-        // Under the lock: what the request that held it may have committed.
-        find(conn, api_key, key).await?
-    } else {
-        found
     };
     let abandoned = match found {
         None => None,
@@ -137,6 +154,16 @@ pub async fn hold(
         abandoned,
     }))
 }
+
+/// The advisory lock's answer and the key's row, if it has one.
+type LockedKey = (
+    bool,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
 
 /// The row of `key`, if it has one.
 async fn find(conn: &mut AnyConnection, api_key: i64, key: &str) -> Result<Option<StoredKey>> {
