@@ -59,6 +59,15 @@ pub async fn create(
     Ok(NewKey { id, key, prefix })
 }
 
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    key_id: i64,
+    store_id: i64,
+    last_used_at: Option<i64>,
+    #[sqlx(flatten)]
+    brand: brands::BrandRow,
+}
+
 /// The live key matching `presented`, if any. Marks it used (at most once a
 /// minute, so a busy till does not turn every read into a write).
 pub async fn authenticate(
@@ -69,14 +78,26 @@ pub async fn authenticate(
     if !presented.starts_with("tck_") || presented.len() != 4 + SECRET_LEN {
         return Ok(None);
     }
-    let row: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, brand_id, store_id, last_used_at FROM api_keys \
-         WHERE key_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(hash(presented))
-    .fetch_optional(db.pool())
-    .await?;
-    let Some((id, brand, store, last_used)) = row else {
+    // The key and its brand in one statement: every API request makes it.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT k.id AS key_id, k.store_id, k.last_used_at, {} \
+             FROM api_keys k JOIN brands b ON b.id = k.brand_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            brands::brand_columns_of("b")
+        )
+    });
+    let row: Option<KeyRow> = sqlx::query_as(&SQL)
+        .bind(hash(presented))
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(KeyRow {
+        key_id: id,
+        store_id: store,
+        last_used_at: last_used,
+        brand,
+    }) = row
+    else {
         return Ok(None);
     };
     let now = clock.now_ms();
@@ -87,7 +108,7 @@ pub async fn authenticate(
             .execute(db.pool())
             .await?;
     }
-    let brand = brands::find(db, BrandId(brand)).await?;
+    let brand = brands::Brand::from(brand);
     Ok(Some(crate::access::PosKey::new(id, brand, StoreId(store))))
 }
 

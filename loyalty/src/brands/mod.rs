@@ -223,7 +223,7 @@ pub(crate) fn check_name(field: &'static str, name: &str, max: usize) -> Result<
 }
 
 #[derive(sqlx::FromRow)]
-struct BrandRow {
+pub(crate) struct BrandRow {
     id: i64,
     slug: String,
     name: String,
@@ -257,6 +257,11 @@ impl From<BrandRow> for Brand {
             sms_signature: r.sms_signature,
         }
     }
+}
+
+/// [`BRAND_COLUMNS`] of `brands` named `alias` in a join.
+pub(crate) fn brand_columns_of(alias: &str) -> String {
+    crate::infra::db::qualified(alias, BRAND_COLUMNS)
 }
 
 const BRAND_COLUMNS: &str =

@@ -31,6 +31,15 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = FULL; \
      PRAGMA busy_timeout = 5000;";
 
+/// `columns` ("a, b, c") of the table named `alias` in a join ("t.a, t.b, t.c").
+pub(crate) fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A transaction of the core's database, as `Db::begin` opens it.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
