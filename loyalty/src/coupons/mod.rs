@@ -1138,61 +1138,90 @@ pub async fn wallet(
     brand: BrandId,
     member: MemberId,
 ) -> Result<Vec<Held>> {
+    // The coupons with their templates and where each was used, in one
+    // statement; the stores of templates limited to some, in a second
+    // only when there are such templates.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT c.id AS coupon_id, c.code, c.source, c.points_paid, c.valid_from, \
+                    c.valid_until, c.status, c.issued_at, {}, \
+                    r.created_at AS used_at, s.name AS used_store \
+             FROM coupons c JOIN coupon_templates t ON t.id = c.template_id \
+             LEFT JOIN coupon_redemptions r ON r.coupon_id = c.id AND r.status = 'active' \
+             LEFT JOIN stores s ON s.id = r.store_id \
+             WHERE c.brand_id = $1 AND c.member_id = $2 ORDER BY c.id DESC LIMIT 500",
+            crate::infra::db::qualified("t", TEMPLATE_COLUMNS)
+        )
+    });
     let mut conn = db.pool().acquire().await?;
-    let rows: Vec<CouponRow> = sqlx::query_as(&format!(
-        "SELECT {COUPON_COLUMNS} FROM coupons c WHERE c.brand_id = $1 AND c.member_id = $2 ORDER BY c.id DESC LIMIT 500"
-    ))
-    .bind(brand.0)
-    .bind(member.0)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<WalletRow> = sqlx::query_as(&SQL)
+        .bind(brand.0)
+        .bind(member.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    let limited: Vec<(i64, i64)> = if rows.iter().any(|r| r.template.all_stores == 0) {
+        sqlx::query_as(
+            "SELECT template_id, store_id FROM coupon_template_stores WHERE template_id IN \
+             (SELECT template_id FROM coupons WHERE brand_id = $1 AND member_id = $2) \
+             ORDER BY template_id, store_id",
+        )
+        .bind(brand.0)
+        .bind(member.0)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
+    drop(conn);
     let now = clock.now_ms();
-    let mut templates: Vec<Template> = Vec::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let coupon: Coupon = row.into();
-        let template = match templates.iter().find(|t| t.id == coupon.template_id) {
-            Some(t) => t.clone(),
-            None => {
-                let t = load_template(&mut conn, brand, coupon.template_id).await?;
-                templates.push(t.clone());
-                t
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let stores = (r.template.all_stores == 0).then(|| {
+                limited
+                    .iter()
+                    .filter(|(t, _)| *t == r.template.id)
+                    .map(|(_, s)| StoreId(*s))
+                    .collect()
+            });
+            let coupon = Coupon::from(CouponRow {
+                id: r.coupon_id,
+                code: r.code,
+                template_id: r.template.id,
+                member_id: member.0,
+                source: r.source,
+                points_paid: r.points_paid,
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+                status: r.status,
+                issued_at: r.issued_at,
+            });
+            Held {
+                status: coupon.status(now),
+                coupon,
+                template: r.template.into_template(stores),
+                used: r.used_at.zip(r.used_store),
             }
-        };
-        let used = if coupon.redeemed {
-            active_redemption(&mut conn, coupon.id).await?
-        } else {
-            None
-        };
-        out.push(Held {
-            status: coupon.status(now),
-            coupon,
-            template,
-            used,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
-/// How many of a member's coupons can be used now (what the card shows),
-/// counted by the database instead of loading the wallet.
-pub async fn usable_count(
-    db: &Db,
-    clock: &dyn Clock,
-    brand: BrandId,
-    member: MemberId,
-) -> Result<i64> {
-    let now = clock.now_ms();
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM coupons WHERE brand_id = $1 AND member_id = $2 \
-           AND status = 'available' AND valid_from <= $3 AND valid_until > $3",
-    )
-    .bind(brand.0)
-    .bind(member.0)
-    .bind(now)
-    .fetch_one(db.pool())
-    .await?;
-    Ok(n)
+/// A wallet's row: the coupon (named apart from its template's columns),
+/// its template, and when and where it was used, if it was.
+#[derive(sqlx::FromRow)]
+struct WalletRow {
+    coupon_id: i64,
+    code: String,
+    source: String,
+    points_paid: i64,
+    valid_from: i64,
+    valid_until: i64,
+    status: String,
+    issued_at: i64,
+    #[sqlx(flatten)]
+    template: TemplateRow,
+    used_at: Option<i64>,
+    used_store: Option<String>,
 }
 
 /// One entry of the claim centre: a template the member may take for free

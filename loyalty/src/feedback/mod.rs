@@ -597,19 +597,6 @@ pub async fn mine(db: &Db, brand: BrandId, member: MemberId) -> Result<Vec<Feedb
     Ok(rows.into_iter().map(Feedback::from).collect())
 }
 
-/// How many replies the member has not seen yet (the card's badge).
-pub async fn unseen_replies(db: &Db, brand: BrandId, member: MemberId) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM feedback \
-         WHERE brand_id = $1 AND member_id = $2 AND replied_at IS NOT NULL AND reply_seen_at IS NULL",
-    )
-    .bind(brand.0)
-    .bind(member.0)
-    .fetch_one(db.pool())
-    .await?;
-    Ok(n)
-}
-
 /// The member has read their replies.
 pub async fn mark_replies_seen(
     db: &Db,

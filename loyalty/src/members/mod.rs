@@ -967,25 +967,91 @@ pub struct Card {
     pub stored_value: crate::stored_value::Balance,
 }
 
-/// The signed-in member's card.
+/// The card's row: the member, what the card counts, and the check-in.
+#[derive(sqlx::FromRow)]
+struct CardRow {
+    #[sqlx(flatten)]
+    member: MemberRow,
+    unseen_replies: i64,
+    usable_coupons: i64,
+    principal_fen: i64,
+    bonus_fen: i64,
+    checkin_points: Option<i64>,
+    checkin_streak_days: Option<i64>,
+    checkin_streak_bonus: Option<i64>,
+    streak_today: Option<i64>,
+    streak_yesterday: Option<i64>,
+}
+
+/// The signed-in member's card: a read model in two statements, the
+/// member's row with what the card counts, and the brand's tiers.
 pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<Card> {
+    use crate::points::checkin;
+
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, \
+               (SELECT CAST(COUNT(*) AS BIGINT) FROM feedback f \
+                 WHERE f.brand_id = $1 AND f.member_id = $2 \
+                   AND f.replied_at IS NOT NULL AND f.reply_seen_at IS NULL) AS unseen_replies, \
+               (SELECT CAST(COUNT(*) AS BIGINT) FROM coupons c \
+                 WHERE c.brand_id = $1 AND c.member_id = $2 AND c.status = 'available' \
+                   AND c.valid_from <= $3 AND c.valid_until > $3) AS usable_coupons, \
+               COALESCE(s.principal_fen, 0) AS principal_fen, COALESCE(s.bonus_fen, 0) AS bonus_fen, \
+               r.checkin_points, r.checkin_streak_days, r.checkin_streak_bonus, \
+               (SELECT k.streak FROM checkins k WHERE k.brand_id = $1 AND k.member_id = $2 \
+                 AND k.local_day = $4) AS streak_today, \
+               (SELECT k.streak FROM checkins k WHERE k.brand_id = $1 AND k.member_id = $2 \
+                 AND k.local_day = $5) AS streak_yesterday \
+             FROM members m \
+             LEFT JOIN stored_value_accounts s ON s.brand_id = m.brand_id AND s.member_id = m.id \
+             LEFT JOIN loyalty_rules r ON r.brand_id = m.brand_id \
+             WHERE m.brand_id = $1 AND m.id = $2 AND m.status = 'active'",
+            crate::infra::db::qualified("m", MEMBER_COLUMNS)
+        )
+    });
     let (brand, id) = (who.brand(), who.id());
-    let member = find(db, brand.id, id).await?;
+    let now = clock.now_ms();
+    let (today, yesterday) = checkin::days(brand, now);
     let mut conn = db.acquire().await?;
+    let row: Option<CardRow> = sqlx::query_as(&SQL)
+        .bind(brand.id.0)
+        .bind(id.0)
+        .bind(now)
+        .bind(&today)
+        .bind(&yesterday)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let row = row.ok_or(Error::MemberNotFound)?;
+    let member = Member::try_from(row.member)?;
     let tier = crate::points::tiers::load(&mut conn, brand.id)
         .await?
         .by_rank(member.tier_rank)
         .clone();
-    let stored_value = crate::stored_value::balance(&mut conn, brand.id, id).await?;
-    drop(conn);
-    let today = crate::points::checkin::today(db, clock, brand, id).await?;
+    let rule = match (
+        row.checkin_points,
+        row.checkin_streak_days,
+        row.checkin_streak_bonus,
+    ) {
+        (Some(points), Some(streak_days), Some(streak_bonus)) => checkin::Rule {
+            points,
+            streak_days,
+            streak_bonus,
+        },
+        _ => checkin::Rule::default(),
+    };
     Ok(Card {
         member,
         tier,
-        unseen_replies: crate::feedback::unseen_replies(db, brand.id, id).await?,
-        usable_coupons: crate::coupons::usable_count(db, clock, brand.id, id).await?,
-        checkin: today.rule.is_on().then_some(today),
-        stored_value,
+        unseen_replies: row.unseen_replies,
+        usable_coupons: row.usable_coupons,
+        checkin: rule
+            .is_on()
+            .then(|| checkin::Today::of(rule, row.streak_today, row.streak_yesterday)),
+        stored_value: crate::stored_value::Balance {
+            principal_fen: row.principal_fen,
+            bonus_fen: row.bonus_fen,
+        },
     })
 }
 

@@ -149,34 +149,28 @@ fn yesterday(brand: &Brand, now: i64) -> String {
         .unwrap_or_default()
 }
 
-pub async fn today(db: &Db, clock: &dyn Clock, brand: &Brand, member: MemberId) -> Result<Today> {
-    let mut conn = db.pool().acquire().await?;
-    let rule = rule(&mut conn, brand.id).await?;
-    if !rule.is_on() {
-        // Nothing to show; spares every card view of such a brand two reads.
-        return Ok(Today {
-            rule,
-            done: false,
-            streak: 0,
-        });
+impl Today {
+    /// Where a member stands under `rule`, from their check-ins of today
+    /// and of yesterday (the streak each made), if any.
+    pub(crate) fn of(rule: Rule, today: Option<i64>, yesterday: Option<i64>) -> Today {
+        match today {
+            Some(streak) => Today {
+                rule,
+                done: true,
+                streak,
+            },
+            None => Today {
+                rule,
+                done: false,
+                streak: yesterday.unwrap_or(0),
+            },
+        }
     }
-    let now = clock.now_ms();
-    let day = local_date(&brand.time_zone, now);
-    if let Some(streak) = streak_on(&mut conn, brand.id, member, &day).await? {
-        return Ok(Today {
-            rule,
-            done: true,
-            streak,
-        });
-    }
-    let streak = streak_on(&mut conn, brand.id, member, &yesterday(brand, now))
-        .await?
-        .unwrap_or(0);
-    Ok(Today {
-        rule,
-        done: false,
-        streak,
-    })
+}
+
+/// Today and yesterday in the brand's calendar, at `now`.
+pub(crate) fn days(brand: &Brand, now: i64) -> (String, String) {
+    (local_date(&brand.time_zone, now), yesterday(brand, now))
 }
 
 /// What a check-in gave.

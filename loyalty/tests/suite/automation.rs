@@ -382,7 +382,8 @@ db_test!(
         assert_eq!((day3.streak, day3.bonus, day3.points_balance), (3, 20, 35));
         // A day missed starts the streak again.
         shop.clock.advance_ms(2 * DAY);
-        let today = checkin::today(&shop.db, &shop.clock, &shop.brand, m).await.unwrap();
+        let card = loyalty::members::card(&shop.db, &shop.clock, &me).await.unwrap();
+        let today = card.checkin.expect("check-in is on");
         assert_eq!((today.done, today.streak), (false, 0));
         let restart = checkin::check_in(&shop.db, &shop.clock, &me).await.unwrap();
         assert_eq!(restart.streak, 1);

@@ -209,8 +209,13 @@ db_test!(
         assert_eq!(detractors[0].comment, "太咸了", "tags are stripped");
 
         feedback::reply(&db, &shop.clock, &loyalty::testing::manager(&db, staff).await, low.id, "抱歉，已提醒厨师少放盐。").await.unwrap();
-        assert_eq!(feedback::unseen_replies(&db, shop.brand.id, alice).await.unwrap(), 1);
-        assert_eq!(feedback::unseen_replies(&db, shop.brand.id, bob).await.unwrap(), 0);
+        // The card's badge: a reply she has not read.
+        let unseen = |m| {
+            let (db, clock, me) = (&db, &shop.clock, loyalty::access::Member::for_tests(shop.brand.clone(), m));
+            async move { loyalty::members::card(db, clock, &me).await.unwrap().unseen_replies }
+        };
+        assert_eq!(unseen(alice).await, 1);
+        assert_eq!(unseen(bob).await, 0);
         let hers = feedback::mine(&db, shop.brand.id, alice).await.unwrap();
         assert_eq!(hers[0].reply.as_deref(), Some("抱歉，已提醒厨师少放盐。"));
         assert!(hers[0].handled, "a reply handles it");
@@ -218,7 +223,7 @@ db_test!(
         assert_eq!(his.len(), 1);
         assert_eq!(his[0].reply, None);
         feedback::mark_replies_seen(&db, &shop.clock, &loyalty::access::Member::for_tests(shop.brand.clone(), alice)).await.unwrap();
-        assert_eq!(feedback::unseen_replies(&db, shop.brand.id, alice).await.unwrap(), 0);
+        assert_eq!(unseen(alice).await, 0);
 
         let open = feedback::inbox(&db, &owner, &InboxFilter { unanswered: true, ..InboxFilter::default() })
             .await
