@@ -11,6 +11,7 @@
 
 pub mod adjustments;
 pub mod checkin;
+mod config;
 mod order_cap;
 pub mod rules;
 pub mod tiers;
@@ -266,8 +267,21 @@ pub(crate) async fn member_state(
     brand: BrandId,
     member: MemberId,
 ) -> Result<(i64, i64)> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT points_balance, tier_rank FROM members WHERE brand_id = $1 AND id = $2 AND status = 'active'",
+    let (balance, rank, _) = member_and_config(conn, brand, member).await?;
+    Ok((balance, rank))
+}
+
+/// [`member_state`], and the version of the brand's rules and tiers
+/// ([`config`]) in the same statement.
+async fn member_and_config(
+    conn: &mut AnyConnection,
+    brand: BrandId,
+    member: MemberId,
+) -> Result<(i64, i64, i64)> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT m.points_balance, m.tier_rank, b.config_version \
+         FROM members m JOIN brands b ON b.id = m.brand_id \
+         WHERE m.brand_id = $1 AND m.id = $2 AND m.status = 'active'",
     )
     .bind(brand.0)
     .bind(member.0)
@@ -336,9 +350,9 @@ pub async fn record_purchase(
         // A POS clock a little ahead is taken as now.
         Some(at) => at.min(now),
     };
-    let (_, rank) = member_state(conn, brand.id, member).await?;
-    let rules = rules::load(conn, brand).await?;
-    let table = tiers::load(conn, brand.id).await?;
+    let (_, rank, version) = member_and_config(conn, brand.id, member).await?;
+    let config = config::at(conn, brand, version).await?;
+    let (rules, table) = (config.rules(brand), &config.tiers);
     let tier = table.by_rank(rank);
     let points = rules.earn_points(amount.get(), tier.multiplier_permille, occurred_at);
     let inserted: Option<(i64,)> = sqlx::query_as(
@@ -547,9 +561,9 @@ pub async fn redeem(
     if points <= 0 {
         return Err(Error::invalid("points", crate::error::Invalid::Format));
     }
-    member_state(conn, brand.id, member).await?;
+    let (_, _, version) = member_and_config(conn, brand.id, member).await?;
     lock_member(conn, brand.id, member).await?;
-    let rules = rules::load(conn, brand).await?;
+    let rules = config::at(conn, brand, version).await?.rules(brand);
     let value = rules.redeem_value_fen(points);
     // The cap is per order (`order_cap`): of the purchase recorded under
     // this order id, or else of the bill the POS names; what earlier

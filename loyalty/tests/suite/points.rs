@@ -154,6 +154,36 @@ db_test!(
 );
 
 db_test!(
+    async fn a_purchase_earns_by_the_rules_and_tiers_in_force_however_they_were_changed(db) {
+        let shop = Shop::open(db).await;
+        let m = shop.member("13800138000").await;
+        assert_eq!(shop.buy(m, "A-1", 10_000).await.unwrap().points_earned, 100);
+
+        // The owner halves the earning rate: the next purchase earns by it.
+        let mut conn = shop.db.pool().acquire().await.unwrap();
+        let halved = LoyaltyRules { earn_fen_per_point: 200, ..LoyaltyRules::default() };
+        rules::save(&mut conn, shop.brand.id, &halved).await.unwrap();
+        assert_eq!(shop.buy(m, "A-2", 10_000).await.unwrap().points_earned, 50);
+
+        // Another server (or an operator's SQL) changes the base tier's
+        // multiplier: the version in the database moves, and this process
+        // follows it.
+        sqlx::query("UPDATE tiers SET multiplier_permille = 3000 WHERE brand_id = $1 AND rank = 0")
+            .bind(shop.brand.id.0)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(shop.buy(m, "A-3", 10_000).await.unwrap().points_earned, 150);
+        // And a points payment is worth what the rules now say.
+        let changed = LoyaltyRules { redeem_points_per_yuan: 10, ..halved };
+        rules::save(&mut conn, shop.brand.id, &changed).await.unwrap();
+        drop(conn);
+        let paid = shop.redeem(m, 100, None).await.unwrap();
+        assert_eq!(paid.value_fen, 1_000);
+    }
+);
+
+db_test!(
     async fn a_purchase_dated_far_ahead_or_long_ago_is_refused_and_a_little_ahead_is_now(db) {
         let shop = Shop::open(db).await;
         let m = shop.member("13800138000").await;
