@@ -84,6 +84,11 @@ pub async fn find_brand(db: &Db, slug: &str) -> Result<Option<Brand>, AppError> 
     let Ok(slug) = BrandSlug::parse(slug) else {
         return Ok(None);
     };
+    // A page's request: the server's edge found its brand already.
+    let found = use_context::<Parts>().and_then(|p| p.extensions.get::<Brand>().cloned());
+    if let Some(brand) = found.filter(|b| b.slug == slug) {
+        return Ok(Some(brand));
+    }
     match loyalty::brands::find_by_slug(db, &slug).await {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.is_not_found() => Ok(None),

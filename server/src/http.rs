@@ -529,20 +529,33 @@ async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) 
     next.run(req).await
 }
 
-/// A brand's pages (`/r/{slug}…`) may be framed by the sites its owner
-/// allowed: their origins join `frame-ancestors` in the page's CSP. Every
-/// other page, and every other site, stays refused by the browser.
-async fn allow_brand_embeds(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The brand of a brand's page (`/r/{slug}…`), looked up once for the
+/// request: the page finds it in the request (`app::server::find_brand`).
+/// Its pages may be framed by the sites its owner allowed: their origins
+/// join `frame-ancestors` in the page's CSP. Every other page, and every
+/// other site, stays refused by the browser.
+async fn allow_brand_embeds(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let slug = req
         .uri()
         .path()
         .strip_prefix("/r/")
-        .map(|rest| rest.split('/').next().unwrap_or_default().to_owned());
-    let mut response = next.run(req).await;
-    let Some(slug) = slug.and_then(|s| loyalty::brands::BrandSlug::parse(&s).ok()) else {
-        return response;
+        .and_then(|rest| loyalty::brands::BrandSlug::parse(rest.split('/').next()?).ok());
+    // Not found, or the database failing: the page looks again and says so.
+    let brand = match slug {
+        Some(slug) => loyalty::brands::find_by_slug(&state.portal.db, &slug)
+            .await
+            .ok(),
+        None => None,
     };
-    let Ok(brand) = loyalty::brands::find_by_slug(&state.portal.db, &slug).await else {
+    if let Some(brand) = &brand {
+        req.extensions_mut().insert(brand.clone());
+    }
+    let mut response = next.run(req).await;
+    let Some(brand) = brand else {
         return response;
     };
     if brand.embed_origins.is_empty() {

@@ -27,16 +27,10 @@ pub struct TableVisit {
 /// The landing page of `/r/{slug}`; None when no such brand exists.
 pub async fn load_brand_page(slug: String) -> Result<Option<BrandPage>, AppError> {
     use crate::server::{portal_state, visit_from_request};
-    use loyalty::brands::{self, BrandSlug};
 
     let state = portal_state()?;
-    let Ok(slug) = BrandSlug::parse(&slug) else {
+    let Some(brand) = crate::server::find_brand(&state.db, &slug).await? else {
         return Ok(None);
-    };
-    let brand = match brands::find_by_slug(&state.db, &slug).await {
-        Ok(b) => b,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(e.into()),
     };
     let visit = match visit_from_request(&state) {
         Some((brand_id, table_id)) if brand_id == brand.id.0 => {
