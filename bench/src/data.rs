@@ -30,6 +30,9 @@ pub struct Tenant {
     /// Members generated so far; member `i` has number `member_no(i)`.
     pub members: i64,
     pub coupons_per_member: i64,
+    /// Purchases of a generated member on average (from 1 to twice this
+    /// less one, by member; none when 0): what the insight queries read.
+    pub purchases_per_member: i64,
 }
 
 /// The member number of generated member `i`.
@@ -130,6 +133,7 @@ pub async fn tenant(db: &Db, slug: &str, coupons_per_member: i64) -> Tenant {
         keys,
         members: 0,
         coupons_per_member,
+        purchases_per_member: 0,
     }
 }
 
@@ -160,7 +164,8 @@ async fn grow_batch(db: &Db, t: &Tenant, from: i64, until: i64) {
             "printf('%08d', i)",
         )
     };
-    let ks = (1..=LEDGER_ROWS.max(t.coupons_per_member))
+    let most_purchases = (2 * t.purchases_per_member - 1).max(0);
+    let ks = (1..=LEDGER_ROWS.max(t.coupons_per_member).max(most_purchases))
         .map(|k| format!("({k})"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -198,10 +203,26 @@ async fn grow_batch(db: &Db, t: &Tenant, from: i64, until: i64) {
             now + 365 * DAY_MS,
             t.coupons_per_member
         ),
+        // Spread over two years, a different number per member.
+        format!(
+            "WITH ks(k) AS (VALUES {ks}) \
+             INSERT INTO purchases (brand_id, store_id, member_id, order_id, amount_fen, points_earned, occurred_at, created_at) \
+             SELECT m.brand_id, {}, m.id, 'G' || m.member_no || '-' || CAST(k AS TEXT), \
+                    2000 + (m.id * 31 + k * 17) % 60000, 0, \
+                    {now} - ((m.id * 7919 + k * 104729) % 730) * {DAY_MS} - k * 3600000, {now} \
+             FROM members m, ks WHERE {range} AND k <= 1 + m.id % {}",
+            t.store.0,
+            most_purchases.max(1)
+        ),
     ];
+    let statements = if t.purchases_per_member > 0 {
+        &statements[..]
+    } else {
+        &statements[..3]
+    };
     let mut tx = db.begin().await.expect("begin");
     for sql in statements {
-        sqlx::query(&sql)
+        sqlx::query(sql)
             .execute(&mut *tx)
             .await
             .unwrap_or_else(|e| panic!("generating members failed: {e}\n{sql}"));

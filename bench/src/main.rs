@@ -24,7 +24,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loyalty::{Db, ServerSecret};
+use loyalty::marketing::insight::{self, ChurnRule};
+use loyalty::{Db, ServerSecret, SystemClock};
 use serde::Serialize;
 
 use load::{round, Outcome};
@@ -58,7 +59,8 @@ pub struct Results {
     pub reference: Reference,
     pub phone: Option<serde_json::Value>,
     pub server: Vec<ServerRun>,
-    pub growth: Option<Growth>,
+    /// On SQLite, and on PostgreSQL when it is set.
+    pub growth: Vec<Growth>,
     pub scale_out: Option<ScaleOut>,
     pub skipped: Vec<String>,
     /// How long each part took, in seconds.
@@ -111,7 +113,11 @@ pub struct GrowthPoint {
     pub members: i64,
     pub ledger_rows: i64,
     pub coupons: i64,
+    pub purchases: i64,
     pub generate_s: f64,
+    /// RFM segments and the churn list over every member (the owner's
+    /// insight page), in seconds.
+    pub rfm_and_churn_s: f64,
     pub lookup: Outcome,
     pub card: Outcome,
     pub redeem: Outcome,
@@ -246,12 +252,18 @@ async fn main() -> ExitCode {
         ),
         None => {}
     }
-    let growth = if s.wants("growth") {
+    let mut growth = Vec::new();
+    if s.wants("growth") {
         say("growth on SQLite");
-        Some(growth(&s).await)
-    } else {
-        None
-    };
+        let url = format!("sqlite://{}", s.work.join("growth.db").display());
+        growth.push(grow(&s, "SQLite", &url).await);
+        if let Some(pg) = &s.postgres {
+            say("growth on PostgreSQL");
+            let url = pg_schema(pg, "bench_growth").await;
+            growth.push(grow(&s, "PostgreSQL", &url).await);
+            pg_drop(pg, &["bench_growth"]).await;
+        }
+    }
     stage("growth");
 
     let results = Results {
@@ -496,16 +508,20 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
     }
 }
 
-async fn growth(s: &Settings) -> Growth {
-    let url = format!("sqlite://{}", s.work.join("growth.db").display());
-    let db = open(&url).await;
+/// The member-facing reads and a redemption at each size of
+/// `BENCH_GROWTH`, and the owner's RFM and churn over all members.
+async fn grow(s: &Settings, name: &str, url: &str) -> Growth {
+    let db = open(url).await;
     let mut t = data::tenant(&db, "growth", 1).await;
+    t.purchases_per_member = 3;
     let srv = Server::start(
         &s.root,
         Options {
-            database_url: &url,
+            database_url: url,
             api_rate_per_minute: 100_000,
-            log: s.work.join("server-growth.log"),
+            log: s
+                .work
+                .join(format!("server-growth-{}.log", name.to_lowercase())),
         },
     )
     .await;
@@ -523,6 +539,23 @@ async fn growth(s: &Settings) -> Growth {
         let w = Workload::new(&t, vec![srv.base.clone()], sessions).coupons_of(before, size);
         before = size;
         let at = |e| measure(s, &w, e, &[1]);
+        let (purchases,): (i64,) =
+            sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM purchases WHERE brand_id = $1")
+                .bind(t.brand.id.0)
+                .fetch_one(db.pool())
+                .await
+                .expect("count the purchases");
+        let t0 = Instant::now();
+        let (rfm, churn) =
+            insight::overview(&db, &SystemClock, t.brand.id, 365, ChurnRule::default())
+                .await
+                .expect("RFM and churn");
+        let rfm_and_churn_s = round(t0.elapsed().as_secs_f64(), 2);
+        say(&format!(
+            "  RFM and churn over {size} members in {rfm_and_churn_s} s ({} in the window, {} judged for churn)",
+            rfm.members.len(),
+            churn.judged
+        ));
         let lookup = at(Endpoint::Lookup).await.levels.remove(0);
         let card = at(Endpoint::Card).await.levels.remove(0);
         let redeem = at(Endpoint::Redeem).await.levels.remove(0);
@@ -530,7 +563,9 @@ async fn growth(s: &Settings) -> Growth {
             members: size,
             ledger_rows: size * data::LEDGER_ROWS,
             coupons: size,
+            purchases,
             generate_s,
+            rfm_and_churn_s,
             lookup,
             card,
             redeem,
@@ -539,7 +574,7 @@ async fn growth(s: &Settings) -> Growth {
     srv.stop().await;
     db.pool().close().await;
     Growth {
-        database: "SQLite".into(),
+        database: name.into(),
         points,
     }
 }

@@ -37,11 +37,11 @@ pub fn write(dir: &Path, name: &str, r: &Results) -> (String, usize) {
         p99_chart(&dir.join(&file), run);
         charts.push((format!("p99 latency on {}", run.database), file));
     }
-    if let Some(g) = &r.growth {
+    for g in &r.growth {
         if g.points.len() > 1 {
-            let file = format!("{name}-growth.svg");
+            let file = format!("{name}-growth-{}.svg", g.database.to_lowercase());
             growth_chart(&dir.join(&file), g);
-            charts.push(("Latency as members grow".into(), file));
+            charts.push((format!("Latency as members grow on {}", g.database), file));
         }
     }
     let budgets = budgets(r);
@@ -289,7 +289,18 @@ fn budgets(r: &Results) -> Vec<Budget> {
             short == 0,
         );
     }
-    if let Some(g) = &r.growth {
+    for g in &r.growth {
+        if let Some(last) = g.points.last() {
+            push(
+                format!(
+                    "RFM segments and churn at {} members ({} purchases) on {}",
+                    last.members, last.purchases, g.database
+                ),
+                "≤ 30 s",
+                format!("{} s", last.rfm_and_churn_s),
+                last.rfm_and_churn_s <= 30.0,
+            );
+        }
         if g.points.len() > 1 {
             let (first, last) = (&g.points[0], &g.points[g.points.len() - 1]);
             for (name, pick) in [
@@ -312,8 +323,8 @@ fn budgets(r: &Results) -> Vec<Budget> {
                     let ratio = hi / lo.max(0.001);
                     push(
                         format!(
-                            "Growth {}→{} members: {name}, slowest ÷ fastest {quantile}",
-                            first.members, last.members
+                            "Growth {}→{} members on {}: {name}, slowest ÷ fastest {quantile}",
+                            first.members, last.members, g.database
                         ),
                         "within 2×",
                         format!(
@@ -526,20 +537,22 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
             );
         }
     }
-    if let Some(g) = &r.growth {
+    for g in &r.growth {
         let _ = writeln!(
             s,
-            "## Growth on {}\n\nOne connection; every member has ten ledger rows and one coupon; each size is generated on top of the last.\n\n\
-             | Members | Ledger rows | Generated in s | Lookup p50 · p99 ms | Card p50 · p99 ms | Redemption p50 · p99 ms |\n|---|---|---|---|---|---|",
+            "## Growth on {}\n\nOne connection; every member has ten ledger rows, one coupon and one to five purchases over two years; each size is generated on top of the last. RFM and churn: the owner's insight page over every member.\n\n\
+             | Members | Ledger rows | Purchases | Generated in s | RFM and churn s | Lookup p50 · p99 ms | Card p50 · p99 ms | Redemption p50 · p99 ms |\n|---|---|---|---|---|---|---|---|",
             g.database
         );
         for p in &g.points {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} · {} | {} · {} | {} · {} |",
+                "| {} | {} | {} | {} | {} | {} · {} | {} · {} | {} · {} |",
                 p.members,
                 p.ledger_rows,
+                p.purchases,
                 p.generate_s,
+                p.rfm_and_churn_s,
                 p.lookup.p50_ms,
                 p.lookup.p99_ms,
                 p.card.p50_ms,
