@@ -979,12 +979,14 @@ struct CardRow {
     checkin_points: Option<i64>,
     checkin_streak_days: Option<i64>,
     checkin_streak_bonus: Option<i64>,
+    config_version: i64,
     streak_today: Option<i64>,
     streak_yesterday: Option<i64>,
 }
 
-/// The signed-in member's card: a read model in two statements, the
-/// member's row with what the card counts, and the brand's tiers.
+/// The signed-in member's card: a read model in one statement, the
+/// member's row with what the card counts and the version of the brand's
+/// tiers, which come from the process's cache (`points::config`).
 pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<Card> {
     use crate::points::checkin;
 
@@ -998,12 +1000,12 @@ pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Re
                  WHERE c.brand_id = $1 AND c.member_id = $2 AND c.status = 'available' \
                    AND c.valid_from <= $3 AND c.valid_until > $3) AS usable_coupons, \
                COALESCE(s.principal_fen, 0) AS principal_fen, COALESCE(s.bonus_fen, 0) AS bonus_fen, \
-               r.checkin_points, r.checkin_streak_days, r.checkin_streak_bonus, \
+               r.checkin_points, r.checkin_streak_days, r.checkin_streak_bonus, b.config_version, \
                (SELECT k.streak FROM checkins k WHERE k.brand_id = $1 AND k.member_id = $2 \
                  AND k.local_day = $4) AS streak_today, \
                (SELECT k.streak FROM checkins k WHERE k.brand_id = $1 AND k.member_id = $2 \
                  AND k.local_day = $5) AS streak_yesterday \
-             FROM members m \
+             FROM members m JOIN brands b ON b.id = m.brand_id \
              LEFT JOIN stored_value_accounts s ON s.brand_id = m.brand_id AND s.member_id = m.id \
              LEFT JOIN loyalty_rules r ON r.brand_id = m.brand_id \
              WHERE m.brand_id = $1 AND m.id = $2 AND m.status = 'active'",
@@ -1024,22 +1026,17 @@ pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Re
         .await?;
     let row = row.ok_or(Error::MemberNotFound)?;
     let member = Member::try_from(row.member)?;
-    let tier = crate::points::tiers::load(&mut conn, brand.id)
+    let tier = crate::points::config::at(&mut conn, brand, row.config_version)
         .await?
+        .tiers
         .by_rank(member.tier_rank)
         .clone();
-    let rule = match (
-        row.checkin_points,
-        row.checkin_streak_days,
-        row.checkin_streak_bonus,
-    ) {
-        (Some(points), Some(streak_days), Some(streak_bonus)) => checkin::Rule {
-            points,
-            streak_days,
-            streak_bonus,
-        },
-        _ => checkin::Rule::default(),
-    };
+    let rule = checkin::Rule::stored(
+        row.checkin_points
+            .zip(row.checkin_streak_days)
+            .zip(row.checkin_streak_bonus)
+            .map(|((points, days), bonus)| (points, days, bonus)),
+    );
     Ok(Card {
         member,
         tier,

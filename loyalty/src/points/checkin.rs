@@ -70,13 +70,20 @@ pub async fn rule(conn: &mut AnyConnection, brand: BrandId) -> Result<Rule> {
     .bind(brand.0)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row
-        .map(|(points, streak_days, streak_bonus)| Rule {
+    Ok(Rule::stored(row))
+}
+
+impl Rule {
+    /// The rule of a brand's `loyalty_rules` row (points, streak days,
+    /// streak bonus); a brand without one has the default (off).
+    pub(crate) fn stored(row: Option<(i64, i64, i64)>) -> Rule {
+        row.map(|(points, streak_days, streak_bonus)| Rule {
             points,
             streak_days,
             streak_bonus,
         })
-        .unwrap_or_default())
+        .unwrap_or_default()
+    }
 }
 
 /// Changes the reward (owners, in the console), with its audit row.

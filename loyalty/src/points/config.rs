@@ -4,7 +4,8 @@
 //! a version names one content in every process that shares the database.
 //! A write reads the version with the member (a statement it makes anyway,
 //! [`super::member_and_config`]) and finds the rules and tiers here: two
-//! statements fewer per purchase. A version not seen yet is loaded once.
+//! statements fewer per purchase; the card reads it in its one statement
+//! and takes its tiers from here. A version not seen yet is loaded once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};

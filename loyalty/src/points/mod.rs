@@ -11,7 +11,7 @@
 
 pub mod adjustments;
 pub mod checkin;
-mod config;
+pub(crate) mod config;
 mod order_cap;
 pub mod rules;
 pub mod tiers;
