@@ -218,6 +218,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.clone(), allow_brand_embeds))
         .layer(middleware::from_fn_with_state(state.clone(), client_ip))
+        // Pages and JSON in one shot, sized to them; the rest streaming.
+        .layer(middleware::from_fn(crate::compress::rendered_responses))
         .layer(CompressionLayer::new().br(true).gzip(true))
         // No form or POS request comes near this; anything larger is a 413
         // before any handler reads it.

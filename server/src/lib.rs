@@ -4,6 +4,7 @@
 pub mod api;
 pub mod backups;
 pub mod client_ip;
+pub mod compress;
 pub mod config;
 pub mod http;
 pub mod metrics;

@@ -201,11 +201,42 @@ async fn pages_carry_security_headers_and_a_per_response_script_nonce() {
 
 #[both_databases]
 async fn responses_are_compressed_for_browsers_that_accept_it() {
+    use std::io::Read;
     let app = spawn_app().await;
-    let br = app.get("/r/demo", &[("accept-encoding", "br")]).await;
+    let bytes = |r: axum::response::Response| async move {
+        axum::body::to_bytes(r.into_body(), 4 * 1024 * 1024)
+            .await
+            .unwrap()
+    };
+    // The page a phone gets, whole once decoded, whichever coding it takes.
+    let whole = |page: String| {
+        assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+        assert!(page.contains("</html>"), "{page}");
+    };
+    let br = app
+        .get("/r/demo", &[("accept-encoding", "gzip, deflate, br")])
+        .await;
     assert_eq!(header_str(&br, header::CONTENT_ENCODING), "br");
-    let gzip = app.get("/r/demo", &[("accept-encoding", "gzip")]).await;
+    assert!(header_str(&br, header::VARY).contains("accept-encoding"));
+    let mut page = String::new();
+    brotli::Decompressor::new(&bytes(br).await[..], 4096)
+        .read_to_string(&mut page)
+        .unwrap();
+    whole(page);
+
+    let gzip = app
+        .get("/r/demo", &[("accept-encoding", "br;q=0, gzip")])
+        .await;
     assert_eq!(header_str(&gzip, header::CONTENT_ENCODING), "gzip");
+    let mut page = String::new();
+    flate2::read::GzDecoder::new(&bytes(gzip).await[..])
+        .read_to_string(&mut page)
+        .unwrap();
+    whole(page);
+
+    let plain = app.get("/r/demo", &[]).await;
+    assert_eq!(header_str(&plain, header::CONTENT_ENCODING), "");
+    whole(body_text(plain).await);
 }
 
 #[both_databases]
