@@ -397,38 +397,56 @@ pub fn see_other(to: &str) {
 
 /// A code as a QR code, an inline SVG for a phone screen: digits and
 /// upper-case letters use the QR's compact modes, so it stays quick to scan.
+///
+/// Drawn in module units with each row's run of dark modules one rectangle,
+/// so the card's QR is about a fifth of the renderer's one-rectangle-per-
+/// module path: the card carries it twice (drawn, and in the island's props)
+/// over a slow phone network, and compresses it on every request.
 pub fn qr_svg(code: &str) -> String {
-    use qrcode::render::svg;
-    qrcode::QrCode::with_error_correction_level(code, qrcode::EcLevel::M)
-        .map(|qr| {
-            let svg = qr
-                .render::<svg::Color>()
-                .min_dimensions(200, 200)
-                .quiet_zone(true)
-                .build();
-            // The renderer starts with an XML declaration HTML has no use for.
-            match svg.find("<svg") {
-                Some(i) => svg[i..].to_owned(),
-                None => svg,
-            }
-        })
-        .unwrap_or_default()
+    let Ok(qr) = qrcode::QrCode::with_error_correction_level(code, qrcode::EcLevel::M) else {
+        return String::new();
+    };
+    let quiet = 4;
+    let (modules, d) = qr_runs(&qr, quiet);
+    // At least 200 px, in whole pixels per module, as the phone shows it.
+    let size = modules * 200_usize.div_ceil(modules);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\" \
+         viewBox=\"0 0 {modules} {modules}\" shape-rendering=\"crispEdges\">\
+         <path fill=\"#fff\" d=\"M0 0h{modules}v{modules}H0z\"/><path fill=\"#000\" d=\"{d}\"/></svg>"
+    )
 }
 
 /// A QR code's dark modules as one SVG path in module units, and its width
 /// in modules (quiet zone included), for drawing into a larger SVG.
 pub fn qr_path(text: &str) -> Option<(usize, String)> {
     let qr = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    Some(qr_runs(&qr, 2))
+}
+
+/// The dark modules of `qr` as a path, one rectangle per horizontal run,
+/// inside a quiet zone of `quiet` modules; and the width with it.
+fn qr_runs(qr: &qrcode::QrCode, quiet: usize) -> (usize, String) {
+    use std::fmt::Write as _;
     let n = qr.width();
-    let quiet = 2;
+    let colors = qr.to_colors();
     let mut d = String::new();
-    for (i, color) in qr.to_colors().into_iter().enumerate() {
-        if color == qrcode::Color::Dark {
-            let (x, y) = (i % n + quiet, i / n + quiet);
-            d.push_str(&format!("M{x} {y}h1v1h-1z"));
+    for (y, row) in colors.chunks(n).enumerate() {
+        let mut x = 0;
+        while x < n {
+            if row[x] != qrcode::Color::Dark {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < n && row[x] == qrcode::Color::Dark {
+                x += 1;
+            }
+            let run = x - start;
+            let _ = write!(d, "M{} {}h{run}v1h-{run}z", start + quiet, y + quiet);
         }
     }
-    Some((n + 2 * quiet, d))
+    (n + 2 * quiet, d)
 }
 
 /// Text made safe inside XML.
@@ -577,5 +595,69 @@ mod tests {
         assert!(!script_src.contains("'unsafe-inline'"));
         assert!(!script_src.contains("'unsafe-eval'"));
         assert!(csp.contains("frame-ancestors 'self'"));
+    }
+
+    /// The modules a scanner reads back from the card's SVG path.
+    fn drawn(d: &str, width: usize) -> Vec<bool> {
+        let mut grid = vec![false; width * width];
+        for rect in d.split('M').filter(|r| !r.is_empty()) {
+            let (at, rest) = rect.split_once('h').unwrap();
+            let (x, y) = at.split_once(' ').unwrap();
+            let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+            let run: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+            assert_eq!(
+                rest,
+                format!("{run}v1h-{run}z"),
+                "each rectangle is one row high"
+            );
+            for dx in 0..run {
+                assert!(!grid[y * width + x + dx], "no module is drawn twice");
+                grid[y * width + x + dx] = true;
+            }
+        }
+        grid
+    }
+
+    #[test]
+    fn the_qr_path_draws_exactly_the_codes_dark_modules() {
+        for text in [
+            "12345678901234",
+            "https://tablecard.example/t/adjcpkggtxkfs04z4jffvx8fkc",
+        ] {
+            let qr = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
+            let quiet = 4;
+            let (width, d) = qr_runs(&qr, quiet);
+            assert_eq!(width, qr.width() + 2 * quiet);
+            let grid = drawn(&d, width);
+            let n = qr.width();
+            for (i, color) in qr.to_colors().into_iter().enumerate() {
+                let (x, y) = (i % n + quiet, i / n + quiet);
+                assert_eq!(
+                    grid[y * width + x],
+                    color == qrcode::Color::Dark,
+                    "module ({x}, {y})"
+                );
+            }
+            let dark_in_quiet_zone = (0..width * width).filter(|&i| {
+                let (x, y) = (i % width, i / width);
+                grid[i] && (x < quiet || y < quiet || x >= quiet + n || y >= quiet + n)
+            });
+            assert_eq!(dark_in_quiet_zone.count(), 0);
+        }
+    }
+
+    #[test]
+    fn the_cards_qr_is_a_small_svg_at_least_200_px_wide() {
+        let svg = qr_svg("12345678901234");
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{svg}"
+        );
+        // Version 1 (21 modules) with a quiet zone of 4: 29 modules of 7 px.
+        assert!(
+            svg.contains("width=\"203\" height=\"203\" viewBox=\"0 0 29 29\""),
+            "{svg}"
+        );
+        assert!(svg.len() < 2_000, "{} bytes", svg.len());
     }
 }
