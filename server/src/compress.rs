@@ -9,9 +9,11 @@
 //! the same bytes for a third of the time. gzip, for the browsers without
 //! brotli, is also done in one shot.
 //!
-//! Anything else — the bundle, which is precompressed; CSV exports; a body
-//! that turns out larger than [`GATHER_LIMIT`] — passes through untouched and
-//! is compressed, streaming, by the `CompressionLayer` outside this one.
+//! A body under 512 bytes goes as it is, and is marked so that the streaming
+//! `CompressionLayer` outside this one leaves it too. Anything else — the
+//! bundle, which is precompressed; CSV exports; a body that turns out larger
+//! than [`GATHER_LIMIT`] — passes through untouched and is compressed,
+//! streaming, by that layer.
 
 use std::io::Write;
 
@@ -29,7 +31,24 @@ pub const GATHER_LIMIT: usize = 256 * 1024;
 const WORTH_COMPRESSING: usize = 512;
 
 /// What the server renders itself and sends in one piece.
-const RENDERED: [&str; 2] = ["text/html", "application/json"];
+const RENDERED: [&str; 3] = ["text/html", "application/json", "application/problem+json"];
+
+/// Set on a response this layer has settled (compressed, or left as it is
+/// because it is too small): the streaming `CompressionLayer` outside leaves
+/// it alone, see [`not_settled`].
+#[derive(Debug, Clone, Copy)]
+struct Settled;
+
+/// `CompressionLayer`'s predicate, beside its default one: a response this
+/// layer settled is not compressed again on the way out.
+pub fn not_settled(
+    _: http::StatusCode,
+    _: http::Version,
+    _: &HeaderMap,
+    extensions: &http::Extensions,
+) -> bool {
+    extensions.get::<Settled>().is_none()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
@@ -167,6 +186,7 @@ pub async fn rendered_responses(req: Request, next: Next) -> Response {
         _ => gathered.concat().into(),
     };
     if whole.len() < WORTH_COMPRESSING {
+        parts.extensions.insert(Settled);
         return Response::from_parts(parts, Body::from(whole));
     }
     let compressed = match encode(coding, &whole) {

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use std::sync::LazyLock;
 
 use crate::config::{CodeDelivery, Config};
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
@@ -220,7 +221,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), client_ip))
         // Pages and JSON in one shot, sized to them; the rest streaming.
         .layer(middleware::from_fn(crate::compress::rendered_responses))
-        .layer(CompressionLayer::new().br(true).gzip(true))
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .compress_when(DefaultPredicate::new().and(crate::compress::not_settled)),
+        )
         // No form or POS request comes near this; anything larger is a 413
         // before any handler reads it.
         .layer(middleware::from_fn(refuse_forms_that_are_not_text))

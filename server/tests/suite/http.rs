@@ -237,6 +237,19 @@ async fn responses_are_compressed_for_browsers_that_accept_it() {
     let plain = app.get("/r/demo", &[]).await;
     assert_eq!(header_str(&plain, header::CONTENT_ENCODING), "");
     whole(body_text(plain).await);
+
+    // A short answer goes as it is, by neither compressor: it would save
+    // next to nothing and cost a compressor's setup.
+    let short = app
+        .get(
+            "/api/v1/members/lookup?member=1",
+            &[("accept-encoding", "br")],
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header_str(&short, header::CONTENT_ENCODING), "");
+    let problem: serde_json::Value = serde_json::from_str(&body_text(short).await).unwrap();
+    assert!(problem["code"].is_string(), "{problem}");
 }
 
 #[both_databases]
