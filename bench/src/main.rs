@@ -430,6 +430,9 @@ async fn measure_raw(s: &Settings, w: &Arc<Workload>, db: &Db, endpoint: Endpoin
     .await
 }
 
+/// How long after the last load the server's memory is read.
+const AFTER_LOAD: Duration = Duration::from_secs(3);
+
 /// The independent floor of a write: its essential rows alone.
 async fn measure_floor(
     s: &Settings,
@@ -487,6 +490,10 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
     ] {
         endpoints.push(measure(s, &w, e, &s.levels).await);
     }
+    // What an operator sees once the rush is over: the server gives the
+    // heap the load left free back after a quiet second (`server::memory`).
+    // The peak during the load is reported beside it.
+    tokio::time::sleep(AFTER_LOAD).await;
     let memory_after_load = srv.memory();
     srv.stop().await;
     let mut raw_ceiling = Vec::new();

@@ -462,7 +462,7 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
         let _ = writeln!(
             s,
             "## The server on {}\n\n{} members (each with 10 ledger rows and 4 coupons), one process, its pool of 8 connections; \
-             the load generator runs on the same machine. Server memory: {:.0} MiB idle, {:.0} MiB after the load (peak {:.0} MiB).\n",
+             the load generator runs on the same machine. Server memory: {:.0} MiB idle, {:.0} MiB three seconds after the load (peak {:.0} MiB during it).\n",
             run.database,
             run.members,
             run.memory_idle.rss_bytes as f64 / 1048576.0,

@@ -7,5 +7,6 @@ pub mod client_ip;
 pub mod compress;
 pub mod config;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod sms;

@@ -138,7 +138,9 @@ type CliResult = Result<(), String>;
 /// from 98 to 85 MiB; small allocations still come from each thread's own
 /// cache without a lock.
 /// (Fixed trim and mmap thresholds saved more but made every large buffer a
-/// fresh mapping: the landing page served a third as many requests.)
+/// fresh mapping: the landing page served a third as many requests. What a
+/// rush leaves free is given back once the server is quiet instead:
+/// `server::memory`.)
 fn bound_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets the allocator's parameters; it is called
@@ -335,6 +337,7 @@ async fn serve(config: &Config) -> CliResult {
         );
     }
     let state = http::AppState::new(config, db.clone());
+    server::memory::spawn_quiet_trim();
     if let (Some(schedule), Some(status)) = (&config.backups, &state.backups) {
         tracing::info!(dir = %schedule.dir.display(), every_hours = schedule.every.as_secs() / 3600, keep = schedule.keep, "backups on a schedule");
         server::backups::spawn(db.clone(), schedule.clone(), status.clone());
