@@ -215,7 +215,6 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback_service(files)
         .layer(middleware::from_fn(crate::metrics::record))
-        .layer(middleware::from_fn(crate::memory::count))
         .layer(middleware::from_fn(move |req, next| cache_assets(hashed_assets, req, next)))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
         .layer(middleware::from_fn_with_state(state.clone(), allow_brand_embeds))

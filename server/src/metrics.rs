@@ -46,8 +46,10 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Counts every request by its route pattern, method and status, and times it.
+/// Counts every request by its route pattern, method and status, and times
+/// it; tells `memory` that one began.
 pub async fn record(req: Request, next: Next) -> Response {
+    crate::memory::request_begun();
     let route = req
         .extensions()
         .get::<MatchedPath>()
