@@ -1,13 +1,14 @@
 //! The idempotency envelope around every POST, in one transaction and one
 //! commit: look the key up, run the operation, store its response beside
 //! its effect (`loyalty::infra::idempotency`). On SQLite that transaction
-//! is a savepoint in the writer's batch, committed with the batch.
+//! is a savepoint in the writer's batch, committed with the batch. A
+//! refusal undoes the transaction and is stored for the key in a second.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use loyalty::infra::db::Tx;
-use loyalty::infra::idempotency::{self, Held};
+use loyalty::infra::idempotency::{self, Held, Slot};
 use loyalty::SystemClock;
 use serde::Serialize;
 
@@ -71,9 +72,11 @@ pub async fn run<T: Serialize + Send + 'static>(
 /// short. What was read is only used when the key is new: a retry of a
 /// request that was answered gets that answer, whatever was found now.
 ///
-/// The operation runs under a savepoint: a refusal (a 4xx) undoes its own
-/// writes and is stored for the key; a server error rolls everything back
-/// and keeps nothing, so a retry runs afresh.
+/// The operation runs in the transaction itself, with no savepoint of its
+/// own (two statements fewer for every write that succeeds). A refusal (a
+/// 4xx) undoes the whole transaction, and its answer is then stored for the
+/// key in a second, small one; a server error keeps nothing, so a retry
+/// runs afresh.
 pub async fn run_prepared<P: Send + 'static, T: Serialize + Send + 'static>(
     state: &AppState,
     caller: i64,
@@ -83,22 +86,42 @@ pub async fn run_prepared<P: Send + 'static, T: Serialize + Send + 'static>(
     prepared: Result<P, Problem>,
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
 ) -> Result<Response, Problem> {
-    let key = key.check()?.to_owned();
-    let fingerprint = idempotency::fingerprint("POST", path, body);
+    let key = Key {
+        api_key: caller,
+        key: key.check()?.to_owned(),
+        fingerprint: idempotency::fingerprint("POST", path, body),
+    };
     let db = &state.portal.db;
     let backend = db.backend();
-    let answered = db
+    let held = key.clone();
+    let ran = db
         .write(move |tx| {
-            Box::pin(async move {
-                let held = (caller, key.as_str(), fingerprint.as_str());
-                in_transaction(tx, backend, held, prepared, operation).await
-            })
+            Box::pin(async move { in_transaction(tx, backend, &held, prepared, operation).await })
         })
-        .await?;
+        .await;
+    let answered = match ran {
+        Ok(answered) => answered,
+        Err(Undone::Failed(problem)) => return Err(problem),
+        Err(Undone::Refused(status, answer)) => {
+            db.write(move |tx| {
+                Box::pin(async move { store_refusal(tx, backend, &key, status, answer).await })
+            })
+            .await?
+        }
+    };
     Ok(match answered {
         Answer::Ran(status, body) => json_response(status, body),
         Answer::Replay(response) => response,
     })
+}
+
+/// The idempotency key a request holds: its API key's, as sent, and the
+/// fingerprint of the request it is bound to.
+#[derive(Clone)]
+struct Key {
+    api_key: i64,
+    key: String,
+    fingerprint: String,
 }
 
 enum Answer {
@@ -109,19 +132,85 @@ enum Answer {
     Replay(Response),
 }
 
-/// The key's lookup, the operation under a savepoint and the stored
-/// answer, in the request's transaction `tx`.
+/// Why a request's transaction was undone.
+enum Undone {
+    /// The operation refused: this answer is to be stored for the key, in
+    /// a transaction of its own.
+    Refused(StatusCode, String),
+    /// A server error (or the key's refusal): nothing is kept.
+    Failed(Problem),
+}
+
+impl From<Problem> for Undone {
+    fn from(problem: Problem) -> Self {
+        Undone::Failed(problem)
+    }
+}
+
+impl From<loyalty::Error> for Undone {
+    fn from(e: loyalty::Error) -> Self {
+        Undone::Failed(e.into())
+    }
+}
+
+/// The key's lookup, the operation and the stored answer, in the request's
+/// transaction `tx`.
 async fn in_transaction<P, T: Serialize>(
     tx: &mut Connection,
     backend: loyalty::Backend,
-    (api_key, key, fingerprint): (i64, &str, &str),
+    key: &Key,
     prepared: Result<P, Problem>,
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T>,
+) -> Result<Answer, Undone> {
+    let slot = match hold(tx, backend, key).await? {
+        Ok(slot) => slot,
+        Err(replay) => return Ok(replay),
+    };
+    let (status, answer) = match prepared {
+        // Nothing was written: the refusal is stored in this transaction.
+        Err(problem) => refusal(problem)?,
+        Ok(prepared) => match operation(tx, prepared).await {
+            Ok(value) => {
+                let body = serde_json::to_string(&value).unwrap_or_default();
+                (StatusCode::OK, body)
+            }
+            Err(problem) => {
+                let (status, answer) = refusal(problem)?;
+                return Err(Undone::Refused(status, answer));
+            }
+        },
+    };
+    Ok(record(tx, &slot, status, answer).await?)
+}
+
+/// Stores a refusal for the key, once the transaction that was refused has
+/// been undone: unless, meanwhile, a retry with the key was answered (its
+/// answer is then this one's too) or is running.
+async fn store_refusal(
+    tx: &mut Connection,
+    backend: loyalty::Backend,
+    key: &Key,
+    status: StatusCode,
+    answer: String,
 ) -> Result<Answer, Problem> {
+    match hold(tx, backend, key).await? {
+        Ok(slot) => record(tx, &slot, status, answer).await,
+        Err(replay) => Ok(replay),
+    }
+}
+
+/// Looks the key up in `tx`: new (`Ok`), answered before (`Err`, the
+/// answer to send again), or refused (a key reused for another request,
+/// or one still running).
+async fn hold(
+    tx: &mut Connection,
+    backend: loyalty::Backend,
+    key: &Key,
+) -> Result<Result<Slot, Answer>, Problem> {
     let clock = SystemClock;
-    let held = idempotency::hold(tx, backend, &clock, api_key, key, fingerprint).await;
-    let slot = match held {
-        Ok(Held::New(slot)) => slot,
+    let held = idempotency::hold(tx, backend, &clock, key.api_key, &key.key, &key.fingerprint);
+    match held.await {
+        Ok(Held::New(slot)) => Ok(Ok(slot)),
         Ok(Held::Replay { status, body }) => {
             metrics::counter!("tablecard_pos_idempotent_replays_total").increment(1);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -129,30 +218,20 @@ async fn in_transaction<P, T: Serialize>(
             response
                 .headers_mut()
                 .insert(REPLAYED, HeaderValue::from_static("true"));
-            return Ok(Answer::Replay(response));
+            Ok(Err(Answer::Replay(response)))
         }
-        Err(e) => return Err(key_refused(e)),
-    };
-    let (status, answer) = match prepared {
-        Err(problem) => refusal(problem)?,
-        Ok(prepared) => {
-            let mut savepoint = loyalty::infra::db::savepoint(tx)
-                .await
-                .map_err(loyalty::Error::from)?;
-            match operation(&mut savepoint, prepared).await {
-                Ok(value) => {
-                    savepoint.commit().await.map_err(loyalty::Error::from)?;
-                    let body = serde_json::to_string(&value).unwrap_or_default();
-                    (StatusCode::OK, body)
-                }
-                Err(problem) => {
-                    savepoint.rollback().await.map_err(loyalty::Error::from)?;
-                    refusal(problem)?
-                }
-            }
-        }
-    };
-    idempotency::record(tx, &clock, &slot, status.as_u16(), &answer)
+        Err(e) => Err(key_refused(e)),
+    }
+}
+
+/// Stores the answer for the key, beside what the request wrote.
+async fn record(
+    tx: &mut Connection,
+    slot: &Slot,
+    status: StatusCode,
+    answer: String,
+) -> Result<Answer, Problem> {
+    idempotency::record(tx, &SystemClock, slot, status.as_u16(), &answer)
         .await
         .map_err(key_refused)?;
     Ok(Answer::Ran(status, answer))

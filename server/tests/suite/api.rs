@@ -966,6 +966,17 @@ async fn points_paid_before_the_bill_is_known_hold_the_purchase_to_the_cap() {
     assert_eq!(over["code"], "points_paid_over_cap");
     let detail = over["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("at most 300 points"), "{detail}");
+    // Refused once its purchase row was written: that row is undone, and
+    // the refusal is kept for its key.
+    let (status, again, replay) = pos
+        .post(
+            "/api/v1/purchases",
+            "p2",
+            json!({"order_id": "B-2", "member": member_no, "amount_fen": 600}),
+        )
+        .await;
+    assert_eq!((status, &again), (StatusCode::UNPROCESSABLE_ENTITY, &over));
+    assert!(replayed(&replay));
     assert_eq!(
         header_str(&response, header::CONTENT_TYPE),
         "application/problem+json"
