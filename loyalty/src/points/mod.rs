@@ -151,6 +151,32 @@ async fn add_to_balance(
     Ok(balance)
 }
 
+/// [`add_to_balance`], and the member's qualifying spend after it (what
+/// decides an upgrade), in one statement.
+async fn add_to_balance_with_spend(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+    points: i64,
+) -> Result<(i64, i64)> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "UPDATE members SET points_balance = points_balance + $4 \
+             WHERE brand_id = $1 AND id = $2 RETURNING points_balance, {}",
+            tiers::SPEND
+        )
+    });
+    let (balance, spend): (i64, Option<i64>) = sqlx::query_as(&SQL)
+        .bind(brand.0)
+        .bind(member.0)
+        .bind(tiers::spend_since(clock))
+        .bind(points)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((balance, spend.unwrap_or(0)))
+}
+
 /// The one conditional statement that keeps a balance from going below
 /// zero: None when the member has fewer than `points`.
 async fn take_from_balance(
@@ -383,7 +409,7 @@ pub async fn record_purchase(
             max_points: max_points_for(&rules, rules.redeem_cap_fen(amount.get())),
         });
     }
-    let balance = if points > 0 {
+    if points > 0 {
         let entry = Entry {
             brand: brand.id,
             member,
@@ -394,18 +420,10 @@ pub async fn record_purchase(
             ref_type: Some("purchase"),
             ref_id: Some(purchase_id),
         };
-        credit(
-            conn,
-            clock,
-            entry,
-            Some(purchase_id),
-            rules.lot_expiry(occurred_at),
-        )
-        .await?
-    } else {
-        member_state(conn, brand.id, member).await?.0
-    };
-    let spend = tiers::qualifying_spend(conn, clock, brand.id, member).await?;
+        let expiry = rules.lot_expiry(occurred_at);
+        record_lot(conn, clock, entry, Some(purchase_id), expiry).await?;
+    }
+    let (balance, spend) = add_to_balance_with_spend(conn, clock, brand.id, member, points).await?;
     let reached = table.for_spend(spend);
     let tier_changed = reached.rank > rank
         && tiers::change(

@@ -177,6 +177,17 @@ pub async fn load(conn: &mut AnyConnection, brand: BrandId) -> Result<TierTable>
     ))
 }
 
+/// Paid and not refunded, over the last 12 months: the qualifying spend of
+/// member `$2` of brand `$1`, counting purchases after `$3` (see
+/// [`spend_since`]), as a scalar subquery.
+pub(crate) const SPEND: &str = "(SELECT CAST(SUM(amount_fen - refunded_fen) AS BIGINT) \
+     FROM purchases WHERE brand_id = $1 AND member_id = $2 AND occurred_at > $3)";
+
+/// Where the qualifying window starts now.
+pub(crate) fn spend_since(clock: &dyn Clock) -> i64 {
+    clock.now_ms() - QUALIFYING_WINDOW_MS
+}
+
 /// Paid and not refunded, over the last 12 months.
 pub async fn qualifying_spend(
     conn: &mut AnyConnection,
@@ -184,15 +195,14 @@ pub async fn qualifying_spend(
     brand: BrandId,
     member: MemberId,
 ) -> Result<i64> {
-    let (spend,): (Option<i64>,) = sqlx::query_as(
-        "SELECT CAST(SUM(amount_fen - refunded_fen) AS BIGINT) FROM purchases \
-         WHERE brand_id = $1 AND member_id = $2 AND occurred_at > $3",
-    )
-    .bind(brand.0)
-    .bind(member.0)
-    .bind(clock.now_ms() - QUALIFYING_WINDOW_MS)
-    .fetch_one(&mut *conn)
-    .await?;
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {SPEND}"));
+    let (spend,): (Option<i64>,) = sqlx::query_as(&SQL)
+        .bind(brand.0)
+        .bind(member.0)
+        .bind(spend_since(clock))
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(spend.unwrap_or(0))
 }
 
