@@ -783,7 +783,10 @@ async fn upload_logo(
     .await;
     match saved {
         Ok(()) => match tx.commit().await {
-            Ok(()) => Redirect::to("/admin/brand?saved=1#logo").into_response(),
+            Ok(()) => {
+                portal.db.auth_changed();
+                Redirect::to("/admin/brand?saved=1#logo").into_response()
+            }
             Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         },
         Err(e) => back(e.into()),

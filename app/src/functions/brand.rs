@@ -134,6 +134,7 @@ pub async fn save_brand_profile(
             brands::settings::save_profile(tx, &SystemClock, &owner, profile).await
         };
         state.db.in_transaction(save).await?;
+        state.db.auth_changed();
         Ok("/admin/brand?saved=1".to_owned())
     })
     .await
@@ -149,6 +150,7 @@ pub async fn publish_brand_terms(
             brands::settings::publish_terms(tx, &SystemClock, &owner, &version, &text).await
         };
         state.db.in_transaction(publish).await?;
+        state.db.auth_changed();
         Ok("/admin/brand?saved=1#terms".to_owned())
     })
     .await

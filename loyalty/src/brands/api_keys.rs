@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
+use crate::brands::key_cache::Found;
 use crate::brands::stores::StoreId;
 use crate::brands::BrandId;
 use crate::infra::secret::hex;
@@ -69,7 +70,9 @@ struct KeyRow {
 }
 
 /// The live key matching `presented`, if any. Marks it used (at most once a
-/// minute, so a busy till does not turn every read into a write).
+/// minute, so a busy till does not turn every read into a write). A key
+/// read in the last seconds is taken from memory
+/// ([`super::key_cache`]).
 pub async fn authenticate(
     db: &Db,
     clock: &dyn Clock,
@@ -78,7 +81,36 @@ pub async fn authenticate(
     if !presented.starts_with("tck_") || presented.len() != 4 + SECRET_LEN {
         return Ok(None);
     }
-    // The key and its brand in one statement: every API request makes it.
+    let hashed = hash(presented);
+    let cache = db.key_cache();
+    let (cached, generation) = cache.get(&hashed);
+    let from_db = cached.is_none();
+    let mut found = match cached {
+        Some(found) => found,
+        None => match read(db, &hashed).await? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let now = clock.now_ms();
+    let touch = found.last_used.is_none_or(|t| now - t > 60_000);
+    if touch {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(found.key.key_id())
+            .execute(db.pool())
+            .await?;
+        found.last_used = Some(now);
+    }
+    let key = found.key.clone();
+    if from_db || touch {
+        cache.put(generation, hashed, found);
+    }
+    Ok(Some(key))
+}
+
+/// The live key hashed to `hashed`, and its brand, in one statement.
+async fn read(db: &Db, hashed: &str) -> Result<Option<Found>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "SELECT k.id AS key_id, k.store_id, k.last_used_at, {} \
@@ -87,29 +119,16 @@ pub async fn authenticate(
             brands::brand_columns_of("b")
         )
     });
+    let read_at = std::time::Instant::now();
     let row: Option<KeyRow> = sqlx::query_as(&SQL)
-        .bind(hash(presented))
+        .bind(hashed)
         .fetch_optional(db.pool())
         .await?;
-    let Some(KeyRow {
-        key_id: id,
-        store_id: store,
-        last_used_at: last_used,
-        brand,
-    }) = row
-    else {
-        return Ok(None);
-    };
-    let now = clock.now_ms();
-    if last_used.is_none_or(|t| now - t > 60_000) {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(db.pool())
-            .await?;
-    }
-    let brand = brands::Brand::from(brand);
-    Ok(Some(crate::access::PosKey::new(id, brand, StoreId(store))))
+    Ok(row.map(|row| Found {
+        key: crate::access::PosKey::new(row.key_id, row.brand.into(), StoreId(row.store_id)),
+        last_used: row.last_used_at,
+        read_at,
+    }))
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -178,9 +197,13 @@ pub async fn revoke_as(
         after: Some(serde_json::json!({ "revoked": true })),
     };
     crate::staff::audit::record(&mut tx, clock, &owner.actor(), change).await?;
-    Ok(tx.commit().await?)
+    tx.commit().await?;
+    db.auth_changed();
+    Ok(())
 }
 
+/// Revokes a key in the transaction `conn`; once it is committed, tell
+/// the server ([`Db::auth_changed`]), which may have it in memory.
 pub async fn revoke(
     conn: &mut AnyConnection,
     clock: &dyn Clock,

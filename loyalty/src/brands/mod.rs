@@ -1,6 +1,7 @@
 //! Brands (品牌): the tenant. Everything else hangs below one.
 
 pub mod api_keys;
+pub mod key_cache;
 pub mod settings;
 pub mod setup;
 pub mod stores;
@@ -224,17 +225,17 @@ pub(crate) fn check_name(field: &'static str, name: &str, max: usize) -> Result<
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct BrandRow {
-    id: i64,
-    slug: String,
-    name: String,
-    theme_color: String,
-    default_locale: String,
-    time_zone: String,
-    terms_version: String,
-    terms_text: String,
-    embed_origins: String,
-    logo_version: i64,
-    sms_signature: String,
+    pub(crate) id: i64,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) theme_color: String,
+    pub(crate) default_locale: String,
+    pub(crate) time_zone: String,
+    pub(crate) terms_version: String,
+    pub(crate) terms_text: String,
+    pub(crate) embed_origins: String,
+    pub(crate) logo_version: i64,
+    pub(crate) sms_signature: String,
 }
 
 impl From<BrandRow> for Brand {

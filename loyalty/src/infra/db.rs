@@ -3,6 +3,7 @@
 //! (`$1` placeholders, `RETURNING`), migrations live in one folder per backend.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -11,6 +12,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Executor};
 
 use super::writer::Writer;
+use crate::brands::key_cache::KeyCache;
 
 pub(crate) static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -91,6 +93,8 @@ pub struct Db {
     /// On a writable SQLite file: the one writer the POS's writes queue to
     /// ([`Db::write`]).
     writer: Option<Writer>,
+    /// The POS keys read lately, with their brands.
+    keys: Arc<KeyCache>,
 }
 
 /// How to open the pool; `search_path` lets the test harness give every
@@ -231,10 +235,12 @@ impl Db {
             pool.map(Writer::start).map_err(open)
         });
         let writer = writer.transpose()?;
+        let keys = KeyCache::new(backend, &url);
         Ok(Db {
             pool,
             backend,
             writer,
+            keys,
         })
     }
 
@@ -315,6 +321,18 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The POS keys read lately ([`crate::brands::key_cache`]).
+    pub fn key_cache(&self) -> &Arc<KeyCache> {
+        &self.keys
+    }
+
+    /// A key or a brand changed, and the change is committed: keys read
+    /// before are read again. (Other servers on the same PostgreSQL hear of
+    /// it from the database.)
+    pub fn auth_changed(&self) {
+        self.keys.clear();
     }
 
     /// Applies the migrations of this backend that have not run yet.

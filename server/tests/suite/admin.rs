@@ -282,6 +282,55 @@ async fn an_owner_creates_a_key_sees_it_once_and_revokes_it() {
     assert_eq!(lookup(key).await, StatusCode::UNAUTHORIZED, "revoked");
 }
 
+/// A key revoked where this server cannot see it (by another server on the
+/// same PostgreSQL, or by hand) is refused as soon as the database tells
+/// every server, well before a key in memory would be read again anyway.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
+async fn a_key_revoked_elsewhere_is_refused_once_postgres_tells_the_server() {
+    let app =
+        crate::common::spawn_app_on(loyalty::testing::TestDb::postgres().await, &[], false).await;
+    let key = crate::common::api_key(&app, "demo").await;
+    let bearer = format!("Bearer {key}");
+    let lookup = || async {
+        app.get(
+            "/api/v1/members/lookup?member=12345678",
+            &[("authorization", &bearer)],
+        )
+        .await
+        .status()
+    };
+    assert_eq!(lookup().await, StatusCode::NOT_FOUND, "the key works");
+    let cache = app._db.db.key_cache();
+    let listening = std::time::Instant::now();
+    while !cache.hearing() {
+        assert!(
+            listening.elapsed() < std::time::Duration::from_secs(30),
+            "never listened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Read once more now that changes are heard of: kept in memory.
+    assert_eq!(lookup().await, StatusCode::NOT_FOUND);
+    sqlx::query("UPDATE api_keys SET revoked_at = 1")
+        .execute(app._db.db.pool())
+        .await
+        .unwrap();
+    let revoked = std::time::Instant::now();
+    loop {
+        let status = lookup().await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            revoked.elapsed() < loyalty::brands::key_cache::TRUST_FOR / 2,
+            "still taken from memory"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[both_databases]
 async fn owners_and_managers_see_the_overview_and_cashiers_do_not() {
     let app = spawn_app().await;
