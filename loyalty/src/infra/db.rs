@@ -86,6 +86,9 @@ pub enum ConnectError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// A pooled PostgreSQL connection idle this long is checked before use.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
@@ -196,8 +199,20 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 // A SQLite connection is a file in this process: nothing on
                 // the way can break it, and the check was one more round trip
-                // to its thread per acquire. A PostgreSQL one is still tested.
-                .test_before_acquire(backend != Backend::Sqlite)
+                // to its thread per acquire. A PostgreSQL one is checked when
+                // it has been idle a while (the server or the network may
+                // have closed it since); one in use a moment ago is not: the
+                // check was a round trip per acquire. (sqlx checks every
+                // connection as it comes back to the pool besides.)
+                .test_before_acquire(false)
+                .before_acquire(move |conn, meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Postgres && meta.idle_for >= CHECK_AFTER_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .after_connect(move |conn, _meta| {
                     let search_path = search_path.clone();
                     Box::pin(async move {
