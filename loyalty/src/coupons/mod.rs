@@ -580,11 +580,14 @@ impl Coupon {
     }
 }
 
-const COUPON_COLUMNS: &str = "c.id, c.code, c.template_id, c.member_id, c.source, c.points_paid, \
-     c.valid_from, c.valid_until, c.status, c.issued_at";
+/// A coupon's columns, its id named apart from its template's (a statement
+/// may read both, [`find_by_code`]).
+const COUPON_COLUMNS: &str = "c.id AS coupon_id, c.code, c.template_id, c.member_id, c.source, \
+     c.points_paid, c.valid_from, c.valid_until, c.status, c.issued_at";
 
 #[derive(sqlx::FromRow)]
 struct CouponRow {
+    #[sqlx(rename = "coupon_id")]
     id: i64,
     code: String,
     template_id: i64,
@@ -843,17 +846,33 @@ async fn find_by_code(
     brand: BrandId,
     code: &CouponCode,
 ) -> Result<(Coupon, Template)> {
-    let row: Option<CouponRow> = sqlx::query_as(&format!(
-        "SELECT {COUPON_COLUMNS} FROM coupons c WHERE c.brand_id = $1 AND c.code = $2 \
-         AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = c.member_id AND m.status = 'erased')"
-    ))
-    .bind(brand.0)
-    .bind(code.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let coupon: Coupon = row.ok_or(Error::CouponNotFound)?.into();
-    let template = load_template(conn, brand, coupon.template_id).await?;
-    Ok((coupon, template))
+    // The coupon and its template in one statement: every redemption and
+    // every check makes it.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {COUPON_COLUMNS}, {} FROM coupons c \
+             JOIN coupon_templates t ON t.brand_id = c.brand_id AND t.id = c.template_id \
+             WHERE c.brand_id = $1 AND c.code = $2 \
+             AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = c.member_id AND m.status = 'erased')",
+            crate::infra::db::qualified("t", TEMPLATE_COLUMNS)
+        )
+    });
+    let row: Option<CouponAndTemplate> = sqlx::query_as(&SQL)
+        .bind(brand.0)
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let CouponAndTemplate { coupon, template } = row.ok_or(Error::CouponNotFound)?;
+    let stores = template_stores(conn, &template).await?;
+    Ok((coupon.into(), template.into_template(stores)))
+}
+
+#[derive(sqlx::FromRow)]
+struct CouponAndTemplate {
+    #[sqlx(flatten)]
+    coupon: CouponRow,
+    #[sqlx(flatten)]
+    template: TemplateRow,
 }
 
 async fn active_redemption(conn: &mut AnyConnection, coupon: i64) -> Result<Option<(i64, String)>> {
