@@ -262,19 +262,40 @@ pub(crate) async fn change(
 
 /// The periodic review: every member of the brand moves to the tier their
 /// last 12 months qualify for (down as well as up). Returns how many moved.
+///
+/// Every member's spend is read in one statement, streamed; only a member
+/// whose tier it changes is then moved, in a transaction of its own that
+/// reads their spend again (a purchase since counts) and moves them only if
+/// still at the tier read (a concurrent change wins). A review of a million
+/// members was a million transactions.
 pub async fn review(db: &crate::Db, clock: &dyn Clock, brand: BrandId) -> Result<u64> {
+    use futures_util::TryStreamExt;
     let table = {
         let mut conn = db.pool().acquire().await?;
         load(&mut conn, brand).await?
     };
-    let members: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, tier_rank FROM members WHERE brand_id = $1 AND status = 'active' ORDER BY id",
-    )
-    .bind(brand.0)
-    .fetch_all(db.pool())
-    .await?;
+    let due: Vec<(i64, i64)> = {
+        let mut rows = sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT m.id, m.tier_rank, \
+                    CAST(COALESCE(SUM(p.amount_fen - p.refunded_fen), 0) AS BIGINT) \
+             FROM members m LEFT JOIN purchases p \
+               ON p.brand_id = m.brand_id AND p.member_id = m.id AND p.occurred_at > $2 \
+             WHERE m.brand_id = $1 AND m.status = 'active' \
+             GROUP BY m.id, m.tier_rank ORDER BY m.id",
+        )
+        .bind(brand.0)
+        .bind(spend_since(clock))
+        .fetch(db.pool());
+        let mut due = Vec::new();
+        while let Some((id, rank, spend)) = rows.try_next().await? {
+            if table.for_spend(spend).rank != rank {
+                due.push((id, rank));
+            }
+        }
+        due
+    };
     let mut moved = 0;
-    for (id, rank) in members {
+    for (id, rank) in due {
         let mut tx = db.begin().await?;
         let spend = qualifying_spend(&mut tx, clock, brand, MemberId(id)).await?;
         let target = table.for_spend(spend).rank;

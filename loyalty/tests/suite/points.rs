@@ -255,6 +255,38 @@ db_test!(
 );
 
 db_test!(
+    async fn the_review_moves_only_the_members_whose_spend_says_another_tier(db) {
+        let shop = Shop::open(db.clone()).await;
+        let kept = shop.member("13800138001").await;
+        let raised = shop.member("13800138002").await;
+        let lowered = shop.member("13800138003").await;
+        let idle = shop.member("13800138004").await;
+        shop.buy(kept, "K-1", 110_000).await.unwrap();
+        shop.buy(raised, "R-1", 110_000).await.unwrap();
+        // Tiers the members' spend does not say, as a change of the tier
+        // table (or a hand edit) leaves them.
+        for (member, rank) in [(raised, 0), (lowered, 1)] {
+            sqlx::query("UPDATE members SET tier_rank = $1 WHERE id = $2")
+                .bind(rank)
+                .bind(member.0)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        assert_eq!(tiers::review(&db, &shop.clock, shop.brand.id).await.unwrap(), 2);
+        for (member, rank) in [(kept, 1), (raised, 1), (lowered, 0), (idle, 0)] {
+            assert_eq!(members::find(&db, shop.brand.id, member).await.unwrap().tier_rank, rank);
+        }
+        let (changes,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tier_changes WHERE reason = 'review'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(changes, 2, "one change recorded per member moved");
+        assert_eq!(tiers::review(&db, &shop.clock, shop.brand.id).await.unwrap(), 0, "settled");
+    }
+);
+
+db_test!(
     async fn refunds_reverse_points_in_proportion_and_never_beyond_the_purchase(db) {
         let shop = Shop::open(db).await;
         let m = shop.member("13800138000").await;
