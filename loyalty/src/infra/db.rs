@@ -33,6 +33,12 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = FULL; \
      PRAGMA busy_timeout = 5000;";
 
+/// The page cache of each reading connection on SQLite, in KiB (SQLite's
+/// default is 2,000 per connection): eight readers kept 16 MiB of pages in
+/// the server's memory, most of them the same pages, which the system's
+/// file cache holds anyway. The writer keeps the default.
+const SQLITE_READER_CACHE: &str = "PRAGMA cache_size = -1024;";
+
 /// `columns` ("a, b, c") of the table named `alias` in a join ("t.a, t.b, t.c").
 pub(crate) fn qualified(alias: &str, columns: &str) -> String {
     columns
@@ -193,7 +199,7 @@ impl Db {
         // A read-only file (`mode=ro`: a backup being checked) cannot be
         // switched to WAL; it only needs to wait for locks.
         let read_only = options.url.contains("mode=ro");
-        let pool_options = move || {
+        let pool_options = move |reader: bool| {
             let search_path = search_path.clone();
             AnyPoolOptions::new()
                 .acquire_timeout(Duration::from_secs(10))
@@ -223,6 +229,9 @@ impl Db {
                             }
                             Backend::Sqlite => {
                                 conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                                if reader {
+                                    conn.execute(sqlx::raw_sql(SQLITE_READER_CACHE)).await?;
+                                }
                             }
                             Backend::Postgres => {
                                 if let Some(schema) = search_path {
@@ -239,14 +248,14 @@ impl Db {
             url: redact(&options.url),
             source,
         };
-        let pool = pool_options()
+        let pool = pool_options(true)
             .max_connections(options.max_connections)
             .connect(&url)
             .await
             .map_err(open)?;
         // The writer's connection: opened when the first write comes.
         let writer = (backend == Backend::Sqlite && !read_only).then(|| {
-            let pool = pool_options().max_connections(1).connect_lazy(&url);
+            let pool = pool_options(false).max_connections(1).connect_lazy(&url);
             pool.map(Writer::start).map_err(open)
         });
         let writer = writer.transpose()?;
