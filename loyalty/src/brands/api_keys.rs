@@ -102,10 +102,11 @@ pub async fn authenticate(
             .await?;
         found.last_used = Some(now);
     }
-    let key = found.key.clone();
-    if from_db || touch {
-        cache.put(generation, hashed, found);
+    if !(from_db || touch) {
+        return Ok(Some(found.key));
     }
+    let key = found.key.clone();
+    cache.put(generation, hashed, found);
     Ok(Some(key))
 }
 

@@ -55,17 +55,12 @@ struct Entries {
     /// Counts the times the cache was emptied: a key read before the last
     /// one is not kept.
     generation: u64,
-    keys: HashMap<String, Cached>,
+    keys: HashMap<String, Found>,
 }
 
+/// A key as the cache has it: when it was last marked used, and when it
+/// was read from the database.
 #[derive(Clone)]
-struct Cached {
-    key: PosKey,
-    last_used: Option<i64>,
-    read_at: Instant,
-}
-
-/// A key as the cache has it, and what to keep it by when it changes.
 pub struct Found {
     pub key: PosKey,
     pub last_used: Option<i64>,
@@ -91,16 +86,12 @@ impl KeyCache {
     pub(crate) fn get(self: &Arc<Self>, hash: &str) -> (Option<Found>, u64) {
         self.start_listening();
         let entries = self.entries.lock().expect("not poisoned");
-        let heard = self.heard.load(Ordering::Acquire);
+        let heard = self.hearing();
         let found = entries
             .keys
             .get(hash)
-            .filter(|c| heard && c.read_at.elapsed() < TRUST_FOR)
-            .map(|c| Found {
-                key: c.key.clone(),
-                last_used: c.last_used,
-                read_at: c.read_at,
-            });
+            .filter(|found| heard && found.read_at.elapsed() < TRUST_FOR)
+            .cloned();
         (found, entries.generation)
     }
 
@@ -115,12 +106,7 @@ impl KeyCache {
         if entries.keys.len() >= MAX_KEYS && !entries.keys.contains_key(&hash) {
             entries.keys.clear();
         }
-        let cached = Cached {
-            key: found.key,
-            last_used: found.last_used,
-            read_at: found.read_at,
-        };
-        entries.keys.insert(hash, cached);
+        entries.keys.insert(hash, found);
     }
 
     /// Forgets every key: something about a key or a brand changed.

@@ -955,26 +955,16 @@ async fn points_paid_before_the_bill_is_known_hold_the_purchase_to_the_cap() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{paid}");
-    let (status, over, response) = pos
-        .post(
-            "/api/v1/purchases",
-            "p2",
-            json!({"order_id": "B-2", "member": member_no, "amount_fen": 600}),
-        )
-        .await;
+    // Its bill, once the points are paid: within their cap only after a void.
+    let bill = json!({"order_id": "B-2", "member": member_no, "amount_fen": 600});
+    let (status, over, response) = pos.post("/api/v1/purchases", "p2", bill.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{over}");
     assert_eq!(over["code"], "points_paid_over_cap");
     let detail = over["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("at most 300 points"), "{detail}");
     // Refused once its purchase row was written: that row is undone, and
     // the refusal is kept for its key.
-    let (status, again, replay) = pos
-        .post(
-            "/api/v1/purchases",
-            "p2",
-            json!({"order_id": "B-2", "member": member_no, "amount_fen": 600}),
-        )
-        .await;
+    let (status, again, replay) = pos.post("/api/v1/purchases", "p2", bill.clone()).await;
     assert_eq!((status, &again), (StatusCode::UNPROCESSABLE_ENTITY, &over));
     assert!(replayed(&replay));
     assert_eq!(
@@ -990,12 +980,6 @@ async fn points_paid_before_the_bill_is_known_hold_the_purchase_to_the_cap() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, recorded, _) = pos
-        .post(
-            "/api/v1/purchases",
-            "p3",
-            json!({"order_id": "B-2", "member": member_no, "amount_fen": 600}),
-        )
-        .await;
+    let (status, recorded, _) = pos.post("/api/v1/purchases", "p3", bill).await;
     assert_eq!(status, StatusCode::OK, "{recorded}");
 }
