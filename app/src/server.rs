@@ -403,7 +403,7 @@ pub fn see_other(to: &str) {
 /// module path: the card carries it twice (drawn, and in the island's props)
 /// over a slow phone network, and compresses it on every request.
 pub fn qr_svg(code: &str) -> String {
-    let Ok(qr) = qrcode::QrCode::with_error_correction_level(code, qrcode::EcLevel::M) else {
+    let Some(qr) = qr_code(code) else {
         return String::new();
     };
     let quiet = 4;
@@ -420,26 +420,31 @@ pub fn qr_svg(code: &str) -> String {
 /// A QR code's dark modules as one SVG path in module units, and its width
 /// in modules (quiet zone included), for drawing into a larger SVG.
 pub fn qr_path(text: &str) -> Option<(usize, String)> {
-    let qr = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
-    Some(qr_runs(&qr, 2))
+    Some(qr_runs(&qr_code(text)?, 2))
+}
+
+/// `text` as a QR code: error correction level M at least, raised when the
+/// same size of code has room for more.
+fn qr_code(text: &str) -> Option<qrcodegen::QrCode> {
+    qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).ok()
 }
 
 /// The dark modules of `qr` as a path, one rectangle per horizontal run,
 /// inside a quiet zone of `quiet` modules; and the width with it.
-fn qr_runs(qr: &qrcode::QrCode, quiet: usize) -> (usize, String) {
+fn qr_runs(qr: &qrcodegen::QrCode, quiet: usize) -> (usize, String) {
     use std::fmt::Write as _;
-    let n = qr.width();
-    let colors = qr.to_colors();
+    let n = qr.size() as usize;
+    let dark = |x: usize, y: usize| qr.get_module(x as i32, y as i32);
     let mut d = String::new();
-    for (y, row) in colors.chunks(n).enumerate() {
+    for y in 0..n {
         let mut x = 0;
         while x < n {
-            if row[x] != qrcode::Color::Dark {
+            if !dark(x, y) {
                 x += 1;
                 continue;
             }
             let start = x;
-            while x < n && row[x] == qrcode::Color::Dark {
+            while x < n && dark(x, y) {
                 x += 1;
             }
             let run = x - start;
@@ -624,17 +629,17 @@ mod tests {
             "12345678901234",
             "https://tablecard.example/t/adjcpkggtxkfs04z4jffvx8fkc",
         ] {
-            let qr = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
+            let qr = qr_code(text).unwrap();
             let quiet = 4;
             let (width, d) = qr_runs(&qr, quiet);
-            assert_eq!(width, qr.width() + 2 * quiet);
+            let n = qr.size() as usize;
+            assert_eq!(width, n + 2 * quiet);
             let grid = drawn(&d, width);
-            let n = qr.width();
-            for (i, color) in qr.to_colors().into_iter().enumerate() {
-                let (x, y) = (i % n + quiet, i / n + quiet);
+            for (mx, my) in (0..n).flat_map(|y| (0..n).map(move |x| (x, y))) {
+                let (x, y) = (mx + quiet, my + quiet);
                 assert_eq!(
                     grid[y * width + x],
-                    color == qrcode::Color::Dark,
+                    qr.get_module(mx as i32, my as i32),
                     "module ({x}, {y})"
                 );
             }
@@ -643,6 +648,36 @@ mod tests {
                 grid[i] && (x < quiet || y < quiet || x >= quiet + n || y >= quiet + n)
             });
             assert_eq!(dark_in_quiet_zone.count(), 0);
+        }
+    }
+
+    /// What a camera sees of `d`: `px` pixels a module, black on white.
+    fn scanned(d: &str, width: usize) -> Vec<String> {
+        let grid = drawn(d, width);
+        let px = 6;
+        let side = width * px;
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
+            if grid[(y / px) * width + x / px] {
+                0
+            } else {
+                255
+            }
+        });
+        image
+            .detect_grids()
+            .into_iter()
+            .map(|g| g.decode().expect("a readable code").1)
+            .collect()
+    }
+
+    #[test]
+    fn the_cards_and_the_tables_qr_codes_scan_back_to_their_text() {
+        for text in [
+            "12345678901234",
+            "https://tablecard.example/t/adjcpkggtxkfs04z4jffvx8fkc",
+        ] {
+            let (width, d) = qr_runs(&qr_code(text).unwrap(), 4);
+            assert_eq!(scanned(&d, width), [text]);
         }
     }
 
