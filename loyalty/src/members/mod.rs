@@ -238,7 +238,7 @@ impl TryFrom<MemberRow> for Member {
             brand_id: BrandId(r.brand_id),
             member_no: MemberNo(r.member_no),
             // Only erased members have no phone, and they are never loaded.
-            phone: Phone::parse_e164(r.phone.as_deref().unwrap_or_default())?,
+            phone: Phone::stored(r.phone.unwrap_or_default())?,
             display_name: r.display_name,
             birthday,
             gender: Gender::parse(&r.gender).unwrap_or_default(),
