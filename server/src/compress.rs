@@ -6,8 +6,16 @@
 //! profile of the bench's landing load): 0.5 ms to compress a 5 KB page. Here
 //! a rendered page is gathered (it is small, and the streaming encoder held
 //! it back until it ended anyway) and compressed with a window fitted to it:
-//! the same bytes for a third of the time. gzip, for the browsers without
-//! brotli, is also done in one shot.
+//! the same bytes for a third of the time.
+//!
+//! A rendered page then goes as gzip whenever the client takes gzip, brotli
+//! only when it takes nothing else: on the pages themselves (3–10 KB)
+//! brotli at quality 4, the most it can afford on every request, comes out
+//! 4–8 % smaller than gzip and takes 2.3 times its CPU (the card: 3,166
+//! bytes in 137 µs against 3,311 in 60 µs). On the card at the till that CPU
+//! was a fifth of the server's time; 145 bytes are under 1 ms on slow 4G.
+//! The bundle, which is most of a first visit, stays brotli, precompressed
+//! at the highest quality once.
 //!
 //! A body under 512 bytes goes as it is, and is marked so that the streaming
 //! `CompressionLayer` outside this one leaves it too. Anything else — the
@@ -65,8 +73,8 @@ impl Coding {
     }
 }
 
-/// The coding to answer with: brotli when the client takes it, else gzip,
-/// else none. A coding listed with `q=0` is refused, as RFC 9110 says.
+/// The coding to answer a rendered page with: gzip when the client takes
+/// it, else brotli, else none (see the module's note for why gzip first). A coding listed with `q=0` is refused, as RFC 9110 says.
 pub fn negotiate(headers: &HeaderMap) -> Option<Coding> {
     let mut brotli = false;
     let mut gzip = false;
@@ -91,10 +99,10 @@ pub fn negotiate(headers: &HeaderMap) -> Option<Coding> {
             }
         }
     }
-    if brotli {
-        Some(Coding::Brotli)
-    } else if gzip {
+    if gzip {
         Some(Coding::Gzip)
+    } else if brotli {
+        Some(Coding::Brotli)
     } else {
         None
     }
@@ -221,12 +229,16 @@ mod tests {
     }
 
     #[test]
-    fn brotli_is_preferred_and_a_refused_coding_is_not_used() {
+    fn gzip_is_preferred_and_a_refused_coding_is_not_used() {
         assert_eq!(
             negotiate(&accepting("gzip, deflate, br, zstd")),
+            Some(Coding::Gzip)
+        );
+        assert_eq!(negotiate(&accepting("br")), Some(Coding::Brotli));
+        assert_eq!(
+            negotiate(&accepting("gzip;q=0, br;q=0.5")),
             Some(Coding::Brotli)
         );
-        assert_eq!(negotiate(&accepting("gzip")), Some(Coding::Gzip));
         assert_eq!(
             negotiate(&accepting("br;q=0, gzip;q=0.5")),
             Some(Coding::Gzip)
