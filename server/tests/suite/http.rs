@@ -259,7 +259,20 @@ async fn hashed_assets_are_served_precompressed_and_cached_for_a_year() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(pkg.join("tablecard.abc.js"), "console.log('plain')").unwrap();
     std::fs::write(pkg.join("tablecard.abc.js.br"), "brotli bytes").unwrap();
+    std::fs::write(
+        site.path().join("hash.txt"),
+        "js: abc\nwasm: abd\ncss: abe\n",
+    )
+    .unwrap();
     let app = spawn_app_with_site(site.path().to_str().unwrap(), true).await;
+
+    // A page names the files of this build, twice in a row (the second from
+    // what the server remembers of hash.txt).
+    for _ in 0..2 {
+        let page = body_text(app.get("/r/demo", &[]).await).await;
+        assert!(page.contains("href=\"/pkg/tablecard.abe.css\""), "{page}");
+        assert!(page.contains("/pkg/tablecard.abc.js"), "{page}");
+    }
 
     let br = app
         .get("/pkg/tablecard.abc.js", &[("accept-encoding", "br")])
