@@ -8,11 +8,16 @@ use crate::i18n::*;
 #[component]
 pub fn LanguageSwitcher(locale: Locale) -> impl IntoView {
     let location = use_location();
-    let next = format!(
-        "{}{}",
+    // The router's `search` comes without its `?`.
+    let (path, query) = (
         location.pathname.get_untracked(),
-        location.search.get_untracked()
+        location.search.get_untracked(),
     );
+    let next = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
     view! {
         <form class="lang" method="post" action="/lang">
             <input type="hidden" name="next" value=next />

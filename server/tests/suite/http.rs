@@ -83,6 +83,29 @@ async fn choosing_a_language_sets_a_cookie_and_returns_to_the_page() {
 }
 
 #[both_databases]
+async fn choosing_a_language_returns_to_the_page_with_its_query() {
+    let app = spawn_app().await;
+    let page = "/r/demo/join?phone=13800138000&sent=1";
+    let html = body_text(app.get(page, &[]).await).await;
+    let escaped = page.replace('&', "&amp;");
+    assert!(
+        html.contains(&format!("name=\"next\" value=\"{escaped}\"")),
+        "the language form should come back to {page}: {html}"
+    );
+    let response = app
+        .send(
+            Request::post("/lang")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(
+                    "lang=en&next=%2Fr%2Fdemo%2Fjoin%3Fphone%3D13800138000%26sent%3D1",
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(header_str(&response, header::LOCATION), page);
+}
+
+#[both_databases]
 async fn the_language_form_never_redirects_off_site() {
     let app = spawn_app().await;
     for next in [
