@@ -24,8 +24,30 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+/// Everything the server's handlers and middleware share. Each request
+/// takes a handle per middleware that reads it: a reference count, not a
+/// copy of the options, keys and strings inside.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Changed only while the server is being set up (and by tests), before
+/// any request shares it.
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Shared {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct Shared {
     pub leptos: LeptosOptions,
     pub portal: PortalState,
     /// The header a trusted reverse proxy puts the client's address in.
@@ -74,7 +96,7 @@ impl AppState {
         portal.secure_cookies = config.secure_cookies();
         portal.public_url = config.public_url();
         portal.otp.per_brand_per_day = config.code_budget_per_day;
-        AppState {
+        AppState(std::sync::Arc::new(Shared {
             leptos: leptos_options(config),
             portal,
             client_ip_header: config.client_ip_header.clone(),
@@ -87,7 +109,7 @@ impl AppState {
                 .backups
                 .as_ref()
                 .map(|s| crate::backups::Status::from_dir(&s.dir)),
-        }
+        }))
     }
 }
 
