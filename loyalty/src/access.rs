@@ -234,6 +234,23 @@ pub async fn member(
     Ok(id.map(|id| Member { brand, id }))
 }
 
+/// The member signed in to `brand` with `token` and their card, in one
+/// statement; None as for [`member`]. For the card's page, which needs both
+/// on every visit.
+pub async fn member_card(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &SessionPolicy,
+    brand: Brand,
+    token: &SessionToken,
+) -> Result<Option<(Member, crate::members::Card)>> {
+    let card = crate::members::card_by_session(db, clock, policy, &brand, token).await?;
+    Ok(card.map(|card| {
+        let id = card.member.id;
+        (Member { brand, id }, card)
+    }))
+}
+
 impl Member {
     pub fn brand(&self) -> &Brand {
         &self.brand

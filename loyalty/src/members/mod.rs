@@ -984,49 +984,111 @@ struct CardRow {
     streak_yesterday: Option<i64>,
 }
 
+/// The card's statement: the member `m` with what the card counts, from
+/// `from` (which names `m`, and may name `s` for a session) under `filter`.
+/// `$1` is the brand, `$3` now, `$4` and `$5` the brand's today and
+/// yesterday; `$2` is for `filter`.
+fn card_sql(extra: &str, from: &str, filter: &str) -> String {
+    format!(
+        "SELECT {}{extra}, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM feedback f \
+             WHERE f.brand_id = m.brand_id AND f.member_id = m.id \
+               AND f.replied_at IS NOT NULL AND f.reply_seen_at IS NULL) AS unseen_replies, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM coupons c \
+             WHERE c.brand_id = m.brand_id AND c.member_id = m.id AND c.status = 'available' \
+               AND c.valid_from <= $3 AND c.valid_until > $3) AS usable_coupons, \
+           COALESCE(sv.principal_fen, 0) AS principal_fen, COALESCE(sv.bonus_fen, 0) AS bonus_fen, \
+           r.checkin_points, r.checkin_streak_days, r.checkin_streak_bonus, b.config_version, \
+           (SELECT k.streak FROM checkins k WHERE k.brand_id = m.brand_id AND k.member_id = m.id \
+             AND k.local_day = $4) AS streak_today, \
+           (SELECT k.streak FROM checkins k WHERE k.brand_id = m.brand_id AND k.member_id = m.id \
+             AND k.local_day = $5) AS streak_yesterday \
+         FROM {from} JOIN brands b ON b.id = m.brand_id \
+         LEFT JOIN stored_value_accounts sv ON sv.brand_id = m.brand_id AND sv.member_id = m.id \
+         LEFT JOIN loyalty_rules r ON r.brand_id = m.brand_id \
+         WHERE {filter}",
+        crate::infra::db::qualified("m", MEMBER_COLUMNS)
+    )
+}
+
 /// The signed-in member's card: a read model in one statement, the
 /// member's row with what the card counts and the version of the brand's
 /// tiers, which come from the process's cache (`points::config`).
 pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<Card> {
-    use crate::points::checkin;
-
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT {}, \
-               (SELECT CAST(COUNT(*) AS BIGINT) FROM feedback f \
-                 WHERE f.brand_id = $1 AND f.member_id = $2 \
-                   AND f.replied_at IS NOT NULL AND f.reply_seen_at IS NULL) AS unseen_replies, \
-               (SELECT CAST(COUNT(*) AS BIGINT) FROM coupons c \
-                 WHERE c.brand_id = $1 AND c.member_id = $2 AND c.status = 'available' \
-                   AND c.valid_from <= $3 AND c.valid_until > $3) AS usable_coupons, \
-               COALESCE(s.principal_fen, 0) AS principal_fen, COALESCE(s.bonus_fen, 0) AS bonus_fen, \
-               r.checkin_points, r.checkin_streak_days, r.checkin_streak_bonus, b.config_version, \
-               (SELECT k.streak FROM checkins k WHERE k.brand_id = $1 AND k.member_id = $2 \
-                 AND k.local_day = $4) AS streak_today, \
-               (SELECT k.streak FROM checkins k WHERE k.brand_id = $1 AND k.member_id = $2 \
-                 AND k.local_day = $5) AS streak_yesterday \
-             FROM members m JOIN brands b ON b.id = m.brand_id \
-             LEFT JOIN stored_value_accounts s ON s.brand_id = m.brand_id AND s.member_id = m.id \
-             LEFT JOIN loyalty_rules r ON r.brand_id = m.brand_id \
-             WHERE m.brand_id = $1 AND m.id = $2 AND m.status = 'active'",
-            crate::infra::db::qualified("m", MEMBER_COLUMNS)
+        card_sql(
+            "",
+            "members m",
+            "m.brand_id = $1 AND m.id = $2 AND m.status = 'active'",
         )
     });
-    let (brand, id) = (who.brand(), who.id());
+    let brand = who.brand();
     let now = clock.now_ms();
-    let (today, yesterday) = checkin::days(brand, now);
+    let (today, yesterday) = crate::points::checkin::days(brand, now);
     let mut conn = db.acquire().await?;
     let row: Option<CardRow> = sqlx::query_as(&SQL)
         .bind(brand.id.0)
-        .bind(id.0)
+        .bind(who.id().0)
         .bind(now)
         .bind(&today)
         .bind(&yesterday)
         .fetch_optional(&mut *conn)
         .await?;
-    let row = row.ok_or(Error::MemberNotFound)?;
+    card_of(&mut conn, brand, row.ok_or(Error::MemberNotFound)?).await
+}
+
+/// The card of the member signed in to `brand` with `token`, found with
+/// the session in one statement: what [`crate::access::member`] and
+/// [`card`] find in two. None when the session is not live
+/// (`sessions::resolve` says when).
+pub(crate) async fn card_by_session(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: &sessions::SessionPolicy,
+    brand: &Brand,
+    token: &sessions::SessionToken,
+) -> Result<Option<Card>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        card: CardRow,
+        session_id: i64,
+        session_seen_at: i64,
+    }
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        card_sql(
+            ", s.id AS session_id, s.last_seen_at AS session_seen_at",
+            sessions::LIVE_JOIN,
+            &format!("{} AND s.token_hash = $2", sessions::live_where(1, 3, 6)),
+        )
+    });
+    let now = clock.now_ms();
+    let (today, yesterday) = crate::points::checkin::days(brand, now);
+    let mut conn = db.acquire().await?;
+    let row: Option<Row> = sqlx::query_as(&SQL)
+        .bind(brand.id.0)
+        .bind(token.hash())
+        .bind(now)
+        .bind(&today)
+        .bind(&yesterday)
+        .bind(now - policy.idle_ms)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let card = card_of(&mut conn, brand, row.card).await?;
+    drop(conn);
+    sessions::seen(db, now, row.session_id, row.session_seen_at).await?;
+    Ok(Some(card))
+}
+
+/// What the card shows, from its row.
+async fn card_of(conn: &mut sqlx::AnyConnection, brand: &Brand, row: CardRow) -> Result<Card> {
+    use crate::points::checkin;
+
     let member = Member::try_from(row.member)?;
-    let tier = crate::points::config::at(&mut conn, brand, row.config_version)
+    let tier = crate::points::config::at(conn, brand, row.config_version)
         .await?
         .tiers
         .by_rank(member.tier_rank)

@@ -98,22 +98,47 @@ pub async fn resolve(
     brand: BrandId,
     token: &SessionToken,
 ) -> Result<Option<MemberId>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT s.id, s.member_id, s.last_seen_at FROM {LIVE_JOIN} \
+             WHERE {} AND s.token_hash = $2",
+            live_where(1, 3, 4)
+        )
+    });
     let now = clock.now_ms();
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT s.id, s.member_id, s.last_seen_at FROM member_sessions s \
-         JOIN members m ON m.brand_id = s.brand_id AND m.id = s.member_id \
-         WHERE s.token_hash = $1 AND s.brand_id = $2 AND s.ended_at IS NULL \
-           AND s.expires_at > $3 AND s.last_seen_at > $4 AND m.status = 'active'",
-    )
-    .bind(token.hash())
-    .bind(brand.0)
-    .bind(now)
-    .bind(now - policy.idle_ms)
-    .fetch_optional(db.pool())
-    .await?;
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(&SQL)
+        .bind(brand.0)
+        .bind(token.hash())
+        .bind(now)
+        .bind(now - policy.idle_ms)
+        .fetch_optional(db.pool())
+        .await?;
     let Some((id, member, last_seen)) = row else {
         return Ok(None);
     };
+    seen(db, now, id, last_seen).await?;
+    Ok(Some(MemberId(member)))
+}
+
+/// A session `s` with its member `m`, and ([`live_where`]) what makes it
+/// live. One definition for [`resolve`] and for the card's read model,
+/// which finds the member and their card in one statement.
+pub(crate) const LIVE_JOIN: &str =
+    "member_sessions s JOIN members m ON m.brand_id = s.brand_id AND m.id = s.member_id";
+
+/// `s` is a live session of the brand `$brand` and `m` is active: not
+/// ended, not expired at `$now`, seen since `$idle_after`. The caller adds
+/// which session (its token's hash).
+pub(crate) fn live_where(brand: u8, now: u8, idle_after: u8) -> String {
+    format!(
+        "s.brand_id = ${brand} AND s.ended_at IS NULL AND s.expires_at > ${now} \
+         AND s.last_seen_at > ${idle_after} AND m.status = 'active'"
+    )
+}
+
+/// Notes that session `id`, last seen at `last_seen`, was used at `now`,
+/// at most every [`TOUCH_EVERY_MS`].
+pub(crate) async fn seen(db: &Db, now: i64, id: i64, last_seen: i64) -> Result<()> {
     if now - last_seen > TOUCH_EVERY_MS {
         sqlx::query(
             "UPDATE member_sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL",
@@ -123,7 +148,7 @@ pub async fn resolve(
         .execute(db.pool())
         .await?;
     }
-    Ok(Some(MemberId(member)))
+    Ok(())
 }
 
 /// Signs out: the token stops working at once, on every server.

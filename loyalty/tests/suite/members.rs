@@ -106,6 +106,38 @@ impl World {
     }
 }
 
+/// Who `token` signs in to `brand`, asked both ways a page asks: the
+/// session alone, and the session with the card in one statement. They
+/// must always agree.
+async fn live(
+    db: &Db,
+    clock: &FixedClock,
+    policy: &SessionPolicy,
+    brand: &Brand,
+    token: &sessions::SessionToken,
+) -> Option<members::MemberId> {
+    let alone = sessions::resolve(db, clock, policy, brand.id, token)
+        .await
+        .unwrap();
+    let with_card = loyalty::access::member_card(db, clock, policy, brand.clone(), token)
+        .await
+        .unwrap();
+    let carded = with_card.map(|(who, card)| {
+        assert_eq!(
+            who.id(),
+            card.member.id,
+            "the card is the signed-in member's"
+        );
+        assert_eq!(who.brand().id, brand.id);
+        who.id()
+    });
+    assert_eq!(
+        alone, carded,
+        "the session and the card's read model disagree"
+    );
+    alone
+}
+
 fn wrong(code: &str) -> String {
     let first = (code.as_bytes()[0] - b'0' + 1) % 10;
     format!("{first}{}", &code[1..])
@@ -310,12 +342,12 @@ db_test!(
         let other = brand(&db, "other").await;
         let policy = SessionPolicy::default();
         let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
-        let id = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+        let id = live(&db, &w.clock, &policy, &w.brand, &signed.token).await;
         assert_eq!(id, Some(signed.member.id));
-        let foreign = sessions::resolve(&db, &w.clock, &policy, other.id, &signed.token).await.unwrap();
+        let foreign = live(&db, &w.clock, &policy, &other, &signed.token).await;
         assert_eq!(foreign, None);
         sessions::end(&db, &w.clock, w.brand.id, &signed.token).await.unwrap();
-        let ended = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+        let ended = live(&db, &w.clock, &policy, &w.brand, &signed.token).await;
         assert_eq!(ended, None);
     }
 );
@@ -335,11 +367,11 @@ db_test!(
         // Visiting every nine minutes keeps it alive, but not past 30 minutes.
         for _ in 0..3 {
             w.clock.advance_ms(9 * MINUTE);
-            let alive = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+            let alive = live(&db, &w.clock, &policy, &w.brand, &signed.token).await;
             assert!(alive.is_some());
         }
         w.clock.advance_ms(4 * MINUTE);
-        let expired = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &signed.token).await.unwrap();
+        let expired = live(&db, &w.clock, &policy, &w.brand, &signed.token).await;
         assert!(expired.is_none());
 
         w.clock.advance_ms(MINUTE);
@@ -350,8 +382,16 @@ db_test!(
         )
         .await
         .unwrap();
+        // Opening the card alone keeps a session alive just the same.
+        for _ in 0..2 {
+            w.clock.advance_ms(9 * MINUTE);
+            let card = loyalty::access::member_card(&db, &w.clock, &policy, w.brand.clone(), &fresh.token)
+                .await
+                .unwrap();
+            assert!(card.is_some());
+        }
         w.clock.advance_ms(11 * MINUTE);
-        let idle = sessions::resolve(&db, &w.clock, &policy, w.brand.id, &fresh.token).await.unwrap();
+        let idle = live(&db, &w.clock, &policy, &w.brand, &fresh.token).await;
         assert!(idle.is_none());
     }
 );
