@@ -171,6 +171,19 @@ pub async fn signed_in_member(
     Ok(loyalty::access::member(&state.db, &SystemClock, policy, brand, &token).await?)
 }
 
+/// The member signed in to `brand` on this request with their card, found
+/// together in one statement (the card's and profile's pages need both).
+pub async fn signed_in_card(
+    state: &PortalState,
+    brand: Brand,
+) -> Result<Option<(loyalty::access::Member, loyalty::members::Card)>, AppError> {
+    let Some(token) = session_token(state, brand.id) else {
+        return Ok(None);
+    };
+    let policy = &state.sessions;
+    Ok(loyalty::access::member_card(&state.db, &SystemClock, policy, brand, &token).await?)
+}
+
 pub fn session_token(state: &PortalState, brand: BrandId) -> Option<SessionToken> {
     let parts = use_context::<Parts>()?;
     let jar = request_cookies(&parts);

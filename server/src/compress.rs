@@ -74,7 +74,8 @@ impl Coding {
 }
 
 /// The coding to answer a rendered page with: gzip when the client takes
-/// it, else brotli, else none (see the module's note for why gzip first). A coding listed with `q=0` is refused, as RFC 9110 says.
+/// it, else brotli, else none (the module's note says why gzip first). A
+/// coding listed with `q=0` is refused, as RFC 9110 says.
 pub fn negotiate(headers: &HeaderMap) -> Option<Coding> {
     let mut brotli = false;
     let mut gzip = false;

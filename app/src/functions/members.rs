@@ -454,24 +454,14 @@ fn card_code(state: &crate::server::PortalState, member: &loyalty::members::Memb
 /// The card and profile pages' data; signed out, a redirect to the join form
 /// that brings the member back here afterwards.
 pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppError> {
-    use crate::server::{find_brand, portal_state, see_other, session_token};
+    use crate::server::{find_brand, portal_state, see_other, signed_in_card};
 
     let state = portal_state()?;
     let Some(brand) = find_brand(&state.db, &slug).await? else {
         return Ok(MemberLoad::NoBrand);
     };
     let page = if page == "me" { "me" } else { "card" };
-    // The session and the card in one statement: every visit to the card
-    // needs both.
-    let found = match session_token(&state, brand.id) {
-        Some(token) => {
-            let policy = &state.sessions;
-            loyalty::access::member_card(&state.db, &SystemClock, policy, brand.clone(), &token)
-                .await?
-        }
-        None => None,
-    };
-    let Some((_, card)) = found else {
+    let Some((_, card)) = signed_in_card(&state, brand.clone()).await? else {
         let back = format!("/r/{}/{page}", brand.slug);
         see_other(&edge::join_url(&brand, "", Some(&back)));
         return Ok(MemberLoad::SignedOut);

@@ -849,7 +849,7 @@ async fn compose(db: &Db, brand: &Brand, member: i64, body: &str) -> Result<Opti
     let phone = to
         .as_ref()
         .and_then(|(p, _)| p.as_deref())
-        .and_then(|p| Phone::parse_e164(p).ok());
+        .and_then(|p| Phone::stored(p.to_owned()).ok());
     let Some(phone) = phone else {
         return Ok(None);
     };

@@ -443,7 +443,7 @@ async fn contacts(db: &Db, brand: BrandId, ids: &[i64]) -> Result<HashMap<i64, (
         .into_iter()
         .map(|(id, phone, name)| {
             let masked = phone
-                .and_then(|p| crate::members::phone::Phone::parse_e164(&p).ok())
+                .and_then(|p| crate::members::phone::Phone::stored(p).ok())
                 .map(|p| p.masked())
                 .unwrap_or_default();
             (id, (masked, name))

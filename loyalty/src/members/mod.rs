@@ -1011,9 +1011,12 @@ fn card_sql(extra: &str, from: &str, filter: &str) -> String {
     )
 }
 
-/// The signed-in member's card: a read model in one statement, the
+/// A member's card by their id: a read model in one statement, the
 /// member's row with what the card counts and the version of the brand's
-/// tiers, which come from the process's cache (`points::config`).
+/// tiers, which come from the process's cache (`points::config`). The
+/// portal finds the card with the session instead ([`card_by_session`]);
+/// this is for the core's tests, which hold a member without a session.
+#[cfg(feature = "testing")]
 pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Result<Card> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         card_sql(
@@ -1038,8 +1041,8 @@ pub async fn card(db: &Db, clock: &dyn Clock, who: &crate::access::Member) -> Re
 }
 
 /// The card of the member signed in to `brand` with `token`, found with
-/// the session in one statement: what [`crate::access::member`] and
-/// [`card`] find in two. None when the session is not live
+/// the session in one statement, where [`crate::access::member`] and a
+/// read by id would take two. None when the session is not live
 /// (`sessions::resolve` says when).
 pub(crate) async fn card_by_session(
     db: &Db,

@@ -134,7 +134,7 @@ pub(crate) async fn matching(
                 phone_masked: r
                     .phone
                     .as_deref()
-                    .and_then(|p| Phone::parse_e164(p).ok())
+                    .and_then(|p| Phone::stored(p.to_owned()).ok())
                     .map(|p| p.masked())
                     .unwrap_or_default(),
                 tier_rank: r.tier_rank,
