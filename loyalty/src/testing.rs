@@ -181,11 +181,12 @@ async fn sweep_abandoned_schemas(admin: &Db) {
     SWEPT
         .get_or_init(|| async {
             let now = unix_seconds();
-            let schemas: Vec<String> =
-                sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'test\\_%'")
-                    .fetch_all(admin.pool())
-                    .await
-                    .expect("list test schemas");
+            let schemas: Vec<String> = sqlx::query_scalar(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'test\\_%'",
+            )
+            .fetch_all(admin.pool())
+            .await
+            .expect("list test schemas");
             for schema in schemas.iter().filter(|s| abandoned(s, now)) {
                 // Another test process may be sweeping the same schema.
                 let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
@@ -516,7 +517,10 @@ mod tests {
         let now = 0x6760_0000;
         assert!(!abandoned(&format!("test_{:x}_0123abcd", now - 60), now));
         assert!(abandoned(&format!("test_{:x}_0123abcd", now - 3601), now));
-        assert!(abandoned("test_8a0e7abc1850c47b", now), "the old names carry no time");
+        assert!(
+            abandoned("test_8a0e7abc1850c47b", now),
+            "the old names carry no time"
+        );
         assert!(!abandoned("public", now));
         assert!(!abandoned("test_bench", now), "not a test's name");
         assert!(!abandoned("test_zz_0123abcd", now));
