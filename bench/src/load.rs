@@ -91,3 +91,59 @@ pub fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
+
+/// Several runs of one measurement as one: their requests and time added
+/// up, and the median of their p50s and of their p99s. At one connection a
+/// run's p99 is a dozen requests, and a moment's stall of a busy host moves
+/// it several times over; the median of three runs ignores one such moment.
+pub fn median_of(runs: Vec<Outcome>) -> Outcome {
+    assert!(!runs.is_empty(), "at least one run");
+    let median = |f: fn(&Outcome) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let requests = runs.iter().map(|o| o.requests).sum();
+    let seconds: f64 = runs.iter().map(|o| o.seconds).sum();
+    Outcome {
+        connections: runs[0].connections,
+        requests,
+        errors: runs.iter().map(|o| o.errors).sum(),
+        seconds: round(seconds, 2),
+        rps: round(requests as f64 / seconds, 0),
+        p50_ms: median(|o| o.p50_ms),
+        p99_ms: median(|o| o.p99_ms),
+        max_ms: runs.iter().map(|o| o.max_ms).fold(0.0, f64::max),
+        exhausted: runs.iter().any(|o| o.exhausted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(requests: u64, p50_ms: f64, p99_ms: f64, max_ms: f64) -> Outcome {
+        Outcome {
+            connections: 1,
+            requests,
+            errors: 0,
+            seconds: 2.0,
+            rps: requests as f64 / 2.0,
+            p50_ms,
+            p99_ms,
+            max_ms,
+            exhausted: false,
+        }
+    }
+
+    #[test]
+    fn the_median_of_three_runs_ignores_one_stalled_run() {
+        let o = median_of(vec![
+            run(2000, 0.5, 0.9, 3.0),
+            run(1900, 0.6, 6.0, 40.0),
+            run(2100, 0.5, 1.0, 2.0),
+        ]);
+        assert_eq!((o.requests, o.seconds, o.rps), (6000, 6.0, 1000.0));
+        assert_eq!((o.p50_ms, o.p99_ms, o.max_ms), (0.5, 1.0, 40.0));
+    }
+}

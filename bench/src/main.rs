@@ -517,6 +517,9 @@ async fn server_run(s: &Settings, name: &str, url: &str) -> ServerRun {
 
 /// The member-facing reads and a redemption at each size of
 /// `BENCH_GROWTH`, and the owner's RFM and churn over all members.
+/// How many times each size's endpoints are measured.
+const GROWTH_RUNS: usize = 3;
+
 async fn grow(s: &Settings, name: &str, url: &str) -> Growth {
     let db = open(url).await;
     let mut t = data::tenant(&db, "growth", 1).await;
@@ -563,9 +566,17 @@ async fn grow(s: &Settings, name: &str, url: &str) -> Growth {
             rfm.members.len(),
             churn.judged
         ));
-        let lookup = at(Endpoint::Lookup).await.levels.remove(0);
-        let card = at(Endpoint::Card).await.levels.remove(0);
-        let redeem = at(Endpoint::Redeem).await.levels.remove(0);
+        // Three runs of each, taken in turn, and their median (`median_of`).
+        let mut runs: [Vec<Outcome>; 3] = Default::default();
+        for _ in 0..GROWTH_RUNS {
+            for (i, e) in [Endpoint::Lookup, Endpoint::Card, Endpoint::Redeem]
+                .into_iter()
+                .enumerate()
+            {
+                runs[i].push(at(e).await.levels.remove(0));
+            }
+        }
+        let [lookup, card, redeem] = runs.map(load::median_of);
         points.push(GrowthPoint {
             members: size,
             ledger_rows: size * data::LEDGER_ROWS,
