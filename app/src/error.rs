@@ -501,7 +501,13 @@ impl FromServerFnError for AppError {
         match e {
             ServerFnErrorErr::Args(_)
             | ServerFnErrorErr::MissingArg(_)
-            | ServerFnErrorErr::Deserialization(_) => AppError::new("invalid_form"),
+            | ServerFnErrorErr::Deserialization(_) => {
+                // server_fn answers every error 500 unless the response's
+                // options say otherwise; it never runs the function here.
+                #[cfg(feature = "ssr")]
+                crate::server::set_status(http::StatusCode::BAD_REQUEST);
+                AppError::new("invalid_form")
+            }
             other => {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %other, "server function failed");
