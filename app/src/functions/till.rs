@@ -285,7 +285,10 @@ pub async fn till_stored_pay(
             let amount = till::parse_yuan("amount", &amount)?;
             let order = edge::order(&order)?;
             let (db, brand) = (&state.db, desk.brand().id);
-            let card = member_code::shown(db, &SystemClock, &state.secret, brand, &code).await?;
+            let mut conn = db.acquire().await?;
+            let card = member_code::shown(&mut conn, &SystemClock, &state.secret, brand, &code);
+            let card = card.await?;
+            drop(conn);
             till::pay_stored(db, &SystemClock, desk, key, m, &card, order, amount).await
         },
     )

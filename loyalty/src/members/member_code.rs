@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::brands::BrandId;
 use crate::infra::secret::ServerSecret;
 use crate::members::{self, Member, MemberId, MemberNo};
-use crate::{Clock, Db, Error, Result};
+use crate::{Clock, Error, Result};
+use sqlx::AnyConnection;
 
 pub const WINDOW_MS: i64 = 60_000;
 const CODE_LEN: usize = 14;
@@ -81,7 +82,7 @@ pub fn looks_like_code(input: &str) -> bool {
 /// The member a scanned code belongs to. A wrong, stale or foreign code is
 /// `MemberNotFound`, saying nothing about which part was wrong.
 pub async fn resolve(
-    db: &Db,
+    conn: &mut AnyConnection,
     clock: &dyn Clock,
     secret: &ServerSecret,
     brand: BrandId,
@@ -93,7 +94,7 @@ pub async fn resolve(
     }
     let (number, mac) = digits.split_at(8);
     let number = MemberNo::parse(number).map_err(|_| Error::MemberNotFound)?;
-    let member = members::find_by_no(db, brand, &number).await?;
+    let member = members::find_by_no(conn, brand, &number).await?;
     let window = clock.now_ms().div_euclid(WINDOW_MS);
     let mut matched = false;
     // A card shown just before a key rotation still counts.
@@ -130,7 +131,7 @@ impl CardShown {
 /// the shape of a rotating code is `RotatingCodeRequired`; a wrong or stale
 /// code is `MemberNotFound`, as in [`resolve`].
 pub async fn shown(
-    db: &Db,
+    conn: &mut AnyConnection,
     clock: &dyn Clock,
     secret: &ServerSecret,
     brand: BrandId,
@@ -139,7 +140,7 @@ pub async fn shown(
     if !looks_like_code(input) {
         return Err(Error::RotatingCodeRequired);
     }
-    resolve(db, clock, secret, brand, input)
+    resolve(conn, clock, secret, brand, input)
         .await
         .map(CardShown)
 }

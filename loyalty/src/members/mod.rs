@@ -268,14 +268,14 @@ pub async fn find(db: &Db, brand: BrandId, id: MemberId) -> Result<Member> {
     row.ok_or(Error::MemberNotFound)?.try_into()
 }
 
-pub async fn find_by_no(db: &Db, brand: BrandId, no: &MemberNo) -> Result<Member> {
+pub async fn find_by_no(conn: &mut AnyConnection, brand: BrandId, no: &MemberNo) -> Result<Member> {
     let sql = format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE brand_id = $1 AND member_no = $2 AND status = 'active'"
     );
     let row: Option<MemberRow> = sqlx::query_as(&sql)
         .bind(brand.0)
         .bind(no.as_str())
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     row.ok_or(Error::MemberNotFound)?.try_into()
 }
@@ -1215,28 +1215,26 @@ pub enum MemberRef {
 }
 
 /// The active member of `brand` a POS means. Anything unknown, stale or of
-/// another brand is `MemberNotFound`.
+/// another brand is `MemberNotFound`. On a pooled connection, or inside the
+/// transaction of the write it is for.
 pub async fn identify(
-    db: &Db,
+    conn: &mut AnyConnection,
     clock: &dyn Clock,
     secret: &ServerSecret,
     brand: BrandId,
     who: &MemberRef,
 ) -> Result<Member> {
     match who {
-        MemberRef::Phone(phone) => {
-            let mut conn = db.pool().acquire().await?;
-            find_by_phone(&mut conn, brand, phone)
-                .await?
-                .ok_or(Error::MemberNotFound)
-        }
+        MemberRef::Phone(phone) => find_by_phone(conn, brand, phone)
+            .await?
+            .ok_or(Error::MemberNotFound),
         MemberRef::Code(code) => {
             let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
             if crate::members::member_code::looks_like_code(&digits) {
-                crate::members::member_code::resolve(db, clock, secret, brand, &digits).await
+                crate::members::member_code::resolve(conn, clock, secret, brand, &digits).await
             } else {
                 let no = MemberNo::parse(&digits).map_err(|_| Error::MemberNotFound)?;
-                find_by_no(db, brand, &no).await
+                find_by_no(conn, brand, &no).await
             }
         }
     }

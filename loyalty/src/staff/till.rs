@@ -687,13 +687,14 @@ pub async fn find_member(
     } else {
         crate::members::MemberRef::Code(compact)
     };
-    crate::members::identify(db, clock, secret, brand.id, &who).await
+    let mut conn = db.acquire().await?;
+    crate::members::identify(&mut conn, clock, secret, brand.id, &who).await
 }
 
 /// A member by number, for the till's follow-up forms.
 pub async fn member_by_no(db: &Db, brand: &Brand, no: &str) -> Result<Member> {
     let no = MemberNo::parse(no).map_err(|_| Error::MemberNotFound)?;
-    crate::members::find_by_no(db, brand.id, &no).await
+    crate::members::find_by_no(&mut *db.acquire().await?, brand.id, &no).await
 }
 
 #[cfg(test)]

@@ -20,12 +20,21 @@ use crate::http::AppState;
 /// the core's writes take. (Not `&mut Tx` itself: a closure over a type
 /// with a lifetime of its own trips the compiler's proof that the handler's
 /// future is `Send`.)
-type Connection = <Tx as std::ops::Deref>::Target;
+pub type Connection = <Tx as std::ops::Deref>::Target;
 
 /// What an operation is: a future over the transaction's connection,
 /// owning all else it uses (`move`), for on SQLite it runs on the writer's
 /// task (`loyalty::Db::write`).
 pub type Operation<'c, T> = BoxFuture<'c, Result<T, Problem>>;
+
+/// A read for `run_reading`: gives the closure the signature it needs (a
+/// closure's lifetimes are not inferred from where it is passed).
+pub fn read<P, F>(read: F) -> F
+where
+    F: for<'c> FnOnce(&'c mut Connection) -> Operation<'c, P>,
+{
+    read
+}
 
 pub const REPLAYED: &str = "idempotent-replayed";
 
@@ -86,6 +95,49 @@ pub async fn run_prepared<P: Send + 'static, T: Serialize + Send + 'static>(
     prepared: Result<P, Problem>,
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
 ) -> Result<Response, Problem> {
+    let ready = read(move |_| Box::pin(async move { prepared }));
+    run_in(state, caller, key, path, body, ready, operation).await
+}
+
+/// `run_prepared`, with what the operation needs read by `read` (the member
+/// a request names, or why there is none). On SQLite it reads before the
+/// write, on a reader's connection: the one writer never waits on a read.
+/// On PostgreSQL it reads inside the write's transaction, once the key is
+/// held: one pooled connection fewer per request (an acquire, and the check
+/// sqlx makes as it goes back), and a replayed retry reads nothing.
+pub async fn run_reading<P: Send + 'static, T: Serialize + Send + 'static>(
+    state: &AppState,
+    caller: i64,
+    key: &IdempotencyKey,
+    path: &str,
+    body: &[u8],
+    read: impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, P> + Send + 'static,
+    operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
+) -> Result<Response, Problem> {
+    let db = &state.portal.db;
+    match db.backend() {
+        loyalty::Backend::Sqlite => {
+            let prepared = match db.acquire().await {
+                Ok(mut conn) => read(&mut conn).await,
+                Err(e) => Err(loyalty::Error::from(e).into()),
+            };
+            run_prepared(state, caller, key, path, body, prepared, operation).await
+        }
+        loyalty::Backend::Postgres => run_in(state, caller, key, path, body, read, operation).await,
+    }
+}
+
+/// The envelope around `prepare` and `operation`, run in turn in the
+/// request's transaction.
+async fn run_in<P: Send + 'static, T: Serialize + Send + 'static>(
+    state: &AppState,
+    caller: i64,
+    key: &IdempotencyKey,
+    path: &str,
+    body: &[u8],
+    prepare: impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, P> + Send + 'static,
+    operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
+) -> Result<Response, Problem> {
     let key = Key {
         api_key: caller,
         key: key.check()?.to_owned(),
@@ -96,7 +148,7 @@ pub async fn run_prepared<P: Send + 'static, T: Serialize + Send + 'static>(
     let held = key.clone();
     let ran = db
         .write(move |tx| {
-            Box::pin(async move { in_transaction(tx, backend, &held, prepared, operation).await })
+            Box::pin(async move { in_transaction(tx, backend, &held, prepare, operation).await })
         })
         .await;
     let answered = match ran {
@@ -159,14 +211,14 @@ async fn in_transaction<P, T: Serialize>(
     tx: &mut Connection,
     backend: loyalty::Backend,
     key: &Key,
-    prepared: Result<P, Problem>,
+    prepare: impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, P>,
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T>,
 ) -> Result<Answer, Undone> {
     let slot = match hold(tx, backend, key).await? {
         Ok(slot) => slot,
         Err(replay) => return Ok(replay),
     };
-    let (status, answer) = match prepared {
+    let (status, answer) = match prepare(tx).await {
         // Nothing was written: the refusal is stored in this transaction.
         Err(problem) => refusal(problem)?,
         Ok(prepared) => match operation(tx, prepared).await {

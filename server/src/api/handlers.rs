@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::envelope;
+use super::envelope::{self, Connection, Operation};
 use super::extract::{IdempotencyKey, JsonBody};
 use super::Problem;
 use crate::http::AppState;
@@ -184,21 +184,35 @@ fn redemption_id(path: &str) -> Result<i64, Problem> {
         .map_err(|_| loyalty::Error::RedemptionNotFound.into())
 }
 
-/// Finds the member a request names, before any transaction opens.
+/// Finds the member a request names.
 async fn find_member(
     state: &AppState,
     caller: &PosKey,
     who: &MemberField,
 ) -> Result<members::Member, Problem> {
-    let who = who.resolve()?;
-    Ok(members::identify(
-        &state.portal.db,
-        &SystemClock,
-        &state.portal.secret,
-        caller.brand().id,
-        &who,
-    )
-    .await?)
+    let mut conn = state
+        .portal
+        .db
+        .acquire()
+        .await
+        .map_err(loyalty::Error::from)?;
+    member_named(state, caller, who)(&mut conn).await
+}
+
+/// How the envelope reads the member a write names
+/// (`envelope::run_reading`).
+fn member_named(
+    state: &AppState,
+    caller: &PosKey,
+    who: &MemberField,
+) -> impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, members::Member> + Send + 'static {
+    let (state, brand, who) = (state.clone(), caller.brand().id, who.resolve());
+    envelope::read(move |conn| {
+        Box::pin(async move {
+            let (secret, who) = (&state.portal.secret, who?);
+            Ok(members::identify(conn, &SystemClock, secret, brand, &who).await?)
+        })
+    })
 }
 
 /// Finds a member by card code, member number or phone.
@@ -289,9 +303,9 @@ pub async fn purchase(
     let order = field_id("order_id", &req.order_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
     let at = req.occurred_at.as_deref().map(occurred_at).transpose()?;
-    let member = find_member(&state, &caller, &req.member).await;
+    let member = member_named(&state, &caller, &req.member);
     let path = "/api/v1/purchases";
-    envelope::run_prepared(
+    envelope::run_reading(
         &state,
         caller.key_id(),
         &key,
@@ -420,9 +434,9 @@ pub async fn redeem_points(
         .map(|f| amount("amount_fen", f))
         .transpose()?;
     let order = field_id("order_id", &req.order_id)?;
-    let member = find_member(&state, &caller, &req.member).await;
+    let member = member_named(&state, &caller, &req.member);
     let path = "/api/v1/points/redeem";
-    envelope::run_prepared(
+    envelope::run_reading(
         &state,
         caller.key_id(),
         &key,
@@ -821,9 +835,9 @@ pub async fn top_up(
     let top_up_id = field_id("top_up_id", &req.top_up_id)?;
     let fen = amount("amount_fen", req.amount_fen)?;
     let tender = tender(req.tender.as_deref())?;
-    let member = find_member(&state, &caller, &req.member).await;
+    let member = member_named(&state, &caller, &req.member);
     let path = "/api/v1/stored-value/top-ups";
-    envelope::run_prepared(
+    envelope::run_reading(
         &state,
         caller.key_id(),
         &key,
@@ -900,11 +914,15 @@ pub async fn pay_stored(
         MemberField::Code(code) => code.clone(),
         _ => return Err(loyalty::Error::RotatingCodeRequired.into()),
     };
-    let (db, secret, brand) = (&state.portal.db, &state.portal.secret, caller.brand().id);
-    let card = member_code::shown(db, &SystemClock, secret, brand, &code).await;
-    let card = card.map_err(Problem::from);
+    let (shown, brand) = (state.clone(), caller.brand().id);
+    let card = envelope::read(move |conn| {
+        Box::pin(async move {
+            let secret = &shown.portal.secret;
+            Ok(member_code::shown(conn, &SystemClock, secret, brand, &code).await?)
+        })
+    });
     let path = "/api/v1/stored-value/payments";
-    envelope::run_prepared(
+    envelope::run_reading(
         &state,
         caller.key_id(),
         &key,
