@@ -329,24 +329,14 @@ impl Workload {
             let fingerprint = idempotency::fingerprint("POST", path, &bytes);
             let order_id = ExternalId::parse("order_id", &order)?;
             let bill = Fen::positive(10_000)?;
-            // What the handler reads before its transaction opens.
-            let member = match endpoint {
-                Endpoint::Purchase => {
-                    let who = MemberRef::Code(body["member"].as_str().unwrap_or_default().into());
-                    Some(members::identify(&db, &clock, &secret, caller.brand().id, &who).await?)
-                }
-                _ => None,
-            };
-            let card = match endpoint {
-                Endpoint::StoredPay => {
-                    let code = body["member"].as_str().unwrap_or_default();
-                    Some(
-                        members::member_code::shown(&db, &clock, &secret, caller.brand().id, code)
-                            .await?,
-                    )
-                }
-                _ => None,
-            };
+            // What the handler reads: before its transaction on SQLite, inside
+            // it once the key is held on PostgreSQL (`envelope::run_reading`).
+            let brand = caller.brand().id;
+            let mut before = None;
+            if db.backend() == Backend::Sqlite {
+                let mut conn = db.acquire().await?;
+                before = Some(named(&mut conn, endpoint, &body, &secret, brand).await?);
+            }
             let mut tx = db.begin().await?;
             let Held::New(slot) = idempotency::hold(
                 &mut tx,
@@ -360,11 +350,15 @@ impl Workload {
             else {
                 return Err(loyalty::Error::RequestInProgress);
             };
-            let mut op = sqlx::Acquire::begin(&mut *tx).await?;
+            let (member, card) = match before {
+                Some(read) => read,
+                None => named(&mut tx, endpoint, &body, &secret, brand).await?,
+            };
+            // The operation runs in the transaction itself, as the handler's.
             let out = match (endpoint, member, card) {
                 (Endpoint::Purchase, Some(m), _) => {
                     let r = points::record_purchase(
-                        &mut op, &clock, &caller, m.id, &order_id, bill, None,
+                        &mut tx, &clock, &caller, m.id, &order_id, bill, None,
                     )
                     .await?;
                     json!({"purchase_id": r.purchase_id, "points_earned": r.points_earned,
@@ -373,7 +367,7 @@ impl Workload {
                 (Endpoint::StoredPay, _, Some(card)) => {
                     let amount = Fen::positive(100)?;
                     let r = loyalty::stored_value::pay(
-                        &mut op, &clock, &caller, &card, &order_id, amount, None,
+                        &mut tx, &clock, &caller, &card, &order_id, amount, None,
                     )
                     .await?;
                     json!({"payment_id": order, "paid_fen": r.paid_fen,
@@ -384,12 +378,11 @@ impl Workload {
                     let code = CouponCode::parse(body["code"].as_str().unwrap_or_default())
                         .ok_or(loyalty::Error::CouponNotFound)?;
                     let r =
-                        coupons::redeem(&mut op, &clock, &caller, &code, &order_id, bill).await?;
+                        coupons::redeem(&mut tx, &clock, &caller, &code, &order_id, bill).await?;
                     json!({"redemption_id": r.redemption_id, "discount_fen": r.discount_fen,
                         "coupon": r.coupon.code.as_str()})
                 }
             };
-            op.commit().await?;
             idempotency::record(&mut tx, &clock, &slot, 200, &out.to_string()).await?;
             tx.commit().await?;
             Ok(())
@@ -681,4 +674,34 @@ mod tests {
             assert!(seen.iter().all(|s| *s), "n = {n}");
         }
     }
+}
+
+/// The member a raw write names (a purchase's) or the card it was shown (a
+/// stored-value payment's), read as the handler reads it.
+async fn named(
+    conn: &mut sqlx::AnyConnection,
+    endpoint: Endpoint,
+    body: &serde_json::Value,
+    secret: &loyalty::infra::secret::ServerSecret,
+    brand: loyalty::brands::BrandId,
+) -> Result<
+    (
+        Option<members::Member>,
+        Option<members::member_code::CardShown>,
+    ),
+    loyalty::Error,
+> {
+    let named = body["member"].as_str().unwrap_or_default();
+    Ok(match endpoint {
+        Endpoint::Purchase => {
+            let who = MemberRef::Code(named.into());
+            let m = members::identify(conn, &SystemClock, secret, brand, &who).await?;
+            (Some(m), None)
+        }
+        Endpoint::StoredPay => {
+            let card = members::member_code::shown(conn, &SystemClock, secret, brand, named);
+            (None, Some(card.await?))
+        }
+        _ => (None, None),
+    })
 }
