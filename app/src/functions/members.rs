@@ -84,14 +84,22 @@ pub struct MemberPage {
     /// The prepaid balance (储值), principal and bonus together.
     pub stored_fen: i64,
     pub tier: TierNames,
-    pub code: CardCode,
-    pub profile: ProfileView,
+    pub part: MemberPart,
     /// Replies to the member's feedback they have not read yet.
     pub unseen_replies: i64,
     /// Coupons the member can use now.
     pub usable_coupons: usize,
     /// Check-in, when the brand offers it.
     pub checkin: Option<CheckinView>,
+}
+
+/// What only one of the two pages shows, made only for it: the card's
+/// rotating code (a QR code to draw) and the profile's form (the phone
+/// masked, which parses it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberPart {
+    Card(CardCode),
+    Profile(Box<ProfileView>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -466,16 +474,38 @@ pub async fn load_member(slug: String, page: String) -> Result<MemberLoad, AppEr
         see_other(&edge::join_url(&brand, "", Some(&back)));
         return Ok(MemberLoad::SignedOut);
     };
-    let code = card_code(&state, &card.member);
+    let part = if page == "me" {
+        MemberPart::Profile(Box::new(ProfileView::of(&card.member)))
+    } else {
+        MemberPart::Card(card_code(&state, &card.member))
+    };
     Ok(MemberLoad::Member(Box::new(MemberPage::new(
-        &brand, card, code,
+        &brand, card, part,
     ))))
 }
 
+#[cfg(feature = "ssr")]
+impl ProfileView {
+    fn of(m: &loyalty::members::Member) -> Self {
+        ProfileView {
+            masked_phone: m.phone.masked(),
+            display_name: m.display_name.clone(),
+            birthday_month: m.birthday.map(|b| b.month),
+            birthday_day: m.birthday.map(|b| b.day),
+            birth_year: m.birthday.and_then(|b| b.year),
+            gender: m.gender.as_str().to_owned(),
+            dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
+            marketing: m.marketing_consent(),
+            sensitive: m.sensitive_consent(),
+            allergies: m.allergies.clone(),
+            language: m.language.map(|l| l.tag().to_owned()),
+        }
+    }
+}
+
 impl MemberPage {
-    fn new(brand: &loyalty::brands::Brand, card: loyalty::members::Card, code: CardCode) -> Self {
+    fn new(brand: &loyalty::brands::Brand, card: loyalty::members::Card, part: MemberPart) -> Self {
         let m = card.member;
-        let (marketing, sensitive) = (m.marketing_consent(), m.sensitive_consent());
         MemberPage {
             checkin: card.checkin.map(|today| CheckinView {
                 done: today.done,
@@ -492,20 +522,7 @@ impl MemberPage {
             points: m.points_balance,
             stored_fen: card.stored_value.total_fen(),
             tier: TierNames::from(&card.tier),
-            code,
-            profile: ProfileView {
-                masked_phone: m.phone.masked(),
-                display_name: m.display_name,
-                birthday_month: m.birthday.map(|b| b.month),
-                birthday_day: m.birthday.map(|b| b.day),
-                birth_year: m.birthday.and_then(|b| b.year),
-                gender: m.gender.as_str().to_owned(),
-                dietary: m.dietary.iter().map(|d| d.as_str().to_owned()).collect(),
-                marketing,
-                sensitive,
-                allergies: m.allergies,
-                language: m.language.map(|l| l.tag().to_owned()),
-            },
+            part,
         }
     }
 }

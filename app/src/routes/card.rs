@@ -3,7 +3,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{Notice, Page, PageBrand, RotatingCode};
 use crate::functions::automation::CheckIn;
-use crate::functions::members::{load_member, CheckinView, MemberLoad, MemberPage};
+use crate::functions::members::{
+    load_member, CardCode, CheckinView, MemberLoad, MemberPage, MemberPart,
+};
 use crate::i18n::*;
 use crate::routes::{page_locale, NotFound, ServerError};
 use leptos::server_fn::ServerFn as _;
@@ -33,7 +35,10 @@ pub fn member_route(page: &'static str, view: fn(MemberPage) -> AnyView) -> impl
 /// `/r/{brand}/card`: the page a member opens at the till.
 #[component]
 pub fn CardRoute() -> impl IntoView {
-    member_route("card", |page| view! { <Card page /> }.into_any())
+    member_route("card", |page| match page.part.clone() {
+        MemberPart::Card(code) => view! { <Card page code /> }.into_any(),
+        MemberPart::Profile(_) => view! { <ServerError /> }.into_any(),
+    })
 }
 
 fn group4(s: &str) -> String {
@@ -96,7 +101,7 @@ fn checkin_panel(locale: Locale, slug: &str, c: CheckinView) -> impl IntoView {
 }
 
 #[component]
-fn Card(page: MemberPage) -> impl IntoView {
+fn Card(page: MemberPage, code: CardCode) -> impl IntoView {
     let locale = page_locale(page.brand.default_locale);
     let welcome = use_query_map().get_untracked().get("welcome").is_some();
     let slug = page.brand.slug.clone();
@@ -142,7 +147,7 @@ fn Card(page: MemberPage) -> impl IntoView {
             </section>
             <section class="code-panel">
                 <h2>{td_string!(locale, card_code_label)}</h2>
-                <RotatingCode slug=slug.clone() initial=page.code.clone() locale />
+                <RotatingCode slug=slug.clone() initial=code locale />
                 <p class="hint">{td_string!(locale, card_code_hint)}</p>
                 <noscript>
                     <a class="small-link" href=format!("/r/{slug}/card")>

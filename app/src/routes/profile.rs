@@ -2,18 +2,21 @@ use leptos::prelude::*;
 
 use crate::components::{Notice, Page, PageBrand};
 use crate::functions::members::DeleteAccount;
-use crate::functions::members::MemberPage;
 use crate::functions::members::SaveProfile;
 use crate::functions::members::SignOut;
+use crate::functions::members::{MemberPage, MemberPart, ProfileView};
 use crate::i18n::*;
 use crate::routes::card::member_route;
-use crate::routes::page_locale;
+use crate::routes::{page_locale, ServerError};
 use leptos::server_fn::ServerFn as _;
 
 /// `/r/{brand}/me`: profile, consent, language, and "my data".
 #[component]
 pub fn ProfileRoute() -> impl IntoView {
-    member_route("me", |page| view! { <Profile page /> }.into_any())
+    member_route("me", |page| match page.part.clone() {
+        MemberPart::Profile(profile) => view! { <Profile page profile=*profile /> }.into_any(),
+        MemberPart::Card(_) => view! { <ServerError /> }.into_any(),
+    })
 }
 
 pub(crate) fn diet_name(locale: Locale, diet: &str) -> String {
@@ -53,9 +56,9 @@ const DIETS: [&str; 8] = [
 const GENDERS: [&str; 4] = ["unspecified", "female", "male", "other"];
 
 #[component]
-fn Profile(page: MemberPage) -> impl IntoView {
+fn Profile(page: MemberPage, profile: ProfileView) -> impl IntoView {
     let locale = page_locale(page.brand.default_locale);
-    let p = page.profile.clone();
+    let p = profile;
     let slug = page.brand.slug.clone();
     let brand = PageBrand::from(&page.brand);
     let genders = GENDERS
