@@ -1,8 +1,11 @@
 //! The POS keys a server has seen, with their brands, in memory: every API
 //! request presents one, and looking it up cost a read of its own (on
 //! PostgreSQL three round trips, with the pool's checks of the connection).
+//! The brands the member pages name by slug are kept the same way: every
+//! page reads its brand first, a hand-off to the database for a row that
+//! changes when its owner saves the brand's settings.
 //!
-//! A key found here is used only while nothing can have changed it unseen:
+//! A key or brand found here is used only while nothing can have changed it unseen:
 //! - changes this server makes (a key revoked, the brand's profile saved)
 //!   empty the cache once they are committed ([`crate::Db::auth_changed`]);
 //! - on PostgreSQL, which several servers may share, triggers notify every
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::access::PosKey;
+use crate::brands::Brand;
 use crate::Backend;
 
 /// How long a key read from the database is used without reading it again.
@@ -56,6 +60,8 @@ struct Entries {
     /// one is not kept.
     generation: u64,
     keys: HashMap<String, Found>,
+    /// Brands by slug, with when each was read.
+    brands: HashMap<String, (Brand, Instant)>,
 }
 
 /// A key as the cache has it: when it was last marked used, and when it
@@ -109,11 +115,40 @@ impl KeyCache {
         entries.keys.insert(hash, found);
     }
 
-    /// Forgets every key: something about a key or a brand changed.
+    /// The brand named `slug`, as [`get`](Self::get) finds a key.
+    pub(crate) fn brand(self: &Arc<Self>, slug: &str) -> (Option<Brand>, u64) {
+        self.start_listening();
+        let entries = self.entries.lock().expect("not poisoned");
+        let heard = self.hearing();
+        let found = entries
+            .brands
+            .get(slug)
+            .filter(|(_, read_at)| heard && read_at.elapsed() < TRUST_FOR)
+            .map(|(brand, _)| brand.clone());
+        (found, entries.generation)
+    }
+
+    /// Keeps a brand read from the database, as [`put`](Self::put) keeps a
+    /// key.
+    pub(crate) fn keep_brand(&self, generation: u64, brand: Brand) {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if entries.generation != generation {
+            return;
+        }
+        if entries.brands.len() >= MAX_KEYS && !entries.brands.contains_key(brand.slug.as_str()) {
+            entries.brands.clear();
+        }
+        let slug = brand.slug.as_str().to_owned();
+        entries.brands.insert(slug, (brand, Instant::now()));
+    }
+
+    /// Forgets every key and brand: something about a key or a brand
+    /// changed.
     pub fn clear(&self) {
         let mut entries = self.entries.lock().expect("not poisoned");
         entries.generation += 1;
         entries.keys.clear();
+        entries.brands.clear();
     }
 
     /// Whether changes made elsewhere are heard of now (always on SQLite;
@@ -243,6 +278,23 @@ mod tests {
         assert!(cache.get("h").0.is_none());
     }
 
+    #[test]
+    fn a_brand_is_kept_by_its_slug_until_anything_changes() {
+        let cache = KeyCache::new(Backend::Sqlite, "");
+        let brand = key(1).brand().clone();
+        let (none, generation) = cache.brand("demo");
+        assert!(none.is_none());
+        cache.clear();
+        cache.keep_brand(generation, brand.clone());
+        assert!(cache.brand("demo").0.is_none(), "read before the change");
+        let (_, generation) = cache.brand("demo");
+        cache.keep_brand(generation, brand.clone());
+        assert_eq!(cache.brand("demo").0, Some(brand));
+        assert!(cache.brand("other").0.is_none());
+        cache.clear();
+        assert!(cache.brand("demo").0.is_none(), "emptied with the keys");
+    }
+
     #[tokio::test]
     async fn on_postgres_nothing_is_used_until_changes_are_heard() {
         // Nothing listens at this address: changes cannot be heard.
@@ -250,5 +302,7 @@ mod tests {
         let (_, generation) = cache.get("h");
         cache.put(generation, "h".into(), found(3));
         assert!(cache.get("h").0.is_none());
+        cache.keep_brand(generation, key(3).brand().clone());
+        assert!(cache.brand("demo").0.is_none());
     }
 }

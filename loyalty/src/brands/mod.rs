@@ -293,13 +293,22 @@ pub async fn create(conn: &mut AnyConnection, clock: &dyn Clock, new: NewBrand) 
     Ok(row.into())
 }
 
+/// The brand named `slug`: from memory when it was read lately and has not
+/// changed since ([`key_cache`]); a slug that names none is read each time.
 pub async fn find_by_slug(db: &Db, slug: &BrandSlug) -> Result<Brand> {
+    let cache = db.key_cache();
+    let (cached, generation) = cache.brand(slug.as_str());
+    if let Some(brand) = cached {
+        return Ok(brand);
+    }
     let sql = format!("SELECT {BRAND_COLUMNS} FROM brands WHERE slug = $1");
     let row: Option<BrandRow> = sqlx::query_as(&sql)
         .bind(slug.as_str())
         .fetch_optional(db.pool())
         .await?;
-    row.map(Brand::from).ok_or(Error::BrandNotFound)
+    let brand = row.map(Brand::from).ok_or(Error::BrandNotFound)?;
+    cache.keep_brand(generation, brand.clone());
+    Ok(brand)
 }
 
 pub async fn find(db: &Db, id: BrandId) -> Result<Brand> {

@@ -4,6 +4,8 @@
 
 use crate::common;
 
+use std::time::Duration;
+
 use axum::http::{header, StatusCode};
 use common::{console_staff, header_str, location, spawn_app, staff_browser, Browser};
 
@@ -22,12 +24,51 @@ fn profile<'a>(
     ]
 }
 
+/// A brand changed where this server cannot see it (by another server on
+/// the same PostgreSQL, or by hand) shows on its pages as soon as the
+/// database tells every server, well before a brand in memory would be
+/// read again anyway.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TABLECARD_TEST_POSTGRES_URL (make test then runs it)"]
+async fn a_brand_renamed_elsewhere_shows_once_postgres_tells_the_server() {
+    let app = common::spawn_app_on(loyalty::testing::TestDb::postgres().await, &[], false).await;
+    let landing = || async { common::body_text(app.get("/r/demo", &[]).await).await };
+    assert!(landing().await.contains("山野小馆"));
+    let cache = app._db.db.key_cache();
+    let listening = std::time::Instant::now();
+    while !cache.hearing() {
+        assert!(
+            listening.elapsed() < Duration::from_secs(30),
+            "never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Read once more now that changes are heard of: kept in memory.
+    assert!(!landing().await.contains("改名小馆"));
+    sqlx::query("UPDATE brands SET name = '改名小馆' WHERE slug = 'demo'")
+        .execute(app._db.db.pool())
+        .await
+        .unwrap();
+    let renamed = std::time::Instant::now();
+    while !landing().await.contains("改名小馆") {
+        assert!(
+            renamed.elapsed() < loyalty::brands::key_cache::TRUST_FOR / 2,
+            "still taken from memory"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.finish().await;
+}
+
 #[both_databases]
 async fn the_owner_renames_the_brand_and_allows_one_site_to_frame_it() {
     let app = spawn_app().await;
     console_staff(&app).await;
     let mut boss = staff_browser(&app, "boss").await;
     assert!(boss.page("/admin/brand").await.contains("品牌设置"));
+    // A visit before the change: the server keeps the brand in memory.
+    let before = common::body_text(app.get("/r/demo", &[]).await).await;
+    assert!(before.contains("山野小馆") && !before.contains("山野小馆·新"));
 
     let r = boss
         .post(
