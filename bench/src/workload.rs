@@ -661,21 +661,6 @@ fn spread(n: i64) -> i64 {
     m
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn spread_permutes_the_members() {
-        for n in [1, 2, 3, 10, 20_000, 90_000] {
-            let m = super::spread(n);
-            let mut seen = vec![false; n as usize];
-            for c in 0..n {
-                seen[((c * m) % n) as usize] = true;
-            }
-            assert!(seen.iter().all(|s| *s), "n = {n}");
-        }
-    }
-}
-
 /// The member a raw write names (a purchase's) or the card it was shown (a
 /// stored-value payment's), read as the handler reads it.
 async fn named(
@@ -704,4 +689,19 @@ async fn named(
         }
         _ => (None, None),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spread_permutes_the_members() {
+        for n in [1, 2, 3, 10, 20_000, 90_000] {
+            let m = super::spread(n);
+            let mut seen = vec![false; n as usize];
+            for c in 0..n {
+                seen[((c * m) % n) as usize] = true;
+            }
+            assert!(seen.iter().all(|s| *s), "n = {n}");
+        }
+    }
 }

@@ -491,6 +491,20 @@ async fn absurd_amounts_and_dates_are_refused_with_a_reason() {
     assert!(audit.is_empty(), "balance == sum(ledger) for everyone");
 }
 
+/// The join form's first step posted with `body` as it stands, as a
+/// script could.
+async fn request_code(app: &TestApp, body: impl Into<Body>) -> axum::response::Response {
+    app.send(
+        Request::post("/fn/request_code")
+            .header(header::HOST, "localhost")
+            .header(header::ORIGIN, "http://localhost")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.into())
+            .unwrap(),
+    )
+    .await
+}
+
 #[both_databases]
 async fn malformed_bytes_deep_json_and_oversized_bodies_are_clear_client_errors() {
     let app = spawn_app().await;
@@ -526,16 +540,7 @@ async fn malformed_bytes_deep_json_and_oversized_bodies_are_clear_client_errors(
         [b"slug=demo&country=86&phone=".as_slice(), &[0xff, 0xfe]].concat(),
         b"slug=%00%00&country=86&phone=1".to_vec(),
     ] {
-        let r = app
-            .send(
-                Request::post("/fn/request_code")
-                    .header(header::HOST, "localhost")
-                    .header(header::ORIGIN, "http://localhost")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(body.clone()))
-                    .unwrap(),
-            )
-            .await;
+        let r = request_code(&app, body.clone()).await;
         assert!(
             !r.status().is_server_error(),
             "{:?}: {}",
@@ -546,16 +551,7 @@ async fn malformed_bytes_deep_json_and_oversized_bodies_are_clear_client_errors(
     // A form with a field missing (a browser's always has them all): the
     // sender's mistake, a 400 naming it, not a failure of ours.
     for body in ["slug=demo&phone=13800138000", "country=86&phone=1&next="] {
-        let r = app
-            .send(
-                Request::post("/fn/request_code")
-                    .header(header::HOST, "localhost")
-                    .header(header::ORIGIN, "http://localhost")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await;
+        let r = request_code(&app, body).await;
         let status = r.status();
         let text = body_text(r).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
