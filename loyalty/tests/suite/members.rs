@@ -402,19 +402,19 @@ db_test!(
         let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
         let m = &signed.member;
         let code = member_code::current(&w.secret, &w.clock, w.brand.id, m.id, &m.member_no);
-        let found = member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &code.grouped()).await.unwrap();
+        let found = member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &code.grouped()).await.unwrap();
         assert_eq!(found.id, m.id);
         w.clock.advance_ms(MINUTE);
-        assert!(member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &code.digits).await.is_ok());
+        assert!(member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &code.digits).await.is_ok());
         w.clock.advance_ms(MINUTE);
         assert!(matches!(
-            member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &code.digits).await,
+            member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &code.digits).await,
             Err(Error::MemberNotFound)
         ));
         // Another brand never accepts it.
         let other = brand(&db, "other").await;
         let now = member_code::current(&w.secret, &w.clock, w.brand.id, m.id, &m.member_no);
-        assert!(member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &w.secret, other.id, &now.digits).await.is_err());
+        assert!(member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &w.secret, other.id, &now.digits).await.is_err());
     }
 );
 
@@ -487,7 +487,7 @@ db_test!(
         let other = brand(&db, "other").await;
         let signed = w.sign_in(&phone("13800138000"), AGREED).await.unwrap();
         assert!(matches!(members::find(&db, other.id, signed.member.id).await, Err(Error::MemberNotFound)));
-        assert!(members::find_by_no(&mut *db.acquire().await.unwrap(), other.id, &signed.member.member_no).await.is_err());
+        assert!(members::find_by_no(&mut db.acquire().await.unwrap(), other.id, &signed.member.member_no).await.is_err());
         let mut conn = db.pool().acquire().await.unwrap();
         assert!(members::erase(&mut conn, &w.clock, other.id, signed.member.id).await.is_err());
     }
@@ -638,15 +638,15 @@ db_test!(
         // Without the previous key none of it would count.
         w.secret = ServerSecret::from_master(NEW);
         let friend = Phone::parse("86", "13900139000").unwrap();
-        assert!(member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &card.digits).await.is_err());
+        assert!(member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &card.digits).await.is_err());
 
         w.secret = ServerSecret::from_master(NEW).with_previous(&[OLD]);
-        assert!(member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &card.digits).await.is_ok());
+        assert!(member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &w.secret, w.brand.id, &card.digits).await.is_ok());
         w.verify(&friend, &code).await.expect("the code sent before the rotation");
         // What is made now is made with the new key alone.
         let now = member_code::current(&w.secret, &w.clock, w.brand.id, first.id, &first.member_no);
         let new_only = ServerSecret::from_master(NEW);
-        assert!(member_code::resolve(&mut *db.acquire().await.unwrap(), &w.clock, &new_only, w.brand.id, &now.digits).await.is_ok());
+        assert!(member_code::resolve(&mut db.acquire().await.unwrap(), &w.clock, &new_only, w.brand.id, &now.digits).await.is_ok());
 
         // The phone's welcome is found and moves to the new key: it leaves,
         // comes back, and is no new member to welcome.

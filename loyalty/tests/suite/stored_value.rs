@@ -74,7 +74,7 @@ impl Till {
         let secret = loyalty::testing::secret();
         let code = member_code::current(&secret, &self.clock, self.brand.id, m, &member.member_no);
         member_code::shown(
-            &mut *self.db.acquire().await.unwrap(),
+            &mut self.db.acquire().await.unwrap(),
             &self.clock,
             &secret,
             self.brand.id,
@@ -335,12 +335,12 @@ db_test!(
         let member = members::find(&db, till.brand.id, m).await.unwrap();
         let secret = loyalty::testing::secret();
         for input in [member.member_no.as_str(), "+8613800138000", "13800138000"] {
-            let r = member_code::shown(&mut *db.acquire().await.unwrap(), &till.clock, &secret, till.brand.id, input).await;
+            let r = member_code::shown(&mut db.acquire().await.unwrap(), &till.clock, &secret, till.brand.id, input).await;
             assert!(matches!(r, Err(Error::RotatingCodeRequired)), "{input}: {r:?}");
         }
         let code = member_code::current(&secret, &till.clock, till.brand.id, m, &member.member_no);
         till.clock.advance_ms(3 * member_code::WINDOW_MS);
-        let stale = member_code::shown(&mut *db.acquire().await.unwrap(), &till.clock, &secret, till.brand.id, &code.digits).await;
+        let stale = member_code::shown(&mut db.acquire().await.unwrap(), &till.clock, &secret, till.brand.id, &code.digits).await;
         assert!(matches!(stale, Err(Error::MemberNotFound)), "a photo of the card is stale: {stale:?}");
     }
 );
