@@ -540,7 +540,7 @@ fn markdown(r: &Results, summary: &str, charts: &[(String, String)]) -> String {
     for g in &r.growth {
         let _ = writeln!(
             s,
-            "## Growth on {}\n\nOne connection; each endpoint measured three times in turn, the p50 and p99 the median of the three; every member has ten ledger rows, one coupon and one to five purchases over two years; each size is generated on top of the last. RFM and churn: the owner's insight page over every member.\n\n\
+            "## Growth on {}\n\nOne connection; each endpoint measured three times in turn, the p50 and p99 the median of the three; every member has ten ledger rows, two coupons and one to five purchases over two years; each size is generated on top of the last. RFM and churn: the owner's insight page over every member.\n\n\
              | Members | Ledger rows | Purchases | Generated in s | RFM and churn s | Lookup p50 · p99 ms | Card p50 · p99 ms | Redemption p50 · p99 ms |\n|---|---|---|---|---|---|---|---|",
             g.database
         );
