@@ -7,8 +7,10 @@ use loyalty::brands::api_keys;
 use loyalty::brands::stores::{self, NewStore, StoreId};
 use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
 use loyalty::coupons::{self, Kind, NewTemplate, Rule, TemplateId};
+use loyalty::infra::secret::ServerSecret;
 use loyalty::members::sessions::{self, SessionPolicy};
-use loyalty::members::MemberId;
+use loyalty::members::{member_code, MemberId, MemberNo};
+use loyalty::money::{ExternalId, Fen};
 use loyalty::{Backend, Db, SystemClock};
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -258,15 +260,22 @@ pub async fn sessions(db: &Db, t: &Tenant, n: i64) -> Vec<String> {
     out
 }
 
-/// Tops up `n` generated members by ¥1,000,000 each (through the core, as
-/// a till would), for the stored-value payments to spend: returns each
-/// one's (member id, member number).
+/// Past stored-value payments of each topped-up member: the history a card
+/// has in use, so that the payments' tables are not empty when the planner's
+/// statistics are taken (a plan made for an empty table scans it whole).
+const PAST_PAYMENTS: i64 = 2;
+
+/// Tops up `n` generated members by ¥1,000,000 each and pays [`PAST_PAYMENTS`]
+/// times from each card (through the core, as a till would), for the
+/// stored-value payments to spend: returns each one's (member id, member
+/// number).
 pub async fn stored_value_members(db: &Db, t: &Tenant, n: i64) -> Vec<(i64, String)> {
     let clock = SystemClock;
     let till = api_keys::authenticate(db, &clock, &t.keys[0])
         .await
         .expect("key")
         .expect("a live key");
+    let secret = ServerSecret::from_master(crate::server::SECRET.as_bytes());
     let mut out = Vec::new();
     for j in 0..n {
         let i = (j * 7919 + 13) % t.members.max(1);
@@ -279,10 +288,8 @@ pub async fn stored_value_members(db: &Db, t: &Tenant, n: i64) -> Vec<(i64, Stri
                 .await
                 .expect("member");
         let mut tx = db.begin().await.expect("begin");
-        let top_up =
-            loyalty::money::ExternalId::parse("top_up_id", &format!("BENCH-{i}")).expect("id");
-        let amount =
-            loyalty::money::Fen::positive(loyalty::stored_value::MAX_TOP_UP_FEN).expect("fen");
+        let top_up = ExternalId::parse("top_up_id", &format!("BENCH-{i}")).expect("id");
+        let amount = Fen::positive(loyalty::stored_value::MAX_TOP_UP_FEN).expect("fen");
         match loyalty::stored_value::top_up(
             &mut tx,
             &clock,
@@ -295,9 +302,26 @@ pub async fn stored_value_members(db: &Db, t: &Tenant, n: i64) -> Vec<(i64, Stri
         .await
         {
             Ok(_) => tx.commit().await.expect("commit"),
-            // Topped up by an earlier run on the same data.
-            Err(loyalty::Error::TopUpAlreadyRecorded) => {}
+            // Topped up, and paid from, by an earlier run on the same data.
+            Err(loyalty::Error::TopUpAlreadyRecorded) => {
+                out.push((id, no));
+                continue;
+            }
             Err(e) => panic!("top-up: {e}"),
+        }
+        let member_no = MemberNo::parse(&no).expect("member no");
+        let code = member_code::current(&secret, &clock, t.brand.id, MemberId(id), &member_no);
+        for k in 0..PAST_PAYMENTS {
+            let mut tx = db.begin().await.expect("begin");
+            let card = member_code::shown(&mut tx, &clock, &secret, t.brand.id, &code.digits)
+                .await
+                .expect("the card's code");
+            let payment = ExternalId::parse("payment_id", &format!("BENCH-{i}-{k}")).expect("id");
+            let amount = Fen::positive(1_000).expect("fen");
+            loyalty::stored_value::pay(&mut tx, &clock, &till, &card, &payment, amount, None)
+                .await
+                .expect("a past payment");
+            tx.commit().await.expect("commit");
         }
         out.push((id, no));
     }
