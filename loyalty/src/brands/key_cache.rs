@@ -73,6 +73,19 @@ pub struct Found {
     pub(crate) read_at: Instant,
 }
 
+/// Whether an entry read from the database at `read_at` may be used.
+fn trusted(heard: bool, read_at: Instant) -> bool {
+    heard && read_at.elapsed() < TRUST_FOR
+}
+
+/// Inserts into a map kept to [`MAX_KEYS`] entries: one more empties it.
+fn bounded_insert<V>(map: &mut HashMap<String, V>, key: String, value: V) {
+    if map.len() >= MAX_KEYS && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
 impl KeyCache {
     /// `url`: the database's, on PostgreSQL (its listener connects there).
     pub(crate) fn new(backend: Backend, url: &str) -> Arc<KeyCache> {
@@ -90,56 +103,64 @@ impl KeyCache {
     /// generation to [`put`](Self::put) it (or what the database says)
     /// under.
     pub(crate) fn get(self: &Arc<Self>, hash: &str) -> (Option<Found>, u64) {
-        self.start_listening();
-        let entries = self.entries.lock().expect("not poisoned");
-        let heard = self.hearing();
-        let found = entries
-            .keys
-            .get(hash)
-            .filter(|found| heard && found.read_at.elapsed() < TRUST_FOR)
-            .cloned();
-        (found, entries.generation)
+        self.look_up(|entries, heard| {
+            entries
+                .keys
+                .get(hash)
+                .filter(|found| trusted(heard, found.read_at))
+                .cloned()
+        })
     }
 
     /// Keeps a key read from the database (or one whose use was just
     /// recorded), unless the cache was emptied since `generation`: the read
     /// may then predate the change.
     pub(crate) fn put(&self, generation: u64, hash: String, found: Found) {
-        let mut entries = self.entries.lock().expect("not poisoned");
-        if entries.generation != generation {
-            return;
-        }
-        if entries.keys.len() >= MAX_KEYS && !entries.keys.contains_key(&hash) {
-            entries.keys.clear();
-        }
-        entries.keys.insert(hash, found);
+        self.keep(generation, |entries| {
+            bounded_insert(&mut entries.keys, hash, found)
+        });
     }
 
     /// The brand named `slug`, as [`get`](Self::get) finds a key.
     pub(crate) fn brand(self: &Arc<Self>, slug: &str) -> (Option<Brand>, u64) {
-        self.start_listening();
-        let entries = self.entries.lock().expect("not poisoned");
-        let heard = self.hearing();
-        let found = entries
-            .brands
-            .get(slug)
-            .filter(|(_, read_at)| heard && read_at.elapsed() < TRUST_FOR)
-            .map(|(brand, _)| brand.clone());
-        (found, entries.generation)
+        self.look_up(|entries, heard| {
+            entries
+                .brands
+                .get(slug)
+                .filter(|(_, read_at)| trusted(heard, *read_at))
+                .map(|(brand, _)| brand.clone())
+        })
     }
 
     /// Keeps a brand read from the database, as [`put`](Self::put) keeps a
     /// key.
     pub(crate) fn keep_brand(&self, generation: u64, brand: Brand) {
-        let mut entries = self.entries.lock().expect("not poisoned");
-        if entries.generation != generation {
-            return;
-        }
-        if entries.brands.len() >= MAX_KEYS && !entries.brands.contains_key(brand.slug.as_str()) {
-            entries.brands.clear();
-        }
         let slug = brand.slug.as_str().to_owned();
-        entries.brands.insert(slug, (brand, Instant::now()));
+        self.keep(generation, |entries| {
+            bounded_insert(&mut entries.brands, slug, (brand, Instant::now()))
+        });
+    }
+
+    /// What `find` finds in the entries, told whether changes made
+    /// elsewhere are heard of, and the generation to keep what the
+    /// database says under.
+    fn look_up<T>(
+        self: &Arc<Self>,
+        find: impl FnOnce(&Entries, bool) -> Option<T>,
+    ) -> (Option<T>, u64) {
+        self.start_listening();
+        let entries = self.entries.lock().expect("not poisoned");
+        let heard = self.hearing();
+        (find(&entries, heard), entries.generation)
+    }
+
+    /// Runs `keep` on the entries unless the cache was emptied since
+    /// `generation`: what was read may then predate the change.
+    fn keep(&self, generation: u64, keep: impl FnOnce(&mut Entries)) {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if entries.generation == generation {
+            keep(&mut entries);
+        }
     }
 
     /// Forgets every key and brand: something about a key or a brand
