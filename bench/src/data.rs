@@ -7,7 +7,6 @@ use loyalty::brands::api_keys;
 use loyalty::brands::stores::{self, NewStore, StoreId};
 use loyalty::brands::{self, Brand, BrandSlug, Language, NewBrand, ThemeColor};
 use loyalty::coupons::{self, Kind, NewTemplate, Rule, TemplateId};
-use loyalty::infra::secret::ServerSecret;
 use loyalty::members::sessions::{self, SessionPolicy};
 use loyalty::members::{member_code, MemberId, MemberNo};
 use loyalty::money::{ExternalId, Fen};
@@ -275,7 +274,7 @@ pub async fn stored_value_members(db: &Db, t: &Tenant, n: i64) -> Vec<(i64, Stri
         .await
         .expect("key")
         .expect("a live key");
-    let secret = ServerSecret::from_master(crate::server::SECRET.as_bytes());
+    let secret = crate::server::secret();
     let mut out = Vec::new();
     for j in 0..n {
         let i = (j * 7919 + 13) % t.members.max(1);

@@ -370,7 +370,7 @@ async fn open(url: &str) -> Db {
 }
 
 fn secret() -> Arc<ServerSecret> {
-    Arc::new(ServerSecret::from_master(server::SECRET.as_bytes()))
+    Arc::new(server::secret())
 }
 
 /// Runs `call` at each concurrency of `levels`, after a short warm-up that

@@ -10,6 +10,12 @@ use tokio::process::{Child, Command};
 
 pub const SECRET: &str = "bench-secret-key-long-enough-0123456789-abcdef";
 
+/// The secret the bench's servers sign with (from [`SECRET`]): what makes
+/// and reads the codes a till scans.
+pub fn secret() -> loyalty::ServerSecret {
+    loyalty::ServerSecret::from_master(SECRET.as_bytes())
+}
+
 pub struct Server {
     child: Child,
     pub base: String,

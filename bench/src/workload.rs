@@ -152,7 +152,7 @@ impl Workload {
     /// A topped-up member's rotating code now, as a till scans it.
     fn card_code(&self, brand: loyalty::brands::BrandId) -> String {
         let (id, no) = &self.cards[(self.member() as usize) % self.cards.len()];
-        let secret = ServerSecret::from_master(crate::server::SECRET.as_bytes());
+        let secret = crate::server::secret();
         let no = loyalty::members::MemberNo::parse(no).expect("member no");
         loyalty::members::member_code::current(
             &secret,
