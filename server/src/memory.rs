@@ -43,7 +43,9 @@ impl Quiet {
     }
 }
 
-/// Every second, trims the heap when the second was quiet after traffic.
+/// Every second, folds the metrics' samples into their histograms
+/// (`metrics::upkeep`), and trims the heap when the second was quiet after
+/// traffic.
 pub fn spawn_quiet_trim() {
     tokio::spawn(async {
         let mut second = tokio::time::interval(Duration::from_secs(1));
@@ -52,6 +54,7 @@ pub fn spawn_quiet_trim() {
         let mut quiet = Quiet::default();
         loop {
             second.tick().await;
+            crate::metrics::upkeep();
             if quiet.tick(BEGUN.load(Ordering::Relaxed)) {
                 let _ = tokio::task::spawn_blocking(trim).await;
             }
