@@ -358,7 +358,7 @@ impl Workload {
             let out = match (endpoint, member, card) {
                 (Endpoint::Purchase, Some(m), _) => {
                     let r = points::record_purchase(
-                        &mut tx, &clock, &caller, m.id, &order_id, bill, None,
+                        &mut tx, &clock, &caller, &m, &order_id, bill, None,
                     )
                     .await?;
                     json!({"purchase_id": r.purchase_id, "points_earned": r.points_earned,

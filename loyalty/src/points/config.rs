@@ -39,8 +39,13 @@ impl Config {
 /// never asked for once their brand moved on).
 const KEEP: usize = 4_096;
 
-/// Each (brand, version) seen, with what it holds.
-type Versions = HashMap<(i64, i64), Arc<Config>>;
+/// Each (brand, version) seen, with what it holds, and the version of each
+/// brand asked for last.
+#[derive(Default)]
+struct Versions {
+    seen: HashMap<(i64, i64), Arc<Config>>,
+    last: HashMap<i64, i64>,
+}
 
 static CACHE: LazyLock<Mutex<Versions>> = LazyLock::new(Default::default);
 
@@ -55,8 +60,12 @@ pub(crate) async fn at(
     version: i64,
 ) -> Result<Arc<Config>> {
     let key = (brand.id.0, version);
-    if let Some(found) = lock().get(&key) {
-        return Ok(found.clone());
+    {
+        let mut cache = lock();
+        if let Some(found) = cache.seen.get(&key).cloned() {
+            cache.last.insert(brand.id.0, version);
+            return Ok(found);
+        }
     }
     let config = Arc::new(Config {
         rules: rules::load(conn, brand).await?,
@@ -68,12 +77,23 @@ pub(crate) async fn at(
         .await?;
     if after == version {
         let mut cache = lock();
-        if cache.len() >= KEEP {
-            cache.clear();
+        if cache.seen.len() >= KEEP {
+            *cache = Versions::default();
         }
-        cache.insert(key, config.clone());
+        cache.seen.insert(key, config.clone());
+        cache.last.insert(brand.id.0, version);
     }
     Ok(config)
+}
+
+/// The version of `brand` this process asked for last, and what it holds:
+/// most likely still the brand's, for a write to assume and check in its
+/// first statement (`super::record_purchase`) instead of reading it first.
+pub(crate) fn last(brand: &Brand) -> Option<(i64, Arc<Config>)> {
+    let cache = lock();
+    let version = *cache.last.get(&brand.id.0)?;
+    let config = cache.seen.get(&(brand.id.0, version))?.clone();
+    Some((version, config))
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Versions> {

@@ -338,6 +338,33 @@ pub(crate) async fn lock_member(
     row.map(|r| r.0).ok_or(Error::MemberNotFound)
 }
 
+/// Who a purchase is for: the member, and their tier as the caller read it
+/// (a `Member`), which the purchase checks as it is recorded instead of
+/// reading it again; from a bare `MemberId`, it is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Buyer {
+    pub id: MemberId,
+    pub tier_rank: Option<i64>,
+}
+
+impl From<MemberId> for Buyer {
+    fn from(id: MemberId) -> Self {
+        Buyer {
+            id,
+            tier_rank: None,
+        }
+    }
+}
+
+impl From<&crate::members::Member> for Buyer {
+    fn from(m: &crate::members::Member) -> Self {
+        Buyer {
+            id: m.id,
+            tier_rank: Some(m.tier_rank),
+        }
+    }
+}
+
 /// How far ahead a POS clock may be before its purchase is refused.
 pub const POS_CLOCK_SKEW_MS: i64 = 5 * 60_000;
 /// How old a purchase may be when it is first sent: a till that was offline
@@ -353,7 +380,7 @@ pub async fn record_purchase(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
     at: &dyn crate::access::Counter,
-    member: MemberId,
+    buyer: impl Into<Buyer>,
     order_id: &ExternalId,
     amount: Fen,
     occurred_at: Option<i64>,
@@ -376,29 +403,69 @@ pub async fn record_purchase(
         // A POS clock a little ahead is taken as now.
         Some(at) => at.min(now),
     };
-    let (_, rank, version) = member_and_config(conn, brand.id, member).await?;
-    let config = config::at(conn, brand, version).await?;
+    let buyer = buyer.into();
+    let member = buyer.id;
+    // The member's tier and the brand's rules as the caller read them (the
+    // member, before the write) and this process last knew them (the
+    // rules), assumed and checked by the purchase's own insert; read here
+    // only when that check fails or nothing was known: a statement fewer
+    // on the write's path.
+    let mut assumed = buyer
+        .tier_rank
+        .zip(config::last(brand))
+        .map(|(rank, (version, config))| (rank, version, config));
+    let mut attempts = 0;
+    let (purchase_id, rank, config, points) = loop {
+        let (rank, version, config) = match assumed.take() {
+            Some(assumed) => assumed,
+            None => {
+                let (_, rank, version) = member_and_config(conn, brand.id, member).await?;
+                (rank, version, config::at(conn, brand, version).await?)
+            }
+        };
+        let rules = config.rules(brand);
+        let multiplier = config.tiers.by_rank(rank).multiplier_permille;
+        let points = rules.earn_points(amount.get(), multiplier, occurred_at);
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO purchases (brand_id, store_id, member_id, order_id, amount_fen, points_earned, occurred_at, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS ( \
+               SELECT 1 FROM members m JOIN brands b ON b.id = m.brand_id \
+               WHERE m.brand_id = $1 AND m.id = $3 AND m.status = 'active' \
+                 AND m.tier_rank = $9 AND b.config_version = $10) \
+             ON CONFLICT (store_id, order_id) DO NOTHING RETURNING id",
+        )
+        .bind(brand.id.0)
+        .bind(store.0)
+        .bind(member.0)
+        .bind(order_id.as_str())
+        .bind(amount.get())
+        .bind(points)
+        .bind(occurred_at)
+        .bind(now)
+        .bind(rank)
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_not_found)?;
+        if let Some((id,)) = inserted {
+            break (id, rank, config, points);
+        }
+        // Nothing inserted: the order was recorded before, or the member's
+        // tier, status or the brand's rules are not what was assumed.
+        let (_, now_rank, now_version) = member_and_config(conn, brand.id, member).await?;
+        if (now_rank, now_version) == (rank, version) {
+            return Err(Error::OrderAlreadyRecorded);
+        }
+        attempts += 1;
+        if attempts == 3 {
+            // Changed under this purchase three times running.
+            return Err(Error::LedgerConflict);
+        }
+        let config = config::at(conn, brand, now_version).await?;
+        assumed = Some((now_rank, now_version, config));
+    };
     let (rules, table) = (config.rules(brand), &config.tiers);
     let tier = table.by_rank(rank);
-    let points = rules.earn_points(amount.get(), tier.multiplier_permille, occurred_at);
-    let inserted: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO purchases (brand_id, store_id, member_id, order_id, amount_fen, points_earned, occurred_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (store_id, order_id) DO NOTHING RETURNING id",
-    )
-    .bind(brand.id.0)
-    .bind(store.0)
-    .bind(member.0)
-    .bind(order_id.as_str())
-    .bind(amount.get())
-    .bind(points)
-    .bind(occurred_at)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(store_not_found)?;
-    let Some((purchase_id,)) = inserted else {
-        return Err(Error::OrderAlreadyRecorded);
-    };
     let order = order_cap::Order {
         brand: brand.id,
         store,

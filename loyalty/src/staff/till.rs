@@ -239,7 +239,7 @@ pub async fn purchase(
     let order = order_or_key(order.clone(), key);
     at_desk(db, clock, desk, key, "purchase", &fields, async |tx| {
         let store = desk.store.id;
-        let r = points::record_purchase(tx, clock, desk, member.id, &order, amount, None).await?;
+        let r = points::record_purchase(tx, clock, desk, member, &order, amount, None).await?;
         let outcome = Outcome::Purchase {
             member_no: member.member_no.as_str().to_owned(),
             order_id: order.as_str().to_owned(),

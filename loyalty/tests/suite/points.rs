@@ -42,6 +42,16 @@ impl Shop {
         order: &str,
         fen: i64,
     ) -> Result<points::PurchaseRecorded, Error> {
+        self.buy_as(member, order, fen).await
+    }
+
+    /// `buy`, for a member as the caller knows them (a `Member` read earlier).
+    async fn buy_as(
+        &self,
+        member: impl Into<points::Buyer>,
+        order: &str,
+        fen: i64,
+    ) -> Result<points::PurchaseRecorded, Error> {
         let mut tx = self.db.begin().await.unwrap();
         let r = points::record_purchase(
             &mut tx,
@@ -180,6 +190,44 @@ db_test!(
         drop(conn);
         let paid = shop.redeem(m, 100, None).await.unwrap();
         assert_eq!(paid.value_fen, 1_000);
+    }
+);
+
+db_test!(
+    async fn a_purchase_for_a_member_read_before_a_change_earns_by_what_holds_when_it_is_recorded(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        let read = members::find(&db, shop.brand.id, m).await.unwrap();
+        assert_eq!(shop.buy_as(&read, "A-1", 10_000).await.unwrap().points_earned, 100);
+
+        // The member reaches silver (1.2×) after the till read them.
+        sqlx::query("UPDATE members SET tier_rank = 1 WHERE id = $1")
+            .bind(m.0)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let stale = shop.buy_as(&read, "A-2", 10_000).await.unwrap();
+        assert_eq!(stale.points_earned, 120, "earned at the tier held now");
+        assert_eq!(stale.tier.code, "silver");
+
+        // The owner halves the earning rate after this process last used
+        // the rules: the purchase earns by the new ones.
+        let mut conn = db.pool().acquire().await.unwrap();
+        let halved = LoyaltyRules { earn_fen_per_point: 200, ..LoyaltyRules::default() };
+        rules::save(&mut conn, shop.brand.id, &halved).await.unwrap();
+        drop(conn);
+        let fresh = members::find(&db, shop.brand.id, m).await.unwrap();
+        assert_eq!(shop.buy_as(&fresh, "A-3", 10_000).await.unwrap().points_earned, 60);
+
+        // An order sent again with the stale read is still the same order.
+        assert!(matches!(shop.buy_as(&read, "A-2", 10_000).await, Err(Error::OrderAlreadyRecorded)));
+        assert_eq!(shop.balance(m).await, 280);
+        shop.books_balance().await;
+        // A member erased since the read earns nothing.
+        let mut tx = db.begin().await.unwrap();
+        members::erase(&mut tx, &shop.clock, shop.brand.id, m).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(matches!(shop.buy_as(&fresh, "A-4", 10_000).await, Err(Error::MemberNotFound)));
     }
 );
 

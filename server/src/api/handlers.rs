@@ -314,8 +314,8 @@ pub async fn purchase(
         member,
         move |tx, m| {
             Box::pin(async move {
-                let r = points::record_purchase(tx, &SystemClock, &caller, m.id, &order, fen, at)
-                    .await?;
+                let r =
+                    points::record_purchase(tx, &SystemClock, &caller, &m, &order, fen, at).await?;
                 Ok(PurchaseResponse::from(r))
             })
         },
