@@ -62,6 +62,27 @@ pub struct Slot {
     abandoned: Option<(i64, i64)>,
 }
 
+impl Slot {
+    /// The slot of a key that a read just before the request's transaction
+    /// did not find ([`is_new`]), taken without looking again: [`record`]
+    /// then finds out whether another request took the key meanwhile
+    /// (`RequestInProgress`, with this request's work to be undone).
+    pub fn unseen(api_key: i64, key: &str, request_hash: &str) -> Slot {
+        Slot {
+            api_key,
+            key: key.to_owned(),
+            request_hash: request_hash.to_owned(),
+            abandoned: None,
+        }
+    }
+}
+
+/// Whether `key` has never been used by `api_key`, as read on `conn`
+/// outside the request's transaction.
+pub async fn is_new(conn: &mut AnyConnection, api_key: i64, key: &str) -> Result<bool> {
+    Ok(find(conn, api_key, key).await?.is_none())
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Held {
     /// New: run the operation, then [`record`] in the same transaction.

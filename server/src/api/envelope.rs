@@ -96,12 +96,15 @@ pub async fn run_prepared<P: Send + 'static, T: Serialize + Send + 'static>(
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
 ) -> Result<Response, Problem> {
     let ready = read(move |_| Box::pin(async move { prepared }));
-    run_in(state, caller, key, path, body, ready, operation).await
+    let seen = Seen::Unknown;
+    run_in(state, caller, key, path, body, seen, ready, operation).await
 }
 
 /// `run_prepared`, with what the operation needs read by `read` (the member
 /// a request names, or why there is none). On SQLite it reads before the
-/// write, on a reader's connection: the one writer never waits on a read.
+/// write, on a reader's connection: the one writer never waits on a read;
+/// the idempotency key is looked up there too, and a key not found then is
+/// not looked up again on the writer (its final insert decides).
 /// On PostgreSQL it reads inside the write's transaction, once the key is
 /// held: one pooled connection fewer per request (an acquire, and the check
 /// sqlx makes as it goes back), and a replayed retry reads nothing.
@@ -117,24 +120,48 @@ pub async fn run_reading<P: Send + 'static, T: Serialize + Send + 'static>(
     let db = &state.portal.db;
     match db.backend() {
         loyalty::Backend::Sqlite => {
-            let prepared = match db.acquire().await {
-                Ok(mut conn) => read(&mut conn).await,
-                Err(e) => Err(loyalty::Error::from(e).into()),
+            let (seen, prepared) = match db.acquire().await {
+                Ok(mut conn) => {
+                    let seen = match key.check() {
+                        Ok(k) => match idempotency::is_new(&mut conn, caller, k).await {
+                            Ok(true) => Seen::New,
+                            _ => Seen::Unknown,
+                        },
+                        Err(_) => Seen::Unknown,
+                    };
+                    (seen, read(&mut conn).await)
+                }
+                Err(e) => (Seen::Unknown, Err(loyalty::Error::from(e).into())),
             };
-            run_prepared(state, caller, key, path, body, prepared, operation).await
+            let ready = self::read(move |_| Box::pin(async move { prepared }));
+            run_in(state, caller, key, path, body, seen, ready, operation).await
         }
-        loyalty::Backend::Postgres => run_in(state, caller, key, path, body, read, operation).await,
+        loyalty::Backend::Postgres => {
+            let seen = Seen::Unknown;
+            run_in(state, caller, key, path, body, seen, read, operation).await
+        }
     }
+}
+
+/// What was known of the idempotency key before the request's transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Not found by a read just before: not looked up again.
+    New,
+    /// Looked up in the transaction.
+    Unknown,
 }
 
 /// The envelope around `prepare` and `operation`, run in turn in the
 /// request's transaction.
+#[allow(clippy::too_many_arguments)]
 async fn run_in<P: Send + 'static, T: Serialize + Send + 'static>(
     state: &AppState,
     caller: i64,
     key: &IdempotencyKey,
     path: &str,
     body: &[u8],
+    seen: Seen,
     prepare: impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, P> + Send + 'static,
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T> + Send + 'static,
 ) -> Result<Response, Problem> {
@@ -148,12 +175,18 @@ async fn run_in<P: Send + 'static, T: Serialize + Send + 'static>(
     let held = key.clone();
     let ran = db
         .write(move |tx| {
-            Box::pin(async move { in_transaction(tx, backend, &held, prepare, operation).await })
+            Box::pin(
+                async move { in_transaction(tx, backend, &held, seen, prepare, operation).await },
+            )
         })
         .await;
     let answered = match ran {
         Ok(answered) => answered,
         Err(Undone::Failed(problem)) => return Err(problem),
+        Err(Undone::Taken) => {
+            db.write(move |tx| Box::pin(async move { answer_of(tx, backend, &key).await }))
+                .await?
+        }
         Err(Undone::Refused(status, answer)) => {
             db.write(move |tx| {
                 Box::pin(async move { store_refusal(tx, backend, &key, status, answer).await })
@@ -191,6 +224,9 @@ enum Undone {
     Refused(StatusCode, String),
     /// A server error (or the key's refusal): nothing is kept.
     Failed(Problem),
+    /// Another request took the key after the read that found it new: its
+    /// answer is this one's.
+    Taken,
 }
 
 impl From<Problem> for Undone {
@@ -211,12 +247,16 @@ async fn in_transaction<P, T: Serialize>(
     tx: &mut Connection,
     backend: loyalty::Backend,
     key: &Key,
+    seen: Seen,
     prepare: impl for<'c> FnOnce(&'c mut Connection) -> Operation<'c, P>,
     operation: impl for<'c> FnOnce(&'c mut Connection, P) -> Operation<'c, T>,
 ) -> Result<Answer, Undone> {
-    let slot = match hold(tx, backend, key).await? {
-        Ok(slot) => slot,
-        Err(replay) => return Ok(replay),
+    let slot = match seen {
+        Seen::New => Slot::unseen(key.api_key, &key.key, &key.fingerprint),
+        Seen::Unknown => match hold(tx, backend, key).await? {
+            Ok(slot) => slot,
+            Err(replay) => return Ok(replay),
+        },
     };
     let (status, answer) = match prepare(tx).await {
         // Nothing was written: the refusal is stored in this transaction.
@@ -232,7 +272,25 @@ async fn in_transaction<P, T: Serialize>(
             }
         },
     };
-    Ok(record(tx, &slot, status, answer).await?)
+    let recorded = idempotency::record(tx, &SystemClock, &slot, status.as_u16(), &answer).await;
+    match recorded {
+        Ok(()) => Ok(Answer::Ran(status, answer)),
+        Err(loyalty::Error::RequestInProgress) if seen == Seen::New => Err(Undone::Taken),
+        Err(e) => Err(Undone::Failed(key_refused(e))),
+    }
+}
+
+/// The answer of a key another request took: its stored one, or (when that
+/// request's work was undone since) that it is in progress.
+async fn answer_of(
+    tx: &mut Connection,
+    backend: loyalty::Backend,
+    key: &Key,
+) -> Result<Answer, Problem> {
+    match hold(tx, backend, key).await? {
+        Ok(_) => Err(key_refused(loyalty::Error::RequestInProgress)),
+        Err(replay) => Ok(replay),
+    }
 }
 
 /// Stores a refusal for the key, once the transaction that was refused has
