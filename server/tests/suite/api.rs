@@ -287,6 +287,65 @@ async fn twenty_simultaneous_retries_of_one_purchase_credit_once() {
     assert_eq!(looked["points"], 100);
 }
 
+/// A points payment sent twenty times at once with one key: a retry of it
+/// would pay again if it ran, so every answer is the first's (or "in
+/// progress") and the points go once. On SQLite the key is looked up
+/// before the writer and the last to learn it was taken is undone there.
+#[both_databases]
+async fn twenty_simultaneous_retries_of_one_points_payment_pay_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (key, _, member_no) = setup(&app).await;
+    let pos = Pos {
+        app: &app,
+        key: key.clone(),
+    };
+    let (status, _, _) = pos
+        .post(
+            "/api/v1/purchases",
+            "earn",
+            json!({"order_id": "A-1", "member": member_no, "amount_fen": 50_000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let body = json!({"member": member_no, "order_id": "B-1", "points": 10}).to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (app, key, body) = (app.clone(), key.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post("/api/v1/points/redeem")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", "pay-once")
+                .body(Body::from(body))
+                .unwrap();
+            let response = app.send(req).await;
+            let status = response.status();
+            (status, body_text(response).await)
+        }));
+    }
+    let mut paid = Vec::new();
+    for t in tasks {
+        let (status, text) = t.await.unwrap();
+        match status {
+            StatusCode::OK => {
+                let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+                paid.push(answer["redemption_id"].as_i64().unwrap());
+            }
+            StatusCode::CONFLICT => assert!(text.contains("request_in_progress"), "{text}"),
+            other => panic!("{other}: {text}"),
+        }
+    }
+    assert!(!paid.is_empty(), "one of them was answered");
+    assert!(
+        paid.iter().all(|id| *id == paid[0]),
+        "one payment: {paid:?}"
+    );
+    let (_, looked) = pos
+        .get(&format!("/api/v1/members/lookup?member={member_no}"))
+        .await;
+    assert_eq!(looked["points"], 490);
+}
+
 #[both_databases]
 async fn refunds_take_points_back_in_proportion() {
     let app = spawn_app().await;
