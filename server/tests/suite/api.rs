@@ -255,26 +255,45 @@ async fn a_purchase_earns_points_once_however_often_it_is_retried() {
         .is_empty());
 }
 
+/// Posts each body, with its idempotency key, to `path` as the POS holding
+/// `key`, all at once (a task each), and gives each answer's status and
+/// body in the order sent.
+pub(crate) async fn post_at_once(
+    app: &std::sync::Arc<TestApp>,
+    key: &str,
+    path: &'static str,
+    requests: Vec<(String, Value)>,
+) -> Vec<(StatusCode, Value)> {
+    let mut tasks = Vec::new();
+    for (idempotency_key, body) in requests {
+        let (app, key) = (app.clone(), key.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post(path)
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", idempotency_key)
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let response = app.send(req).await;
+            let status = response.status();
+            let body: Value = serde_json::from_str(&body_text(response).await).unwrap();
+            (status, body)
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
 #[both_databases]
 async fn twenty_simultaneous_retries_of_one_purchase_credit_once() {
     let app = std::sync::Arc::new(spawn_app().await);
     let (key, _, member_no) = setup(&app).await;
-    let body = json!({"order_id": "A-7", "member": member_no, "amount_fen": 10_000}).to_string();
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (app, key, body) = (app.clone(), key.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let req = Request::post("/api/v1/purchases")
-                .header(header::AUTHORIZATION, format!("Bearer {key}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", "same")
-                .body(Body::from(body))
-                .unwrap();
-            app.send(req).await.status()
-        }));
-    }
-    for t in tasks {
-        let status = t.await.unwrap();
+    let body = json!({"order_id": "A-7", "member": member_no, "amount_fen": 10_000});
+    let same = vec![("same".to_owned(), body); 20];
+    for (status, _) in post_at_once(&app, &key, "/api/v1/purchases", same).await {
         assert!(
             status == StatusCode::OK || status == StatusCode::CONFLICT,
             "{status}"
@@ -307,32 +326,14 @@ async fn twenty_simultaneous_retries_of_one_points_payment_pay_once() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let body = json!({"member": member_no, "order_id": "B-1", "points": 10}).to_string();
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (app, key, body) = (app.clone(), key.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let req = Request::post("/api/v1/points/redeem")
-                .header(header::AUTHORIZATION, format!("Bearer {key}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", "pay-once")
-                .body(Body::from(body))
-                .unwrap();
-            let response = app.send(req).await;
-            let status = response.status();
-            (status, body_text(response).await)
-        }));
-    }
+    let body = json!({"member": member_no, "order_id": "B-1", "points": 10});
+    let same = vec![("pay-once".to_owned(), body); 20];
     let mut paid = Vec::new();
-    for t in tasks {
-        let (status, text) = t.await.unwrap();
+    for (status, answer) in post_at_once(&app, &key, "/api/v1/points/redeem", same).await {
         match status {
-            StatusCode::OK => {
-                let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
-                paid.push(answer["redemption_id"].as_i64().unwrap());
-            }
-            StatusCode::CONFLICT => assert!(text.contains("request_in_progress"), "{text}"),
-            other => panic!("{other}: {text}"),
+            StatusCode::OK => paid.push(answer["redemption_id"].as_i64().unwrap()),
+            StatusCode::CONFLICT => assert_eq!(answer["code"], "request_in_progress", "{answer}"),
+            other => panic!("{other}: {answer}"),
         }
     }
     assert!(!paid.is_empty(), "one of them was answered");
@@ -769,28 +770,17 @@ async fn sixty_four_simultaneous_api_redemptions_of_one_coupon_succeed_once() {
         &member_no,
     )
     .await;
-    let mut tasks = Vec::new();
-    for i in 0..64 {
-        let (app, key) = (app.clone(), key.clone());
-        let body = json!({"code": code, "order_id": format!("O-{i}"), "amount_fen": 8_000});
-        tasks.push(tokio::spawn(async move {
-            let req = Request::post("/api/v1/coupons/redeem")
-                .header(header::AUTHORIZATION, format!("Bearer {key}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", format!("k-{i}"))
-                .body(Body::from(body.to_string()))
-                .unwrap();
-            let response = app.send(req).await;
-            let status = response.status();
-            let body: Value = serde_json::from_str(&body_text(response).await).unwrap();
-            (status, body["code"].as_str().unwrap_or_default().to_owned())
-        }));
-    }
+    let requests = (0..64)
+        .map(|i| {
+            let body = json!({"code": code, "order_id": format!("O-{i}"), "amount_fen": 8_000});
+            (format!("k-{i}"), body)
+        })
+        .collect();
     let (mut ok, mut taken) = (0, 0);
-    for t in tasks {
-        match t.await.unwrap() {
+    for (status, body) in post_at_once(&app, &key, "/api/v1/coupons/redeem", requests).await {
+        match (status, body["code"].as_str().unwrap_or_default()) {
             (StatusCode::OK, _) => ok += 1,
-            (StatusCode::CONFLICT, code) if code == "coupon_already_redeemed" => taken += 1,
+            (StatusCode::CONFLICT, "coupon_already_redeemed") => taken += 1,
             other => panic!("unexpected {other:?}"),
         }
     }

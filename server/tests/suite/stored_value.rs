@@ -3,11 +3,10 @@
 //! need the card's rotating code, voids, refunds of unspent principal, the
 //! balance in the lookup, and no overdraft under 64 simultaneous payments.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use serde_json::{json, Value};
+use axum::http::StatusCode;
+use serde_json::json;
 
-use crate::api::{replayed, setup, Pos};
+use crate::api::{post_at_once, replayed, setup, Pos};
 use crate::common::{body_text, rotating_code, spawn_app, TestApp, HTTP_SECRET};
 
 #[both_databases]
@@ -199,30 +198,18 @@ async fn sixty_four_simultaneous_payments_never_overdraw() {
     pos.post("/api/v1/stored-value/top-ups", "t-1", top_up)
         .await; // 100, below every offer
     let code = rotating_code(&app._db.db, HTTP_SECRET, &member_no).await;
-    let mut tasks = Vec::new();
-    for i in 0..64 {
-        let (app, key) = (app.clone(), key.clone());
-        let body = json!({"payment_id": format!("P-{i}"), "member": code, "amount_fen": 300});
-        tasks.push(tokio::spawn(async move {
-            let req = Request::post("/api/v1/stored-value/payments")
-                .header(header::AUTHORIZATION, format!("Bearer {key}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("idempotency-key", format!("k-{i}"))
-                .body(Body::from(body.to_string()))
-                .unwrap();
-            let response = app.send(req).await;
-            let status = response.status();
-            let body: Value = serde_json::from_str(&body_text(response).await).unwrap();
-            (status, body["code"].as_str().unwrap_or_default().to_owned())
-        }));
-    }
+    let requests = (0..64)
+        .map(|i| {
+            let body = json!({"payment_id": format!("P-{i}"), "member": code, "amount_fen": 300});
+            (format!("k-{i}"), body)
+        })
+        .collect();
     let (mut ok, mut refused) = (0, 0);
-    for t in tasks {
-        match t.await.unwrap() {
+    let path = "/api/v1/stored-value/payments";
+    for (status, body) in post_at_once(&app, &key, path, requests).await {
+        match (status, body["code"].as_str().unwrap_or_default()) {
             (StatusCode::OK, _) => ok += 1,
-            (StatusCode::UNPROCESSABLE_ENTITY, code) if code == "insufficient_balance" => {
-                refused += 1
-            }
+            (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_balance") => refused += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
