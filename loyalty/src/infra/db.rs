@@ -61,6 +61,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The database `conn` is connected to.
+    pub fn of(conn: &AnyConnection) -> Backend {
+        if conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "SQLite",

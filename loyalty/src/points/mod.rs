@@ -92,8 +92,7 @@ async fn append(conn: &mut AnyConnection, clock: &dyn Clock, e: Entry<'_>) -> Re
     Ok(id)
 }
 
-/// Adds `points` to the balance as a new lot.
-#[allow(clippy::too_many_arguments)]
+/// Adds `points` to the balance as a new lot. Returns the balance.
 async fn credit(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
@@ -101,13 +100,100 @@ async fn credit(
     purchase: Option<i64>,
     expires_at: Option<i64>,
 ) -> Result<i64> {
-    let (brand, member, points) = (entry.brand, entry.member, entry.amount);
-    record_lot(conn, clock, entry, purchase, expires_at).await?;
-    add_to_balance(conn, brand, member, points).await
+    static SQL: std::sync::LazyLock<[String; 2]> =
+        std::sync::LazyLock::new(|| credit_sql("points_balance"));
+    let (balance,): (i64,) = credit_query(conn, &SQL, clock, entry, purchase, expires_at)
+        .fetch_all(&mut *conn)
+        .await?
+        .pop()
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(balance)
+}
+
+/// [`credit`], and the member's qualifying spend after it (what decides an
+/// upgrade).
+async fn credit_with_spend(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    entry: Entry<'_>,
+    purchase: Option<i64>,
+    expires_at: Option<i64>,
+) -> Result<(i64, i64)> {
+    static SQL: std::sync::LazyLock<[String; 2]> =
+        std::sync::LazyLock::new(|| credit_sql(&format!("points_balance, {}", tiers::SPEND)));
+    let (balance, spend): (i64, Option<i64>) =
+        credit_query(conn, &SQL, clock, entry, purchase, expires_at)
+            .fetch_all(&mut *conn)
+            .await?
+            .pop()
+            .ok_or(sqlx::Error::RowNotFound)?;
+    Ok((balance, spend.unwrap_or(0)))
+}
+
+/// A credit's ledger row, its lot and the move of the member's balance, in
+/// one round trip to the database (a write's round trips set the pace of
+/// the single SQLite writer), returning `returning` from the member's row
+/// as it is after the move; it may use `$1` (the brand), `$2` (the member)
+/// and `$3` ([`tiers::spend_since`]). SQLite runs a query's statements in
+/// turn, and the lot takes the id of the ledger row inserted just before
+/// it; PostgreSQL takes one statement, the ledger row and the lot as its
+/// CTEs. For SQLite, then PostgreSQL. (Fetch its row with `fetch_all`:
+/// on SQLite, `sqlx::Any`'s `fetch_one` looks only at the first
+/// statement's outcome.)
+fn credit_sql(returning: &str) -> [String; 2] {
+    const LEDGER: &str = "INSERT INTO points_ledger \
+        (brand_id, member_id, store_id, kind, amount, reason, ref_type, ref_id, created_at) \
+        VALUES ($1, $2, $5, $6, $4, $7, $8, $9, $10)";
+    const LOT: &str = "INSERT INTO points_lots \
+        (brand_id, member_id, ledger_id, purchase_id, earned, remaining, expires_at, created_at)";
+    let balance = format!(
+        "UPDATE members SET points_balance = points_balance + $4 \
+         WHERE brand_id = $1 AND id = $2 RETURNING {returning}"
+    );
+    [
+        format!(
+            "{LEDGER}; {LOT} VALUES ($1, $2, last_insert_rowid(), $11, $4, $4, $12, $10); {balance}"
+        ),
+        format!(
+            "WITH ledger AS ({LEDGER} RETURNING id), \
+             lot AS ({LOT} SELECT $1, $2, id, $11, $4, $4, $12, $10 FROM ledger) {balance}"
+        ),
+    ]
+}
+
+/// [`credit_sql`]'s query for `conn`'s database, its parameters bound.
+fn credit_query<'q, O>(
+    conn: &AnyConnection,
+    sql: &'q [String; 2],
+    clock: &dyn Clock,
+    e: Entry<'q>,
+    purchase: Option<i64>,
+    expires_at: Option<i64>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let sql = match crate::Backend::of(conn) {
+        crate::Backend::Sqlite => &sql[0],
+        crate::Backend::Postgres => &sql[1],
+    };
+    sqlx::query_as(sql)
+        .bind(e.brand.0)
+        .bind(e.member.0)
+        .bind(tiers::spend_since(clock))
+        .bind(e.amount)
+        .bind(e.store.map(|s| s.0))
+        .bind(e.kind.as_str())
+        .bind(e.reason)
+        .bind(e.ref_type)
+        .bind(e.ref_id)
+        .bind(clock.now_ms())
+        .bind(purchase)
+        .bind(expires_at)
 }
 
 /// The ledger row and the lot of a credit, without the balance (which
-/// the caller moves, or wrote with the member).
+/// the caller wrote with the member).
 async fn record_lot(
     conn: &mut AnyConnection,
     clock: &dyn Clock,
@@ -476,7 +562,7 @@ pub async fn record_purchase(
             max_points: max_points_for(&rules, rules.redeem_cap_fen(amount.get())),
         });
     }
-    if points > 0 {
+    let (balance, spend) = if points > 0 {
         let entry = Entry {
             brand: brand.id,
             member,
@@ -488,9 +574,10 @@ pub async fn record_purchase(
             ref_id: Some(purchase_id),
         };
         let expiry = rules.lot_expiry(occurred_at);
-        record_lot(conn, clock, entry, Some(purchase_id), expiry).await?;
-    }
-    let (balance, spend) = add_to_balance_with_spend(conn, clock, brand.id, member, points).await?;
+        credit_with_spend(conn, clock, entry, Some(purchase_id), expiry).await?
+    } else {
+        add_to_balance_with_spend(conn, clock, brand.id, member, points).await?
+    };
     let reached = table.for_spend(spend);
     let tier_changed = reached.rank > rank
         && tiers::change(
