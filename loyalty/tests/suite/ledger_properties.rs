@@ -222,7 +222,22 @@ async fn check(ops: Vec<Op>, db: Db) {
             wrong.is_empty(),
             "after {op:?}: (member, balance, ledger, lots) {wrong:?}"
         );
+        let strays = lots_not_of_their_credit(&w.db).await;
+        assert!(strays.is_empty(), "after {op:?}: lots {strays:?}");
     }
+}
+
+/// The lots whose ledger row is not the credit that made them: another
+/// member's row, another amount, or not a credit at all.
+async fn lots_not_of_their_credit(db: &Db) -> Vec<i64> {
+    sqlx::query_scalar(
+        "SELECT p.id FROM points_lots p LEFT JOIN points_ledger l ON l.id = p.ledger_id \
+         WHERE l.id IS NULL OR l.member_id <> p.member_id OR l.amount <> p.earned \
+            OR l.kind NOT IN ('earn', 'adjust', 'import')",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
 }
 
 fn run(ops: Vec<Op>, postgres: bool) {
