@@ -424,6 +424,42 @@ pub(crate) async fn lock_member(
     row.map(|r| r.0).ok_or(Error::MemberNotFound)
 }
 
+/// A purchase's insert, on the condition that the member's tier (`$9`) and
+/// the brand's rules (`$10`) are as assumed, and, when it is inserted, the
+/// record of its bill under the order's cap ([`order_cap::record_bill_sql`],
+/// `$11`), as one query for `conn`'s database: rows of the purchase's id
+/// and, when the cap took the bill, [`order_cap::BILL_TAKEN`]. On SQLite
+/// two statements in turn (the bill is recorded when the first inserted a
+/// row), on PostgreSQL one, the purchase and the bill as its CTEs. (Fetch
+/// its rows with `fetch_all`: on SQLite, `sqlx::Any`'s `fetch_one` looks
+/// only at the first statement's outcome.)
+fn purchase_sql(conn: &AnyConnection) -> &'static str {
+    const INSERT: &str = "INSERT INTO purchases \
+        (brand_id, store_id, member_id, order_id, amount_fen, points_earned, occurred_at, created_at) \
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS ( \
+          SELECT 1 FROM members m JOIN brands b ON b.id = m.brand_id \
+          WHERE m.brand_id = $1 AND m.id = $3 AND m.status = 'active' \
+            AND m.tier_rank = $9 AND b.config_version = $10) \
+        ON CONFLICT (store_id, order_id) DO NOTHING RETURNING id";
+    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        [
+            format!(
+                "{INSERT}; {}",
+                order_cap::record_bill_sql("WHERE changes() = 1")
+            ),
+            format!(
+                "WITH purchase AS ({INSERT}), bill AS ({}) \
+                 SELECT id FROM purchase UNION ALL SELECT taken FROM bill",
+                order_cap::record_bill_sql("FROM purchase")
+            ),
+        ]
+    });
+    match crate::Backend::of(conn) {
+        crate::Backend::Sqlite => &SQL[0],
+        crate::Backend::Postgres => &SQL[1],
+    }
+}
+
 /// Who a purchase is for: the member, and their tier as the caller read it
 /// (a `Member`), which the purchase checks as it is recorded instead of
 /// reading it again; from a bare `MemberId`, it is read.
@@ -512,28 +548,28 @@ pub async fn record_purchase(
         let rules = config.rules(brand);
         let multiplier = config.tiers.by_rank(rank).multiplier_permille;
         let points = rules.earn_points(amount.get(), multiplier, occurred_at);
-        let inserted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO purchases (brand_id, store_id, member_id, order_id, amount_fen, points_earned, occurred_at, created_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS ( \
-               SELECT 1 FROM members m JOIN brands b ON b.id = m.brand_id \
-               WHERE m.brand_id = $1 AND m.id = $3 AND m.status = 'active' \
-                 AND m.tier_rank = $9 AND b.config_version = $10) \
-             ON CONFLICT (store_id, order_id) DO NOTHING RETURNING id",
-        )
-        .bind(brand.id.0)
-        .bind(store.0)
-        .bind(member.0)
-        .bind(order_id.as_str())
-        .bind(amount.get())
-        .bind(points)
-        .bind(occurred_at)
-        .bind(now)
-        .bind(rank)
-        .bind(version)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(store_not_found)?;
-        if let Some((id,)) = inserted {
+        let rows: Vec<(i64,)> = sqlx::query_as(purchase_sql(conn))
+            .bind(brand.id.0)
+            .bind(store.0)
+            .bind(member.0)
+            .bind(order_id.as_str())
+            .bind(amount.get())
+            .bind(points)
+            .bind(occurred_at)
+            .bind(now)
+            .bind(rank)
+            .bind(version)
+            .bind(rules.redeem_cap_pct)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_not_found)?;
+        let inserted = rows.iter().map(|&(id,)| id).find(|&id| id > 0);
+        if inserted.is_some() && !rows.contains(&(order_cap::BILL_TAKEN,)) {
+            return Err(Error::PointsPaidOverCap {
+                max_points: max_points_for(&rules, rules.redeem_cap_fen(amount.get())),
+            });
+        }
+        if let Some(id) = inserted {
             break (id, rank, config, points);
         }
         // Nothing inserted: the order was recorded before, or the member's
@@ -552,16 +588,6 @@ pub async fn record_purchase(
     };
     let (rules, table) = (config.rules(brand), &config.tiers);
     let tier = table.by_rank(rank);
-    let order = order_cap::Order {
-        brand: brand.id,
-        store,
-        id: order_id.as_str(),
-    };
-    if !order_cap::record_bill(conn, &order, amount.get(), &rules).await? {
-        return Err(Error::PointsPaidOverCap {
-            max_points: max_points_for(&rules, rules.redeem_cap_fen(amount.get())),
-        });
-    }
     let (balance, spend) = if points > 0 {
         let entry = Entry {
             brand: brand.id,

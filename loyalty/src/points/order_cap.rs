@@ -77,29 +77,24 @@ pub(super) async fn room(
         .map(|bill| (rules.redeem_cap_fen(bill) - paid).max(0)))
 }
 
-/// Records `order`'s bill: false, and nothing recorded, when points have
-/// already paid more on it than the brand's cap of `bill_fen`.
-pub(super) async fn record_bill(
-    conn: &mut AnyConnection,
-    order: &Order<'_>,
-    bill_fen: i64,
-    rules: &LoyaltyRules,
-) -> Result<bool> {
-    let recorded: Option<(i64,)> = sqlx::query_as(
+/// What [`record_bill_sql`] returns when it took the bill (a purchase's id
+/// is positive).
+pub(super) const BILL_TAKEN: i64 = -1;
+
+/// Records the bill (`$5`) of order `$4` of store `$2` (brand `$1`), of the
+/// purchase being inserted beside it, in that purchase's own query (see
+/// `purchase_sql`): it returns a row of [`BILL_TAKEN`], and records nothing
+/// when points have already paid more on the order than the brand's cap
+/// (`$11` %) of the bill. `source` makes it conditional on the purchase's
+/// insert: a `FROM` of its rows, or a `WHERE`.
+pub(super) fn record_bill_sql(source: &str) -> String {
+    format!(
         "INSERT INTO order_points (brand_id, store_id, order_id, paid_fen, bill_fen) \
-         VALUES ($1, $2, $3, 0, $4) \
+         SELECT $1, $2, $4, 0, $5 {source} \
          ON CONFLICT (store_id, order_id) DO UPDATE SET bill_fen = excluded.bill_fen \
-           WHERE order_points.paid_fen <= excluded.bill_fen * $5 / 100 \
-         RETURNING paid_fen",
+           WHERE order_points.paid_fen <= excluded.bill_fen * $11 / 100 \
+         RETURNING {BILL_TAKEN} AS taken"
     )
-    .bind(order.brand.0)
-    .bind(order.store.0)
-    .bind(order.id)
-    .bind(bill_fen)
-    .bind(rules.redeem_cap_pct)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(recorded.is_some())
 }
 
 /// A refund lowers the bill later payments are capped by.
