@@ -102,11 +102,7 @@ async fn credit(
 ) -> Result<i64> {
     static SQL: std::sync::LazyLock<[String; 2]> =
         std::sync::LazyLock::new(|| credit_sql("points_balance"));
-    let (balance,): (i64,) = credit_query(conn, &SQL, clock, entry, purchase, expires_at)
-        .fetch_all(&mut *conn)
-        .await?
-        .pop()
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let (balance,) = credit_row(conn, &SQL, clock, entry, purchase, expires_at).await?;
     Ok(balance)
 }
 
@@ -122,11 +118,7 @@ async fn credit_with_spend(
     static SQL: std::sync::LazyLock<[String; 2]> =
         std::sync::LazyLock::new(|| credit_sql(&format!("points_balance, {}", tiers::SPEND)));
     let (balance, spend): (i64, Option<i64>) =
-        credit_query(conn, &SQL, clock, entry, purchase, expires_at)
-            .fetch_all(&mut *conn)
-            .await?
-            .pop()
-            .ok_or(sqlx::Error::RowNotFound)?;
+        credit_row(conn, &SQL, clock, entry, purchase, expires_at).await?;
     Ok((balance, spend.unwrap_or(0)))
 }
 
@@ -161,23 +153,20 @@ fn credit_sql(returning: &str) -> [String; 2] {
     ]
 }
 
-/// [`credit_sql`]'s query for `conn`'s database, its parameters bound.
-fn credit_query<'q, O>(
-    conn: &AnyConnection,
-    sql: &'q [String; 2],
+/// Runs [`credit_sql`]'s query for `conn`'s database and gives the
+/// member's row it returns.
+async fn credit_row<O>(
+    conn: &mut AnyConnection,
+    sql: &[String; 2],
     clock: &dyn Clock,
-    e: Entry<'q>,
+    e: Entry<'_>,
     purchase: Option<i64>,
     expires_at: Option<i64>,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+) -> Result<O>
 where
-    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
-    let sql = match crate::Backend::of(conn) {
-        crate::Backend::Sqlite => &sql[0],
-        crate::Backend::Postgres => &sql[1],
-    };
-    sqlx::query_as(sql)
+    let rows: Vec<O> = sqlx::query_as(for_backend(conn, sql))
         .bind(e.brand.0)
         .bind(e.member.0)
         .bind(tiers::spend_since(clock))
@@ -190,6 +179,18 @@ where
         .bind(clock.now_ms())
         .bind(purchase)
         .bind(expires_at)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().last().ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// The text of a query written for each database, SQLite's first and
+/// PostgreSQL's second, for the one `conn` is connected to.
+fn for_backend<'s>(conn: &AnyConnection, sql: &'s [String; 2]) -> &'s str {
+    match crate::Backend::of(conn) {
+        crate::Backend::Sqlite => &sql[0],
+        crate::Backend::Postgres => &sql[1],
+    }
 }
 
 /// The ledger row and the lot of a credit, without the balance (which
@@ -454,10 +455,7 @@ fn purchase_sql(conn: &AnyConnection) -> &'static str {
             ),
         ]
     });
-    match crate::Backend::of(conn) {
-        crate::Backend::Sqlite => &SQL[0],
-        crate::Backend::Postgres => &SQL[1],
-    }
+    for_backend(conn, &SQL)
 }
 
 /// Who a purchase is for: the member, and their tier as the caller read it
