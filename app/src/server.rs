@@ -457,17 +457,31 @@ pub fn qr_path(text: &str) -> Option<(usize, String)> {
 }
 
 /// `text` as a QR code: error correction level M at least, raised when the
-/// same size of code has room for more.
-fn qr_code(text: &str) -> Option<qrcodegen::QrCode> {
-    qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).ok()
+/// same size of code has room for more. A level that does not fit a version
+/// is refused before any work, so trying H, Q and M at each version in turn
+/// builds one code: the first that fits is in the smallest version M fits,
+/// at the highest level that version holds.
+fn qr_code(text: &str) -> Option<fast_qr::QRCode> {
+    use fast_qr::{QRBuilder, Version::*, ECL};
+    const VERSIONS: [fast_qr::Version; 40] = [
+        V01, V02, V03, V04, V05, V06, V07, V08, V09, V10, V11, V12, V13, V14, V15, V16, V17, V18,
+        V19, V20, V21, V22, V23, V24, V25, V26, V27, V28, V29, V30, V31, V32, V33, V34, V35, V36,
+        V37, V38, V39, V40,
+    ];
+    let mut builder = QRBuilder::new(text);
+    VERSIONS.into_iter().find_map(|version| {
+        [ECL::H, ECL::Q, ECL::M]
+            .into_iter()
+            .find_map(|ecl| builder.ecl(ecl).version(version).build().ok())
+    })
 }
 
 /// The dark modules of `qr` as a path, one rectangle per horizontal run,
 /// inside a quiet zone of `quiet` modules; and the width with it.
-fn qr_runs(qr: &qrcodegen::QrCode, quiet: usize) -> (usize, String) {
+fn qr_runs(qr: &fast_qr::QRCode, quiet: usize) -> (usize, String) {
     use std::fmt::Write as _;
-    let n = qr.size() as usize;
-    let dark = |x: usize, y: usize| qr.get_module(x as i32, y as i32);
+    let n = qr.size;
+    let dark = |x: usize, y: usize| qr[y][x].value();
     let mut d = String::new();
     for y in 0..n {
         let mut x = 0;
@@ -665,16 +679,12 @@ mod tests {
             let qr = qr_code(text).unwrap();
             let quiet = 4;
             let (width, d) = qr_runs(&qr, quiet);
-            let n = qr.size() as usize;
+            let n = qr.size;
             assert_eq!(width, n + 2 * quiet);
             let grid = drawn(&d, width);
             for (mx, my) in (0..n).flat_map(|y| (0..n).map(move |x| (x, y))) {
                 let (x, y) = (mx + quiet, my + quiet);
-                assert_eq!(
-                    grid[y * width + x],
-                    qr.get_module(mx as i32, my as i32),
-                    "module ({x}, {y})"
-                );
+                assert_eq!(grid[y * width + x], qr[my][mx].value(), "module ({x}, {y})");
             }
             let dark_in_quiet_zone = (0..width * width).filter(|&i| {
                 let (x, y) = (i % width, i / width);
@@ -711,6 +721,31 @@ mod tests {
         ] {
             let (width, d) = qr_runs(&qr_code(text).unwrap(), 4);
             assert_eq!(scanned(&d, width), [text]);
+        }
+    }
+
+    #[test]
+    fn a_code_is_the_smallest_that_holds_its_text_at_level_m_and_as_strong_as_that_size_allows() {
+        // (text, version, level): the card's 14 digits fit version 1 even at
+        // H; 30 bytes need version 3 at M, where Q fits too and H does not;
+        // a table's link needs version 4 at M, which holds nothing stronger.
+        for (text, version, level) in [
+            ("12345678901234", 1, "H"),
+            ("https://t.example/t/abcdefghij", 3, "Q"),
+            (
+                "https://tablecard.example/t/adjcpkggtxkfs04z4jffvx8fkc",
+                4,
+                "M",
+            ),
+        ] {
+            let qr = qr_code(text).unwrap();
+            // A version's code is 17 + 4 × version modules wide.
+            assert_eq!(qr.size, 17 + 4 * version, "{text}");
+            assert_eq!(
+                qr.ecl.map(|l| l.to_string()).as_deref(),
+                Some(level),
+                "{text}"
+            );
         }
     }
 
