@@ -1157,27 +1157,40 @@ pub async fn wallet(
     brand: BrandId,
     member: MemberId,
 ) -> Result<Vec<Held>> {
-    // The coupons with their templates and where each was used, in one
-    // statement; the stores of templates limited to some, in a second
-    // only when there are such templates.
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT c.id AS coupon_id, c.code, c.source, c.points_paid, c.valid_from, \
-                    c.valid_until, c.status, c.issued_at, {}, \
-                    r.created_at AS used_at, s.name AS used_store \
-             FROM coupons c JOIN coupon_templates t ON t.id = c.template_id \
-             LEFT JOIN coupon_redemptions r ON r.coupon_id = c.id AND r.status = 'active' \
-             LEFT JOIN stores s ON s.id = r.store_id \
-             WHERE c.brand_id = $1 AND c.member_id = $2 ORDER BY c.id DESC LIMIT 500",
-            crate::infra::db::qualified("t", TEMPLATE_COLUMNS)
-        )
-    });
     let mut conn = db.pool().acquire().await?;
-    let rows: Vec<WalletRow> = sqlx::query_as(&SQL)
+    let rows: Vec<WalletRow> = sqlx::query_as(&WALLET_SQL)
         .bind(brand.0)
         .bind(member.0)
         .fetch_all(&mut *conn)
         .await?;
+    held(&mut conn, clock, brand, member, rows).await
+}
+
+/// The wallet's statement: the member's coupons (at most 500, newest
+/// first) with their templates and where each was used. `$1` is the brand,
+/// `$2` the member. [`till_view`] reads it beside the member's balance.
+static WALLET_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT c.id AS coupon_id, c.code, c.source, c.points_paid, c.valid_from, \
+                c.valid_until, c.status, c.issued_at, {}, \
+                r.created_at AS used_at, s.name AS used_store \
+         FROM coupons c JOIN coupon_templates t ON t.id = c.template_id \
+         LEFT JOIN coupon_redemptions r ON r.coupon_id = c.id AND r.status = 'active' \
+         LEFT JOIN stores s ON s.id = r.store_id \
+         WHERE c.brand_id = $1 AND c.member_id = $2 ORDER BY c.id DESC LIMIT 500",
+        crate::infra::db::qualified("t", TEMPLATE_COLUMNS)
+    )
+});
+
+/// The wallet from its rows: the stores of templates limited to some come
+/// in a second statement, only when there are such templates.
+async fn held(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+    rows: Vec<WalletRow>,
+) -> Result<Vec<Held>> {
     let limited: Vec<(i64, i64)> = if rows.iter().any(|r| r.template.all_stores == 0) {
         sqlx::query_as(
             "SELECT template_id, store_id FROM coupon_template_stores WHERE template_id IN \
@@ -1191,7 +1204,6 @@ pub async fn wallet(
     } else {
         Vec::new()
     };
-    drop(conn);
     let now = clock.now_ms();
     Ok(rows
         .into_iter()
@@ -1223,6 +1235,55 @@ pub async fn wallet(
             }
         })
         .collect())
+}
+
+/// What a till sees of a member it found: the version of the brand's
+/// configuration (for the tiers, from the process's cache), the member's
+/// prepaid balance and their wallet, in one statement on `conn` (and the
+/// limited stores' only when some template has them). The wallet's rows
+/// hang off one row of the brand, so a member without coupons still gets
+/// the balance.
+pub(crate) async fn till_view(
+    conn: &mut AnyConnection,
+    clock: &dyn Clock,
+    brand: BrandId,
+    member: MemberId,
+) -> Result<(i64, crate::stored_value::Balance, Vec<Held>)> {
+    use sqlx::{FromRow, Row};
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT b.config_version AS config_version, \
+                    COALESCE(sv.principal_fen, 0) AS principal_fen, \
+                    COALESCE(sv.bonus_fen, 0) AS bonus_fen, w.* \
+             FROM brands b \
+             LEFT JOIN stored_value_accounts sv ON sv.brand_id = b.id AND sv.member_id = $2 \
+             LEFT JOIN ({}) w ON 1 = 1 \
+             WHERE b.id = $1 ORDER BY w.coupon_id DESC",
+            *WALLET_SQL
+        )
+    });
+    let rows = sqlx::query(&SQL)
+        .bind(brand.0)
+        .bind(member.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    let first = rows.first().ok_or(Error::BrandNotFound)?;
+    let version: i64 = first.try_get("config_version")?;
+    let balance = crate::stored_value::Balance {
+        principal_fen: first.try_get("principal_fen")?,
+        bonus_fen: first.try_get("bonus_fen")?,
+    };
+    let mut coupons = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<i64>, _>("coupon_id")?.is_some() {
+            coupons.push(WalletRow::from_row(row)?);
+        }
+    }
+    Ok((
+        version,
+        balance,
+        held(conn, clock, brand, member, coupons).await?,
+    ))
 }
 
 /// A wallet's row: the coupon (named apart from its template's columns),

@@ -1214,6 +1214,45 @@ pub enum MemberRef {
     Phone(Phone),
 }
 
+/// What a till sees of the member it looks up (`GET /members/lookup`).
+#[derive(Debug, Clone)]
+pub struct AtTill {
+    pub member: Member,
+    pub tier: crate::points::tiers::Tier,
+    /// Their prepaid balance (储值).
+    pub stored_value: crate::stored_value::Balance,
+    /// Their coupons, every status (the newest 500).
+    pub wallet: Vec<crate::coupons::Held>,
+}
+
+/// The member `who` names, as a till sees them: a read model in two
+/// statements, the member (by code, number or phone, [`identify`]), then
+/// their balance and wallet with the version of the brand's configuration
+/// (`coupons::till_view`), whose tiers come from the process's cache.
+pub async fn at_till(
+    db: &Db,
+    clock: &dyn Clock,
+    secret: &ServerSecret,
+    brand: &Brand,
+    who: &MemberRef,
+) -> Result<AtTill> {
+    let mut conn = db.acquire().await?;
+    let member = identify(&mut conn, clock, secret, brand.id, who).await?;
+    let (version, stored_value, wallet) =
+        crate::coupons::till_view(&mut conn, clock, brand.id, member.id).await?;
+    let tier = crate::points::config::at(&mut conn, brand, version)
+        .await?
+        .tiers
+        .by_rank(member.tier_rank)
+        .clone();
+    Ok(AtTill {
+        member,
+        tier,
+        stored_value,
+        wallet,
+    })
+}
+
 /// The active member of `brand` a POS means. Anything unknown, stale or of
 /// another brand is `MemberNotFound`. On a pooled connection, or inside the
 /// transaction of the write it is for.

@@ -462,3 +462,65 @@ db_test!(
         assert_eq!(points::audit(&shop.db).await.unwrap(), vec![]);
     }
 );
+
+db_test!(
+    async fn the_tills_lookup_shows_the_wallet_the_balance_and_the_tier_the_other_reads_show(db) {
+        let shop = Shop::open(db.clone()).await;
+        let secret = loyalty::testing::secret();
+        let m = shop.member("13800138000").await;
+        let no = members::find(&db, shop.brand.id, m).await.unwrap().member_no;
+        let who = members::MemberRef::Code(no.as_str().to_owned());
+        let at_till = || members::at_till(&db, &shop.clock, &secret, &shop.brand, &who);
+
+        // Nothing yet: no coupons, no balance, the first tier.
+        let seen = at_till().await.unwrap();
+        assert_eq!(seen.member.id, m);
+        assert!(seen.wallet.is_empty());
+        assert_eq!(seen.stored_value.total_fen(), 0);
+        let mut conn = db.acquire().await.unwrap();
+        let tiers = points::tiers::load(&mut conn, shop.brand.id).await.unwrap();
+        drop(conn);
+        assert_eq!(seen.tier.code, tiers.by_rank(seen.member.tier_rank).code);
+
+        // A top-up, and two coupons of which one is used.
+        let mut tx = db.begin().await.unwrap();
+        loyalty::stored_value::top_up(
+            &mut tx,
+            &shop.clock,
+            &loyalty::access::PosKey::for_tests(&shop.brand, shop.store),
+            m,
+            &ExternalId::parse("top_up_id", "T-1").unwrap(),
+            Fen::positive(10_000).unwrap(),
+            Some(loyalty::stored_value::Tender::Cash),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let used = shop.template(NewTemplate { claimable: true, ..NewTemplate::new(Rule::amount_off(20_000, 5_000)) }).await;
+        let kept = shop.template(NewTemplate { claimable: true, ..NewTemplate::new(Rule::voucher(1_000)) }).await;
+        let first = shop.issue(m, used, Source::Claim, None).await.unwrap();
+        shop.issue(m, kept, Source::Claim, None).await.unwrap();
+        shop.redeem(&first.coupon.code, "A-1", 25_000).await.unwrap();
+
+        let seen = at_till().await.unwrap();
+        assert_eq!(seen.stored_value.total_fen(), 10_000);
+        assert_eq!(
+            seen.stored_value,
+            loyalty::stored_value::balance_of(&db, shop.brand.id, m).await.unwrap()
+        );
+        let wallet = coupons::wallet(&db, &shop.clock, shop.brand.id, m).await.unwrap();
+        assert_eq!(seen.wallet, wallet);
+        let statuses: Vec<Status> = seen.wallet.iter().map(|h| h.status).collect();
+        assert_eq!(statuses, [Status::Available, Status::Used], "newest first");
+        assert_eq!(seen.wallet[1].used, Some((T0, "一店".into())));
+
+        // Another member's coupons and balance are not theirs.
+        let other = shop.member("13800138001").await;
+        let no = members::find(&db, shop.brand.id, other).await.unwrap().member_no;
+        let who = members::MemberRef::Code(no.as_str().to_owned());
+        let theirs = members::at_till(&db, &shop.clock, &secret, &shop.brand, &who).await.unwrap();
+        assert_eq!(theirs.member.id, other);
+        assert!(theirs.wallet.is_empty());
+        assert_eq!(theirs.stored_value.total_fen(), 0);
+    }
+);

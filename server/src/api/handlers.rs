@@ -10,7 +10,7 @@ use loyalty::brands::{Brand, Language};
 use loyalty::members::phone::Phone;
 use loyalty::members::{self, member_code, MemberRef};
 use loyalty::money::{ExternalId, Fen};
-use loyalty::{coupons, points, points::tiers, stored_value, SystemClock};
+use loyalty::{coupons, points, stored_value, SystemClock};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -79,13 +79,13 @@ pub struct LookupResponse {
 }
 
 impl LookupResponse {
-    fn new(
-        brand: &Brand,
-        m: members::Member,
-        tier: &tiers::Tier,
-        wallet: &[coupons::Held],
-        stored: stored_value::Balance,
-    ) -> Self {
+    fn new(brand: &Brand, till: members::AtTill) -> Self {
+        let members::AtTill {
+            member: m,
+            tier,
+            stored_value: stored,
+            wallet,
+        } = till;
         LookupResponse {
             member_id: m.id.0,
             member_no: m.member_no.as_str().to_owned(),
@@ -184,21 +184,6 @@ fn redemption_id(path: &str) -> Result<i64, Problem> {
         .map_err(|_| loyalty::Error::RedemptionNotFound.into())
 }
 
-/// Finds the member a request names.
-async fn find_member(
-    state: &AppState,
-    caller: &PosKey,
-    who: &MemberField,
-) -> Result<members::Member, Problem> {
-    let mut conn = state
-        .portal
-        .db
-        .acquire()
-        .await
-        .map_err(loyalty::Error::from)?;
-    member_named(state, caller, who)(&mut conn).await
-}
-
 /// How the envelope reads the member a write names
 /// (`envelope::run_reading`).
 fn member_named(
@@ -229,21 +214,10 @@ pub async fn lookup(
     Caller(caller): Caller,
     Query(q): Query<LookupQuery>,
 ) -> Result<Json<LookupResponse>, Problem> {
-    let m = find_member(&state, &caller, &q.member()?).await?;
-    let db = &state.portal.db;
-    let mut conn = db.pool().acquire().await.map_err(loyalty::Error::from)?;
-    let table = tiers::load(&mut conn, caller.brand().id).await?;
-    let stored = stored_value::balance(&mut conn, caller.brand().id, m.id).await?;
-    drop(conn);
-    let wallet = coupons::wallet(db, &SystemClock, caller.brand().id, m.id).await?;
-    let tier = table.by_rank(m.tier_rank);
-    Ok(Json(LookupResponse::new(
-        caller.brand(),
-        m,
-        tier,
-        &wallet,
-        stored,
-    )))
+    let who = q.member()?.resolve()?;
+    let (db, secret) = (&state.portal.db, &state.portal.secret);
+    let till = members::at_till(db, &SystemClock, secret, caller.brand(), &who).await?;
+    Ok(Json(LookupResponse::new(caller.brand(), till)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
