@@ -583,13 +583,17 @@ async fn grow(s: &Settings, name: &str, url: &str) -> Growth {
         ));
         // Three runs of each, taken in turn, and their median (`median_of`).
         let mut runs: [Vec<Outcome>; 3] = Default::default();
-        for _ in 0..GROWTH_RUNS {
+        for run in 1..=GROWTH_RUNS {
+            let mut line = format!("  run {run}:");
             for (i, e) in [Endpoint::Lookup, Endpoint::Card, Endpoint::Redeem]
                 .into_iter()
                 .enumerate()
             {
-                runs[i].push(at(e).await.levels.remove(0));
+                let o = at(e).await.levels.remove(0);
+                line += &format!(" {:?} {}/s p99 {} ms;", e, o.rps, o.p99_ms);
+                runs[i].push(o);
             }
+            say(&line);
         }
         let [lookup, card, redeem] = runs.map(load::median_of);
         points.push(GrowthPoint {
