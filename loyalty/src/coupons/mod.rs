@@ -1110,7 +1110,6 @@ pub async fn void_redemption(
     Ok((CouponCode::from_db(row.0), status))
 }
 
-/// A member's coupons, newest first, with their status now.
 /// The member's wallet page: one tab of their coupons (what runs out first
 /// comes first among the available ones), how many each tab holds, and what
 /// their conditions name (the brand's tiers and stores).
@@ -1132,15 +1131,21 @@ pub async fn wallet_page(
     tab: Status,
 ) -> Result<WalletPage> {
     let brand = who.brand();
-    let held = wallet(db, clock, brand.id, who.id()).await?;
+    // The wallet with the version of the brand's configuration, in one
+    // statement (the till's, its balance unused), and the tiers the
+    // conditions name from the process's cache under that version.
+    let mut conn = db.acquire().await?;
+    let (version, _, held) = till_view(&mut conn, clock, brand.id, who.id()).await?;
+    let tiers = crate::points::config::at(&mut conn, brand, version)
+        .await?
+        .tiers
+        .clone();
+    drop(conn);
     let counts = Status::ALL.map(|s| held.iter().filter(|h| h.status == s).count());
     let mut shown: Vec<Held> = held.into_iter().filter(|h| h.status == tab).collect();
     if tab == Status::Available {
         shown.sort_by_key(|h| h.coupon.valid_until);
     }
-    let mut conn = db.acquire().await?;
-    let tiers = crate::points::tiers::load(&mut conn, brand.id).await?;
-    drop(conn);
     let stores = crate::brands::stores::list(db, brand.id).await?;
     Ok(WalletPage {
         tab,
@@ -1151,6 +1156,7 @@ pub async fn wallet_page(
     })
 }
 
+/// A member's coupons, newest first, with their status now.
 pub async fn wallet(
     db: &Db,
     clock: &dyn Clock,
@@ -1237,12 +1243,12 @@ async fn held(
         .collect())
 }
 
-/// What a till sees of a member it found: the version of the brand's
-/// configuration (for the tiers, from the process's cache), the member's
-/// prepaid balance and their wallet, in one statement on `conn` (and the
-/// limited stores' only when some template has them). The wallet's rows
-/// hang off one row of the brand, so a member without coupons still gets
-/// the balance.
+/// What a till sees of a member it found (and the member's own wallet
+/// page, without the balance): the version of the brand's configuration
+/// (for the tiers, from the process's cache), the member's prepaid balance
+/// and their wallet, in one statement on `conn` (and the limited stores'
+/// only when some template has them). The wallet's rows hang off one row of
+/// the brand, so a member without coupons still gets the balance.
 pub(crate) async fn till_view(
     conn: &mut AnyConnection,
     clock: &dyn Clock,

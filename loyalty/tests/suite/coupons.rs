@@ -524,3 +524,54 @@ db_test!(
         assert_eq!(theirs.stored_value.total_fen(), 0);
     }
 );
+
+db_test!(
+    async fn the_wallet_page_names_the_tier_a_coupon_needs_as_the_owner_last_named_it(db) {
+        let shop = Shop::open(db.clone()).await;
+        let m = shop.member("13800138000").await;
+        let me = loyalty::access::Member::for_tests(shop.brand.clone(), m);
+        let gold = shop
+            .template(NewTemplate { min_tier_rank: 2, claimable: true, ..NewTemplate::new(Rule::gift("甜品")) })
+            .await;
+        let plain = shop.template(NewTemplate { claimable: true, ..NewTemplate::new(Rule::voucher(1_000)) }).await;
+        shop.buy(m, "BIG", 500_000).await;
+        shop.issue(m, gold, Source::Claim, None).await.unwrap();
+        let used = shop.issue(m, plain, Source::Claim, None).await.unwrap().coupon.code;
+        shop.redeem(&used, "A-1", 5_000).await.unwrap();
+        let page = || coupons::wallet_page(&db, &shop.clock, &me, Status::Available);
+
+        let seen = page().await.unwrap();
+        assert_eq!(seen.counts, [1, 1, 0], "available, used, expired");
+        assert_eq!(seen.shown.len(), 1);
+        assert_eq!(seen.shown[0].template.min_tier_rank, 2);
+        let mut conn = db.acquire().await.unwrap();
+        let tiers = points::tiers::load(&mut conn, shop.brand.id).await.unwrap();
+        drop(conn);
+        assert_eq!(seen.tiers, tiers);
+
+        // The owner renames the tier: the next visit names it so.
+        let edits: Vec<_> = tiers
+            .tiers()
+            .iter()
+            .map(|t| loyalty::brands::settings::TierEdit {
+                name_zh_cn: if t.rank == 2 { "黑金".into() } else { t.name_zh_cn.clone() },
+                name_zh_tw: t.name_zh_tw.clone(),
+                name_en: t.name_en.clone(),
+                threshold_fen: t.threshold_fen,
+                discount_pct: t.discount_pct,
+                multiplier_permille: t.multiplier_permille,
+            })
+            .collect();
+        let owner = loyalty::testing::owner(&db, shop.brand.id).await;
+        let mut tx = db.begin().await.unwrap();
+        loyalty::brands::settings::save_tiers(&mut tx, &shop.clock, &owner, &edits).await.unwrap();
+        tx.commit().await.unwrap();
+        let seen = page().await.unwrap();
+        assert_eq!(seen.tiers.by_rank(2).name_zh_cn, "黑金");
+
+        let used_tab = coupons::wallet_page(&db, &shop.clock, &me, Status::Used).await.unwrap();
+        assert_eq!(used_tab.shown.len(), 1);
+        assert_eq!(used_tab.shown[0].coupon.code, used);
+        assert_eq!(used_tab.shown[0].used, Some((T0, "一店".into())));
+    }
+);
