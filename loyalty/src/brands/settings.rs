@@ -488,6 +488,20 @@ pub struct TierEdit {
     pub multiplier_permille: i64,
 }
 
+impl From<&crate::points::tiers::Tier> for TierEdit {
+    /// The tier as it stands, for an edit to change.
+    fn from(t: &crate::points::tiers::Tier) -> TierEdit {
+        TierEdit {
+            name_zh_cn: t.name_zh_cn.clone(),
+            name_zh_tw: t.name_zh_tw.clone(),
+            name_en: t.name_en.clone(),
+            threshold_fen: t.threshold_fen,
+            discount_pct: t.discount_pct,
+            multiplier_permille: t.multiplier_permille,
+        }
+    }
+}
+
 /// Replaces the names, thresholds, discounts and multipliers of the brand's
 /// tiers, lowest first. Thresholds rise with the rank and the base tier is
 /// free; members move at their next bill or the monthly review.

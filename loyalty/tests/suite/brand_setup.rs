@@ -55,18 +55,7 @@ db_test!(
         let table = tiers::load(&mut conn, b.id).await.unwrap();
         drop(conn);
 
-        let mut edits: Vec<TierEdit> = table
-            .tiers()
-            .iter()
-            .map(|t| TierEdit {
-                name_zh_cn: t.name_zh_cn.clone(),
-                name_zh_tw: t.name_zh_tw.clone(),
-                name_en: t.name_en.clone(),
-                threshold_fen: t.threshold_fen,
-                discount_pct: t.discount_pct,
-                multiplier_permille: t.multiplier_permille,
-            })
-            .collect();
+        let mut edits: Vec<TierEdit> = table.tiers().iter().map(TierEdit::from).collect();
         edits[1].name_zh_cn = "银卡VIP".into();
         edits[1].threshold_fen = 50_000;
         let mut tx = db.begin().await.unwrap();

@@ -550,18 +550,9 @@ db_test!(
         assert_eq!(seen.tiers, tiers);
 
         // The owner renames the tier: the next visit names it so.
-        let edits: Vec<_> = tiers
-            .tiers()
-            .iter()
-            .map(|t| loyalty::brands::settings::TierEdit {
-                name_zh_cn: if t.rank == 2 { "黑金".into() } else { t.name_zh_cn.clone() },
-                name_zh_tw: t.name_zh_tw.clone(),
-                name_en: t.name_en.clone(),
-                threshold_fen: t.threshold_fen,
-                discount_pct: t.discount_pct,
-                multiplier_permille: t.multiplier_permille,
-            })
-            .collect();
+        let mut edits: Vec<_> = tiers.tiers().iter().map(loyalty::brands::settings::TierEdit::from).collect();
+        let gold_at = tiers.tiers().iter().position(|t| t.rank == 2).unwrap();
+        edits[gold_at].name_zh_cn = "黑金".into();
         let owner = loyalty::testing::owner(&db, shop.brand.id).await;
         let mut tx = db.begin().await.unwrap();
         loyalty::brands::settings::save_tiers(&mut tx, &shop.clock, &owner, &edits).await.unwrap();
