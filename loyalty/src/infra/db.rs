@@ -281,6 +281,15 @@ impl Db {
         &self.pool
     }
 
+    /// The same database, its writes waiting at most `wait` for the writer.
+    #[cfg(test)]
+    pub(crate) fn with_write_wait(self, wait: Duration) -> Db {
+        Db {
+            writer: self.writer.map(|w| w.with_wait(wait)),
+            ..self
+        }
+    }
+
     /// One connection from the pool, for reads and single statements.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
         timed_acquire(self.pool.acquire()).await

@@ -14,8 +14,16 @@
 //! A write runs to its end even when the request that sent it goes away
 //! (the client hung up): its effect and its answer are then kept together
 //! or not at all, as if the client had waited.
+//!
+//! A write that waited too long for its turn (the disk stalls, or the
+//! queue stays full) is answered as a request that found no connection in
+//! the pool's time: unavailable, to retry, and it is then never run. Once
+//! the writer has taken a write, its caller waits for the true answer.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -29,13 +37,42 @@ use crate::Error;
 const BATCH_MAX: usize = 256;
 /// Writes that may wait for the writer before a sender waits to queue.
 const QUEUE: usize = 1024;
+/// How long a write may wait for its turn: the pool's acquire timeout
+/// (`Db::connect`), which a write waiting for SQLite's lock had before.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A write's turn, which the writer and the caller each try to settle:
+/// waiting, then taken by the writer (it runs) or given up by its caller
+/// (it never runs).
+const WAITING: u8 = 0;
+const TAKEN: u8 = 1;
+const GIVEN_UP: u8 = 2;
 
 /// What a write is given: the batch's transaction, or why there is none.
 type Given<'c> = Result<&'c mut AnyConnection, &'c sqlx::Error>;
 
 /// One write, its types erased: it runs under its savepoint and says how
 /// to answer once the batch has ended.
-type Job = Box<dyn for<'c> FnOnce(Given<'c>) -> BoxFuture<'c, Ran> + Send>;
+type Run = Box<dyn for<'c> FnOnce(Given<'c>) -> BoxFuture<'c, Ran> + Send>;
+
+/// A write in the queue, with its turn.
+struct Job {
+    turn: Arc<AtomicU8>,
+    run: Run,
+}
+
+impl Job {
+    /// The write, for the writer to run, unless its caller gave up on it.
+    fn take(self) -> Option<Run> {
+        settle(&self.turn, TAKEN).then_some(self.run)
+    }
+}
+
+/// Moves a waiting turn to `to`; false when the other side settled it first.
+fn settle(turn: &AtomicU8, to: u8) -> bool {
+    turn.compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+}
 
 /// Sends a write's answer, once the batch's fate is known: given `None`
 /// when it committed, else why not.
@@ -53,6 +90,8 @@ struct Ran {
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
     pool: AnyPool,
+    /// How long a write may wait for its turn ([`WAIT`]).
+    wait: Duration,
 }
 
 impl std::fmt::Debug for Writer {
@@ -67,7 +106,17 @@ impl Writer {
     pub(crate) fn start(pool: AnyPool) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(run(pool.clone(), queue));
-        Writer { jobs, pool }
+        Writer {
+            jobs,
+            pool,
+            wait: WAIT,
+        }
+    }
+
+    /// The same writer, its writes waiting at most `wait` for their turn.
+    #[cfg(test)]
+    pub(crate) fn with_wait(self, wait: Duration) -> Writer {
+        Writer { wait, ..self }
     }
 
     /// Closes the write connection: a write after this is answered with
@@ -77,7 +126,9 @@ impl Writer {
     }
 
     /// Runs `work` in the next batch and answers after the batch's commit.
-    /// `Ok` keeps its writes; `Err` undoes them (and only them).
+    /// `Ok` keeps its writes; `Err` undoes them (and only them). A write
+    /// not taken by the writer within `wait` is answered unavailable and
+    /// never run.
     pub(crate) async fn write<T, E>(
         &self,
         work: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
@@ -86,13 +137,35 @@ impl Writer {
         T: Send + 'static,
         E: From<Error> + Send + 'static,
     {
-        let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |given| Box::pin(under_savepoint(given, work, answer)));
-        if self.jobs.send(job).await.is_err() {
-            return Err(E::from(gone()));
+        let (answer, mut answered) = oneshot::channel();
+        let turn = Arc::new(AtomicU8::new(WAITING));
+        let job = Job {
+            turn: turn.clone(),
+            run: Box::new(move |given| Box::pin(under_savepoint(given, work, answer))),
+        };
+        let deadline = tokio::time::Instant::now() + self.wait;
+        match tokio::time::timeout_at(deadline, self.jobs.send(job)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(E::from(gone())),
+            // The queue stayed full: the write never went in.
+            Err(_) => return Err(E::from(waited_too_long())),
         }
-        answered.await.unwrap_or_else(|_| Err(E::from(gone())))
+        let answer = match tokio::time::timeout_at(deadline, &mut answered).await {
+            Ok(answer) => answer,
+            Err(_) if settle(&turn, GIVEN_UP) => return Err(E::from(waited_too_long())),
+            // Taken: it runs or has run, and its answer says how it ended.
+            Err(_) => answered.await,
+        };
+        answer.unwrap_or_else(|_| Err(E::from(gone())))
     }
+}
+
+/// A write that waited longer than [`WAIT`] and was never run: unavailable
+/// (503), as when the pool finds no connection in its time, and counted
+/// with those (`tablecard_db_pool_timeouts_total`).
+fn waited_too_long() -> Error {
+    metrics::counter!("tablecard_db_pool_timeouts_total").increment(1);
+    Error::Database(sqlx::Error::PoolTimedOut)
 }
 
 /// The writer task (or its runtime) has ended.
@@ -102,6 +175,9 @@ fn gone() -> Error {
 
 async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.recv().await {
+        let Some(first) = first.take() else {
+            continue;
+        };
         let mut ran = Vec::new();
         let ended = batch(&pool, first, &mut queue, &mut ran).await;
         metrics::histogram!("tablecard_db_write_batch_size").record(ran.len() as f64);
@@ -130,7 +206,7 @@ const UNDO: &str = "ROLLBACK TO tablecard_write";
 /// as open; the next batch starts on a new connection.
 async fn batch(
     pool: &AnyPool,
-    first: Job,
+    first: Run,
     queue: &mut mpsc::Receiver<Job>,
     ran: &mut Vec<Ran>,
 ) -> Result<(), sqlx::Error> {
@@ -150,7 +226,7 @@ async fn batch(
 
 async fn on_connection(
     conn: &mut AnyConnection,
-    first: Job,
+    first: Run,
     queue: &mut mpsc::Receiver<Job>,
     ran: &mut Vec<Ran>,
 ) -> Result<(), sqlx::Error> {
@@ -171,7 +247,7 @@ async fn on_connection(
         let kept = write.kept;
         ran.push(write);
         if ran.len() < BATCH_MAX {
-            next = queue.try_recv().ok();
+            next = next_waiting(queue);
         }
         let close = match (kept, next.is_some()) {
             (true, true) => Some(KEEP_AND_REOPEN),
@@ -191,6 +267,16 @@ async fn on_connection(
         }
     }
     tx.commit().await
+}
+
+/// The next write in the queue whose caller still waits for it, if any.
+fn next_waiting(queue: &mut mpsc::Receiver<Job>) -> Option<Run> {
+    while let Ok(job) = queue.try_recv() {
+        if let Some(run) = job.take() {
+            return Some(run);
+        }
+    }
+    None
 }
 
 /// Runs `sql`, statements without parameters, in one round trip to the
@@ -341,6 +427,33 @@ mod tests {
         for _ in 0..50 {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_write_that_waits_too_long_for_its_turn_is_answered_unavailable_and_never_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = scratch_db(&dir)
+            .await
+            .with_write_wait(std::time::Duration::from_millis(200));
+        let gate = Arc::new(Notify::new());
+        let held = hold_writer(&db, gate.clone()).await;
+        // The writer is busy with the held write for longer than a write
+        // may wait: the one behind it is answered, and it is not made.
+        let late = insert(&db, 1, None, false).await.unwrap();
+        match late {
+            Err(Error::Database(e)) => assert!(crate::error::unavailable(&e), "{e}"),
+            other => panic!("expected unavailable, got {other:?}"),
+        }
+        gate.notify_one();
+        // The held write was taken before its time ran out: its caller
+        // waited for its true answer.
+        held.await.unwrap().unwrap();
+        assert_eq!(insert(&db, 2, None, false).await.unwrap().unwrap(), 0);
+        assert_eq!(
+            committed(&db).await,
+            vec![2],
+            "the write given up on was never run"
+        );
     }
 
     #[tokio::test]
